@@ -1,0 +1,27 @@
+"""The disease-course engine: confirmed worsening / improvement, RAW and PIRA.
+
+``confirmed_events(visits, relapses, options)`` is the native API (clinical spec defaults,
+preset ``mueller2023``); ``neda.msprog.MSprog`` is the pymsprog-compatible API on the same
+compiled engine.
+"""
+
+from .engine import EVENT_COLUMNS, CourseResult, confirmed_events, relapse_onset_intervals
+from .options import (
+    CDI_THRESHOLDS,
+    EDSS_THRESHOLDS,
+    PRESETS,
+    CourseOptions,
+    RelapseIndependence,
+)
+
+__all__ = [
+    "CDI_THRESHOLDS",
+    "EDSS_THRESHOLDS",
+    "EVENT_COLUMNS",
+    "PRESETS",
+    "CourseOptions",
+    "CourseResult",
+    "RelapseIndependence",
+    "confirmed_events",
+    "relapse_onset_intervals",
+]

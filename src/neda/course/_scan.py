@@ -1,0 +1,213 @@
+"""Glue between tidy tables and the compiled scan: offsets, option codes, one call.
+
+Both public APIs (`neda.msprog` and `neda.course.confirmed_events`) end up here, so the
+same compiled kernel serves both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _kernel as K
+
+BASELINE_CODES = {
+    "fixed": K.BL_FIXED,
+    "roving_impr": K.BL_ROVING_IMPR,
+    "roving_wors": K.BL_ROVING_WORS,
+    "roving": K.BL_ROVING,
+}
+SUB_THRESHOLD_CODES = {
+    "none": K.ST_NONE,
+    "improvement": K.ST_IMPROVEMENT,
+    "worsening": K.ST_WORSENING,
+    "event": K.ST_EVENT,
+}
+EVENT_CODES = {
+    "firstCDW": K.EV_FIRSTCDW,
+    "firstCDI": K.EV_FIRSTCDI,
+    "first": K.EV_FIRST,
+    "firstPIRA": K.EV_FIRSTPIRA,
+    "firstRAW": K.EV_FIRSTRAW,
+    "multiple": K.EV_MULTIPLE,
+}
+SKIP_CODES = {"none": K.SKIP_NONE, "strict": K.SKIP_STRICT, "all": K.SKIP_ALL}
+PREC_CODES = {"baseline": K.PREC_BASELINE, "last": K.PREC_LAST, "last_delta": K.PREC_LAST_DELTA}
+
+
+def offsets(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start/end offsets of each group in an array sorted by group code."""
+    counts = np.bincount(codes, minlength=n_groups) if len(codes) else np.zeros(n_groups, int)
+    end = np.cumsum(counts).astype(np.int64)
+    start = (end - counts).astype(np.int64)
+    return start, end
+
+
+@dataclass
+class ScanResult:
+    """Raw kernel output. Visit indices are relative to each subject's first visit."""
+
+    ev_type: np.ndarray
+    ev_onset: np.ndarray
+    ev_onset_val: np.ndarray
+    ev_bl: np.ndarray
+    ev_bl_val: np.ndarray
+    ev_ld: np.ndarray
+    ev_ld_val: np.ndarray
+    ev_sust: np.ndarray
+    ev_conf: np.ndarray
+    ev_conf_val: np.ndarray
+    ev_pconf: np.ndarray
+    ev_pconf_val: np.ndarray
+    ev_by: np.ndarray
+    un_onset: np.ndarray
+    un_val: np.ndarray
+    un_bl: np.ndarray
+    un_bl_val: np.ndarray
+    ev_count: np.ndarray
+    un_count: np.ndarray
+    final_bl: np.ndarray
+    final_bl_val: np.ndarray
+    err: np.ndarray
+    draws_used: int
+    estart: np.ndarray
+    dminus: np.ndarray
+    dplus: np.ndarray
+
+    def event_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions into the event arrays, subject of each row), subject order."""
+        return _rows(self.estart, self.ev_count)
+
+    def unconfirmed_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        return _rows(self.estart, self.un_count)
+
+
+def _rows(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    total = int(count.sum())
+    subj = np.repeat(np.arange(len(count)), count)
+    if total == 0:
+        return np.zeros(0, np.int64), subj
+    first = np.cumsum(count) - count
+    within = np.arange(total) - np.repeat(first, count)
+    return np.repeat(start, count) + within, subj
+
+
+def run_scan(
+    *,
+    vstart: np.ndarray,
+    vend: np.ndarray,
+    dates: np.ndarray,
+    value: np.ndarray,
+    dw: np.ndarray,
+    di: np.ndarray,
+    validconf: np.ndarray,
+    rstart: np.ndarray,
+    rend: np.ndarray,
+    rel_date: np.ndarray,
+    rel_a: np.ndarray,
+    rel_b: np.ndarray,
+    astart: np.ndarray,
+    aend: np.ndarray,
+    att_a: np.ndarray,
+    att_b: np.ndarray,
+    asc0: np.ndarray,
+    asc1: np.ndarray,
+    conf_days: list[float],
+    conf_tol: list[tuple[float, float]],
+    worsening_sign: int,
+    tol: float,
+    baseline: str,
+    proceed_from: str,
+    sub_threshold_rebl: str,
+    relapse_rebl: bool,
+    bl_geq: bool,
+    alias_delta: bool,
+    skip_local_extrema: str,
+    relapse_to_bl: tuple[float, float],
+    relapse_to_event: tuple[float, float],
+    relapse_to_conf: tuple[float, float],
+    relapse_assoc: tuple[float, float],
+    relapse_indep: dict[str, Any],
+    event: str,
+    rawpira: bool,
+    check_intermediate: bool,
+    require_sust_days: float,
+    impute_p: float,
+    impute_max_fu: float,
+    at_or_above_onset: bool = False,
+    death_value: float = np.inf,
+    death_confirms: bool = False,
+    conf_window_int: bool = True,
+) -> ScanResult:
+    """Distances to relapses, capacity planning and one compiled pass over all subjects."""
+    n_subj = len(vstart)
+    dminus, dplus = K.relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
+    nvis = vend - vstart
+    nrel = rend - rstart
+    # Without post-relapse re-baselining every record moves the search past its onset, so a
+    # subject has at most n records; each re-baselining consumes a relapse.
+    ecap = nvis + 1 if not relapse_rebl else nvis * (nrel + 1) + 1
+    ecap = ecap.astype(np.int64)
+    estart = (np.cumsum(ecap) - ecap).astype(np.int64)
+    # msprog truncates the confirmation period to whole days when building the window
+    lo = np.array(
+        [(int(c) if conf_window_int else c) - conf_tol[i][0] for i, c in enumerate(conf_days)],
+        dtype=np.float64,
+    )
+    hi = np.array(
+        [(int(c) if conf_window_int else c) + conf_tol[i][1] for i, c in enumerate(conf_days)],
+        dtype=np.float64,
+    )
+    ind_lo = np.zeros(3)
+    ind_hi = np.zeros(3)
+    set_lo = np.zeros(3, np.bool_)
+    set_hi = np.zeros(3, np.bool_)
+    for k, point in enumerate(("prec", "event", "conf")):
+        left, right = relapse_indep[point]
+        if left is not None:
+            ind_lo[k] = float(left)
+            set_lo[k] = True
+        if right is not None:
+            ind_hi[k] = float(right)
+            set_hi[k] = True
+    event_code = EVENT_CODES[event]
+    random_impute = 0.0 < impute_p < 1.0
+    # msprog keeps the PIRA window start from one anchor to the next (even across subjects)
+    # when an anchor has no left end: a serial pass reproduces that exactly.
+    serial = random_impute or not set_lo[0]
+    draws = np.zeros(1, np.int64)
+    if random_impute:
+        # msprog draws np.random.binomial(1, p, 1) at each eligible unconfirmed worsening; the
+        # legacy generator gives the same stream drawn in one block. Restore the state and
+        # re-draw exactly as many as were used, so the caller's generator ends where msprog's
+        # would.
+        state = np.random.get_state()
+        draws = np.random.binomial(1, impute_p, int(nvis.sum()) * int(nrel.max(initial=0) + 1) + 1)
+        draws = draws.astype(np.int64)
+    out = K.scan_all(
+        vstart, vend, dates, value, dw, di, dminus, dplus, validconf,
+        rstart, rend, rel_date, astart, aend, att_a, att_b, asc0, asc1,
+        lo, hi, int(worsening_sign), float(tol),
+        BASELINE_CODES[baseline], 1 if proceed_from == "firstconf" else 0,
+        SUB_THRESHOLD_CODES[sub_threshold_rebl], bool(relapse_rebl), bool(bl_geq),
+        bool(alias_delta), SKIP_CODES[skip_local_extrema],
+        float(relapse_to_bl[0]), float(relapse_to_bl[1]),
+        float(relapse_to_event[0]), float(relapse_to_event[1]),
+        float(relapse_to_conf[0]), float(relapse_to_conf[1]),
+        float(relapse_assoc[0]), float(relapse_assoc[1]),
+        ind_lo, ind_hi, set_lo, set_hi, PREC_CODES[relapse_indep.get("prec_type", "baseline")],
+        event_code, bool(rawpira), bool(check_intermediate), float(require_sust_days),
+        float(impute_p), float(impute_max_fu),
+        bool(at_or_above_onset), float(death_value), bool(death_confirms),
+        draws, bool(serial), estart, ecap, np.nan,
+    )
+    result = ScanResult(*out, estart=estart, dminus=dminus, dplus=dplus)
+    if random_impute:
+        np.random.set_state(state)
+        if result.draws_used:
+            np.random.binomial(1, impute_p, result.draws_used)
+    if n_subj and (result.err == K.ERR_CAPACITY).any():  # pragma: no cover - bound is proven
+        raise RuntimeError("neda internal error: event buffer too small")
+    return result

@@ -1,0 +1,485 @@
+"""Options of the disease-course engine, the literature presets, and the methods paragraph.
+
+Every option mirrors an msprog option (Montobbio et al., Mult Scler J 2024) or a platform
+rule of the clinical spec (``shared/docs/clinical-rules.md`` sections 2.1-2.7). Defaults
+are the spec's (section 10): preset ``mueller2023``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+INF = math.inf
+
+#: EDSS worsening threshold tables (spec 2.1), as (reference_max_inclusive, delta) steps.
+EDSS_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
+    # Kalincik 2015 (MSBase): +1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0
+    "three_strata": [(0.0, 1.5), (5.5, 1.0), (10.0, 0.5)],
+    # pymsprog 1.0.7 compute_delta: +1.0 only up to 5.0
+    "msprog": [(0.0, 1.5), (5.0, 1.0), (10.0, 0.5)],
+    # OPERA I/II and ORATORIO: +1.0 up to 5.5, no special rule at 0
+    "trial_le5.5": [(5.5, 1.0), (10.0, 0.5)],
+    # EXPAND (siponimod): +1.0 up to 5.0, +0.5 from 5.5
+    "expand": [(5.0, 1.0), (10.0, 0.5)],
+}
+
+#: EDSS improvement thresholds (spec 2.5); "same_as_worsening" reuses the table above.
+CDI_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
+    # Kalincik 2015 / MSoutcomes CDI.R: -1.5 up to 1.5, -1.0 from 2.0 to 6.0, -0.5 from 6.5
+    "kalincik2015": [(1.5, 1.5), (6.0, 1.0), (10.0, 0.5)],
+}
+
+OUTCOME_DIRECTION = {"edss": 1, "t25fw": 1, "nhpt": 1, "sdmt": -1}
+
+Window = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class RelapseIndependence:
+    """Relapse-free windows for PIRA around three anchors (msprog ``relapse_indep``).
+
+    Each pair is (days before, days after) the anchor; ``None`` leaves that end open so
+    that two anchors join into one interval (spec 2.7.2).
+    """
+
+    prec: Window = (0, 0)
+    event: Window = (90, 30)
+    conf: Window = (90, 30)
+    prec_type: str = "baseline"
+
+    def as_msprog(self) -> dict[str, Any]:
+        return {"prec": self.prec, "event": self.event, "conf": self.conf,
+                "prec_type": self.prec_type}
+
+
+@dataclass(frozen=True)
+class CourseOptions:
+    """Every option of the course engine; defaults = preset ``mueller2023`` (spec 2.7.3).
+
+    Parameters (defaults in brackets; spec section in parentheses):
+
+    outcome : ``"edss"`` | ``"t25fw"`` | ``"nhpt"`` | ``"sdmt"`` | ``"custom"`` [edss]
+        Measure; sets the direction of worsening and the threshold rule (2.1, 2.2).
+    edss_thresholds : name in :data:`EDSS_THRESHOLDS` or list of (ref_max, delta)
+        [three_strata; Kalincik 2015] (2.1).
+    cdi_thresholds : ``"same_as_worsening"`` | ``"kalincik2015"`` [same_as_worsening;
+        msprog] (2.5).
+    timed_test_pct : float [20] - T25FW and 9HPT worsening in % of the reference
+        (Cadavid 2017; Kaufman 2000) (2.2).
+    sdmt_points, sdmt_pct, sdmt_combine : [4, 10, "or"] - SDMT worsening
+        ``min(points, pct% of reference)`` for "or", ``max`` for "and" (Benedict 2017) (2.2).
+    delta_fun, worsening : custom threshold function and direction (``"increase"`` /
+        ``"decrease"``) when ``outcome="custom"``.
+    baseline : ``"roving"`` | ``"roving_wors"`` | ``"roving_impr"`` | ``"fixed"`` [roving] (2.4).
+    roving_after_improvement : ``"threshold"`` | ``"any_lower"`` [threshold] - any_lower moves
+        the reference after any confirmed decrease (msprog ``sub_threshold_rebl``) (2.4).
+    sub_threshold_rebl : ``"none"`` | ``"improvement"`` | ``"worsening"`` | ``"event"`` [none].
+    proceed_from : ``"firstconf"`` | ``"event"`` [firstconf] (2.4).
+    relapse_rebl, bl_geq : post-relapse re-baselining; reference never lowered [False, False]
+        (2.4; Kappos 2020).
+    skip_local_extrema : ``"none"`` | ``"strict"`` | ``"all"`` [none] (msprog).
+    relapse_to_bl, relapse_to_event, relapse_to_conf : (days after last relapse, days before
+        next) [(30, 0), (0, 0), (30, 0)] (2.3).
+    relapse_assoc : (days before onset, days after) for RAW [(90, 0)] (2.7.2).
+    relapse_indep : :class:`RelapseIndependence` [Müller 2023 windows] (2.7.2).
+    conf_days : confirmation period(s) in days [(84,)] (2.3).
+    conf_tol_days : (tolerance before, after) [(0, inf): confirmed at >= 84 days] (2.3).
+    require_sust_days : [0] - keep an event only if sustained this long (inf: to the end).
+    check_intermediate : [True] - every visit up to the confirmation must be worse.
+    event : ``"multiple"`` | ``"firstCDW"`` | ``"firstCDI"`` | ``"first"`` | ``"firstPIRA"`` |
+        ``"firstRAW"`` [multiple] (2.6).
+    attribution : [True] - classify each CDW as RAW / PIRA / undefined / unknown (2.7.2).
+    confirm_magnitude : ``"threshold_vs_reference"`` | ``"at_or_above_onset"``
+        [threshold_vs_reference; Müller 2025 tested both] (2.3).
+    death_confirms : [False] - an EDSS of 10 confirms itself (2.3).
+    require_ascertainment : [True] - PIRA and undefined need the windows inside the
+        relapse-ascertainment interval; False = msprog (2.7.2).
+    history_lookback_days : [0] - days before the first contact counted as ascertained.
+    practice_effect_visits : [2] - SDMT/9HPT: the reference starts at the best of the first
+        N administrations (msclinical cogworse convention) (2.2). Ignored for EDSS, T25FW.
+    exclude_pseudo_relapse_visits, pseudo_episode_days, relapse_merge_days : [True, 30, 30]
+        - visits during a fever/infection pseudo-relapse are dropped; attacks within 30 days
+        are one relapse (3.1; McDonald 2001).
+    threshold_tolerance : [1e-9] - comparisons tolerate floating rounding (2.1).
+    """
+
+    preset: str = "mueller2023"
+    outcome: str = "edss"
+    edss_thresholds: str | tuple[tuple[float, float], ...] = "three_strata"
+    cdi_thresholds: str = "same_as_worsening"
+    timed_test_pct: float = 20.0
+    sdmt_points: float = 4.0
+    sdmt_pct: float = 10.0
+    sdmt_combine: str = "or"
+    delta_fun: Callable[[float], float] | None = field(default=None, compare=False)
+    worsening: str | None = None
+    baseline: str = "roving"
+    roving_after_improvement: str = "threshold"
+    sub_threshold_rebl: str = "none"
+    proceed_from: str = "firstconf"
+    relapse_rebl: bool = False
+    bl_geq: bool = False
+    skip_local_extrema: str = "none"
+    relapse_to_bl: tuple[float, float] = (30, 0)
+    relapse_to_event: tuple[float, float] = (0, 0)
+    relapse_to_conf: tuple[float, float] = (30, 0)
+    relapse_assoc: tuple[float, float] = (90, 0)
+    relapse_indep: RelapseIndependence = RelapseIndependence()
+    conf_days: tuple[float, ...] = (84,)
+    conf_tol_days: tuple[float, float] = (0, INF)
+    require_sust_days: float = 0
+    check_intermediate: bool = True
+    event: str = "multiple"
+    attribution: bool = True
+    confirm_magnitude: str = "threshold_vs_reference"
+    death_confirms: bool = False
+    require_ascertainment: bool = True
+    history_lookback_days: float = 0
+    practice_effect_visits: int = 2
+    exclude_pseudo_relapse_visits: bool = True
+    pseudo_episode_days: float = 30
+    relapse_merge_days: float = 30
+    threshold_tolerance: float = 1e-9
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_preset(cls, name: str = "mueller2023", **changes: Any) -> CourseOptions:
+        """Options of a named definition, optionally edited.
+
+        Any edit of an engine option renames the preset ``custom`` (spec 2.7.3), so results
+        from different definitions are never mixed silently. ``outcome`` and the input-side
+        options (thresholds of non-EDSS measures, hygiene) keep the preset name.
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        base = dataclasses.replace(cls(), **PRESETS[name], preset=name)
+        if not changes:
+            return base.validated()
+        edited = dataclasses.replace(base, **_normalise(changes))
+        engine_changed = any(
+            getattr(edited, k) != getattr(base, k) for k in changes if k not in _NEUTRAL
+        )
+        if engine_changed:
+            edited = dataclasses.replace(edited, preset="custom")
+        return edited.validated()
+
+    def replace(self, **changes: Any) -> CourseOptions:
+        """A copy with some options changed (renamed ``custom`` if an engine option changed)."""
+        edited = dataclasses.replace(self, **_normalise(changes))
+        if any(getattr(edited, k) != getattr(self, k) for k in changes if k not in _NEUTRAL):
+            edited = dataclasses.replace(edited, preset="custom")
+        return edited.validated()
+
+    def validated(self) -> CourseOptions:
+        """Reject contradictory settings with a message that says what to change."""
+        choices = {
+            "outcome": ("edss", "t25fw", "nhpt", "sdmt", "custom"),
+            "cdi_thresholds": ("same_as_worsening", *CDI_THRESHOLDS),
+            "sdmt_combine": ("or", "and", "points"),
+            "baseline": ("fixed", "roving", "roving_impr", "roving_wors"),
+            "roving_after_improvement": ("threshold", "any_lower"),
+            "sub_threshold_rebl": ("none", "improvement", "worsening", "event"),
+            "proceed_from": ("firstconf", "event"),
+            "skip_local_extrema": ("none", "strict", "all"),
+            "event": ("multiple", "firstCDW", "firstCDI", "first", "firstPIRA", "firstRAW"),
+            "confirm_magnitude": ("threshold_vs_reference", "at_or_above_onset"),
+        }
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(
+                    f"option {key}={getattr(self, key)!r} is not valid; expected one of "
+                    + ", ".join(map(repr, allowed))
+                )
+        if isinstance(self.edss_thresholds, str) and self.edss_thresholds not in EDSS_THRESHOLDS:
+            raise ValueError(
+                f"option edss_thresholds={self.edss_thresholds!r} is not valid; expected one of "
+                + ", ".join(map(repr, EDSS_THRESHOLDS)) + " or a list of (reference_max, delta)"
+            )
+        if self.relapse_indep.prec_type not in ("baseline", "last", "last_delta"):
+            raise ValueError("relapse_indep.prec_type must be 'baseline', 'last' or 'last_delta'")
+        if self.baseline == "fixed" and self.event == "multiple":
+            raise ValueError(
+                "baseline='fixed' with event='multiple' reports the same plateau again at each "
+                "later confirmation (spec 2.4, scenario S29); use a first-event mode "
+                "(event='firstCDW') or a roving reference"
+            )
+        if self.outcome == "custom" and (self.delta_fun is None or self.worsening is None):
+            raise ValueError("outcome='custom' needs delta_fun and worsening "
+                             "('increase' or 'decrease')")
+        if not self.conf_days:
+            raise ValueError("conf_days needs at least one confirmation period")
+        return self
+
+    # ---------------------------------------------------------------- derived values
+    @property
+    def effective_sub_threshold_rebl(self) -> str:
+        if self.roving_after_improvement == "any_lower" and self.sub_threshold_rebl == "none":
+            return "improvement"
+        return self.sub_threshold_rebl
+
+    @property
+    def worsening_sign(self) -> int:
+        if self.outcome == "custom":
+            return 1 if self.worsening == "increase" else -1
+        return OUTCOME_DIRECTION[self.outcome]
+
+    def worsening_delta(self, reference: np.ndarray) -> np.ndarray:
+        """Minimum worsening from each reference value (vectorised)."""
+        ref = np.asarray(reference, dtype=np.float64)
+        if self.outcome == "edss":
+            table = (EDSS_THRESHOLDS[self.edss_thresholds]
+                     if isinstance(self.edss_thresholds, str) else list(self.edss_thresholds))
+            return _step_table(ref, table)
+        if self.outcome in ("t25fw", "nhpt"):
+            return ref * (self.timed_test_pct / 100.0)
+        if self.outcome == "sdmt":
+            pct = ref * (self.sdmt_pct / 100.0)
+            if self.sdmt_combine == "or":
+                return np.minimum(self.sdmt_points, pct)
+            if self.sdmt_combine == "and":
+                return np.maximum(self.sdmt_points, pct)
+            return np.full_like(ref, self.sdmt_points)
+        assert self.delta_fun is not None
+        fun = self.delta_fun
+        uniq, inv = np.unique(ref, return_inverse=True)
+        return np.array([float(fun(float(u))) for u in uniq])[inv.reshape(-1)]
+
+    def improvement_delta(self, reference: np.ndarray) -> np.ndarray:
+        if self.outcome == "edss" and self.cdi_thresholds in CDI_THRESHOLDS:
+            return _step_table(np.asarray(reference, np.float64),
+                               CDI_THRESHOLDS[self.cdi_thresholds])
+        return self.worsening_delta(reference)
+
+    # ---------------------------------------------------------------- provenance
+    def as_dict(self) -> dict[str, Any]:
+        """Every option value (JSON-friendly): the provenance stored with each result."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "delta_fun":
+                v = None if v is None else getattr(v, "__qualname__", repr(v))
+            elif f.name == "relapse_indep":
+                v = {k: list(x) if isinstance(x, tuple) else x
+                     for k, x in dataclasses.asdict(v).items()}
+            elif isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v]
+            if isinstance(v, float) and math.isinf(v):
+                v = "inf"
+            if isinstance(v, list):
+                v = ["inf" if isinstance(x, float) and math.isinf(x) else x for x in v]
+            out[f.name] = v
+        return out
+
+    def digest(self) -> str:
+        """Short stable fingerprint of every option value."""
+        blob = json.dumps(self.as_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    def describe(self) -> str:
+        """The methods paragraph a paper needs, written from the option values."""
+        return _describe(self)
+
+
+def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(changes)
+    for key in ("relapse_to_bl", "relapse_to_event", "relapse_to_conf", "relapse_assoc"):
+        if key in out:
+            v = out[key]
+            if isinstance(v, int | float):
+                out[key] = (v, 0)
+            else:
+                v = tuple(v)
+                out[key] = (v[0], 0) if len(v) == 1 else (v[0], v[1])
+    if "conf_days" in out:
+        v = out["conf_days"]
+        out["conf_days"] = (v,) if isinstance(v, int | float) else tuple(v)
+    if "conf_tol_days" in out:
+        v = out["conf_tol_days"]
+        out["conf_tol_days"] = (v, v) if isinstance(v, int | float) else (
+            (v[0], v[0]) if len(v) == 1 else (v[0], v[1]))
+    if "relapse_indep" in out and isinstance(out["relapse_indep"], dict):
+        d = out["relapse_indep"]
+        out["relapse_indep"] = RelapseIndependence(
+            prec=tuple(d["prec"]), event=tuple(d["event"]), conf=tuple(d["conf"]),
+            prec_type=d.get("prec_type", "baseline"),
+        )
+    if "edss_thresholds" in out and not isinstance(out["edss_thresholds"], str):
+        out["edss_thresholds"] = tuple((float(a), float(b)) for a, b in out["edss_thresholds"])
+    return out
+
+
+# Options that describe the measure or the input, not the definition of an event.
+_NEUTRAL = {"outcome", "timed_test_pct", "sdmt_points", "sdmt_pct", "sdmt_combine",
+            "delta_fun", "worsening", "practice_effect_visits", "preset"}
+
+
+def _step_table(ref: np.ndarray, table: Sequence[tuple[float, float]]) -> np.ndarray:
+    bounds = np.array([b for b, _ in table], dtype=np.float64)
+    deltas = np.array([d for _, d in table], dtype=np.float64)
+    idx = np.searchsorted(bounds + 1e-9, ref, side="left")
+    idx = np.minimum(idx, len(deltas) - 1)
+    return deltas[idx]
+
+
+_MUELLER2023_WINDOWS = RelapseIndependence((0, 0), (90, 30), (90, 30), "baseline")
+
+#: The literature definitions as msprog option values (spec 2.7.3).
+PRESETS: dict[str, dict[str, Any]] = {
+    "msprog_defaults": dict(
+        edss_thresholds="msprog", baseline="fixed", relapse_rebl=False, bl_geq=False,
+        relapse_indep=_MUELLER2023_WINDOWS, conf_days=(84,), conf_tol_days=(7, 730.5),
+        event="firstCDW", require_ascertainment=False,
+    ),
+    "mueller2023": dict(
+        edss_thresholds="three_strata", baseline="roving", relapse_rebl=False, bl_geq=False,
+        relapse_indep=_MUELLER2023_WINDOWS, conf_days=(84,), conf_tol_days=(0, INF),
+        event="multiple",
+    ),
+    "mueller2023_strict": dict(
+        edss_thresholds="three_strata", baseline="roving", relapse_rebl=False, bl_geq=False,
+        relapse_indep=RelapseIndependence((0, None), (None, None), (None, 0), "baseline"),
+        conf_days=(84,), conf_tol_days=(0, INF), event="multiple",
+    ),
+    "kappos2020": dict(
+        edss_thresholds="trial_le5.5", baseline="fixed", relapse_rebl=True, bl_geq=True,
+        relapse_indep=RelapseIndependence((0, None), (None, 30), (30, 30), "baseline"),
+        conf_days=(84,), conf_tol_days=(0, INF), event="firstCDW",
+    ),
+    "cagol2022": dict(
+        edss_thresholds="three_strata", baseline="roving", relapse_rebl=False, bl_geq=False,
+        relapse_indep=RelapseIndependence((0, 0), (90, None), (None, 0), "baseline"),
+        conf_days=(84,), conf_tol_days=(0, INF), event="multiple",
+    ),
+    "mueller2025": dict(
+        edss_thresholds="three_strata", baseline="roving", relapse_rebl=True, bl_geq=False,
+        relapse_indep=RelapseIndependence((0, None), (None, 0), (0, 0), "last"),
+        conf_days=(183,), conf_tol_days=(0, INF), event="multiple",
+    ),
+    "portaccio2025": dict(
+        edss_thresholds="three_strata", baseline="roving", relapse_rebl=False, bl_geq=False,
+        relapse_indep=RelapseIndependence((0, 0), (90, 30), (0, 0), "baseline"),
+        conf_days=(168,), conf_tol_days=(0, INF), event="multiple",
+    ),
+}
+
+PRESET_SOURCES = {
+    "msprog_defaults": "the defaults of msprog/pymsprog 1.0.7 (Montobbio et al., Mult Scler J 2024)",
+    "mueller2023": "the harmonised PIRA definition of Müller et al. (JAMA Neurol 2023)",
+    "mueller2023_strict": "the high-specificity variant of Müller et al. (JAMA Neurol 2023)",
+    "kappos2020": "Kappos et al. (JAMA Neurol 2020; OPERA I/II)",
+    "cagol2022": "Cagol et al. (JAMA Neurol 2022)",
+    "mueller2025": "Müller et al. (MSBase, 2025)",
+    "portaccio2025": "Portaccio et al. (2025; Italian MS Registry)",
+    "custom": "a custom definition",
+}
+
+_MEASURE_NAMES = {"edss": "EDSS", "t25fw": "Timed 25-Foot Walk", "nhpt": "9-Hole Peg Test",
+                  "sdmt": "Symbol Digit Modalities Test", "custom": "the outcome"}
+
+
+def _days(x: float) -> str:
+    return "unbounded" if math.isinf(x) else f"{x:g}"
+
+
+def _window_text(w: Window, anchor: str) -> str:
+    lo, hi = w
+    parts = []
+    if lo is not None:
+        parts.append(f"{lo:g} days before {anchor}")
+    if hi is not None:
+        parts.append(f"{hi:g} days after {anchor}")
+    return " to ".join(parts) if parts else f"open at {anchor}"
+
+
+def _describe(o: CourseOptions) -> str:
+    m = _MEASURE_NAMES[o.outcome]
+    if o.outcome == "edss":
+        table = (EDSS_THRESHOLDS[o.edss_thresholds]
+                 if isinstance(o.edss_thresholds, str) else list(o.edss_thresholds))
+        steps = []
+        lo = 0.0
+        for bound, delta in table:
+            rng = f"{bound:g}" if bound == lo else f"{lo:g}-{bound:g}"
+            steps.append(f"≥{delta:g} from a reference of {rng}")
+            lo = bound + 0.5
+        name = o.edss_thresholds if isinstance(o.edss_thresholds, str) else "custom"
+        threshold = f"an EDSS increase of {'; '.join(steps)} (table '{name}')"
+    elif o.outcome in ("t25fw", "nhpt"):
+        threshold = f"an increase of ≥{o.timed_test_pct:g}% of the reference time in the {m}"
+    elif o.outcome == "sdmt":
+        comb = {"or": "the smaller of", "and": "the larger of", "points": ""}[o.sdmt_combine]
+        threshold = (f"a decrease in the {m} of {comb} {o.sdmt_points:g} points"
+                     + ("" if o.sdmt_combine == "points" else f" or {o.sdmt_pct:g}%"))
+    else:
+        threshold = "a change of at least the custom threshold"
+    conf = " or ".join(f"{c:g}" for c in o.conf_days)
+    tol = (f"at least {conf} days later" if o.conf_tol_days == (0, INF)
+           else f"{conf} days later (window −{_days(o.conf_tol_days[0])}/+"
+                f"{_days(o.conf_tol_days[1])} days)")
+    interm = ("with every intermediate visit also meeting the threshold"
+              if o.check_intermediate else "(intermediate visits not checked)")
+    ref = {
+        "fixed": "a fixed reference (the first eligible visit)",
+        "roving": "a roving reference, reset after each confirmed worsening or improvement",
+        "roving_wors": "a roving reference, reset after each confirmed worsening",
+        "roving_impr": "a roving reference, reset after each confirmed improvement",
+    }[o.baseline]
+    if o.effective_sub_threshold_rebl != "none" and o.baseline != "fixed":
+        ref += f" and after any confirmed sub-threshold {o.effective_sub_threshold_rebl}"
+    ref += (" to the first confirmation visit" if o.proceed_from == "firstconf"
+            else " to the onset visit")
+    if o.relapse_rebl:
+        ref += (f"; the reference was also re-set after each relapse (deferred while the onset "
+                f"lay within {o.relapse_assoc[0]:g} days of it)")
+        if o.bl_geq:
+            ref += ", never to a lower value than the previous reference"
+    text = [
+        f"Confirmed disability worsening (CDW) was defined as {threshold}, confirmed at the "
+        f"first eligible visit {tol}, {interm}. Changes were measured against {ref}.",
+        f"A visit less than {o.relapse_to_bl[0]:g} days after a relapse onset could not serve as "
+        f"reference, and less than {o.relapse_to_conf[0]:g} days after one could not confirm.",
+    ]
+    if o.attribution:
+        ind = o.relapse_indep
+        anchor = {"baseline": "the reference visit", "last": "the last visit before onset",
+                  "last_delta": "the last visit before onset differing by the threshold"}[
+            ind.prec_type]
+        text.append(
+            f"A CDW with a relapse onset from {o.relapse_assoc[0]:g} days before to "
+            f"{o.relapse_assoc[1]:g} days after its onset was classified as relapse-associated "
+            f"worsening (RAW); otherwise it was classified as progression independent of relapse "
+            f"activity (PIRA) when no relapse occurred in the windows "
+            f"{_window_text(ind.prec, anchor)}; {_window_text(ind.event, 'onset')}; and "
+            f"{_window_text(ind.conf, 'a confirmation visit')} (closed intervals, msprog "
+            f"convention), and as undefined when relapses blocked every confirmation visit."
+        )
+        if o.require_ascertainment:
+            text.append(
+                "Classes were reported as unknown when a relapse with an imprecise date could "
+                "fall in a window or when the windows were not covered by relapse "
+                "ascertainment (first to last clinical contact"
+                + (f", plus {o.history_lookback_days:g} days of history" if
+                   o.history_lookback_days else "") + ")."
+            )
+    modes = {"multiple": "All confirmed events were counted", "firstCDW": "Only the first CDW "
+             "was counted", "firstCDI": "Only the first confirmed improvement was counted",
+             "first": "Only the first confirmed event was counted",
+             "firstPIRA": "Only the first PIRA was counted",
+             "firstRAW": "Only the first RAW was counted"}
+    text.append(modes[o.event] + ".")
+    if o.require_sust_days:
+        text.append(f"Events had to be sustained for {_days(o.require_sust_days)} days.")
+    text.append(
+        f"Events were computed with neda (preset '{o.preset}', {PRESET_SOURCES[o.preset]}; "
+        f"option digest {o.digest()}), whose engine reproduces the msprog method "
+        f"(Montobbio et al., Mult Scler J 2024)."
+    )
+    return " ".join(text)
