@@ -36,7 +36,7 @@ def run(edss: dict[int, float], relapses: list[Any] = (), options: CourseOptions
     asc = pd.DataFrame({"id": ["P1"], "start": [day(0)],
                         "end": [day(last + 60 if asc_end is None else asc_end)]})
     return confirmed_events(visits, rel, options or CourseOptions(), value=outcome,
-                            ascertainment=asc)
+                            ascertainment=asc, mri=mri)
 
 
 def events(res: Any) -> list[tuple]:
@@ -311,3 +311,27 @@ def test_describe_mentions_the_definition() -> None:
     assert "84 days" in text and "roving" in text and "PIRA" in text and "Müller" in text
     assert "mueller2023" in text
     assert np.isfinite(len(text))
+
+
+def _s32(scans: list[dict]) -> str:
+    visits = {0: 2.0, 200: 3.0, 290: 3.0}
+    mri = pd.DataFrame([{"id": "P1", **s} for s in scans]) if scans else pd.DataFrame(
+        {"id": [], "date": [], "gd": [], "new_t2": []})
+    res = run(visits, [100], mri=mri)
+    assert res.events.cdw_class.iloc[0] == "PIRA"
+    return str(res.events.pira_mri.iloc[0])
+
+
+def test_s32_pirma() -> None:
+    base = {"date": day(0), "gd": 0, "new_t2": np.nan, "comparator_date": pd.NaT}
+    assert _s32([base, {"date": day(150), "gd": 0, "new_t2": 1,
+                        "comparator_date": day(0)}]) == "PIRA_with_MRI_activity"
+    assert _s32([{**base, "new_t2": 0, "comparator_date": day(-200)},
+                 {"date": day(150), "gd": 0, "new_t2": 0, "comparator_date": day(0)}]) == "PIRMA"
+    assert _s32([]) == "MRI_unknown"
+    assert _s32([{"date": day(150), "gd": 0, "new_t2": 1,
+                  "comparator_date": day(-200)}]) == "MRI_unknown"
+    assert _s32([{"date": day(150), "gd": np.nan, "new_t2": 0, "contrast": False,
+                  "comparator_date": day(0)}]) == "MRI_unknown"
+    # without MRI input the overlay is not assessed
+    assert run({0: 2.0, 200: 3.0, 290: 3.0}, [100]).events.pira_mri.iloc[0] == "not_assessed"

@@ -40,6 +40,8 @@ EVENT_COLUMNS = {
     "confirmation_date": "First confirmation visit (c1); the onset itself for death.",
     "confirmation_value": "Outcome value at c1.",
     "pira_confirmation_date": "For PIRA: the first confirmation visit free of relapses.",
+    "pira_mri": "For PIRA: PIRMA, PIRA_with_MRI_activity, MRI_unknown; not_assessed without "
+                "MRI input (spec 2.7.4).",
     "confirmed_by": "visit, or death (option death_confirms).",
     "sustained_until_date": "Last visit at which the change was still present.",
     "sustained_to_last_visit": "Whether the change lasted to the last visit.",
@@ -142,6 +144,7 @@ def confirmed_events(
     pseudo: str = "pseudo",
     ascertainment: Any = None,
     validconf: str | None = None,
+    mri: Any = None,
 ) -> CourseResult:
     """Confirmed disability worsening / improvement events for every subject.
 
@@ -156,6 +159,9 @@ def confirmed_events(
     ascertainment : optional DataFrame (``subject``, ``start``, ``end``) giving the period in
         which relapses were recorded; default: first to last visit (spec 2.7.2).
     validconf : optional boolean column: visits that may confirm an event.
+    mri : optional DataFrame of read scans (``subject``, ``date``, ``gd`` = Gd-enhancing
+        lesion count, ``new_t2`` = new or enlarging T2 lesions against ``comparator_date``,
+        optional ``contrast`` bool); when given, each PIRA event gets ``pira_mri``.
 
     Returns
     -------
@@ -280,6 +286,8 @@ def confirmed_events(
             f"{subjects[int(np.flatnonzero(res.err)[0])]!r} with these options"
         )
     events = _events_frame(res, subjects, vstart, vend, dates, opts)
+    events.insert(events.columns.get_loc("confirmed_by"), "pira_mri",
+                  pira_mri(events, _to_pandas(mri), opts, subject))
     unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
                                      events)
     summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
@@ -290,6 +298,56 @@ def confirmed_events(
     for df in (events, summary, unconfirmed):
         df.attrs["provenance"] = provenance
     return CourseResult(events, summary, unconfirmed, dropped, opts, provenance)
+
+
+def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions,
+             subject: str = "id") -> np.ndarray:
+    """MRI overlay of PIRA events (spec 2.7.4; msclinical pirma; Müller 2023 PIRMA).
+
+    Window [S0, cP]: S0 = reference (or onset) date, cP = PIRA confirmation date. A scan row
+    with missing counts is never evidence of no activity.
+    """
+    out = np.full(len(events), "", dtype=object)
+    is_pira = (events["cdw_class"] == "PIRA").to_numpy()
+    if mri is None:
+        out[is_pira] = "not_assessed"
+        return out
+    if not is_pira.any():
+        return out
+    scans = mri.rename(columns={subject: "subject"}).copy()
+    for col in ("subject", "date"):
+        if col not in scans.columns:
+            raise ValueError(f"MRI table has no column {col!r} (columns: {list(mri.columns)})")
+    scans["date"] = pd.to_datetime(scans["date"])
+    for col in ("gd", "new_t2"):
+        scans[col] = pd.to_numeric(scans[col], errors="coerce") if col in scans else np.nan
+    scans["comparator_date"] = (pd.to_datetime(scans["comparator_date"])
+                                if "comparator_date" in scans else pd.NaT)
+    scans["contrast"] = (scans["contrast"].fillna(False).astype(bool)
+                         if "contrast" in scans else scans["gd"].notna())
+    ev = events.loc[is_pira, ["subject", "reference_date", "onset_date",
+                              "pira_confirmation_date"]].copy()
+    ev["_pos"] = np.flatnonzero(is_pira)
+    ev["s0"] = ev["reference_date"] if opts.mri_window_start == "reference" else ev["onset_date"]
+    pairs = ev.merge(scans, on="subject", how="left")
+    inside = (pairs["date"] >= pairs["s0"]) & (pairs["date"] <= pairs["pira_confirmation_date"])
+    pairs = pairs[inside]
+    lead = pd.Timedelta(days=opts.mri_comparator_lead_days)
+    comp_ok = pairs["comparator_date"].notna()
+    placed = comp_ok & (pairs["comparator_date"] >= pairs["s0"] - lead)
+    gd_active = pairs["contrast"] & (pairs["gd"] > 0)
+    t2_active = placed & (pairs["new_t2"] > 0)
+    clean = (pairs["contrast"] & (pairs["gd"] == 0) & comp_ok & (pairs["new_t2"] == 0))
+    by_event = pd.DataFrame({"_pos": pairs["_pos"], "active": gd_active | t2_active,
+                             "clean": clean}).groupby("_pos").agg(
+        active=("active", "any"), clean=("clean", "all"), n=("clean", "size"))
+    out[is_pira] = "MRI_unknown"
+    for pos, row in by_event.iterrows():
+        if row["active"]:
+            out[pos] = "PIRA_with_MRI_activity"
+        elif row["clean"] and row["n"] > 0:
+            out[pos] = "PIRMA"
+    return out
 
 
 def _dropped(df: pd.DataFrame, subject: str, date: str, reason: str) -> pd.DataFrame:

@@ -109,6 +109,10 @@ class CourseOptions:
         - visits during a fever/infection pseudo-relapse are dropped; attacks within 30 days
         are one relapse (3.1; McDonald 2001).
     threshold_tolerance : [1e-9] - comparisons tolerate floating rounding (2.1).
+    mri_window_start : ``"reference"`` | ``"onset"`` [reference] - start of the MRI window
+        [S0, PIRA confirmation] used to call a PIRA event PIRMA (2.7.4; msclinical pirma).
+    mri_comparator_lead_days : [0] - a new/enlarging T2 lesion counts as activity in the window
+        only if its comparator scan is dated at or after S0 minus this many days (2.7.4).
     """
 
     preset: str = "mueller2023"
@@ -148,6 +152,8 @@ class CourseOptions:
     pseudo_episode_days: float = 30
     relapse_merge_days: float = 30
     threshold_tolerance: float = 1e-9
+    mri_window_start: str = "reference"
+    mri_comparator_lead_days: float = 0
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -191,6 +197,7 @@ class CourseOptions:
             "skip_local_extrema": ("none", "strict", "all"),
             "event": ("multiple", "firstCDW", "firstCDI", "first", "firstPIRA", "firstRAW"),
             "confirm_magnitude": ("threshold_vs_reference", "at_or_above_onset"),
+            "mri_window_start": ("reference", "onset"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -389,14 +396,30 @@ def _days(x: float) -> str:
     return "unbounded" if math.isinf(x) else f"{x:g}"
 
 
-def _window_text(w: Window, anchor: str) -> str:
-    lo, hi = w
-    parts = []
-    if lo is not None:
-        parts.append(f"{lo:g} days before {anchor}")
-    if hi is not None:
-        parts.append(f"{hi:g} days after {anchor}")
-    return " to ".join(parts) if parts else f"open at {anchor}"
+def pira_windows_text(ind: RelapseIndependence, reference: str) -> str:
+    """The relapse-free intervals msprog builds from ``relapse_indep``, in words.
+
+    Going through the anchors in order, a left end opens an interval and a right end closes
+    it; an interval that would be empty is skipped, and an open end joins two anchors.
+    """
+    def point(anchor: str, days: float, sign: int) -> str:
+        if days == 0:
+            return anchor
+        return f"{days:g} days {'before' if sign < 0 else 'after'} {anchor}"
+
+    out = []
+    start: tuple[str, float] | None = None
+    for anchor, (lo, hi) in ((reference, ind.prec), ("onset", ind.event),
+                             ("the confirmation visit", ind.conf)):
+        if lo is not None:
+            start = (anchor, -float(lo))
+        if hi is not None and start is not None:
+            same = start[0] == anchor
+            if not same or float(hi) > start[1]:
+                a = point(start[0], abs(start[1]), -1 if start[1] < 0 else 1)
+                b = point(anchor, float(hi), 1)
+                out.append(f"from {a} to {b}")
+    return "; ".join(out) if out else "no window"
 
 
 def _describe(o: CourseOptions) -> str:
@@ -409,7 +432,7 @@ def _describe(o: CourseOptions) -> str:
         for bound, delta in table:
             rng = f"{bound:g}" if bound == lo else f"{lo:g}-{bound:g}"
             steps.append(f"≥{delta:g} from a reference of {rng}")
-            lo = bound + 0.5
+            lo = 1.0 if bound == 0 else bound + 0.5  # EDSS has no 0.5
         name = o.edss_thresholds if isinstance(o.edss_thresholds, str) else "custom"
         threshold = f"an EDSS increase of {'; '.join(steps)} (table '{name}')"
     elif o.outcome in ("t25fw", "nhpt"):
@@ -456,10 +479,9 @@ def _describe(o: CourseOptions) -> str:
             f"A CDW with a relapse onset from {o.relapse_assoc[0]:g} days before to "
             f"{o.relapse_assoc[1]:g} days after its onset was classified as relapse-associated "
             f"worsening (RAW); otherwise it was classified as progression independent of relapse "
-            f"activity (PIRA) when no relapse occurred in the windows "
-            f"{_window_text(ind.prec, anchor)}; {_window_text(ind.event, 'onset')}; and "
-            f"{_window_text(ind.conf, 'a confirmation visit')} (closed intervals, msprog "
-            f"convention), and as undefined when relapses blocked every confirmation visit."
+            f"activity (PIRA) when no relapse occurred {pira_windows_text(ind, anchor)} "
+            f"(closed intervals, for at least one confirmation visit), and as undefined when "
+            f"relapses blocked every confirmation visit."
         )
         if o.require_ascertainment:
             text.append(
