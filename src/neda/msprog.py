@@ -275,7 +275,7 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     data[value_col] = data[value_col].astype(float)
     cols = list(np.unique([subj_col, value_col, date_col, validconf_col, valuedelta_col]))
     data = data[cols].copy().dropna()
-    if date_format != "day":
+    if date_format != "day" and not pd.api.types.is_datetime64_any_dtype(data[date_col]):
         try:
             data[date_col] = pd.to_datetime(data[date_col], format=date_format)
         except Exception as exc:
@@ -291,7 +291,7 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     else:
         relapsedata = True
         relapse = relapse[[rsubj_col, rdate_col]].copy().dropna()
-        if date_format != "day":
+        if date_format != "day" and not pd.api.types.is_datetime64_any_dtype(relapse[rdate_col]):
             try:
                 relapse[rdate_col] = pd.to_datetime(relapse[rdate_col], format=date_format)
             except Exception as exc:

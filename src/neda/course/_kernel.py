@@ -140,28 +140,12 @@ def _scan_subject(
     cap, e0, ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld, ev_ld_val, ev_sust,
     ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by,
     un_onset, un_val, un_bl, un_bl_val, ev_count, un_count, final_bl, final_bl_val, err, t0_state,
+    d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_conf, d_conf_val,
+    d_pconf, d_pconf_val, d_by, cand, union, alive, clean, keep, order_buf,
 ):
     M = conf_lo.shape[0]
-    # detection-order scratch
-    d_type = np.empty(cap, np.int8)
-    d_onset = np.empty(cap, np.int64)
-    d_onset_val = np.empty(cap)
-    d_bl = np.empty(cap, np.int64)
-    d_bl_val = np.empty(cap)
-    d_ld = np.empty(cap, np.int64)
-    d_ld_val = np.empty(cap)
-    d_sust = np.empty(cap, np.int64)
-    d_conf = np.full((cap, M), -1, np.int64)
-    d_conf_val = np.full((cap, M), np.nan)
-    d_pconf = np.full((cap, M), -1, np.int64)
-    d_pconf_val = np.full((cap, M), np.nan)
-    d_by = np.zeros(cap, np.int8)
     nd = 0
     nu = 0
-    cand = np.zeros((M, n), np.bool_)
-    union = np.zeros(n, np.bool_)
-    alive = np.zeros(M, np.bool_)
-    clean = np.zeros(n, np.bool_)
     n_cdw = 0
     n_cdi = 0
     n_raw = 0
@@ -251,7 +235,7 @@ def _scan_subject(
             search = change
         else:
             # 8. confirmation candidates, per confirmation period
-            union[:] = False
+            union[:n] = False
             any_cand = False
             for m in range(M):
                 for x in range(change + 1, n):
@@ -309,6 +293,7 @@ def _scan_subject(
                         return
                     ld = _last_delta(value, dw, di, i0, n, change, c0, True, sgn, skip,
                                      check_intermediate, tol)
+                    _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, nd, M)
                     d_type[nd] = CDI
                     d_onset[nd] = change
                     d_onset_val[nd] = cv
@@ -409,9 +394,9 @@ def _scan_subject(
                     limit = n if next_ns == -1 else next_ns
                     if single:
                         # confirmed by imputation or death: the onset is its own confirmation
-                        union[:] = False
+                        union[:n] = False
                         union[change] = True
-                        cand[:, :] = False
+                        cand[:, :n] = False
                     valid = True
                     if require_sust != 0:
                         valid = _sustained(
@@ -452,6 +437,7 @@ def _scan_subject(
                             if nd >= cap:
                                 err[s] = ERR_CAPACITY
                                 return
+                            _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, nd, M)
                             d_type[nd] = ctype
                             d_onset[nd] = change
                             d_onset_val[nd] = cv
@@ -591,24 +577,26 @@ def _scan_subject(
     un_count[s] = nu
 
     # AFTER: duplicates of one onset keep the last detected; order by onset.
-    keep = np.ones(nd, np.bool_)
     for i in range(nd):
+        keep[i] = True
         for j in range(i + 1, nd):
             if d_onset[j] == d_onset[i]:
                 keep[i] = False
                 break
-    order = np.empty(nd, np.int64)
     k = 0
     for i in range(nd):
         if keep[i]:
-            order[k] = i
+            order_buf[k] = i
             k += 1
-    order = order[:k]
-    # sort kept positions by onset (onsets are unique among kept)
-    onsets = np.empty(k, np.int64)
-    for i in range(k):
-        onsets[i] = d_onset[order[i]]
-    order = order[np.argsort(onsets)]
+    # insertion sort of kept positions by onset (onsets are unique among kept; k is small)
+    for i in range(1, k):
+        cur = order_buf[i]
+        j = i - 1
+        while j >= 0 and d_onset[order_buf[j]] > d_onset[cur]:
+            order_buf[j + 1] = order_buf[j]
+            j -= 1
+        order_buf[j + 1] = cur
+    order = order_buf[:k]
     if event_mode != EV_MULTIPLE and nd > 0:
         # msprog picks the position of the first event of the wanted kind in detection order
         # and uses it to index the onset-sorted list.
@@ -656,6 +644,15 @@ def _scan_subject(
             ev_pconf[o, m] = d_pconf[j, m]
             ev_pconf_val[o, m] = d_pconf_val[j, m]
     ev_count[s] = k
+
+
+@njit(cache=True, inline="always")
+def _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, i, M):
+    for m in range(M):
+        d_conf[i, m] = -1
+        d_conf_val[i, m] = np.nan
+        d_pconf[i, m] = -1
+        d_pconf_val[i, m] = np.nan
 
 
 @njit(cache=True)
@@ -848,9 +845,37 @@ def scan_all(
     final_bl_val = np.zeros(S)
     err = np.zeros(S, np.int8)
     draw_pos = np.zeros(1, np.int64)
-    if serial:
+    # Subjects run in chunks; scratch space is allocated once per chunk, not per subject.
+    n_chunks = 1 if serial else min(S, 256)
+    for c in prange(n_chunks):
+        lo_s = (S * c) // n_chunks
+        hi_s = (S * (c + 1)) // n_chunks
+        cap_max = 1
+        n_max = 1
+        for s in range(lo_s, hi_s):
+            cap_max = max(cap_max, ecap[s])
+            n_max = max(n_max, vend[s] - vstart[s])
+        d_type = np.empty(cap_max, np.int8)
+        d_onset = np.empty(cap_max, np.int64)
+        d_onset_val = np.empty(cap_max)
+        d_bl = np.empty(cap_max, np.int64)
+        d_bl_val = np.empty(cap_max)
+        d_ld = np.empty(cap_max, np.int64)
+        d_ld_val = np.empty(cap_max)
+        d_sust = np.empty(cap_max, np.int64)
+        d_conf = np.empty((cap_max, M), np.int64)
+        d_conf_val = np.empty((cap_max, M))
+        d_pconf = np.empty((cap_max, M), np.int64)
+        d_pconf_val = np.empty((cap_max, M))
+        d_by = np.zeros(cap_max, np.int8)
+        cand = np.zeros((M, n_max), np.bool_)
+        union = np.zeros(n_max, np.bool_)
+        alive = np.zeros(M, np.bool_)
+        clean = np.zeros(n_max, np.bool_)
+        keep = np.zeros(cap_max, np.bool_)
+        order_buf = np.zeros(cap_max, np.int64)
         t0_state = np.full(1, t0_init)
-        for s in range(S):
+        for s in range(lo_s, hi_s):
             _scan_subject(
                 s, vstart[s], vend[s] - vstart[s], dates, value, dw, di, dminus, dplus,
                 validconf, rel_date, rstart[s], rend[s] - rstart[s], att_a, att_b, astart[s],
@@ -864,26 +889,12 @@ def scan_all(
                 ev_ld_val, ev_sust, ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by,
                 un_onset, un_val, un_bl, un_bl_val, ev_count, un_count, final_bl,
                 final_bl_val, err, t0_state,
+                d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_conf,
+                d_conf_val, d_pconf, d_pconf_val, d_by, cand, union, alive, clean, keep,
+                order_buf,
             )
-            if err[s] != ERR_NONE:
+            if serial and err[s] != ERR_NONE:
                 break
-    else:
-        for s in prange(S):
-            t0_state = np.full(1, t0_init)
-            _scan_subject(
-                s, vstart[s], vend[s] - vstart[s], dates, value, dw, di, dminus, dplus,
-                validconf, rel_date, rstart[s], rend[s] - rstart[s], att_a, att_b, astart[s],
-                aend[s] - astart[s], asc0, asc1, conf_lo, conf_hi, sgn, tol,
-                baseline, proceed_from, sub_threshold, relapse_rebl, bl_geq, alias_delta, skip,
-                rtb0, rtb1, rte0, rte1, rtc0, rtc1, ra0, ra1,
-                ind_lo, ind_hi, ind_set_lo, ind_set_hi, prec_type,
-                event_mode, rawpira, check_intermediate, require_sust, impute_p, impute_max_fu,
-                at_or_above_onset, death_value, death_confirms, draws, draw_pos,
-                ecap[s], estart[s], ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld,
-                ev_ld_val, ev_sust, ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by,
-                un_onset, un_val, un_bl, un_bl_val, ev_count, un_count, final_bl,
-                final_bl_val, err, t0_state,
-            )
     return (
         ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld, ev_ld_val, ev_sust,
         ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by, un_onset, un_val, un_bl, un_bl_val,

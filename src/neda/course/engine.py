@@ -136,7 +136,7 @@ def confirmed_events(
     relapses: Any = None,
     options: CourseOptions | None = None,
     *,
-    subject: str = "id",
+    subject: str | None = None,
     date: str = "date",
     value: str | None = None,
     relapse_date: str | None = None,
@@ -150,8 +150,9 @@ def confirmed_events(
 
     Parameters
     ----------
-    visits : pandas or polars DataFrame with ``subject``, ``date`` and the outcome column
-        (``value``; default: the option's outcome name, e.g. ``edss``).
+    visits : pandas or polars DataFrame with ``subject`` (default: a column named ``subject``,
+        else ``id``), ``date`` and the outcome column (``value``; default: the option's
+        outcome name, e.g. ``edss``). ``neda.io.read_visits`` returns such a table.
     relapses : DataFrame with ``subject`` and ``relapse_date`` (default ``date``) columns;
         optional ``date_end`` (end of an imprecise onset) and ``pseudo`` (True for a
         fever/infection pseudo-relapse). Onsets may be full dates, ``YYYY-MM`` or ``YYYY``.
@@ -170,6 +171,9 @@ def confirmed_events(
     opts = (options or CourseOptions()).validated()
     value = value or opts.outcome
     vis = _to_pandas(visits)
+    if subject is None:
+        # neda.io tables call it "subject"; msprog-style tables "id"
+        subject = "subject" if "subject" in vis.columns else "id"
     for col in (subject, date, value):
         if col not in vis.columns:
             raise ValueError(f"visits table has no column {col!r} (columns: {list(vis.columns)})")
