@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from neda.course import CourseOptions, CourseResult
 
 app = typer.Typer(
     name="neda",
@@ -56,8 +61,10 @@ def _numbers(text: str | None, name: str) -> tuple[float, ...] | None:
         return None
     try:
         return tuple(float(x) for x in text.replace(" ", "").split(",") if x != "")
-    except ValueError:
-        raise typer.BadParameter(f"{name}: expected numbers separated by commas, got {text!r}")
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{name}: expected numbers separated by commas, got {text!r}"
+        ) from exc
 
 
 def _window(text: str | None, name: str) -> tuple[float | None, float | None] | None:
@@ -69,79 +76,117 @@ def _window(text: str | None, name: str) -> tuple[float | None, float | None] | 
         raise typer.BadParameter(f"{name}: expected two values 'before,after', got {text!r}")
     try:
         lo, hi = (None if p in ("none", "null", "") else float(p) for p in parts)
-    except ValueError:
-        raise typer.BadParameter(f"{name}: expected numbers or 'none', got {text!r}")
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name}: expected numbers or 'none', got {text!r}") from exc
     return (lo, hi)
 
 
 @app.command("progression")
 def progression_command(
-    visits: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="Visits: CSV, Parquet or Excel.")],
-    relapses: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
-                                                  help="Relapse onsets (id, date).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="Write events to .csv or .parquet.")] = None,
-    summary_out: Annotated[Path | None, typer.Option(
-        "--summary-out", help="Write the per-subject summary to .csv or .parquet.")] = None,
+    visits: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Visits: CSV, Parquet or Excel.")
+    ],
+    relapses: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Relapse onsets (id, date).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write events to .csv or .parquet.")
+    ] = None,
+    summary_out: Annotated[
+        Path | None,
+        typer.Option("--summary-out", help="Write the per-subject summary to .csv or .parquet."),
+    ] = None,
     methods: Annotated[bool, typer.Option(help="Print the methods paragraph.")] = False,
     subject_col: Annotated[str, typer.Option(help="Subject column.")] = "id",
     date_col: Annotated[str, typer.Option(help="Date column.")] = "date",
-    value_col: Annotated[str | None, typer.Option(
-        help="Outcome column (default: the outcome name).")] = None,
-    date_format: Annotated[str | None, typer.Option(
-        help="strptime format when dates are not ISO 8601, e.g. %d/%m/%Y.")] = None,
-    preset: Annotated[str, typer.Option(help="Definition: mueller2023 (default), kappos2020, "
-                                        "cagol2022, mueller2023_strict, mueller2025, "
-                                        "portaccio2025, msprog_defaults.")] = "mueller2023",
+    value_col: Annotated[
+        str | None, typer.Option(help="Outcome column (default: the outcome name).")
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format when dates are not ISO 8601, e.g. %d/%m/%Y.")
+    ] = None,
+    preset: Annotated[
+        str,
+        typer.Option(
+            help="Definition: mueller2023 (default), kappos2020, "
+            "cagol2022, mueller2023_strict, mueller2025, "
+            "portaccio2025, msprog_defaults."
+        ),
+    ] = "mueller2023",
     outcome: Annotated[str, typer.Option(help="edss, t25fw, nhpt or sdmt.")] = "edss",
-    event: Annotated[str | None, typer.Option(help="multiple, firstCDW, firstCDI, first, "
-                                              "firstPIRA, firstRAW.")] = None,
-    baseline: Annotated[str | None, typer.Option(
-        help="roving, roving_wors, roving_impr, fixed.")] = None,
-    edss_thresholds: Annotated[str | None, typer.Option(
-        help="three_strata, msprog, trial_le5.5, expand.")] = None,
-    cdi_thresholds: Annotated[str | None, typer.Option(
-        help="same_as_worsening or kalincik2015.")] = None,
-    roving_after_improvement: Annotated[str | None, typer.Option(
-        help="threshold or any_lower.")] = None,
-    sub_threshold_rebl: Annotated[str | None, typer.Option(
-        help="none, improvement, worsening, event.")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="multiple, firstCDW, firstCDI, first, firstPIRA, firstRAW.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="roving, roving_wors, roving_impr, fixed.")
+    ] = None,
+    edss_thresholds: Annotated[
+        str | None, typer.Option(help="three_strata, msprog, trial_le5.5, expand.")
+    ] = None,
+    cdi_thresholds: Annotated[
+        str | None, typer.Option(help="same_as_worsening or kalincik2015.")
+    ] = None,
+    roving_after_improvement: Annotated[
+        str | None, typer.Option(help="threshold or any_lower.")
+    ] = None,
+    sub_threshold_rebl: Annotated[
+        str | None, typer.Option(help="none, improvement, worsening, event.")
+    ] = None,
     proceed_from: Annotated[str | None, typer.Option(help="firstconf or event.")] = None,
-    relapse_rebl: Annotated[bool | None, typer.Option(
-        "--relapse-rebl/--no-relapse-rebl", help="Re-baseline after each relapse.")] = None,
-    bl_geq: Annotated[bool | None, typer.Option(
-        "--bl-geq/--no-bl-geq", help="Never lower the reference (with --relapse-rebl).")] = None,
+    relapse_rebl: Annotated[
+        bool | None,
+        typer.Option("--relapse-rebl/--no-relapse-rebl", help="Re-baseline after each relapse."),
+    ] = None,
+    bl_geq: Annotated[
+        bool | None,
+        typer.Option(
+            "--bl-geq/--no-bl-geq", help="Never lower the reference (with --relapse-rebl)."
+        ),
+    ] = None,
     skip_local_extrema: Annotated[str | None, typer.Option(help="none, strict, all.")] = None,
-    relapse_to_bl: Annotated[str | None, typer.Option(help="Days 'after,before', e.g. 30,0.")
-                             ] = None,
+    relapse_to_bl: Annotated[
+        str | None, typer.Option(help="Days 'after,before', e.g. 30,0.")
+    ] = None,
     relapse_to_event: Annotated[str | None, typer.Option(help="Days 'after,before'.")] = None,
     relapse_to_conf: Annotated[str | None, typer.Option(help="Days 'after,before'.")] = None,
-    relapse_assoc: Annotated[str | None, typer.Option(
-        help="RAW window 'before,after' the onset, e.g. 90,0.")] = None,
-    relapse_indep_prec: Annotated[str | None, typer.Option(
-        help="PIRA window around the reference, e.g. 0,0 or 0,none.")] = None,
-    relapse_indep_event: Annotated[str | None, typer.Option(
-        help="PIRA window around the onset, e.g. 90,30.")] = None,
-    relapse_indep_conf: Annotated[str | None, typer.Option(
-        help="PIRA window around confirmation, e.g. 90,30.")] = None,
+    relapse_assoc: Annotated[
+        str | None, typer.Option(help="RAW window 'before,after' the onset, e.g. 90,0.")
+    ] = None,
+    relapse_indep_prec: Annotated[
+        str | None, typer.Option(help="PIRA window around the reference, e.g. 0,0 or 0,none.")
+    ] = None,
+    relapse_indep_event: Annotated[
+        str | None, typer.Option(help="PIRA window around the onset, e.g. 90,30.")
+    ] = None,
+    relapse_indep_conf: Annotated[
+        str | None, typer.Option(help="PIRA window around confirmation, e.g. 90,30.")
+    ] = None,
     prec_type: Annotated[str | None, typer.Option(help="baseline, last, last_delta.")] = None,
-    conf_days: Annotated[str | None, typer.Option(help="Confirmation period(s), e.g. 84,168.")
-                         ] = None,
-    conf_tol_days: Annotated[str | None, typer.Option(
-        help="Tolerance 'before,after', e.g. 0,inf or 7,730.5.")] = None,
-    require_sust_days: Annotated[float | None, typer.Option(
-        help="Keep events sustained this many days (inf: to the last visit).")] = None,
-    check_intermediate: Annotated[bool | None, typer.Option(
-        "--check-intermediate/--no-check-intermediate")] = None,
-    attribution: Annotated[bool | None, typer.Option(
-        "--attribution/--no-attribution", help="Classify RAW / PIRA.")] = None,
-    confirm_magnitude: Annotated[str | None, typer.Option(
-        help="threshold_vs_reference or at_or_above_onset.")] = None,
-    death_confirms: Annotated[bool | None, typer.Option(
-        "--death-confirms/--no-death-confirms")] = None,
-    require_ascertainment: Annotated[bool | None, typer.Option(
-        "--require-ascertainment/--no-require-ascertainment")] = None,
+    conf_days: Annotated[
+        str | None, typer.Option(help="Confirmation period(s), e.g. 84,168.")
+    ] = None,
+    conf_tol_days: Annotated[
+        str | None, typer.Option(help="Tolerance 'before,after', e.g. 0,inf or 7,730.5.")
+    ] = None,
+    require_sust_days: Annotated[
+        float | None,
+        typer.Option(help="Keep events sustained this many days (inf: to the last visit)."),
+    ] = None,
+    check_intermediate: Annotated[
+        bool | None, typer.Option("--check-intermediate/--no-check-intermediate")
+    ] = None,
+    attribution: Annotated[
+        bool | None, typer.Option("--attribution/--no-attribution", help="Classify RAW / PIRA.")
+    ] = None,
+    confirm_magnitude: Annotated[
+        str | None, typer.Option(help="threshold_vs_reference or at_or_above_onset.")
+    ] = None,
+    death_confirms: Annotated[
+        bool | None, typer.Option("--death-confirms/--no-death-confirms")
+    ] = None,
+    require_ascertainment: Annotated[
+        bool | None, typer.Option("--require-ascertainment/--no-require-ascertainment")
+    ] = None,
     history_lookback_days: Annotated[float | None, typer.Option()] = None,
     timed_test_pct: Annotated[float | None, typer.Option()] = None,
     sdmt_points: Annotated[float | None, typer.Option()] = None,
@@ -158,15 +203,27 @@ def progression_command(
     value_col = value_col or outcome
     changes: dict[str, object] = {}
     plain = dict(
-        event=event, baseline=baseline, edss_thresholds=edss_thresholds,
-        cdi_thresholds=cdi_thresholds, roving_after_improvement=roving_after_improvement,
-        sub_threshold_rebl=sub_threshold_rebl, proceed_from=proceed_from,
-        relapse_rebl=relapse_rebl, bl_geq=bl_geq, skip_local_extrema=skip_local_extrema,
-        require_sust_days=require_sust_days, check_intermediate=check_intermediate,
-        attribution=attribution, confirm_magnitude=confirm_magnitude,
-        death_confirms=death_confirms, require_ascertainment=require_ascertainment,
-        history_lookback_days=history_lookback_days, timed_test_pct=timed_test_pct,
-        sdmt_points=sdmt_points, sdmt_pct=sdmt_pct, sdmt_combine=sdmt_combine,
+        event=event,
+        baseline=baseline,
+        edss_thresholds=edss_thresholds,
+        cdi_thresholds=cdi_thresholds,
+        roving_after_improvement=roving_after_improvement,
+        sub_threshold_rebl=sub_threshold_rebl,
+        proceed_from=proceed_from,
+        relapse_rebl=relapse_rebl,
+        bl_geq=bl_geq,
+        skip_local_extrema=skip_local_extrema,
+        require_sust_days=require_sust_days,
+        check_intermediate=check_intermediate,
+        attribution=attribution,
+        confirm_magnitude=confirm_magnitude,
+        death_confirms=death_confirms,
+        require_ascertainment=require_ascertainment,
+        history_lookback_days=history_lookback_days,
+        timed_test_pct=timed_test_pct,
+        sdmt_points=sdmt_points,
+        sdmt_pct=sdmt_pct,
+        sdmt_combine=sdmt_combine,
         practice_effect_visits=practice_effect_visits,
         relapse_to_bl=_numbers(relapse_to_bl, "--relapse-to-bl"),
         relapse_to_event=_numbers(relapse_to_event, "--relapse-to-event"),
@@ -178,14 +235,22 @@ def progression_command(
     changes.update({k: v for k, v in plain.items() if v is not None})
     if outcome != "edss":
         changes["outcome"] = outcome
-    windows = {k: _window(v, f"--relapse-indep-{k}") for k, v in
-               (("prec", relapse_indep_prec), ("event", relapse_indep_event),
-                ("conf", relapse_indep_conf))}
+    windows = {
+        k: _window(v, f"--relapse-indep-{k}")
+        for k, v in (
+            ("prec", relapse_indep_prec),
+            ("event", relapse_indep_event),
+            ("conf", relapse_indep_conf),
+        )
+    }
     if any(v is not None for v in windows.values()) or prec_type is not None:
         base = CourseOptions.from_preset(preset).relapse_indep
         changes["relapse_indep"] = RelapseIndependence(
-            prec=windows["prec"] or base.prec, event=windows["event"] or base.event,
-            conf=windows["conf"] or base.conf, prec_type=prec_type or base.prec_type)
+            prec=windows["prec"] or base.prec,
+            event=windows["event"] or base.event,
+            conf=windows["conf"] or base.conf,
+            prec_type=prec_type or base.prec_type,
+        )
     try:
         opts = CourseOptions.from_preset(preset, **changes)
     except (ValueError, TypeError) as exc:
@@ -195,15 +260,26 @@ def progression_command(
     t0 = time.perf_counter()
     try:
         with console.status("Reading and checking the input..."):
-            vis = read_visits(visits, subject=subject_col, date=date_col, outcomes=[value_col],
-                              date_format=date_format)
+            vis = read_visits(
+                visits,
+                subject=subject_col,
+                date=date_col,
+                outcomes=[value_col],
+                date_format=date_format,
+            )
             rel = None
             if relapses is not None:
-                rel = read_relapses(relapses, subject=subject_col, date=date_col, visits=vis,
-                                    date_format=date_format)
+                rel = read_relapses(
+                    relapses,
+                    subject=subject_col,
+                    date=date_col,
+                    visits=vis,
+                    date_format=date_format,
+                )
     except InputError as exc:
-        console.print(f"[red]The input has problems; nothing was computed.[/red]\n{exc}",
-                      highlight=False)
+        console.print(
+            f"[red]The input has problems; nothing was computed.[/red]\n{exc}", highlight=False
+        )
         raise typer.Exit(1) from exc
     t_read = time.perf_counter() - t0
     result = _run_with_progress(vis, rel, opts, value_col)
@@ -218,38 +294,48 @@ def progression_command(
             console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False)
 
 
-def _run_with_progress(vis, rel, opts, value_col):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    vis: pd.DataFrame, rel: pd.DataFrame | None, opts: CourseOptions, value_col: str
+) -> CourseResult:
     """Run the engine; on large cohorts in chunks of subjects so a progress bar can move."""
-    import pandas as pd
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from neda.course import CourseResult, confirmed_events
+    from neda.course import confirmed_events
 
     subjects = vis["subject"].unique()
     chunk = 20_000
     if len(subjects) <= chunk:
         return confirmed_events(vis, rel, opts, subject="subject", date="date", value=value_col)
     parts = []
-    with Progress(TextColumn("Scanning subjects"), BarColumn(), TextColumn("{task.completed:,}"
-                  "/{task.total:,}"), TimeRemainingColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("Scanning subjects"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("scan", total=len(subjects))
         for i in range(0, len(subjects), chunk):
-            ids = subjects[i:i + chunk]
+            ids = subjects[i : i + chunk]
             v = vis[vis["subject"].isin(ids)]
             r = None if rel is None else rel[rel["subject"].isin(ids)]
-            parts.append(confirmed_events(v, r, opts, subject="subject", date="date",
-                                          value=value_col))
+            parts.append(
+                confirmed_events(v, r, opts, subject="subject", date="date", value=value_col)
+            )
             bar.update(task, advance=len(ids))
     return CourseResult(
         events=pd.concat([p.events for p in parts], ignore_index=True),
         summary=pd.concat([p.summary for p in parts], ignore_index=True),
         unconfirmed=pd.concat([p.unconfirmed for p in parts], ignore_index=True),
         dropped=pd.concat([p.dropped for p in parts], ignore_index=True),
-        options=opts, provenance=parts[0].provenance,
+        options=opts,
+        provenance=parts[0].provenance,
     )
 
 
-def _print_progression(result, vis, t_read: float, t_total: float) -> None:  # type: ignore[no-untyped-def]
+def _print_progression(
+    result: CourseResult, vis: pd.DataFrame, t_read: float, t_total: float
+) -> None:
     from rich.table import Table
 
     s = result.summary
@@ -271,16 +357,37 @@ def _print_progression(result, vis, t_read: float, t_total: float) -> None:  # t
     overview.add_row("Time (read + compute)", f"{t_read:.2f} s + {t_total - t_read:.2f} s")
     console.print(overview)
     per = Table(title="Per subject (first 10; --summary-out for all)")
-    for c in ("subject", "n_visits", "follow_up_days", "CDW", "RAW", "PIRA", "CDI",
-              "event_sequence"):
+    for c in (
+        "subject",
+        "n_visits",
+        "follow_up_days",
+        "CDW",
+        "RAW",
+        "PIRA",
+        "CDI",
+        "event_sequence",
+    ):
         per.add_column(c)
     for _, r in s.head(10).iterrows():
-        per.add_row(*(str(r[c]) for c in ("subject", "n_visits", "follow_up_days", "CDW",
-                                          "RAW", "PIRA", "CDI", "event_sequence")))
+        per.add_row(
+            *(
+                str(r[c])
+                for c in (
+                    "subject",
+                    "n_visits",
+                    "follow_up_days",
+                    "CDW",
+                    "RAW",
+                    "PIRA",
+                    "CDI",
+                    "event_sequence",
+                )
+            )
+        )
     console.print(per)
 
 
-def _write_table(frame, path: Path) -> None:  # type: ignore[no-untyped-def]
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".parquet":
         frame.to_parquet(path, index=False)

@@ -92,7 +92,8 @@ def is_event(
             "decrease": x - baseline <= -d,
             "change": abs(x - baseline) >= d,
         }
-    return bool({"wors": sign[worsening], "impr": sign[improvement], "change": sign["change"]}[type])
+    by_type = {"wors": sign[worsening], "impr": sign[improvement], "change": sign["change"]}
+    return bool(by_type[type])
 
 
 def _call_delta(delta_fun: Callable[..., float] | None, ref: float, outcome: str) -> float:

@@ -425,13 +425,11 @@ def _scan_subject(
                                     baseline == BL_FIXED or baseline == BL_ROVING_IMPR
                                 ):
                                     include = False
-                            elif event_mode == EV_FIRSTRAW and (
-                                baseline == BL_FIXED or baseline == BL_ROVING_IMPR
+                            elif (baseline == BL_FIXED or baseline == BL_ROVING_IMPR) and (
+                                event_mode == EV_FIRSTRAW
+                                or (event_mode == EV_FIRSTPIRA and ctype != PIRA)
                             ):
-                                include = False
-                            elif ctype != PIRA and event_mode == EV_FIRSTPIRA and (
-                                baseline == BL_FIXED or baseline == BL_ROVING_IMPR
-                            ):
+                                # searching one class without CDW-driven re-baselining
                                 include = False
                         if include:
                             if nd >= cap:
@@ -560,15 +558,13 @@ def _scan_subject(
                     proceed = False
         # 11. first-event modes
         if proceed:
-            if event_mode == EV_FIRST and nd > 1:
-                proceed = False
-            elif event_mode == EV_FIRSTCDW and n_cdw > 0:
-                proceed = False
-            elif event_mode == EV_FIRSTCDI and n_cdi > 0:
-                proceed = False
-            elif event_mode == EV_FIRSTPIRA and n_pira > 0:
-                proceed = False
-            elif event_mode == EV_FIRSTRAW and n_raw > 0:
+            if (
+                (event_mode == EV_FIRST and nd > 1)
+                or (event_mode == EV_FIRSTCDW and n_cdw > 0)
+                or (event_mode == EV_FIRSTCDI and n_cdi > 0)
+                or (event_mode == EV_FIRSTPIRA and n_pira > 0)
+                or (event_mode == EV_FIRSTRAW and n_raw > 0)
+            ):
                 proceed = False
 
     t0_state[0] = t0
@@ -722,9 +718,9 @@ def _classify(dates, i0, n, change, bl, ld, confset, limit, clean, att_a, att_b,
     "lies inside" and "touches" coincide and the result equal to msprog's.
     Returns (class, t0, t0_error): ``t0`` is msprog's carried window start.
     """
-    O = dates[i0 + change]
-    w0 = O - ra0
-    w1 = O + ra1
+    onset_day = dates[i0 + change]
+    w0 = onset_day - ra0
+    w1 = onset_day + ra1
     touch_raw = False
     for j in range(na):
         a = att_a[a0 + j]
@@ -745,7 +741,6 @@ def _classify(dates, i0, n, change, bl, ld, confset, limit, clean, att_a, att_b,
         P = dates[i0 + ld]
     any_clean = False
     all_blocked = True
-    first_clean = -1
     fc_lo = np.empty(3)
     fc_hi = np.empty(3)
     nfc = 0
@@ -757,10 +752,10 @@ def _classify(dates, i0, n, change, bl, ld, confset, limit, clean, att_a, att_b,
     for c in range(change, limit):
         if not confset[c]:
             continue
-        # windows around (P, O, c), built as msprog builds them
+        # windows around (P, onset_day, c), built as msprog builds them
         nw = 0
         for k in range(3):
-            anchor = P if k == 0 else (O if k == 1 else dates[i0 + c])
+            anchor = P if k == 0 else (onset_day if k == 1 else dates[i0 + c])
             if ind_set_lo[k]:
                 t0 = anchor - ind_lo[k]
             if ind_set_hi[k]:
@@ -785,7 +780,6 @@ def _classify(dates, i0, n, change, bl, ld, confset, limit, clean, att_a, att_b,
             clean[c] = True
             if not any_clean:
                 any_clean = True
-                first_clean = c
                 nfc = nw
                 for w in range(nw):
                     fc_lo[w] = lo[w]

@@ -6,7 +6,7 @@ same compiled kernel serves both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,9 +72,9 @@ class ScanResult:
     final_bl_val: np.ndarray
     err: np.ndarray
     draws_used: int
-    estart: np.ndarray
-    dminus: np.ndarray
-    dplus: np.ndarray
+    estart: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    dminus: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    dplus: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def event_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(row positions into the event arrays, subject of each row), subject order."""
@@ -203,7 +203,8 @@ def run_scan(
         bool(at_or_above_onset), float(death_value), bool(death_confirms),
         draws, bool(serial), estart, ecap, np.nan,
     )
-    result = ScanResult(*out, estart=estart, dminus=dminus, dplus=dplus)
+    result = ScanResult(*out)
+    result.estart, result.dminus, result.dplus = estart, dminus, dplus
     if random_impute:
         np.random.set_state(state)
         if result.draws_used:

@@ -73,7 +73,8 @@ class CourseResult:
         return self.options.describe()
 
 
-def _to_pandas(df: Any) -> pd.DataFrame:
+def _to_pandas(df: Any) -> Any:
+    """pandas as is, polars converted; None stays None."""
     if df is None:
         return None
     if isinstance(df, pd.DataFrame):
@@ -243,7 +244,7 @@ def confirmed_events(
     vconf = (vis[validconf].fillna(False).astype(bool).to_numpy() if validconf
              else np.ones(len(vis), bool))
 
-    rcodes_all = pd.Index(subjects).get_indexer(rel[subject]).astype(np.int64)
+    rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel[subject])).astype(np.int64)
     known = rcodes_all >= 0
     rel = rel[known]
     rcodes_all = rcodes_all[known]
@@ -290,7 +291,7 @@ def confirmed_events(
             f"{subjects[int(np.flatnonzero(res.err)[0])]!r} with these options"
         )
     events = _events_frame(res, subjects, vstart, vend, dates, opts)
-    events.insert(events.columns.get_loc("confirmed_by"), "pira_mri",
+    events.insert(list(events.columns).index("confirmed_by"), "pira_mri",
                   pira_mri(events, _to_pandas(mri), opts, subject))
     unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
                                      events)

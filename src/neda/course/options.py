@@ -378,7 +378,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 PRESET_SOURCES = {
-    "msprog_defaults": "the defaults of msprog/pymsprog 1.0.7 (Montobbio et al., Mult Scler J 2024)",
+    "msprog_defaults": "the defaults of msprog/pymsprog 1.0.7 "
+    "(Montobbio et al., Mult Scler J 2024)",
     "mueller2023": "the harmonised PIRA definition of Müller et al. (JAMA Neurol 2023)",
     "mueller2023_strict": "the high-specificity variant of Müller et al. (JAMA Neurol 2023)",
     "kappos2020": "Kappos et al. (JAMA Neurol 2020; OPERA I/II)",

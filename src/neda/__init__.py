@@ -1,0 +1,3 @@
+"""neda: multiple sclerosis disease-course analytics."""
+
+__version__ = "0.1.0"
