@@ -298,9 +298,10 @@ def _run_with_progress(
     vis: pd.DataFrame, rel: pd.DataFrame | None, opts: CourseOptions, value_col: str
 ) -> CourseResult:
     """Run the engine; on large cohorts in chunks of subjects so a progress bar can move."""
+    import pandas as pd
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from neda.course import confirmed_events
+    from neda.course import CourseResult, confirmed_events
 
     subjects = vis["subject"].unique()
     chunk = 20_000

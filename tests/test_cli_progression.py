@@ -1,0 +1,84 @@
+"""`neda progression`: real files in, real files out, through the typer app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from neda.cli import app
+from neda.course import EVENT_COLUMNS, CourseOptions, confirmed_events
+from neda.demo import write_demo_cohort
+from neda.io import read_relapses, read_visits
+
+runner = CliRunner()
+
+
+def test_progression_writes_events_and_summary(tmp_path: Path) -> None:
+    visits, relapses = write_demo_cohort(tmp_path, 150, seed=3)
+    events_path = tmp_path / "out" / "events.csv"
+    summary_path = tmp_path / "out" / "subjects.parquet"
+    result = runner.invoke(app, [
+        "progression", str(visits), "--relapses", str(relapses), "-o", str(events_path),
+        "--summary-out", str(summary_path), "--methods",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Disease course (mueller2023)" in result.output
+    assert "Methods" in result.output and "Müller" in result.output
+    events = pd.read_csv(events_path)
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    summary = pd.read_parquet(summary_path)
+    assert len(summary) == 150
+    # the CLI computes exactly what the library computes
+    vis = read_visits(visits)
+    rel = read_relapses(relapses, visits=vis)
+    lib = confirmed_events(vis, rel)
+    assert len(lib.events) == len(events)
+    assert (lib.events.cdw_class.fillna("").to_numpy()
+            == events.cdw_class.fillna("").to_numpy()).all()
+
+
+def test_options_become_a_custom_definition(tmp_path: Path) -> None:
+    visits, relapses = write_demo_cohort(tmp_path, 60, seed=4)
+    out = tmp_path / "e.csv"
+    result = runner.invoke(app, [
+        "progression", str(visits), "--relapses", str(relapses), "--conf-days", "168",
+        "--relapse-indep-event", "90,none", "--relapse-indep-conf", "none,0", "-o", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "Disease course (custom)" in result.output
+    assert set(pd.read_csv(out).rule_set) <= {"custom"}
+
+
+def test_bad_input_names_file_row_and_column_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "visits.csv"
+    bad.write_text("id,date,edss\n1,2020-01-01,2.0\n1,2020-06-01,0.5\n1,03/04/2021,3.0\n")
+    out = tmp_path / "events.csv"
+    result = runner.invoke(app, ["progression", str(bad), "-o", str(out)])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "nothing was computed" in text
+    assert "visits.csv, row 3, column 'edss'" in text and "0.5" in text
+    assert "row 4, column 'date'" in text
+    assert not out.exists()
+
+
+def test_contradictory_options_are_refused(tmp_path: Path) -> None:
+    visits, _ = write_demo_cohort(tmp_path, 10, seed=5)
+    result = runner.invoke(app, ["progression", str(visits), "--baseline", "fixed"])
+    assert result.exit_code == 2
+    assert "first-event mode" in " ".join(result.output.split())
+
+
+def test_large_cohort_runs_in_chunks_with_the_same_result(tmp_path: Path) -> None:
+    visits, relapses = write_demo_cohort(tmp_path, 20_500, seed=6)
+    out = tmp_path / "events.parquet"
+    result = runner.invoke(app, ["progression", str(visits), "--relapses", str(relapses),
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    vis = read_visits(visits)
+    lib = confirmed_events(vis, read_relapses(relapses, visits=vis), CourseOptions())
+    chunked = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(chunked.reset_index(drop=True),
+                                  lib.events.reset_index(drop=True), check_dtype=False)
