@@ -47,6 +47,7 @@ def demo_cohort_command(
         f"  {visits_path}  [dim]{n_visits} visits: id, date, edss, nhpt, t25fw, sdmt[/dim]\n"
         f"  {relapses_path}  [dim]{n_relapses} relapses: id, date[/dim]",
         highlight=False,
+        soft_wrap=True,  # never break a path in the middle
     )
 
 
@@ -291,7 +292,7 @@ def progression_command(
     for path, frame in ((output, result.events), (summary_out, result.summary)):
         if path is not None:
             _write_table(frame, path)
-            console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False)
+            console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False, soft_wrap=True)
 
 
 def _run_with_progress(
