@@ -279,7 +279,9 @@ def progression_command(
                 )
     except InputError as exc:
         console.print(
-            f"[red]The input has problems; nothing was computed.[/red]\n{exc}", highlight=False
+            f"[red]The input has problems; nothing was computed.[/red]\n{exc}",
+            highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(1) from exc
     t_read = time.perf_counter() - t0

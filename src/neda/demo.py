@@ -32,14 +32,16 @@ _DAY_SHIFT = 2_000  # relapses may precede the first visit by up to a year
 
 
 def demo_cohort(
-    patients: int, seed: int = 0, start: str = "2015-01-01"
+    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = "2026-06-30"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate ``(visits, relapses)`` for ``patients`` synthetic patients.
 
     ``visits`` has columns ``id`` (int64, 1..patients), ``date`` (datetime64[ns]), ``edss``,
     ``nhpt``, ``t25fw`` (seconds) and ``sdmt`` (correct answers), all float64 with NaN where a test
     was not done (EDSS is never missing). ``relapses`` has ``id`` and ``date`` (onset). Both are
-    sorted by id and date. First visits fall in the three years after ``start``.
+    sorted by id and date. First visits fall in the three years after ``start``, unless that
+    would put a visit after ``cutoff`` (the extract date): such a patient's whole course is
+    moved earlier.
     """
     if patients < 1:
         raise ValueError("patients must be at least 1")
@@ -158,6 +160,12 @@ def demo_cohort(
     sdmt = np.where((rng.random(vpid.size) < 0.25 + skip) | no_sdmt[vpid], np.nan, sdmt)
 
     origin = np.datetime64(start, "D")
+    # A registry extract ends at its data cut-off: a patient followed past it is moved earlier.
+    last_seen = np.zeros(n, np.int64)
+    np.maximum.at(last_seen, vpid, vday)
+    overrun = np.maximum(last_seen - (np.datetime64(cutoff, "D") - origin).astype(np.int64), 0)
+    vday = vday - overrun[vpid]
+    rday = rday - overrun[rpid]
     visits = pd.DataFrame(
         {
             "id": (vpid + 1).astype(np.int64),
