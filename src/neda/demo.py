@@ -226,3 +226,154 @@ def write_demo_cohort(
         }
     ).write_csv(relapses_path)
     return visits_path, relapses_path
+
+
+# --------------------------------------------------------------------------------------------
+# The rest of a registry record: DMT courses, MRI scans and patient-reported outcomes.
+
+#: First-line choices (platform and moderate efficacy) and escalation choices (high efficacy).
+_FIRST_LINE = np.array(["interferon beta-1a", "glatiramer acetate", "dimethyl fumarate",
+                        "teriflunomide", "ocrelizumab", "natalizumab", "ofatumumab"])
+_FIRST_LINE_SHARE = np.array([0.18, 0.17, 0.2, 0.12, 0.15, 0.08, 0.1])
+_ESCALATION = np.array(["ocrelizumab", "natalizumab", "ofatumumab", "cladribine",
+                        "alemtuzumab", "fingolimod"])
+_ESCALATION_SHARE = np.array([0.3, 0.2, 0.2, 0.12, 0.06, 0.12])
+_HIGH_EFFICACY = {"ocrelizumab", "natalizumab", "ofatumumab", "cladribine", "alemtuzumab"}
+#: Items per instrument and the answer range (spec 7.2-7.5).
+_PRO_ITEMS = {"MFIS": (21, 0, 4), "FSS": (9, 1, 7), "MSWS-12v1": (12, 1, 5),
+              "MSIS-29v1": (29, 1, 5)}
+
+
+def demo_registry(
+    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = "2026-06-30"
+) -> dict[str, pd.DataFrame]:
+    """A whole synthetic registry: ``visits``, ``relapses``, ``treatments``, ``mri``, ``pros``.
+
+    ``visits`` and ``relapses`` are :func:`demo_cohort`'s; the other tables follow
+    ``docs/data-model.md``. Most patients start a DMT within the first year; a relapse on a
+    first-line drug often leads to escalation to a high-efficacy drug. Scans come about once a
+    year (a re-baseline scan about six months after each start), with new T2 and enhancing
+    lesions more likely around relapses and off high-efficacy treatment; PROs (MFIS, FSS,
+    MSWS-12, MSIS-29) are answered at about a third of visits and track disability. The
+    simulated relapse rate does not depend on treatment: treatment effects are not modelled.
+    """
+    visits, relapses = demo_cohort(patients, seed=seed, start=start, cutoff=cutoff)
+    rng = np.random.default_rng(seed + 1_000_003)
+    first = visits.groupby("id")["date"].min()
+    last = visits.groupby("id")["date"].max()
+    ids = first.index.to_numpy()
+    cut = np.datetime64(cutoff, "D")
+
+    # relapses become richer records: a few pseudo-relapses and objective confirmation
+    relapses = relapses.copy()
+    relapses["pseudo"] = rng.random(len(relapses)) < 0.05
+    relapses["objective"] = rng.random(len(relapses)) < 0.8
+    relapses["steroids"] = rng.random(len(relapses)) < 0.5
+
+    # ---- DMT courses ----
+    rows = []
+    rel_by_id = relapses[~relapses.pseudo].groupby("id")["date"].apply(list).to_dict()
+    for pid, f, lv in zip(ids, first.to_numpy(), last.to_numpy(), strict=True):
+        if rng.random() > 0.85:
+            continue  # never treated
+        s = f + np.timedelta64(int(rng.integers(0, 400)), "D")
+        if s >= lv:
+            continue
+        drug = str(rng.choice(_FIRST_LINE, p=_FIRST_LINE_SHARE))
+        for _ in range(3):
+            later = [r for r in rel_by_id.get(pid, []) if r > s + np.timedelta64(180, "D")]
+            switch = None
+            if later and drug not in _HIGH_EFFICACY and rng.random() < 0.6:
+                switch = later[0] + np.timedelta64(int(rng.integers(30, 120)), "D")
+            if switch is None or switch >= lv:
+                stop = pd.NaT if rng.random() < 0.8 else lv
+                rows.append((pid, drug, s, stop, "" if pd.isna(stop) else "patient_choice"))
+                break
+            rows.append((pid, drug, s, switch - np.timedelta64(1, "D"), "inefficacy"))
+            s, drug = switch, str(rng.choice(_ESCALATION, p=_ESCALATION_SHARE))
+    treatments = pd.DataFrame(rows, columns=["id", "drug", "start", "stop", "stop_reason"])
+    if len(treatments):
+        treatments["start"] = pd.to_datetime(treatments["start"])
+        treatments["stop"] = pd.to_datetime(treatments["stop"])
+
+    # ---- MRI: yearly scans, a re-baseline scan ~6 months after each DMT start ----
+    scan_rows = []
+    tr_by_id = {k: g for k, g in treatments.groupby("id")} if len(treatments) else {}
+    for pid, f, lv in zip(ids, first.to_numpy(), last.to_numpy(), strict=True):
+        days = list(np.arange(0, int((lv - f) / np.timedelta64(1, "D")) + 1,
+                              int(rng.integers(300, 430))))
+        g = tr_by_id.get(pid)
+        if g is not None:
+            for s in g["start"].to_numpy():
+                days.append(int((s - f) / np.timedelta64(1, "D")) + int(rng.integers(120, 240)))
+                days.append(int((s - f) / np.timedelta64(1, "D")) - int(rng.integers(10, 60)))
+        dates = np.unique(np.array([f + np.timedelta64(int(d), "D") for d in days
+                                    if d >= 0], dtype="datetime64[D]"))
+        dates = dates[dates <= cut]
+        prev = None
+        for d in dates:
+            on_high = False
+            if g is not None:
+                active = g[(g.start <= d) & (g.stop.isna() | (g.stop >= d))]
+                on_high = bool(active.drug.isin(list(_HIGH_EFFICACY)).any())
+            recent = any(np.timedelta64(-60, "D") <= (d - r) <= np.timedelta64(200, "D")
+                         for r in rel_by_id.get(pid, []))
+            years = 1.0 if prev is None else (d - prev) / np.timedelta64(365, "D")
+            rate = (0.15 if on_high else 0.8) * years + (1.5 if recent else 0.0)
+            contrast = rng.random() < 0.85
+            new = int(rng.poisson(rate)) if prev is not None else np.nan
+            enl = int(rng.poisson(rate * 0.2)) if prev is not None else np.nan
+            gd = int(rng.poisson(0.8 if recent else (0.05 if on_high else 0.2))) if contrast \
+                else np.nan
+            pbvc = (rng.normal(-0.45 * years, 0.25) if prev is not None else np.nan)
+            scan_rows.append((pid, d, prev if prev is not None else np.datetime64("NaT"),
+                              contrast, gd, new, enl, rng.random() < 0.3, round(pbvc, 2)))
+            prev = d
+    mri = pd.DataFrame(scan_rows, columns=["id", "date", "comparator_date", "contrast", "gd",
+                                           "new_t2", "enlarging_t2", "spinal_cord", "pbvc"])
+    for c in ("date", "comparator_date"):
+        mri[c] = pd.to_datetime(mri[c])
+
+    # ---- PROs at about a third of visits, worse with EDSS ----
+    at = visits[rng.random(len(visits)) < 0.33][["id", "date", "edss"]]
+    parts = []
+    for instrument, (n_items, lo, hi) in _PRO_ITEMS.items():
+        sub = at[rng.random(len(at)) < 0.8]
+        level = np.clip(sub["edss"].to_numpy() / 8.0 + rng.normal(0, 0.15, len(sub)), 0, 1)
+        answers = np.clip(np.round(lo + level[:, None] * (hi - lo)
+                                   + rng.normal(0, 0.8, (len(sub), n_items))), lo, hi)
+        missing = rng.random(answers.shape) < 0.02
+        frame = pd.DataFrame({
+            "id": np.repeat(sub["id"].to_numpy(), n_items),
+            "date": np.repeat(sub["date"].to_numpy(), n_items),
+            "instrument": instrument,
+            "item": np.tile(np.arange(1, n_items + 1), len(sub)),
+            "response": np.where(missing, np.nan, answers).ravel(),
+        })
+        parts.append(frame.dropna(subset=["response"]))
+    pros = pd.concat(parts, ignore_index=True).sort_values(["id", "date", "instrument", "item"],
+                                                           kind="stable")
+    pros["response"] = pros["response"].astype(int)
+    return {"visits": visits, "relapses": relapses, "treatments": treatments, "mri": mri,
+            "pros": pros.reset_index(drop=True)}
+
+
+def write_demo_registry(out_dir: str | os.PathLike[str], patients: int, seed: int = 0
+                        ) -> dict[str, Path]:
+    """Write every table of :func:`demo_registry` as CSV (ISO dates) into ``out_dir``."""
+    out = Path(out_dir)
+    paths = dict(zip(("visits", "relapses"), write_demo_cohort(out, patients, seed=seed),
+                     strict=True))
+    tables = demo_registry(patients, seed=seed)
+    for name in ("treatments", "mri", "pros"):
+        frame = tables[name].copy()
+        for c in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[c]):
+                frame[c] = frame[c].dt.strftime("%Y-%m-%d")
+        path = out / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        paths[name] = path
+    rel = tables["relapses"].copy()
+    rel["date"] = rel["date"].dt.strftime("%Y-%m-%d")
+    rel.to_csv(paths["relapses"], index=False)
+    return paths

@@ -161,9 +161,9 @@ def confirmed_events(
     ascertainment : optional DataFrame (``subject``, ``start``, ``end``) giving the period in
         which relapses were recorded; default: first to last visit (spec 2.7.2).
     validconf : optional boolean column: visits that may confirm an event.
-    mri : optional DataFrame of read scans (``subject``, ``date``, ``gd`` = Gd-enhancing
-        lesion count, ``new_t2`` = new or enlarging T2 lesions against ``comparator_date``,
-        optional ``contrast`` bool); when given, each PIRA event gets ``pira_mri``.
+    mri : optional DataFrame of read scans (``docs/data-model.md``: ``subject``, ``date``,
+        ``comparator_date``, ``contrast``, ``gd``, ``new_t2``, ``enlarging_t2``); when given,
+        each PIRA event gets ``pira_mri``.
 
     Returns
     -------
@@ -326,6 +326,9 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
     scans["date"] = pd.to_datetime(scans["date"])
     for col in ("gd", "new_t2"):
         scans[col] = pd.to_numeric(scans[col], errors="coerce") if col in scans else np.nan
+    if "enlarging_t2" in scans:
+        # new + enlarging; an unknown part leaves the sum unknown (data model: docs)
+        scans["new_t2"] = scans["new_t2"] + pd.to_numeric(scans["enlarging_t2"], errors="coerce")
     scans["comparator_date"] = (pd.to_datetime(scans["comparator_date"])
                                 if "comparator_date" in scans else pd.NaT)
     scans["contrast"] = (scans["contrast"].fillna(False).astype(bool)

@@ -1,0 +1,86 @@
+"""Conventions shared by every clinical rule module.
+
+* **Three-valued results.** A composite status is ``True``, ``False`` or ``None`` (unknown) in
+  Python, and a pandas nullable ``"boolean"`` column (``<NA>`` = unknown) in tables; every
+  false or unknown status comes with a human-readable ``reason``. Missing data never yields
+  "no activity" (spec 0.2).
+* **Options.** Each rule module has a frozen dataclass of options whose defaults are the
+  spec's (section 10) and whose docstring names each default and its source.
+* **Provenance.** Every result table carries a ``rule_set`` column (the options' name) and
+  ``attrs["provenance"]`` with every option value, so results of different definitions are
+  never mixed silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+Tri = bool | None
+
+
+def tri_all(values: Iterable[Tri]) -> Tri:
+    """Three-valued AND: False if any is False, else None if any is None, else True."""
+    seen_unknown = False
+    for v in values:
+        if v is False:
+            return False
+        if v is None:
+            seen_unknown = True
+    return None if seen_unknown else True
+
+
+def tri_any(values: Iterable[Tri]) -> Tri:
+    """Three-valued OR: True if any is True, else None if any is None, else False."""
+    seen_unknown = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            seen_unknown = True
+    return None if seen_unknown else False
+
+
+def tri_not(value: Tri) -> Tri:
+    return None if value is None else not value
+
+
+def options_dict(options: Any) -> dict[str, Any]:
+    """Every field of an options dataclass, JSON-friendly (inf as the string "inf")."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(options):
+        v = getattr(options, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            v = options_dict(v)
+        elif isinstance(v, tuple):
+            v = list(v)
+        if isinstance(v, float) and math.isinf(v):
+            v = "inf"
+        out[f.name] = v
+    return out
+
+
+def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
+    """The provenance record stored with a result: rule set, every option, its source."""
+    values = options_dict(options) if options is not None else {}
+    blob = json.dumps(values, sort_keys=True, default=str)
+    return {
+        "rule_set": rule_set,
+        "options": values,
+        "options_digest": hashlib.sha256(blob.encode()).hexdigest()[:12],
+        "source": source,
+    }
+
+
+def with_provenance(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame:
+    """Add the ``rule_set`` column and ``attrs["provenance"]`` to a result table."""
+    frame = frame.copy()
+    frame["rule_set"] = record["rule_set"]
+    frame.attrs["provenance"] = record
+    return frame
