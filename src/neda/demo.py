@@ -296,43 +296,61 @@ def demo_registry(
         treatments["start"] = pd.to_datetime(treatments["start"])
         treatments["stop"] = pd.to_datetime(treatments["stop"])
 
-    # ---- MRI: yearly scans, a re-baseline scan ~6 months after each DMT start ----
-    scan_rows = []
-    tr_by_id = {k: g for k, g in treatments.groupby("id")} if len(treatments) else {}
-    for pid, f, lv in zip(ids, first.to_numpy(), last.to_numpy(), strict=True):
-        days = list(np.arange(0, int((lv - f) / np.timedelta64(1, "D")) + 1,
-                              int(rng.integers(300, 430))))
-        g = tr_by_id.get(pid)
-        if g is not None:
-            for s in g["start"].to_numpy():
-                days.append(int((s - f) / np.timedelta64(1, "D")) + int(rng.integers(120, 240)))
-                days.append(int((s - f) / np.timedelta64(1, "D")) - int(rng.integers(10, 60)))
-        dates = np.unique(np.array([f + np.timedelta64(int(d), "D") for d in days
-                                    if d >= 0], dtype="datetime64[D]"))
-        dates = dates[dates <= cut]
-        prev = None
-        for d in dates:
-            on_high = False
-            if g is not None:
-                active = g[(g.start <= d) & (g.stop.isna() | (g.stop >= d))]
-                on_high = bool(active.drug.isin(list(_HIGH_EFFICACY)).any())
-            recent = any(np.timedelta64(-60, "D") <= (d - r) <= np.timedelta64(200, "D")
-                         for r in rel_by_id.get(pid, []))
-            years = 1.0 if prev is None else (d - prev) / np.timedelta64(365, "D")
-            rate = (0.15 if on_high else 0.8) * years + (1.5 if recent else 0.0)
-            contrast = rng.random() < 0.85
-            new = int(rng.poisson(rate)) if prev is not None else np.nan
-            enl = int(rng.poisson(rate * 0.2)) if prev is not None else np.nan
-            gd = int(rng.poisson(0.8 if recent else (0.05 if on_high else 0.2))) if contrast \
-                else np.nan
-            pbvc = (rng.normal(-0.45 * years, 0.25) if prev is not None else np.nan)
-            scan_rows.append((pid, d, prev if prev is not None else np.datetime64("NaT"),
-                              contrast, gd, new, enl, rng.random() < 0.3, round(pbvc, 2)))
-            prev = d
-    mri = pd.DataFrame(scan_rows, columns=["id", "date", "comparator_date", "contrast", "gd",
-                                           "new_t2", "enlarging_t2", "spinal_cord", "pbvc"])
-    for c in ("date", "comparator_date"):
-        mri[c] = pd.to_datetime(mri[c])
+    # ---- MRI: yearly scans, a scan before and a re-baseline scan ~6 months after each start ----
+    fu_days = ((last - first) / np.timedelta64(1, "D")).to_numpy().astype(np.int64)
+    gap = rng.integers(300, 430, len(ids))
+    n_scans = fu_days // gap + 1
+    sid = np.repeat(ids, n_scans)
+    within = np.arange(n_scans.sum()) - np.repeat(np.cumsum(n_scans) - n_scans, n_scans)
+    sday = np.repeat(first.to_numpy(), n_scans) + (within * np.repeat(gap, n_scans)).astype(
+        "timedelta64[D]")
+    if len(treatments):
+        t_id = treatments["id"].to_numpy()
+        t_start = treatments["start"].to_numpy()
+        rebase = t_start + rng.integers(120, 240, len(t_id)).astype("timedelta64[D]")
+        before = t_start - rng.integers(10, 60, len(t_id)).astype("timedelta64[D]")
+        sid = np.concatenate([sid, t_id, t_id])
+        sday = np.concatenate([sday, rebase, before])
+    scans = pd.DataFrame({"id": sid, "date": pd.to_datetime(sday).normalize()})
+    scans = scans.merge(pd.DataFrame({"id": ids, "_first": first.to_numpy()}), on="id")
+    scans = scans[(scans["date"] >= scans["_first"]) & (scans["date"] <= pd.Timestamp(cut))]
+    scans = scans.drop_duplicates(["id", "date"]).sort_values(["id", "date"], kind="stable")
+    scans = scans.drop(columns="_first").reset_index(drop=True)
+    # on a high-efficacy drug at the scan? (the latest course started on or before the scan)
+    on_high = np.zeros(len(scans), bool)
+    if len(treatments):
+        courses = treatments.sort_values("start")[["id", "start", "stop", "drug"]]
+        hit = pd.merge_asof(scans.sort_values("date"), courses, left_on="date",
+                            right_on="start", by="id", direction="backward")
+        hit = hit.set_index(["id", "date"]).reindex(pd.MultiIndex.from_frame(scans[["id",
+                                                                              "date"]]))
+        running = hit["start"].notna() & (hit["stop"].isna() | (hit["stop"] >= hit.index
+                                                                .get_level_values("date")))
+        on_high = (running & hit["drug"].isin(list(_HIGH_EFFICACY))).to_numpy()
+    # a relapse from 200 days before to 60 days after the scan makes activity likely
+    recent = np.zeros(len(scans), bool)
+    real = relapses[~relapses.pseudo][["id", "date"]].rename(columns={"date": "_rel"})
+    if len(real):
+        probe = scans.assign(_probe=scans["date"] + pd.Timedelta(days=60)).sort_values("_probe")
+        near = pd.merge_asof(probe, real.sort_values("_rel"), left_on="_probe", right_on="_rel",
+                             by="id", direction="backward").sort_index()
+        recent = (near["_rel"].notna() & (near["_rel"] >= near["date"] - pd.Timedelta(days=200))
+                  ).to_numpy()
+    prev = scans.groupby("id")["date"].shift(1)
+    has_prev = prev.notna().to_numpy()
+    years = np.where(has_prev, (scans["date"] - prev).dt.days.fillna(365).to_numpy() / 365.0, 1.0)
+    rate = np.where(on_high, 0.15, 0.8) * years + np.where(recent, 1.5, 0.0)
+    contrast = rng.random(len(scans)) < 0.85
+    new = np.where(has_prev, rng.poisson(rate), np.nan)
+    enl = np.where(has_prev, rng.poisson(rate * 0.2), np.nan)
+    gd_rate = np.where(recent, 0.8, np.where(on_high, 0.05, 0.2))
+    gd = np.where(contrast, rng.poisson(gd_rate), np.nan)
+    pbvc = np.where(has_prev, np.round(rng.normal(-0.45 * years, 0.25), 2), np.nan)
+    mri = pd.DataFrame({
+        "id": scans["id"].to_numpy(), "date": scans["date"].to_numpy(),
+        "comparator_date": prev.to_numpy(), "contrast": contrast, "gd": gd, "new_t2": new,
+        "enlarging_t2": enl, "spinal_cord": rng.random(len(scans)) < 0.3, "pbvc": pbvc,
+    })
 
     # ---- PROs at about a third of visits, worse with EDSS ----
     at = visits[rng.random(len(visits)) < 0.33][["id", "date", "edss"]]
