@@ -23,8 +23,10 @@ import pandas as pd
 
 from .course import _kernel as K
 from .course._scan import offsets, run_scan
+from .course.milestone import value_milestone
+from .course.relapse_split import separate_ri_ra
 
-__all__ = ["MSprog", "compute_delta", "is_event"]
+__all__ = ["MSprog", "compute_delta", "is_event", "separate_ri_ra", "value_milestone"]
 
 _OUTCOMES = ("edss", "nhpt", "t25fw", "sdmt", "custom")
 
@@ -276,14 +278,8 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     data[value_col] = data[value_col].astype(float)
     cols = list(np.unique([subj_col, value_col, date_col, validconf_col, valuedelta_col]))
     data = data[cols].copy().dropna()
-    if date_format != "day" and not pd.api.types.is_datetime64_any_dtype(data[date_col]):
-        try:
-            data[date_col] = pd.to_datetime(data[date_col], format=date_format)
-        except Exception as exc:
-            raise ValueError(
-                f"Failed to intepret '{date_col}' column as dates; "
-                "please provide correct format via `date_format` argument."
-            ) from exc
+    if date_format != "day":
+        data[date_col] = _as_dates(data[date_col], date_col, date_format)
     if relapse is None or len(relapse) == 0:
         relapsedata = False
         relapse_rebl = False
@@ -292,14 +288,8 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     else:
         relapsedata = True
         relapse = relapse[[rsubj_col, rdate_col]].copy().dropna()
-        if date_format != "day" and not pd.api.types.is_datetime64_any_dtype(relapse[rdate_col]):
-            try:
-                relapse[rdate_col] = pd.to_datetime(relapse[rdate_col], format=date_format)
-            except Exception as exc:
-                raise ValueError(
-                    f"Failed to intepret '{rdate_col}' column as dates; "
-                    "please provide correct format via `date_format` argument."
-                ) from exc
+        if date_format != "day":
+            relapse[rdate_col] = _as_dates(relapse[rdate_col], rdate_col, date_format)
         relapse_start = relapse[rdate_col].min()
 
     if date_format != "day":
@@ -400,7 +390,7 @@ def MSprog(  # noqa: N802 - pymsprog's public name
         relapse_to_conf=tuple(relapse_to_conf), relapse_assoc=tuple(relapse_assoc),
         relapse_indep=relapse_indep, event=event, rawpira=rawpira,
         check_intermediate=check_intermediate, require_sust_days=require_sust_days,
-        impute_p=float(impute_last_visit), impute_max_fu=impute_max_fu,
+        impute_p=float(impute_last_visit), impute_max_fu=impute_max_fu, replay_draws=True,
     )
     _raise_first_error(res.err)
 
@@ -419,6 +409,19 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     if return_unconfirmed:
         return summary, results, unconfirmed
     return summary, results
+
+
+def _as_dates(values: pd.Series, col: str, date_format: str | None) -> pd.Series:
+    """pd.to_datetime as pymsprog calls it, with its error message (already dates: as is)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    try:
+        return pd.to_datetime(values, format=date_format)
+    except Exception as exc:
+        raise ValueError(
+            f"Failed to intepret '{col}' column as dates; "
+            "please provide correct format via `date_format` argument."
+        ) from exc
 
 
 def _row_is_float(data: pd.DataFrame, date_col: str, day_mode: bool) -> bool:

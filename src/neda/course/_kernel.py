@@ -140,7 +140,7 @@ def _scan_subject(
     cap, e0, ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld, ev_ld_val, ev_sust,
     ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by,
     un_onset, un_val, un_bl, un_bl_val, ev_count, un_count, final_bl, final_bl_val, err, t0_state,
-    d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_conf, d_conf_val,
+    ndraw, d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_conf, d_conf_val,
     d_pconf, d_pconf_val, d_by, cand, union, alive, clean, keep, order_buf,
 ):
     M = conf_lo.shape[0]
@@ -293,16 +293,10 @@ def _scan_subject(
                         return
                     ld = _last_delta(value, dw, di, i0, n, change, c0, True, sgn, skip,
                                      check_intermediate, tol)
-                    _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, nd, M)
-                    d_type[nd] = CDI
-                    d_onset[nd] = change
-                    d_onset_val[nd] = cv
-                    d_bl[nd] = bl
-                    d_bl_val[nd] = b
-                    d_ld[nd] = ld
-                    d_ld_val[nd] = value[i0 + ld]
-                    d_sust[nd] = n - 1 if next_ns == -1 else next_ns - 1
-                    d_by[nd] = CONFIRMED_BY_VISIT
+                    _record(nd, CDI, change, cv, bl, b, ld, value[i0 + ld],
+                            n - 1 if next_ns == -1 else next_ns - 1, CONFIRMED_BY_VISIT,
+                            d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val,
+                            d_sust, d_by, d_conf, d_conf_val, d_pconf, d_pconf_val, M)
                     for m in range(M):
                         first = -1
                         for x in range(change + 1, limit):
@@ -372,6 +366,8 @@ def _scan_subject(
                         by = CONFIRMED_BY_DEATH
                     if not confirmed:
                         if dates[i0 + change] - dates[i0] <= impute_max_fu:
+                            # msprog draws here whatever p is (counted to replay the draws)
+                            ndraw[s] += 1
                             draw = False
                             if impute_p >= 1.0:
                                 draw = True
@@ -435,16 +431,11 @@ def _scan_subject(
                             if nd >= cap:
                                 err[s] = ERR_CAPACITY
                                 return
-                            _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, nd, M)
-                            d_type[nd] = ctype
-                            d_onset[nd] = change
-                            d_onset_val[nd] = cv
-                            d_bl[nd] = bl
-                            d_bl_val[nd] = b
-                            d_ld[nd] = ld
-                            d_ld_val[nd] = value[i0 + ld]
-                            d_sust[nd] = n - 1 if next_ns == -1 else next_ns - 1
-                            d_by[nd] = by
+                            _record(nd, ctype, change, cv, bl, b, ld, value[i0 + ld],
+                                    n - 1 if next_ns == -1 else next_ns - 1, by,
+                                    d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld,
+                                    d_ld_val, d_sust, d_by, d_conf, d_conf_val, d_pconf,
+                                    d_pconf_val, M)
                             for m in range(M):
                                 first = -1
                                 pfirst = -1
@@ -643,7 +634,19 @@ def _scan_subject(
 
 
 @njit(cache=True, inline="always")
-def _reset_row(d_conf, d_conf_val, d_pconf, d_pconf_val, i, M):
+def _record(i, ctype, change, cv, bl, b, ld, ld_val, sust, by, d_type, d_onset, d_onset_val,
+            d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_by, d_conf, d_conf_val, d_pconf,
+            d_pconf_val, M):
+    """Write one detected event (confirmation columns start empty)."""
+    d_type[i] = ctype
+    d_onset[i] = change
+    d_onset_val[i] = cv
+    d_bl[i] = bl
+    d_bl_val[i] = b
+    d_ld[i] = ld
+    d_ld_val[i] = ld_val
+    d_sust[i] = sust
+    d_by[i] = by
     for m in range(M):
         d_conf[i, m] = -1
         d_conf_val[i, m] = np.nan
@@ -838,6 +841,7 @@ def scan_all(
     final_bl = np.zeros(S, np.int64)
     final_bl_val = np.zeros(S)
     err = np.zeros(S, np.int8)
+    ndraw = np.zeros(S, np.int64)
     draw_pos = np.zeros(1, np.int64)
     # Subjects run in chunks; scratch space is allocated once per chunk, not per subject.
     n_chunks = 1 if serial else min(S, 256)
@@ -882,7 +886,7 @@ def scan_all(
                 ecap[s], estart[s], ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld,
                 ev_ld_val, ev_sust, ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by,
                 un_onset, un_val, un_bl, un_bl_val, ev_count, un_count, final_bl,
-                final_bl_val, err, t0_state,
+                final_bl_val, err, t0_state, ndraw,
                 d_type, d_onset, d_onset_val, d_bl, d_bl_val, d_ld, d_ld_val, d_sust, d_conf,
                 d_conf_val, d_pconf, d_pconf_val, d_by, cand, union, alive, clean, keep,
                 order_buf,
@@ -892,7 +896,7 @@ def scan_all(
     return (
         ev_type, ev_onset, ev_onset_val, ev_bl, ev_bl_val, ev_ld, ev_ld_val, ev_sust,
         ev_conf, ev_conf_val, ev_pconf, ev_pconf_val, ev_by, un_onset, un_val, un_bl, un_bl_val,
-        ev_count, un_count, final_bl, final_bl_val, err, draw_pos[0],
+        ev_count, un_count, final_bl, final_bl_val, err, ndraw,
     )
 
 

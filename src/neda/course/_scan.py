@@ -71,7 +71,7 @@ class ScanResult:
     final_bl: np.ndarray
     final_bl_val: np.ndarray
     err: np.ndarray
-    draws_used: int
+    draws: np.ndarray  # per subject: how many imputation draws msprog would make
     estart: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     dminus: np.ndarray = field(default_factory=lambda: np.zeros(0))
     dplus: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -140,6 +140,7 @@ def run_scan(
     death_value: float = np.inf,
     death_confirms: bool = False,
     conf_window_int: bool = True,
+    replay_draws: bool = False,
 ) -> ScanResult:
     """Distances to relapses, capacity planning and one compiled pass over all subjects."""
     n_subj = len(vstart)
@@ -180,9 +181,9 @@ def run_scan(
     draws = np.zeros(1, np.int64)
     if random_impute:
         # msprog draws np.random.binomial(1, p, 1) at each eligible unconfirmed worsening; the
-        # legacy generator gives the same stream drawn in one block. Restore the state and
-        # re-draw exactly as many as were used, so the caller's generator ends where msprog's
-        # would.
+        # legacy generator gives the same stream drawn in one block. The state is restored
+        # afterwards and the draws replayed (replay_draws), so the caller's generator ends
+        # where msprog's would.
         state = np.random.get_state()
         draws = np.random.binomial(1, impute_p, int(nvis.sum()) * int(nrel.max(initial=0) + 1) + 1)
         draws = draws.astype(np.int64)
@@ -207,8 +208,13 @@ def run_scan(
     result.estart, result.dminus, result.dplus = estart, dminus, dplus
     if random_impute:
         np.random.set_state(state)
-        if result.draws_used:
-            np.random.binomial(1, impute_p, result.draws_used)
+    if replay_draws:
+        # leave NumPy's global generator where msprog leaves it: one binomial draw per check
+        # (also for p = 0 or 1), up to the first failing subject
+        failed = np.flatnonzero(result.err)
+        used = result.draws[: failed[0] + 1] if len(failed) else result.draws
+        if used.sum():
+            np.random.binomial(1, min(max(impute_p, 0.0), 1.0), int(used.sum()))
     if n_subj and (result.err == K.ERR_CAPACITY).any():  # pragma: no cover - bound is proven
         raise RuntimeError("neda internal error: event buffer too small")
     return result
