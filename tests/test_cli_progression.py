@@ -82,3 +82,28 @@ def test_large_cohort_runs_in_chunks_with_the_same_result(tmp_path: Path) -> Non
     chunked = pd.read_parquet(out)
     pd.testing.assert_frame_equal(chunked.reset_index(drop=True),
                                   lib.events.reset_index(drop=True), check_dtype=False)
+
+
+def test_subject_subset_validconf_and_unconfirmed_table(tmp_path: Path) -> None:
+    visits, relapses = write_demo_cohort(tmp_path, 40, seed=8)
+    table = pd.read_csv(visits)
+    table["ok"] = 1
+    table.loc[table.index % 3 == 0, "ok"] = 0  # every third visit may not confirm
+    table.to_csv(visits, index=False)
+    out, unconf = tmp_path / "e.csv", tmp_path / "u.csv"
+    result = runner.invoke(app, [
+        "progression", str(visits), "--relapses", str(relapses), "--subjects", "1,2,3,4,5",
+        "--validconf-col", "ok", "-o", str(out), "--unconfirmed-out", str(unconf),
+    ])
+    assert result.exit_code == 0, result.output
+    events = pd.read_csv(out)
+    assert set(events.subject) <= {1, 2, 3, 4, 5}
+    assert pd.read_csv(unconf).columns[0] == "subject"
+    vis = read_visits(visits, outcomes=["edss", "ok"])
+    rel = read_relapses(relapses, visits=vis)
+    vis = vis[vis.subject <= 5].copy()
+    vis["ok"] = vis["ok"].astype(bool)
+    lib = confirmed_events(vis, rel, validconf="ok")
+    assert len(lib.events) == len(events)
+    nothing = runner.invoke(app, ["progression", str(visits), "--subjects", "999"])
+    assert nothing.exit_code == 1 and "None of the subjects" in nothing.output

@@ -98,6 +98,12 @@ def progression_command(
         typer.Option("--summary-out", help="Write the per-subject summary to .csv or .parquet."),
     ] = None,
     methods: Annotated[bool, typer.Option(help="Print the methods paragraph.")] = False,
+    unconfirmed_out: Annotated[Path | None, typer.Option(
+        "--unconfirmed-out", help="Write unconfirmed worsening at the last visit.")] = None,
+    subjects: Annotated[str | None, typer.Option(
+        help="Only these subjects (comma-separated identifiers).")] = None,
+    validconf_col: Annotated[str | None, typer.Option(
+        help="Column (1/0) marking visits that may confirm an event.")] = None,
     subject_col: Annotated[str, typer.Option(help="Subject column.")] = "id",
     date_col: Annotated[str, typer.Option(help="Date column.")] = "date",
     value_col: Annotated[
@@ -265,7 +271,7 @@ def progression_command(
                 visits,
                 subject=subject_col,
                 date=date_col,
-                outcomes=[value_col],
+                outcomes=[value_col] + ([validconf_col] if validconf_col else []),
                 date_format=date_format,
             )
             rel = None
@@ -284,21 +290,40 @@ def progression_command(
             soft_wrap=True,
         )
         raise typer.Exit(1) from exc
+    if subjects is not None:
+        # after reading, so relapses are checked against every subject's visits
+        wanted = {x.strip() for x in subjects.split(",") if x.strip()}
+        vis = vis[vis["subject"].astype(str).isin(wanted)].reset_index(drop=True)
+        if vis.empty:
+            console.print(
+                f"[red]None of the subjects {sorted(wanted)} is in {visits}.[/red]",
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        if rel is not None:
+            rel = rel[rel["subject"].isin(vis["subject"].unique())]
     t_read = time.perf_counter() - t0
-    result = _run_with_progress(vis, rel, opts, value_col)
+    if validconf_col:
+        vis[validconf_col] = vis[validconf_col].fillna(0).astype(bool)
+    result = _run_with_progress(vis, rel, opts, value_col, validconf_col)
     t_total = time.perf_counter() - t0
 
     _print_progression(result, vis, t_read, t_total)
     if methods:
         console.print("\n[bold]Methods[/bold]\n" + opts.describe(), highlight=False)
-    for path, frame in ((output, result.events), (summary_out, result.summary)):
+    for path, frame in ((output, result.events), (summary_out, result.summary),
+                        (unconfirmed_out, result.unconfirmed)):
         if path is not None:
             _write_table(frame, path)
             console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False, soft_wrap=True)
 
 
 def _run_with_progress(
-    vis: pd.DataFrame, rel: pd.DataFrame | None, opts: CourseOptions, value_col: str
+    vis: pd.DataFrame,
+    rel: pd.DataFrame | None,
+    opts: CourseOptions,
+    value_col: str,
+    validconf_col: str | None = None,
 ) -> CourseResult:
     """Run the engine; on large cohorts in chunks of subjects so a progress bar can move."""
     import pandas as pd
@@ -309,7 +334,10 @@ def _run_with_progress(
     subjects = vis["subject"].unique()
     chunk = 20_000
     if len(subjects) <= chunk:
-        return confirmed_events(vis, rel, opts, subject="subject", date="date", value=value_col)
+        return confirmed_events(
+            vis, rel, opts, subject="subject", date="date", value=value_col,
+            validconf=validconf_col,
+        )
     parts = []
     with Progress(
         TextColumn("Scanning subjects"),
@@ -324,7 +352,10 @@ def _run_with_progress(
             v = vis[vis["subject"].isin(ids)]
             r = None if rel is None else rel[rel["subject"].isin(ids)]
             parts.append(
-                confirmed_events(v, r, opts, subject="subject", date="date", value=value_col)
+                confirmed_events(
+                    v, r, opts, subject="subject", date="date", value=value_col,
+                    validconf=validconf_col,
+                )
             )
             bar.update(task, advance=len(ids))
     return CourseResult(
