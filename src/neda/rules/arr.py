@@ -1,0 +1,515 @@
+"""Annualised relapse rate (clinical spec section 4.6).
+
+``annualised_relapse_rate(relapses, followup, windows=None, options)`` counts relapses per
+window and divides by person-years:
+
+* **Numerator** - relapses (already cleaned by relapse hygiene, spec 3.1: >=24 h, merged when
+  <30 days apart; rows flagged ``pseudo`` are left out here as well) with onset in the window.
+  Imprecise onsets (``YYYY-MM``, ``YYYY`` or a ``date_end`` range; intervals ``[a, b]`` from
+  :func:`neda.course.relapse_onset_intervals`) follow the counting rule of spec 3.1: counted
+  when ``[a, b]`` lies inside the window, not counted when it lies outside, and when partly
+  inside counted in the window that holds its midpoint ``(a + b) / 2`` (flagged
+  ``imprecise_midpoint``). A window of days ``[w0, w1]`` holds the midpoint when
+  ``w0 <= (a + b) / 2 < w1 + 1``, so adjacent windows never both count one relapse.
+* **Denominator** - person-years = days in the window / ``year_days`` (365.25; spec 0.2, 4.6).
+  Windows include both ends: ``[w0, w1]`` has ``w1 - w0 + 1`` days.
+* **Per patient** - over the follow-up window; not reported (``status =
+  insufficient_followup``, ``arr`` NaN) when the window has fewer than ``min_followup_days``
+  (183) days (spec 4.6 [C]).
+* **Per epoch** (``windows`` = :func:`neda.rules.dmt.treatment_epochs` output) - on-treatment
+  window from the epoch onset (start + onset delay) to the epoch end (spec 4.6, 8.3), and the
+  pre-treatment window of ``pre_treatment_days`` (365) days before the epoch start,
+  ``[start - 365, start - 1]``; both cut to follow-up (flag ``partial_window``).
+* **Pooled (cohort) ARR** - sum of relapses / sum of person-years over all windows of a group,
+  **not** the mean of per-patient rates, which overweights short follow-up (spec 4.6 [V]:
+  peers msclinical ``table1`` and mstrial; Tysabri label footnote). Pooled rates use every
+  window with person-time, including those too short for a per-patient rate.
+* **All vs objectively confirmed** - when the relapses table has an ``objective`` column (spec
+  3.1 ``objectively_confirmed``: true / "yes"), ``relapses_objective`` and ``arr_objective``
+  count the confirmed ones; without it they are <NA>.
+
+Group comparisons (negative binomial regression with a log person-years offset, spec 4.6 [M])
+are not part of this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..course import relapse_onset_intervals
+from ._common import provenance
+
+#: Columns of :attr:`ArrResult.rates`, in order.
+RATE_COLUMNS = {
+    "subject": "Subject identifier.",
+    "window": "followup, on_treatment or pre_treatment.",
+    "epoch": "Epoch number (<NA> for the follow-up window).",
+    "drug": "Generic drug name of the epoch (None for the follow-up window).",
+    "window_start": "First day of the window (included).",
+    "window_end": "Last day of the window (included).",
+    "days": "Days in the window (w1 - w0 + 1; 0 = empty; <NA> = no follow-up).",
+    "person_years": "days / year_days.",
+    "relapses": "Relapses counted in the window (spec 3.1 counting rule).",
+    "relapses_objective": "Of which objectively confirmed (<NA> without an objective column).",
+    "relapses_midpoint": "Of which imprecise onsets assigned by their midpoint (flagged).",
+    "arr": "relapses / person_years; NaN unless status is 'reported'.",
+    "arr_objective": "relapses_objective / person_years; NaN unless reported.",
+    "status": "reported, insufficient_followup (days < min_followup_days), empty_window, "
+              "no_followup.",
+    "flags": "partial_window, ongoing, previous_dmt, imprecise_midpoint; ';'-separated.",
+    "rule_set": "Name of the options that produced the row.",
+}
+
+#: Columns of :attr:`ArrResult.pooled` and :func:`pooled_arr`.
+POOLED_COLUMNS = {
+    "window": "followup, on_treatment or pre_treatment.",
+    "drug": "Drug pooled over, or 'all'.",
+    "pooled_over": "Which windows were pooled.",
+    "subjects": "Subjects contributing person-time.",
+    "windows": "Windows contributing person-time.",
+    "relapses": "Sum of relapses.",
+    "relapses_objective": "Sum of objectively confirmed relapses (<NA> without the column).",
+    "person_years": "Sum of person-years.",
+    "arr": "Pooled ARR = relapses / person_years (spec 4.6).",
+    "arr_objective": "relapses_objective / person_years.",
+    "rule_set": "Name of the options.",
+}
+
+ARR_SOURCE = ("clinical spec draft 2 section 4.6 (ARR), 3.1 (counting imprecise onsets), "
+              "8.3 (epoch windows), 0.2 (365.25-day years)")
+FOLLOWUP_INTERVALS = ("closed", "left_open")
+
+
+@dataclass(frozen=True)
+class ArrOptions:
+    """Options of the annualised relapse rate (spec section 10 keys ``arr.*``).
+
+    year_days : ``arr.year_days`` = 365.25 days per person-year (spec 0.2 ``time.person_year_days``
+        [C]; peers msclinical/mstrial use 365.25).
+    min_followup_days : ``arr.min_followup_days`` = 183 (6 months, spec 0.2); a per-patient (or
+        per-window) rate over fewer days is not reported (``insufficient_followup``). Spec 4.6 [C].
+    pre_treatment_days : ``arr.pre_treatment_days`` = 365 (variant 730): the pre-treatment
+        window is ``[start - pre_treatment_days, start - 1]``. Spec 4.6 [C].
+    followup_interval : how the follow-up table's ``start``/``end`` are read [C; the spec's
+        "days in window" leaves it open]. ``"closed"`` (default): both days belong to follow-up,
+        ``end - start + 1`` days, consistent with the closed epoch windows of spec 8.3.
+        ``"left_open"``: ``(start, end]``, ``end - start`` days, a relapse on the start day not
+        counted - the convention of msclinical ``table1`` and mstrial ``endpoints`` (parity).
+    exclude_pseudo : leave out rows whose ``pseudo`` column is true (spec 3.1 / 10
+        ``relapse.exclude_fever_infection = exclude``); ``False`` = ``flag_only``.
+    name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
+    """
+
+    year_days: float = 365.25
+    min_followup_days: int = 183
+    pre_treatment_days: int = 365
+    followup_interval: str = "closed"
+    exclude_pseudo: bool = True
+    name: str | None = None
+
+    @property
+    def rule_set(self) -> str:
+        if self.name:
+            return self.name
+        return ("spec_defaults" if dataclasses.replace(self, name=None) == ArrOptions()
+                else "custom")
+
+    def validated(self) -> ArrOptions:
+        if not self.year_days > 0:
+            raise ValueError(f"arr.year_days must be > 0, got {self.year_days!r}")
+        for key in ("min_followup_days", "pre_treatment_days"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise ValueError(f"arr.{key} must be a whole number of days >= 0, got {value!r}")
+        if self.followup_interval not in FOLLOWUP_INTERVALS:
+            raise ValueError(f"followup_interval {self.followup_interval!r}: use one of "
+                             f"{FOLLOWUP_INTERVALS}")
+        return self
+
+
+@dataclass
+class ArrResult:
+    """Output of :func:`annualised_relapse_rate`.
+
+    ``rates``: one row per subject and window (columns :data:`RATE_COLUMNS`);
+    ``pooled``: cohort rates (columns :data:`POOLED_COLUMNS`); ``options``;
+    ``provenance`` (also in ``rates.attrs`` and ``pooled.attrs``).
+    """
+
+    rates: pd.DataFrame
+    pooled: pd.DataFrame
+    options: ArrOptions
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_patient(self) -> pd.DataFrame:
+        """Follow-up window rows (one per subject)."""
+        return self.rates[self.rates["window"] == "followup"].reset_index(drop=True)
+
+    @property
+    def per_epoch(self) -> pd.DataFrame:
+        """On-treatment window rows (one per epoch)."""
+        return self.rates[self.rates["window"] == "on_treatment"].reset_index(drop=True)
+
+    @property
+    def pre_treatment(self) -> pd.DataFrame:
+        """Pre-treatment window rows (one per epoch)."""
+        return self.rates[self.rates["window"] == "pre_treatment"].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+
+_EPOCH0 = np.datetime64("1970-01-01", "D")
+
+
+def _to_pandas(df: Any) -> pd.DataFrame:
+    if isinstance(df, pd.DataFrame):
+        return df
+    if hasattr(df, "to_pandas"):
+        out: pd.DataFrame = df.to_pandas()
+        return out
+    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
+    if subject is None:
+        subject = "subject" if "subject" in frame.columns else "id"
+    if subject not in frame.columns:
+        raise ValueError(f"{table} table has no subject column (looked for 'subject' and 'id'; "
+                         f"columns: {list(frame.columns)})")
+    return subject
+
+
+def _day_array(values: pd.Series, what: str) -> np.ndarray:
+    """Day numbers (float, NaN for missing)."""
+    ts = pd.to_datetime(values)
+    out = np.full(len(ts), np.nan)
+    ok = ts.notna().to_numpy()
+    if ok.any():
+        d = ts[ok].to_numpy().astype("datetime64[D]")
+        out[ok] = (d - _EPOCH0).astype(np.int64)
+    return out
+
+
+def _dates(days: np.ndarray) -> pd.Series:
+    arr = np.array(days, dtype=float)
+    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnan(arr)
+    out[ok] = _EPOCH0 + arr[ok].astype(np.int64).astype("timedelta64[D]")
+    return pd.Series(out.astype("datetime64[ns]"))
+
+
+def _onset_strings(values: pd.Series) -> pd.Series:
+    """Onsets as text for :func:`relapse_onset_intervals` (dates -> ISO, partial dates kept)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if values.isna().any():
+            row = values.index[values.isna().to_numpy()][0]
+            raise ValueError(f"relapses row {row!r}: missing onset date")
+        return values
+    out = []
+    for label, v in values.items():
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            raise ValueError(f"relapses row {label!r}: missing onset date")
+        if isinstance(v, pd.Timestamp | _dt.date):
+            out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
+        else:
+            s = str(v).strip()
+            # "2020-01-05 00:00:00" and "2020-01-05T..." -> the date part
+            out.append(s[:10] if len(s) > 10 and s[10] in " T" else s)
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+_TRUE_WORDS = {"yes", "y", "true", "t", "1", "confirmed"}
+
+
+def _objective_flags(values: pd.Series) -> np.ndarray:
+    """True for an objectively confirmed relapse ("yes"/True/1); anything else False."""
+    out = np.zeros(len(values), bool)
+    for i, v in enumerate(values.to_numpy()):
+        if isinstance(v, bool | np.bool_):
+            out[i] = bool(v)
+        elif isinstance(v, int | float | np.integer | np.floating):
+            out[i] = not np.isnan(v) and v == 1
+        elif isinstance(v, str):
+            out[i] = v.strip().casefold() in _TRUE_WORDS
+    return out
+
+
+def _count(win: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
+    """Relapse counts per window row (``_w`` key) under the spec 3.1 counting rule."""
+    m = win[["_w", "_sid", "_w0", "_w1"]].merge(rel, on="_sid", how="inner")
+    if len(m) == 0:
+        return pd.DataFrame({"_w": [], "n": [], "n_obj": [], "n_mid": []})
+    a, b = m["_a"].to_numpy(), m["_b"].to_numpy()
+    w0, w1 = m["_w0"].to_numpy(), m["_w1"].to_numpy()
+    inside = (a >= w0) & (b <= w1)
+    outside = (b < w0) | (a > w1)
+    mid = (a + b) / 2.0
+    partial = ~inside & ~outside
+    by_mid = partial & (mid >= w0) & (mid < w1 + 1)
+    counted = inside | by_mid
+    m = m.assign(n=counted.astype(int), n_obj=(counted & m["_obj"].to_numpy()).astype(int),
+                 n_mid=by_mid.astype(int))
+    return m.groupby("_w", as_index=False)[["n", "n_obj", "n_mid"]].sum()
+
+
+def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
+               year_days: float = 365.25) -> pd.DataFrame:
+    """Pooled ARR of a rates table (``ArrResult.rates`` or a subset, possibly merged with
+    grouping columns such as the treatment arm): Σ relapses / Σ person-years per group over
+    the windows with person-time (spec 4.6). Not the mean of the per-patient rates."""
+    keys = [by] if isinstance(by, str) else list(by or [])
+    r = rates[rates["days"].fillna(0) > 0]
+    has_obj = rates["relapses_objective"].notna().any() if len(rates) else False
+    if keys:
+        groups = r.groupby(keys, dropna=False, sort=True)
+        agg = groups.agg(subjects=("subject", "nunique"), windows=("subject", "size"),
+                         relapses=("relapses", "sum"), objective=("relapses_objective", "sum"),
+                         days=("days", "sum")).reset_index()
+    else:
+        agg = pd.DataFrame({"subjects": [r["subject"].nunique()], "windows": [len(r)],
+                            "relapses": [r["relapses"].sum()],
+                            "objective": [r["relapses_objective"].sum()],
+                            "days": [r["days"].sum()]})
+    py = agg["days"].astype(float) / year_days
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arr = np.where(py > 0, agg["relapses"].astype(float) / py, np.nan)
+        arr_obj = np.where(py > 0, agg["objective"].astype(float) / py, np.nan)
+    out = agg[keys].copy() if keys else pd.DataFrame(index=agg.index)
+    out["subjects"] = agg["subjects"].astype("int64")
+    out["windows"] = agg["windows"].astype("int64")
+    out["relapses"] = agg["relapses"].astype("int64")
+    out["relapses_objective"] = (agg["objective"].astype("Int64") if has_obj
+                                 else pd.Series(pd.NA, index=agg.index, dtype="Int64"))
+    out["person_years"] = py
+    out["arr"] = arr
+    out["arr_objective"] = arr_obj if has_obj else np.nan
+    return out
+
+
+def annualised_relapse_rate(
+    relapses: Any,
+    followup: Any,
+    windows: Any = None,
+    options: ArrOptions | None = None,
+    *,
+    subject: str | None = None,
+    date: str = "date",
+    date_end: str = "date_end",
+    objective: str = "objective",
+    pseudo: str = "pseudo",
+) -> ArrResult:
+    """Annualised relapse rates per patient, per DMT epoch, before treatment, and pooled.
+
+    Parameters
+    ----------
+    relapses : one row per relapse (``docs/data-model.md``): ``subject`` (or ``id``), ``date``
+        (onset: full date, ``YYYY-MM`` or ``YYYY``); optional ``date_end`` (last possible onset
+        day of a range), ``objective`` (objectively confirmed), ``pseudo``.
+    followup : one row per subject: ``subject``, ``start``, ``end`` - the period in which
+        relapses were ascertained (spec 2.7.2 ascertainment interval), read per
+        ``options.followup_interval``. Subjects absent here get no follow-up row.
+    windows : optional treatment-epochs table (:func:`neda.rules.dmt.treatment_epochs`); adds
+        on-treatment rows ``[onset, end]`` and pre-treatment rows ``[start - 365, start - 1]``
+        per epoch, cut to follow-up.
+    options : :class:`ArrOptions` (spec defaults).
+
+    Returns
+    -------
+    :class:`ArrResult` with ``rates`` (:data:`RATE_COLUMNS`) and ``pooled``
+    (:data:`POOLED_COLUMNS`): follow-up over all subjects; on-treatment per drug and over all
+    epochs; pre-treatment per drug and, for "all", over each subject's first epoch only (the
+    pre-treatment windows of later epochs may overlap earlier ones).
+    """
+    o = (options or ArrOptions()).validated()
+    record = provenance(o.rule_set, o, ARR_SOURCE)
+
+    # ---- follow-up -------------------------------------------------------------------------
+    fu = _to_pandas(followup)
+    fsubj = _subject_column(fu, subject, "followup")
+    for col in ("start", "end"):
+        if col not in fu.columns:
+            raise ValueError(f"followup table has no column {col!r} (columns: {list(fu.columns)})")
+    dup = fu[fsubj].duplicated(keep=False)
+    if dup.any():
+        raise ValueError(f"followup rows {list(fu.index[dup])!r}: one row per subject expected "
+                         f"(subject {fu.loc[dup, fsubj].iloc[0]!r} repeats)")
+    f0 = _day_array(fu["start"], "start")
+    f1 = _day_array(fu["end"], "end")
+    bad = np.isnan(f0) | np.isnan(f1)
+    if bad.any():
+        raise ValueError(f"followup row {fu.index[bad][0]!r}: missing start or end")
+    if (f1 < f0).any():
+        raise ValueError(f"followup row {fu.index[f1 < f0][0]!r}: end before start")
+    if o.followup_interval == "left_open":
+        f0 = f0 + 1  # (start, end] == [start + 1, end]
+    fu_map = {sid: (a, b) for sid, a, b in zip(fu[fsubj].to_numpy(), f0, f1, strict=True)}
+
+    # ---- windows ---------------------------------------------------------------------------
+    w: dict[str, list[Any]] = {k: [] for k in ("sid", "window", "epoch", "drug", "w0", "w1",
+                                                "flags", "first", "nofu")}
+
+    def add(sid: Any, kind: str, epoch: Any, drug: Any, n0: float, n1: float, flags: list[str],
+            first: bool) -> None:
+        if sid in fu_map:
+            a, b = fu_map[sid]
+            if n0 < a or (np.isfinite(n1) and n1 > b):
+                flags = [*flags, "partial_window"]
+            n0, n1 = max(n0, a), min(n1, b)
+            nofu = False
+        else:
+            nofu = True
+        w["sid"].append(sid)
+        w["window"].append(kind)
+        w["epoch"].append(epoch)
+        w["drug"].append(drug)
+        w["w0"].append(n0)
+        w["w1"].append(n1)
+        w["flags"].append(flags)
+        w["first"].append(first)
+        w["nofu"].append(nofu)
+
+    for sid, (a, b) in fu_map.items():
+        add(sid, "followup", pd.NA, None, a, b, [], False)
+
+    if windows is not None:
+        ep = _to_pandas(windows)
+        missing = [c for c in ("subject", "epoch", "drug", "start", "onset", "end")
+                   if c not in ep.columns]
+        if missing:
+            raise ValueError(f"windows table lacks {missing} (expected the output of "
+                             "neda.rules.dmt.treatment_epochs)")
+        record["windows_provenance"] = ep.attrs.get("provenance")
+        ep = ep.sort_values(["subject", "start"], kind="stable")
+        s = _day_array(ep["start"], "start")
+        on = _day_array(ep["onset"], "onset")
+        en = _day_array(ep["end"], "end")
+        sids = ep["subject"].to_numpy()
+        prev_sid: Any = object()
+        earlier: list[tuple[float, float]] = []
+        for i in range(len(ep)):
+            sid = sids[i]
+            if sid != prev_sid:
+                earlier = []
+                prev_sid = sid
+            first = not earlier
+            end_i = np.inf if np.isnan(en[i]) else en[i]
+            flags = ["ongoing"] if np.isnan(en[i]) else []
+            add(sid, "on_treatment", int(ep["epoch"].iloc[i]), ep["drug"].iloc[i], on[i], end_i,
+                flags, first)
+            p0, p1 = s[i] - o.pre_treatment_days, s[i] - 1
+            pflags = (["previous_dmt"] if any(e0 <= p1 and e1 >= p0 for e0, e1 in earlier)
+                      else [])
+            add(sid, "pre_treatment", int(ep["epoch"].iloc[i]), ep["drug"].iloc[i], p0, p1,
+                pflags, first)
+            earlier.append((s[i], end_i))
+
+    win = pd.DataFrame({"_w": np.arange(len(w["sid"])), "_sid": w["sid"],
+                        "_w0": np.array(w["w0"], float), "_w1": np.array(w["w1"], float)})
+    nofu = np.array(w["nofu"], bool)
+    finite = ~nofu & np.isfinite(win["_w1"].to_numpy())
+    days = np.where(finite, np.maximum(win["_w1"].to_numpy() - win["_w0"].to_numpy() + 1, 0),
+                    np.nan)
+
+    # ---- relapses --------------------------------------------------------------------------
+    rel = _to_pandas(relapses)
+    has_obj = False
+    if rel is None or len(rel) == 0:
+        relc = pd.DataFrame({"_sid": [], "_a": [], "_b": [], "_obj": []})
+        has_obj = rel is not None and objective in rel.columns
+    else:
+        rsubj = _subject_column(rel, subject, "relapses")
+        if date not in rel.columns:
+            raise ValueError(f"relapses table has no column {date!r} "
+                             f"(columns: {list(rel.columns)})")
+        if o.exclude_pseudo and pseudo in rel.columns:
+            rel = rel[~rel[pseudo].fillna(False).astype(bool).to_numpy()]
+        ra, rb = relapse_onset_intervals(
+            _onset_strings(rel[date]), rel[date_end] if date_end in rel.columns else None)
+        has_obj = objective in rel.columns
+        relc = pd.DataFrame({
+            "_sid": rel[rsubj].to_numpy(), "_a": ra, "_b": rb,
+            "_obj": (_objective_flags(rel[objective]) if has_obj
+                     else np.zeros(len(rel), bool))})
+    counts = _count(win[finite], relc).set_index("_w") if len(win) else pd.DataFrame()
+    n = counts["n"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts) else np.zeros(len(win))
+    n_obj = (counts["n_obj"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts)
+             else np.zeros(len(win)))
+    n_mid = (counts["n_mid"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts)
+             else np.zeros(len(win)))
+
+    # ---- assemble --------------------------------------------------------------------------
+    status = np.where(nofu, "no_followup",
+                      np.where(days == 0, "empty_window",
+                               np.where(days < o.min_followup_days, "insufficient_followup",
+                                        "reported")))
+    py = days / o.year_days
+    reported = status == "reported"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arr = np.where(reported, n / py, np.nan)
+        arr_obj = np.where(reported & has_obj, n_obj / py, np.nan)
+    flags = [";".join([*fl, *(["imprecise_midpoint"] if k > 0 else [])])
+             for fl, k in zip(w["flags"], n_mid, strict=True)]
+    w0_out = np.where(nofu, np.nan, win["_w0"].to_numpy())
+    w1_out = np.where(finite, win["_w1"].to_numpy(), np.nan)
+    rates = pd.DataFrame({
+        "subject": pd.Series(w["sid"]) if w["sid"] else pd.Series([], dtype=object),
+        "window": pd.Series(w["window"], dtype=object),
+        "epoch": pd.Series(w["epoch"], dtype="Int64"),
+        "drug": pd.Series(w["drug"], dtype=object),
+        "window_start": _dates(w0_out),
+        "window_end": _dates(w1_out),
+        "days": pd.Series(days, dtype="Float64").astype("Int64"),
+        "person_years": py,
+        "relapses": pd.Series(np.where(finite, n, 0), dtype="int64"),
+        "relapses_objective": (pd.Series(np.where(finite, n_obj, 0), dtype="Int64") if has_obj
+                               else pd.Series(pd.NA, index=range(len(win)), dtype="Int64")),
+        "relapses_midpoint": pd.Series(np.where(finite, n_mid, 0), dtype="int64"),
+        "arr": arr,
+        "arr_objective": arr_obj,
+        "status": pd.Series(status, dtype=object),
+        "flags": pd.Series(flags, dtype=object),
+    })
+    rates["rule_set"] = o.rule_set
+    order = {"followup": 0, "on_treatment": 1, "pre_treatment": 2}
+    rates["_o"] = rates["window"].map(order)
+    rates["_first"] = pd.Series(w["first"], dtype=bool)
+    rates = rates.sort_values(["subject", "_o", "epoch"], kind="stable").reset_index(drop=True)
+    first_epoch = rates.pop("_first")
+    rates = rates.drop(columns="_o")
+
+    # ---- pooled ----------------------------------------------------------------------------
+    parts: list[pd.DataFrame] = []
+    for kind in ("followup", "on_treatment", "pre_treatment"):
+        sel = rates[rates["window"] == kind]
+        if kind == "followup":
+            parts.append(pooled_arr(sel, year_days=o.year_days).assign(
+                window=kind, drug="all", pooled_over="follow-up window of every subject"))
+            continue
+        if len(sel) == 0:
+            continue
+        if kind == "on_treatment":
+            total = pooled_arr(sel, year_days=o.year_days).assign(
+                pooled_over="on_treatment windows of every epoch")
+        else:
+            total = pooled_arr(sel[first_epoch[sel.index]], year_days=o.year_days).assign(
+                pooled_over="pre_treatment window of each subject's first epoch")
+        per_drug = pooled_arr(sel, by="drug", year_days=o.year_days).assign(
+            pooled_over=f"{kind} windows of every epoch of the drug")
+        parts.append(total.assign(window=kind, drug="all"))
+        parts.append(per_drug.assign(window=kind))
+    pooled = pd.concat(parts, ignore_index=True)
+    pooled["rule_set"] = o.rule_set
+    pooled = pooled[list(POOLED_COLUMNS)]
+    if not has_obj:
+        pooled["relapses_objective"] = pd.Series(pd.NA, index=pooled.index, dtype="Int64")
+        pooled["arr_objective"] = np.nan
+    rates.attrs["provenance"] = record
+    pooled.attrs["provenance"] = record
+    return ArrResult(rates=rates, pooled=pooled, options=o, provenance=record)
