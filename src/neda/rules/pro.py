@@ -1,0 +1,816 @@
+"""Patient-reported outcome (PRO) and spasticity scores (clinical spec sections 7.2-7.8).
+
+Input is the long ``pros`` table of ``docs/data-model.md``: one row per item answer with
+``subject``, ``date``, ``instrument``, ``item`` and ``response``. :func:`score_pros` scores every
+response set (one subject, date and instrument) at once - it pivots the answers of each
+instrument into a NumPy matrix (sets x items) and scores whole columns, so a million item rows
+take about a second.
+
+Instruments (names matched case-insensitively, ignoring blanks, ``-`` and ``_``):
+
+========================  ==================================================================
+``MFIS``                  Modified Fatigue Impact Scale, 21 items 0-4 (MSQLI; Fisk 1994,
+                          Ritvo 1997): physical, cognitive, psychosocial subscales, total,
+                          and the MFIS-5 items (spec 7.2)
+``MFIS-5``                abbreviated MFIS administered on its own, 5 items 0-4 (spec 7.2)
+``FSS``                   Fatigue Severity Scale, 9 items 1-7, mean (Krupp 1989; spec 7.3)
+``MSIS-29v1``/``v2``      MS Impact Scale, physical (1-20) and psychological (21-29) on 0-100
+                          (Hobart 2001; spec 7.4); a version is required
+``MSWS-12v1``/``v2``      MS Walking Scale, 0-100 (Hobart 2003; spec 7.5); v2 is not scored
+                          unless its item metadata are loaded (``msws12.score_v2``)
+``spasticity_nrs``        0-10 numeric rating scale, item 1 (Farrar 2008; spec 7.6)
+``ashworth``              Modified Ashworth Scale, one row per muscle group (the ``item``),
+                          categories 0, 1, 1+, 2, 3, 4 (Bohannon & Smith 1987; spec 7.6)
+``PDDS``                  Patient Determined Disease Steps, item 1, 0-8 (spec 7.7, optional)
+========================  ==================================================================
+
+Missing items (spec 7.2-7.5, 7.8): a (sub)scale is scored when enough of its items are answered
+(see :class:`ProOptions`); each missing item then takes the mean of the answered items of that
+(sub)scale, unrounded. For the 0-100 scales this is computed as
+``100 x (sum answered - sum of their minima) / (sum of their maxima - sum of their minima)``,
+which equals mean imputation followed by ``(raw - min) / (max - min) x 100`` and stays correct
+when items have different ranges (spec 7.5: never hard-code the range).
+
+No item is reverse-scored in these instruments as published (spec 7.8). MSSS-88, MSSS and ARMSS
+are not scored: MSSS-88 needs the licensed form's item-to-subscale map, MSSS/ARMSS the
+published lookup tables (spec 7.6, 7.7: "do not approximate").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from neda.rules._common import provenance, with_provenance
+
+SOURCE = (
+    "clinical-rules.md draft 2 sections 7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
+    "FSS: Krupp 1989; MSIS-29: Hobart 2001; MSWS-12: Hobart 2003; spasticity NRS: Farrar 2008; "
+    "Modified Ashworth: Bohannon & Smith 1987; PDDS (spec 7.7)"
+)
+
+#: Modified Ashworth categories in order; the ordinal code is the position (spec 7.6).
+ASHWORTH_CATEGORIES = ("0", "1", "1+", "2", "3", "4")
+MFIS5_NUMBERINGS = ("form", "mfis21")
+
+#: MFIS subscales (spec 7.2; MSQLI manual) and the MFIS-5 items, in MFIS numbering.
+MFIS_PHYSICAL = (4, 6, 7, 10, 13, 14, 17, 20, 21)
+MFIS_COGNITIVE = (1, 2, 3, 5, 11, 12, 15, 16, 18, 19)
+MFIS_PSYCHOSOCIAL = (8, 9)
+MFIS5_ITEMS = (1, 9, 10, 17, 19)
+
+
+@dataclass(frozen=True)
+class ProOptions:
+    """Options of PRO scoring; every ``pro.*`` and ``msws12.*`` key of spec section 10.
+
+    Parameters (default in brackets; spec section and source in parentheses):
+
+    mfis_max_missing_fraction : float [0.5] (7.2 [C]). Per MFIS subscale, and for MFIS-5 as a
+        whole: scored when at most this fraction of its items is missing (physical <= 4 of 9,
+        cognitive <= 5 of 10, psychosocial <= 1 of 2, MFIS-5 <= 2 of 5). The total needs all
+        three subscales. No published rule was retrieved; mirrors the MSIS-29 rule.
+    fss_min_answered : int [7] (7.3 [C]). FSS = mean of the answered items when at least this
+        many of the 9 are answered.
+    msis29_max_missing_fraction : float [0.5] (7.4 [M]; Hobart 2001). Per scale: physical
+        <= 10 of 20, psychological <= 4 of 9 missing.
+    msws12_max_missing_fraction : float [0.5] (7.5 [C]). At most 6 of 12 missing.
+    msws12_score_v2 : bool [False] (7.5, key ``msws12.score_v2``). MSWS-12 v2 response options
+        are unverified; v2 sets are reported ``not_scored`` unless this is true *and*
+        ``msws12_v2_items`` holds the licensed form's item metadata.
+    msws12_v2_items : tuple of (item, min, max) or None [None] (7.5: "compute from the
+        administered version's item metadata; never hard-code 48"). One entry per v2 item.
+    mfis5_item_numbering : ``"form"`` | ``"mfis21"`` [form] ([C]; not in the spec). How items
+        of a stand-alone ``MFIS-5`` are numbered: 1-5 in form order (MFIS items 1, 9, 10, 17,
+        19), or by their MFIS numbers.
+    """
+
+    mfis_max_missing_fraction: float = 0.5
+    fss_min_answered: int = 7
+    msis29_max_missing_fraction: float = 0.5
+    msws12_max_missing_fraction: float = 0.5
+    msws12_score_v2: bool = False
+    msws12_v2_items: tuple[tuple[int, int, int], ...] | None = None
+    mfis5_item_numbering: str = "form"
+
+    def __post_init__(self) -> None:
+        for name in ("mfis_max_missing_fraction", "msis29_max_missing_fraction",
+                     "msws12_max_missing_fraction"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1:
+                raise ValueError(f"pro.{name} must be a fraction in [0, 1), got {v!r}")
+        n = self.fss_min_answered
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 9:
+            raise ValueError(f"pro.fss_min_answered must be a whole number from 1 to 9, got {n!r}")
+        if not isinstance(self.msws12_score_v2, bool):
+            raise ValueError("msws12.score_v2 must be True or False (spec 7.5)")
+        if self.mfis5_item_numbering not in MFIS5_NUMBERINGS:
+            raise ValueError(f"unknown pro.mfis5_item_numbering {self.mfis5_item_numbering!r}; "
+                             f"choose one of {', '.join(MFIS5_NUMBERINGS)}")
+        meta = self.msws12_v2_items
+        if meta is not None:
+            try:
+                rows = tuple((int(i), int(lo), int(hi)) for i, lo, hi in meta)
+            except (TypeError, ValueError):
+                raise ValueError("msws12_v2_items must be (item, min, max) triples") from None
+            items = [r[0] for r in rows]
+            if not rows or len(set(items)) != len(items) or any(
+                    i < 1 or lo >= hi for i, lo, hi in rows):
+                raise ValueError("msws12_v2_items: each item once, item numbers from 1, and "
+                                 "min < max for every item")
+            object.__setattr__(self, "msws12_v2_items", tuple(sorted(rows)))
+        if self.msws12_score_v2 and meta is None:
+            raise ValueError("msws12.score_v2=True needs msws12_v2_items: the item-level response "
+                             "options of the licensed MSWS-12 v2 form (spec 7.5)")
+
+    @property
+    def rule_set(self) -> str:
+        """Name stored with every result, e.g. ``pro/mfis0.5/fss7/msis0.5/msws0.5/v2off``."""
+        name = (f"pro/mfis{self.mfis_max_missing_fraction:g}/fss{self.fss_min_answered}"
+                f"/msis{self.msis29_max_missing_fraction:g}"
+                f"/msws{self.msws12_max_missing_fraction:g}"
+                f"/v2{'on' if self.msws12_score_v2 else 'off'}")
+        if self.mfis5_item_numbering != "form":
+            name += f"/mfis5={self.mfis5_item_numbering}"
+        return name
+
+
+# -------------------------------------------------------------------------- instrument tables
+@dataclass(frozen=True)
+class _Scale:
+    column: str
+    label: str
+    items: tuple[int, ...]
+    kind: str  # "sum" (mean-imputed sum), "mean", "percent" (0-100), "value" (single item)
+    max_missing: int
+    rule: str  # option key quoted in reasons
+    raw_column: str | None = None
+
+
+@dataclass(frozen=True)
+class _Instrument:
+    name: str
+    items: tuple[int, ...]
+    lo: tuple[int, ...]
+    hi: tuple[int, ...]
+    scales: tuple[_Scale, ...]
+    headline: tuple[str, ...]  # columns that must be present for ``scored``
+    not_scored: str | None = None  # reason when the instrument is never scored
+
+
+def _max_missing(fraction: float, n: int) -> int:
+    return int(math.floor(fraction * n + 1e-9))
+
+
+@lru_cache(maxsize=32)
+def _instruments(opts: ProOptions) -> dict[str, _Instrument]:
+    f = opts.mfis_max_missing_fraction
+    out: dict[str, _Instrument] = {}
+    key = "pro.mfis_max_missing_fraction"
+    out["MFIS"] = _Instrument(
+        "MFIS", tuple(range(1, 22)), (0,) * 21, (4,) * 21,
+        (_Scale("mfis_physical", "physical subscale", MFIS_PHYSICAL, "sum",
+                _max_missing(f, 9), key),
+         _Scale("mfis_cognitive", "cognitive subscale", MFIS_COGNITIVE, "sum",
+                _max_missing(f, 10), key),
+         _Scale("mfis_psychosocial", "psychosocial subscale", MFIS_PSYCHOSOCIAL, "sum",
+                _max_missing(f, 2), key),
+         _Scale("mfis5", "MFIS-5 items", MFIS5_ITEMS, "sum", _max_missing(f, 5), key)),
+        ("mfis_total",))
+    m5 = MFIS5_ITEMS if opts.mfis5_item_numbering == "mfis21" else (1, 2, 3, 4, 5)
+    out["MFIS-5"] = _Instrument(
+        "MFIS-5", m5, (0,) * 5, (4,) * 5,
+        (_Scale("mfis5", "MFIS-5", m5, "sum", _max_missing(f, 5), key),), ("mfis5",))
+    out["FSS"] = _Instrument(
+        "FSS", tuple(range(1, 10)), (1,) * 9, (7,) * 9,
+        (_Scale("fss", "FSS", tuple(range(1, 10)), "mean", 9 - opts.fss_min_answered,
+                "pro.fss_min_answered"),), ("fss",))
+    g = opts.msis29_max_missing_fraction
+    for version, top in (("v1", 5), ("v2", 4)):
+        out[f"MSIS-29{version}"] = _Instrument(
+            f"MSIS-29{version}", tuple(range(1, 30)), (1,) * 29, (top,) * 29,
+            (_Scale("msis29_physical", "physical scale", tuple(range(1, 21)), "percent",
+                    _max_missing(g, 20), "pro.msis29_max_missing_fraction",
+                    "msis29_physical_raw"),
+             _Scale("msis29_psychological", "psychological scale", tuple(range(21, 30)),
+                    "percent", _max_missing(g, 9), "pro.msis29_max_missing_fraction",
+                    "msis29_psychological_raw")),
+            ("msis29_physical", "msis29_psychological"))
+    h = opts.msws12_max_missing_fraction
+    out["MSWS-12v1"] = _Instrument(
+        "MSWS-12v1", tuple(range(1, 13)), (1,) * 12, (5,) * 12,
+        (_Scale("msws12", "MSWS-12", tuple(range(1, 13)), "percent", _max_missing(h, 12),
+                "pro.msws12_max_missing_fraction", "msws12_raw"),), ("msws12",))
+    if opts.msws12_score_v2 and opts.msws12_v2_items is not None:
+        meta = opts.msws12_v2_items
+        items = tuple(r[0] for r in meta)
+        out["MSWS-12v2"] = _Instrument(
+            "MSWS-12v2", items, tuple(r[1] for r in meta), tuple(r[2] for r in meta),
+            (_Scale("msws12", "MSWS-12", items, "percent", _max_missing(h, len(items)),
+                    "pro.msws12_max_missing_fraction", "msws12_raw"),), ("msws12",))
+    else:
+        out["MSWS-12v2"] = _Instrument(
+            "MSWS-12v2", tuple(range(1, 13)), (0,) * 12, (10**6,) * 12, (), ("msws12",),
+            not_scored="not_scored: MSWS-12 v2 item response options are unverified (spec "
+                       "7.5); set msws12.score_v2 and load msws12_v2_items to score it")
+    out["spasticity_nrs"] = _Instrument(
+        "spasticity_nrs", (1,), (0,), (10,),
+        (_Scale("spasticity_nrs", "spasticity NRS", (1,), "value", 0, "single item"),),
+        ("spasticity_nrs",))
+    out["PDDS"] = _Instrument(
+        "PDDS", (1,), (0,), (8,),
+        (_Scale("pdds", "PDDS", (1,), "value", 0, "single item"),), ("pdds",))
+    return out
+
+
+_ALIASES = {
+    "mfis": "MFIS", "mfis21": "MFIS", "mfis5": "MFIS-5", "fss": "FSS",
+    "msis29v1": "MSIS-29v1", "msis29v2": "MSIS-29v2",
+    "msws12v1": "MSWS-12v1", "msws12v2": "MSWS-12v2",
+    "spasticitynrs": "spasticity_nrs", "nrsspasticity": "spasticity_nrs",
+    "ashworth": "ashworth", "modifiedashworth": "ashworth", "mas": "ashworth",
+    "pdds": "PDDS",
+}
+INSTRUMENTS = ("MFIS", "MFIS-5", "FSS", "MSIS-29v1", "MSIS-29v2", "MSWS-12v1", "MSWS-12v2",
+               "spasticity_nrs", "ashworth", "PDDS")
+
+
+def canonical_instrument(name: Any) -> str:
+    """The canonical instrument name (:data:`INSTRUMENTS`) of a spelling, or a ``ValueError``."""
+    key = re.sub(r"[\s\-_]", "", str(name)).lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if key in ("msis29", "msws12"):
+        base = "MSIS-29" if key == "msis29" else "MSWS-12"
+        raise ValueError(f"instrument {name!r} needs its version: {base}v1 or {base}v2 "
+                         "(spec 7.4/7.5: store the version with every response set)")
+    raise ValueError(f"unknown instrument {name!r}; expected one of {', '.join(INSTRUMENTS)}")
+
+
+# -------------------------------------------------------------------------------- output
+#: Output columns of :func:`score_pros`, always all present (NaN where not applicable).
+RESULT_COLUMNS: dict[str, str] = {
+    "subject": "subject identifier as given",
+    "date": "date of the response set (datetime64)",
+    "instrument": "canonical instrument name",
+    "muscle": "Modified Ashworth muscle group (the `item`); None for other instruments",
+    "n_items": "items on the form (1 per Ashworth muscle)",
+    "items_answered": "items with an answer",
+    "scored": "the instrument's score(s) could be computed (bool)",
+    "reason": "why a score or subscale is missing (None when everything was scored)",
+    "mfis_physical": "MFIS physical subscale, 0-36 (9 items)",
+    "mfis_cognitive": "MFIS cognitive subscale, 0-40 (10 items)",
+    "mfis_psychosocial": "MFIS psychosocial subscale, 0-8 (2 items)",
+    "mfis_total": "MFIS total = sum of the three subscales, 0-84",
+    "mfis5": "MFIS-5, 0-20 (MFIS items 1, 9, 10, 17, 19)",
+    "fss": "FSS mean of the items, 1-7",
+    "fss_sum": "FSS sum, 9-63 (= 9 x mean when items are missing)",
+    "msis29_physical": "MSIS-29 physical, 0-100",
+    "msis29_psychological": "MSIS-29 psychological, 0-100",
+    "msis29_physical_raw": "MSIS-29 physical raw sum (v1 20-100, v2 20-80)",
+    "msis29_psychological_raw": "MSIS-29 psychological raw sum (v1 9-45, v2 9-36)",
+    "msws12": "MSWS-12, 0-100",
+    "msws12_raw": "MSWS-12 raw sum (v1 12-60)",
+    "spasticity_nrs": "spasticity NRS, 0-10",
+    "pdds": "PDDS, 0-8",
+    "ashworth": "Modified Ashworth category (ordered: 0 < 1 < 1+ < 2 < 3 < 4)",
+    "ashworth_code": "Modified Ashworth ordinal code 0-5 (1+ = 2); never average it",
+    "rule_set": "name of the options that produced the row",
+}
+_SCORE_COLUMNS = [c for c in RESULT_COLUMNS if c not in (
+    "subject", "date", "instrument", "muscle", "n_items", "items_answered", "scored", "reason",
+    "ashworth", "ashworth_code", "rule_set")]
+_KEY_COLUMNS = ["subject", "date", "instrument", "muscle", "n_items", "items_answered", "scored",
+                "reason"]
+
+#: Columns of each instrument (used by the per-instrument functions).
+INSTRUMENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "MFIS": ("mfis_physical", "mfis_cognitive", "mfis_psychosocial", "mfis_total", "mfis5"),
+    "MFIS-5": ("mfis5",),
+    "FSS": ("fss", "fss_sum"),
+    "MSIS-29": ("msis29_physical", "msis29_psychological", "msis29_physical_raw",
+                "msis29_psychological_raw"),
+    "MSWS-12": ("msws12", "msws12_raw"),
+    "spasticity_nrs": ("spasticity_nrs",),
+    "ashworth": ("ashworth", "ashworth_code"),
+    "PDDS": ("pdds",),
+}
+
+
+# ------------------------------------------------------------------------------- parsing
+class _Context:
+    """Row descriptions for error messages."""
+
+    def __init__(self, subjects: np.ndarray, dates: np.ndarray, instruments: np.ndarray,
+                 items: np.ndarray) -> None:
+        self.subjects, self.dates, self.instruments, self.items = (subjects, dates, instruments,
+                                                                   items)
+
+    def where(self, row: int) -> str:
+        d = self.dates[row]
+        day = "NaT" if pd.isna(d) else pd.Timestamp(d).strftime("%Y-%m-%d")
+        return (f"pros row {row} (subject {self.subjects[row]!r}, date {day}, instrument "
+                f"{self.instruments[row]!r}, item {self.items[row]!r})")
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    """True for NaN/None/NA and blank strings (object arrays checked element-wise)."""
+    out = pd.isna(values)
+    if values.dtype == object:
+        idx = np.flatnonzero(~out)
+        if idx.size:
+            is_str = np.fromiter((isinstance(v, str) for v in values[idx]), bool, idx.size)
+            s = idx[is_str]
+            if s.size:
+                out[s] = np.fromiter((not v.strip() for v in values[s]), bool, s.size)
+    return np.asarray(out, bool)
+
+
+def _numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(float values, "is not a number though not blank") for any 1-d array."""
+    if values.dtype.kind in "biuf":
+        return values.astype(float), np.zeros(values.size, bool)
+    num = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    nan = np.isnan(num)
+    bad = np.zeros(values.size, bool)
+    if nan.any():
+        idx = np.flatnonzero(nan)
+        bad[idx] = ~_blank(values[idx])
+    return num, bad
+
+
+def _range_text(lo: int, hi: int) -> str:
+    return f"a whole number from {lo} to {hi}"
+
+
+# ------------------------------------------------------------------------------- scoring
+def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarray],
+                                                             list[list[str]]]:
+    """Scores of every response set (row of ``m``) and the reasons of missing scales."""
+    g = m.shape[0]
+    pos = {item: j for j, item in enumerate(inst.items)}
+    lo_all = np.asarray(inst.lo, float)
+    hi_all = np.asarray(inst.hi, float)
+    cols: dict[str, np.ndarray] = {}
+    reasons: list[list[str]] = [[] for _ in range(g)]
+    for sc in inst.scales:
+        idx = np.array([pos[i] for i in sc.items])
+        sub = m[:, idx]
+        ans = ~np.isnan(sub)
+        k = ans.sum(axis=1)
+        n = idx.size
+        ok = (n - k <= sc.max_missing) & (k > 0)
+        s = np.where(ans, sub, 0.0).sum(axis=1)
+        kk = np.maximum(k, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if sc.kind == "sum":
+                val = np.where(k == n, s, s / kk * n)
+            elif sc.kind in ("mean", "value"):
+                val = s / kk
+            else:  # percent: mean imputation, generic range (spec 7.5)
+                lo_a = (ans * lo_all[idx]).sum(axis=1)
+                hi_a = (ans * hi_all[idx]).sum(axis=1)
+                val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
+                lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
+                raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
+                assert sc.raw_column is not None
+                cols[sc.raw_column] = np.where(ok, raw, np.nan)
+        cols[sc.column] = np.where(ok, val, np.nan)
+        for r in np.flatnonzero(~ok):
+            if sc.kind == "value":
+                reasons[r].append(f"{sc.label}: not answered")
+            elif sc.kind == "mean":
+                reasons[r].append(f"{sc.label}: {k[r]} of {n} items answered (at least "
+                                  f"{n - sc.max_missing} needed, {sc.rule})")
+            else:
+                reasons[r].append(f"{sc.label}: {n - k[r]} of {n} items missing (at most "
+                                  f"{sc.max_missing} allowed, {sc.rule})")
+    if inst.name == "MFIS":
+        parts = [cols["mfis_physical"], cols["mfis_cognitive"], cols["mfis_psychosocial"]]
+        total = parts[0] + parts[1] + parts[2]
+        cols["mfis_total"] = total
+        for r in np.flatnonzero(np.isnan(total)):
+            reasons[r].append("total: needs all three subscales")
+    if inst.name == "FSS":
+        cols["fss_sum"] = cols["fss"] * 9.0
+    return cols, reasons
+
+
+def _keys(subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int,
+          extra: np.ndarray | None = None, n_extra: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(group index per row, first row of each group) for subject x date (x extra)."""
+    key = subj_codes.astype(np.int64) * n_dates + date_codes
+    if extra is not None:
+        key = key * n_extra + extra
+    group, _ = pd.factorize(key, sort=True)
+    _, first = np.unique(group, return_index=True)
+    return group.astype(np.int64), first.astype(np.int64)
+
+
+def _duplicate_error(ctx: _Context, rows: np.ndarray, key: np.ndarray,
+                     responses: np.ndarray) -> ValueError | None:
+    order = np.argsort(key, kind="stable")
+    k = key[order]
+    same = np.flatnonzero(k[1:] == k[:-1])
+    if not same.size:
+        return None
+    a, b = order[same[0]], order[same[0] + 1]
+    ra, rb = rows[a], rows[b]
+    return ValueError(f"{ctx.where(int(rb))}: answered twice (responses {responses[ra]!r} in "
+                      f"row {ra} and {responses[rb]!r} in row {rb}); expected one answer per "
+                      "item")
+
+
+def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
+                 responses: np.ndarray, subj_codes: np.ndarray, date_codes: np.ndarray,
+                 n_dates: int) -> tuple[dict[str, np.ndarray], np.ndarray, list[list[str]],
+                                        np.ndarray]:
+    """Validate and score the rows of one numbered-item instrument."""
+    it, it_bad = _numeric(items[rows])
+    top = max(inst.items)
+    valid = np.zeros(top + 2, bool)
+    valid[list(inst.items)] = True
+    as_int = np.where(np.isfinite(it) & (it == np.round(it)) & (it >= 0) & (it <= top), it,
+                      top + 1).astype(np.int64)
+    bad = it_bad | ~valid[as_int]
+    if bad.any():
+        r = rows[int(np.flatnonzero(bad)[0])]
+        listed = (f"{inst.items[0]}-{inst.items[-1]}"
+                  if inst.items == tuple(range(inst.items[0], inst.items[-1] + 1))
+                  else ", ".join(map(str, inst.items)))
+        hint = ""
+        if inst.name == "MFIS-5":
+            hint = " (see pro.mfis5_item_numbering)"
+        raise ValueError(f"{ctx.where(int(r))}: unknown item {items[r]!r} for {inst.name}; "
+                         f"expected an item number {listed}{hint}")
+    position = np.full(top + 2, -1, np.int64)
+    position[list(inst.items)] = np.arange(len(inst.items))
+    j = position[as_int]
+
+    v, v_bad = _numeric(responses[rows])
+    lo = np.asarray(inst.lo, float)[j]
+    hi = np.asarray(inst.hi, float)[j]
+    answered = ~np.isnan(v)
+    if inst.not_scored is not None:
+        out_of = v_bad | (answered & ((v != np.round(v)) | ~np.isfinite(v)))
+    else:
+        out_of = v_bad | (answered & ((v < lo) | (v > hi) | (v != np.round(v))))
+    if out_of.any():
+        i = int(np.flatnonzero(out_of)[0])
+        r = rows[i]
+        expected = ("a whole number" if inst.not_scored is not None
+                    else _range_text(int(lo[i]), int(hi[i])))
+        raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {responses[r]!r}; "
+                         f"expected {expected}")
+
+    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates)
+    n_items = len(inst.items)
+    cell = group * n_items + j
+    err = _duplicate_error(ctx, rows, cell, responses)
+    if err is not None:
+        raise err
+    m = np.full((first.size, n_items), np.nan)
+    m[group, j] = v
+    n_answered = (~np.isnan(m)).sum(axis=1)
+    if inst.not_scored is not None:
+        return {}, first, [[inst.not_scored] for _ in range(first.size)], n_answered
+    cols, reasons = _score_matrix(inst, m)
+    return cols, first, reasons, n_answered
+
+
+_ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
+_ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
+
+
+def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.ndarray:
+    """Ordinal codes 0-5 (-1 = not answered)."""
+    codes = np.full(values.size, -1, np.int64)
+    blank = _blank(values)
+    for i in np.flatnonzero(~blank):
+        v = values[i]
+        key = v.strip().upper() if isinstance(v, str) else v
+        code = None
+        if isinstance(key, str | int | float | np.integer | np.floating) and not isinstance(
+                key, bool):
+            try:
+                code = _ASHWORTH_MAP.get(key)
+            except TypeError:
+                code = None
+            if code is None and isinstance(key, str):
+                try:
+                    num = float(key)
+                    code = _ASHWORTH_MAP.get(num) if num == int(num) else None
+                except ValueError:
+                    code = None
+        if code is None:
+            hint = (" - '1+' is a category, not 1.5 (spec 7.6)"
+                    if str(v).strip() in ("1.5", "1,5") else "")
+            raise ValueError(f"{ctx.where(int(rows[i]))}: Modified Ashworth answered {v!r}; "
+                             f"expected one of 0, 1, 1+, 2, 3, 4{hint}")
+        codes[i] = code
+    return codes
+
+
+def _score_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
+                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first row per muscle rating, muscle names, codes) for the Ashworth rows."""
+    muscles = items[rows]
+    blank = _blank(muscles)
+    if blank.any():
+        raise ValueError(f"{ctx.where(int(rows[int(np.flatnonzero(blank)[0])]))}: Modified "
+                         "Ashworth needs the muscle group (and side) in `item`")
+    names = np.array([str(x).strip() for x in muscles], dtype=object)
+    m_codes, m_uniques = pd.factorize(names)
+    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
+    err = _duplicate_error(ctx, rows, group, responses)
+    if err is not None:
+        raise err
+    codes = _ashworth_codes(responses[rows], rows, ctx)
+    out_codes = np.full(first.size, -1, np.int64)
+    out_codes[group] = codes
+    return first, names[first], out_codes
+
+
+def _check_table(pros: pd.DataFrame, subject: str) -> pd.DataFrame:
+    if not isinstance(pros, pd.DataFrame):
+        raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
+    need = [subject, "date", "instrument", "item", "response"]
+    missing = [c for c in need if c not in pros.columns]
+    if missing:
+        raise ValueError(f"pros: missing column(s) {', '.join(missing)}; expected {need} "
+                         "(docs/data-model.md)")
+    return pros
+
+
+def _empty_result() -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS if c != "rule_set"})
+    return _finish(out)
+
+
+def _finish(out: pd.DataFrame) -> pd.DataFrame:
+    out["date"] = pd.to_datetime(out["date"])
+    for c in _SCORE_COLUMNS:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    out["n_items"] = out["n_items"].astype(np.int64)
+    out["items_answered"] = out["items_answered"].astype(np.int64)
+    out["scored"] = out["scored"].astype(bool)
+    code = pd.array(out["ashworth_code"].to_numpy(), dtype="Int64")
+    out["ashworth_code"] = code
+    labels = np.array(ASHWORTH_CATEGORIES, dtype=object)
+    known = ~np.asarray(pd.isna(code), bool)
+    cat = np.full(len(out), None, dtype=object)
+    cat[known] = labels[np.asarray(code[known], dtype=np.int64)]
+    out["ashworth"] = pd.Categorical(cat, categories=list(ASHWORTH_CATEGORIES), ordered=True)
+    return out
+
+
+def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
+               subject: str = "subject") -> pd.DataFrame:
+    """Score every response set of a long ``pros`` table (spec 7.2-7.8), vectorised.
+
+    One output row per subject, date and instrument (per muscle group for Modified Ashworth),
+    with every column of :data:`RESULT_COLUMNS` (scores of other instruments are NaN), sorted by
+    subject, date, instrument and muscle; ``attrs["provenance"]`` holds every option.
+    ``subject`` names the identifier column (e.g. ``"id"`` for the demo registry).
+
+    Rows with a blank response count as unanswered items. Bad input raises a ``ValueError``
+    naming the row, subject, date, instrument and item, and what was expected: an unknown
+    instrument (or MSIS-29/MSWS-12 without a version), an unknown item number, an answer out of
+    the item's range or not a whole number, the same item answered twice, a missing date.
+    """
+    opts = options or ProOptions()
+    table = _check_table(pros, subject)
+    record = provenance(opts.rule_set, opts, SOURCE)
+    if len(table) == 0:
+        return with_provenance(_empty_result(), record)
+
+    subjects = table[subject].to_numpy()
+    raw_dates = table["date"].to_numpy()
+    raw_inst = table["instrument"].to_numpy()
+    items = table["item"].to_numpy()
+    responses = table["response"].to_numpy()
+
+    inst_codes, inst_uniques = pd.factorize(raw_inst, use_na_sentinel=True)
+    subj_codes, subj_uniques = pd.factorize(subjects, use_na_sentinel=True)
+    dcodes, d_uniques = pd.factorize(raw_dates, use_na_sentinel=True)
+    parsed_u = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce")
+    parsed_vals = parsed_u.to_numpy()
+    row_dates = np.where(dcodes >= 0, parsed_vals[np.maximum(dcodes, 0)] if len(parsed_vals)
+                         else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
+    ctx = _Context(subjects, row_dates, raw_inst, items)
+    if (inst_codes < 0).any():
+        raise ValueError(f"{ctx.where(int(np.flatnonzero(inst_codes < 0)[0]))}: no instrument "
+                         f"given; expected one of {', '.join(INSTRUMENTS)}")
+    if (subj_codes < 0).any():
+        raise ValueError(f"{ctx.where(int(np.flatnonzero(subj_codes < 0)[0]))}: no subject")
+    bad_date = np.isnat(row_dates)
+    if bad_date.any():
+        r = int(np.flatnonzero(bad_date)[0])
+        raise ValueError(f"{ctx.where(r)}: date {raw_dates[r]!r} is not a date (ISO 8601 "
+                         "expected)")
+    date_codes, date_uniques = pd.factorize(row_dates)
+    n_dates = max(len(date_uniques), 1)
+
+    names: list[str] = []
+    for k, u in enumerate(inst_uniques):
+        try:
+            names.append(canonical_instrument(u))
+        except ValueError as exc:
+            r = int(np.flatnonzero(inst_codes == k)[0])
+            raise ValueError(f"{ctx.where(r)}: {exc}") from None
+    canon_names = sorted(set(names))
+    row_canon = np.array([canon_names.index(x) for x in names], np.int64)[inst_codes]
+
+    defs = _instruments(opts)
+    parts: list[pd.DataFrame] = []
+    for c, name in enumerate(canon_names):
+        rows = np.flatnonzero(row_canon == c)
+        part: dict[str, Any]
+        if name == "ashworth":
+            first, muscles, codes = _score_ashworth(rows, ctx, items, responses, subj_codes,
+                                                    date_codes, n_dates)
+            answered = codes >= 0
+            part = {
+                "muscle": muscles, "n_items": np.ones(first.size, np.int64),
+                "items_answered": answered.astype(np.int64), "scored": answered,
+                "reason": [None if a else "Modified Ashworth: not answered" for a in answered],
+                "ashworth_code": np.where(answered, codes, np.nan),
+            }
+        else:
+            inst = defs[name]
+            cols, first, reasons, n_answered = _score_items(
+                inst, rows, ctx, items, responses, subj_codes, date_codes, n_dates)
+            scored = np.ones(first.size, bool)
+            for col in inst.headline:
+                scored &= ~np.isnan(cols[col]) if col in cols else False
+            part = {"muscle": None, "n_items": len(inst.items), "items_answered": n_answered,
+                    "scored": scored,
+                    "reason": [("; ".join(r) if r else None) for r in reasons], **cols}
+        frame = pd.DataFrame({
+            "subject": subjects[rows[first]],
+            "date": row_dates[rows[first]], "instrument": name, **part})
+        parts.append(frame)
+
+    out = pd.concat(parts, ignore_index=True)
+    out = out.reindex(columns=[c for c in RESULT_COLUMNS if c != "rule_set"])
+    out = _finish(out)
+    try:
+        out = out.sort_values(["subject", "date", "instrument", "muscle"], kind="stable",
+                              na_position="first")
+    except TypeError:  # mixed identifier types: keep first-appearance order of subjects
+        first_seen = {s: i for i, s in reversed(list(enumerate(subj_uniques)))}
+        out = out.assign(_s=out["subject"].map(first_seen)).sort_values(
+            ["_s", "date", "instrument", "muscle"], kind="stable", na_position="first"
+        ).drop(columns="_s")
+    out = out.reset_index(drop=True)
+    return with_provenance(out, record)
+
+
+# ------------------------------------------------------------------ per-instrument helpers
+def _select(pros: pd.DataFrame, names: tuple[str, ...], default: str | None,
+            options: ProOptions | None, subject: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not isinstance(pros, pd.DataFrame):
+        raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
+    if "instrument" not in pros.columns:
+        if default is None:
+            raise ValueError(f"pros has no `instrument` column: say which version "
+                             f"({' or '.join(names)}) with version=")
+        frame = pros.assign(instrument=default)
+    else:
+        uniques = pd.unique(pros["instrument"].to_numpy())
+        keep = []
+        for u in uniques:
+            try:
+                if canonical_instrument(u) in names:
+                    keep.append(u)
+            except ValueError:
+                continue
+        frame = pros[pros["instrument"].isin(keep)]
+        if default is not None:
+            frame = frame[[canonical_instrument(u) == default
+                           for u in frame["instrument"].to_numpy()]]
+    out = score_pros(frame, options, subject=subject)
+    keep_cols = [*_KEY_COLUMNS, *columns, "rule_set"]
+    if "ashworth" not in columns:
+        keep_cols.remove("muscle")
+    result = out[keep_cols].reset_index(drop=True)
+    result.attrs = out.attrs
+    return result
+
+
+def _version(base: str, version: Any) -> str | None:
+    if version is None:
+        return None
+    v = str(version).strip().lower().lstrip("v")
+    if v not in ("1", "2"):
+        raise ValueError(f"{base} version must be 1 or 2, got {version!r}")
+    return f"{base}v{v}"
+
+
+def mfis(pros: pd.DataFrame, options: ProOptions | None = None, *,
+         subject: str = "subject") -> pd.DataFrame:
+    """MFIS subscales, total and MFIS-5 items of every 21-item MFIS (spec 7.2; MSQLI manual).
+
+    Physical = items 4, 6, 7, 10, 13, 14, 17, 20, 21 (0-36); cognitive = 1, 2, 3, 5, 11, 12,
+    15, 16, 18, 19 (0-40); psychosocial = 8, 9 (0-8); total = their sum (0-84), only when all
+    three are scored. Without an ``instrument`` column every row is read as MFIS.
+    """
+    return _select(pros, ("MFIS",), "MFIS" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["MFIS"])
+
+
+def mfis5(pros: pd.DataFrame, options: ProOptions | None = None, *,
+          subject: str = "subject") -> pd.DataFrame:
+    """Stand-alone MFIS-5 (items 1, 9, 10, 17, 19 of the MFIS; 0-20; spec 7.2)."""
+    return _select(pros, ("MFIS-5",), "MFIS-5" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
+
+
+def fss(pros: pd.DataFrame, options: ProOptions | None = None, *,
+        subject: str = "subject") -> pd.DataFrame:
+    """Fatigue Severity Scale: mean of 9 items 1-7 and the sum (Krupp 1989; spec 7.3)."""
+    return _select(pros, ("FSS",), "FSS" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["FSS"])
+
+
+def msis29(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
+           subject: str = "subject") -> pd.DataFrame:
+    """MSIS-29 physical and psychological scales, 0-100 (Hobart 2001; spec 7.4).
+
+    ``version`` (1 or 2) restricts to one version, and is required without an ``instrument``
+    column.
+    """
+    return _select(pros, ("MSIS-29v1", "MSIS-29v2"), _version("MSIS-29", version), options,
+                   subject, INSTRUMENT_COLUMNS["MSIS-29"])
+
+
+def msws12(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
+           subject: str = "subject") -> pd.DataFrame:
+    """MSWS-12, 0-100 (Hobart 2003; spec 7.5); v2 only with its item metadata loaded."""
+    return _select(pros, ("MSWS-12v1", "MSWS-12v2"), _version("MSWS-12", version), options,
+                   subject, INSTRUMENT_COLUMNS["MSWS-12"])
+
+
+def spasticity_nrs(pros: pd.DataFrame, options: ProOptions | None = None, *,
+                   subject: str = "subject") -> pd.DataFrame:
+    """Spasticity numeric rating scale 0-10, item 1 (Farrar 2008; spec 7.6)."""
+    return _select(pros, ("spasticity_nrs",),
+                   "spasticity_nrs" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["spasticity_nrs"])
+
+
+def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
+             subject: str = "subject") -> pd.DataFrame:
+    """Modified Ashworth Scale per muscle group (Bohannon & Smith 1987; spec 7.6).
+
+    ``item`` names the muscle group (and side); ``response`` is 0, 1, "1+", 2, 3 or 4.
+    ``ashworth`` is an ordered categorical (1+ is a category, not 1.5) and ``ashworth_code``
+    its ordinal code 0-5. Never average these values.
+    """
+    return _select(pros, ("ashworth",), "ashworth" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["ashworth"])
+
+
+def pdds(pros: pd.DataFrame, options: ProOptions | None = None, *,
+         subject: str = "subject") -> pd.DataFrame:
+    """Patient Determined Disease Steps, 0-8, item 1 (spec 7.7, optional measure)."""
+    return _select(pros, ("PDDS",), "PDDS" if "instrument" not in pros.columns else None,
+                   options, subject, INSTRUMENT_COLUMNS["PDDS"])
+
+
+def score_response_set(instrument: str, responses: Mapping[Any, Any],
+                       options: ProOptions | None = None) -> dict[str, Any]:
+    """Score one response set given as ``{item: response}`` (unanswered items may be left out).
+
+    Returns ``instrument``, ``n_items``, ``items_answered``, ``scored``, ``reason`` and the
+    instrument's score columns. Modified Ashworth is per muscle: use :func:`ashworth`.
+    """
+    name = canonical_instrument(instrument)
+    if name == "ashworth":
+        raise ValueError("Modified Ashworth is rated per muscle group; use ashworth()")
+    frame = pd.DataFrame({"subject": 0, "date": pd.Timestamp("2000-01-01"),
+                          "instrument": name, "item": list(responses.keys()),
+                          "response": pd.Series(list(responses.values()), dtype=object)})
+    if frame.empty:
+        defs = _instruments(options or ProOptions())
+        return {"instrument": name, "n_items": len(defs[name].items), "items_answered": 0,
+                "scored": False, "reason": "no item answered"}
+    row = score_pros(frame, options).iloc[0]
+    group = name.rsplit("v", 1)[0] if name.startswith(("MSIS", "MSWS")) else name
+    keys = ["instrument", "n_items", "items_answered", "scored", "reason",
+            *INSTRUMENT_COLUMNS[group]]
+    out = {k: row[k] for k in keys}
+    for k in ("n_items", "items_answered"):
+        out[k] = int(out[k])
+    out["scored"] = bool(out["scored"])
+    for k in INSTRUMENT_COLUMNS[group]:
+        out[k] = float(out[k])
+    return out
