@@ -24,6 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/neda demo-cohort --patients 200 --seed 1 --out $(DEMO)
 	$(BIN)/neda progression $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv
+	$(BIN)/neda course $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv --mri $(DEMO)/mri.csv \
+		--treatments $(DEMO)/treatments.csv --pros $(DEMO)/pros.csv -o $(DEMO)/course
+	$(BIN)/neda course $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv --mri $(DEMO)/mri.csv \
+		--treatments $(DEMO)/treatments.csv --pros $(DEMO)/pros.csv --patient 10
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

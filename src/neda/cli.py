@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -33,22 +33,31 @@ def demo_cohort_command(
     patients: Annotated[int, typer.Option(min=1, help="Number of synthetic patients.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same cohort.")] = 0,
     out: Annotated[
-        Path, typer.Option(file_okay=False, help="Directory for visits.csv and relapses.csv.")
+        Path, typer.Option(file_okay=False, help="Directory for the CSV tables.")
     ] = Path("build/demo"),
+    registry: Annotated[bool, typer.Option(
+        "--registry/--visits-only",
+        help="Also write treatments.csv, mri.csv and pros.csv (default).")] = True,
 ) -> None:
-    """Write a synthetic cohort (visits.csv and relapses.csv) to try neda on."""
-    from neda.demo import write_demo_cohort
+    """Write a synthetic cohort (visits, relapses, treatments, MRI, PROs) to try neda on."""
+    from neda.demo import write_demo_cohort, write_demo_registry
 
-    visits_path, relapses_path = write_demo_cohort(out, patients, seed=seed)
-    n_visits = _count_rows(visits_path)
-    n_relapses = _count_rows(relapses_path)
-    console.print(
-        f"Wrote [bold]{patients}[/bold] synthetic patients (seed {seed}):\n"
-        f"  {visits_path}  [dim]{n_visits} visits: id, date, edss, nhpt, t25fw, sdmt[/dim]\n"
-        f"  {relapses_path}  [dim]{n_relapses} relapses: id, date[/dim]",
-        highlight=False,
-        soft_wrap=True,  # never break a path in the middle
-    )
+    if registry:
+        paths = write_demo_registry(out, patients, seed=seed)
+    else:
+        paths = dict(zip(("visits", "relapses"), write_demo_cohort(out, patients, seed=seed),
+                         strict=True))
+    what = {
+        "visits": "visits: id, date, edss, nhpt, t25fw, sdmt",
+        "relapses": "relapses: id, date (+ pseudo, objective, steroids)",
+        "treatments": "DMT courses: id, drug, start, stop, stop_reason",
+        "mri": "scans: id, date, comparator_date, contrast, gd, new_t2, enlarging_t2, pbvc",
+        "pros": "item answers: id, date, instrument, item, response",
+    }
+    lines = [f"Wrote [bold]{patients}[/bold] synthetic patients (seed {seed}):"]
+    for name, path in paths.items():
+        lines.append(f"  {path}  [dim]{_count_rows(path)} {what[name]}[/dim]")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def _count_rows(path: Path) -> int:
@@ -430,3 +439,97 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
     else:
         raise typer.BadParameter(f"{path}: write .csv or .parquet")
+
+
+def _read_any(path: Path) -> pd.DataFrame:
+    """A table from CSV, Parquet or Excel (the rule functions validate its content)."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pd.read_parquet(path)
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        return pd.read_excel(path)
+    return pd.read_csv(path)
+
+
+@app.command("course")
+def course_command(
+    visits: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                           help="Visits: id, date, edss (+ tests, FS).")],
+    relapses: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    mri: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    treatments: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    pros: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    patient: Annotated[str | None, typer.Option(
+        help="Show this patient's course (default: the cohort overview).")] = None,
+    format: Annotated[str, typer.Option(help="markdown or json (with --patient).")
+                      ] = "markdown",
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Directory for the cohort tables (CSV).")] = None,
+    preset: Annotated[str, typer.Option(help="Definition of worsening (see progression).")
+                      ] = "mueller2023",
+) -> None:
+    """The whole course per patient: therapy and NEDA, relapses, worsening (RAW/PIRA/PIRMA),
+    phenotype, latest scores, and a plain-language paragraph."""
+    from neda.course import CourseOptions
+    from neda.io import InputError, read_visits
+    from neda.summary import SummaryOptions, course_summary
+
+    try:
+        import polars as pl
+
+        header = pl.read_csv(visits, n_rows=0).columns if visits.suffix.lower() == ".csv" \
+            else list(_read_any(visits).columns)
+        measures = [c for c in header if c in ("edss", "t25fw", "nhpt", "nhpt_dominant",
+                                                "nhpt_nondominant", "sdmt", "pasat")]
+        vis = read_visits(visits, outcomes=measures or ["edss"])
+    except InputError as exc:
+        console.print(f"[red]The input has problems; nothing was computed.[/red]\n{exc}",
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    tables = {name: (_read_any(p) if p is not None else None) for name, p in
+              (("relapses", relapses), ("mri", mri), ("treatments", treatments), ("pros", pros))}
+    try:
+        summary = course_summary(
+            vis, tables["relapses"], tables["mri"], tables["treatments"], tables["pros"],
+            options=SummaryOptions(course=CourseOptions.from_preset(preset)),
+        )
+    except ValueError as exc:
+        console.print(f"[red]Cannot compute the course:[/red] {exc}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(1) from exc
+    if patient is not None:
+        try:
+            one = summary.patient(patient)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+        text = one.to_json() if format == "json" else one.to_markdown()
+        typer.echo(text)
+        return
+    _print_cohort_overview(summary)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        for name in ("patients", "epochs", "relapses", "events", "scores"):
+            frame = getattr(summary, name)
+            frame.to_csv(output / f"{name}.csv", index=False)
+        console.print(f"Wrote patients, epochs, relapses, events and scores tables to {output}",
+                      soft_wrap=True)
+
+
+def _print_cohort_overview(summary: Any) -> None:
+    from rich.table import Table
+
+    p = summary.patients
+    t = Table(title="Cohort course overview", show_header=False)
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_row("Patients", f"{len(p):,}")
+    t.add_row("On a DMT at last contact", f"{int(p['current_dmt'].notna().sum()):,}")
+    t.add_row("With a confirmed worsening (CDW)", f"{int((p['CDW'] > 0).sum()):,}")
+    t.add_row("  with RAW / PIRA / PIRMA",
+              f"{int((p['RAW'] > 0).sum()):,} / {int((p['PIRA'] > 0).sum()):,} / "
+              f"{int((p['PIRMA'] > 0).sum()):,}")
+    t.add_row("Relapses", f"{int(p['relapses'].sum()):,}")
+    console.print(t)

@@ -1,0 +1,371 @@
+"""The patient course: one call that puts every rule together.
+
+``course_summary(visits, relapses, mri, treatments, pros)`` runs the disease-course engine and
+the clinical rules on tidy tables (``docs/data-model.md``) and returns, for a whole cohort,
+tables with one row per patient, per treatment epoch, per relapse and per event; for one
+patient, :meth:`CourseSummary.patient` gives the structured summary a clinician reads, with a
+plain-language paragraph the patient can read, as a dict, JSON or Markdown.
+
+It supports decisions, it does not make them: every status carries its reason, and the
+paragraph says what the numbers mean, not what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .course import CourseOptions, confirmed_events
+from .rules.arr import ArrOptions, annualised_relapse_rate
+from .rules.dmt import DmtOptions, treatment_epochs
+from .rules.pro import ProOptions, score_pros
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    """Options of every rule the summary runs (each with the spec's defaults).
+
+    ``as_of``: the date "now" refers to (current therapy, time since the last visit); default:
+    the latest date in the data.
+    """
+
+    course: CourseOptions = field(default_factory=CourseOptions)
+    dmt: DmtOptions = field(default_factory=DmtOptions)
+    arr: ArrOptions = field(default_factory=ArrOptions)
+    pro: ProOptions = field(default_factory=ProOptions)
+    as_of: str | None = None
+
+
+def _frame(df: Any) -> pd.DataFrame | None:
+    if df is None:
+        return None
+    if not isinstance(df, pd.DataFrame):
+        df = df.to_pandas()
+    df = df.copy()
+    if "subject" not in df.columns and "id" in df.columns:
+        df = df.rename(columns={"id": "subject"})
+    return df
+
+
+@dataclass
+class CourseSummary:
+    """Cohort tables; :meth:`patient` gives one patient's structured summary."""
+
+    patients: pd.DataFrame
+    events: pd.DataFrame
+    relapses: pd.DataFrame
+    epochs: pd.DataFrame
+    scores: pd.DataFrame
+    provenance: dict[str, Any]
+    _visits: pd.DataFrame = field(repr=False)
+
+    def patient(self, subject: Any = None) -> PatientCourse:
+        """The structured summary of one patient (the only one, if there is one)."""
+        ids = self.patients["subject"].tolist()
+        if subject is None:
+            if len(ids) != 1:
+                raise ValueError(f"{len(ids)} patients in the data: name one with patient(id)")
+            subject = ids[0]
+        matches = [s for s in ids if str(s) == str(subject)]
+        if not matches:
+            raise ValueError(f"no patient {subject!r} in the data")
+        s = matches[0]
+
+        def rows(df: pd.DataFrame) -> pd.DataFrame:
+            return df[df["subject"] == s].reset_index(drop=True)
+
+        return PatientCourse(
+            row=self.patients[self.patients["subject"] == s].iloc[0],
+            events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
+            scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
+        )
+
+
+def course_summary(
+    visits: Any,
+    relapses: Any = None,
+    mri: Any = None,
+    treatments: Any = None,
+    pros: Any = None,
+    *,
+    options: SummaryOptions | None = None,
+) -> CourseSummary:
+    """Disease course of every patient in the tables (see the module docstring).
+
+    ``visits`` (required) has ``subject`` (or ``id``), ``date`` and ``edss``; the other tables
+    are optional and follow ``docs/data-model.md``.
+    """
+    opts = options or SummaryOptions()
+    vis = _frame(visits)
+    assert vis is not None
+    for col in ("subject", "date", "edss"):
+        if col not in vis.columns:
+            raise ValueError(f"visits table needs a {col!r} column (has {list(vis.columns)})")
+    vis["date"] = pd.to_datetime(vis["date"])
+    vis = vis.sort_values(["subject", "date"], kind="stable").reset_index(drop=True)
+    rel = _frame(relapses)
+    scans = _frame(mri)
+    tr = _frame(treatments)
+    pr = _frame(pros)
+
+    course = confirmed_events(vis, rel, opts.course, subject="subject", value="edss", mri=scans)
+    first = vis.groupby("subject", sort=False)["date"].min()
+    last = vis.groupby("subject", sort=False)["date"].max()
+    followup = pd.DataFrame({"subject": first.index, "start": first.to_numpy(),
+                             "end": last.to_numpy()})
+
+    epochs = (treatment_epochs(tr, opts.dmt) if tr is not None and len(tr)
+              else pd.DataFrame(columns=["subject", "epoch", "drug", "route", "drug_class",
+                                         "efficacy", "start", "onset", "end", "end_reason"]))
+    rel_for_rate = rel if rel is not None else pd.DataFrame(
+        {"subject": pd.Series([], dtype=vis["subject"].dtype),
+         "date": pd.Series([], dtype="datetime64[ns]")})
+    arr = annualised_relapse_rate(rel_for_rate, followup, epochs if len(epochs) else None,
+                                  opts.arr)
+    rates = arr.rates
+
+    scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
+              else pd.DataFrame(columns=["subject", "date", "instrument"]))
+
+    patients = _patients_table(vis, course, epochs, rates, scores, rel, opts)
+    epochs_out = _epochs_table(epochs, rates)
+    relapses_out = _relapses_table(rel, course)
+    provenance = {
+        "course": course.provenance,
+        "dmt": epochs.attrs.get("provenance"),
+        "arr": arr.provenance,
+        "pro": scores.attrs.get("provenance"),
+    }
+    return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
+                         vis)
+
+
+def _latest(vis: pd.DataFrame, col: str) -> pd.DataFrame:
+    have = vis[vis[col].notna()] if col in vis.columns else vis.iloc[:0]
+    g = have.groupby("subject", sort=False)
+    return pd.DataFrame({f"{col}_first": g[col].first(), f"{col}_first_date": g["date"].first(),
+                         f"{col}_latest": g[col].last(), f"{col}_latest_date": g["date"].last()})
+
+
+def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates: pd.DataFrame,
+                    scores: pd.DataFrame, rel: pd.DataFrame | None, opts: SummaryOptions
+                    ) -> pd.DataFrame:
+    s = course.summary.set_index("subject")
+    out = pd.DataFrame(index=s.index)
+    out["n_visits"] = s["n_visits"]
+    out["first_visit"] = s["first_visit"]
+    out["last_visit"] = s["last_visit"]
+    out["follow_up_years"] = (s["follow_up_days"] / 365.25).round(2)
+    out = out.join(_latest(vis, "edss"))
+    for col in ("t25fw", "nhpt", "sdmt"):
+        if col in vis.columns:
+            out = out.join(_latest(vis, col)[[f"{col}_latest", f"{col}_latest_date"]])
+    for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
+        out[col] = s[col]
+    ev = course.events
+    pirma = ev[ev["pira_mri"] == "PIRMA"].groupby("subject").size()
+    out["PIRMA"] = pirma.reindex(out.index).fillna(0).astype(int)
+    out["unconfirmed_worsening"] = s["unconfirmed_worsening"]
+    follow = rates[rates["window"] == "followup"].set_index("subject")
+    out["relapses"] = follow["relapses"].reindex(out.index).fillna(0).astype(int)
+    out["arr"] = follow["arr"].reindex(out.index)
+    out["arr_status"] = follow["status"].reindex(out.index)
+    # current therapy: the latest epoch, if it has not ended before the last contact
+    as_of = (pd.Timestamp(opts.as_of) if opts.as_of else None)
+    cur_drug = pd.Series(None, index=out.index, dtype=object)
+    cur_since = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    if len(epochs):
+        latest = epochs.sort_values(["subject", "start"]).groupby("subject").last()
+        ref = out["last_visit"] if as_of is None else pd.Series(as_of, index=out.index)
+        lat = latest.reindex(out.index)
+        ongoing = lat["drug"].notna() & (lat["end"].isna() | (lat["end"] >= ref))
+        cur_drug[ongoing] = lat.loc[ongoing, "drug"]
+        cur_since[ongoing] = lat.loc[ongoing, "start"]
+    out["current_dmt"] = cur_drug
+    out["current_dmt_since"] = cur_since
+    if len(scores) and "instrument" in scores.columns:
+        for instrument, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
+                                ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
+            if col not in scores.columns:
+                continue
+            sub = scores[(scores["instrument"] == instrument) & scores[col].notna()]
+            latest_score = sub.groupby("subject")[col].last()
+            out[f"{col}_latest"] = latest_score.reindex(out.index)
+    out = out.reset_index()
+    out["rule_set"] = course.options.preset
+    return out
+
+
+def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    if not len(epochs):
+        return epochs
+    on = rates[rates["window"] == "on_treatment"][["subject", "epoch", "relapses",
+                                                   "person_years", "arr", "status"]]
+    on = on.rename(columns={"relapses": "relapses_on_treatment", "status": "arr_status"})
+    return epochs.merge(on, on=["subject", "epoch"], how="left")
+
+
+def _relapses_table(rel: pd.DataFrame | None, course: Any) -> pd.DataFrame:
+    if rel is None:
+        return pd.DataFrame(columns=["subject", "date"])
+    return rel.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ one patient
+def _fmt_date(d: Any) -> str:
+    return "" if d is None or pd.isna(d) else pd.Timestamp(d).strftime("%Y-%m-%d")
+
+
+def _num(x: Any) -> Any:
+    if x is None or (np.ndim(x) == 0 and pd.isna(x)):
+        return None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, pd.Timestamp):
+        return _fmt_date(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    cols = [c for c in cols if c in df.columns]
+    return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
+            for row in df[cols].itertuples(index=False)]
+
+
+@dataclass
+class PatientCourse:
+    """One patient's course, as data (:meth:`to_dict`), JSON or Markdown."""
+
+    row: pd.Series
+    events: pd.DataFrame
+    relapses: pd.DataFrame
+    epochs: pd.DataFrame
+    scores: pd.DataFrame
+    visits: pd.DataFrame
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.row
+        return {
+            "subject": _num(r["subject"]),
+            "follow_up": {"first_visit": _fmt_date(r["first_visit"]),
+                          "last_visit": _fmt_date(r["last_visit"]),
+                          "years": _num(r["follow_up_years"]), "visits": _num(r["n_visits"])},
+            "edss": {"first": _num(r.get("edss_first")), "latest": _num(r.get("edss_latest")),
+                     "latest_date": _fmt_date(r.get("edss_latest_date"))},
+            "current_therapy": (None if r.get("current_dmt") is None or
+                                pd.isna(r.get("current_dmt")) else
+                                {"drug": r["current_dmt"],
+                                 "since": _fmt_date(r["current_dmt_since"])}),
+            "treatment_history": _records(self.epochs, [
+                "epoch", "drug", "route", "efficacy", "start", "end", "end_reason",
+                "relapses_on_treatment", "arr"]),
+            "relapses": _records(self.relapses, ["date", "pseudo", "objective", "steroids"]),
+            "annualised_relapse_rate": _num(r.get("arr")),
+            "confirmed_events": _records(self.events, [
+                "event_type", "cdw_class", "pira_mri", "onset_date", "onset_value",
+                "reference_date", "reference_value", "confirmation_date",
+                "sustained_to_last_visit"]),
+            "unconfirmed_worsening_at_last_visit": bool(r["unconfirmed_worsening"]),
+            "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r.index
+                              if k.endswith("_latest") and not k.startswith("edss")},
+            "plain_language": self.plain_language(),
+            "rule_set": r["rule_set"],
+        }
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, default=str)
+
+    def to_markdown(self) -> str:
+        d = self.to_dict()
+        lines = [f"# Disease course: patient {d['subject']}", "",
+                 f"Follow-up {d['follow_up']['first_visit']} to {d['follow_up']['last_visit']}"
+                 f" ({d['follow_up']['years']} years, {d['follow_up']['visits']} visits). "
+                 f"EDSS {d['edss']['first']} → {d['edss']['latest']} "
+                 f"(latest {d['edss']['latest_date']}).", ""]
+        ct = d["current_therapy"]
+        lines += ["## Current therapy", "",
+                  (f"{ct['drug']} since {ct['since']}." if ct else "No current DMT recorded."),
+                  ""]
+        if d["confirmed_events"]:
+            lines += ["## Confirmed disability events", "",
+                      "| type | class | onset | EDSS | reference | confirmed |",
+                      "|---|---|---|---|---|---|"]
+            for e in d["confirmed_events"]:
+                cls = e.get("cdw_class") or ""
+                if e.get("pira_mri") and e["pira_mri"] not in ("", "not_assessed"):
+                    cls += f" ({e['pira_mri']})"
+                lines.append(f"| {e['event_type']} | {cls} | {e['onset_date']} | "
+                             f"{e['onset_value']} | {e['reference_value']} "
+                             f"({e['reference_date']}) | {e['confirmation_date']} |")
+            lines.append("")
+        if d["relapses"]:
+            lines += ["## Relapses", ""]
+            lines += [f"- {x['date']}" + (" (pseudo-relapse)" if x.get("pseudo") else "")
+                      for x in d["relapses"]]
+            lines.append("")
+        if d["treatment_history"]:
+            lines += ["## Treatment history", "", "| drug | start | end | relapses on it |",
+                      "|---|---|---|---|"]
+            for e in d["treatment_history"]:
+                lines.append(f"| {e['drug']} | {e['start']} | {e['end'] or 'ongoing'} | "
+                             f"{e.get('relapses_on_treatment')} |")
+            lines.append("")
+        lines += ["## In plain words", "", d["plain_language"], "",
+                  f"_Definitions: {d['rule_set']} (neda). This summary supports, and does not "
+                  "replace, the judgement of the MS team._"]
+        return "\n".join(lines)
+
+    def plain_language(self) -> str:
+        """A paragraph a patient can read: what happened, in everyday words, terms explained."""
+        r = self.row
+        parts = []
+        years = r["follow_up_years"]
+        parts.append(
+            f"Over {years:.1f} years of check-ups ({int(r['n_visits'])} visits), your EDSS "
+            "(the disability score neurologists use, from 0 = normal examination to 10) "
+            f"went from {r.get('edss_first')} to {r.get('edss_latest')}."
+        )
+        n_rel = int(r.get("relapses", 0) or 0)
+        if n_rel == 0:
+            parts.append("No relapse (an attack of new or returning symptoms lasting at least a "
+                         "day) was recorded.")
+        else:
+            parts.append(
+                f"{n_rel} relapse{'s were' if n_rel > 1 else ' was'} recorded (a relapse is an "
+                "attack of new or returning symptoms lasting at least a day; afterwards "
+                "function often comes back - this is called remission)."
+            )
+        raw, pira = int(r["RAW"]), int(r["PIRA"])
+        if raw:
+            parts.append(
+                f"{raw} time{'s' if raw > 1 else ''} a relapse left a lasting increase in "
+                "disability (relapse-associated worsening, RAW: the part of an attack that did "
+                "not recover)."
+            )
+        if pira:
+            parts.append(
+                f"{pira} time{'s' if pira > 1 else ''} disability increased and stayed higher "
+                "without a relapse (progression independent of relapse activity, PIRA: slow, "
+                "silent worsening)."
+            )
+        if not raw and not pira and int(r["CDW"]) == 0:
+            parts.append("No lasting (confirmed) increase in disability was found.")
+        if int(r["CDI"]):
+            parts.append("At some point disability improved and the improvement lasted.")
+        if bool(r["unconfirmed_worsening"]):
+            parts.append("The latest score is higher than before, but it is not yet confirmed "
+                         "by a later visit: it may still improve.")
+        drug = r.get("current_dmt")
+        if drug is not None and not pd.isna(drug):
+            parts.append(f"You are on {drug} since {_fmt_date(r['current_dmt_since'])}.")
+        parts.append("Your MS team can explain what this means for you.")
+        return " ".join(parts)
