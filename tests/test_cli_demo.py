@@ -23,7 +23,9 @@ def test_demo_cohort_command_writes_readable_files(tmp_path: Path) -> None:
 
     header = (out / "visits.csv").read_text().splitlines()[0]
     assert header == "id,date,edss,nhpt,t25fw,sdmt"
-    assert (out / "relapses.csv").read_text().splitlines()[0] == "id,date"
+    assert (out / "relapses.csv").read_text().splitlines()[0] == "id,date,pseudo,objective,steroids"
+    for name in ("treatments", "mri", "pros"):
+        assert (out / f"{name}.csv").exists() and f"{name}.csv" in result.output
 
     visits = read_visits(out / "visits.csv", outcomes=("edss", "nhpt", "t25fw", "sdmt"))
     relapses = read_relapses(out / "relapses.csv", visits=visits)
@@ -52,3 +54,12 @@ def test_help_lists_the_command() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "demo-cohort" in result.output
+
+
+def test_visits_only(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo-cohort", "--patients", "5", "--out", str(out),
+                                 "--visits-only"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["relapses.csv", "visits.csv"]
+    assert (out / "relapses.csv").read_text().splitlines()[0] == "id,date"

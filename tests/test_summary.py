@@ -1,0 +1,96 @@
+"""`course_summary` and `neda course`: the whole course, per patient and per cohort."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from neda.cli import app
+from neda.course import confirmed_events
+from neda.demo import demo_registry, write_demo_registry
+from neda.rules.dmt import treatment_epochs
+from neda.summary import course_summary
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def registry() -> dict[str, pd.DataFrame]:
+    return demo_registry(120, seed=4)
+
+
+def test_cohort_tables_agree_with_the_rules(registry: dict[str, pd.DataFrame]) -> None:
+    r = registry
+    cs = course_summary(r["visits"], r["relapses"], r["mri"], r["treatments"], r["pros"])
+    assert cs.patients["subject"].is_unique and len(cs.patients) == 120
+    engine = confirmed_events(r["visits"], r["relapses"], mri=r["mri"])
+    pd.testing.assert_frame_equal(cs.events.reset_index(drop=True),
+                                  engine.events.reset_index(drop=True))
+    epochs = treatment_epochs(r["treatments"])
+    assert len(cs.epochs) == len(epochs)
+    assert (cs.patients["CDW"] == cs.patients["RAW"] + cs.patients["PIRA"]
+            + cs.patients["undefined"] + cs.patients["unknown"]).all()
+    # current therapy is an epoch that has not ended before the last visit
+    on = cs.patients.dropna(subset=["current_dmt"])
+    assert len(on) > 0
+    assert set(on["current_dmt"]) <= set(epochs["drug"])
+
+
+def test_one_patient_reads_in_plain_language() -> None:
+    d = pd.Timestamp("2020-01-01")
+    days = [0, 90, 200, 290, 400, 500, 590, 700]
+    edss = [2.0, 2.0, 4.0, 3.0, 3.0, 4.0, 4.0, 4.0]  # relapse at 180 leaves +1.0; later PIRA
+    visits = pd.DataFrame({"subject": "A", "date": [d + pd.Timedelta(days=x) for x in days],
+                           "edss": edss})
+    relapses = pd.DataFrame({"subject": ["A"], "date": [d + pd.Timedelta(days=180)]})
+    treatments = pd.DataFrame({"subject": ["A"], "drug": ["ocrelizumab"],
+                               "start": [d + pd.Timedelta(days=250)], "stop": [pd.NaT]})
+    one = course_summary(visits, relapses, treatments=treatments).patient()
+    text = one.plain_language()
+    assert "relapse" in text and "remission" in text
+    assert "relapse-associated worsening" in text and "progression independent" in text
+    assert "ocrelizumab" in text
+    data = json.loads(one.to_json())
+    assert data["current_therapy"]["drug"] == "ocrelizumab"
+    assert [e["cdw_class"] for e in data["confirmed_events"]] == ["RAW", "PIRA"]
+    md = one.to_markdown()
+    assert "## Confirmed disability events" in md and "## In plain words" in md
+
+
+def test_several_patients_need_a_name(registry: dict[str, pd.DataFrame]) -> None:
+    cs = course_summary(registry["visits"])
+    with pytest.raises(ValueError, match="name one"):
+        cs.patient()
+    with pytest.raises(ValueError, match="no patient"):
+        cs.patient("nobody")
+
+
+def test_bad_input_is_named() -> None:
+    with pytest.raises(ValueError, match="'edss'"):
+        course_summary(pd.DataFrame({"subject": [1], "date": ["2020-01-01"]}))
+    visits = pd.DataFrame({"subject": [1, 1], "date": ["2020-01-01", "2021-01-01"],
+                           "edss": [1.0, 1.0]})
+    bad = pd.DataFrame({"subject": [1], "drug": ["Ocrevuss"], "start": ["2020-02-01"],
+                        "stop": [None]})
+    with pytest.raises(ValueError, match="Ocrevus"):
+        course_summary(visits, treatments=bad)
+
+
+def test_course_command(tmp_path: Path) -> None:
+    paths = write_demo_registry(tmp_path, 40, seed=9)
+    args = ["course", str(paths["visits"]), "--relapses", str(paths["relapses"]),
+            "--mri", str(paths["mri"]), "--treatments", str(paths["treatments"]),
+            "--pros", str(paths["pros"])]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Cohort course overview" in result.output
+    assert len(pd.read_csv(tmp_path / "out" / "patients.csv")) == 40
+    result = runner.invoke(app, [*args, "--patient", "3", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["subject"] == 3
+    result = runner.invoke(app, [*args, "--patient", "999"])
+    assert result.exit_code == 1
