@@ -1,0 +1,1353 @@
+"""Relapses: hygiene, severity and recovery (remission) - clinical spec section 3.
+
+* :func:`relapse_hygiene` turns raw relapse records into the relapses that count (spec 3.1):
+  episodes shorter than 24 h, single paroxysmal episodes and fever/infection pseudo-relapses
+  are not relapses; attacks whose onsets are less than 30 days apart are one relapse (McDonald
+  2001); duplicate entries are folded; with a follow-up table, relapses outside follow-up are
+  left out. Every input row is either a counted relapse or listed in ``removed`` with its
+  reason - nothing disappears silently. Onsets may be imprecise (``YYYY-MM``, ``YYYY`` or an
+  explicit range): each relapse carries its onset interval ``[a, b]`` (spec 2.7.2).
+* :func:`relapse_severity` - the EDSS change at the relapse and its category (spec 3.2).
+* :func:`relapse_recovery` - pre-, peak- and post-relapse EDSS, residual deficit, complete /
+  incomplete recovery and the recovery fraction (spec 3.3; Lublin 2003, Hirst 2008).
+
+Sources: McDonald 2017 (Thompson et al., Lancet Neurol 2018) attack definition (>=24 h, no
+fever or infection, single paroxysmal episodes excluded); McDonald 2001 (McDonald et al., Ann
+Neurol 2001) 30 days between the onsets of two attacks; Lublin et al., Neurology 2003 and Hirst
+et al., J Neurol 2008 (residual deficit after a relapse); Lublin et al., MSARD 2014 (AFFIRM:
+EDSS change at relapse, confirmed recovery); pymsprog 1.0.7 reference eligibility (spec 2.3).
+Conventions [C] are the platform's own (clinical spec draft 2, tagged [C]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..course.engine import relapse_onset_intervals
+from ._common import provenance, with_provenance
+from .edss import FS_SYSTEMS, parse_fs_grade, validate_edss
+
+SOURCE = ("clinical spec draft 2 sections 3.1 (relapse definition and hygiene), 3.2 (severity), "
+          "3.3 (recovery), 2.7.2 (onset intervals), 2.3 (reference eligibility), 0.2 (days)")
+
+PRECISIONS = ("day", "month", "year", "range")
+PSEUDO_MODES = ("exclude", "flag_only")
+SEVERITY_SCHEMES = ("edss_delta", "clinician")
+PEAK_SOURCES = ("max_in_window", "designated_relapse_visit")
+POST_RULES = ("closest_to_target", "first_after_min")
+CLINICIAN_SEVERITY = ("mild", "moderate", "severe")
+
+#: FS used by the objective-confirmation rule (spec 3.1: bowel/bladder and cerebral excluded).
+OBJECTIVE_FS: tuple[str, ...] = ("pyramidal", "cerebellar", "brainstem", "sensory", "visual")
+
+#: Removal reasons of :attr:`RelapseHygiene.removed`, in the order they are tested (the first
+#: that applies is reported). ``shorter_than_24h`` is named after ``min_duration_h``.
+REMOVAL_REASONS = {
+    "pseudo_relapse_fever_infection": "fever or infection recorded: a pseudo-relapse (spec 3.1; "
+                                      "McDonald 2017). Not removed with exclude_fever_infection "
+                                      "= flag_only.",
+    "shorter_than_24h": "symptoms lasted less than min_duration_h hours (spec 3.1; McDonald "
+                        "2017); the name follows the option, e.g. shorter_than_48h.",
+    "single_paroxysmal_episode": "a single paroxysmal episode is not a relapse (spec 3.1).",
+    "subject_not_in_follow_up": "a follow-up table was given and the subject is not in it.",
+    "outside_follow_up": "the whole onset interval lies before the follow-up start or after its "
+                         "end.",
+    "duplicate": "same subject and same onset interval as an earlier row; folded into the "
+                 "relapse named by merged_into_row.",
+    "merged_within_30_days": "onset less than merge_days (30) days after the first onset of the "
+                             "relapse named by merged_into_row (spec 3.1; McDonald 2001).",
+}
+
+#: Columns of :attr:`RelapseHygiene.relapses` (then every other input column, unchanged).
+CLEAN_COLUMNS = {
+    "subject": "Subject identifier (the input's subject column, name kept).",
+    "relapse_n": "Relapse number within the subject, chronological by onset (1, 2, ...).",
+    "onset_start": "Earliest possible onset day a (spec 2.7.2).",
+    "onset_end": "Latest possible onset day b (= onset_start for a day-precise onset).",
+    "precision": "day, month, year or range (explicit date_end).",
+    "merged_from": "Input rows making up this relapse (1 = not merged; merged attacks and "
+                   "duplicates included).",
+    "merged_rows": "Input row numbers (0-based) of the rows folded in, ';'-separated.",
+    "merge_uncertain": "Imprecise onsets: the relapse may or may not be the same attack as a "
+                       "neighbouring one (spec 3.1: a2 - b1 < 30 <= b2 - a1); kept separate.",
+    "resolved_date": "End of the episode: the latest of the merged rows (spec 3.1).",
+    "pseudo": "Fever/infection flagged (only True with exclude_fever_infection = flag_only).",
+    "objective": "Objectively confirmed (spec 3.1): True / False / <NA> unknown.",
+    "objective_source": "clinician (the input's objective column), examination (computed from "
+                        "visits) or none.",
+    "in_follow_up": "Onset interval inside the follow-up (follow-up table, else first visit - "
+                    "history_lookback_days to last visit): True / False / <NA> (partly, or "
+                    "unknown).",
+    "flags": "';'-separated: merge_uncertain, partly_outside_follow_up, pseudo_relapse_flagged, "
+             "duration_unknown.",
+    "input_row": "Input row number (0-based) of the first onset of the relapse.",
+    "rule_set": "Name of the options that produced the table.",
+}
+
+#: Columns of :attr:`RelapseHygiene.removed`.
+REMOVED_COLUMNS = {
+    "row": "Input row number (0-based position in the relapses table).",
+    "subject": "Subject identifier.",
+    "date": "Onset as entered.",
+    "onset_start": "Earliest possible onset day.",
+    "onset_end": "Latest possible onset day.",
+    "precision": "day, month, year or range.",
+    "reason": "One of REMOVAL_REASONS.",
+    "merged_into_row": "For duplicate / merged_within_30_days: input row of the counted relapse "
+                       "it was folded into (<NA> otherwise).",
+    "detail": "Human-readable explanation.",
+    "rule_set": "Name of the options.",
+}
+
+#: Columns of :attr:`RelapseHygiene.pseudo_episodes`.
+PSEUDO_EPISODE_COLUMNS = {
+    "row": "Input row number of the pseudo-relapse.",
+    "subject": "Subject identifier.",
+    "episode_start": "Onset (earliest possible day).",
+    "episode_end": "resolved_date, or latest possible onset + pseudo_episode_days - 1 when no "
+                   "end date is recorded (spec 3.1).",
+    "end_source": "resolved_date or default_days.",
+}
+
+_ID_COLUMNS = ("subject", "relapse_n", "onset_start", "onset_end", "precision")
+
+#: Columns of :func:`relapse_severity`.
+SEVERITY_COLUMNS = {
+    **{c: CLEAN_COLUMNS[c] for c in _ID_COLUMNS},
+    "edss_pre": "Pre-relapse EDSS E_pre (spec 3.3 default).",
+    "edss_pre_date": "Date of E_pre.",
+    "edss_peak": "Peak EDSS E_peak (spec 3.3 default).",
+    "edss_peak_date": "Date of E_peak.",
+    "edss_change": "E_peak - E_pre (spec 3.2 'Delta EDSS at relapse').",
+    **{f"fs_change_{s}": f"{s} FS grade (raw, as rated) at the E_peak visit minus at the E_pre "
+                         "visit (spec 3.2)." for s in FS_SYSTEMS},
+    "severity_clinician": "Clinician label as entered (mild / moderate / severe), else None.",
+    "hospitalised": "Hospitalised for the relapse (<NA> unknown).",
+    "plex": "Treated with plasma exchange (<NA> unknown).",
+    "steroids": "Treated with high-dose steroids (<NA> unknown).",
+    "treatment_proxy": "Steroids, PLEX or hospitalisation (spec 3.2 treatment-based proxy).",
+    "severity": "no_edss_change, mild, moderate, severe or unknown.",
+    "severity_reason": "Why the label was given.",
+    "severity_scheme": "edss_delta or clinician (relapse.severity_scheme).",
+    "rule_set": "Name of the options.",
+}
+
+#: Columns of :func:`relapse_recovery`.
+RECOVERY_COLUMNS = {
+    **{c: CLEAN_COLUMNS[c] for c in _ID_COLUMNS},
+    "edss_pre": "E_pre: the latest eligible EDSS in [O - 365, O - 1] (spec 3.3).",
+    "edss_pre_date": "Date of E_pre.",
+    "edss_pre_lag_days": "E_pre date - onset_start (negative: before the onset).",
+    "edss_peak": "E_peak: the highest EDSS in [O, O + 30] before the next relapse.",
+    "edss_peak_date": "Date of E_peak (the earliest visit with the highest value).",
+    "edss_peak_lag_days": "E_peak date - onset_start.",
+    "edss_post": "E_post: the EDSS in [O + 60, O + 270] closest to O + 183, before the next "
+                 "relapse and outside pseudo-relapse episodes.",
+    "edss_post_date": "Date of E_post.",
+    "edss_post_lag_days": "E_post date - onset_start.",
+    "next_relapse_start": "Earliest possible onset of the subject's next counted relapse.",
+    "residual_deficit": "R = E_post - E_pre (Lublin 2003; Hirst 2008).",
+    "recovery": "complete (E_post <= E_pre), incomplete (R >= incomplete_residual), "
+                "not_assessable; 'partial' only when incomplete_residual > 0.5 and 0 < R < it.",
+    "reason": "Code explaining the recovery value.",
+    "complete_confirmed": "Confirmed complete recovery (spec 3.3): True / False / <NA>.",
+    "complete_confirmed_date": "Date of the visit that confirmed it.",
+    "recovery_fraction": "(E_peak - E_post) / (E_peak - E_pre), clipped to [0, 1].",
+    "recovery_fraction_raw": "The value before clipping.",
+    "fraction_clipped": "True when the raw fraction was outside [0, 1] (<NA> when no fraction).",
+    "flags": "';'-separated: imprecise_onset, merge_uncertain, no_edss_increase, "
+             "post_below_pre, post_above_peak, post_window_cut_by_next_relapse.",
+    "rule_set": "Name of the options.",
+}
+
+
+@dataclass(frozen=True)
+class RelapseOptions:
+    """Options of the relapse rules: every ``relapse.*`` and ``recovery.*`` key of spec 10.
+
+    Parameters (default in brackets; spec section and source in parentheses):
+
+    min_duration_h : ``relapse.min_duration_h`` [24] (3.1; McDonald 2017, Thompson et al.:
+        an attack lasts at least 24 hours). Variant 48 (some trial protocols [M]). An episode
+        with ``duration_hours < min_duration_h`` is not a relapse; exactly 24 h is.
+    merge_days : ``relapse.merge_days`` [30] (3.1; McDonald 2001: 30 days between the onsets
+        of two attacks). Separate when ``onset_2 - onset_1 >= 30``, else merged into the first.
+        Imprecise onsets: merged when ``b2 - a1 < 30``, separate when ``a2 - b1 >= 30``,
+        otherwise separate and flagged ``merge_uncertain`` [C]. 0 disables merging.
+    exclude_fever_infection : ``relapse.exclude_fever_infection`` [``"exclude"``] (3.1; McDonald
+        2017 "in the absence of fever or infection"): pseudo-relapses are removed and their
+        episodes listed. ``"flag_only"``: counted and used, but flagged [C].
+    pseudo_episode_days : ``relapse.pseudo_episode_days`` [30] (3.1 [C]): a pseudo-relapse
+        without an end date lasts ``[onset, onset + 29]``.
+    objective_exam_max_days : ``relapse.objective_exam_max_days`` [30] (3.1 [C]; the FREEDOMS /
+        OPERA protocol pattern [M]): examinations in ``[onset, onset + 30]`` can confirm.
+    severity_scheme : ``relapse.severity_scheme`` [``"edss_delta"``] (3.2 [C]; Lublin 2014
+        thresholds 0.5 / 1.0, Hirst 2012 severe > 2.0). ``"clinician"``: the entered label.
+    history_lookback_days : ``relapse.history_lookback_days`` [0] (2.7.2 [C]): days before
+        the first visit counted as relapse follow-up (``in_follow_up`` when no follow-up table
+        is given).
+    pre_window_days : ``recovery.pre_window_days`` [365] (3.3 [C]); variant 180.
+    pre_relapse_gap_days : [30] E_pre must be a valid reference under spec 2.3 (``cdw.
+        relapse_to_bl`` = 30, pymsprog 1.0.7): not 0-29 days after an earlier relapse onset.
+    peak_window_days : ``recovery.peak_window_days`` [30] (3.3 [C]).
+    peak_source : ``recovery.peak_source`` [``"max_in_window"``] (3.3 [C]);
+        ``"designated_relapse_visit"``: the visit whose date the relapses table gives in
+        ``relapse_visit_date``.
+    post_rule : ``recovery.post_rule`` [``"closest_to_target"``] (3.3 [C]; Hirst 2008 mean 127
+        days); ``"first_after_min"``: the first EDSS at >= O + 60 (Lublin 2003, ~64 days).
+    post_min_days, post_max_days, post_target_days : ``recovery.post_*`` [60, 270, 183] (3.3
+        [C]; 183 = 6 months, spec 0.2).
+    incomplete_residual : ``recovery.incomplete_residual`` [0.5] (3.3; Lublin 2003: 42 % had
+        residual >= 0.5; Hirst 2008: 49.4 %); secondary cut 1.0.
+    confirm_days : ``recovery.confirm_days`` [84] (3.3; Lublin 2014 MSARD, AFFIRM 12 weeks);
+        variant 168 (24 weeks).
+    name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
+    """
+
+    min_duration_h: float = 24
+    merge_days: int = 30
+    exclude_fever_infection: str = "exclude"
+    pseudo_episode_days: int = 30
+    objective_exam_max_days: int = 30
+    severity_scheme: str = "edss_delta"
+    history_lookback_days: int = 0
+    pre_window_days: int = 365
+    pre_relapse_gap_days: int = 30
+    peak_window_days: int = 30
+    peak_source: str = "max_in_window"
+    post_rule: str = "closest_to_target"
+    post_min_days: int = 60
+    post_max_days: int = 270
+    post_target_days: int = 183
+    incomplete_residual: float = 0.5
+    confirm_days: int = 84
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        choices = {"exclude_fever_infection": PSEUDO_MODES, "severity_scheme": SEVERITY_SCHEMES,
+                   "peak_source": PEAK_SOURCES, "post_rule": POST_RULES}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"{key} {getattr(self, key)!r}: use one of {allowed}")
+        for key in ("merge_days", "pseudo_episode_days", "objective_exam_max_days",
+                    "history_lookback_days", "pre_window_days", "pre_relapse_gap_days",
+                    "peak_window_days", "post_min_days", "post_max_days", "post_target_days",
+                    "confirm_days"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+                raise ValueError(f"{key} must be a whole number of days >= 0, got {value!r}")
+        for key in ("min_duration_h", "incomplete_residual"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(f"{key} must be a number >= 0, got {value!r}")
+        if self.pseudo_episode_days < 1:
+            raise ValueError("pseudo_episode_days must be >= 1")
+        if not self.post_min_days <= self.post_target_days <= self.post_max_days:
+            raise ValueError("recovery windows need post_min_days <= post_target_days <= "
+                             f"post_max_days, got {self.post_min_days}, "
+                             f"{self.post_target_days}, {self.post_max_days}")
+
+    @property
+    def rule_set(self) -> str:
+        if self.name:
+            return self.name
+        return ("spec_defaults" if dataclasses.replace(self, name=None) == RelapseOptions()
+                else "custom")
+
+    @property
+    def short_reason(self) -> str:
+        """Removal reason for short episodes, e.g. ``shorter_than_24h``."""
+        return f"shorter_than_{self.min_duration_h:g}h"
+
+
+@dataclass
+class RelapseHygiene:
+    """Output of :func:`relapse_hygiene`.
+
+    ``relapses``: one row per counted relapse (:data:`CLEAN_COLUMNS`, then the other input
+    columns); ``removed``: every input row that is not a counted relapse, with its reason
+    (:data:`REMOVED_COLUMNS`); ``pseudo_episodes``: periods of removed pseudo-relapses
+    (:data:`PSEUDO_EPISODE_COLUMNS`), whose assessments recovery (and the course engine) leave
+    out; ``options``; ``provenance``. ``len(relapses) + len(removed)`` = input rows, counting
+    each relapse once plus its folded rows (``merged_from - 1`` each) in ``removed``.
+    """
+
+    relapses: pd.DataFrame
+    removed: pd.DataFrame
+    pseudo_episodes: pd.DataFrame
+    options: RelapseOptions
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Input, kept and removed rows, and removed rows per reason."""
+        out = {"input": len(self.relapses) + len(self.removed), "kept": len(self.relapses),
+               "removed": len(self.removed)}
+        out.update({str(k): int(v) for k, v in self.removed["reason"].value_counts().items()})
+        return out
+
+
+# ------------------------------------------------------------------------------ input parsing
+_EPOCH = np.datetime64("1970-01-01", "D")
+_ISO_DAY = r"\d{4}-\d{2}-\d{2}"
+_TRUE_WORDS = {"yes", "y", "true", "t", "1", "ja", "j", "confirmed"}
+_FALSE_WORDS = {"no", "n", "false", "f", "0", "nein"}
+_UNKNOWN_WORDS = {"", "unknown", "na", "nan", "none", "not known", "<na>"}
+
+
+def _to_pandas(df: Any) -> pd.DataFrame:
+    if isinstance(df, pd.DataFrame):
+        return df
+    if hasattr(df, "to_pandas"):
+        out: pd.DataFrame = df.to_pandas()
+        return out
+    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
+    candidates = [subject] if subject else ["subject", "id", "patient"]
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise ValueError(f"{table} table has no subject column (looked for "
+                     f"{', '.join(repr(c) for c in candidates)}; columns: {list(frame.columns)})")
+
+
+def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
+    for col in columns:
+        if col not in frame.columns:
+            raise ValueError(f"{table} table has no column {col!r} (columns: "
+                             f"{list(frame.columns)}; see docs/data-model.md)")
+
+
+def _where(table: str, labels: pd.Index, pos: int, column: str) -> str:
+    return f"{table} row {labels[pos]!r} (position {pos}), column {column!r}"
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Cells as stripped text (<NA> for missing); timestamps and dates as ISO days."""
+    obj = values.astype(object).to_numpy()
+    out = np.empty(len(obj), dtype=object)
+    for i, v in enumerate(obj):
+        if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            out[i] = None
+        elif isinstance(v, _dt.date | np.datetime64):
+            out[i] = pd.Timestamp(v).strftime("%Y-%m-%d")
+        else:
+            out[i] = str(v).strip()
+    s = pd.Series(out, index=values.index, dtype="string")
+    # "2020-01-05 00:00:00" / "2020-01-05T10:00" -> the calendar day (spec 0.2)
+    timed = s.str.match(_ISO_DAY + r"[ T]").fillna(False).to_numpy(bool)
+    if timed.any():
+        s[timed] = s[timed].str.slice(0, 10)
+    return s
+
+
+def _fast_texts(values: pd.Series) -> pd.Series:
+    """:func:`_texts`, vectorised when the column holds only strings (the common case)."""
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        kinds = values.map(type, na_action="ignore").dropna()
+        if kinds.map(lambda t: t is str).all():
+            s = values.astype("string").str.strip()
+            timed = s.str.match(_ISO_DAY + r"[ T]").fillna(False).to_numpy(bool)
+            if timed.any():
+                s[timed] = s[timed].str.slice(0, 10)
+            return s
+    return _texts(values)
+
+
+def _date_days(frame: pd.DataFrame, column: str, table: str, *, required: bool) -> np.ndarray:
+    """Whole-day numbers (float, NaN = missing) of a full-date column; partial dates raise."""
+    values = frame[column]
+    labels = frame.index
+    if pd.api.types.is_datetime64_any_dtype(values):
+        d = values.to_numpy().astype("datetime64[D]")
+        out = np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
+    else:
+        s = _fast_texts(values)
+        missing = s.isna().to_numpy()
+        full = s.str.fullmatch(_ISO_DAY).fillna(False).to_numpy(bool)
+        bad = ~missing & ~full
+        parsed = pd.to_datetime(s.where(full), format="%Y-%m-%d", errors="coerce")
+        bad |= full & parsed.isna().to_numpy()
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} is not "
+                             "a date; use ISO 8601 YYYY-MM-DD (day and month are never guessed, "
+                             "spec 0.2)")
+        d = parsed.to_numpy().astype("datetime64[D]")
+        out = np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
+    if required and np.isnan(out).any():
+        pos = int(np.flatnonzero(np.isnan(out))[0])
+        raise ValueError(f"{_where(table, labels, pos, column)}: missing date")
+    return out
+
+
+def _onset_intervals(rel: pd.DataFrame, column: str, table: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Onset interval ``[a, b]`` (day numbers) and precision code (index into PRECISIONS).
+
+    Full dates are parsed vectorised; partial dates (``YYYY-MM``, ``YYYY``) go through
+    :func:`neda.course.relapse_onset_intervals` (spec 2.7.2), so the engine, ARR and hygiene
+    read onsets identically. An explicit ``date_end`` widens ``b`` to it (precision ``range``).
+    """
+    labels = rel.index
+    values = rel[column]
+    n = len(values)
+    prec = np.zeros(n, np.int8)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        a = _date_days(rel, column, table, required=True)
+        b = a.copy()
+    else:
+        s = _fast_texts(values)
+        missing = s.isna().to_numpy()
+        if missing.any():
+            pos = int(np.flatnonzero(missing)[0])
+            raise ValueError(f"{_where(table, labels, pos, column)}: missing onset date (the "
+                             "onset is required, spec 3.1)")
+        full = s.str.fullmatch(_ISO_DAY).to_numpy(bool)
+        a = np.full(n, np.nan)
+        if full.any():
+            parsed = pd.to_datetime(s[full], format="%Y-%m-%d", errors="coerce")
+            d = parsed.to_numpy().astype("datetime64[D]")
+            bad = np.isnat(d)
+            if bad.any():
+                pos = int(np.flatnonzero(full)[np.flatnonzero(bad)[0]])
+                raise ValueError(f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} "
+                                 "is not a calendar date")
+            a[full] = (d - _EPOCH).astype(np.int64)
+        b = a.copy()
+        rest = np.flatnonzero(~full)
+        if rest.size:
+            texts = pd.Series(s.to_numpy(object)[rest], dtype=object)
+            try:
+                ra, rb = relapse_onset_intervals(texts)
+            except ValueError:
+                for k, text in enumerate(texts):
+                    try:
+                        relapse_onset_intervals(pd.Series([text], dtype=object))
+                    except ValueError:
+                        pos = int(rest[k])
+                        raise ValueError(
+                            f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} is not "
+                            "a date (YYYY-MM-DD), a year-month (YYYY-MM) or a year (YYYY); day "
+                            "and month are never guessed (spec 0.2, 2.7.2)") from None
+                raise
+            a[rest] = ra
+            b[rest] = rb
+            dashes = texts.str.count("-").to_numpy()
+            prec[rest] = np.where(dashes >= 2, 0, np.where(dashes == 1, 1, 2))
+    if "date_end" in rel.columns:
+        end = _date_days(rel, "date_end", table, required=False)
+        has = ~np.isnan(end)
+        early = has & (end < a)
+        if early.any():
+            pos = int(np.flatnonzero(early)[0])
+            raise ValueError(f"{_where(table, labels, pos, 'date_end')}: end of the onset range "
+                             f"{rel['date_end'].iloc[pos]!r} is before the onset "
+                             f"{values.iloc[pos]!r} (dates out of order)")
+        wider = has & (end > b)
+        b = np.where(wider, end, b)
+        prec[wider] = 3
+    return a, b, prec
+
+
+def _tri_codes(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
+    """Yes/no cells as int8: 1 yes, 0 no, -1 unknown (missing or "unknown")."""
+    n = len(frame)
+    if column not in frame.columns:
+        return np.full(n, -1, np.int8)
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    lut = np.full(len(uniques) + 1, -1, np.int8)
+    for i, v in enumerate(uniques):
+        value: int | None
+        if isinstance(v, bool | np.bool_):
+            value = int(bool(v))
+        elif isinstance(v, int | float | np.integer | np.floating):
+            value = None if np.isnan(v) else (1 if v == 1 else 0 if v == 0 else 2)
+        elif isinstance(v, str):
+            t = v.strip().casefold()
+            value = (1 if t in _TRUE_WORDS else 0 if t in _FALSE_WORDS
+                     else None if t in _UNKNOWN_WORDS else 2)
+        else:
+            value = 2
+        if value == 2:
+            pos = int(np.flatnonzero(codes == i)[0])
+            raise ValueError(f"{_where(table, frame.index, pos, column)}: cannot read {v!r} as "
+                             "yes / no / unknown")
+        lut[i] = -1 if value is None else value
+    return lut[codes]
+
+
+def _tri_series(codes: np.ndarray) -> pd.Series:
+    out = pd.array(np.where(codes < 0, False, codes == 1), dtype="boolean")
+    out[codes < 0] = pd.NA
+    return pd.Series(out)
+
+
+def _numbers(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    raw = frame[column]
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+    bad = np.isnan(num) & raw.notna().to_numpy()
+    cells = raw.to_numpy(object)
+    for i in np.flatnonzero(bad):
+        if isinstance(cells[i], str) and not cells[i].strip():
+            bad[i] = False  # a blank cell is "not known"
+    with np.errstate(invalid="ignore"):
+        bad |= num < 0
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{_where(table, frame.index, pos, column)}: {raw.iloc[pos]!r} is not a "
+                         "number >= 0")
+    return num
+
+
+def _dates(days: np.ndarray) -> pd.Series:
+    arr = np.asarray(days, dtype=float)
+    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnan(arr)
+    out[ok] = _EPOCH + arr[ok].astype(np.int64).astype("timedelta64[D]")
+    return pd.Series(out.astype("datetime64[ns]"))
+
+
+def _join(parts: list[np.ndarray], names: list[str]) -> np.ndarray:
+    """';'-join the names whose boolean masks are true, row by row."""
+    n = len(parts[0]) if parts else 0
+    out = np.full(n, "", dtype=object)
+    for mask, name in zip(parts, names, strict=True):
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            cur = out[idx]
+            out[idx] = np.where(cur == "", name, cur + ";" + name)
+    return out
+
+
+# ------------------------------------------------------------------------------ the visits
+_OFF = 1 << 31
+
+
+@dataclass
+class _Visits:
+    code: np.ndarray  # subject code (index into the relapse subjects)
+    day: np.ndarray  # int64 day numbers
+    key: np.ndarray  # code << 32 | day + offset, sorted
+    edss: np.ndarray  # float, NaN = not rated
+    fs: dict[str, np.ndarray]  # raw grades, float NaN = not known
+    n_subjects: int
+
+
+def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+    d = np.clip(day, -_OFF + 1, _OFF - 1).astype(np.int64)
+    return (code.astype(np.int64) << 32) | (d + _OFF)
+
+
+def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool
+                    ) -> _Visits:
+    vis = _to_pandas(visits)
+    subj = _subject_column(vis, subject, "visits")
+    _require(vis, [subj, "date"] + (["edss"] if need_edss else []), "visits")
+    day = _date_days(vis, "date", "visits", required=True)
+    code = subjects.get_indexer(pd.Index(vis[subj]))
+    edss = np.full(len(vis), np.nan)
+    if "edss" in vis.columns:
+        codes, uniques = pd.factorize(vis["edss"], use_na_sentinel=True)
+        lut = np.full(len(uniques) + 1, np.nan)
+        for i, v in enumerate(uniques):
+            try:
+                parsed = validate_edss(v)
+            except ValueError as exc:
+                pos = int(np.flatnonzero(codes == i)[0])
+                raise ValueError(f"{_where('visits', vis.index, pos, 'edss')}: {exc}") from None
+            lut[i] = np.nan if parsed is None else parsed
+        edss = lut[codes]
+    fs: dict[str, np.ndarray] = {}
+    for system in FS_SYSTEMS:
+        col = f"fs_{system}"
+        grades = np.full(len(vis), np.nan)
+        if col in vis.columns:
+            codes, uniques = pd.factorize(vis[col], use_na_sentinel=True)
+            lut = np.full(len(uniques) + 1, np.nan)
+            for i, v in enumerate(uniques):
+                try:
+                    g = parse_fs_grade(v, system).grade
+                except ValueError as exc:
+                    pos = int(np.flatnonzero(codes == i)[0])
+                    raise ValueError(f"{_where('visits', vis.index, pos, col)}: {exc}") from None
+                lut[i] = np.nan if g is None else g
+            grades = lut[codes]
+        fs[system] = grades
+    keep = code >= 0
+    order = np.lexsort((np.arange(len(vis)), day, code))
+    order = order[keep[order]]
+    code, day_i = code[order].astype(np.int64), day[order].astype(np.int64)
+    # same-day assessments: the last entered is kept (spec 2.3, as the course engine)
+    last = np.ones(len(order), bool)
+    if len(order) > 1:
+        last[:-1] = (code[1:] != code[:-1]) | (day_i[1:] != day_i[:-1])
+    order, code, day_i = order[last], code[last], day_i[last]
+    return _Visits(code=code, day=day_i, key=_key(code, day_i), edss=edss[order],
+                   fs={s: g[order] for s, g in fs.items()}, n_subjects=len(subjects))
+
+
+def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(relapse index, visit index) for every visit of the same subject dated in [lo, hi]."""
+    lo = np.where(np.isnan(lo), 0, lo)
+    hi = np.where(np.isnan(hi), -1, hi)
+    hi = np.where(np.isinf(hi), _OFF - 1, hi)
+    start = np.searchsorted(vis.key, _key(code, lo), side="left")
+    stop = np.searchsorted(vis.key, _key(code, hi), side="right")
+    count = np.where(hi >= lo, np.maximum(stop - start, 0), 0)
+    total = int(count.sum())
+    rel_idx = np.repeat(np.arange(len(code)), count)
+    first = np.cumsum(count) - count
+    vis_idx = start[rel_idx] + (np.arange(total) - first[rel_idx])
+    return rel_idx, vis_idx
+
+
+def _pick(rel_idx: np.ndarray, vis_idx: np.ndarray, primary: np.ndarray, secondary: np.ndarray,
+          n: int) -> np.ndarray:
+    """Per relapse, the visit with the smallest (primary, secondary); -1 when none."""
+    out = np.full(n, -1, np.int64)
+    if rel_idx.size == 0:
+        return out
+    order = np.lexsort((secondary, primary, rel_idx))
+    r = rel_idx[order]
+    first = np.ones(len(r), bool)
+    first[1:] = r[1:] != r[:-1]
+    out[r[first]] = vis_idx[order][first]
+    return out
+
+
+def _covered(vis: _Visits, code: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """For each visit: inside some interval [start, end] of its subject."""
+    if len(code) == 0 or len(vis.day) == 0:
+        return np.zeros(len(vis.day), bool)
+    order = np.lexsort((start, code))
+    c, s, e = code[order], start[order], end[order]
+    run_max = pd.Series(e).groupby(c).cummax().to_numpy()
+    idx = np.searchsorted(_key(c, s), vis.key, side="right") - 1
+    ok = idx >= 0
+    hit = np.zeros(len(vis.day), bool)
+    hit[ok] = (c[idx[ok]] == vis.code[ok]) & (run_max[idx[ok]] >= vis.day[ok])
+    return hit
+
+
+@dataclass
+class _Anchors:
+    """Visit indices (-1 = none) of E_pre, E_peak, E_post for each counted relapse."""
+
+    pre: np.ndarray
+    peak: np.ndarray
+    post: np.ndarray
+    peak_reason: np.ndarray  # object: "" or why E_peak is unknown
+
+
+def _reference_masks(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray,
+                     episodes: tuple[np.ndarray, np.ndarray, np.ndarray], opts: RelapseOptions
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(eligible as E_pre, outside pseudo-relapse episodes) per visit.
+
+    Eligible as a reference (spec 2.3, ``relapse_to_bl`` = 30): not 0-29 days after a
+    relapse onset; an imprecise onset ``[a, b]`` blocks ``[a, b + 29]`` (spec 2.7.2: a visit
+    inside the interval has distance 0)."""
+    in_pseudo = _covered(vis, *episodes)
+    gap = opts.pre_relapse_gap_days
+    blocked = (_covered(vis, code, a, b + gap - 1) if gap > 0
+               else np.zeros(len(vis.day), bool))
+    return ~blocked & ~in_pseudo, ~in_pseudo
+
+
+def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: np.ndarray,
+             episodes: tuple[np.ndarray, np.ndarray, np.ndarray], opts: RelapseOptions,
+             designated: np.ndarray | None) -> _Anchors:
+    """E_pre, E_peak and E_post (spec 3.3); O = a opens a window, O = b closes it."""
+    n = len(code)
+    eligible, clean = _reference_masks(vis, code, a, b, episodes, opts)
+    rated = ~np.isnan(vis.edss)
+    # E_pre: the latest eligible EDSS in [O - pre_window, O - 1]
+    ri, vi = _pairs(vis, code, a - opts.pre_window_days, b - 1)
+    m = rated[vi] & eligible[vi]
+    pre = _pick(ri[m], vi[m], -vis.day[vi[m]], np.zeros(int(m.sum())), n)
+    # E_peak
+    peak_reason = np.full(n, "", dtype=object)
+    if opts.peak_source == "max_in_window":
+        ri, vi = _pairs(vis, code, a, np.minimum(b + opts.peak_window_days, nxt - 1))
+        m = rated[vi]
+        peak = _pick(ri[m], vi[m], -vis.edss[vi[m]], vis.day[vi[m]], n)
+        peak_reason[peak < 0] = "no_edss_in_peak_window"
+    else:
+        peak = np.full(n, -1, np.int64)
+        d = designated if designated is not None else np.full(n, np.nan)
+        has = ~np.isnan(d)
+        ri, vi = _pairs(vis, code[has], d[has], d[has])
+        hit = np.flatnonzero(has)[ri]
+        ok = rated[vi]
+        peak[hit[ok]] = vi[ok]
+        peak_reason[~has] = "no_designated_relapse_visit"
+        peak_reason[has & (peak < 0)] = "designated_visit_has_no_edss"
+    # E_post: [O + post_min, O + post_max], before the next relapse, outside pseudo episodes
+    ri, vi = _pairs(vis, code, a + opts.post_min_days,
+                    np.minimum(b + opts.post_max_days, nxt - 1))
+    m = rated[vi] & clean[vi]
+    ri, vi = ri[m], vi[m]
+    if opts.post_rule == "closest_to_target":
+        target = (a + b) / 2 + opts.post_target_days
+        post = _pick(ri, vi, np.abs(vis.day[vi] - target[ri]), vis.day[vi], n)
+    else:
+        post = _pick(ri, vi, vis.day[vi], np.zeros(len(vi)), n)
+    return _Anchors(pre=pre, peak=peak, post=post, peak_reason=peak_reason)
+
+
+def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    out = np.full(len(idx), np.nan)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _objective_from_exams(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray,
+                          nxt: np.ndarray, pre: np.ndarray, opts: RelapseOptions) -> np.ndarray:
+    """Objective confirmation per relapse (spec 3.1): 1 yes, 0 no, -1 unknown.
+
+    An examination in ``[O, O + objective_exam_max_days]`` (before the next relapse) confirms
+    when, against the E_pre visit, EDSS rose by >= 0.5, one FS by >= 2 or two FS by >= 1
+    (bowel/bladder and cerebral excluded; raw grades as rated). "No" needs an examination with
+    an EDSS comparable to E_pre and no criterion met; no such examination -> unknown."""
+    n = len(code)
+    out = np.full(n, -1, np.int8)
+    ri, vi = _pairs(vis, code, a, np.minimum(b + opts.objective_exam_max_days, nxt - 1))
+    keep = pre[ri] >= 0
+    ri, vi = ri[keep], vi[keep]
+    if ri.size == 0:
+        return out
+    pv = pre[ri]
+    d_edss = vis.edss[vi] - vis.edss[pv]
+    rises = np.stack([vis.fs[s][vi] - vis.fs[s][pv] for s in OBJECTIVE_FS])
+    with np.errstate(invalid="ignore"):
+        yes = (d_edss >= 0.5) | (rises >= 2).any(axis=0) | ((rises >= 1).sum(axis=0) >= 2)
+    known_no = ~yes & ~np.isnan(d_edss)
+    any_yes = np.bincount(ri, weights=yes, minlength=n) > 0
+    any_no = np.bincount(ri, weights=known_no, minlength=n) > 0
+    out[any_no] = 0
+    out[any_yes] = 1
+    return out
+
+
+# ------------------------------------------------------------------------------ hygiene
+def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
+                    options: RelapseOptions | None = None, *, subject: str | None = None
+                    ) -> RelapseHygiene:
+    """The relapses that count, and every removed row with its reason (spec 3.1).
+
+    Parameters
+    ----------
+    relapses : pandas or polars DataFrame (``docs/data-model.md``): ``subject`` (else ``id`` or
+        ``patient``), ``date`` (onset: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; datetimes
+        accepted); optional ``date_end`` (latest possible onset of an explicit range),
+        ``resolved_date``, ``duration_hours``, ``pseudo`` / ``fever`` / ``infection``,
+        ``paroxysmal`` (a single paroxysmal episode), ``objective`` (clinician entry: yes / no /
+        unknown), ``severity``, ``steroids``, ``plex``, ``hospitalised``, ``symptoms`` and
+        ``fs_affected`` (';'-separated lists, united on merging).
+    visits : optional visits table (``subject``, ``date``, ``edss``, ``fs_*``): used for the
+        objective confirmation and, without ``followup``, for ``in_follow_up``.
+    followup : optional table (``subject``, ``start``, ``end``; several rows per subject span
+        the earliest start to the latest end; ``end`` missing = ongoing). Relapses whose onset
+        interval lies wholly outside are removed (``outside_follow_up``), as are subjects
+        absent from it.
+    options : :class:`RelapseOptions` [spec defaults].
+
+    Rules, tested in this order (the first that applies is the reason): fever/infection
+    pseudo-relapse (``exclude``), ``duration_hours < min_duration_h``, single paroxysmal
+    episode, outside follow-up; then, per subject in onset order, duplicates (same onset
+    interval) and the 30-day merge against the first onset of the current relapse.
+
+    Raises ``ValueError`` naming the table, row and column for a missing column or onset, an
+    unparsable date, an onset range ending before it starts, a resolution date before the
+    onset, a follow-up ending before it starts, or an unreadable flag / number.
+    """
+    opts = options or RelapseOptions()
+    rel = _to_pandas(relapses)
+    subj = _subject_column(rel, subject, "relapses")
+    _require(rel, [subj, "date"], "relapses")
+    labels = rel.index
+    n = len(rel)
+    if rel[subj].isna().any():
+        pos = int(np.flatnonzero(rel[subj].isna().to_numpy())[0])
+        raise ValueError(f"{_where('relapses', labels, pos, subj)}: missing subject")
+    a, b, prec = _onset_intervals(rel, "date", "relapses")
+    resolved = (_date_days(rel, "resolved_date", "relapses", required=False)
+                if "resolved_date" in rel.columns else np.full(n, np.nan))
+    with np.errstate(invalid="ignore"):
+        early = resolved < a
+    if early.any():
+        pos = int(np.flatnonzero(early)[0])
+        raise ValueError(f"{_where('relapses', labels, pos, 'resolved_date')}: the onset "
+                         f"{rel['date'].iloc[pos]!r} is after the resolution date "
+                         f"{rel['resolved_date'].iloc[pos]!r} (dates out of order)")
+    duration = _numbers(rel, "duration_hours", "relapses")
+    pseudo_codes = np.maximum.reduce([_tri_codes(rel, c, "relapses")
+                                      for c in ("pseudo", "fever", "infection")])
+    is_pseudo = pseudo_codes == 1
+    parox = _tri_codes(rel, "paroxysmal", "relapses") == 1
+    objective_in = _tri_codes(rel, "objective", "relapses")
+    for col in ("steroids", "plex", "hospitalised"):
+        _tri_codes(rel, col, "relapses")  # validate early, named row
+    if "severity" in rel.columns:
+        _clinician_severity(rel)
+
+    codes_f, subjects = pd.factorize(rel[subj], sort=False)
+    subjects = pd.Index(subjects)
+    code = codes_f.astype(np.int64)
+
+    # ---- per-row rules (first reason wins) ----
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    if opts.exclude_fever_infection == "exclude":
+        reason[is_pseudo] = "pseudo_relapse_fever_infection"
+        detail[is_pseudo] = "fever or infection recorded (pseudo-relapse)"
+    with np.errstate(invalid="ignore"):
+        short = (duration < opts.min_duration_h) & (reason == "")
+    reason[short] = opts.short_reason
+    for i in np.flatnonzero(short):
+        detail[i] = f"symptoms lasted {duration[i]:g} h (< {opts.min_duration_h:g} h)"
+    px = parox & (reason == "")
+    reason[px] = "single_paroxysmal_episode"
+    detail[px] = "single paroxysmal episode"
+
+    fu_start = fu_end = None
+    if followup is not None:
+        fu_start, fu_end, listed = _followup(followup, subjects, subject)
+        absent = ~listed[code] & (reason == "")
+        reason[absent] = "subject_not_in_follow_up"
+        detail[absent] = "subject not in the follow-up table"
+        s, e = fu_start[code], fu_end[code]
+        outside = ((b < s) | (a > e)) & (reason == "")
+        reason[outside] = "outside_follow_up"
+        detail[outside] = "onset outside the follow-up period"
+
+    # ---- duplicates and the 30-day merge (per subject, onset order) ----
+    alive = reason == ""
+    order = np.lexsort((np.arange(n), b, a, code))
+    surv = order[alive[order]]
+    anchor_of, dup, uncertain = _merge_chain(code[surv], a[surv], b[surv], opts.merge_days)
+    anchor_row = surv[anchor_of]  # input position of the relapse each survivor belongs to
+    folded = anchor_row != surv
+    reason[surv[folded & dup]] = "duplicate"
+    reason[surv[folded & ~dup]] = "merged_within_30_days"
+    merged_into = np.full(n, -1, np.int64)
+    merged_into[surv[folded]] = anchor_row[folded]
+    for i in surv[folded]:
+        j = merged_into[i]
+        detail[i] = (f"same onset as row {j}" if reason[i] == "duplicate" else
+                     f"onset {_span(a[i], b[i], a[j])} after the first onset of row {j} "
+                     f"(< {opts.merge_days} days)")
+    unc_rows = np.zeros(n, bool)
+    unc_rows[surv[uncertain]] = True
+
+    kept = surv[~folded]  # input positions of counted relapses, in (subject, onset) order
+    clean, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
+                              is_pseudo, objective_in, unc_rows, opts)
+
+    # ---- pseudo-relapse episodes (removed ones only) ----
+    pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
+    no_end = np.isnan(resolved[pe])
+    ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
+    episodes = pd.DataFrame({
+        "row": pe.astype(np.int64), subj: rel[subj].to_numpy()[pe],
+        "episode_start": _dates(a[pe]).to_numpy(), "episode_end": _dates(ep_end).to_numpy(),
+        "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
+    })
+
+    # ---- follow-up membership and objective confirmation ----
+    kc, ka, kb = code[kept], a[kept], b[kept]
+    vis = (_prepare_visits(visits, subjects, subject, need_edss=False)
+           if visits is not None else None)
+    if fu_start is None and vis is not None:
+        fu_start, fu_end, _ = _followup_from_visits(vis, opts)
+    in_fu = np.full(len(kept), -1, np.int8)
+    partly = np.zeros(len(kept), bool)
+    if fu_start is not None and fu_end is not None:
+        s, e = fu_start[kc], fu_end[kc]
+        with np.errstate(invalid="ignore"):
+            inside = (ka >= s) & (kb <= e)
+            out = (kb < s) | (ka > e)
+        in_fu = np.where(inside, 1, np.where(out, 0, -1)).astype(np.int8)
+        partly = ~inside & ~out & ~np.isnan(s)
+    source = np.where(obj >= 0, "clinician", "none").astype(object)
+    if vis is not None and (obj < 0).any():
+        nxt = _next_start(kc, ka)
+        anchors = _anchors(vis, kc, ka, kb, nxt, (code[pe], a[pe], ep_end), opts, None)
+        computed = _objective_from_exams(vis, kc, ka, kb, nxt, anchors.pre, opts)
+        use = (obj < 0) & (computed >= 0)
+        obj = np.where(use, computed, obj).astype(np.int8)
+        source[use] = "examination"
+    dur_unknown = (np.isnan(duration[kept]) if "duration_hours" in rel.columns
+                   else np.zeros(len(kept), bool))
+    derived = pd.DataFrame({
+        "objective": _tri_series(obj).to_numpy(),
+        "objective_source": source,
+        "in_follow_up": _tri_series(in_fu).to_numpy(),
+        "flags": _join([clean["merge_uncertain"].to_numpy(bool), partly,
+                        clean["pseudo"].to_numpy(bool), dur_unknown],
+                       ["merge_uncertain", "partly_outside_follow_up",
+                        "pseudo_relapse_flagged", "duration_unknown"]),
+        "input_row": kept.astype(np.int64),
+    })
+    n_front = list(clean.columns).index("pseudo") + 1
+    clean = pd.concat([clean.iloc[:, :n_front], derived, clean.iloc[:, n_front:]], axis=1)
+
+    removed_pos = np.flatnonzero(reason != "")
+    removed = pd.DataFrame({
+        "row": removed_pos.astype(np.int64), "subject": rel[subj].to_numpy()[removed_pos],
+        "date": rel["date"].to_numpy()[removed_pos],
+        "onset_start": _dates(a[removed_pos]).to_numpy(),
+        "onset_end": _dates(b[removed_pos]).to_numpy(),
+        "precision": np.array(PRECISIONS, dtype=object)[prec[removed_pos]],
+        "reason": reason[removed_pos],
+        "merged_into_row": pd.array(np.where(merged_into[removed_pos] >= 0,
+                                             merged_into[removed_pos], 0), dtype="Int64"),
+        "detail": detail[removed_pos],
+    })
+    removed.loc[merged_into[removed_pos] < 0, "merged_into_row"] = pd.NA
+    if subj != "subject":
+        removed = removed.rename(columns={"subject": subj})
+    record = provenance(opts.rule_set, opts, SOURCE)
+    return RelapseHygiene(relapses=with_provenance(clean, record),
+                          removed=with_provenance(removed, record),
+                          pseudo_episodes=episodes, options=opts, provenance=record)
+
+
+def _span(a: float, b: float, anchor: float) -> str:
+    lo, hi = int(a - anchor), int(b - anchor)
+    return f"{lo} days" if lo == hi else f"{lo}-{hi} days"
+
+
+def _merge_chain(code: np.ndarray, a: np.ndarray, b: np.ndarray, merge_days: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Anchor (position in these arrays) of each row, duplicate and merge_uncertain flags.
+
+    Rows are sorted by subject and onset. A row identical (same [a, b]) to the previous row is
+    a duplicate of that row's relapse. Otherwise, against the first onset [a1, b1] of the
+    current relapse (McDonald 2001, spec 3.1): ``b - a1 < merge_days`` -> merged;
+    ``a - b1 >= merge_days`` -> a new relapse; else a new relapse flagged merge_uncertain
+    (with the previous one). Sequential by nature (each decision moves the anchor)."""
+    m = len(code)
+    anchor = np.arange(m)
+    dup = np.zeros(m, bool)
+    uncertain = np.zeros(m, bool)
+    if m == 0:
+        return anchor, dup, uncertain
+    cl, al, bl = code.tolist(), a.tolist(), b.tolist()
+    anc = anchor.tolist()
+    cur = 0
+    for k in range(1, m):
+        if cl[k] != cl[k - 1]:
+            cur = k
+            continue
+        if al[k] == al[k - 1] and bl[k] == bl[k - 1]:
+            anc[k] = anc[k - 1]
+            dup[k] = True
+            continue
+        if merge_days > 0 and bl[k] - al[cur] < merge_days:
+            anc[k] = cur
+            continue
+        if merge_days > 0 and al[k] - bl[cur] < merge_days:
+            uncertain[k] = True
+            uncertain[cur] = True
+        cur = k
+    return np.asarray(anc, dtype=np.int64), dup, uncertain
+
+
+def _next_start(code: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Earliest possible onset of the subject's next relapse (inf if none); rows in order."""
+    nxt = np.full(len(code), np.inf)
+    if len(code) > 1:
+        same = code[1:] == code[:-1]
+        nxt[:-1] = np.where(same, a[1:], np.inf)
+    return nxt
+
+
+def _followup(followup: Any, subjects: pd.Index, subject: str | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    fu = _to_pandas(followup)
+    subj = _subject_column(fu, subject, "followup")
+    _require(fu, [subj, "start", "end"], "followup")
+    s = _date_days(fu, "start", "followup", required=True)
+    e = _date_days(fu, "end", "followup", required=False)
+    with np.errstate(invalid="ignore"):
+        bad = e < s
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{_where('followup', fu.index, pos, 'end')}: follow-up ends "
+                         f"({fu['end'].iloc[pos]!r}) before it starts ({fu['start'].iloc[pos]!r})")
+    e = np.where(np.isnan(e), np.inf, e)
+    idx = subjects.get_indexer(pd.Index(fu[subj]))
+    ok = idx >= 0
+    start = np.full(len(subjects), np.inf)
+    end = np.full(len(subjects), -np.inf)
+    np.minimum.at(start, idx[ok], s[ok])
+    np.maximum.at(end, idx[ok], e[ok])
+    listed = np.isfinite(start)
+    start[~listed] = np.nan
+    end[~listed] = np.nan
+    return start, end, listed
+
+
+def _followup_from_visits(vis: _Visits, opts: RelapseOptions
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Relapse follow-up [first visit - history_lookback_days, last visit] (spec 2.7.2)."""
+    start = np.full(vis.n_subjects, np.nan)
+    end = np.full(vis.n_subjects, np.nan)
+    if len(vis.code):
+        first = np.ones(len(vis.code), bool)
+        first[1:] = vis.code[1:] != vis.code[:-1]
+        last = np.ones(len(vis.code), bool)
+        last[:-1] = vis.code[1:] != vis.code[:-1]
+        start[vis.code[first]] = vis.day[first] - opts.history_lookback_days
+        end[vis.code[last]] = vis.day[last]
+    return start, end, ~np.isnan(start)
+
+
+def _clinician_severity(rel: pd.DataFrame) -> np.ndarray:
+    """Clinician labels (lower-case) or None; anything else raises naming the row."""
+    vals = rel["severity"].to_numpy(object)
+    out = np.full(len(vals), None, dtype=object)
+    for i, v in enumerate(vals):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            continue
+        t = str(v).strip().casefold()
+        if t in _UNKNOWN_WORDS:
+            continue
+        if t not in CLINICIAN_SEVERITY:
+            raise ValueError(f"{_where('relapses', rel.index, i, 'severity')}: {v!r} is not a "
+                             f"clinician severity; use one of {CLINICIAN_SEVERITY} (spec 3.2)")
+        out[i] = t
+    return out
+
+
+def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarray,
+                 anchor_row: np.ndarray, a: np.ndarray, b: np.ndarray, prec: np.ndarray,
+                 resolved: np.ndarray, is_pseudo: np.ndarray, objective_in: np.ndarray,
+                 uncertain: np.ndarray, opts: RelapseOptions) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per counted relapse: its first onset's row, with the union of the merged rows
+    (latest end date, any treatment, worst clinician severity, united symptoms / FS; spec
+    3.1). Returns the table (without the objective columns) and the clinician objective."""
+    n_kept = len(kept)
+    slot = np.full(len(rel), -1, np.int64)
+    slot[kept] = np.arange(n_kept)
+    grp = slot[anchor_row]  # relapse (position in ``kept``) of every survivor
+    merged_from = np.bincount(grp, minlength=n_kept)
+
+    def group_max(values: np.ndarray) -> np.ndarray:
+        out = np.full(n_kept, -np.inf)
+        v = values[surv].astype(float)
+        np.maximum.at(out, grp, np.where(np.isnan(v), -np.inf, v))
+        return np.where(np.isneginf(out), np.nan, out)
+
+    rest = rel.iloc[kept].reset_index(drop=True)
+    rest = rest.drop(columns=[c for c in rest.columns
+                              if c == subj or c in CLEAN_COLUMNS or c == "subject"])
+    def group_any(codes: np.ndarray) -> np.ndarray:
+        """Three-valued OR over the merged rows (1 yes, 0 no, -1 unknown)."""
+        yes = group_max((codes == 1).astype(float)) > 0
+        unknown = group_max((codes < 0).astype(float)) > 0
+        return np.where(yes, 1, np.where(unknown, -1, 0)).astype(np.int8)
+
+    for col in ("steroids", "plex", "hospitalised"):
+        if col in rest.columns:
+            rest[col] = _tri_series(group_any(_tri_codes(rel, col, "relapses"))).to_numpy()
+    if "severity" in rest.columns:
+        rank: dict[str | None, int] = {None: -1}
+        rank.update({s: i for i, s in enumerate(CLINICIAN_SEVERITY)})
+        worst = group_max(np.array([rank[s] for s in _clinician_severity(rel)], dtype=float))
+        rest["severity"] = [None if w < 0 else CLINICIAN_SEVERITY[int(w)] for w in worst]
+    multi = merged_from > 1
+    for col in ("symptoms", "fs_affected"):
+        if col in rest.columns and multi.any():
+            texts = rel[col].to_numpy(object)
+            members: dict[int, list[str]] = {}
+            for g, row in zip(grp.tolist(), surv.tolist(), strict=True):
+                if multi[g] and isinstance(texts[row], str):
+                    members.setdefault(g, []).extend(
+                        t.strip() for t in texts[row].split(";") if t.strip())
+            col_values = rest[col].to_numpy(object).copy()
+            for g, items in members.items():
+                col_values[g] = ";".join(dict.fromkeys(items))
+            rest[col] = col_values
+    rows_text = np.full(n_kept, "", dtype=object)
+    order = np.lexsort((surv, grp))
+    for g, row in zip(grp[order].tolist(), surv[order].tolist(), strict=True):
+        rows_text[g] = f"{rows_text[g]};{row}" if rows_text[g] else str(row)
+    kcode = pd.factorize(rel[subj])[0][kept]
+    flagged = group_max(is_pseudo) > 0
+    front = pd.DataFrame({
+        subj: rel[subj].to_numpy()[kept],
+        "relapse_n": pd.Series(kcode).groupby(kcode).cumcount().to_numpy().astype(np.int64) + 1,
+        "onset_start": _dates(a[kept]).to_numpy(),
+        "onset_end": _dates(b[kept]).to_numpy(),
+        "precision": np.array(PRECISIONS, dtype=object)[prec[kept]],
+        "merged_from": merged_from.astype(np.int64),
+        "merged_rows": rows_text,
+        "merge_uncertain": uncertain[kept],
+        "resolved_date": _dates(group_max(resolved)).to_numpy(),
+        "pseudo": flagged if opts.exclude_fever_infection == "flag_only" else np.zeros(n_kept,
+                                                                                      bool),
+    })
+    return pd.concat([front, rest], axis=1), group_any(objective_in)
+
+
+# ------------------------------------------------------------------------------ severity / recovery
+@dataclass
+class _Context:
+    hygiene: RelapseHygiene
+    options: RelapseOptions
+    clean: pd.DataFrame
+    subject: str
+    vis: _Visits
+    code: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    nxt: np.ndarray
+    episodes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    anchors: _Anchors
+
+
+def _episode_arrays(episodes: pd.DataFrame, subj: str, subjects: pd.Index
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    code = subjects.get_indexer(pd.Index(episodes[subj])).astype(np.int64)
+    ok = code >= 0
+    return (code[ok], _day_of(episodes["episode_start"])[ok],
+            _day_of(episodes["episode_end"])[ok])
+
+
+def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject: str | None
+             ) -> _Context:
+    if visits is None:
+        raise ValueError("a visits table (subject, date, edss) is required")
+    if isinstance(relapses, RelapseHygiene):
+        hyg = relapses
+        opts = options or hyg.options
+    else:
+        opts = options or RelapseOptions()
+        hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
+    clean = hyg.relapses
+    subj = str(clean.columns[0])
+    subjects = pd.Index(pd.unique(clean[subj]))
+    code = subjects.get_indexer(pd.Index(clean[subj])).astype(np.int64)
+    a = _day_of(clean["onset_start"])
+    b = _day_of(clean["onset_end"])
+    nxt = _next_start(code, a)
+    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
+    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
+    designated = None
+    if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
+        designated = _date_days(clean, "relapse_visit_date", "relapses", required=False)
+    anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
+    return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
+
+
+def _day_of(values: pd.Series) -> np.ndarray:
+    d = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
+    return np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
+
+
+def _id_frame(ctx: _Context) -> pd.DataFrame:
+    return ctx.clean[[ctx.subject, "relapse_n", "onset_start", "onset_end", "precision"]
+                     ].reset_index(drop=True).copy()
+
+
+def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
+                     subject: str | None = None) -> pd.DataFrame:
+    """Severity of each counted relapse (spec 3.2); columns :data:`SEVERITY_COLUMNS`.
+
+    ``relapses``: a raw relapses table (cleaned here with :func:`relapse_hygiene` and these
+    ``visits``) or a :class:`RelapseHygiene`. ``visits``: ``subject``, ``date``, ``edss``,
+    optional ``fs_*`` grades. Relapse columns ``hospitalised``, ``plex``, ``steroids`` and
+    ``severity`` (clinician label) are optional.
+
+    ``edss_delta`` (default; configurable, not a validated standard [C]): change = E_peak -
+    E_pre (spec 3.3 defaults; Lublin 2014 thresholds 0.5 / 1.0): ``no_edss_change`` <= 0 (still
+    a relapse; 14.4 % in Hirst 2008), ``mild`` 0.5-1.0, ``moderate`` 1.5-2.0, ``severe`` >= 2.5
+    (Hirst 2012: > 2.0) - or hospitalised or PLEX, whatever the EDSS; ``unknown`` when E_pre or
+    E_peak is unknown. ``clinician``: the entered label; ``unknown`` when missing.
+    """
+    ctx = _context(relapses, visits, options, subject)
+    opts, vis, anc, clean = ctx.options, ctx.vis, ctx.anchors, ctx.clean
+    out = _id_frame(ctx)
+    e_pre, e_peak = _take(vis.edss, anc.pre), _take(vis.edss, anc.peak)
+    vday = vis.day.astype(float)
+    out["edss_pre"] = e_pre
+    out["edss_pre_date"] = _dates(_take(vday, anc.pre)).to_numpy()
+    out["edss_peak"] = e_peak
+    out["edss_peak_date"] = _dates(_take(vday, anc.peak)).to_numpy()
+    delta = e_peak - e_pre
+    out["edss_change"] = delta
+    for s in FS_SYSTEMS:
+        out[f"fs_change_{s}"] = _take(vis.fs[s], anc.peak) - _take(vis.fs[s], anc.pre)
+    clin = (_clinician_severity(clean) if "severity" in clean.columns
+            else np.full(len(clean), None, dtype=object))
+    out["severity_clinician"] = clin
+    tri = {}
+    for col in ("hospitalised", "plex", "steroids"):
+        tri[col] = _tri_codes(clean, col, "relapses")
+        out[col] = _tri_series(tri[col]).to_numpy()
+    stack = np.stack([tri["hospitalised"], tri["plex"], tri["steroids"]])
+    proxy = np.where((stack == 1).any(axis=0), 1, np.where((stack == 0).all(axis=0), 0, -1))
+    out["treatment_proxy"] = _tri_series(proxy.astype(np.int8)).to_numpy()
+    label = np.full(len(clean), "unknown", dtype=object)
+    why = np.full(len(clean), "", dtype=object)
+    if opts.severity_scheme == "edss_delta":
+        known = ~np.isnan(delta)
+        with np.errstate(invalid="ignore"):
+            label[known & (delta <= 0)] = "no_edss_change"
+            label[known & (delta > 0) & (delta < 1.5)] = "mild"
+            label[known & (delta >= 1.5) & (delta < 2.5)] = "moderate"
+            label[known & (delta >= 2.5)] = "severe"
+        why[known] = [f"edss_change_{d:+.1f}" for d in delta[known]]
+        hosp = (tri["hospitalised"] == 1) | (tri["plex"] == 1)
+        label[hosp] = "severe"
+        why[hosp] = np.where(tri["hospitalised"][hosp] == 1, "hospitalised", "plasma_exchange")
+        unknown = label == "unknown"
+        why[unknown & np.isnan(e_pre)] = "no_pre_relapse_edss"
+        no_peak = unknown & ~np.isnan(e_pre)
+        why[no_peak] = anc.peak_reason[no_peak]
+    else:
+        has = np.array([c is not None for c in clin], dtype=bool)
+        label[has] = clin[has]
+        why[has] = "clinician_rating"
+        why[~has] = "no_clinician_rating"
+    out["severity"] = label
+    out["severity_reason"] = why
+    out["severity_scheme"] = opts.severity_scheme
+    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+
+
+def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
+                     subject: str | None = None) -> pd.DataFrame:
+    """Recovery (remission) of each counted relapse (spec 3.3); columns
+    :data:`RECOVERY_COLUMNS`.
+
+    ``relapses``: a raw relapses table (cleaned here) or a :class:`RelapseHygiene`;
+    ``visits``: ``subject``, ``date``, ``edss``. O is the (first) onset; for an imprecise
+    onset ``[a, b]`` windows open at ``a`` and close at ``b`` (the widest window, spec 3.3);
+    lags are days from ``a``.
+
+    * E_pre: the latest EDSS in ``[O - 365, O - 1]`` eligible as a reference (not 0-29 days
+      after a relapse onset, spec 2.3; a visit inside an imprecise onset interval never is)
+      and outside pseudo-relapse episodes.
+    * E_peak: the highest EDSS in ``[O, O + 30]`` before the next relapse (tie -> the earlier),
+      or the visit dated ``relapse_visit_date`` (``peak_source = designated_relapse_visit``).
+    * E_post: the EDSS in ``[O + 60, O + 270]`` closest to ``O + 183`` (tie -> the earlier;
+      target from the middle of an imprecise interval), before the next relapse's earliest
+      possible onset, outside pseudo-relapse episodes; ``first_after_min``: the first one.
+    * Residual R = E_post - E_pre (Lublin 2003; Hirst 2008): ``complete`` when R <= 0,
+      ``incomplete`` when R >= ``incomplete_residual`` (0.5); ``not_assessable`` without
+      E_pre or E_post. (``partial``, 0 < R < cut, can only occur with a cut above 0.5.)
+    * Confirmed complete recovery (Lublin 2014 MSARD): an EDSS X1 >= O + 60 with value <=
+      E_pre and one at >= X1 + 84 days <= E_pre, every EDSS between <= E_pre, all before the
+      next relapse and outside pseudo-relapse episodes. <NA> when undecidable (no E_pre, no
+      such EDSS, or recovered at the last visit but not yet for 84 days).
+    * Recovery fraction f = (E_peak - E_post) / (E_peak - E_pre), only when E_peak > E_pre
+      (else <NA>, flag ``no_edss_increase``); clipped to [0, 1] with ``fraction_clipped`` and
+      flag ``post_below_pre`` (raw > 1) or ``post_above_peak`` (raw < 0).
+    """
+    ctx = _context(relapses, visits, options, subject)
+    opts, vis, anc, a, b, nxt = ctx.options, ctx.vis, ctx.anchors, ctx.a, ctx.b, ctx.nxt
+    out = _id_frame(ctx)
+    vday = vis.day.astype(float)
+    values = {}
+    for name, idx in (("pre", anc.pre), ("peak", anc.peak), ("post", anc.post)):
+        values[name] = _take(vis.edss, idx)
+        d = _take(vday, idx)
+        lag = pd.array(np.where(np.isnan(d), 0, d - a).astype(np.int64), dtype="Int64")
+        lag[np.isnan(d)] = pd.NA
+        out[f"edss_{name}"] = values[name]
+        out[f"edss_{name}_date"] = _dates(d).to_numpy()
+        out[f"edss_{name}_lag_days"] = lag
+    out["next_relapse_start"] = _dates(np.where(np.isinf(nxt), np.nan, nxt)).to_numpy()
+    e_pre, e_peak, e_post = values["pre"], values["peak"], values["post"]
+    resid = e_post - e_pre
+    out["residual_deficit"] = resid
+    known = ~np.isnan(resid)
+    rec = np.full(len(a), "not_assessable", dtype=object)
+    why = np.full(len(a), "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        complete = known & (resid <= 0)
+        incomplete = known & ~complete & (resid >= opts.incomplete_residual)
+    partial = known & ~complete & ~incomplete
+    rec[complete] = "complete"
+    why[complete] = "post_at_or_below_pre"
+    rec[incomplete] = "incomplete"
+    why[incomplete] = f"residual_at_least_{opts.incomplete_residual:g}"
+    rec[partial] = "partial"
+    why[partial] = f"residual_below_{opts.incomplete_residual:g}"
+    no_pre, no_post = np.isnan(e_pre), np.isnan(e_post)
+    why[no_pre] = "no_pre_relapse_edss"
+    why[~no_pre & no_post] = "no_post_relapse_edss"
+    why[no_pre & no_post] = "no_pre_relapse_edss;no_post_relapse_edss"
+    out["recovery"] = rec
+    out["reason"] = why
+    conf, conf_day = _confirmed_recovery(ctx, e_pre)
+    out["complete_confirmed"] = _tri_series(conf).to_numpy()
+    out["complete_confirmed_date"] = _dates(conf_day).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rise = e_peak - e_pre
+        defined = (rise > 0) & ~no_post
+        raw = np.where(defined, (e_peak - e_post) / np.where(rise > 0, rise, 1.0), np.nan)
+        above = defined & (raw > 1)
+        below = defined & (raw < 0)
+        no_rise = ~np.isnan(rise) & (rise <= 0)
+    cut = np.isfinite(nxt) & (nxt - 1 < b + opts.post_max_days)
+    out["recovery_fraction"] = np.clip(raw, 0.0, 1.0)
+    out["recovery_fraction_raw"] = raw
+    clipped = np.where(defined, (above | below).astype(np.int8), -1).astype(np.int8)
+    out["fraction_clipped"] = _tri_series(clipped).to_numpy()
+    out["flags"] = _join([a != b, ctx.clean["merge_uncertain"].to_numpy(bool), no_rise, above,
+                          below, cut],
+                         ["imprecise_onset", "merge_uncertain", "no_edss_increase",
+                          "post_below_pre", "post_above_peak", "post_window_cut_by_next_relapse"])
+    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+
+
+def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confirmed complete recovery (spec 3.3) per relapse: (1/0/-1, confirming visit day).
+
+    Rated visits from O + post_min_days to the day before the next relapse, outside pseudo
+    episodes. A run of consecutive visits with EDSS <= E_pre spanning >= confirm_days days
+    confirms; the confirming visit is the first one >= X1 + confirm_days. Undecided (-1): no
+    E_pre, no such visit, or no next relapse and the last visit ends an unconfirmed run."""
+    vis, code, a, nxt, opts = ctx.vis, ctx.code, ctx.a, ctx.nxt, ctx.options
+    n = len(code)
+    conf = np.full(n, -1, np.int8)
+    conf_day = np.full(n, np.nan)
+    clean_v = ~_covered(vis, *ctx.episodes)
+    ri, vi = _pairs(vis, code, a + opts.post_min_days, nxt - 1)
+    m = ~np.isnan(vis.edss[vi]) & clean_v[vi] & ~np.isnan(e_pre[ri])
+    ri, vi = ri[m], vi[m]
+    if ri.size == 0:
+        return conf, conf_day
+    conf[np.bincount(ri, minlength=n) > 0] = 0
+    day = vis.day[vi].astype(float)
+    good = vis.edss[vi] <= e_pre[ri]
+    new_rel = np.ones(len(ri), bool)
+    new_rel[1:] = ri[1:] != ri[:-1]
+    run = np.cumsum(~good | new_rel)
+    run_start = pd.Series(np.where(good, day, np.inf)).groupby(run).transform("min").to_numpy()
+    hit = good & (day - run_start >= opts.confirm_days)
+    first = _pick(ri[hit], np.flatnonzero(hit), day[hit], np.zeros(int(hit.sum())), n)
+    yes = first >= 0
+    conf[yes] = 1
+    conf_day[yes] = day[first[yes]]
+    last_row = np.ones(len(ri), bool)
+    last_row[:-1] = ri[1:] != ri[:-1]
+    open_end = ri[last_row & good & np.isinf(nxt[ri])]
+    conf[open_end[conf[open_end] == 0]] = -1
+    return conf, conf_day
