@@ -94,3 +94,14 @@ def test_course_command(tmp_path: Path) -> None:
     assert json.loads(result.output)["subject"] == 3
     result = runner.invoke(app, [*args, "--patient", "999"])
     assert result.exit_code == 1
+
+
+def test_current_therapy_is_the_ongoing_last_epoch() -> None:
+    visits = pd.DataFrame({"subject": 1, "date": pd.to_datetime(["2015-01-01", "2020-01-01"]),
+                           "edss": [2.0, 2.0]})
+    treatments = pd.DataFrame({"subject": [1, 1], "drug": ["teriflunomide", "ofatumumab"],
+                               "start": pd.to_datetime(["2015-02-01", "2016-03-01"]),
+                               "stop": pd.to_datetime(["2016-02-28", None])})
+    row = course_summary(visits, treatments=treatments).patients.iloc[0]
+    assert row["current_dmt"] == "ofatumumab"
+    assert row["current_dmt_since"] == pd.Timestamp("2016-03-01")

@@ -23,6 +23,7 @@ from .course import CourseOptions, confirmed_events
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.pro import ProOptions, score_pros
+from .rules.relapses import RelapseOptions, relapse_hygiene, relapse_recovery
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class SummaryOptions:
     dmt: DmtOptions = field(default_factory=DmtOptions)
     arr: ArrOptions = field(default_factory=ArrOptions)
     pro: ProOptions = field(default_factory=ProOptions)
+    relapse: RelapseOptions = field(default_factory=RelapseOptions)
     as_of: str | None = None
 
 
@@ -112,7 +114,22 @@ def course_summary(
     tr = _frame(treatments)
     pr = _frame(pros)
 
-    course = confirmed_events(vis, rel, opts.course, subject="subject", value="edss", mri=scans)
+    # relapse hygiene first: the engine, the rates and the recovery all use the clean table
+    hygiene = recovery = None
+    engine_rel = None
+    if rel is not None and len(rel):
+        hygiene = relapse_hygiene(rel, visits=vis, options=opts.relapse)
+        clean = hygiene.relapses
+        episodes = hygiene.pseudo_episodes
+        engine_rel = pd.concat([
+            pd.DataFrame({"subject": clean["subject"], "date": clean["onset_start"],
+                          "date_end": clean["onset_end"], "pseudo": False}),
+            pd.DataFrame({"subject": episodes["subject"], "date": episodes["episode_start"],
+                          "date_end": episodes["episode_end"], "pseudo": True}),
+        ], ignore_index=True)
+        recovery = relapse_recovery(hygiene, vis, opts.relapse)
+    course = confirmed_events(vis, engine_rel, opts.course, subject="subject", value="edss",
+                              mri=scans)
     first = vis.groupby("subject", sort=False)["date"].min()
     last = vis.groupby("subject", sort=False)["date"].max()
     followup = pd.DataFrame({"subject": first.index, "start": first.to_numpy(),
@@ -121,9 +138,11 @@ def course_summary(
     epochs = (treatment_epochs(tr, opts.dmt) if tr is not None and len(tr)
               else pd.DataFrame(columns=["subject", "epoch", "drug", "route", "drug_class",
                                          "efficacy", "start", "onset", "end", "end_reason"]))
-    rel_for_rate = rel if rel is not None else pd.DataFrame(
+    rel_for_rate = (hygiene.relapses[["subject", "onset_start", "onset_end", "objective"]]
+                    .rename(columns={"onset_start": "date", "onset_end": "date_end"})
+                    if hygiene is not None else pd.DataFrame(
         {"subject": pd.Series([], dtype=vis["subject"].dtype),
-         "date": pd.Series([], dtype="datetime64[ns]")})
+         "date": pd.Series([], dtype="datetime64[ns]")}))
     arr = annualised_relapse_rate(rel_for_rate, followup, epochs if len(epochs) else None,
                                   opts.arr)
     rates = arr.rates
@@ -131,14 +150,15 @@ def course_summary(
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
               else pd.DataFrame(columns=["subject", "date", "instrument"]))
 
-    patients = _patients_table(vis, course, epochs, rates, scores, rel, opts)
+    relapses_out = _relapses_table(hygiene, recovery)
+    patients = _patients_table(vis, course, epochs, rates, scores, relapses_out, opts)
     epochs_out = _epochs_table(epochs, rates)
-    relapses_out = _relapses_table(rel, course)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
         "arr": arr.provenance,
         "pro": scores.attrs.get("provenance"),
+        "relapses": hygiene.provenance if hygiene is not None else None,
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
                          vis)
@@ -152,7 +172,7 @@ def _latest(vis: pd.DataFrame, col: str) -> pd.DataFrame:
 
 
 def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates: pd.DataFrame,
-                    scores: pd.DataFrame, rel: pd.DataFrame | None, opts: SummaryOptions
+                    scores: pd.DataFrame, rel: pd.DataFrame, opts: SummaryOptions
                     ) -> pd.DataFrame:
     s = course.summary.set_index("subject")
     out = pd.DataFrame(index=s.index)
@@ -170,6 +190,14 @@ def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates:
     pirma = ev[ev["pira_mri"] == "PIRMA"].groupby("subject").size()
     out["PIRMA"] = pirma.reindex(out.index).fillna(0).astype(int)
     out["unconfirmed_worsening"] = s["unconfirmed_worsening"]
+    if len(rel):
+        counts = rel.groupby("subject")["recovery"].value_counts().unstack(fill_value=0)
+        for label in ("complete", "incomplete", "not_assessable"):
+            have = counts[label] if label in counts.columns else pd.Series(dtype=int)
+            out[f"relapses_recovery_{label}"] = have.reindex(out.index).fillna(0).astype(int)
+    else:
+        for label in ("complete", "incomplete", "not_assessable"):
+            out[f"relapses_recovery_{label}"] = 0
     follow = rates[rates["window"] == "followup"].set_index("subject")
     out["relapses"] = follow["relapses"].reindex(out.index).fillna(0).astype(int)
     out["arr"] = follow["arr"].reindex(out.index)
@@ -179,7 +207,9 @@ def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates:
     cur_drug = pd.Series(None, index=out.index, dtype=object)
     cur_since = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
     if len(epochs):
-        latest = epochs.sort_values(["subject", "start"]).groupby("subject").last()
+        # the last epoch row as a whole (groupby().last() would skip a missing end date)
+        latest = (epochs.sort_values(["subject", "start"])
+                  .drop_duplicates("subject", keep="last").set_index("subject"))
         ref = out["last_visit"] if as_of is None else pd.Series(as_of, index=out.index)
         lat = latest.reindex(out.index)
         ongoing = lat["drug"].notna() & (lat["end"].isna() | (lat["end"] >= ref))
@@ -209,10 +239,22 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     return epochs.merge(on, on=["subject", "epoch"], how="left")
 
 
-def _relapses_table(rel: pd.DataFrame | None, course: Any) -> pd.DataFrame:
-    if rel is None:
-        return pd.DataFrame(columns=["subject", "date"])
-    return rel.reset_index(drop=True)
+_RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
+                  "edss_post_date", "residual_deficit", "recovery", "reason",
+                  "recovery_fraction", "fraction_clipped"]
+
+
+def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per counted relapse (after hygiene) with its recovery (spec 3.1, 3.3)."""
+    if hygiene is None:
+        return pd.DataFrame(columns=["subject", "relapse_n", "onset_start", "onset_end",
+                                     "recovery"])
+    clean = hygiene.relapses[["subject", "relapse_n", "onset_start", "onset_end", "precision",
+                              "objective", "merged_from"]]
+    assert recovery is not None
+    rec = recovery[["subject", "relapse_n", *_RECOVERY_KEEP]].rename(
+        columns={"reason": "recovery_reason"})
+    return clean.merge(rec, on=["subject", "relapse_n"], how="left")
 
 
 # ------------------------------------------------------------------------------ one patient
@@ -268,7 +310,9 @@ class PatientCourse:
             "treatment_history": _records(self.epochs, [
                 "epoch", "drug", "route", "efficacy", "start", "end", "end_reason",
                 "relapses_on_treatment", "arr"]),
-            "relapses": _records(self.relapses, ["date", "pseudo", "objective", "steroids"]),
+            "relapses": _records(self.relapses, [
+                "onset_start", "onset_end", "precision", "objective", "edss_pre", "edss_peak",
+                "edss_post", "residual_deficit", "recovery", "recovery_reason"]),
             "annualised_relapse_rate": _num(r.get("arr")),
             "confirmed_events": _records(self.events, [
                 "event_type", "cdw_class", "pira_mri", "onset_date", "onset_value",
@@ -308,9 +352,18 @@ class PatientCourse:
                              f"({e['reference_date']}) | {e['confirmation_date']} |")
             lines.append("")
         if d["relapses"]:
-            lines += ["## Relapses", ""]
-            lines += [f"- {x['date']}" + (" (pseudo-relapse)" if x.get("pseudo") else "")
-                      for x in d["relapses"]]
+            lines += ["## Relapses and recovery", "",
+                      "| onset | EDSS before / at / after | residual | recovery |",
+                      "|---|---|---|---|"]
+            def show(v: Any) -> str:
+                return "–" if v is None else str(v)
+
+            for x in d["relapses"]:
+                onset = x["onset_start"] if x["onset_start"] == x["onset_end"] else \
+                    f"{x['onset_start']} to {x['onset_end']}"
+                lines.append(f"| {onset} | {show(x['edss_pre'])} / {show(x['edss_peak'])} / "
+                             f"{show(x['edss_post'])} | {show(x['residual_deficit'])} | "
+                             f"{x['recovery']} |")
             lines.append("")
         if d["treatment_history"]:
             lines += ["## Treatment history", "", "| drug | start | end | relapses on it |",
@@ -344,6 +397,13 @@ class PatientCourse:
                 "attack of new or returning symptoms lasting at least a day; afterwards "
                 "function often comes back - this is called remission)."
             )
+            full = int(r.get("relapses_recovery_complete", 0))
+            partial = int(r.get("relapses_recovery_incomplete", 0))
+            if full:
+                parts.append(f"After {full} of them your score came back to where it was "
+                             "(full remission).")
+            if partial:
+                parts.append(f"After {partial} of them some disability remained.")
         raw, pira = int(r["RAW"]), int(r["PIRA"])
         if raw:
             parts.append(
