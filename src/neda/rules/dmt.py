@@ -237,23 +237,44 @@ def _describe_row(row: Any, subject: Any, drug: Any) -> str:
     return f"treatments row {row!r} (subject {subject!r}, drug {drug!r})"
 
 
+def _day_column(values: pd.Series) -> list[int | None] | None:
+    """Day numbers of a whole datetime column at once (None: not a datetime column)."""
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    days = values.to_numpy().astype("datetime64[D]")
+    ok = ~np.isnat(days)
+    nums = (days - _EPOCH0).astype(np.int64)
+    return [int(d) if k else None for d, k in zip(nums.tolist(), ok.tolist(), strict=True)]
+
+
 def _read_courses(t: pd.DataFrame, subj: str) -> dict[Any, list[_Course]]:
     for col in ("drug", "start"):
         if col not in t.columns:
             raise ValueError(f"treatments table has no column {col!r} (columns: {list(t.columns)})")
     has_stop = "stop" in t.columns
     has_interval = "dosing_interval_days" in t.columns
+    n = len(t)
+    # whole-column conversions where the dtype allows; per value (with messages) otherwise
+    starts = _day_column(t["start"])
+    stops = _day_column(t["stop"]) if has_stop else [None] * n
+    intervals = t["dosing_interval_days"].tolist() if has_interval else [None] * n
+    drugs: dict[Any, Drug] = {}
     out: dict[Any, list[_Course]] = {}
-    for label, rec in t.iterrows():
-        sid, raw = rec[subj], rec["drug"]
+    for i, (label, sid, raw) in enumerate(zip(t.index, t[subj].tolist(), t["drug"].tolist(),
+                                              strict=True)):
         where = _describe_row(label, sid, raw)
+        key = raw if isinstance(raw, str) else repr(raw)
+        drug = drugs.get(key)
+        if drug is None:
+            try:
+                drug = lookup_drug(raw)
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+            drugs[key] = drug
         try:
-            drug = lookup_drug(raw)
-        except ValueError as err:
-            raise ValueError(f"{where}: {err}") from None
-        try:
-            start = _day(rec["start"])
-            stop = _day(rec["stop"]) if has_stop else None
+            start = starts[i] if starts is not None else _day(t["start"].iat[i])
+            stop = (stops[i] if stops is not None else _day(t["stop"].iat[i])) if has_stop \
+                else None
         except (ValueError, TypeError) as err:
             raise ValueError(f"{where}: unreadable date ({err})") from None
         if start is None:
@@ -262,11 +283,12 @@ def _read_courses(t: pd.DataFrame, subj: str) -> dict[Any, list[_Course]]:
             raise ValueError(f"{where}: stop {_dates([stop])[0].date()} is before start "
                              f"{_dates([start])[0].date()}")
         interval = drug.dosing_interval_days
-        if has_interval and drug.schedule == "continuous" and pd.notna(rec["dosing_interval_days"]):
-            value = float(rec["dosing_interval_days"])
+        raw_interval = intervals[i]
+        if has_interval and drug.schedule == "continuous" and pd.notna(raw_interval):
+            value = float(raw_interval)
             if value < 1 or value != int(value):
                 raise ValueError(f"{where}: dosing_interval_days must be a whole number >= 1, "
-                                 f"got {rec['dosing_interval_days']!r}")
+                                 f"got {raw_interval!r}")
             interval = int(value)
         out.setdefault(sid, []).append(_Course(label, drug, start, stop, interval))
     return out
