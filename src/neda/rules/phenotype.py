@@ -1,0 +1,898 @@
+"""MS disease-course descriptors (Lublin 2014) and the objective definition of SPMS.
+
+Clinical spec (``shared/docs/clinical-rules.md``) section 6.1 (Lublin 2014 modifiers, RIS under
+McDonald 2024), 6.2 (objective SPMS, Lorscheider 2016 as implemented by CORe/MSBase
+``MSoutcomes::spmsDx``), 9 (MRI activity) and 4.1 (relapse component and lesion count per
+score); configuration keys ``phenotype.*`` and ``spms.*`` (section 10).
+
+Sources: Lublin FD, et al. Neurology 2014;83:278-286 (active / not active / indeterminate;
+with / without progression); Lorscheider J, et al. Brain 2016;139:2395-2405 (objective SPMS,
+accuracy 87 %); MSoutcomes 0.2.1 (CRAN, CORe/MSBase) ``spmsDx`` source, read for the exact
+algorithm (spec 6.2 [V]).
+
+* :func:`lublin_descriptors` - per window: activity (relapses and MRI activity), and for
+  progressive courses progression (= a confirmed worsening classified PIRA by the default
+  course-engine preset, spec 6.1). Missing data give ``indeterminate``, never "not active"
+  or "without progression".
+* :func:`objective_spms` - one row per subject: whether and when the objective SPMS definition
+  is first met. A numba kernel follows the CORe code step by step; it runs on 60,000 patients
+  (about 1M visits) in a few seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from ..course import CourseOptions, confirmed_events
+from ._common import provenance, with_provenance
+from .edss import EdssOptions, _parse_fs_column
+from .response import (
+    _dates,
+    _days,
+    _scan_table,
+    _subject_column,
+    _to_pandas,
+    ascertainment_intervals,
+    clean_relapses,
+    count_relapses,
+    relapse_reason,
+    scan_count_bounds,
+)
+
+PHENOTYPE_SOURCE = (
+    "clinical spec draft 2 sections 6.1, 6.2, 9, 4.1; Lublin et al. Neurology 2014; "
+    "Lorscheider et al. Brain 2016; MSoutcomes 0.2.1 spmsDx (CORe/MSBase)"
+)
+COURSES = ("CIS", "RRMS", "SPMS", "PPMS", "RIS", "MS_no_clinical_event")
+PROGRESSIVE = ("SPMS", "PPMS")
+REFERENCE_AFTER_FAILED = ("core", "keep")
+UNCONFIRMED_AT_END = ("unknown", "not_met")
+
+#: FS columns read by :func:`objective_spms`, in CORe's order (FSpyr ... FSamb).
+SPMS_FS_COLUMNS = ("fs_pyramidal", "fs_cerebellar", "fs_brainstem", "fs_sensory",
+                   "fs_bowel_bladder", "fs_visual", "fs_cerebral", "ambulation")
+_FS_NAMES = ("pyramidal", "cerebellar", "brainstem", "sensory", "bowel_bladder", "visual",
+             "cerebral", "ambulation")
+
+#: Columns of :func:`lublin_descriptors`, in order.
+LUBLIN_COLUMNS = {
+    "subject": "Subject identifier.",
+    "window_start": "First day of the assessment window (included).",
+    "window_end": "Evaluation date, last day of the window (included).",
+    "course": "Core course (CIS, RRMS, SPMS, PPMS, RIS, MS_no_clinical_event) or <NA>.",
+    "activity": "active, not active or indeterminate (Lublin 2014).",
+    "active": "True / False / <NA> (= indeterminate).",
+    "relapse_activity": "True = a relapse with onset in the window; False = none and relapse "
+                        "follow-up covers the window; <NA> otherwise.",
+    "mri_activity": "True = a scan in the window shows Gd-enhancing or new/enlarging T2 "
+                    "lesions; False = >= 1 scan, all complete with zero counts; <NA> otherwise.",
+    "activity_reason": "Why activity is what it is.",
+    "relapses": "Relapses counted in the window (onset interval inside).",
+    "scans": "Scans dated in the window.",
+    "progression": "with progression, without progression, indeterminate, or not applicable "
+                   "(relapsing courses, RIS).",
+    "progressing": "True / False / <NA> (indeterminate or not applicable).",
+    "progression_reason": "Why progression is what it is.",
+    "pira_events": "PIRA events (default course-engine preset) with onset in the window.",
+    "descriptor": "e.g. 'SPMS, active, without progression'.",
+    "flags": "';'-separated: legacy_PRMS, course_not_given, scan_interval_starts_before_window, "
+             "relapse_associated_worsening.",
+    "rule_set": "Name of the options that produced the row.",
+}
+
+#: Columns of :func:`objective_spms`, in order.
+SPMS_COLUMNS = {
+    "subject": "Subject identifier.",
+    "spms": "True = objective SPMS definition met; False = not met over the follow-up; <NA> = "
+            "not assessable or undecided (see reason).",
+    "spms_date": "Date the definition is first met: the visit at which the confirmed worsening "
+                 "was first recorded (onset; Lorscheider 2016).",
+    "reason": "Why spms is True, False or <NA>.",
+    "edss_at_spms": "EDSS at the SPMS date (>= min_edss).",
+    "fs_pyramidal_at_spms": "Pyramidal FS at the SPMS date after CORe's imputation (missing -> 2 "
+                            "if EDSS >= 5.5 else 0; < 2 with EDSS >= 5.5 -> 2).",
+    "confirmed_edss": "Lowest EDSS from the onset up to the first visit > confirm_days later.",
+    "leading_fs": "Functional system(s) with the largest increase at onset (';'-separated).",
+    "reference_date": "Reference (baseline) visit the worsening is measured from.",
+    "reference_edss": "EDSS at the reference.",
+    "sustained_days": "Days from onset to the last visit of the worsening run > 30 days from a "
+                      "relapse.",
+    "visits": "EDSS visits of the subject (after removing missing EDSS and same-day repeats).",
+    "rule_set": "Name of the options that produced the row.",
+}
+
+
+@dataclass(frozen=True)
+class PhenotypeOptions:
+    """Options of the Lublin descriptors and of objective SPMS (spec 10: ``phenotype.*``,
+    ``spms.*``). Defaults in brackets; spec section and evidence tag in parentheses.
+
+    activity_window_days : ``phenotype.activity_window_days`` [365] - modifiers are assessed on
+        the trailing window (end - 365, end] (6.1 [C]; Lublin 2014: "at least annually").
+    mri_requires_gd : [True] - "not active" from MRI needs contrast with a Gd count of 0 on every
+        scan in the window (as ``neda.mri_requires_gd``; 4.1 table: "as NEDA").
+    progression_preset : [``"mueller2023"``] - course-engine preset whose PIRA events are
+        progression (6.1 [C]: "a CDW classified PIRA by the default preset"; ``cdw.preset``).
+    edss_edge_days : [91] - *unresolved in the spec*; named option [C]: "without progression"
+        needs an EDSS within 91 days of both window ends (as ``neda.edss_end_window_days``),
+        so that a missing assessment never reads as no progression.
+    min_edss : ``spms.min_edss`` [4.0] - EDSS >= 4 at the worsening and at confirmation
+        (Lorscheider 2016; CORe ``minEDSS``) (6.2 [V]).
+    min_fs_pyramidal : ``spms.min_fs_pyramidal`` [2] - pyramidal FS >= 2 at the worsening
+        (CORe ``minFSpyr``) (6.2 [V]).
+    relapse_exclusion_days : ``spms.relapse_exclusion_days`` [30] - a reference or confirming
+        visit must be *more than* 30 days after a relapse (CORe ``tRelapse``) (6.2 [V]).
+    confirm_days : ``spms.confirm_days`` [90.75] - worsening sustained for more than 3 x 30.25
+        days (CORe ``tProgression``) (6.2 [V]).
+    regression_days : ``spms.regression_days`` [272.25] - an EDSS <= reference - 0.5 sustained
+        for more than 9 x 30.25 days resets the reference (CORe ``tRegression``) (6.2 [V]).
+    relapse_rebaseline_days : ``spms.relapse_rebaseline_days`` [181.5] - after a diagnostically
+        significant relapse the new reference must be sustained for more than 6 x 30.25 days
+        (CORe ``tRelProg``) (6.2 [V]).
+    reference_after_failed_candidate : [``"core"``] | ``"keep"`` - *unresolved*; named option
+        [C]. CORe's code, after a candidate worsening fails without a relapse or a regression,
+        resumes the search with the subject's *first* reference (its ``pvis`` columns); "core"
+        reproduces that (parity), "keep" keeps the reference in force.
+    unconfirmed_at_end : [``"unknown"``] | ``"not_met"`` - *unresolved*; named option [C]: a
+        worsening run still open at the last visit (not yet confirmable) makes ``spms`` <NA>
+        (tri-state, spec 0.2); "not_met" gives False as CORe does.
+    exclude_pseudo_relapse_visits : [True] - EDSS assessed during a fever/infection pseudo-relapse
+        episode is not used (spec 3.1, ``cdw.exclude_pseudo_relapse_visits``); CORe has no such
+        rule.
+    name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
+    """
+
+    activity_window_days: int = 365
+    mri_requires_gd: bool = True
+    progression_preset: str = "mueller2023"
+    edss_edge_days: int = 91
+    min_edss: float = 4.0
+    min_fs_pyramidal: int = 2
+    relapse_exclusion_days: float = 30
+    confirm_days: float = 90.75
+    regression_days: float = 272.25
+    relapse_rebaseline_days: float = 181.5
+    reference_after_failed_candidate: str = "core"
+    unconfirmed_at_end: str = "unknown"
+    exclude_pseudo_relapse_visits: bool = True
+    name: str | None = None
+
+    @property
+    def rule_set(self) -> str:
+        if self.name:
+            return self.name
+        default = dataclasses.replace(self, name=None) == PhenotypeOptions()
+        return "spec_defaults" if default else "custom"
+
+    def validated(self) -> PhenotypeOptions:
+        if self.reference_after_failed_candidate not in REFERENCE_AFTER_FAILED:
+            raise ValueError(f"reference_after_failed_candidate must be one of "
+                             f"{REFERENCE_AFTER_FAILED}")
+        if self.unconfirmed_at_end not in UNCONFIRMED_AT_END:
+            raise ValueError(f"unconfirmed_at_end must be one of {UNCONFIRMED_AT_END}")
+        if self.activity_window_days < 1:
+            raise ValueError("phenotype.activity_window_days must be >= 1")
+        for key in ("relapse_exclusion_days", "confirm_days", "regression_days",
+                    "relapse_rebaseline_days"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"spms.{key} must be >= 0 (CORe: non-negative intervals)")
+        CourseOptions.from_preset(self.progression_preset)
+        return self
+
+
+# ============================================================================ Lublin 2014
+
+
+def _tri(true_mask: Any, false_mask: Any) -> pd.arrays.BooleanArray:
+    """Nullable boolean: True where ``true_mask``, else False where ``false_mask``, else <NA>."""
+    t = np.asarray(true_mask, bool)
+    f = np.asarray(false_mask, bool) & ~t
+    return pd.arrays.BooleanArray(t, ~(t | f))
+
+
+def _normalise_course(value: Any) -> tuple[str | None, bool]:
+    """(course, legacy_prms) from free text; unknown text raises."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None, False
+    text = str(value).strip()
+    if not text:
+        return None, False
+    key = text.upper().replace("-", "_").replace(" ", "_")
+    if key in ("PRMS", "PR", "PROGRESSIVE_RELAPSING"):
+        return "PPMS", True  # retired in 2014: PPMS, active (spec 6.1)
+    for c in COURSES:
+        if key == c.upper():
+            return c, False
+    raise ValueError(f"unknown disease course {value!r}; use one of {', '.join(COURSES)} "
+                     "(legacy PRMS is mapped to PPMS)")
+
+
+def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
+             ) -> pd.DataFrame:
+    if windows is None:
+        dd = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "d": _days(vis["date"])})
+        last = dd.dropna().groupby("subject", sort=False)["d"].max()
+        w = pd.DataFrame({"subject": last.index.to_numpy(), "w1": last.to_numpy()})
+        w["w0"] = w["w1"] - opts.activity_window_days + 1
+        w["course_in"] = None
+        return w
+    win = _to_pandas(windows)
+    wsubj = _subject_column(win, None, "windows")
+    end_col = "end" if "end" in win.columns else "date"
+    if end_col not in win.columns:
+        raise ValueError("windows table needs an 'end' (evaluation date) column")
+    w1 = _days(win[end_col])
+    if np.isnan(w1).any():
+        raise ValueError("windows table: missing end date")
+    w0 = _days(win["start"]) if "start" in win.columns else w1 - opts.activity_window_days + 1
+    w0 = np.where(np.isnan(w0), w1 - opts.activity_window_days + 1, w0)
+    return pd.DataFrame({"subject": win[wsubj].to_numpy(), "w0": w0, "w1": w1,
+                         "course_in": (win["course"].to_numpy() if "course" in win.columns
+                                       else None)})
+
+
+def _mri_activity(w: pd.DataFrame, mri: Any, opts: PhenotypeOptions) -> pd.DataFrame:
+    """Per window: MRI activity (tri-state), scans in the window and a reason (spec 9)."""
+    n = len(w)
+    out = pd.DataFrame({"mri": pd.array([pd.NA] * n, dtype="boolean"),
+                        "scans": np.zeros(n, np.int64),
+                        "mri_why": ["no MRI table"] * n, "early": np.zeros(n, bool)},
+                       index=w["_w"].to_numpy())
+    if mri is None:
+        return out
+    scans, has_enl = _scan_table(mri)
+    lo, hi = scan_count_bounds(scans["new"].to_numpy(), scans["enl"].to_numpy(), has_enl,
+                               "new_or_enlarging")
+    no_comp = np.isnan(scans["comp"].to_numpy())
+    lo = np.where(no_comp, 0.0, lo)
+    hi = np.where(no_comp, np.inf, hi)
+    gd = scans["gd"].to_numpy()
+    act = (lo >= 1) | (np.nan_to_num(gd) >= 1)
+    t2_zero = hi == 0
+    gd_zero = gd == 0
+    clean = t2_zero & (gd_zero if opts.mri_requires_gd else True)
+    sc = pd.DataFrame({"subject": scans["subject"].to_numpy(), "day": scans["day"].to_numpy(),
+                       "comp": scans["comp"].to_numpy(), "act": act, "clean": clean,
+                       "t2_unknown": ~np.isfinite(hi), "gd_unknown": np.isnan(gd)})
+    m = w[["_w", "subject", "w0", "w1"]].merge(sc, on="subject")
+    m = m[(m["day"] >= m["w0"]) & (m["day"] <= m["w1"])]
+    m = m.assign(early=m["comp"] < m["w0"])
+    g = m.groupby("_w").agg(n=("act", "size"), act=("act", "any"), clean=("clean", "all"),
+                            t2u=("t2_unknown", "any"), gdu=("gd_unknown", "any"),
+                            early=("early", "any"))
+    g = g.reindex(out.index)
+    for col in ("act", "clean", "t2u", "gdu", "early"):
+        g[col] = g[col].astype("boolean").fillna(False).astype(bool)
+    has = g["n"].fillna(0).to_numpy() > 0
+    a = g["act"].to_numpy(bool)
+    c = g["clean"].to_numpy(bool) & has
+    out["mri"] = _tri(a, c)
+    out["scans"] = g["n"].fillna(0).to_numpy().astype(np.int64)
+    out["early"] = g["early"].to_numpy(bool) & has
+    why = []
+    for h, ai, ci, t2u, gdu in zip(has, a, c, g["t2u"], g["gdu"], strict=True):
+        if ai:
+            why.append("MRI activity (Gd-enhancing or new/enlarging T2 lesions)")
+        elif ci:
+            why.append("no MRI activity on the scans of the window")
+        elif not h:
+            why.append("no scan in the window")
+        else:
+            parts = []
+            if t2u:
+                parts.append("new/enlarging T2 count unknown (missing or no comparator)")
+            if gdu and opts.mri_requires_gd:
+                parts.append("no contrast or Gd count missing")
+            why.append("; ".join(parts) or "incomplete MRI counts")
+    out["mri_why"] = why
+    return out
+
+
+def _progression(w: pd.DataFrame, vis: pd.DataFrame, vsubj: str, relapses: Any,
+                 ascertainment: Any, opts: PhenotypeOptions) -> pd.DataFrame:
+    """Per window: PIRA with onset in the window (spec 6.1), tri-state."""
+    n = len(w)
+    ed = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "date": pd.to_datetime(vis["date"]),
+                       "edss": pd.to_numeric(vis["edss"], errors="coerce")
+                       if "edss" in vis.columns else np.nan})
+    ed = ed.dropna(subset=["date", "edss"])
+    eng = CourseOptions.from_preset(opts.progression_preset)
+    res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
+    ev = res.events[res.events["event_type"] == "CDW"]
+    ev = pd.DataFrame({"subject": ev["subject"].to_numpy(), "o": _days(ev["onset_date"]),
+                       "cls": ev["cdw_class"].to_numpy()})
+    m = w[["_w", "subject", "w0", "w1"]].merge(ev, on="subject")
+    m = m[(m["o"] >= m["w0"]) & (m["o"] <= m["w1"])]
+    pira = m[m["cls"] == "PIRA"].groupby("_w").size()
+    unk = m[m["cls"] == "unknown"].groupby("_w").size()
+    raw = m[m["cls"].isin(["RAW", "undefined"])].groupby("_w").size()
+    un = pd.DataFrame({"subject": res.unconfirmed["subject"].to_numpy(),
+                       "o": _days(res.unconfirmed["onset_date"])})
+    mu = w[["_w", "subject", "w0", "w1"]].merge(un, on="subject")
+    un_in = mu[(mu["o"] >= mu["w0"]) & (mu["o"] <= mu["w1"])].groupby("_w").size()
+    e = pd.DataFrame({"subject": ed["subject"].to_numpy(), "d": _days(ed["date"])})
+    me = w[["_w", "subject", "w0", "w1"]].merge(e, on="subject")
+    k = opts.edss_edge_days
+    start_ok = me[(me["d"] >= me["w0"] - k) & (me["d"] <= me["w0"] + k)].groupby("_w").size()
+    end_ok = me[(me["d"] >= me["w1"] - k) & (me["d"] <= me["w1"] + k)].groupby("_w").size()
+    idx = w["_w"].to_numpy()
+
+    def get(s: pd.Series) -> np.ndarray:
+        return s.reindex(idx).fillna(0).to_numpy().astype(np.int64)
+
+    n_pira, n_unk, n_raw, n_un = get(pira), get(unk), get(raw), get(un_in)
+    s_ok, e_ok = get(start_ok) > 0, get(end_ok) > 0
+    vals: list[bool | None] = []
+    why = []
+    for i in range(n):
+        if n_pira[i]:
+            vals.append(True)
+            why.append(f"{n_pira[i]} PIRA event(s) with onset in the window "
+                       f"(preset {eng.preset})")
+        elif n_unk[i]:
+            vals.append(None)
+            why.append("a confirmed worsening in the window could not be attributed "
+                       "(relapse date imprecise or ascertainment incomplete)")
+        elif n_un[i]:
+            vals.append(None)
+            why.append("a worsening with onset in the window is not yet confirmed")
+        elif not (s_ok[i] and e_ok[i]):
+            vals.append(None)
+            why.append(f"no EDSS within {k} days of the window "
+                       + ("start" if not s_ok[i] else "end"))
+        else:
+            vals.append(False)
+            why.append("no PIRA with onset in the window"
+                       + (" (relapse-associated worsening only)" if n_raw[i] else ""))
+    return pd.DataFrame({"prog": pd.array(vals, dtype="boolean"), "prog_why": why,
+                         "pira": n_pira, "raw": n_raw > 0}, index=idx)
+
+
+def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
+                       options: PhenotypeOptions | None = None, windows: Any = None, *,
+                       courses: Any = None, ascertainment: Any = None) -> pd.DataFrame:
+    """Lublin 2014 phenotype modifiers per assessment window (spec 6.1).
+
+    Activity: a relapse with onset in the window (relapse rule of 4.1: pseudo-relapses
+    excluded, imprecise onsets partly in the window and relapse follow-up not covering the
+    window make it unknown) or MRI activity on a scan dated in the window (rule of 9: Gd-
+    enhancing or new/unequivocally enlarging T2 lesions against the previous comparable scan)
+    -> ``active``; no relapse with full follow-up **and** >= 1 scan with complete zero counts
+    (contrast given, ``mri_requires_gd``) -> ``not active``; anything else -> ``indeterminate``.
+
+    Progression (SPMS, PPMS, and subjects without a course): a confirmed worsening classified
+    PIRA by the ``progression_preset`` course-engine run, with onset in the window -> ``with
+    progression``; RAW / undefined worsening does not count; an unattributable (``unknown``)
+    or not yet confirmed worsening in the window, or no EDSS near either window edge ->
+    ``indeterminate``. Relapsing courses (CIS, RRMS) and RIS / ``MS_no_clinical_event``
+    (McDonald 2024, spec 6.1) get ``not applicable``.
+
+    Parameters
+    ----------
+    visits : ``subject``, ``date``, ``edss`` (data model); visits also give the relapse
+        follow-up (first to last visit) unless ``ascertainment`` is given.
+    relapses, mri : data-model tables (optional; missing tables make their part unknown).
+    options : :class:`PhenotypeOptions`.
+    windows : optional table ``subject``, ``end`` (evaluation date), optional ``start`` and
+        ``course``; default one window per subject ending at its last visit. Without
+        ``start`` the window is the ``activity_window_days`` days ending at ``end``.
+    courses : optional table ``subject``, ``course`` (or a mapping subject -> course).
+
+    Returns one row per window, columns :data:`LUBLIN_COLUMNS`.
+    """
+    opts = (options or PhenotypeOptions()).validated()
+    vis = _to_pandas(visits)
+    vsubj = _subject_column(vis, None, "visits")
+    w = _windows(windows, vis, vsubj, opts).reset_index(drop=True)
+    w["_w"] = np.arange(len(w))
+    # courses
+    if courses is not None:
+        if isinstance(courses, dict):
+            cmap = pd.Series(courses)
+        elif isinstance(courses, pd.Series):
+            cmap = courses
+        else:
+            ct = _to_pandas(courses)
+            cmap = pd.Series(ct["course"].to_numpy(), index=ct[_subject_column(ct, None,
+                                                                               "courses")])
+        given = cmap.reindex(w["subject"]).to_numpy()
+        if w["course_in"].isna().all():
+            w["course_in"] = given
+        else:
+            w["course_in"] = w["course_in"].where(w["course_in"].notna(), given)
+    parsed = [_normalise_course(c) for c in w["course_in"].to_numpy()]
+    course = [p[0] for p in parsed]
+    legacy = [p[1] for p in parsed]
+    # relapses (spec 4.1 relapse rule over the window)
+    rel, _ep = clean_relapses(relapses)
+    asc = ascertainment_intervals(vis, vsubj, ascertainment)
+    counts = count_relapses(w[["_w", "subject", "w0", "w1"]], rel, asc).reindex(w["_w"])
+    rmin, rmax = counts["rel_min"].to_numpy(), counts["rel_max"].to_numpy()
+    rel_act = _tri(rmin >= 1, rmax == 0)
+    mri_a = _mri_activity(w, mri, opts)
+    prog = _progression(w, vis, vsubj, relapses, ascertainment, opts)
+    rows = []
+    for i in range(len(w)):
+        r = rel_act[i]
+        m = mri_a["mri"].iloc[i]
+        r_t = None if r is pd.NA else bool(r)
+        m_t = None if m is pd.NA else bool(m)
+        if r_t or m_t:
+            active: bool | None = True
+        elif r_t is False and m_t is False:
+            active = False
+        else:
+            active = None
+        activity = {True: "active", False: "not active", None: "indeterminate"}[active]
+        rw = relapse_reason(rmin[i], rmax[i], bool(counts["covered"].iloc[i]),
+                            int(counts["partial"].iloc[i]))
+        reason = f"relapses: {rw}; MRI: {mri_a['mri_why'].iloc[i]}"
+        c = course[i]
+        flags = []
+        if legacy[i]:
+            flags.append("legacy_PRMS")
+        if c is None:
+            flags.append("course_not_given")
+        if bool(mri_a["early"].iloc[i]):
+            flags.append("scan_interval_starts_before_window")
+        applies = c is None or c in PROGRESSIVE
+        if applies:
+            p = prog["prog"].iloc[i]
+            p_t = None if p is pd.NA else bool(p)
+            progression = {True: "with progression", False: "without progression",
+                           None: "indeterminate"}[p_t]
+            p_why = str(prog["prog_why"].iloc[i])
+            if bool(prog["raw"].iloc[i]):
+                flags.append("relapse_associated_worsening")
+        else:
+            p_t = None
+            progression = "not applicable"
+            p_why = f"progression modifiers apply to progressive courses only ({c})"
+        parts = [c] if c else []
+        parts.append(activity)
+        if applies:
+            parts.append(progression)
+        rows.append((activity, active, reason, progression, p_t, p_why, ", ".join(parts),
+                     ";".join(flags)))
+    cols: list[tuple[Any, ...]] = (list(zip(*rows, strict=True)) if rows
+                                   else [() for _ in range(8)])
+    frame = pd.DataFrame({
+        "subject": w["subject"].to_numpy(),
+        "window_start": _dates(w["w0"].to_numpy()),
+        "window_end": _dates(w["w1"].to_numpy()),
+        "course": pd.Series(course, dtype=object),
+        "activity": pd.Series(cols[0], dtype=object),
+        "active": pd.array(list(cols[1]), dtype="boolean"),
+        "relapse_activity": rel_act,
+        "mri_activity": mri_a["mri"].to_numpy(),
+        "activity_reason": pd.Series(cols[2], dtype=object),
+        "relapses": counts["inside"].to_numpy(np.int64),
+        "scans": mri_a["scans"].to_numpy(np.int64),
+        "progression": pd.Series(cols[3], dtype=object),
+        "progressing": pd.array(list(cols[4]), dtype="boolean"),
+        "progression_reason": pd.Series(cols[5], dtype=object),
+        "pira_events": prog["pira"].to_numpy(np.int64),
+        "descriptor": pd.Series(cols[6], dtype=object),
+        "flags": pd.Series(cols[7], dtype=object),
+    })
+    record = provenance(opts.rule_set, opts, PHENOTYPE_SOURCE)
+    record["course_engine"] = {"preset": opts.progression_preset}
+    return with_provenance(frame, record)
+
+
+# ============================================================================ objective SPMS
+
+# status codes of the kernel
+_MET = 1
+_NOT_MET = 0
+_FEW_VISITS = -1
+_NO_FS = -2
+_NO_REFERENCE = -3
+_PENDING = -4
+
+_REASONS = {
+    _FEW_VISITS: "not assessed: fewer than 3 EDSS visits from the first visit with FS data "
+                 "(CORe spmsDx)",
+    _NO_FS: "not assessed: no visit with functional-system data",
+    _NO_REFERENCE: "not assessed: every visit with FS data is within 30 days after a relapse "
+                   "(no reference)",
+    _PENDING: "undecided: a worsening at the last visit is not yet confirmed",
+    _NOT_MET: "objective SPMS definition not met over the follow-up",
+}
+
+_TOL = 1e-9
+
+
+@njit(cache=True)
+def _threshold(b: float) -> float:
+    if b == 0.0:
+        return 1.5
+    if b < 6.0:
+        return 1.0
+    return 0.5
+
+
+@njit(cache=True)
+def _spms_kernel(vstart: np.ndarray, vend: np.ndarray, day: np.ndarray, edss: np.ndarray,
+                 fs: np.ndarray, fsna: np.ndarray, dpr: np.ndarray, min_edss: float,
+                 min_pyr: float, t_rel: float, t_prog: float, t_reg: float, t_relprog: float,
+                 revert: bool, pending_unknown: bool, status: np.ndarray, onset: np.ndarray,
+                 ref: np.ndarray, conf: np.ndarray, pyr: np.ndarray, lead: np.ndarray,
+                 sust: np.ndarray) -> None:
+    """CORe spmsDx (MSoutcomes 0.2.1), one subject at a time; indices are global rows."""
+    nfs = fs.shape[1]
+    for s in range(len(vstart)):
+        i0 = vstart[s]
+        i1 = vend[s]
+        onset[s] = -1
+        ref[s] = -1
+        conf[s] = np.nan
+        pyr[s] = np.nan
+        lead[s] = 0
+        sust[s] = np.nan
+        if i1 - i0 < 3:
+            status[s] = _FEW_VISITS
+            continue
+        p0 = -1
+        for i in range(i0, i1):
+            if not fsna[i]:
+                p0 = i
+                break
+        if p0 < 0:
+            status[s] = _NO_FS
+            continue
+        n = i1 - p0
+        if n < 3:
+            status[s] = _FEW_VISITS
+            continue
+        b0 = -1
+        for i in range(p0, i1):
+            if np.isnan(dpr[i]) or dpr[i] > t_rel:
+                b0 = i
+                break
+        if b0 < 0:
+            status[s] = _NO_REFERENCE
+            continue
+        # per-visit values of pvis (rows p0..i1-1), local index k = i - p0
+        interv = np.empty(n, np.int8)
+        dprior = np.empty(n)
+        norel = np.empty(n, np.bool_)
+        for k in range(n):
+            i = p0 + k
+            gap = 0.0 if k == 0 else day[i] - day[i - 1]
+            if np.isnan(dpr[i]):
+                interv[k] = -1
+                norel[k] = True
+            else:
+                interv[k] = 1 if dpr[i] <= gap else 0
+                norel[k] = dpr[i] > t_rel
+            dprior[k] = np.nan if k == 0 else edss[i] - edss[i - 1]
+        last_day = day[i1 - 1]
+        rawp = np.zeros(n, np.bool_)
+        prog = np.zeros(n, np.bool_)
+        reg = np.zeros(n, np.bool_)
+        dprog = np.zeros(n)
+        nxt0 = np.zeros(n, np.int64)
+        lastnr = np.full(n + 1, -1, np.int64)
+        b = b0 - p0
+        st = b
+        result = _NOT_MET
+        failed_to_end = False  # the last candidate failed although its run reached the end
+        while True:
+            bE = edss[p0 + b]
+            thr = _threshold(bE)
+            for k in range(st, n):
+                d = edss[p0 + k] - bE
+                rawp[k] = (d >= thr - _TOL) and (edss[p0 + k] >= min_edss - _TOL)
+                reg[k] = d <= -0.5 + _TOL
+            # a run of exactly one non-worsening visit does not break a run (single dip)
+            k = st
+            while k < n:
+                if rawp[k]:
+                    prog[k] = True
+                    k += 1
+                    continue
+                j = k
+                while j < n and not rawp[j]:
+                    j += 1
+                for q in range(k, j):
+                    prog[q] = j - k == 1
+                k = j
+            # sustained worsening: to the last visit > t_rel days from a relapse before the
+            # next non-worsening visit
+            nx = n
+            for k in range(n - 1, st - 1, -1):
+                nxt0[k] = nx
+                if not prog[k]:
+                    nx = k
+            lastnr[st] = -1
+            for xi in range(st + 1, n + 1):
+                lastnr[xi] = xi - 1 if norel[xi - 1] else lastnr[xi - 1]
+            first = -1
+            nxr = n
+            for k in range(n - 1, st - 1, -1):
+                # regression duration: to the visit before the next non-regression visit
+                dreg = day[p0 + nxr - 1] - day[p0 + k] if reg[k] else 0.0
+                if not reg[k]:
+                    nxr = k
+                if prog[k]:
+                    f = lastnr[nxt0[k]]
+                    dprog[k] = day[p0 + f] - day[p0 + k] if f >= 0 else 0.0
+                else:
+                    dprog[k] = 0.0
+                if dprog[k] > t_prog or dreg > t_reg:
+                    first = k
+            if first < 0:
+                result = _PENDING if (prog[n - 1] and pending_unknown) else _NOT_MET
+                break
+            # diagnostically significant relapses before the first progression/regression
+            last_sig = -1
+            if first > st:
+                for k in range(st, first):
+                    if k == b:
+                        continue
+                    if (interv[k] == 1 and edss[p0 + k] > 3.0 and edss[p0 + k] - bE >= 0.5 - _TOL
+                            and not np.isnan(dprior[k]) and dprior[k] >= 0.5 - _TOL
+                            and bE < 6.0):
+                        last_sig = k
+            if last_sig >= 0:
+                if last_sig == first - 1:
+                    b = first
+                else:
+                    newb = -1
+                    for v in range(last_sig + 1, first):
+                        ev = edss[p0 + v]
+                        t = 1.5 if ev == 0.0 else (1.0 if bE < 6.0 else 0.5)
+                        r = v + 1
+                        while r < first and abs(edss[p0 + r] - ev) < t - _TOL:
+                            r += 1
+                        if day[p0 + r - 1] - day[p0 + v] > t_relprog and not fsna[p0 + v]:
+                            newb = v
+                            break
+                    b = first if newb < 0 else newb
+                st = b + 1
+                if n - st <= 1:
+                    break
+                continue
+            # candidate onset
+            o = first
+            ob = p0 + o
+            bb = p0 + b
+            maxd = -1e9
+            dfs = np.zeros(nfs)
+            for f in range(nfs):
+                x = fs[ob, f] - fs[bb, f]
+                if np.isnan(x):
+                    x = 1.0 if f == 0 else 0.0
+                dfs[f] = x
+                if x > maxd:
+                    maxd = x
+            lead_mask = 0
+            fs_conf = False
+            if prog[o] and maxd > 0:
+                for f in range(nfs):
+                    if dfs[f] != maxd:
+                        continue
+                    lead_mask |= 1 << f
+                    r = o
+                    while r < n:
+                        x = fs[p0 + r, f] - fs[bb, f]
+                        if not np.isnan(x) and x == 0.0:
+                            break
+                        r += 1
+                    if day[p0 + r - 1] - day[ob] >= t_prog:
+                        fs_conf = True
+            iv = interv[o] == 1
+            # confirmed EDSS: lowest EDSS after onset up to the first visit > t_prog days later
+            cmin = np.nan
+            run_min = np.inf
+            for r in range(o + 1, n):
+                run_min = min(run_min, edss[p0 + r])
+                if day[p0 + r] - day[ob] > t_prog:
+                    cmin = run_min
+                    break
+            py = fs[ob, 0]
+            if np.isnan(py):
+                py = 2.0 if edss[ob] >= 5.5 else 0.0
+            elif py < 2.0 and edss[ob] >= 5.5:
+                py = 2.0
+            met = (prog[o] and dprog[o] >= t_prog and day[ob] + dprog[o] >= last_day
+                   and not iv and edss[ob] >= min_edss - _TOL
+                   and not np.isnan(cmin) and cmin >= min_edss - _TOL
+                   and py >= min_pyr and fs_conf)
+            if met:
+                result = _MET
+                onset[s] = ob
+                ref[s] = bb
+                conf[s] = cmin
+                pyr[s] = py
+                lead[s] = lead_mask
+                sust[s] = dprog[o]
+                break
+            failed_to_end = prog[o] and day[ob] + dprog[o] >= last_day
+            if prog[o] and day[ob] + dprog[o] < last_day:
+                cut = day[ob] + dprog[o]
+                k = o + 1
+                while k < n and day[p0 + k] <= cut:
+                    k += 1
+                st = k
+                if revert:
+                    b = b0 - p0
+            else:
+                st = o + 1
+                if (prog[o] and iv) or reg[o]:
+                    if not fsna[ob]:
+                        b = o
+                    else:
+                        nb = st
+                        while n - st > 1 and fsna[p0 + nb]:
+                            st += 1
+                            nb = st
+                        b = nb
+                elif revert:
+                    b = b0 - p0
+            if n - st <= 1:
+                if pending_unknown and st < n and not failed_to_end:
+                    e = edss[p0 + n - 1]
+                    bE = edss[p0 + b]
+                    if (n - 1 != b and e - bE >= _threshold(bE) - _TOL
+                            and e >= min_edss - _TOL):
+                        result = _PENDING
+                break
+        status[s] = result
+
+
+def _days_since_relapse(vcode: np.ndarray, vday: np.ndarray, rcode: np.ndarray,
+                        ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Days since the most recent relapse onset on or before each visit (NaN: none).
+
+    An imprecise onset [a, b] counts from its latest possible day b, and a visit inside
+    [a, b] is 0 days after it (conservative, as the course engine, spec 2.7.2)."""
+    out = np.full(len(vday), np.nan)
+    if len(ra) == 0 or len(vday) == 0:
+        return out
+    off = 10**6
+    order = np.lexsort((ra, rcode))
+    rc, a, b = rcode[order], ra[order], rb[order]
+    bmax = pd.Series(b).groupby(rc).cummax().to_numpy()
+    rkey = rc.astype(np.int64) * 10**7 + (a.astype(np.int64) + off)
+    vkey = vcode.astype(np.int64) * 10**7 + (vday.astype(np.int64) + off)
+    pos = np.searchsorted(rkey, vkey, side="right") - 1
+    ok = pos >= 0
+    ok[ok] = rc[pos[ok]] == vcode[ok]
+    out[ok] = vday[ok] - np.minimum(bmax[pos[ok]], vday[ok])
+    return out
+
+
+def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions | None = None
+                   ) -> pd.DataFrame:
+    """Objective SPMS (Lorscheider 2016) per subject, following CORe ``spmsDx`` (spec 6.2).
+
+    Per subject (EDSS visits sorted by date, from the first visit with any FS data; >= 3
+    visits needed): the reference is the first visit more than 30 days after a relapse; a visit
+    shows worsening when EDSS - reference >= 1.5 (reference 0), 1.0 (reference < 6.0) or 0.5
+    and EDSS >= ``min_edss``; a single non-worsening visit does not break a run. The first
+    worsening visit whose run lasts more than ``confirm_days`` (to its last visit > 30 days
+    after a relapse) and is sustained to the last recorded visit, without a relapse since the
+    previous visit, with pyramidal FS >= 2, confirmed EDSS >= ``min_edss`` and the leading FS
+    still increased >= ``confirm_days`` later, gives the SPMS date (its onset). Regression
+    (EDSS <= reference - 0.5 for > ``regression_days``) and diagnostically significant relapses
+    (``relapse_rebaseline_days``) move the reference as in CORe.
+
+    Parameters
+    ----------
+    visits : ``subject``, ``date``, ``edss`` and the FS columns of :data:`SPMS_FS_COLUMNS`
+        (``fs_*`` as rated, markers such as "2X" allowed; ``ambulation`` 0-16); missing FS
+        columns are read as not recorded.
+    relapses : ``subject``, ``date`` (full or partial), optional ``date_end``, ``pseudo``.
+        Relapses are not merged here (CORe uses days since the most recent relapse).
+    options : :class:`PhenotypeOptions`.
+
+    Returns one row per subject, columns :data:`SPMS_COLUMNS`. Compute it for relapsing-onset
+    courses and keep the clinician's phenotype separately (spec 6.2: propose, not impose).
+    """
+    opts = (options or PhenotypeOptions()).validated()
+    vis = _to_pandas(visits)
+    vsubj = _subject_column(vis, None, "visits")
+    for col in ("date", "edss"):
+        if col not in vis.columns:
+            raise ValueError(f"visits table has no {col!r} column (columns: {list(vis.columns)})")
+    all_subjects = pd.unique(vis[vsubj])
+    edss = pd.to_numeric(vis["edss"], errors="coerce").to_numpy(float)
+    day = _days(vis["date"])
+    fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
+    frame_idx = vis.reset_index(drop=True)
+    eo = EdssOptions()
+    for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
+        if col in vis.columns:
+            g, _m = _parse_fs_column(frame_idx, col, name, eo)
+            fs[:, f] = np.where(g >= 0, g, np.nan)
+    if "ambulation" in vis.columns:
+        fs[:, -1] = pd.to_numeric(vis["ambulation"], errors="coerce").to_numpy(float)
+    keep = ~np.isnan(edss) & ~np.isnan(day)
+    rel, episodes = clean_relapses(relapses, merge_days=0)
+    v = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "day": day, "edss": edss,
+                      "_r": np.arange(len(vis))})[keep]
+    if opts.exclude_pseudo_relapse_visits and len(episodes):
+        hit = v.merge(episodes, on="subject")
+        hit = hit[(hit["day"] >= hit["e0"]) & (hit["day"] <= hit["e1"])]
+        v = v[~v["_r"].isin(hit["_r"])]
+    v = v.sort_values(["subject", "day", "_r"], kind="stable")
+    v = v.drop_duplicates(["subject", "day"], keep="last")
+    codes, subjects = pd.factorize(v["subject"], sort=False)
+    codes = codes.astype(np.int64)
+    nsub = len(subjects)
+    counts = np.bincount(codes, minlength=nsub)
+    # rows are grouped by subject (sorted by subject then day)
+    order = np.argsort(codes, kind="stable")
+    rows = v["_r"].to_numpy()[order]
+    codes = codes[order]
+    vend = np.cumsum(counts).astype(np.int64)
+    vstart = (vend - counts).astype(np.int64)
+    vday = day[rows]
+    vedss = edss[rows]
+    vfs = np.ascontiguousarray(fs[rows])
+    fsna = np.isnan(vfs).all(axis=1)
+    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel["subject"])) if len(rel)
+             else np.zeros(0, np.int64))
+    okr = rcode >= 0
+    dpr = _days_since_relapse(codes, vday, rcode[okr].astype(np.int64),
+                              rel["a"].to_numpy(float)[okr], rel["b"].to_numpy(float)[okr])
+    status = np.zeros(nsub, np.int64)
+    onset = np.zeros(nsub, np.int64)
+    ref = np.zeros(nsub, np.int64)
+    conf = np.zeros(nsub)
+    pyr = np.zeros(nsub)
+    lead = np.zeros(nsub, np.int64)
+    sust = np.zeros(nsub)
+    _spms_kernel(vstart, vend, vday.astype(np.float64), vedss.astype(np.float64), vfs, fsna,
+                 dpr, float(opts.min_edss), float(opts.min_fs_pyramidal),
+                 float(opts.relapse_exclusion_days), float(opts.confirm_days),
+                 float(opts.regression_days), float(opts.relapse_rebaseline_days),
+                 opts.reference_after_failed_candidate == "core",
+                 opts.unconfirmed_at_end == "unknown", status, onset, ref, conf, pyr, lead, sust)
+    met = status == _MET
+    o = np.where(met, onset, 0)
+    r = np.where(met, ref, 0)
+    spms_vals = _tri(met, status == _NOT_MET)
+    lead_txt = np.array([";".join(_FS_NAMES[f] for f in range(8) if m >> f & 1) if m else ""
+                         for m in lead], dtype=object)
+    reasons = []
+    for st_, ok, oi, ri in zip(status, met, o, r, strict=True):
+        if ok:
+            reasons.append(
+                f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
+                f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
+                f"visit, pyramidal FS >= {opts.min_fs_pyramidal}, leading FS confirmed")
+        else:
+            reasons.append(_REASONS[int(st_)])
+    out = pd.DataFrame({
+        "subject": np.asarray(subjects),
+        "spms": spms_vals,
+        "spms_date": _dates(np.where(met, vday[o], np.nan)),
+        "reason": reasons,
+        "edss_at_spms": np.where(met, vedss[o], np.nan),
+        "fs_pyramidal_at_spms": np.where(met, pyr, np.nan),
+        "confirmed_edss": np.where(met, conf, np.nan),
+        "leading_fs": np.where(met, lead_txt, ""),
+        "reference_date": _dates(np.where(met, vday[r], np.nan)),
+        "reference_edss": np.where(met, vedss[r], np.nan),
+        "sustained_days": np.where(met, sust, np.nan),
+        "visits": counts.astype(np.int64),
+    })
+    # subjects whose every EDSS is missing: not assessed
+    seen = set(out["subject"])
+    missing = [s_ for s_ in all_subjects if s_ not in seen] if len(all_subjects) != nsub else []
+    if missing:
+        extra = pd.DataFrame({"subject": missing, "spms": pd.array([pd.NA] * len(missing),
+                                                                    dtype="boolean"),
+                              "reason": _REASONS[_FEW_VISITS], "visits": 0})
+        out = pd.concat([out, extra], ignore_index=True)
+        out["leading_fs"] = out["leading_fs"].fillna("")
+    return with_provenance(out, provenance(opts.rule_set, opts, PHENOTYPE_SOURCE))
