@@ -648,7 +648,7 @@ def _row_error(frame: pd.DataFrame, column: str, codes: np.ndarray, bad: int,
     return ValueError(f"visits row {label!r}, column {column!r}: {exc}")
 
 
-def _parse_fs_column(frame: pd.DataFrame, column: str, system: str, opts: EdssOptions
+def parse_fs_column(frame: pd.DataFrame, column: str, system: str, opts: EdssOptions
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Raw grades (int8, -1 = not known) and markers of one FS column; each distinct cell
     value is parsed once."""
@@ -791,7 +791,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     raw = np.empty((n, 7), np.int8)
     markers = np.zeros((n, 7), bool)
     for j, system in enumerate(FS_SYSTEMS):
-        raw[:, j], markers[:, j] = _parse_fs_column(visits, f"fs_{system}", system, opts)
+        raw[:, j], markers[:, j] = parse_fs_column(visits, f"fs_{system}", system, opts)
     method = _method_column(visits, opts)
     amb = _parse_ambulation_column(visits, method)
     rated = _parse_rated(visits)

@@ -31,7 +31,7 @@ from numba import njit
 
 from ..course import CourseOptions, confirmed_events
 from ._common import provenance, with_provenance
-from .edss import EdssOptions, _parse_fs_column
+from .edss import EdssOptions, parse_fs_column
 from .response import (
     _dates,
     _days,
@@ -811,7 +811,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     eo = EdssOptions()
     for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
         if col in vis.columns:
-            g, _m = _parse_fs_column(frame_idx, col, name, eo)
+            g, _m = parse_fs_column(frame_idx, col, name, eo)
             fs[:, f] = np.where(g >= 0, g, np.nan)
     if "ambulation" in vis.columns:
         fs[:, -1] = pd.to_numeric(vis["ambulation"], errors="coerce").to_numpy(float)
