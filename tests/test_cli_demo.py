@@ -22,7 +22,7 @@ def test_demo_cohort_command_writes_readable_files(tmp_path: Path) -> None:
     assert "visits.csv" in result.output and "relapses.csv" in result.output
 
     header = (out / "visits.csv").read_text().splitlines()[0]
-    assert header == "id,date,edss,nhpt,t25fw,sdmt"
+    assert header == "id,date,edss,nhpt,t25fw,sdmt,fs_pyramidal"
     assert (out / "relapses.csv").read_text().splitlines()[0] == "id,date,pseudo,objective,steroids"
     for name in ("treatments", "mri", "pros"):
         assert (out / f"{name}.csv").exists() and f"{name}.csv" in result.output

@@ -17,10 +17,12 @@ def cohort() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_columns_and_dtypes(cohort: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     visits, relapses = cohort
-    assert list(visits.columns) == ["id", "date", "edss", "nhpt", "t25fw", "sdmt"]
+    assert list(visits.columns) == ["id", "date", "edss", "nhpt", "t25fw", "sdmt",
+                                    "fs_pyramidal"]
     assert list(relapses.columns) == ["id", "date"]
     assert visits["id"].dtype == np.int64 and visits["date"].dtype == "datetime64[ns]"
-    assert all(visits[c].dtype == np.float64 for c in ["edss", "nhpt", "t25fw", "sdmt"])
+    assert all(visits[c].dtype == np.float64
+               for c in ["edss", "nhpt", "t25fw", "sdmt", "fs_pyramidal"])
 
 
 def test_edss_is_on_its_scale_and_never_missing(cohort: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -73,7 +75,7 @@ def test_seeded_and_reproducible() -> None:
 def test_written_files_read_back_identically(tmp_path) -> None:  # type: ignore[no-untyped-def]
     visits_path, relapses_path = write_demo_cohort(tmp_path, 40, seed=5)
     visits, relapses = demo_cohort(40, seed=5)
-    read = read_visits(visits_path, outcomes=("edss", "nhpt", "t25fw", "sdmt"))
+    read = read_visits(visits_path, outcomes=("edss", "nhpt", "t25fw", "sdmt", "fs_pyramidal"))
     expected = visits.rename(columns={"id": "subject"})
     pd.testing.assert_frame_equal(read, expected)
     pd.testing.assert_frame_equal(

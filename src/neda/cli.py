@@ -48,7 +48,7 @@ def demo_cohort_command(
         paths = dict(zip(("visits", "relapses"), write_demo_cohort(out, patients, seed=seed),
                          strict=True))
     what = {
-        "visits": "visits: id, date, edss, nhpt, t25fw, sdmt",
+        "visits": "visits: id, date, edss, nhpt, t25fw, sdmt, fs_pyramidal",
         "relapses": "relapses: id, date (+ pseudo, objective, steroids)",
         "treatments": "DMT courses: id, drug, start, stop, stop_reason",
         "mri": "scans: id, date, comparator_date, contrast, gd, new_t2, enlarging_t2, pbvc",
@@ -482,7 +482,8 @@ def course_command(
         header = pl.read_csv(visits, n_rows=0).columns if visits.suffix.lower() == ".csv" \
             else list(_read_any(visits).columns)
         measures = [c for c in header if c in ("edss", "t25fw", "nhpt", "nhpt_dominant",
-                                                "nhpt_nondominant", "sdmt", "pasat")]
+                                                "nhpt_nondominant", "sdmt", "pasat")
+                    or c.startswith("fs_") or c == "ambulation"]
         vis = read_visits(visits, outcomes=measures or ["edss"])
     except InputError as exc:
         console.print(f"[red]The input has problems; nothing was computed.[/red]\n{exc}",

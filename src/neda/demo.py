@@ -37,8 +37,9 @@ def demo_cohort(
     """Generate ``(visits, relapses)`` for ``patients`` synthetic patients.
 
     ``visits`` has columns ``id`` (int64, 1..patients), ``date`` (datetime64[ns]), ``edss``,
-    ``nhpt``, ``t25fw`` (seconds) and ``sdmt`` (correct answers), all float64 with NaN where a test
-    was not done (EDSS is never missing). ``relapses`` has ``id`` and ``date`` (onset). Both are
+    ``nhpt``, ``t25fw`` (seconds), ``sdmt`` (correct answers) and ``fs_pyramidal`` (pyramidal
+    functional-system grade), all float64 with NaN where a test was not done (EDSS is never
+    missing). ``relapses`` has ``id`` and ``date`` (onset). Both are
     sorted by id and date. First visits fall in the three years after ``start``, unless that
     would put a visit after ``cutoff`` (the extract date): such a patient's whole course is
     moved earlier.
@@ -159,6 +160,12 @@ def demo_cohort(
     no_sdmt = rng.random(n) < 0.1
     sdmt = np.where((rng.random(vpid.size) < 0.25 + skip) | no_sdmt[vpid], np.nan, sdmt)
 
+    # Pyramidal functional system grade (0-6), in step with the EDSS; rated at ~70 % of visits.
+    pyramidal = np.digitize(edss, [1.5, 2.5, 4.0, 6.0, 7.5, 9.0]).astype(float)
+    pyramidal = np.clip(pyramidal + rng.choice([-1, 0, 0, 0, 1], vpid.size), 0, 6)
+    pyramidal[edss == 0] = 0
+    pyramidal[rng.random(vpid.size) < 0.3] = np.nan
+
     origin = np.datetime64(start, "D")
     # A registry extract ends at its data cut-off: a patient followed past it is moved earlier.
     last_seen = np.zeros(n, np.int64)
@@ -174,6 +181,7 @@ def demo_cohort(
             "nhpt": np.round(hand, 1),
             "t25fw": np.round(walk, 1),
             "sdmt": np.clip(np.round(sdmt), 0, 110),
+            "fs_pyramidal": pyramidal,
         }
     )
     relapses = pd.DataFrame(
@@ -217,6 +225,8 @@ def write_demo_cohort(
             "nhpt": pl.Series(visits["nhpt"].to_numpy()).fill_nan(None),
             "t25fw": pl.Series(visits["t25fw"].to_numpy()).fill_nan(None),
             "sdmt": pl.Series(visits["sdmt"].to_numpy()).fill_nan(None).cast(pl.Int64),
+            "fs_pyramidal": pl.Series(visits["fs_pyramidal"].to_numpy()).fill_nan(None)
+            .cast(pl.Int64),
         }
     ).write_csv(visits_path)
     pl.DataFrame(

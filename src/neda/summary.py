@@ -22,6 +22,7 @@ import pandas as pd
 from .course import CourseOptions, confirmed_events
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
+from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
 from .rules.relapses import RelapseOptions, relapse_hygiene, relapse_recovery
 
@@ -39,6 +40,7 @@ class SummaryOptions:
     arr: ArrOptions = field(default_factory=ArrOptions)
     pro: ProOptions = field(default_factory=ProOptions)
     relapse: RelapseOptions = field(default_factory=RelapseOptions)
+    phenotype: PhenotypeOptions = field(default_factory=PhenotypeOptions)
     as_of: str | None = None
 
 
@@ -94,12 +96,15 @@ def course_summary(
     treatments: Any = None,
     pros: Any = None,
     *,
+    courses: Any = None,
     options: SummaryOptions | None = None,
 ) -> CourseSummary:
     """Disease course of every patient in the tables (see the module docstring).
 
     ``visits`` (required) has ``subject`` (or ``id``), ``date`` and ``edss``; the other tables
-    are optional and follow ``docs/data-model.md``.
+    are optional and follow ``docs/data-model.md``. ``courses`` (optional: ``subject``,
+    ``course`` = CIS, RRMS, SPMS, PPMS, ...) is the clinician's phenotype; the computed
+    descriptors never replace it.
     """
     opts = options or SummaryOptions()
     vis = _frame(visits)
@@ -150,8 +155,17 @@ def course_summary(
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
               else pd.DataFrame(columns=["subject", "date", "instrument"]))
 
+    phenotype = lublin_descriptors(vis, rel, scans, opts.phenotype, courses=_frame(courses))
+    spms = objective_spms(vis, rel, opts.phenotype)
+
     relapses_out = _relapses_table(hygiene, recovery)
     patients = _patients_table(vis, course, epochs, rates, scores, relapses_out, opts)
+    patients = patients.merge(
+        phenotype[["subject", "course", "activity", "activity_reason", "progression",
+                   "progression_reason", "descriptor"]], on="subject", how="left")
+    patients = patients.merge(
+        spms[["subject", "spms", "spms_date", "reason"]].rename(columns={"reason": "spms_reason"}),
+        on="subject", how="left")
     epochs_out = _epochs_table(epochs, rates)
     provenance = {
         "course": course.provenance,
@@ -159,6 +173,8 @@ def course_summary(
         "arr": arr.provenance,
         "pro": scores.attrs.get("provenance"),
         "relapses": hygiene.provenance if hygiene is not None else None,
+        "phenotype": phenotype.attrs.get("provenance"),
+        "spms": spms.attrs.get("provenance"),
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
                          vis)
@@ -276,6 +292,11 @@ def _num(x: Any) -> Any:
     return x
 
 
+def _yes_no(value: Any) -> str:
+    """A three-valued status in words."""
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
@@ -319,6 +340,17 @@ class PatientCourse:
                 "reference_date", "reference_value", "confirmation_date",
                 "sustained_to_last_visit"]),
             "unconfirmed_worsening_at_last_visit": bool(r["unconfirmed_worsening"]),
+            "phenotype": {
+                "course": _num(r.get("course")),
+                "activity_last_year": _num(r.get("activity")),
+                "activity_reason": _num(r.get("activity_reason")),
+                "progression_last_year": _num(r.get("progression")),
+                "progression_reason": _num(r.get("progression_reason")),
+                "descriptor": _num(r.get("descriptor")),
+                "objective_spms": _num(r.get("spms")),
+                "objective_spms_date": _fmt_date(r.get("spms_date")),
+                "objective_spms_reason": _num(r.get("spms_reason")),
+            },
             "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r.index
                               if k.endswith("_latest") and not k.startswith("edss")},
             "plain_language": self.plain_language(),
@@ -372,6 +404,14 @@ class PatientCourse:
                 lines.append(f"| {e['drug']} | {e['start']} | {e['end'] or 'ongoing'} | "
                              f"{e.get('relapses_on_treatment')} |")
             lines.append("")
+        ph = d["phenotype"]
+        lines += ["## Phenotype (Lublin 2014) and objective SPMS", "",
+                  f"- Last 12 months: activity **{ph['activity_last_year']}** "
+                  f"({ph['activity_reason'] or 'no reason recorded'}); progression "
+                  f"**{ph['progression_last_year']}** ({ph['progression_reason'] or '-'}).",
+                  f"- Objective SPMS (Lorscheider 2016): **{_yes_no(ph['objective_spms'])}**"
+                  + (f" since {ph['objective_spms_date']}" if ph["objective_spms_date"] else "")
+                  + f" ({ph['objective_spms_reason'] or '-'}).", ""]
         lines += ["## In plain words", "", d["plain_language"], "",
                   f"_Definitions: {d['rule_set']} (neda). This summary supports, and does not "
                   "replace, the judgement of the MS team._"]
@@ -424,6 +464,22 @@ class PatientCourse:
         if bool(r["unconfirmed_worsening"]):
             parts.append("The latest score is higher than before, but it is not yet confirmed "
                          "by a later visit: it may still improve.")
+        activity = _num(r.get("activity"))
+        if activity == "active":
+            parts.append("In the last year the MS was active (a relapse or new MRI lesions).")
+        elif activity == "not active":
+            parts.append("In the last year there was no sign of MS activity (no relapse, no new "
+                         "MRI lesions).")
+        elif activity is not None:
+            parts.append("Whether the MS was active in the last year cannot be said from the "
+                         "data (for example, no recent MRI).")
+        spms = r.get("spms")
+        if spms is not None and not pd.isna(spms) and bool(spms):
+            parts.append(
+                f"Since {_fmt_date(r.get('spms_date'))} the course meets a research definition "
+                "of secondary progressive MS (a phase of slow worsening mostly without "
+                "relapses); your neurologist decides whether this applies to you."
+            )
         drug = r.get("current_dmt")
         if drug is not None and not pd.isna(drug):
             parts.append(f"You are on {drug} since {_fmt_date(r['current_dmt_since'])}.")
