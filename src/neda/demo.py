@@ -355,7 +355,7 @@ def demo_registry(
     enl = np.where(has_prev, rng.poisson(rate * 0.2), np.nan)
     gd_rate = np.where(recent, 0.8, np.where(on_high, 0.05, 0.2))
     gd = np.where(contrast, rng.poisson(gd_rate), np.nan)
-    pbvc = np.where(has_prev, np.round(rng.normal(-0.45 * years, 0.25), 2), np.nan)
+    pbvc = np.where(has_prev, np.round(rng.normal(-0.3 * years, 0.25), 2), np.nan)
     mri = pd.DataFrame({
         "id": scans["id"].to_numpy(), "date": scans["date"].to_numpy(),
         "comparator_date": prev.to_numpy(), "contrast": contrast, "gd": gd, "new_t2": new,

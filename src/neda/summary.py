@@ -22,6 +22,7 @@ import pandas as pd
 from .course import CourseOptions, confirmed_events
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
+from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
 from .rules.relapses import RelapseOptions, relapse_hygiene, relapse_recovery
@@ -41,6 +42,7 @@ class SummaryOptions:
     pro: ProOptions = field(default_factory=ProOptions)
     relapse: RelapseOptions = field(default_factory=RelapseOptions)
     phenotype: PhenotypeOptions = field(default_factory=PhenotypeOptions)
+    neda: NedaOptions = field(default_factory=NedaOptions)
     as_of: str | None = None
 
 
@@ -66,6 +68,8 @@ class CourseSummary:
     scores: pd.DataFrame
     provenance: dict[str, Any]
     _visits: pd.DataFrame = field(repr=False)
+    neda: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """NEDA-3/4 per patient, epoch and window (per year and cumulative), with reasons."""
 
     def patient(self, subject: Any = None) -> PatientCourse:
         """The structured summary of one patient (the only one, if there is one)."""
@@ -155,6 +159,8 @@ def course_summary(
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
               else pd.DataFrame(columns=["subject", "date", "instrument"]))
 
+    neda = (neda_status(vis, rel_for_rate, scans, epochs, options=opts.neda) if len(epochs)
+            else None)
     phenotype = lublin_descriptors(vis, rel, scans, opts.phenotype, courses=_frame(courses))
     spms = objective_spms(vis, rel, opts.phenotype)
 
@@ -166,7 +172,8 @@ def course_summary(
     patients = patients.merge(
         spms[["subject", "spms", "spms_date", "reason"]].rename(columns={"reason": "spms_reason"}),
         on="subject", how="left")
-    epochs_out = _epochs_table(epochs, rates)
+    epochs_out = _epochs_table(epochs, rates, neda)
+    patients = _with_current_neda(patients, neda)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -175,9 +182,10 @@ def course_summary(
         "relapses": hygiene.provenance if hygiene is not None else None,
         "phenotype": phenotype.attrs.get("provenance"),
         "spms": spms.attrs.get("provenance"),
+        "neda": neda.attrs.get("provenance") if neda is not None else None,
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
-                         vis)
+                         vis, neda if neda is not None else pd.DataFrame())
 
 
 def _latest(vis: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -246,13 +254,58 @@ def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates:
     return out
 
 
-def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+_NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", "window_end",
+              "relapse_reason", "disability_reason", "mri_reason", "bvl_reason"]
+
+
+def _latest_windows(neda: pd.DataFrame, window_type: str,
+                    last_contact: pd.Series | None = None) -> pd.DataFrame:
+    """The last window of each epoch: for per-year windows the latest one that ended by the
+    last contact (a year still running is incomplete by construction), else the latest."""
+    w = neda[neda["window_type"] == window_type].sort_values(["subject", "epoch", "window"])
+    if last_contact is not None and len(w):
+        done = w["window_end"] <= w["subject"].map(last_contact) + pd.Timedelta(days=1)
+        latest_done = w[done].drop_duplicates(["subject", "epoch"], keep="last")
+        rest = w.drop_duplicates(["subject", "epoch"], keep="last")
+        rest = rest[~rest.set_index(["subject", "epoch"]).index.isin(
+            latest_done.set_index(["subject", "epoch"]).index)]
+        return pd.concat([latest_done, rest]).sort_values(["subject", "epoch"])
+    return w.drop_duplicates(["subject", "epoch"], keep="last")
+
+
+def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None
+                  ) -> pd.DataFrame:
     if not len(epochs):
         return epochs
     on = rates[rates["window"] == "on_treatment"][["subject", "epoch", "relapses",
                                                    "person_years", "arr", "status"]]
     on = on.rename(columns={"relapses": "relapses_on_treatment", "status": "arr_status"})
-    return epochs.merge(on, on=["subject", "epoch"], how="left")
+    out = epochs.merge(on, on=["subject", "epoch"], how="left")
+    if neda is not None and len(neda):
+        cum = _latest_windows(neda, "cumulative")[["subject", "epoch", *_NEDA_KEEP]]
+        cum = cum.rename(columns={c: f"{c}_cumulative" for c in _NEDA_KEEP})
+        out = out.merge(cum, on=["subject", "epoch"], how="left")
+    return out
+
+
+def _with_current_neda(patients: pd.DataFrame, neda: pd.DataFrame | None) -> pd.DataFrame:
+    """NEDA on the current therapy: its latest treatment year and since it started."""
+    cols = [f"{c}_{w}" for w in ("current_year", "since_start") for c in _NEDA_KEEP]
+    if neda is None or not len(neda):
+        for c in cols:
+            patients[c] = None
+        return patients
+    current = patients[["subject", "current_dmt_since"]].dropna()
+    last_contact = patients.set_index("subject")["last_visit"]
+    out = patients
+    for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
+        w = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
+                            else None)
+        w = w.merge(current, left_on=["subject", "epoch_start"],
+                    right_on=["subject", "current_dmt_since"])[["subject", *_NEDA_KEEP]]
+        out = out.merge(w.rename(columns={c: f"{c}_{suffix}" for c in _NEDA_KEEP}),
+                        on="subject", how="left")
+    return out
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -327,7 +380,18 @@ class PatientCourse:
             "current_therapy": (None if r.get("current_dmt") is None or
                                 pd.isna(r.get("current_dmt")) else
                                 {"drug": r["current_dmt"],
-                                 "since": _fmt_date(r["current_dmt_since"])}),
+                                 "since": _fmt_date(r["current_dmt_since"]),
+                                 "neda": {
+                                     w: {"window_start": _fmt_date(r.get(f"window_start_{w}")),
+                                         "window_end": _fmt_date(r.get(f"window_end_{w}")),
+                                         "neda3": _num(r.get(f"neda3_{w}")),
+                                         "neda3_reason": _num(r.get(f"neda3_reason_{w}")),
+                                         "neda4": _num(r.get(f"neda4_{w}")),
+                                         "neda4_reason": _num(r.get(f"neda4_reason_{w}")),
+                                         "components": {
+                                             c: _num(r.get(f"{c}_reason_{w}"))
+                                             for c in ("relapse", "disability", "mri", "bvl")}}
+                                     for w in ("current_year", "since_start")}}),
             "treatment_history": _records(self.epochs, [
                 "epoch", "drug", "route", "efficacy", "start", "end", "end_reason",
                 "relapses_on_treatment", "arr"]),
@@ -368,9 +432,21 @@ class PatientCourse:
                  f"EDSS {d['edss']['first']} → {d['edss']['latest']} "
                  f"(latest {d['edss']['latest_date']}).", ""]
         ct = d["current_therapy"]
-        lines += ["## Current therapy", "",
+        lines += ["## Current therapy and NEDA", "",
                   (f"{ct['drug']} since {ct['since']}." if ct else "No current DMT recorded."),
                   ""]
+        if ct:
+            for w, label in (("current_year", "Latest completed treatment year"),
+                             ("since_start", "Since the start")):
+                n = ct["neda"][w]
+                lines.append(f"- {label} ({n['window_start']} to {n['window_end']}): NEDA-3 "
+                             f"**{_yes_no(n['neda3'])}**"
+                             + (f" - {n['neda3_reason']}" if n["neda3_reason"] else "")
+                             + f"; NEDA-4 **{_yes_no(n['neda4'])}**.")
+                for comp, why in n["components"].items():
+                    if why:
+                        lines.append(f"  - {comp}: {why}")
+            lines.append("")
         if d["confirmed_events"]:
             lines += ["## Confirmed disability events", "",
                       "| type | class | onset | EDSS | reference | confirmed |",
@@ -483,5 +559,17 @@ class PatientCourse:
         drug = r.get("current_dmt")
         if drug is not None and not pd.isna(drug):
             parts.append(f"You are on {drug} since {_fmt_date(r['current_dmt_since'])}.")
+            status = _num(r.get("neda3_current_year"))
+            if status is True:
+                parts.append("In the latest completed year on it there was no evidence of "
+                             "disease activity (NEDA: no relapse, no new MRI lesions, no lasting "
+                             "worsening).")
+            elif status is False:
+                parts.append("In the latest completed year on it there was evidence of disease "
+                             f"activity ({_num(r.get('neda3_reason_current_year'))}).")
+            elif status is None and _num(r.get("window_start_current_year")) is not None:
+                parts.append("Whether the disease was quiet in the latest completed year on it "
+                             "cannot be said from the data ("
+                             f"{_num(r.get('neda3_reason_current_year'))}).")
         parts.append("Your MS team can explain what this means for you.")
         return " ".join(parts)
