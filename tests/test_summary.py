@@ -105,3 +105,28 @@ def test_current_therapy_is_the_ongoing_last_epoch() -> None:
     row = course_summary(visits, treatments=treatments).patients.iloc[0]
     assert row["current_dmt"] == "ofatumumab"
     assert row["current_dmt_since"] == pd.Timestamp("2016-03-01")
+
+
+def test_neda_on_current_therapy() -> None:
+    dates = pd.date_range("2019-10-01", "2022-06-01", freq="QS")
+    visits = pd.DataFrame({"subject": "B", "date": dates, "edss": 2.0})
+    treatments = pd.DataFrame({"subject": ["B"], "drug": ["ocrelizumab"],
+                               "start": [pd.Timestamp("2020-01-01")], "stop": [pd.NaT]})
+    scan_dates = pd.to_datetime(["2019-12-01", "2020-07-01", "2021-01-15", "2022-01-10"])
+    mri = pd.DataFrame({"subject": "B", "date": scan_dates,
+                        "comparator_date": [pd.NaT, *scan_dates[:-1]], "contrast": True,
+                        "gd": 0, "new_t2": [None, 0, 0, 0]})
+    relapses = pd.DataFrame({"subject": pd.Series([], dtype=object),
+                             "date": pd.Series([], dtype="datetime64[ns]")})
+    cs = course_summary(visits, relapses, mri, treatments)
+    row = cs.patients.iloc[0]
+    assert bool(row["neda3_current_year"])
+    assert row["window_start_current_year"] == pd.Timestamp("2020-12-31")  # S + 365 days
+    assert pd.isna(row["neda4_current_year"])  # no brain-volume pairs: NEDA-4 unknown
+    text = cs.patient().plain_language()
+    assert "no evidence of disease activity" in text
+    # a new lesion in that year turns it into evidence of activity, with its reason
+    mri.loc[3, "new_t2"] = 2
+    row = course_summary(visits, relapses, mri, treatments).patients.iloc[0]
+    assert not bool(row["neda3_current_year"])
+    assert "MRI" in row["neda3_reason_current_year"]
