@@ -482,7 +482,7 @@ def _random_sequential_courses(seed: int, n: int = 60):
 def test_differential_msclinical_epochs(seed):
     """Daily drugs, sequential courses inside follow-up: same epochs and windows.
 
-    Parity mapping (docs/differences/dmt_arr.md): msclinical windows are [ws, we) with the
+    Parity mapping (docs/differences.md, DMT): msclinical windows are [ws, we) with the
     carry-over counted from the last-dose day and the drug segment ending at the stop day;
     ours are closed [onset, end] with end = last dose + interval (1) + carry-over. So our
     carry-over 88 reproduces its 90, onset delay 0 its rebaseline_months 0, and its

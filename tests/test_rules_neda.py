@@ -684,7 +684,7 @@ def test_property_more_mri_activity_never_helps(seed, which, kind):
 @given(seed=st.integers(0, 10_000), subject=st.integers(1, 6), d=st.integers(-100, 1000))
 def test_property_adding_a_relapse_never_helps(seed, subject, d):
     # flat EDSS: a relapse cannot remove a confirmed worsening (spec 2.3 relapse distances
-    # can, legitimately, when EDSS varies - see docs/rules/neda.md)
+    # can, legitimately, when EDSS varies - see docs/rules.md, NEDA)
     vis, rel, scans, ep = _random_cohort(seed, flat_edss=True)
     before = neda_status(vis, rel, scans, ep)
     rel2 = pd.concat([rel, relapses((subject, d))], ignore_index=True)
@@ -717,7 +717,7 @@ def test_cohort_scale_smoke():
 
 
 # ---------------------------------------------------------------------------------------------
-# differential test vs the peer msclinical 0.1.0 (docs/differences/neda.md)
+# differential test vs the peer msclinical 0.1.0 (docs/differences.md, NEDA)
 
 msc = importlib.import_module("msclinical.neda.core")
 
@@ -811,7 +811,7 @@ def test_differential_vs_msclinical():
 
 
 def test_documented_differences_vs_msclinical():
-    """Each intended difference of docs/differences/neda.md, on one small patient."""
+    """Each intended difference of docs/differences.md, NEDA, on one small patient."""
     s = pd.Timestamp("2021-03-01")
     vis = pd.DataFrame({"patient": 1, "date": [s + pd.Timedelta(days=d) for d in
                                                range(0, 1000, 91)], "edss": 2.0})

@@ -4,7 +4,7 @@ Boundary days are those of the spec: 23 h / 24 h; onsets 29 / 30 / 31 days apart
 examination window [O, O + 30]; E_pre window [O - 365, O - 1] and the 30-day reference gap after
 a relapse (2.3); E_peak [O, O + 30]; E_post [O + 60, O + 270] closest to O + 183; confirmation
 84 days. The last part compares hygiene with the peer ``msclinical`` 0.1.0 (differences in
-docs/differences/relapses.md).
+docs/differences.md, relapses).
 """
 
 from __future__ import annotations
