@@ -393,6 +393,8 @@ def annualised_relapse_rate(
         sids = ep["subject"].to_numpy()
         prev_sid: Any = object()
         earlier: list[tuple[float, float]] = []
+        epoch_no = ep["epoch"].astype(int).tolist()  # lists: no per-row .iloc in the loop
+        drug_name = ep["drug"].tolist()
         for i in range(len(ep)):
             sid = sids[i]
             if sid != prev_sid:
@@ -401,13 +403,11 @@ def annualised_relapse_rate(
             first = not earlier
             end_i = np.inf if np.isnan(en[i]) else en[i]
             flags = ["ongoing"] if np.isnan(en[i]) else []
-            add(sid, "on_treatment", int(ep["epoch"].iloc[i]), ep["drug"].iloc[i], on[i], end_i,
-                flags, first)
+            add(sid, "on_treatment", epoch_no[i], drug_name[i], on[i], end_i, flags, first)
             p0, p1 = s[i] - o.pre_treatment_days, s[i] - 1
             pflags = (["previous_dmt"] if any(e0 <= p1 and e1 >= p0 for e0, e1 in earlier)
                       else [])
-            add(sid, "pre_treatment", int(ep["epoch"].iloc[i]), ep["drug"].iloc[i], p0, p1,
-                pflags, first)
+            add(sid, "pre_treatment", epoch_no[i], drug_name[i], p0, p1, pflags, first)
             earlier.append((s[i], end_i))
 
     win = pd.DataFrame({"_w": np.arange(len(w["sid"])), "_sid": w["sid"],

@@ -418,9 +418,18 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     mri_a = _mri_activity(w, mri, opts)
     prog = _progression(w, vis, vsubj, relapses, ascertainment, opts)
     rows = []
+    # plain lists: per-row .iloc in this loop cost seconds on a registry
+    mri_flag = mri_a["mri"].tolist()
+    mri_why = mri_a["mri_why"].tolist()
+    mri_early = mri_a["early"].tolist()
+    covered = counts["covered"].tolist()
+    partial = counts["partial"].tolist()
+    prog_flag = prog["prog"].tolist()
+    prog_why = prog["prog_why"].tolist()
+    prog_raw = prog["raw"].tolist()
     for i in range(len(w)):
         r = rel_act[i]
-        m = mri_a["mri"].iloc[i]
+        m = mri_flag[i]
         r_t = None if r is pd.NA else bool(r)
         m_t = None if m is pd.NA else bool(m)
         if r_t or m_t:
@@ -430,25 +439,24 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         else:
             active = None
         activity = {True: "active", False: "not active", None: "indeterminate"}[active]
-        rw = relapse_reason(rmin[i], rmax[i], bool(counts["covered"].iloc[i]),
-                            int(counts["partial"].iloc[i]))
-        reason = f"relapses: {rw}; MRI: {mri_a['mri_why'].iloc[i]}"
+        rw = relapse_reason(rmin[i], rmax[i], bool(covered[i]), int(partial[i]))
+        reason = f"relapses: {rw}; MRI: {mri_why[i]}"
         c = course[i]
         flags = []
         if legacy[i]:
             flags.append("legacy_PRMS")
         if c is None:
             flags.append("course_not_given")
-        if bool(mri_a["early"].iloc[i]):
+        if bool(mri_early[i]):
             flags.append("scan_interval_starts_before_window")
         applies = c is None or c in PROGRESSIVE
         if applies:
-            p = prog["prog"].iloc[i]
+            p = prog_flag[i]
             p_t = None if p is pd.NA else bool(p)
             progression = {True: "with progression", False: "without progression",
                            None: "indeterminate"}[p_t]
-            p_why = str(prog["prog_why"].iloc[i])
-            if bool(prog["raw"].iloc[i]):
+            p_why = str(prog_why[i])
+            if bool(prog_raw[i]):
                 flags.append("relapse_associated_worsening")
         else:
             p_t = None
