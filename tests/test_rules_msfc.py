@@ -301,3 +301,14 @@ def test_slower_pegs_or_fewer_pasat_answers_never_help(h, extra, p, dp):
 def test_bad_date_is_named():
     with pytest.raises(ValueError, match=r"visits row 0 \(subject 1\): date 'soon' is not a date"):
         msfc_scores(visit(**full_visit(date="soon")))
+
+
+def test_completed_walk_slower_than_incapacity_scores_as_incapacity() -> None:
+    # 166 s completed vs a walk stopped at the 180 s limit (incapacity, 165.7948 s): the
+    # slower performance must not score better (found by the monotonicity property).
+    visits = pd.DataFrame({"subject": [1, 2], "date": ["2020-01-01", "2020-01-01"],
+                           "t25fw": [166.0, 180.0], "nhpt": [20.0, 20.0], "pasat": [40, 40]})
+    z = msfc_scores(visits)["z_t25fw"].to_numpy()
+    assert z[0] == z[1] == pytest.approx(13.7, abs=1e-4)
+    uncapped = msfc_scores(visits, MsfcOptions(cap_at_incapacity=False))["z_t25fw"].to_numpy()
+    assert uncapped[0] > uncapped[1]

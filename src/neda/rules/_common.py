@@ -51,6 +51,35 @@ def tri_not(value: Tri) -> Tri:
     return None if value is None else not value
 
 
+def as_pandas(df: Any) -> pd.DataFrame:
+    """A pandas DataFrame as is; a polars one converted."""
+    if isinstance(df, pd.DataFrame):
+        return df
+    if hasattr(df, "to_pandas"):
+        out: pd.DataFrame = df.to_pandas()
+        return out
+    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
+    """The subject column: the one named, else ``subject``, ``id`` or ``patient``."""
+    candidates = [subject] if subject else ["subject", "id", "patient"]
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise ValueError(f"{table} table has no subject column (looked for "
+                     f"{', '.join(repr(c) for c in candidates)}; columns: {list(frame.columns)})")
+
+
+def rule_set_name(options: Any) -> str:
+    """``options.name`` if set, else ``spec_defaults`` when every value is the default, else
+    ``custom`` - so an edited definition is never reported under the default's name."""
+    if options.name:
+        return str(options.name)
+    default = type(options)()
+    return "spec_defaults" if dataclasses.replace(options, name=None) == default else "custom"
+
+
 def options_dict(options: Any) -> dict[str, Any]:
     """Every field of an options dataclass, JSON-friendly (inf as the string "inf")."""
     out: dict[str, Any] = {}

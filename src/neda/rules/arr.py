@@ -34,7 +34,6 @@ are not part of this module.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from ..course import relapse_onset_intervals
-from ._common import provenance
+from ._common import as_pandas as _to_pandas
+from ._common import provenance, rule_set_name
+from ._common import subject_column as _subject_column
 
 #: Columns of :attr:`ArrResult.rates`, in order.
 RATE_COLUMNS = {
@@ -115,10 +116,7 @@ class ArrOptions:
 
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        return ("spec_defaults" if dataclasses.replace(self, name=None) == ArrOptions()
-                else "custom")
+        return rule_set_name(self)
 
     def validated(self) -> ArrOptions:
         if not self.year_days > 0:
@@ -168,22 +166,6 @@ class ArrResult:
 _EPOCH0 = np.datetime64("1970-01-01", "D")
 
 
-def _to_pandas(df: Any) -> pd.DataFrame:
-    if isinstance(df, pd.DataFrame):
-        return df
-    if hasattr(df, "to_pandas"):
-        out: pd.DataFrame = df.to_pandas()
-        return out
-    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
-
-
-def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
-    if subject is None:
-        subject = "subject" if "subject" in frame.columns else "id"
-    if subject not in frame.columns:
-        raise ValueError(f"{table} table has no subject column (looked for 'subject' and 'id'; "
-                         f"columns: {list(frame.columns)})")
-    return subject
 
 
 def _day_array(values: pd.Series, what: str) -> np.ndarray:

@@ -40,7 +40,6 @@ Every date difference is in whole calendar days (spec 0.2).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +47,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._common import provenance
+from ._common import as_pandas as _to_pandas
+from ._common import provenance, rule_set_name
+from ._common import subject_column as _subject_column
 from .dmt_catalogue import CATALOGUE_SOURCE, CATALOGUE_VERSION, EFFICACY_MAPPINGS, Drug, lookup_drug
 
 #: Columns of the treatment-epochs table (docs/data-model.md), in order.
@@ -115,10 +116,7 @@ class DmtOptions:
 
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        return ("spec_defaults" if dataclasses.replace(self, name=None) == DmtOptions()
-                else "custom")
+        return rule_set_name(self)
 
     def validated(self) -> DmtOptions:
         if self.efficacy_mapping.upper() not in EFFICACY_MAPPINGS:
@@ -162,22 +160,6 @@ def _dates(days: list[int | None]) -> pd.Series:
     return pd.Series(np.array(vals, dtype="datetime64[D]").astype("datetime64[ns]"))
 
 
-def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
-    if subject is None:
-        subject = "subject" if "subject" in frame.columns else "id"
-    if subject not in frame.columns:
-        raise ValueError(f"{table} table has no subject column (looked for 'subject' and 'id'; "
-                         f"columns: {list(frame.columns)})")
-    return subject
-
-
-def _to_pandas(df: Any) -> pd.DataFrame:
-    if isinstance(df, pd.DataFrame):
-        return df
-    if hasattr(df, "to_pandas"):
-        out: pd.DataFrame = df.to_pandas()
-        return out
-    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
 
 
 @dataclass

@@ -101,6 +101,9 @@ class MsfcOptions:
         it for an ``unable_ms`` SDMT. [C]
     timed_unable_rule : ``"incapacity_value"`` | ``"missing"`` [incapacity_value] (2.2, key
         ``cdw.timed_unable_rule`` [C]). ``missing``: ``unable_ms`` trials are missing too.
+    cap_at_incapacity : bool [True] - a completed timed test slower than the incapacity value
+        scores as the incapacity value (T25FW z at most 13.7: the MSFC manual's worst score,
+        spec open item 12.2), so a slower performance never scores better than incapacity.
     t25fw_time_limit_s, nhpt_time_limit_s : float [180, 300] (7.1 administration facts [V]).
         A trial with no reason recorded and a time at or above the limit counts as
         ``unable_ms`` (7.1 [C]).
@@ -123,6 +126,7 @@ class MsfcOptions:
     unable_pasat_score: float = 0.0
     unable_sdmt_score: float | None = None
     timed_unable_rule: str = "incapacity_value"
+    cap_at_incapacity: bool = True
     t25fw_time_limit_s: float = 180.0
     nhpt_time_limit_s: float = 300.0
     t25fw_scale: str = "seconds"
@@ -457,6 +461,12 @@ def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
                 info |= ~_blank(frame[c].to_numpy())
         value = np.where(info, tv, value)
         incap = np.where(info, ti, incap)
+    if opts.cap_at_incapacity and test in ("t25fw", "nhpt"):
+        # a completed test slower than the incapacity value would score worse than being
+        # unable to do it (T25FW: 166-180 s vs 165.79 s); the incapacity value is the worst
+        worst = opts.unable_t25fw_trial_s if test == "t25fw" else opts.unable_9hpt_trial_s
+        if test == "t25fw" and opts.t25fw_scale == "seconds" or test == "nhpt":
+            value = np.where(np.isnan(value), value, np.minimum(value, worst))
     return value, incap
 
 

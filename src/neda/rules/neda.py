@@ -27,7 +27,6 @@ the epoch (``partial_window``). MRI scans belong to window k when dated in
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import pandas as pd
 
 from neda.course import CourseOptions, confirmed_events, relapse_onset_intervals
 
-from ._common import Tri, provenance, tri_all, with_provenance
+from ._common import Tri, provenance, rule_set_name, tri_all, with_provenance
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
 HAVRDOVA2009_THRESHOLDS: tuple[tuple[float, float], ...] = ((0.0, 1.5), (10.0, 1.0))
@@ -253,10 +252,7 @@ class NedaOptions:
 
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        return ("spec_defaults" if dataclasses.replace(self, name=None) == NedaOptions()
-                else "custom")
+        return rule_set_name(self)
 
     def validated(self) -> NedaOptions:
         choices = {

@@ -21,7 +21,6 @@ Conventions [C] are the platform's own (clinical spec draft 2, tagged [C]).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..course.engine import relapse_onset_intervals
-from ._common import provenance, with_provenance
+from ._common import as_pandas as _to_pandas
+from ._common import provenance, rule_set_name, with_provenance
+from ._common import subject_column as _subject_column
 from .edss import FS_SYSTEMS, parse_fs_grade, validate_edss
 
 SOURCE = ("clinical spec draft 2 sections 3.1 (relapse definition and hygiene), 3.2 (severity), "
@@ -255,10 +256,7 @@ class RelapseOptions:
 
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        return ("spec_defaults" if dataclasses.replace(self, name=None) == RelapseOptions()
-                else "custom")
+        return rule_set_name(self)
 
     @property
     def short_reason(self) -> str:
@@ -300,22 +298,6 @@ _FALSE_WORDS = {"no", "n", "false", "f", "0", "nein"}
 _UNKNOWN_WORDS = {"", "unknown", "na", "nan", "none", "not known", "<na>"}
 
 
-def _to_pandas(df: Any) -> pd.DataFrame:
-    if isinstance(df, pd.DataFrame):
-        return df
-    if hasattr(df, "to_pandas"):
-        out: pd.DataFrame = df.to_pandas()
-        return out
-    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
-
-
-def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
-    candidates = [subject] if subject else ["subject", "id", "patient"]
-    for c in candidates:
-        if c in frame.columns:
-            return c
-    raise ValueError(f"{table} table has no subject column (looked for "
-                     f"{', '.join(repr(c) for c in candidates)}; columns: {list(frame.columns)})")
 
 
 def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:

@@ -36,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from ..course import CourseOptions, confirmed_events, relapse_onset_intervals
+from ._common import as_pandas as _to_pandas
 from ._common import provenance, with_provenance
+from ._common import subject_column as _subject_column
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
 
 INF = math.inf
@@ -210,22 +212,6 @@ class ResponseOptions:
 _EPOCH0 = np.datetime64("1970-01-01", "D")
 
 
-def _to_pandas(df: Any) -> pd.DataFrame:
-    if isinstance(df, pd.DataFrame):
-        return df
-    if hasattr(df, "to_pandas"):
-        out: pd.DataFrame = df.to_pandas()
-        return out
-    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
-
-
-def _subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
-    if subject is None:
-        subject = "subject" if "subject" in frame.columns else "id"
-    if subject not in frame.columns:
-        raise ValueError(f"{table} table has no subject column (looked for 'subject' and 'id'; "
-                         f"columns: {list(frame.columns)})")
-    return subject
 
 
 def _days(values: Any) -> np.ndarray:
