@@ -335,3 +335,18 @@ def test_s32_pirma() -> None:
                   "comparator_date": day(0)}]) == "MRI_unknown"
     # without MRI input the overlay is not assessed
     assert run({0: 2.0, 200: 3.0, 290: 3.0}, [100]).events.pira_mri.iloc[0] == "not_assessed"
+
+
+def test_impute_last_visit_and_subject_subset() -> None:
+    visits = {0: 2.0, 100: 3.0}
+    assert events(run(visits)) == []
+    res = run(visits, options=preset("mueller2023", impute_last_visit=1))
+    assert events(res) == [cdw(100, 100)] and res.events.confirmed_by.iloc[0] == "imputation"
+    # only within N days of follow-up
+    assert events(run(visits, options=preset("mueller2023", impute_last_visit=99))) == []
+    assert len(events(run(visits, options=preset("mueller2023", impute_last_visit=100)))) == 1
+    with pytest.raises(ValueError, match="random imputation"):
+        preset("mueller2023", impute_last_visit=0.5)
+    v = pd.DataFrame({"id": ["A", "A", "B", "B"], "date": [day(0), day(90)] * 2,
+                      "edss": [2.0, 3.0, 2.0, 2.0]})
+    assert list(confirmed_events(v, subjects=["B"]).summary.subject) == ["B"]

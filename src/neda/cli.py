@@ -197,6 +197,9 @@ def progression_command(
     confirm_magnitude: Annotated[
         str | None, typer.Option(help="threshold_vs_reference or at_or_above_onset.")
     ] = None,
+    impute_last_visit: Annotated[float | None, typer.Option(
+        help="Impute a worsening at the last visit: 0 never, 1 always, N>1 within N days.")
+    ] = None,
     death_confirms: Annotated[
         bool | None, typer.Option("--death-confirms/--no-death-confirms")
     ] = None,
@@ -234,6 +237,7 @@ def progression_command(
         attribution=attribution,
         confirm_magnitude=confirm_magnitude,
         death_confirms=death_confirms,
+        impute_last_visit=impute_last_visit,
         require_ascertainment=require_ascertainment,
         history_lookback_days=history_lookback_days,
         timed_test_pct=timed_test_pct,

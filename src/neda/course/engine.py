@@ -42,7 +42,7 @@ EVENT_COLUMNS = {
     "pira_confirmation_date": "For PIRA: the first confirmation visit free of relapses.",
     "pira_mri": "For PIRA: PIRMA, PIRA_with_MRI_activity, MRI_unknown; not_assessed without "
                 "MRI input (spec 2.7.4).",
-    "confirmed_by": "visit, or death (option death_confirms).",
+    "confirmed_by": "visit; death (option death_confirms); imputation (impute_last_visit).",
     "sustained_until_date": "Last visit at which the change was still present.",
     "sustained_to_last_visit": "Whether the change lasted to the last visit.",
     "days_from_first_visit": "Days from the subject's first visit to onset.",
@@ -146,6 +146,7 @@ def confirmed_events(
     ascertainment: Any = None,
     validconf: str | None = None,
     mri: Any = None,
+    subjects: Any = None,
 ) -> CourseResult:
     """Confirmed disability worsening / improvement events for every subject.
 
@@ -164,6 +165,7 @@ def confirmed_events(
     mri : optional DataFrame of read scans (``docs/data-model.md``: ``subject``, ``date``,
         ``comparator_date``, ``contrast``, ``gd``, ``new_t2``, ``enlarging_t2``); when given,
         each PIRA event gets ``pira_mri``.
+    subjects : optional list of subject identifiers to analyse (msprog ``subjects``).
 
     Returns
     -------
@@ -181,6 +183,8 @@ def confirmed_events(
     dropped_parts: list[pd.DataFrame] = []
 
     vis = vis[[c for c in dict.fromkeys([subject, date, value, validconf]) if c]].copy()
+    if subjects is not None:
+        vis = vis[vis[subject].isin(list(subjects))]
     vis["_row"] = np.arange(len(vis))
     missing = vis[value].isna()
     if missing.any():
@@ -279,7 +283,9 @@ def confirmed_events(
         relapse_to_conf=opts.relapse_to_conf, relapse_assoc=opts.relapse_assoc,
         relapse_indep=opts.relapse_indep.as_msprog(), event=opts.event,
         rawpira=opts.attribution, check_intermediate=opts.check_intermediate,
-        require_sust_days=opts.require_sust_days, impute_p=0.0, impute_max_fu=np.inf,
+        require_sust_days=opts.require_sust_days,
+        impute_p=1.0 if opts.impute_last_visit else 0.0,
+        impute_max_fu=float(opts.impute_last_visit) if opts.impute_last_visit > 1 else np.inf,
         at_or_above_onset=opts.confirm_magnitude == "at_or_above_onset",
         death_value=10.0 if (opts.death_confirms and opts.outcome == "edss") else np.inf,
         death_confirms=opts.death_confirms and opts.outcome == "edss",
@@ -467,7 +473,8 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
         "confirmation_date": _to_dates(c1_day),
         "confirmation_value": c1_val,
         "pira_confirmation_date": _to_dates(pira_day),
-        "confirmed_by": np.where(by == K.CONFIRMED_BY_DEATH, "death", "visit").astype(object),
+        "confirmed_by": np.select([by == K.CONFIRMED_BY_DEATH, by == K.CONFIRMED_BY_IMPUTATION],
+                                  ["death", "imputation"], "visit").astype(object),
         "sustained_until_date": _to_dates(dates[vs + sust]),
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),

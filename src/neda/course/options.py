@@ -100,6 +100,10 @@ class CourseOptions:
     confirm_magnitude : ``"threshold_vs_reference"`` | ``"at_or_above_onset"``
         [threshold_vs_reference; Müller 2025 tested both] (2.3).
     death_confirms : [False] - an EDSS of 10 confirms itself (2.3).
+    impute_last_visit : [0] - msprog's imputation of a worsening at the last visit: 0 never,
+        1 always, N > 1 only within N days of follow-up (early discontinuation). Random
+        imputation (0 < p < 1) is offered by the pymsprog drop-in only, since a native result
+        must be reproducible from its options.
     require_ascertainment : [True] - PIRA and undefined need the windows inside the
         relapse-ascertainment interval; False = msprog (2.7.2).
     history_lookback_days : [0] - days before the first contact counted as ascertained.
@@ -145,6 +149,7 @@ class CourseOptions:
     attribution: bool = True
     confirm_magnitude: str = "threshold_vs_reference"
     death_confirms: bool = False
+    impute_last_visit: float = 0
     require_ascertainment: bool = True
     history_lookback_days: float = 0
     practice_effect_visits: int = 2
@@ -221,6 +226,11 @@ class CourseOptions:
         if self.outcome == "custom" and (self.delta_fun is None or self.worsening is None):
             raise ValueError("outcome='custom' needs delta_fun and worsening "
                              "('increase' or 'decrease')")
+        if 0 < self.impute_last_visit < 1 or self.impute_last_visit < 0:
+            raise ValueError(
+                "impute_last_visit must be 0, 1 or a number of days > 1 (random imputation "
+                "with 0 < p < 1 is available in neda.msprog.MSprog only)"
+            )
         if not self.conf_days:
             raise ValueError("conf_days needs at least one confirmation period")
         return self
