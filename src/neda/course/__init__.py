@@ -5,6 +5,7 @@ preset ``mueller2023``); ``neda.msprog.MSprog`` is the pymsprog-compatible API o
 compiled engine.
 """
 
+from .composite import EDSS_PLUS_COLUMNS, EDSS_PLUS_COMPONENTS, edss_plus
 from .engine import EVENT_COLUMNS, CourseResult, confirmed_events, relapse_onset_intervals
 from .options import (
     CDI_THRESHOLDS,
@@ -16,6 +17,8 @@ from .options import (
 
 __all__ = [
     "CDI_THRESHOLDS",
+    "EDSS_PLUS_COLUMNS",
+    "EDSS_PLUS_COMPONENTS",
     "EDSS_THRESHOLDS",
     "EVENT_COLUMNS",
     "PRESETS",
@@ -23,5 +26,6 @@ __all__ = [
     "CourseResult",
     "RelapseIndependence",
     "confirmed_events",
+    "edss_plus",
     "relapse_onset_intervals",
 ]
