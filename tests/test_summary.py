@@ -130,3 +130,11 @@ def test_neda_on_current_therapy() -> None:
     row = course_summary(visits, relapses, mri, treatments).patients.iloc[0]
     assert not bool(row["neda3_current_year"])
     assert "MRI" in row["neda3_reason_current_year"]
+
+
+def test_top_level_entry_point() -> None:
+    import neda
+
+    assert neda.course_summary is course_summary
+    with pytest.raises(AttributeError):
+        _ = neda.no_such_thing
