@@ -20,9 +20,16 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 Tri = bool | None
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value, so messages read ``subject 7``, not
+    ``subject np.int64(7)`` (NumPy 2 reprs)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def tri_all(values: Iterable[Tri]) -> Tri:

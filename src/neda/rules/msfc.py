@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.rules._common import provenance, with_provenance
+from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
     "clinical-rules.md draft 2 section 7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -432,7 +432,7 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
     bad = dates.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"visits row {i} (subject {frame['subject'].iloc[i]!r}): date "
+        raise ValueError(f"visits row {i} (subject {plain(frame['subject'].iloc[i])!r}): date "
                          f"{frame['date'].iloc[i]!r} is not a date (ISO 8601 expected)")
     return frame.assign(date=dates)
 
@@ -475,7 +475,7 @@ def _component_values(frame: pd.DataFrame, opts: MsfcOptions) -> dict[str, np.nd
     dates = frame["date"].to_numpy()
 
     def where(i: int) -> str:
-        return f"visits row {i} (subject {subjects[i]!r}, date {str(dates[i])[:10]})"
+        return f"visits row {i} (subject {plain(subjects[i])!r}, date {str(dates[i])[:10]})"
 
     out: dict[str, np.ndarray] = {}
     out["t25fw"], out["t25fw_incap"] = _visit_value(frame, "t25fw", "t25fw", opts, where)

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.rules._common import provenance, with_provenance
+from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
     "clinical-rules.md draft 2 sections 7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
@@ -316,8 +316,8 @@ class _Context:
     def where(self, row: int) -> str:
         d = self.dates[row]
         day = "NaT" if pd.isna(d) else pd.Timestamp(d).strftime("%Y-%m-%d")
-        return (f"pros row {row} (subject {self.subjects[row]!r}, date {day}, instrument "
-                f"{self.instruments[row]!r}, item {self.items[row]!r})")
+        return (f"pros row {row} (subject {plain(self.subjects[row])!r}, date {day}, instrument "
+                f"{plain(self.instruments[row])!r}, item {plain(self.items[row])!r})")
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
@@ -448,7 +448,7 @@ def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.n
         hint = ""
         if inst.name == "MFIS-5":
             hint = " (see pro.mfis5_item_numbering)"
-        raise ValueError(f"{ctx.where(int(r))}: unknown item {items[r]!r} for {inst.name}; "
+        raise ValueError(f"{ctx.where(int(r))}: unknown item {plain(items[r])!r} for {inst.name}; "
                          f"expected an item number {listed}{hint}")
     position = np.full(top + 2, -1, np.int64)
     position[list(inst.items)] = np.arange(len(inst.items))
@@ -467,7 +467,7 @@ def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.n
         r = rows[i]
         expected = ("a whole number" if inst.not_scored is not None
                     else _range_text(int(lo[i]), int(hi[i])))
-        raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {responses[r]!r}; "
+        raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {plain(responses[r])!r}; "
                          f"expected {expected}")
 
     group, first = _keys(subj_codes[rows], date_codes[rows], n_dates)
