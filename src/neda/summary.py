@@ -112,7 +112,8 @@ def course_summary(
     """
     opts = options or SummaryOptions()
     vis = _frame(visits)
-    assert vis is not None
+    if vis is None:
+        raise ValueError("course_summary needs a visits table (subject, date, edss)")
     for col in ("subject", "date", "edss"):
         if col not in vis.columns:
             raise ValueError(f"visits table needs a {col!r} column (has {list(vis.columns)})")
