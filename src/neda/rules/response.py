@@ -750,6 +750,20 @@ def _group(total: np.ndarray, cuts: list[tuple[float, str]]) -> np.ndarray:
     return out
 
 
+
+def _treatment_columns(rows: pd.DataFrame, mri_c: pd.DataFrame) -> dict[str, Any]:
+    """The leading columns both Rio scores share: the treatment and the scans used."""
+    return {
+        "subject": rows["subject"].to_numpy(),
+        "drug": rows["drug"].to_numpy(),
+        "treatment_start": _dates(rows["S"].to_numpy()),
+        "drug_class": rows["drug_class"].to_numpy(),
+        "validated_for_drug": rows["validated_for_drug"].to_numpy(bool),
+        "warning": rows["warning"].to_numpy(),
+        "reference_scan_date": _dates(mri_c["ref_day"].to_numpy()),
+        "year1_scan_date": _dates(mri_c["y1_day"].to_numpy()),
+    }
+
 def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = None,
               options: ResponseOptions | None = None, *, ascertainment: Any = None
               ) -> pd.DataFrame:
@@ -791,14 +805,7 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
     gmin, gmax = _group(smin, cuts), _group(smax, cuts)
     risk = np.where(gmin == gmax, gmin, "unknown")
     frame = pd.DataFrame({
-        "subject": rows["subject"].to_numpy(),
-        "drug": rows["drug"].to_numpy(),
-        "treatment_start": _dates(rows["S"].to_numpy()),
-        "drug_class": rows["drug_class"].to_numpy(),
-        "validated_for_drug": rows["validated_for_drug"].to_numpy(bool),
-        "warning": rows["warning"].to_numpy(),
-        "reference_scan_date": _dates(mri_c["ref_day"].to_numpy()),
-        "year1_scan_date": _dates(mri_c["y1_day"].to_numpy()),
+        **_treatment_columns(rows, mri_c),
         "active_lesions": _exact(lo, hi),
         "active_lesions_min": lo,
         "active_lesions_max": hi,
@@ -862,14 +869,7 @@ def modified_rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: 
         rel_reason.append(text)
     what = "new T2 lesions" if opts.mrio_count == "new_only" else "new or enlarging T2 lesions"
     frame = pd.DataFrame({
-        "subject": rows["subject"].to_numpy(),
-        "drug": rows["drug"].to_numpy(),
-        "treatment_start": _dates(rows["S"].to_numpy()),
-        "drug_class": rows["drug_class"].to_numpy(),
-        "validated_for_drug": rows["validated_for_drug"].to_numpy(bool),
-        "warning": rows["warning"].to_numpy(),
-        "reference_scan_date": _dates(mri_c["ref_day"].to_numpy()),
-        "year1_scan_date": _dates(mri_c["y1_day"].to_numpy()),
+        **_treatment_columns(rows, mri_c),
         "new_t2": _exact(lo, hi),
         "new_t2_min": lo,
         "new_t2_max": hi,
