@@ -23,7 +23,7 @@ import pandas as pd
 
 from .course import _kernel as K
 from .course._scan import offsets, run_scan
-from .course.milestone import value_milestone
+from .course.milestone import _as_dates, value_milestone
 from .course.relapse_split import separate_ri_ra
 
 __all__ = ["MSprog", "compute_delta", "is_event", "separate_ri_ra", "value_milestone"]
@@ -409,19 +409,6 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     if return_unconfirmed:
         return summary, results, unconfirmed
     return summary, results
-
-
-def _as_dates(values: pd.Series, col: str, date_format: str | None) -> pd.Series:
-    """pd.to_datetime as pymsprog calls it, with its error message (already dates: as is)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    try:
-        return pd.to_datetime(values, format=date_format)
-    except Exception as exc:
-        raise ValueError(
-            f"Failed to intepret '{col}' column as dates; "
-            "please provide correct format via `date_format` argument."
-        ) from exc
 
 
 def _row_is_float(data: pd.DataFrame, date_col: str, day_mode: bool) -> bool:

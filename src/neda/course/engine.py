@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..rules._common import as_pandas
 from . import _kernel as K
 from ._scan import offsets, run_scan
 from .options import CourseOptions
@@ -75,13 +76,7 @@ class CourseResult:
 
 def _to_pandas(df: Any) -> Any:
     """pandas as is, polars converted; None stays None."""
-    if df is None:
-        return None
-    if isinstance(df, pd.DataFrame):
-        return df
-    if hasattr(df, "to_pandas"):
-        return df.to_pandas()
-    raise TypeError(f"expected a pandas or polars DataFrame, got {type(df).__name__}")
+    return None if df is None else as_pandas(df)
 
 
 _EPOCH = np.datetime64("1970-01-01", "D")

@@ -35,6 +35,19 @@ ERR_INDEX_EMPTY = 1  # pymsprog: conf_idx[0] on an empty array (IndexError)
 # argument normalisation shared with relapse_split (pymsprog's conventions)
 
 
+
+def _as_dates(values: pd.Series, col: object, date_format: str | None) -> pd.Series:
+    """pd.to_datetime as pymsprog calls it, with its error message (already dates: as is)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    try:
+        return pd.to_datetime(values, format=date_format)
+    except Exception as exc:
+        raise ValueError(
+            f"Failed to intepret '{col}' column as dates; "
+            "please provide correct format via `date_format` argument."
+        ) from exc
+
 def _as_list(x: Any) -> Any:
     """A single number becomes a one-element list; anything iterable is kept as given."""
     try:
@@ -161,6 +174,22 @@ class _Draws:
 # compiled scan
 
 
+
+@njit(cache=True)
+def _first_confirmation(i0, onset, start, stop, dates, validconf, dminus, dplus, rtc0, rtc1,
+                        lo, hi, nwin):
+    """First visit in [start, stop) that may confirm the onset: valid for confirmation, far
+    enough from relapses, and inside one of the confirmation windows; -1 if none."""
+    for x in range(start, stop):
+        i = i0 + x
+        if not validconf[i] or not dminus[i] >= rtc0 or not dplus[i] >= rtc1:
+            continue
+        d = dates[i] - dates[i0 + onset]
+        for w in range(nwin):
+            if lo[w] <= d and d <= hi[w]:
+                return x
+    return -1
+
 @njit(cache=True, inline="always")
 def _reaches(v, milestone, sgn):
     if sgn > 0:
@@ -207,20 +236,8 @@ def _milestone_scan(vstart, vend, dates, value, validconf, dminus, dplus, milest
             if m < 0:
                 break
             # first valid confirmation visit in any window
-            c0 = -1
-            for x in range(m + 1, n):
-                i = i0 + x
-                if not validconf[i] or not dminus[i] >= rtc0 or not dplus[i] >= rtc1:
-                    continue
-                d = dates[i] - dates[i0 + m]
-                hit = False
-                for w in range(nwin):
-                    if lo[w] <= d and d <= hi[w]:
-                        hit = True
-                        break
-                if hit:
-                    c0 = x
-                    break
+            c0 = _first_confirmation(i0, m, m + 1, n, dates, validconf, dminus, dplus,
+                                     rtc0, rtc1, lo, hi, nwin)
             confirmed = False
             if c0 >= 0:
                 confirmed = True
@@ -325,13 +342,7 @@ def value_milestone(
 
     # ---- dates ----
     if date_format != "day":
-        try:
-            data[date_col] = pd.to_datetime(data[date_col], format=date_format)
-        except Exception as exc:
-            raise ValueError(
-                f"Failed to intepret '{date_col}' column as dates; "
-                "please provide correct format via `date_format` argument."
-            ) from exc
+        data[date_col] = _as_dates(data[date_col], date_col, date_format)
     if relapse is None:
         relapsedata = False
         relapse = pd.DataFrame([], columns=[rsubj_col, rdate_col])
@@ -340,13 +351,7 @@ def value_milestone(
         relapsedata = True
         relapse = relapse[[rsubj_col, rdate_col]].copy().dropna()
         if date_format != "day":
-            try:
-                relapse[rdate_col] = pd.to_datetime(relapse[rdate_col], format=date_format)
-            except Exception as exc:
-                raise ValueError(
-                    f"Failed to intepret '{rdate_col}' column as dates; "
-                    "please provide correct format via `date_format` argument."
-                ) from exc
+            relapse[rdate_col] = _as_dates(relapse[rdate_col], rdate_col, date_format)
         relapse_start = relapse[rdate_col].min()
     if date_format != "day":
         global_start = min(data[date_col].min(), relapse_start)

@@ -33,6 +33,7 @@ from .milestone import (
     _day_column,
     _direction,
     _Draws,
+    _first_confirmation,
     _impute,
     _left_only,
     _outcome_name,
@@ -198,19 +199,8 @@ def _split_subject(s, i0, n, dates, value, validconf, dminus, dplus, r0, nr, rda
                 confirmed = True
                 conf = m - 1
             else:
-                for x in range(change + 1, m):
-                    i = k0 + x
-                    if not validconf[i] or not dminus[i] >= rtc0 or not dplus[i] >= rtc1:
-                        continue
-                    dd = dates[i] - dates[k0 + change]
-                    hit = False
-                    for w in range(nwin):
-                        if lo[w] <= dd and dd <= hi[w]:
-                            hit = True
-                            break
-                    if hit:
-                        conf = x
-                        break
+                conf = _first_confirmation(k0, change, change + 1, m, dates, validconf, dminus,
+                                           dplus, rtc0, rtc1, lo, hi, nwin)
                 confirmed = conf >= 0
                 if confirmed:
                     for x in range(change + 1, conf + 1):
