@@ -23,7 +23,9 @@ from msclinical.edssplus import core as msc_edssplus
 from neda.course import CourseOptions, confirmed_events
 from neda.course.composite import EDSS_PLUS_COLUMNS, component_outcome, edss_plus
 
-D0 = pd.Timestamp("2024-01-01")
+D0 = pd.Timestamp("2018-01-01")
+#: relapses recorded, none occurred (relapses=None would mean "not recorded": class unknown)
+NO_RELAPSES = pd.DataFrame({"subject": [], "date": []})
 COMPONENTS = ("edss", "t25fw", "nhpt_dominant", "nhpt_nondominant")
 #: msclinical's names for the data-model columns
 MSC_NAMES = {"subject": "patient", "nhpt_dominant": "hpt9_dom",
@@ -57,7 +59,7 @@ def row(out: pd.DataFrame, subject: str = "P1") -> pd.Series:
 # ----------------------------------------------------------------------------- scenarios
 def test_edss_only_worsening() -> None:
     v = visits(edss={0: 2.0, 30: 2.0, 100: 3.0, 190: 3.0, 300: 3.0}, **STABLE)
-    r = row(edss_plus(v))
+    r = row(edss_plus(v, NO_RELAPSES))
     assert r.edss_plus_event and r.component == "edss"
     assert (days(r.reference_date), days(r.onset_date), days(r.confirmation_date)) == (0, 100, 190)
     assert (r.reference_value, r.onset_value, r.confirmation_value) == (2.0, 3.0, 3.0)
@@ -74,14 +76,14 @@ def test_edss_only_worsening() -> None:
 def test_t25fw_earlier_than_edss() -> None:
     v = visits(edss={0: 2.0, 100: 2.0, 190: 3.0, 300: 3.0, 400: 3.0},
                t25fw={0: 6.0, 100: 7.5, 190: 7.4, 300: 7.5, 400: 7.5})
-    r = row(edss_plus(v))
+    r = row(edss_plus(v, NO_RELAPSES))
     assert r.component == "t25fw" and days(r.onset_date) == 100
     assert days(r.confirmation_date) == 190 and r.reference_value == 6.0
     assert days(r.edss_first_cdw_onset) == 190 and days(r.t25fw_first_cdw_onset) == 100
     assert r.components_worsened == "edss, t25fw"
     # only the columns present are run; the 9HPT ones are reported missing
     assert "nhpt_dominant_first_cdw_onset" not in r.index
-    assert edss_plus(v).attrs["provenance"]["components_missing"] == ["nhpt_dominant",
+    assert edss_plus(v, NO_RELAPSES).attrs["provenance"]["components_missing"] == ["nhpt_dominant",
                                                                        "nhpt_nondominant"]
 
 
@@ -92,12 +94,12 @@ def test_tie_on_onset_broken_by_earliest_confirmation() -> None:
     # same onset and same c1: the order of the components argument decides
     p2 = visits("P2", edss={0: 2.0, 100: 3.0, 200: 3.0, 300: 3.0},
                 t25fw={0: 6.0, 100: 7.5, 200: 7.5, 300: 7.5})
-    out = edss_plus(pd.concat([p1, p2]))
+    out = edss_plus(pd.concat([p1, p2]), NO_RELAPSES)
     r1, r2 = row(out, "P1"), row(out, "P2")
     assert days(r1.onset_date) == days(r2.onset_date) == 100
     assert r1.component == "t25fw" and days(r1.confirmation_date) == 190
     assert r2.component == "edss" and days(r2.confirmation_date) == 200
-    assert row(edss_plus(p2, components=("t25fw", "edss")), "P2").component == "t25fw"
+    assert row(edss_plus(p2, NO_RELAPSES, components=("t25fw", "edss")), "P2").component == "t25fw"
 
 
 def test_9hpt_worsening_counts_only_when_confirmed_on_the_same_hand() -> None:
@@ -109,7 +111,7 @@ def test_9hpt_worsening_counts_only_when_confirmed_on_the_same_hand() -> None:
     same = visits("S", edss={0: 2.0, 30: 2.0, 120: 2.0, 210: 2.0, 300: 2.0},
                   nhpt_dominant={0: 20.0, 30: 20.0, 120: 25.0, 210: 25.0, 300: 25.0},
                   nhpt_nondominant={0: 20.0, 30: 20.0, 120: 20.0, 210: 20.0, 300: 20.0})
-    out = edss_plus(pd.concat([crossed, same]))
+    out = edss_plus(pd.concat([crossed, same]), NO_RELAPSES)
     x, s = row(out, "X"), row(out, "S")
     assert not x.edss_plus_event and x.component == "" and pd.isna(x.onset_date)
     assert x.components_worsened == ""
@@ -118,14 +120,14 @@ def test_9hpt_worsening_counts_only_when_confirmed_on_the_same_hand() -> None:
     assert (days(s.onset_date), days(s.confirmation_date)) == (120, 210)
     # pooling the hands (worst hand per visit) would invent an event for X
     pooled = crossed.assign(nhpt=crossed[["nhpt_dominant", "nhpt_nondominant"]].max(axis=1))
-    assert row(edss_plus(pooled, components=("nhpt",)), "X").edss_plus_event
+    assert row(edss_plus(pooled, NO_RELAPSES, components=("nhpt",)), "X").edss_plus_event
 
 
 def test_non_dominant_hand_and_subjects_without_event() -> None:
     a = visits("A", edss={0: 1.0, 30: 1.0, 120: 1.0, 210: 1.0},
                nhpt_nondominant={0: 20.0, 30: 21.0, 120: 24.0, 210: 24.5})
     b = visits("B", edss={0: 1.0}, t25fw={0: 5.0, 100: 5.0})  # one EDSS: not assessable
-    out = edss_plus(pd.concat([a, b]))
+    out = edss_plus(pd.concat([a, b]), NO_RELAPSES)
     assert row(out, "A").component == "nhpt_nondominant"
     rb = row(out, "B")
     assert not rb.edss_plus_event and rb.components_assessable == "t25fw"
@@ -144,7 +146,7 @@ def test_event_keeps_its_component_class_and_mri_overlay() -> None:
     # without that relapse the same event is PIRA, and a clean scan makes it PIRMA
     mri = pd.DataFrame({"subject": ["P1"], "date": [day(150)], "comparator_date": [day(0)],
                         "contrast": [True], "gd": [0], "new_t2": [0], "enlarging_t2": [0]})
-    r = row(edss_plus(v, None, mri=mri))
+    r = row(edss_plus(v, NO_RELAPSES, mri=mri))
     assert (r.component, r.cdw_class, r.pira_mri) == ("edss", "PIRA", "PIRMA")
 
 
@@ -154,14 +156,14 @@ def test_default_ascertainment_spans_every_component() -> None:
     # EDSS run on its own starts ascertainment at d60 and says unknown
     v = visits(edss={60: 2.0, 100: 3.0, 190: 3.0, 300: 3.0},
                t25fw={0: 6.0, 100: 6.0, 190: 6.0, 300: 6.0})
-    assert row(edss_plus(v)).cdw_class == "PIRA"
+    assert row(edss_plus(v, NO_RELAPSES)).cdw_class == "PIRA"
     alone = confirmed_events(v, None, CourseOptions()).events
     assert alone.loc[0, "cdw_class"] == "unknown"
 
 
 def test_provenance_and_options() -> None:
     v = visits(edss={0: 2.0, 100: 3.0, 190: 3.0}, nhpt_dominant={0: 20.0, 100: 20.0, 190: 20.0})
-    out = edss_plus(v, options=CourseOptions.from_preset("cagol2022"))
+    out = edss_plus(v, NO_RELAPSES, options=CourseOptions.from_preset("cagol2022"))
     prov = out.attrs["provenance"]
     assert (out["rule_set"] == "cagol2022").all()
     assert prov["rule_set"] == "cagol2022" and "Cadavid" in prov["sources"][0]
@@ -171,7 +173,8 @@ def test_provenance_and_options() -> None:
     assert out.loc[0, "options_digest"] == prov["options_digest"]
     assert component_outcome("nhpt_left") == "nhpt" and component_outcome("t25fw") == "t25fw"
     # polars input gives the same table
-    pd.testing.assert_frame_equal(edss_plus(pl.from_pandas(v)), edss_plus(v))
+    pd.testing.assert_frame_equal(edss_plus(pl.from_pandas(v), NO_RELAPSES),
+                                  edss_plus(v, NO_RELAPSES))
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -203,7 +206,9 @@ def cohort(seed: int, n: int = 120) -> pd.DataFrame:
             e = float(np.clip(e + rng.choice([-1, -0.5, 0, 0, 0.5, 1, 1.5]), 0, 9.5))
             t = round(max(3.0, t * float(rng.choice([0.8, 0.9, 1, 1, 1.1, 1.2, 1.25]))), 1)
             h = [round(max(10.0, x * float(rng.choice([0.8, 0.95, 1, 1.2, 1.3]))), 1) for x in h]
-            r: dict[str, Any] = {"subject": f"P{p:03d}", "date": day(int(d)), "edss": e,
+            # EDSS has no 0.5 step (rules 1.1): the walk's 0.5 is recorded as 1.0
+            r: dict[str, Any] = {"subject": f"P{p:03d}", "date": day(int(d)),
+                                 "edss": 1.0 if e == 0.5 else e,
                                  "t25fw": t, "nhpt_dominant": h[0], "nhpt_nondominant": h[1]}
             for c in COMPONENTS:
                 if rng.random() < 0.15:
@@ -273,7 +278,7 @@ def test_differential_msclinical_edssplus(mode: str, seed: int) -> None:
     first component in its order)."""
     opts, rules = PARITY_MODES[mode]
     v = cohort(seed)
-    ours = edss_plus(v, None, opts).set_index("subject")
+    ours = edss_plus(v, NO_RELAPSES, opts).set_index("subject")
     theirs = msc_composite(v, rules).loc[ours.index]
     assert (ours["edss_plus_event"] == theirs["event"]).all()
     ev = ours.index[ours["edss_plus_event"]]
@@ -329,7 +334,7 @@ def test_difference_tie_rule() -> None:
     tie rule (2.6 [C]) takes the earliest confirmation (T25FW, c1 d190 < d200)."""
     v = visits(edss={0: 2.0, 100: 3.0, 200: 3.0}, t25fw={0: 6.0, 100: 7.5, 190: 7.5, 200: 7.5})
     opts, rules = PARITY_MODES["roving"]
-    assert row(edss_plus(v, None, opts)).component == "t25fw"
+    assert row(edss_plus(v, NO_RELAPSES, opts)).component == "t25fw"
     t = msc_one(v, rules)
     assert (t.component, days(t.confirmation_date)) == ("edss", 200)
 
@@ -339,12 +344,12 @@ def test_difference_roving_after_improvement() -> None:
     any lower value that stays at or below itself up to its confirmation; our default moves
     it only after a confirmed improvement of at least the threshold."""
     v = visits(edss={0: 3.0, 90: 2.5, 180: 2.5, 270: 3.5, 360: 3.5})
-    assert not row(edss_plus(v)).edss_plus_event
+    assert not row(edss_plus(v, NO_RELAPSES)).edss_plus_event
     t = msc_one(v)
     assert t.event and (days(t.onset_date), days(t.reference_date)) == (270, 90)
     # roving_after_improvement='any_lower' with proceed_from='event' gives msclinical's event
     lower = CourseOptions(roving_after_improvement="any_lower", proceed_from="event")
-    r = row(edss_plus(v, None, lower))
+    r = row(edss_plus(v, NO_RELAPSES, lower))
     assert (days(r.onset_date), days(r.reference_date), r.reference_value) == (270, 90, 2.5)
 
 
@@ -355,7 +360,7 @@ def test_difference_what_confirms_a_lower_reference() -> None:
     find +1.5 at d270; msclinical keeps 3.0 (+0.5: no event)."""
     v = visits(edss={0: 3.0, 90: 2.0, 180: 2.5, 270: 3.5, 360: 3.5})
     lower = CourseOptions(roving_after_improvement="any_lower", proceed_from="event")
-    r = row(edss_plus(v, None, lower))
+    r = row(edss_plus(v, NO_RELAPSES, lower))
     assert (days(r.onset_date), days(r.reference_date), r.reference_value) == (270, 90, 2.0)
     assert not msc_one(v).event
 
@@ -364,11 +369,12 @@ def test_difference_9hpt_practice_effect() -> None:
     """Difference E4 (spec 2.2): the 9HPT reference is the best of the first two
     administrations (practice effect); msclinical starts from the first one."""
     v = visits(nhpt_dominant={0: 25.0, 30: 20.0, 120: 24.5, 210: 24.5})
-    r = row(edss_plus(v))
+    r = row(edss_plus(v, NO_RELAPSES))
     assert (r.component, days(r.reference_date), days(r.onset_date)) == ("nhpt_dominant", 30,
                                                                           120)
     assert not msc_one(v).event  # 24.5 s is not 20 % slower than 25 s
-    assert not row(edss_plus(v, None, CourseOptions(practice_effect_visits=1))).edss_plus_event
+    no_practice = CourseOptions(practice_effect_visits=1)
+    assert not row(edss_plus(v, NO_RELAPSES, no_practice)).edss_plus_event
 
 
 def test_difference_relapses_restrict_reference_and_confirmation() -> None:

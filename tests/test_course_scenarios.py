@@ -39,6 +39,11 @@ def run(edss: dict[int, float], relapses: list[Any] = (), options: CourseOptions
                             ascertainment=asc, mri=mri)
 
 
+def res_visits() -> pd.DataFrame:
+    return pd.DataFrame({"id": "P1", "date": [day(0), day(90), day(300)],
+                         "edss": [2.0, 3.0, 3.0]})
+
+
 def events(res: Any) -> list[tuple]:
     """(type, class, onset day, c1 day, reference day) for each event."""
     out = []
@@ -303,7 +308,19 @@ def test_edited_preset_is_renamed_custom_and_recorded() -> None:
     res = run({0: 2.0, 90: 3.0, 300: 3.0}, options=opts)
     assert set(res.events.rule_set) == {"custom"}
     assert res.provenance["options"]["conf_days"] == [168]
-    assert res.events.options_digest.iloc[0] == opts.digest()
+    assert res.events.options_digest.iloc[0] == res.provenance["options_digest"]
+    assert res.provenance["course_options_digest"] == opts.digest()
+    # the digest also covers relapse hygiene's options and whether relapses were given
+    from neda.rules.relapses import RelapseOptions
+
+    other = confirmed_events(res_visits(), pd.DataFrame({"id": [], "date": []}), opts,
+                             relapse_options=RelapseOptions(merge_days=14))
+    assert other.provenance["options_digest"] != res.provenance["options_digest"]
+    unknown = confirmed_events(res_visits(), None, opts)
+    assert unknown.provenance["options_digest"] not in (res.provenance["options_digest"],
+                                                        other.provenance["options_digest"])
+    assert "Relapse data were not given" in unknown.describe()
+    assert "conf_days = [168]" in res.describe()
 
 
 def test_describe_mentions_the_definition() -> None:

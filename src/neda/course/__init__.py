@@ -6,7 +6,7 @@ compiled engine.
 """
 
 from .composite import EDSS_PLUS_COLUMNS, EDSS_PLUS_COMPONENTS, edss_plus
-from .engine import EVENT_COLUMNS, CourseResult, confirmed_events, relapse_onset_intervals
+from .engine import EVENT_COLUMNS, CourseResult, confirmed_events
 from .options import (
     CDI_THRESHOLDS,
     EDSS_THRESHOLDS,
@@ -27,5 +27,4 @@ __all__ = [
     "RelapseIndependence",
     "confirmed_events",
     "edss_plus",
-    "relapse_onset_intervals",
 ]

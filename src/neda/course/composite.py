@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import _to_pandas, confirmed_events
+from ..io import SCHEMAS
+from .engine import _ensure_visits, _hygiene, _reading, confirmed_events, ensure_mri
 from .options import OUTCOME_DIRECTION, CourseOptions
 
 #: Default EDSS-Plus components: column names of the data model (``docs/data-model.md``).
@@ -100,7 +101,9 @@ def edss_plus(
     visits : pandas or polars DataFrame, one row per visit: ``subject`` (default: a column
         named ``subject``, else ``id``), ``date`` and any of the component columns; a missing
         value means the test was not done at that visit.
-    relapses, mri : as for :func:`neda.course.confirmed_events`; shared by every run.
+    relapses, mri : as for :func:`neda.course.confirmed_events`; shared by every run
+        (relapse hygiene runs once). ``relapses=None`` means relapses were not recorded:
+        every event's class is then unknown; pass an empty table when none occurred.
     ascertainment : optional DataFrame (``subject``, ``start``, ``end``): the period in which
         relapses were recorded. Default: from the first to the last date on which any
         component was assessed (a clinical contact, spec 2.7.2; ``history_lookback_days``
@@ -131,12 +134,14 @@ def edss_plus(
     if len(set(components)) != len(components):
         raise ValueError(f"components must not repeat: {list(components)}")
     outcomes = {c: component_outcome(c) for c in components}
-    vis = _to_pandas(visits)
-    if subject is None:
-        subject = "subject" if "subject" in vis.columns else "id"
-    for col in (subject, "date"):
-        if col not in vis.columns:
-            raise ValueError(f"visits table has no column {col!r} (columns: {list(vis.columns)})")
+    ro = _reading(None, subject, None)
+    known = set(SCHEMAS["visits"].names)
+    vis = _ensure_visits(visits, ro, None, {c: "number" for c in components
+                                              if c not in known})
+    subject = "subject"
+    # relapse hygiene once (rules 3.1), shared by every component run
+    relapses = _hygiene(relapses, vis, None, ro)
+    mri = ensure_mri(mri, ro) if mri is not None else None
     present = [c for c in components if c in vis.columns]
     if not present:
         raise ValueError(f"visits table has none of the components {list(components)} "
@@ -154,7 +159,7 @@ def edss_plus(
     span = dates.groupby(vis[subject][assessed].to_numpy()).agg(["min", "max"])
     if ascertainment is None:
         ascertainment = pd.DataFrame({
-            subject: span.index.to_numpy(),
+            "subject": span.index.to_numpy(),
             "start": (span["min"] - pd.Timedelta(days=opts.history_lookback_days)).to_numpy(),
             "end": span["max"].to_numpy(),
         })

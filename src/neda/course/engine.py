@@ -9,14 +9,17 @@ confirmation, class and the option set that produced them (clinical spec section
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
 from ..rules._common import as_pandas
+from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
 from ._scan import offsets, run_scan
 from .options import CourseOptions
@@ -34,6 +37,8 @@ EVENT_COLUMNS = {
     "event_n": "Event number within the subject (chronological by onset).",
     "event_type": "CDW (confirmed worsening) or CDI (confirmed improvement).",
     "cdw_class": "RAW, PIRA, undefined, unknown or not_classified (empty for CDI).",
+    "cdw_reason": "Why: the relapse that made it RAW, the relapse-free period that made it "
+                  "PIRA, or what leaves it unknown (rules 2.7.2).",
     "onset_date": "Date of the first visit of the confirmed change (onset).",
     "onset_value": "Outcome value at onset.",
     "reference_date": "Date of the reference (baseline) visit the change is measured from.",
@@ -48,7 +53,8 @@ EVENT_COLUMNS = {
     "sustained_to_last_visit": "Whether the change lasted to the last visit.",
     "days_from_first_visit": "Days from the subject's first visit to onset.",
     "rule_set": "Preset name of the options that produced the event.",
-    "options_digest": "Fingerprint of every option value (see CourseResult.options).",
+    "options_digest": "Fingerprint of every option value: the engine's, relapse hygiene's, and "
+                      "whether relapses were given (see CourseResult.provenance).",
 }
 
 
@@ -69,14 +75,55 @@ class CourseResult:
     dropped: pd.DataFrame
     options: CourseOptions
     provenance: dict[str, Any] = field(default_factory=dict)
+    relapse_options: RelapseOptions | None = None
 
     def describe(self) -> str:
-        return self.options.describe()
+        """The methods paragraph: the definition, every changed option, relapse hygiene, and
+        whether relapse data were given."""
+        return self.options.describe(relapses=self.relapse_options,
+                                     relapse_data=self.provenance.get("relapse_data", "given"))
 
 
 def _to_pandas(df: Any) -> Any:
     """pandas as is, polars converted; None stays None."""
     return None if df is None else as_pandas(df)
+
+
+def _reading(read_options: ReadOptions | None, subject: str | None, date: str | None
+             ) -> ReadOptions:
+    opts = read_options or ReadOptions()
+    names = {k: v for k, v in (("subject", subject), ("date", date)) if v and v != k}
+    return replace(opts, columns={**opts.columns, **names}) if names else opts
+
+
+def _ensure_visits(visits: Any, ro: ReadOptions, value: str | None, extra: dict[str, str]
+                   ) -> pd.DataFrame:
+    """The visits table, validated, with the outcome (and validconf) column."""
+    if is_validated(visits, "visits") and (value is None or value in visits.columns) and all(
+            c in visits.columns for c in extra):
+        return visits  # type: ignore[no-any-return]
+    required = [value] if value is not None and value in SCHEMAS["visits"].names else []
+    return ensure_table(visits, "visits", ro, required=required, extra=extra)
+
+
+def _hygiene(relapses: Any, vis: pd.DataFrame, options: RelapseOptions | None,
+             ro: ReadOptions) -> RelapseHygiene | None:
+    """The relapse table every rule reads (rules 3.1); None when relapses were not given."""
+    if relapses is None:
+        return None
+    if isinstance(relapses, RelapseHygiene):
+        if options is not None and options != relapses.options:
+            raise ValueError("relapse_options differ from the options of the RelapseHygiene "
+                             "given; pass one or the other")
+        return relapses
+    rel = ensure_table(relapses, "relapses", ro)
+    rel = check_subjects({"visits": vis, "relapses": rel})["relapses"]
+    return relapse_hygiene(rel, options=options)
+
+
+def ensure_mri(mri: Any, ro: ReadOptions | None = None) -> pd.DataFrame:
+    """The MRI table, validated, with the one contrast rule applied (rules 0.3, 9)."""
+    return ensure_table(mri, "mri", ro)
 
 
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -86,81 +133,44 @@ def _day_numbers(values: pd.Series) -> np.ndarray:
     return (values.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.int64).astype(float)
 
 
-_PARTIAL = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?\s*$")
-
-
-def relapse_onset_intervals(onset: pd.Series, onset_end: pd.Series | None = None
-                            ) -> tuple[np.ndarray, np.ndarray]:
-    """Onset interval [a, b] in day numbers for each relapse (spec 2.7.2).
-
-    A full date gives a = b; ``"2024-03"`` the whole month; ``"2024"`` the whole year; an
-    ``onset_end`` column gives an explicit range.
-    """
-    if pd.api.types.is_datetime64_any_dtype(onset):
-        a = _day_numbers(onset)
-        b = a.copy()
-    else:
-        a = np.empty(len(onset))
-        b = np.empty(len(onset))
-        for i, raw in enumerate(onset.astype(str).to_numpy()):
-            m = _PARTIAL.match(raw)
-            if not m:
-                raise ValueError(f"relapse onset {raw!r} (row {i}) is not a date, a year-month "
-                                 "(YYYY-MM) or a year (YYYY)")
-            y, mo, d = m.group(1), m.group(2), m.group(3)
-            if d is not None:
-                day = np.datetime64(f"{y}-{int(mo):02d}-{int(d):02d}", "D")
-                a[i] = b[i] = float((day - _EPOCH).astype(int))
-            elif mo is not None:
-                start = np.datetime64(f"{y}-{int(mo):02d}", "M")
-                a[i] = float((start.astype("datetime64[D]") - _EPOCH).astype(int))
-                b[i] = float(((start + 1).astype("datetime64[D]") - _EPOCH).astype(int)) - 1
-            else:
-                start_y = np.datetime64(y, "Y")
-                a[i] = float((start_y.astype("datetime64[D]") - _EPOCH).astype(int))
-                b[i] = float(((start_y + 1).astype("datetime64[D]") - _EPOCH).astype(int)) - 1
-    if onset_end is not None:
-        has_end = onset_end.notna().to_numpy()
-        if has_end.any():
-            end = _day_numbers(pd.to_datetime(onset_end[has_end]))
-            b[has_end] = np.maximum(b[has_end], end)
-    return a, b
-
-
 def confirmed_events(
     visits: Any,
     relapses: Any = None,
     options: CourseOptions | None = None,
     *,
     subject: str | None = None,
-    date: str = "date",
+    date: str | None = None,
     value: str | None = None,
-    relapse_date: str | None = None,
-    relapse_date_end: str = "date_end",
-    pseudo: str = "pseudo",
+    relapse_options: RelapseOptions | None = None,
     ascertainment: Any = None,
     validconf: str | None = None,
     mri: Any = None,
     subjects: Any = None,
+    read_options: ReadOptions | None = None,
 ) -> CourseResult:
     """Confirmed disability worsening / improvement events for every subject.
 
     Parameters
     ----------
-    visits : pandas or polars DataFrame with ``subject`` (default: a column named ``subject``,
-        else ``id``), ``date`` and the outcome column (``value``; default: the option's
-        outcome name, e.g. ``edss``). ``neda.io.read_visits`` returns such a table.
-    relapses : DataFrame with ``subject`` and ``relapse_date`` (default ``date``) columns;
-        optional ``date_end`` (end of an imprecise onset) and ``pseudo`` (True for a
-        fever/infection pseudo-relapse). Onsets may be full dates, ``YYYY-MM`` or ``YYYY``.
+    visits : visits table (``docs/data-model.md``), a path or a pandas / polars DataFrame; read
+        with :func:`neda.io.read_visits` unless it already was. ``subject`` and ``date`` name
+        its columns when they are not called so; ``value`` is the outcome column (default: the
+        option's outcome, e.g. ``edss``).
+    relapses : the relapses (a relapses table, or the :class:`~neda.rules.relapses.
+        RelapseHygiene` of one). A table goes through relapse hygiene first (rules §3.1, with
+        ``relapse_options``): pseudo-relapses leave out the visits during their episode,
+        attacks under 30 days apart are one relapse, imprecise onsets stay intervals.
+        ``None`` means *relapses were not recorded*: every worsening is then ``unknown``
+        (never PIRA; rules §2.7.2). Pass an empty table when no relapse occurred.
     options : :class:`CourseOptions` [preset mueller2023].
-    ascertainment : optional DataFrame (``subject``, ``start``, ``end``) giving the period in
-        which relapses were recorded; default: first to last visit (spec 2.7.2).
-    validconf : optional boolean column: visits that may confirm an event.
-    mri : optional DataFrame of read scans (``docs/data-model.md``: ``subject``, ``date``,
-        ``comparator_date``, ``contrast``, ``gd``, ``new_t2``, ``enlarging_t2``); when given,
-        each PIRA event gets ``pira_mri``.
+    relapse_options : :class:`~neda.rules.relapses.RelapseOptions` [rules §3.1 defaults].
+    ascertainment : optional table (``subject``, ``start``, ``end``) giving the period in
+        which relapses were recorded; default: first to last visit (rules §2.7.2).
+    validconf : optional yes/no column of the visits: visits that may confirm an event.
+    mri : optional MRI table (``docs/data-model.md``); when given, each PIRA event gets
+        ``pira_mri`` (rules §2.7.4).
     subjects : optional list of subject identifiers to analyse (msprog ``subjects``).
+    read_options : :class:`neda.io.ReadOptions` for tables that still need reading.
 
     Returns
     -------
@@ -168,16 +178,17 @@ def confirmed_events(
     """
     opts = (options or CourseOptions()).validated()
     value = value or opts.outcome
-    vis = _to_pandas(visits)
-    if subject is None:
-        # neda.io tables call it "subject"; msprog-style tables "id"
-        subject = "subject" if "subject" in vis.columns else "id"
-    for col in (subject, date, value):
-        if col not in vis.columns:
-            raise ValueError(f"visits table has no column {col!r} (columns: {list(vis.columns)})")
+    ro = _reading(read_options, subject, date)
+    known = set(SCHEMAS["visits"].names)
+    extra = {} if value in known else {value: "number"}
+    if validconf:
+        extra[validconf] = "flag"
+    vis_table = _ensure_visits(visits, ro, value, extra)
+    hygiene = _hygiene(relapses, vis_table, relapse_options, ro)
+    subject, date = "subject", "date"
     dropped_parts: list[pd.DataFrame] = []
 
-    vis = vis[[c for c in dict.fromkeys([subject, date, value, validconf]) if c]].copy()
+    vis = vis_table[[c for c in dict.fromkeys([subject, date, value, validconf]) if c]].copy()
     if subjects is not None:
         vis = vis[vis[subject].isin(list(subjects))]
     vis["_row"] = np.arange(len(vis))
@@ -185,46 +196,33 @@ def confirmed_events(
     if missing.any():
         dropped_parts.append(_dropped(vis[missing], subject, date, "missing value"))
         vis = vis[~missing]
-    vis[date] = pd.to_datetime(vis[date])
     vis["_day"] = _day_numbers(vis[date])
     vis = vis.sort_values([subject, "_day", "_row"], kind="stable")
-    dup = vis.duplicated([subject, "_day"], keep="last")
-    if dup.any():
-        dropped_parts.append(_dropped(vis[dup], subject, date,
-                                      "same-day assessment; the last entered is kept"))
-        vis = vis[~dup]
 
-    # ---- relapses: intervals, pseudo-relapses, 30-day merge (spec 3.1, 2.7.2) ----
-    rel = _to_pandas(relapses)
-    rdate = relapse_date or date
-    if rel is None or len(rel) == 0:
+    # ---- relapses: the hygiene table (rules 3.1) as onset intervals (rules 2.7.2) ----
+    if hygiene is not None:
+        clean = hygiene.relapses
+        rel = pd.DataFrame({subject: clean["subject"].to_numpy(),
+                            "_a": _day_numbers(clean["onset_start"]),
+                            "_b": _day_numbers(clean["onset_end"]),
+                            "_label": onset_labels(clean)})
+        episodes = hygiene.pseudo_episodes
+        if len(episodes) and opts.exclude_pseudo_relapse_visits:
+            ep = pd.DataFrame({subject: episodes["subject"].to_numpy(),
+                               "_e0": _day_numbers(episodes["episode_start"]),
+                               "_e1": _day_numbers(episodes["episode_end"])})
+            hit = vis[[subject, "_day", "_row"]].merge(ep, on=subject)
+            hit = hit[(hit["_day"] >= hit["_e0"]) & (hit["_day"] <= hit["_e1"])]
+            inside = vis["_row"].isin(hit["_row"])
+            if inside.any():
+                dropped_parts.append(_dropped(vis[inside], subject, date,
+                                              "assessed during a pseudo-relapse episode"))
+                vis = vis[~inside]
+    else:
         rel = pd.DataFrame({subject: pd.Series([], dtype=vis[subject].dtype),
-                            rdate: pd.Series([], dtype="datetime64[ns]")})
-    for col in (subject, rdate):
-        if col not in rel.columns:
-            raise ValueError(f"relapses table has no column {col!r} "
-                             f"(columns: {list(rel.columns)})")
-    rel = rel.copy()
-    ra, rb = relapse_onset_intervals(
-        rel[rdate], rel[relapse_date_end] if relapse_date_end in rel.columns else None)
-    rel["_a"] = ra
-    rel["_b"] = rb
-    is_pseudo = (rel[pseudo].fillna(False).astype(bool).to_numpy()
-                 if pseudo in rel.columns else np.zeros(len(rel), bool))
-    if is_pseudo.any() and opts.exclude_pseudo_relapse_visits:
-        ep = rel[is_pseudo]
-        ep_end = np.where(ep["_b"] > ep["_a"], ep["_b"], ep["_a"] + opts.pseudo_episode_days - 1)
-        episodes = pd.DataFrame({subject: ep[subject].to_numpy(), "_e0": ep["_a"].to_numpy(),
-                                 "_e1": ep_end})
-        hit = vis[[subject, "_day", "_row"]].merge(episodes, on=subject)
-        hit = hit[(hit["_day"] >= hit["_e0"]) & (hit["_day"] <= hit["_e1"])]
-        inside = vis["_row"].isin(hit["_row"])
-        if inside.any():
-            dropped_parts.append(_dropped(vis[inside], subject, date,
-                                          "assessed during a pseudo-relapse episode"))
-            vis = vis[~inside]
-    rel = rel[~is_pseudo].sort_values([subject, "_a"], kind="stable")
-    rel = _merge_attacks(rel, subject, opts.relapse_merge_days)
+                            "_a": np.zeros(0), "_b": np.zeros(0),
+                            "_label": np.zeros(0, dtype=object)})
+    rel = rel.sort_values([subject, "_a"], kind="stable")
 
     # ---- practice effect for cognitive / dexterity tests (spec 2.2) ----
     if opts.outcome in ("sdmt", "nhpt") and opts.practice_effect_visits > 1:
@@ -258,9 +256,15 @@ def confirmed_events(
     rel_b = att_b[keep]
     rstart, rend = offsets(eng_codes, n_subj)
 
-    asc0, asc1 = _ascertainment(ascertainment, subjects, subject, dates, vstart, vend,
-                                opts.history_lookback_days)
-    if not opts.require_ascertainment:
+    asc0, asc1 = _ascertainment(ascertainment, subjects, dates, vstart, vend,
+                                opts.history_lookback_days, ro)
+    if hygiene is None:
+        # relapses were not recorded: no window is ascertained, so no worsening can be
+        # called PIRA or undefined - it is unknown (rules 2.7.2; missing data never gives
+        # "no relapse")
+        asc0 = np.full(n_subj, np.inf)
+        asc1 = np.full(n_subj, -np.inf)
+    elif not opts.require_ascertainment:
         asc0 = np.full(n_subj, -np.inf)
         asc1 = np.full(n_subj, np.inf)
 
@@ -291,27 +295,48 @@ def confirmed_events(
             "the course engine could not process subject "
             f"{subjects[int(np.flatnonzero(res.err)[0])]!r} with these options"
         )
-    events = _events_frame(res, subjects, vstart, vend, dates, opts)
+    relapse_record = hygiene.provenance if hygiene is not None else None
+    digest = combined_digest(opts, relapse_record)
+    events = _events_frame(res, subjects, vstart, vend, dates, opts, digest)
+    scans = ensure_mri(mri, ro) if mri is not None else None
     events.insert(list(events.columns).index("confirmed_by"), "pira_mri",
-                  pira_mri(events, _to_pandas(mri), opts, subject))
+                  pira_mri(events, scans, opts))
+    events.insert(list(events.columns).index("cdw_class") + 1, "cdw_reason",
+                  attribution_reasons(events, rel, subjects, asc0, asc1, opts,
+                                      relapses_given=hygiene is not None))
     unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
                                      events)
     summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
                else pd.DataFrame(columns=["row", "subject", "date", "reason"]))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
-                  "options_digest": opts.digest(), "engine": "neda.course (msprog method)"}
+                  "options_digest": digest, "course_options_digest": opts.digest(),
+                  "relapses": relapse_record,
+                  "relapse_data": "given" if hygiene is not None else "not given",
+                  "engine": "neda.course (msprog method)"}
     for df in (events, summary, unconfirmed):
         df.attrs["provenance"] = provenance
-    return CourseResult(events, summary, unconfirmed, dropped, opts, provenance)
+    return CourseResult(events, summary, unconfirmed, dropped, opts, provenance,
+                        relapse_options=hygiene.options if hygiene is not None else None)
 
 
-def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions,
-             subject: str = "id") -> np.ndarray:
-    """MRI overlay of PIRA events (spec 2.7.4; msclinical pirma; Müller 2023 PIRMA).
+def combined_digest(opts: CourseOptions, relapse_record: dict[str, Any] | None) -> str:
+    """Fingerprint of every option that shaped the events: the engine's and relapse
+    hygiene's, and whether relapse data were given at all."""
+    blob = json.dumps({"course": opts.as_dict(),
+                       "relapses": None if relapse_record is None
+                       else relapse_record.get("options")}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
-    Window [S0, cP]: S0 = reference (or onset) date, cP = PIRA confirmation date. A scan row
-    with missing counts is never evidence of no activity.
+
+def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
+             ) -> np.ndarray:
+    """MRI overlay of PIRA events (rules 2.7.4; msclinical pirma; Müller 2023 PIRMA).
+
+    ``mri``: a validated MRI table (:func:`neda.io.read_mri`: the contrast rule applied, so a
+    Gd count without contrast is already unknown). Window [S0, cP]: S0 = reference (or
+    onset) date, cP = PIRA confirmation date. A scan with a missing count is never evidence
+    of no activity.
     """
     out = np.full(len(events), "", dtype=object)
     is_pira = (events["cdw_class"] == "PIRA").to_numpy()
@@ -320,65 +345,140 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
         return out
     if not is_pira.any():
         return out
-    scans = mri.rename(columns={subject: "subject"}).copy()
-    for col in ("subject", "date"):
-        if col not in scans.columns:
-            raise ValueError(f"MRI table has no column {col!r} (columns: {list(mri.columns)})")
-    scans["date"] = pd.to_datetime(scans["date"])
-    for col in ("gd", "new_t2"):
-        scans[col] = pd.to_numeric(scans[col], errors="coerce") if col in scans else np.nan
-    if "enlarging_t2" in scans:
-        # new + enlarging; an unknown part leaves the sum unknown (data model: docs)
-        scans["new_t2"] = scans["new_t2"] + pd.to_numeric(scans["enlarging_t2"], errors="coerce")
-    scans["comparator_date"] = (pd.to_datetime(scans["comparator_date"])
-                                if "comparator_date" in scans else pd.NaT)
-    scans["contrast"] = (scans["contrast"].fillna(False).astype(bool)
-                         if "contrast" in scans else scans["gd"].notna())
+    n = len(mri)
+    nan = np.full(n, np.nan)
+    gd = mri["gd"].to_numpy(np.float64) if "gd" in mri.columns else nan
+    new = mri["new_t2"].to_numpy(np.float64) if "new_t2" in mri.columns else nan
+    if "enlarging_t2" in mri.columns:
+        # new + enlarging; an unknown part leaves the sum unknown (data model)
+        new = new + mri["enlarging_t2"].to_numpy(np.float64)
+    comparator = (mri["comparator_date"] if "comparator_date" in mri.columns
+                  else pd.Series(pd.NaT, index=mri.index, dtype="datetime64[ns]"))
+    scans = pd.DataFrame({"subject": mri["subject"].to_numpy(), "date": mri["date"].to_numpy(),
+                          "comparator_date": comparator.to_numpy(), "gd": gd, "new_t2": new})
     ev = events.loc[is_pira, ["subject", "reference_date", "onset_date",
                               "pira_confirmation_date"]].copy()
     ev["_pos"] = np.flatnonzero(is_pira)
     ev["s0"] = ev["reference_date"] if opts.mri_window_start == "reference" else ev["onset_date"]
+    if scans["subject"].dtype != ev["subject"].dtype:
+        scans["subject"] = scans["subject"].astype(str)
+        ev["subject"] = ev["subject"].astype(str)
     pairs = ev.merge(scans, on="subject", how="left")
     inside = (pairs["date"] >= pairs["s0"]) & (pairs["date"] <= pairs["pira_confirmation_date"])
     pairs = pairs[inside]
     lead = pd.Timedelta(days=opts.mri_comparator_lead_days)
     comp_ok = pairs["comparator_date"].notna()
     placed = comp_ok & (pairs["comparator_date"] >= pairs["s0"] - lead)
-    gd_active = pairs["contrast"] & (pairs["gd"] > 0)
+    gd_active = pairs["gd"] > 0
     t2_active = placed & (pairs["new_t2"] > 0)
-    clean = (pairs["contrast"] & (pairs["gd"] == 0) & comp_ok & (pairs["new_t2"] == 0))
+    clean = (pairs["gd"] == 0) & comp_ok & (pairs["new_t2"] == 0)
     by_event = pd.DataFrame({"_pos": pairs["_pos"], "active": gd_active | t2_active,
                              "clean": clean}).groupby("_pos").agg(
         active=("active", "any"), clean=("clean", "all"), n=("clean", "size"))
     out[is_pira] = "MRI_unknown"
-    for pos, row in by_event.iterrows():
-        if row["active"]:
-            out[pos] = "PIRA_with_MRI_activity"
-        elif row["clean"] and row["n"] > 0:
-            out[pos] = "PIRMA"
+    pos = by_event.index.to_numpy()
+    out[pos[by_event["active"].to_numpy(bool)]] = "PIRA_with_MRI_activity"
+    ok = ~by_event["active"].to_numpy(bool) & by_event["clean"].to_numpy(bool) & (
+        by_event["n"].to_numpy() > 0)
+    out[pos[ok]] = "PIRMA"
     return out
+
+
+def attribution_reasons(events: pd.DataFrame, rel: pd.DataFrame, subjects: Any,
+                        asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
+                        relapses_given: bool) -> np.ndarray:
+    """Why each confirmed worsening got its class (rules 2.7.2), in words.
+
+    RAW names the relapse; PIRA the relapse-free period checked and the ascertainment;
+    undefined and unknown say what is missing. The class itself comes from the compiled
+    engine; this only explains it.
+    """
+    out = np.full(len(events), "", dtype=object)
+    is_cdw = (events["event_type"] == "CDW").to_numpy()
+    if not is_cdw.any():
+        return out
+    cls = events["cdw_class"].to_numpy()
+    idx = pd.Index(subjects)
+    code = idx.get_indexer(events["subject"])
+    onset = _day_numbers(events["onset_date"])
+    ref = _day_numbers(events["reference_date"])
+    conf = _day_numbers(events["confirmation_date"])
+    rcode = idx.get_indexer(pd.Index(rel["subject"])) if len(rel) else np.zeros(0, np.int64)
+    ra = rel["_a"].to_numpy(np.float64)
+    rb = rel["_b"].to_numpy(np.float64)
+    labels = rel["_label"].to_numpy(object)
+    by_subject: dict[int, np.ndarray] = {}
+    for j, c in enumerate(rcode.tolist()):
+        by_subject.setdefault(c, []).append(j)  # type: ignore[attr-defined]
+    before, after = opts.relapse_assoc
+    ind = opts.relapse_indep
+
+    def span(x: float) -> str:
+        return _iso(x)
+
+    for i in np.flatnonzero(is_cdw):
+        c = cls[i]
+        js = np.asarray(by_subject.get(int(code[i]), []), dtype=np.int64)
+        if c == "not_classified":
+            out[i] = "attribution off (option attribution=False)"
+            continue
+        if not relapses_given:
+            out[i] = ("relapses were not given, so relapse activity is unknown (pass the "
+                      "relapses, or an empty table when none occurred)")
+            continue
+        w0 = onset[i] - (before if before is not None else np.inf)
+        w1 = onset[i] + (after if after is not None else 0)
+        near = js[(ra[js] <= w1) & (rb[js] >= w0)] if js.size else js
+        if c == "RAW":
+            inside = near[(ra[near] >= w0) & (rb[near] <= w1)]
+            j = int(inside[-1]) if inside.size else int(near[-1])
+            days = int(onset[i] - rb[j])
+            out[i] = (f"relapse {labels[j]} began {days} days before the worsening's onset "
+                      f"(RAW window: {before:g} days before to {after:g} after)")
+            continue
+        if c == "unknown" and near.size:
+            j = int(near[-1])
+            out[i] = (f"relapse onset {labels[j]} is imprecise and may or may not fall in the "
+                      f"RAW window ({before:g} days before the onset to {after:g} after)")
+            continue
+        lo = min(ref[i] - (ind.prec[0] or 0), onset[i] - (ind.event[0] or 0),
+                 conf[i] - (ind.conf[0] or 0))
+        hi = max(ref[i] + (ind.prec[1] or 0), onset[i] + (ind.event[1] or 0),
+                 conf[i] + (ind.conf[1] or 0))
+        if any(v is None for v in (*ind.prec, *ind.event, *ind.conf)):
+            lo, hi = min(lo, ref[i]), max(hi, conf[i])
+        hit = js[(ra[js] <= hi) & (rb[js] >= lo)] if js.size else js
+        a0, a1 = asc0[code[i]], asc1[code[i]]
+        covered = a0 <= lo and a1 >= hi
+        if c == "PIRA":
+            out[i] = (f"no relapse from {span(lo)} to {span(hi)} (the PIRA windows around "
+                      f"reference, onset and confirmation); relapses ascertained "
+                      f"{span(a0)} to {span(a1)}")
+        elif c == "undefined":
+            shown = ", ".join(str(labels[j]) for j in hit[:3])
+            out[i] = (f"relapse {shown} falls in the PIRA windows of every confirmation, but "
+                      "none in the RAW window")
+        elif hit.size and (ra[hit] != rb[hit]).any():
+            j = int(hit[ra[hit] != rb[hit]][0])
+            out[i] = (f"relapse onset {labels[j]} is imprecise and may fall in a PIRA window "
+                      f"({span(lo)} to {span(hi)})")
+        elif not covered:
+            out[i] = (f"relapse follow-up ({span(a0)} to {span(a1)}) does not cover the PIRA "
+                      f"windows ({span(lo)} to {span(hi)})")
+        else:
+            out[i] = "relapses in the PIRA windows leave the class open"
+    return out
+
+
+def _iso(day: float) -> str:
+    if not np.isfinite(day):
+        return "open end" if day > 0 else "open start"
+    return str(_EPOCH + np.int64(day))
 
 
 def _dropped(df: pd.DataFrame, subject: str, date: str, reason: str) -> pd.DataFrame:
     return pd.DataFrame({"row": df["_row"].to_numpy(), "subject": df[subject].to_numpy(),
                          "date": df[date].to_numpy(), "reason": reason})
-
-
-def _merge_attacks(rel: pd.DataFrame, subject: str, merge_days: float) -> pd.DataFrame:
-    """Attacks starting less than ``merge_days`` after the previous one are one relapse whose
-    onset is the first (spec 3.1; McDonald 2001)."""
-    if len(rel) < 2 or merge_days <= 0:
-        return rel
-    subj = rel[subject].to_numpy()
-    a = rel["_a"].to_numpy()
-    keep = np.ones(len(rel), bool)
-    last_a = np.nan
-    for i in range(len(rel)):
-        if i > 0 and subj[i] == subj[i - 1] and a[i] - last_a < merge_days:
-            keep[i] = False
-            continue
-        last_a = a[i]
-    return rel[keep]
 
 
 def _practice_effect(vis: pd.DataFrame, subject: str, value: str, n_first: int, sign: int,
@@ -399,22 +499,25 @@ def _practice_effect(vis: pd.DataFrame, subject: str, value: str, n_first: int, 
     return vis[~drop]
 
 
-def _ascertainment(asc: Any, subjects: Any, subject: str, dates: np.ndarray,
-                   vstart: np.ndarray, vend: np.ndarray, lookback: float
+def _ascertainment(asc: Any, subjects: Any, dates: np.ndarray, vstart: np.ndarray,
+                   vend: np.ndarray, lookback: float, ro: ReadOptions
                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Relapse ascertainment per subject: the table's periods, else first visit - lookback to
+    the last visit (rules 2.7.2)."""
     n = len(subjects)
     if n == 0:
         return np.zeros(0), np.zeros(0)
     a0 = dates[vstart] - lookback
     a1 = dates[vend - 1]
     if asc is not None:
-        asc = _to_pandas(asc)
-        idx = pd.Index(subjects).get_indexer(asc[subject])
+        table = ensure_table(asc, "followup", ro)
+        idx = pd.Index(subjects).get_indexer(table["subject"])
         ok = idx >= 0
         a0 = a0.copy()
         a1 = a1.copy()
-        a0[idx[ok]] = _day_numbers(pd.to_datetime(asc["start"][ok]))
-        a1[idx[ok]] = _day_numbers(pd.to_datetime(asc["end"][ok]))
+        a0[idx[ok]] = _day_numbers(table["start"][ok])
+        end = table["end"][ok] if "end" in table.columns else pd.Series(pd.NaT, index=[])
+        a1[idx[ok]] = np.where(end.isna().to_numpy(), np.inf, _day_numbers(end))
     return a0.astype(np.float64), a1.astype(np.float64)
 
 
@@ -426,7 +529,7 @@ def _to_dates(days: np.ndarray) -> np.ndarray:
 
 
 def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
-                  dates: np.ndarray, opts: CourseOptions) -> pd.DataFrame:
+                  dates: np.ndarray, opts: CourseOptions, digest: str) -> pd.DataFrame:
     rows, esubj = res.event_rows()
     vs = vstart[esubj]
     etype = res.ev_type[rows]
@@ -474,7 +577,7 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
         "rule_set": opts.preset,
-        "options_digest": opts.digest(),
+        "options_digest": digest,
     })
     return out
 

@@ -109,9 +109,10 @@ class CourseOptions:
     history_lookback_days : [0] - days before the first contact counted as ascertained.
     practice_effect_visits : [2] - SDMT/9HPT: the reference starts at the best of the first
         N administrations (msclinical cogworse convention) (2.2). Ignored for EDSS, T25FW.
-    exclude_pseudo_relapse_visits, pseudo_episode_days, relapse_merge_days : [True, 30, 30]
-        - visits during a fever/infection pseudo-relapse are dropped; attacks within 30 days
-        are one relapse (3.1; McDonald 2001).
+    exclude_pseudo_relapse_visits : [True] - visits during a fever/infection pseudo-relapse
+        episode are dropped (3.1). How relapses are cleaned (pseudo-relapses, the 30-day merge
+        of attacks, the episode length) is set once, in
+        :class:`neda.rules.relapses.RelapseOptions`, for every rule.
     threshold_tolerance : [1e-9] - comparisons tolerate floating rounding (2.1).
     mri_window_start : ``"reference"`` | ``"onset"`` [reference] - start of the MRI window
         [S0, PIRA confirmation] used to call a PIRA event PIRMA (2.7.4; msclinical pirma).
@@ -120,6 +121,7 @@ class CourseOptions:
     """
 
     preset: str = "mueller2023"
+    base_preset: str = "mueller2023"
     outcome: str = "edss"
     edss_thresholds: str | tuple[tuple[float, float], ...] = "three_strata"
     cdi_thresholds: str = "same_as_worsening"
@@ -154,8 +156,6 @@ class CourseOptions:
     history_lookback_days: float = 0
     practice_effect_visits: int = 2
     exclude_pseudo_relapse_visits: bool = True
-    pseudo_episode_days: float = 30
-    relapse_merge_days: float = 30
     threshold_tolerance: float = 1e-9
     mri_window_start: str = "reference"
     mri_comparator_lead_days: float = 0
@@ -171,7 +171,7 @@ class CourseOptions:
         """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        base = dataclasses.replace(cls(), **PRESETS[name], preset=name)
+        base = dataclasses.replace(cls(), **PRESETS[name], preset=name, base_preset=name)
         if not changes:
             return base.validated()
         edited = dataclasses.replace(base, **_normalise(changes))
@@ -300,9 +300,20 @@ class CourseOptions:
         blob = json.dumps(self.as_dict(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
-    def describe(self) -> str:
-        """The methods paragraph a paper needs, written from the option values."""
-        return _describe(self)
+    def describe(self, relapses: Any = None, relapse_data: str = "given") -> str:
+        """The methods paragraph a paper needs, written from the option values.
+
+        ``relapses``: the :class:`~neda.rules.relapses.RelapseOptions` of relapse hygiene;
+        ``relapse_data``: ``"given"`` or ``"not given"`` (then every CDW is unknown)."""
+        return _describe(self, relapses, relapse_data)
+
+    def changed_options(self) -> dict[str, Any]:
+        """Options that differ from the base preset (option: value)."""
+        base = dataclasses.replace(CourseOptions(), **PRESETS[self.base_preset],
+                                   preset=self.base_preset, base_preset=self.base_preset)
+        mine, theirs = self.as_dict(), base.as_dict()
+        return {k: v for k, v in mine.items()
+                if k not in ("preset", "base_preset") and theirs.get(k) != v}
 
 
 def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
@@ -335,7 +346,7 @@ def _normalise(changes: dict[str, Any]) -> dict[str, Any]:
 
 # Options that describe the measure or the input, not the definition of an event.
 _NEUTRAL = {"outcome", "timed_test_pct", "sdmt_points", "sdmt_pct", "sdmt_combine",
-            "delta_fun", "worsening", "practice_effect_visits", "preset"}
+            "delta_fun", "worsening", "practice_effect_visits", "preset", "base_preset"}
 
 
 def _step_table(ref: np.ndarray, table: Sequence[tuple[float, float]]) -> np.ndarray:
@@ -433,7 +444,7 @@ def pira_windows_text(ind: RelapseIndependence, reference: str) -> str:
     return "; ".join(out) if out else "no window"
 
 
-def _describe(o: CourseOptions) -> str:
+def _describe(o: CourseOptions, relapses: Any = None, relapse_data: str = "given") -> str:
     m = _MEASURE_NAMES[o.outcome]
     if o.outcome == "edss":
         table = (EDSS_THRESHOLDS[o.edss_thresholds]
@@ -502,6 +513,25 @@ def _describe(o: CourseOptions) -> str:
                 + (f", plus {o.history_lookback_days:g} days of history" if
                    o.history_lookback_days else "") + ")."
             )
+    if relapse_data != "given":
+        text.append("Relapse data were not given, so no worsening could be attributed: every "
+                    "CDW is reported as unknown (never as PIRA).")
+    elif relapses is not None:
+        pseudo = ("fever/infection pseudo-relapses were excluded"
+                  + (f" and visits during their episode (end date, else "
+                     f"{relapses.pseudo_episode_days} days) were left out"
+                     if o.exclude_pseudo_relapse_visits else "")
+                  if relapses.exclude_fever_infection == "exclude"
+                  else "fever/infection pseudo-relapses were kept but flagged")
+        merge = (f"attacks with onsets less than {relapses.merge_days} days apart were counted "
+                 "as one relapse (McDonald 2001)" if relapses.merge_days
+                 else "attacks were not merged")
+        text.append(
+            f"Relapses were cleaned first (neda relapse hygiene, rules 3.1): {pseudo}; episodes "
+            f"shorter than {relapses.min_duration_h:g} hours and single paroxysmal episodes "
+            f"were not relapses; {merge}; onsets known only to the month or year were kept as "
+            "intervals of possible days."
+        )
     modes = {"multiple": "All confirmed events were counted", "firstCDW": "Only the first CDW "
              "was counted", "firstCDI": "Only the first confirmed improvement was counted",
              "first": "Only the first confirmed event was counted",
@@ -510,9 +540,15 @@ def _describe(o: CourseOptions) -> str:
     text.append(modes[o.event] + ".")
     if o.require_sust_days:
         text.append(f"Events had to be sustained for {_days(o.require_sust_days)} days.")
+    changed = o.changed_options()
+    if o.preset == "custom" or changed:
+        listed = "; ".join(f"{k} = {v}" for k, v in changed.items()) or "none"
+        definition = (f"the definition '{o.base_preset}' ({PRESET_SOURCES[o.base_preset]}) "
+                      f"with these options changed: {listed}")
+    else:
+        definition = f"the definition '{o.preset}' ({PRESET_SOURCES[o.preset]})"
     text.append(
-        f"Events were computed with neda (preset '{o.preset}', {PRESET_SOURCES[o.preset]}; "
-        f"option digest {o.digest()}), whose engine reproduces the msprog method "
-        f"(Montobbio et al., Mult Scler J 2024)."
+        f"Events were computed with neda using {definition} (option digest {o.digest()}); "
+        "its engine reproduces the msprog method (Montobbio et al., Mult Scler J 2024)."
     )
     return " ".join(text)

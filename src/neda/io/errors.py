@@ -38,6 +38,8 @@ class InputProblem:
     row_kind: RowKind = "row"
 
     def __str__(self) -> str:
+        if self.row is None and self.column is None:
+            return f"{self.file} {self.expected}"  # the whole file: "visits.csv is empty..."
         where = [self.file]
         if self.row is not None:
             where.append(f"{self.row_kind} {self.row}")
@@ -60,14 +62,31 @@ class InputError(ValueError):
     """
 
     def __init__(
-        self, problems: list[InputProblem], omitted: dict[tuple[str, str], int] | None = None
+        self,
+        problems: list[InputProblem],
+        omitted: dict[tuple[str, str], int] | None = None,
+        *,
+        headline: bool = True,
     ):
         self.problems = list(problems)
         self.omitted = dict(omitted or {})
+        self.headline = headline
         super().__init__(self._message())
+
+    @classmethod
+    def combine(cls, errors: list[InputError]) -> InputError:
+        """One error listing the problems of several tables (all problems at once)."""
+        problems = [p for e in errors for p in e.problems]
+        omitted: dict[tuple[str, str], int] = {}
+        for e in errors:
+            omitted.update(e.omitted)
+        headline = len(problems) > 1 or any(e.headline for e in errors)
+        return cls(problems, omitted, headline=headline)
 
     def _message(self) -> str:
         lines = [str(p) for p in self.problems]
+        if not self.headline and not self.omitted:
+            return "\n".join(lines)
         for (file, column), n in self.omitted.items():
             lines.append(f"{file}, column '{column}': and {n} more rows with problems")
         total = len(self.problems) + sum(self.omitted.values())

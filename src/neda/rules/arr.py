@@ -34,17 +34,16 @@ are not part of this module.
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..course import relapse_onset_intervals
+from ..io import ensure_table
 from ._common import as_pandas as _to_pandas
 from ._common import provenance, rule_set_name
-from ._common import subject_column as _subject_column
+from .relapses import RelapseOptions, as_hygiene
 
 #: Columns of :attr:`ArrResult.rates`, in order.
 RATE_COLUMNS = {
@@ -102,8 +101,6 @@ class ArrOptions:
         ``end - start + 1`` days, consistent with the closed epoch windows of spec 8.3.
         ``"left_open"``: ``(start, end]``, ``end - start`` days, a relapse on the start day not
         counted - the convention of msclinical ``table1`` and mstrial ``endpoints`` (parity).
-    exclude_pseudo : leave out rows whose ``pseudo`` column is true (spec 3.1 / 10
-        ``relapse.exclude_fever_infection = exclude``); ``False`` = ``flag_only``.
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
     """
 
@@ -111,7 +108,6 @@ class ArrOptions:
     min_followup_days: int = 183
     pre_treatment_days: int = 365
     followup_interval: str = "closed"
-    exclude_pseudo: bool = True
     name: str | None = None
 
     @property
@@ -187,42 +183,6 @@ def _dates(days: np.ndarray) -> pd.Series:
     return pd.Series(out.astype("datetime64[ns]"))
 
 
-def _onset_strings(values: pd.Series) -> pd.Series:
-    """Onsets as text for :func:`relapse_onset_intervals` (dates -> ISO, partial dates kept)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        if values.isna().any():
-            row = values.index[values.isna().to_numpy()][0]
-            raise ValueError(f"relapses row {row!r}: missing onset date")
-        return values
-    out = []
-    for label, v in values.items():
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            raise ValueError(f"relapses row {label!r}: missing onset date")
-        if isinstance(v, pd.Timestamp | _dt.date):
-            out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
-        else:
-            s = str(v).strip()
-            # "2020-01-05 00:00:00" and "2020-01-05T..." -> the date part
-            out.append(s[:10] if len(s) > 10 and s[10] in " T" else s)
-    return pd.Series(out, index=values.index, dtype=object)
-
-
-_TRUE_WORDS = {"yes", "y", "true", "t", "1", "confirmed"}
-
-
-def _objective_flags(values: pd.Series) -> np.ndarray:
-    """True for an objectively confirmed relapse ("yes"/True/1); anything else False."""
-    out = np.zeros(len(values), bool)
-    for i, v in enumerate(values.to_numpy()):
-        if isinstance(v, bool | np.bool_):
-            out[i] = bool(v)
-        elif isinstance(v, int | float | np.integer | np.floating):
-            out[i] = not np.isnan(v) and v == 1
-        elif isinstance(v, str):
-            out[i] = v.strip().casefold() in _TRUE_WORDS
-    return out
-
-
 def _count(win: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
     """Relapse counts per window row (``_w`` key) under the spec 3.1 counting rule."""
     m = win[["_w", "_sid", "_w0", "_w1"]].merge(rel, on="_sid", how="inner")
@@ -281,19 +241,17 @@ def annualised_relapse_rate(
     windows: Any = None,
     options: ArrOptions | None = None,
     *,
-    subject: str | None = None,
-    date: str = "date",
-    date_end: str = "date_end",
-    objective: str = "objective",
-    pseudo: str = "pseudo",
+    relapse_options: RelapseOptions | None = None,
 ) -> ArrResult:
     """Annualised relapse rates per patient, per DMT epoch, before treatment, and pooled.
 
     Parameters
     ----------
-    relapses : one row per relapse (``docs/data-model.md``): ``subject`` (or ``id``), ``date``
-        (onset: full date, ``YYYY-MM`` or ``YYYY``); optional ``date_end`` (last possible onset
-        day of a range), ``objective`` (objectively confirmed), ``pseudo``.
+    relapses : the relapses: a :class:`~neda.rules.relapses.RelapseHygiene`, or a relapses
+        table (``docs/data-model.md``) cleaned here by relapse hygiene (rules 3.1, with
+        ``relapse_options``: pseudo-relapses out, attacks < 30 days apart one relapse,
+        imprecise onsets as intervals). ``None``: relapses were not recorded - every rate is
+        unknown (status ``no_relapse_data``), never 0.
     followup : one row per subject: ``subject``, ``start``, ``end`` - the period in which
         relapses were ascertained (spec 2.7.2 ascertainment interval), read per
         ``options.followup_interval``. Subjects absent here get no follow-up row.
@@ -313,22 +271,22 @@ def annualised_relapse_rate(
     record = provenance(o.rule_set, o, ARR_SOURCE)
 
     # ---- follow-up -------------------------------------------------------------------------
-    fu = _to_pandas(followup)
-    fsubj = _subject_column(fu, subject, "followup")
-    for col in ("start", "end"):
-        if col not in fu.columns:
-            raise ValueError(f"followup table has no column {col!r} (columns: {list(fu.columns)})")
+    fu = ensure_table(followup, "followup")
+    fsubj = "subject"
     dup = fu[fsubj].duplicated(keep=False)
     if dup.any():
-        raise ValueError(f"followup rows {list(fu.index[dup])!r}: one row per subject expected "
-                         f"(subject {fu.loc[dup, fsubj].iloc[0]!r} repeats)")
+        raise ValueError(f"followup: one row per subject expected (subject "
+                         f"{fu.loc[dup, fsubj].iloc[0]!r} repeats)")
     f0 = _day_array(fu["start"], "start")
-    f1 = _day_array(fu["end"], "end")
-    bad = np.isnan(f0) | np.isnan(f1)
+    f1 = (_day_array(fu["end"], "end") if "end" in fu.columns
+          else np.full(len(fu), np.nan))
+    bad = np.isnan(f1)
     if bad.any():
-        raise ValueError(f"followup row {fu.index[bad][0]!r}: missing start or end")
+        raise ValueError(f"followup: subject {fu[fsubj].iloc[np.flatnonzero(bad)[0]]!r} has no "
+                         "end date (a rate needs a closed follow-up)")
     if (f1 < f0).any():
-        raise ValueError(f"followup row {fu.index[f1 < f0][0]!r}: end before start")
+        raise ValueError(f"followup: subject {fu[fsubj].iloc[np.flatnonzero(f1 < f0)[0]]!r} "
+                         "ends before it starts")
     if o.followup_interval == "left_open":
         f0 = f0 + 1  # (start, end] == [start + 1, end]
     fu_map = {sid: (a, b) for sid, a, b in zip(fu[fsubj].to_numpy(), f0, f1, strict=True)}
@@ -400,25 +358,21 @@ def annualised_relapse_rate(
                     np.nan)
 
     # ---- relapses --------------------------------------------------------------------------
-    rel = _to_pandas(relapses)
-    has_obj = False
-    if rel is None or len(rel) == 0:
-        relc = pd.DataFrame({"_sid": [], "_a": [], "_b": [], "_obj": []})
-        has_obj = rel is not None and objective in rel.columns
+    # relapse hygiene is the one relapse table (rules 3.1); None = not recorded
+    hygiene = as_hygiene(relapses, options=relapse_options)
+    if hygiene is not None:
+        record["relapses"] = hygiene.provenance
+        days_rel = hygiene.onset_days()
+        has_obj = bool((days_rel["objective"] >= 0).any())
+        relc = pd.DataFrame({"_sid": days_rel["subject"].to_numpy(), "_a": days_rel["a"],
+                             "_b": days_rel["b"],
+                             "_obj": days_rel["objective"].to_numpy() == 1})
+        if len(relc) and len(win) and relc["_sid"].dtype != win["_sid"].dtype:
+            relc["_sid"] = relc["_sid"].astype(str)
+            win["_sid"] = win["_sid"].astype(str)
     else:
-        rsubj = _subject_column(rel, subject, "relapses")
-        if date not in rel.columns:
-            raise ValueError(f"relapses table has no column {date!r} "
-                             f"(columns: {list(rel.columns)})")
-        if o.exclude_pseudo and pseudo in rel.columns:
-            rel = rel[~rel[pseudo].fillna(False).astype(bool).to_numpy()]
-        ra, rb = relapse_onset_intervals(
-            _onset_strings(rel[date]), rel[date_end] if date_end in rel.columns else None)
-        has_obj = objective in rel.columns
-        relc = pd.DataFrame({
-            "_sid": rel[rsubj].to_numpy(), "_a": ra, "_b": rb,
-            "_obj": (_objective_flags(rel[objective]) if has_obj
-                     else np.zeros(len(rel), bool))})
+        has_obj = False
+        relc = pd.DataFrame({"_sid": [], "_a": [], "_b": [], "_obj": []})
     counts = _count(win[finite], relc).set_index("_w") if len(win) else pd.DataFrame()
     n = counts["n"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts) else np.zeros(len(win))
     n_obj = (counts["n_obj"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts)
@@ -427,10 +381,12 @@ def annualised_relapse_rate(
              else np.zeros(len(win)))
 
     # ---- assemble --------------------------------------------------------------------------
+    no_data = hygiene is None
     status = np.where(nofu, "no_followup",
-                      np.where(days == 0, "empty_window",
-                               np.where(days < o.min_followup_days, "insufficient_followup",
-                                        "reported")))
+                      np.where(no_data, "no_relapse_data",
+                               np.where(days == 0, "empty_window",
+                                        np.where(days < o.min_followup_days,
+                                                 "insufficient_followup", "reported"))))
     py = days / o.year_days
     reported = status == "reported"
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -449,7 +405,8 @@ def annualised_relapse_rate(
         "window_end": _dates(w1_out),
         "days": pd.Series(days, dtype="Float64").astype("Int64"),
         "person_years": py,
-        "relapses": pd.Series(np.where(finite, n, 0), dtype="int64"),
+        "relapses": (pd.Series(np.where(finite, n, 0), dtype="Int64") if not no_data
+                     else pd.Series(pd.NA, index=range(len(win)), dtype="Int64")),
         "relapses_objective": (pd.Series(np.where(finite, n_obj, 0), dtype="Int64") if has_obj
                                else pd.Series(pd.NA, index=range(len(win)), dtype="Int64")),
         "relapses_midpoint": pd.Series(np.where(finite, n_mid, 0), dtype="int64"),

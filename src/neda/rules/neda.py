@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.course import CourseOptions, confirmed_events, relapse_onset_intervals
+from neda.course import CourseOptions, confirmed_events
+from neda.rules.relapses import relapse_onset_intervals
 
 from ._common import Tri, provenance, rule_set_name, tri_all, with_provenance
 

@@ -21,23 +21,21 @@ Conventions [C] are the platform's own (clinical spec draft 2, tagged [C]).
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..course.engine import relapse_onset_intervals
-from ._common import as_pandas as _to_pandas
+from ..io import PRECISIONS, InputError, InputProblem, ReadOptions, ensure_table
+from ..io._parse import Problems, parse_onsets
+from ..io._table import load_table
 from ._common import provenance, rule_set_name, with_provenance
-from ._common import subject_column as _subject_column
-from .edss import FS_SYSTEMS, parse_fs_grade, validate_edss
+from .edss import FS_SYSTEMS, parse_fs_grade
 
 SOURCE = ("clinical spec draft 2 sections 3.1 (relapse definition and hygiene), 3.2 (severity), "
           "3.3 (recovery), 2.7.2 (onset intervals), 2.3 (reference eligibility), 0.2 (days)")
 
-PRECISIONS = ("day", "month", "year", "range")
 PSEUDO_MODES = ("exclude", "flag_only")
 SEVERITY_SCHEMES = ("edss_delta", "clinician")
 PEAK_SOURCES = ("max_in_window", "designated_relapse_visit")
@@ -74,10 +72,14 @@ CLEAN_COLUMNS = {
     "precision": "day, month, year or range (explicit date_end).",
     "merged_from": "Input rows making up this relapse (1 = not merged; merged attacks and "
                    "duplicates included).",
-    "merged_rows": "Input row numbers (0-based) of the rows folded in, ';'-separated.",
+    "merged_rows": "Source rows (spreadsheet row, or DataFrame index label) of the rows "
+                   "folded in, ';'-separated.",
     "merge_uncertain": "Imprecise onsets: the relapse may or may not be the same attack as a "
                        "neighbouring one (spec 3.1: a2 - b1 < 30 <= b2 - a1); kept separate.",
     "resolved_date": "End of the episode: the latest of the merged rows (spec 3.1).",
+    "last_onset_end": "Latest possible onset of any attack merged into the relapse (= "
+                      "onset_end when nothing was merged): the relapse activity lasts from "
+                      "onset_start to here (used by 'days since the last relapse', rules 6.2).",
     "pseudo": "Fever/infection flagged (only True with exclude_fever_infection = flag_only).",
     "objective": "Objectively confirmed (spec 3.1): True / False / <NA> unknown.",
     "objective_source": "clinician (the input's objective column), examination (computed from "
@@ -87,15 +89,16 @@ CLEAN_COLUMNS = {
                     "unknown).",
     "flags": "';'-separated: merge_uncertain, partly_outside_follow_up, pseudo_relapse_flagged, "
              "duration_unknown.",
-    "input_row": "Input row number (0-based) of the first onset of the relapse.",
+    "input_row": "Source row (spreadsheet row, or DataFrame index label) of the first onset "
+                 "of the relapse.",
     "rule_set": "Name of the options that produced the table.",
 }
 
 #: Columns of :attr:`RelapseHygiene.removed`.
 REMOVED_COLUMNS = {
-    "row": "Input row number (0-based position in the relapses table).",
+    "row": "Source row (spreadsheet row, or DataFrame index label).",
     "subject": "Subject identifier.",
-    "date": "Onset as entered.",
+    "date": "Onset (earliest possible day).",
     "onset_start": "Earliest possible onset day.",
     "onset_end": "Latest possible onset day.",
     "precision": "day, month, year or range.",
@@ -289,206 +292,112 @@ class RelapseHygiene:
         out.update({str(k): int(v) for k, v in self.removed["reason"].value_counts().items()})
         return out
 
+    def onset_days(self) -> pd.DataFrame:
+        """The counted relapses as day numbers, the form every rule reads (rules 2.7.2):
+        ``subject``, ``a`` / ``b`` (earliest / latest possible onset day), ``last_b`` (latest
+        possible onset of any attack merged in), ``objective`` (1 / 0 / -1 unknown),
+        ``label`` (the onset at its precision, for messages), sorted by subject and ``a``."""
+        c = self.relapses
+        return pd.DataFrame({
+            "subject": c["subject"].to_numpy(),
+            "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
+            "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
+            else _day_of(c["onset_end"]),
+            "objective": _flag_codes(c, "objective"),
+            "label": onset_labels(c),
+        })
 
-# ------------------------------------------------------------------------------ input parsing
+    def episode_days(self) -> pd.DataFrame:
+        """Pseudo-relapse episodes as day numbers (``subject``, ``e0``, ``e1``, inclusive):
+        assessments inside them are left out by the rules that use visits (rules 3.1)."""
+        e = self.pseudo_episodes
+        return pd.DataFrame({"subject": e["subject"].to_numpy(),
+                             "e0": _day_of(e["episode_start"]),
+                             "e1": _day_of(e["episode_end"])})
+
+
+def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None = None, *,
+               read_options: ReadOptions | None = None) -> RelapseHygiene | None:
+    """The one relapse table of every rule (rules 3.1).
+
+    ``relapses``: a :class:`RelapseHygiene` (returned as is), a relapses table (cleaned here by
+    :func:`relapse_hygiene`, with ``options``), or ``None`` - relapses were not recorded, which
+    rules must treat as *unknown* relapse activity, never as "no relapse" (rules 0.3).
+    """
+    if relapses is None:
+        return None
+    if isinstance(relapses, RelapseHygiene):
+        if options is not None and options != relapses.options:
+            raise ValueError("relapse options differ from those of the RelapseHygiene given; "
+                             "pass one or the other")
+        return relapses
+    return relapse_hygiene(relapses, visits, options=options, read_options=read_options)
+
+
+# ------------------------------------------------------------------------------ input
 _EPOCH = np.datetime64("1970-01-01", "D")
-_ISO_DAY = r"\d{4}-\d{2}-\d{2}"
-_TRUE_WORDS = {"yes", "y", "true", "t", "1", "ja", "j", "confirmed"}
-_FALSE_WORDS = {"no", "n", "false", "f", "0", "nein"}
-_UNKNOWN_WORDS = {"", "unknown", "na", "nan", "none", "not known", "<na>"}
 
 
+def relapse_onset_intervals(onset: pd.Series, onset_end: pd.Series | None = None
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Onset interval [a, b] in day numbers for each relapse (rules §2.7.2).
+
+    A full date gives a = b; ``"2024-03"`` the whole month; ``"2024"`` the whole year; an
+    ``onset_end`` column widens b to it. The cells are read by the same parser as every
+    relapses table (:func:`neda.io.read_relapses`); a cell it cannot read raises
+    :class:`~neda.io.InputError` naming the row.
+    """
+    table = load_table(pd.DataFrame({"date": onset.reset_index(drop=True)}),
+                       file_label="relapses", default_label="relapses")
+    problems = Problems(table)
+    start, end, _, _ = parse_onsets("date", table.frame["date"], problems, date_format=None)
+    problems.raise_if_any()
+    a = _day_of(start)
+    b = _day_of(end)
+    if onset_end is not None:
+        extra = _day_of(pd.to_datetime(onset_end.reset_index(drop=True)))
+        has = ~np.isnan(extra)
+        b = np.where(has, np.maximum(b, np.where(has, extra, b)), b)
+    return a, b
 
 
-def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
-    for col in columns:
-        if col not in frame.columns:
-            raise ValueError(f"{table} table has no column {col!r} (columns: "
-                             f"{list(frame.columns)}; see docs/data-model.md)")
-
-
-def _where(table: str, labels: pd.Index, pos: int, column: str) -> str:
-    return f"{table} row {labels[pos]!r} (position {pos}), column {column!r}"
-
-
-def _texts(values: pd.Series) -> pd.Series:
-    """Cells as stripped text (<NA> for missing); timestamps and dates as ISO days."""
-    obj = values.astype(object).to_numpy()
-    out = np.empty(len(obj), dtype=object)
-    for i, v in enumerate(obj):
-        if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-            out[i] = None
-        elif isinstance(v, _dt.date | np.datetime64):
-            out[i] = pd.Timestamp(v).strftime("%Y-%m-%d")
-        else:
-            out[i] = str(v).strip()
-    s = pd.Series(out, index=values.index, dtype="string")
-    # "2020-01-05 00:00:00" / "2020-01-05T10:00" -> the calendar day (spec 0.2)
-    timed = s.str.match(_ISO_DAY + r"[ T]").fillna(False).to_numpy(bool)
-    if timed.any():
-        s[timed] = s[timed].str.slice(0, 10)
-    return s
-
-
-def _fast_texts(values: pd.Series) -> pd.Series:
-    """:func:`_texts`, vectorised when the column holds only strings (the common case)."""
-    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-        kinds = values.map(type, na_action="ignore").dropna()
-        if kinds.map(lambda t: t is str).all():
-            s = values.astype("string").str.strip()
-            timed = s.str.match(_ISO_DAY + r"[ T]").fillna(False).to_numpy(bool)
-            if timed.any():
-                s[timed] = s[timed].str.slice(0, 10)
-            return s
-    return _texts(values)
-
-
-def _date_days(frame: pd.DataFrame, column: str, table: str, *, required: bool) -> np.ndarray:
-    """Whole-day numbers (float, NaN = missing) of a full-date column; partial dates raise."""
-    values = frame[column]
-    labels = frame.index
-    if pd.api.types.is_datetime64_any_dtype(values):
-        d = values.to_numpy().astype("datetime64[D]")
-        out = np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
-    else:
-        s = _fast_texts(values)
-        missing = s.isna().to_numpy()
-        full = s.str.fullmatch(_ISO_DAY).fillna(False).to_numpy(bool)
-        bad = ~missing & ~full
-        parsed = pd.to_datetime(s.where(full), format="%Y-%m-%d", errors="coerce")
-        bad |= full & parsed.isna().to_numpy()
-        if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} is not "
-                             "a date; use ISO 8601 YYYY-MM-DD (day and month are never guessed, "
-                             "spec 0.2)")
-        d = parsed.to_numpy().astype("datetime64[D]")
-        out = np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
-    if required and np.isnan(out).any():
-        pos = int(np.flatnonzero(np.isnan(out))[0])
-        raise ValueError(f"{_where(table, labels, pos, column)}: missing date")
+def onset_labels(clean: pd.DataFrame) -> np.ndarray:
+    """Each relapse's onset in words, at its precision: ``2024-03-05``, ``2024-03``, ``2024``
+    or ``between 2024-03-05 and 2024-03-20`` (a hygiene table: onset_start, onset_end,
+    precision)."""
+    start = clean["onset_start"].to_numpy().astype("datetime64[D]")
+    end = clean["onset_end"].to_numpy().astype("datetime64[D]")
+    prec = clean["precision"].to_numpy(object)
+    day = np.datetime_as_string(start, unit="D").astype(object)
+    out = day.copy()
+    month = prec == "month"
+    out[month] = [d[:7] for d in day[month]]
+    year = prec == "year"
+    out[year] = [d[:4] for d in day[year]]
+    ranged = prec == "range"
+    if ranged.any():
+        ends = np.datetime_as_string(end[ranged], unit="D").astype(object)
+        out[ranged] = "between " + day[ranged] + " and " + ends
     return out
 
 
-def _onset_intervals(rel: pd.DataFrame, column: str, table: str
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Onset interval ``[a, b]`` (day numbers) and precision code (index into PRECISIONS).
-
-    Full dates are parsed vectorised; partial dates (``YYYY-MM``, ``YYYY``) go through
-    :func:`neda.course.relapse_onset_intervals` (spec 2.7.2), so the engine, ARR and hygiene
-    read onsets identically. An explicit ``date_end`` widens ``b`` to it (precision ``range``).
-    """
-    labels = rel.index
-    values = rel[column]
-    n = len(values)
-    prec = np.zeros(n, np.int8)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        a = _date_days(rel, column, table, required=True)
-        b = a.copy()
-    else:
-        s = _fast_texts(values)
-        missing = s.isna().to_numpy()
-        if missing.any():
-            pos = int(np.flatnonzero(missing)[0])
-            raise ValueError(f"{_where(table, labels, pos, column)}: missing onset date (the "
-                             "onset is required, spec 3.1)")
-        full = s.str.fullmatch(_ISO_DAY).to_numpy(bool)
-        a = np.full(n, np.nan)
-        if full.any():
-            parsed = pd.to_datetime(s[full], format="%Y-%m-%d", errors="coerce")
-            d = parsed.to_numpy().astype("datetime64[D]")
-            bad = np.isnat(d)
-            if bad.any():
-                pos = int(np.flatnonzero(full)[np.flatnonzero(bad)[0]])
-                raise ValueError(f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} "
-                                 "is not a calendar date")
-            a[full] = (d - _EPOCH).astype(np.int64)
-        b = a.copy()
-        rest = np.flatnonzero(~full)
-        if rest.size:
-            texts = pd.Series(s.to_numpy(object)[rest], dtype=object)
-            try:
-                ra, rb = relapse_onset_intervals(texts)
-            except ValueError:
-                for k, text in enumerate(texts):
-                    try:
-                        relapse_onset_intervals(pd.Series([text], dtype=object))
-                    except ValueError:
-                        pos = int(rest[k])
-                        raise ValueError(
-                            f"{_where(table, labels, pos, column)}: {values.iloc[pos]!r} is not "
-                            "a date (YYYY-MM-DD), a year-month (YYYY-MM) or a year (YYYY); day "
-                            "and month are never guessed (spec 0.2, 2.7.2)") from None
-                raise
-            a[rest] = ra
-            b[rest] = rb
-            dashes = texts.str.count("-").to_numpy()
-            prec[rest] = np.where(dashes >= 2, 0, np.where(dashes == 1, 1, 2))
-    if "date_end" in rel.columns:
-        end = _date_days(rel, "date_end", table, required=False)
-        has = ~np.isnan(end)
-        early = has & (end < a)
-        if early.any():
-            pos = int(np.flatnonzero(early)[0])
-            raise ValueError(f"{_where(table, labels, pos, 'date_end')}: end of the onset range "
-                             f"{rel['date_end'].iloc[pos]!r} is before the onset "
-                             f"{values.iloc[pos]!r} (dates out of order)")
-        wider = has & (end > b)
-        b = np.where(wider, end, b)
-        prec[wider] = 3
-    return a, b, prec
-
-
-def _tri_codes(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
-    """Yes/no cells as int8: 1 yes, 0 no, -1 unknown (missing or "unknown")."""
-    n = len(frame)
-    if column not in frame.columns:
+def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
+    """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
+    if values is None:
         return np.full(n, -1, np.int8)
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    lut = np.full(len(uniques) + 1, -1, np.int8)
-    for i, v in enumerate(uniques):
-        value: int | None
-        if isinstance(v, bool | np.bool_):
-            value = int(bool(v))
-        elif isinstance(v, int | float | np.integer | np.floating):
-            value = None if np.isnan(v) else (1 if v == 1 else 0 if v == 0 else 2)
-        elif isinstance(v, str):
-            t = v.strip().casefold()
-            value = (1 if t in _TRUE_WORDS else 0 if t in _FALSE_WORDS
-                     else None if t in _UNKNOWN_WORDS else 2)
-        else:
-            value = 2
-        if value == 2:
-            pos = int(np.flatnonzero(codes == i)[0])
-            raise ValueError(f"{_where(table, frame.index, pos, column)}: cannot read {v!r} as "
-                             "yes / no / unknown")
-        lut[i] = -1 if value is None else value
-    return lut[codes]
+    arr = pd.array(values, dtype="boolean")
+    out = np.where(arr.isna(), -1, np.where(arr.fillna(False), 1, 0)).astype(np.int8)
+    return np.asarray(out)
+
+
+def _flag_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return tri_codes(frame[column] if column in frame.columns else None, len(frame))
 
 
 def _tri_series(codes: np.ndarray) -> pd.Series:
     out = pd.array(np.where(codes < 0, False, codes == 1), dtype="boolean")
     out[codes < 0] = pd.NA
     return pd.Series(out)
-
-
-def _numbers(frame: pd.DataFrame, column: str, table: str) -> np.ndarray:
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    raw = frame[column]
-    num = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-    bad = np.isnan(num) & raw.notna().to_numpy()
-    cells = raw.to_numpy(object)
-    for i in np.flatnonzero(bad):
-        if isinstance(cells[i], str) and not cells[i].strip():
-            bad[i] = False  # a blank cell is "not known"
-    with np.errstate(invalid="ignore"):
-        bad |= num < 0
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{_where(table, frame.index, pos, column)}: {raw.iloc[pos]!r} is not a "
-                         "number >= 0")
-    return num
 
 
 def _dates(days: np.ndarray) -> pd.Series:
@@ -530,52 +439,47 @@ def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (code.astype(np.int64) << 32) | (d + _OFF)
 
 
-def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool
-                    ) -> _Visits:
-    vis = _to_pandas(visits)
-    subj = _subject_column(vis, subject, "visits")
-    _require(vis, [subj, "date"] + (["edss"] if need_edss else []), "visits")
-    day = _date_days(vis, "date", "visits", required=True)
-    code = subjects.get_indexer(pd.Index(vis[subj]))
-    edss = np.full(len(vis), np.nan)
-    if "edss" in vis.columns:
-        codes, uniques = pd.factorize(vis["edss"], use_na_sentinel=True)
-        lut = np.full(len(uniques) + 1, np.nan)
-        for i, v in enumerate(uniques):
-            try:
-                parsed = validate_edss(v)
-            except ValueError as exc:
-                pos = int(np.flatnonzero(codes == i)[0])
-                raise ValueError(f"{_where('visits', vis.index, pos, 'edss')}: {exc}") from None
-            lut[i] = np.nan if parsed is None else parsed
-        edss = lut[codes]
+def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool,
+                    read_options: ReadOptions | None = None) -> _Visits:
+    """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
+    vis = ensure_table(visits, "visits", _subject_option(read_options, subject),
+                       required=["edss"] if need_edss else [])
+    day = _day_of(vis["date"])
+    code = subjects.get_indexer(pd.Index(vis["subject"]))
+    edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
+            else np.full(len(vis), np.nan))
     fs: dict[str, np.ndarray] = {}
     for system in FS_SYSTEMS:
-        col = f"fs_{system}"
-        grades = np.full(len(vis), np.nan)
-        if col in vis.columns:
-            codes, uniques = pd.factorize(vis[col], use_na_sentinel=True)
-            lut = np.full(len(uniques) + 1, np.nan)
-            for i, v in enumerate(uniques):
-                try:
-                    g = parse_fs_grade(v, system).grade
-                except ValueError as exc:
-                    pos = int(np.flatnonzero(codes == i)[0])
-                    raise ValueError(f"{_where('visits', vis.index, pos, col)}: {exc}") from None
-                lut[i] = np.nan if g is None else g
-            grades = lut[codes]
-        fs[system] = grades
+        fs[system] = _fs_grades(vis, f"fs_{system}", system)
     keep = code >= 0
     order = np.lexsort((np.arange(len(vis)), day, code))
     order = order[keep[order]]
     code, day_i = code[order].astype(np.int64), day[order].astype(np.int64)
-    # same-day assessments: the last entered is kept (spec 2.3, as the course engine)
-    last = np.ones(len(order), bool)
-    if len(order) > 1:
-        last[:-1] = (code[1:] != code[:-1]) | (day_i[1:] != day_i[:-1])
-    order, code, day_i = order[last], code[last], day_i[last]
+    # one row per subject and date: the reader merged repeats (rules §0.3)
     return _Visits(code=code, day=day_i, key=_key(code, day_i), edss=edss[order],
                    fs={s: g[order] for s, g in fs.items()}, n_subjects=len(subjects))
+
+
+def _fs_grades(vis: pd.DataFrame, column: str, system: str) -> np.ndarray:
+    """Raw FS grades (float, NaN = not known) of a validated FS column (rules §1.2)."""
+    if column not in vis.columns:
+        return np.full(len(vis), np.nan)
+    codes, uniques = pd.factorize(vis[column], use_na_sentinel=True)
+    lut = np.full(len(uniques) + 1, np.nan)
+    for i, v in enumerate(uniques):
+        g = parse_fs_grade(v, system).grade
+        lut[i] = np.nan if g is None else g
+    return lut[codes]
+
+
+def _subject_option(read_options: ReadOptions | None, subject: str | None) -> ReadOptions:
+    """Reading options with ``subject`` naming the subject column, if given."""
+    from dataclasses import replace
+
+    opts = read_options or ReadOptions()
+    if subject and subject != "subject":
+        opts = replace(opts, columns={**opts.columns, "subject": subject})
+    return opts
 
 
 def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -725,65 +629,60 @@ def _objective_from_exams(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.n
 
 # ------------------------------------------------------------------------------ hygiene
 def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
-                    options: RelapseOptions | None = None, *, subject: str | None = None
-                    ) -> RelapseHygiene:
-    """The relapses that count, and every removed row with its reason (spec 3.1).
+                    options: RelapseOptions | None = None, *, subject: str | None = None,
+                    read_options: ReadOptions | None = None) -> RelapseHygiene:
+    """The relapses that count, and every removed row with its reason (rules §3.1).
+
+    This is the one relapse cleaner of neda: the course engine, NEDA, the relapse rates, the
+    response scores, the phenotype descriptors and objective SPMS all read its output.
 
     Parameters
     ----------
-    relapses : pandas or polars DataFrame (``docs/data-model.md``): ``subject`` (else ``id`` or
-        ``patient``), ``date`` (onset: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; datetimes
-        accepted); optional ``date_end`` (latest possible onset of an explicit range),
-        ``resolved_date``, ``duration_hours``, ``pseudo`` / ``fever`` / ``infection``,
-        ``paroxysmal`` (a single paroxysmal episode), ``objective`` (clinician entry: yes / no /
-        unknown), ``severity``, ``steroids``, ``plex``, ``hospitalised``, ``symptoms`` and
-        ``fs_affected`` (';'-separated lists, united on merging).
+    relapses : a relapses table (``docs/data-model.md``; read here with
+        :func:`neda.io.read_relapses` unless it already was): ``subject``, ``date`` (onset:
+        ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``); optional ``date_end`` (latest possible onset
+        of an explicit range), ``resolved_date``, ``duration_hours``, ``pseudo`` / ``fever`` /
+        ``infection``, ``paroxysmal`` (a single paroxysmal episode), ``objective`` (clinician
+        entry: yes / no / unknown), ``severity``, ``steroids``, ``plex``, ``hospitalised``,
+        ``symptoms`` and ``fs_affected`` (';'-separated lists, united on merging).
     visits : optional visits table (``subject``, ``date``, ``edss``, ``fs_*``): used for the
         objective confirmation and, without ``followup``, for ``in_follow_up``.
     followup : optional table (``subject``, ``start``, ``end``; several rows per subject span
         the earliest start to the latest end; ``end`` missing = ongoing). Relapses whose onset
         interval lies wholly outside are removed (``outside_follow_up``), as are subjects
         absent from it.
-    options : :class:`RelapseOptions` [spec defaults].
+    options : :class:`RelapseOptions` [rules §3 defaults].
+    subject, read_options : how to read raw tables (:class:`neda.io.ReadOptions`).
 
     Rules, tested in this order (the first that applies is the reason): fever/infection
     pseudo-relapse (``exclude``), ``duration_hours < min_duration_h``, single paroxysmal
     episode, outside follow-up; then, per subject in onset order, duplicates (same onset
     interval) and the 30-day merge against the first onset of the current relapse.
 
-    Raises ``ValueError`` naming the table, row and column for a missing column or onset, an
-    unparsable date, an onset range ending before it starts, a resolution date before the
-    onset, a follow-up ending before it starts, or an unreadable flag / number.
+    Bad cells raise :class:`neda.io.InputError` naming the file, row and column. Rows in the
+    result (``row``, ``input_row``, ``merged_rows``, ``merged_into_row``) are named as the
+    user numbers them: the spreadsheet row of a file, or the DataFrame's index label.
     """
     opts = options or RelapseOptions()
-    rel = _to_pandas(relapses)
-    subj = _subject_column(rel, subject, "relapses")
-    _require(rel, [subj, "date"], "relapses")
-    labels = rel.index
+    rel = ensure_table(relapses, "relapses", _subject_option(read_options, subject))
+    rel = rel.reset_index(drop=True)
+    subj = "subject"
     n = len(rel)
-    if rel[subj].isna().any():
-        pos = int(np.flatnonzero(rel[subj].isna().to_numpy())[0])
-        raise ValueError(f"{_where('relapses', labels, pos, subj)}: missing subject")
-    a, b, prec = _onset_intervals(rel, "date", "relapses")
-    resolved = (_date_days(rel, "resolved_date", "relapses", required=False)
-                if "resolved_date" in rel.columns else np.full(n, np.nan))
-    with np.errstate(invalid="ignore"):
-        early = resolved < a
-    if early.any():
-        pos = int(np.flatnonzero(early)[0])
-        raise ValueError(f"{_where('relapses', labels, pos, 'resolved_date')}: the onset "
-                         f"{rel['date'].iloc[pos]!r} is after the resolution date "
-                         f"{rel['resolved_date'].iloc[pos]!r} (dates out of order)")
-    duration = _numbers(rel, "duration_hours", "relapses")
-    pseudo_codes = np.maximum.reduce([_tri_codes(rel, c, "relapses")
-                                      for c in ("pseudo", "fever", "infection")])
+    # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
+    src = (rel["source_row"].to_numpy() if "source_row" in rel.columns
+           else np.arange(n, dtype=np.int64))
+    a = _day_of(rel["date"])
+    b = _day_of(rel["date_end"])
+    prec = pd.Index(PRECISIONS).get_indexer(rel["precision"]).astype(np.int8)
+    resolved = (_day_of(rel["resolved_date"]) if "resolved_date" in rel.columns
+                else np.full(n, np.nan))
+    duration = (rel["duration_hours"].to_numpy(np.float64) if "duration_hours" in rel.columns
+                else np.full(n, np.nan))
+    pseudo_codes = np.maximum.reduce([_flag_codes(rel, c) for c in ("pseudo", "fever",
+                                                                    "infection")])
     is_pseudo = pseudo_codes == 1
-    parox = _tri_codes(rel, "paroxysmal", "relapses") == 1
-    objective_in = _tri_codes(rel, "objective", "relapses")
-    for col in ("steroids", "plex", "hospitalised"):
-        _tri_codes(rel, col, "relapses")  # validate early, named row
-    if "severity" in rel.columns:
-        _clinician_severity(rel)
+    parox = _flag_codes(rel, "paroxysmal") == 1
+    objective_in = _flag_codes(rel, "objective")
 
     codes_f, subjects = pd.factorize(rel[subj], sort=False)
     subjects = pd.Index(subjects)
@@ -806,7 +705,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
 
     fu_start = fu_end = None
     if followup is not None:
-        fu_start, fu_end, listed = _followup(followup, subjects, subject)
+        fu_start, fu_end, listed = _followup(followup, subjects, subject, read_options)
         absent = ~listed[code] & (reason == "")
         reason[absent] = "subject_not_in_follow_up"
         detail[absent] = "subject not in the follow-up table"
@@ -828,30 +727,30 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     merged_into[surv[folded]] = anchor_row[folded]
     for i in surv[folded]:
         j = merged_into[i]
-        detail[i] = (f"same onset as row {j}" if reason[i] == "duplicate" else
-                     f"onset {_span(a[i], b[i], a[j])} after the first onset of row {j} "
+        detail[i] = (f"same onset as row {src[j]}" if reason[i] == "duplicate" else
+                     f"onset {_span(a[i], b[i], a[j])} after the first onset of row {src[j]} "
                      f"(< {opts.merge_days} days)")
     unc_rows = np.zeros(n, bool)
     unc_rows[surv[uncertain]] = True
 
     kept = surv[~folded]  # input positions of counted relapses, in (subject, onset) order
     clean, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
-                              is_pseudo, objective_in, unc_rows, opts)
+                              is_pseudo, objective_in, unc_rows, opts, src)
 
     # ---- pseudo-relapse episodes (removed ones only) ----
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
     no_end = np.isnan(resolved[pe])
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
     episodes = pd.DataFrame({
-        "row": pe.astype(np.int64), subj: rel[subj].to_numpy()[pe],
+        "row": src[pe], subj: rel[subj].to_numpy()[pe],
         "episode_start": _dates(a[pe]).to_numpy(), "episode_end": _dates(ep_end).to_numpy(),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
     })
 
     # ---- follow-up membership and objective confirmation ----
     kc, ka, kb = code[kept], a[kept], b[kept]
-    vis = (_prepare_visits(visits, subjects, subject, need_edss=False)
-           if visits is not None else None)
+    vis = (_prepare_visits(visits, subjects, subject, need_edss=False,
+                           read_options=read_options) if visits is not None else None)
     if fu_start is None and vis is not None:
         fu_start, fu_end, _ = _followup_from_visits(vis, opts)
     in_fu = np.full(len(kept), -1, np.int8)
@@ -881,30 +780,39 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
                         clean["pseudo"].to_numpy(bool), dur_unknown],
                        ["merge_uncertain", "partly_outside_follow_up",
                         "pseudo_relapse_flagged", "duration_unknown"]),
-        "input_row": kept.astype(np.int64),
+        "input_row": src[kept],
     })
     n_front = list(clean.columns).index("pseudo") + 1
     clean = pd.concat([clean.iloc[:, :n_front], derived, clean.iloc[:, n_front:]], axis=1)
 
     removed_pos = np.flatnonzero(reason != "")
     removed = pd.DataFrame({
-        "row": removed_pos.astype(np.int64), "subject": rel[subj].to_numpy()[removed_pos],
+        "row": src[removed_pos], "subject": rel[subj].to_numpy()[removed_pos],
         "date": rel["date"].to_numpy()[removed_pos],
         "onset_start": _dates(a[removed_pos]).to_numpy(),
         "onset_end": _dates(b[removed_pos]).to_numpy(),
         "precision": np.array(PRECISIONS, dtype=object)[prec[removed_pos]],
         "reason": reason[removed_pos],
-        "merged_into_row": pd.array(np.where(merged_into[removed_pos] >= 0,
-                                             merged_into[removed_pos], 0), dtype="Int64"),
+        "merged_into_row": _row_labels(src, merged_into[removed_pos]),
         "detail": detail[removed_pos],
     })
-    removed.loc[merged_into[removed_pos] < 0, "merged_into_row"] = pd.NA
     if subj != "subject":
         removed = removed.rename(columns={"subject": subj})
     record = provenance(opts.rule_set, opts, SOURCE)
     return RelapseHygiene(relapses=with_provenance(clean, record),
                           removed=with_provenance(removed, record),
                           pseudo_episodes=episodes, options=opts, provenance=record)
+
+
+def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
+    """Source row labels at ``positions`` (-1 = none: <NA>), Int64 when the labels are
+    integers."""
+    has = positions >= 0
+    if src.dtype.kind in "iu":
+        out = pd.array(np.where(has, src[np.where(has, positions, 0)], 0), dtype="Int64")
+        out[~has] = pd.NA
+        return out
+    return np.where(has, src[np.where(has, positions, 0)], None).astype(object)
 
 
 def _span(a: float, b: float, anchor: float) -> str:
@@ -957,21 +865,22 @@ def _next_start(code: np.ndarray, a: np.ndarray) -> np.ndarray:
     return nxt
 
 
-def _followup(followup: Any, subjects: pd.Index, subject: str | None
+def _followup(followup: Any, subjects: pd.Index, subject: str | None,
+              read_options: ReadOptions | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    fu = _to_pandas(followup)
-    subj = _subject_column(fu, subject, "followup")
-    _require(fu, [subj, "start", "end"], "followup")
-    s = _date_days(fu, "start", "followup", required=True)
-    e = _date_days(fu, "end", "followup", required=False)
+    fu = ensure_table(followup, "followup", _subject_option(read_options, subject))
+    s = _day_of(fu["start"])
+    e = _day_of(fu["end"]) if "end" in fu.columns else np.full(len(fu), np.nan)
     with np.errstate(invalid="ignore"):
         bad = e < s
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{_where('followup', fu.index, pos, 'end')}: follow-up ends "
-                         f"({fu['end'].iloc[pos]!r}) before it starts ({fu['start'].iloc[pos]!r})")
+        raise InputError([InputProblem(
+            fu.attrs["report"].file, None, "end", str(fu["end"].iloc[pos].date()),
+            f"a follow-up end on or after its start {fu['start'].iloc[pos].date()} "
+            f"(subject {fu['subject'].iloc[pos]})")])
     e = np.where(np.isnan(e), np.inf, e)
-    idx = subjects.get_indexer(pd.Index(fu[subj]))
+    idx = subjects.get_indexer(pd.Index(fu["subject"]))
     ok = idx >= 0
     start = np.full(len(subjects), np.inf)
     end = np.full(len(subjects), -np.inf)
@@ -999,26 +908,17 @@ def _followup_from_visits(vis: _Visits, opts: RelapseOptions
 
 
 def _clinician_severity(rel: pd.DataFrame) -> np.ndarray:
-    """Clinician labels (lower-case) or None; anything else raises naming the row."""
-    vals = rel["severity"].to_numpy(object)
-    out = np.full(len(vals), None, dtype=object)
-    for i, v in enumerate(vals):
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        t = str(v).strip().casefold()
-        if t in _UNKNOWN_WORDS:
-            continue
-        if t not in CLINICIAN_SEVERITY:
-            raise ValueError(f"{_where('relapses', rel.index, i, 'severity')}: {v!r} is not a "
-                             f"clinician severity; use one of {CLINICIAN_SEVERITY} (spec 3.2)")
-        out[i] = t
-    return out
+    """Clinician labels (validated by the reader: mild / moderate / severe) or None."""
+    if "severity" not in rel.columns:
+        return np.full(len(rel), None, dtype=object)
+    return np.asarray(rel["severity"].to_numpy(object), dtype=object)
 
 
 def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarray,
                  anchor_row: np.ndarray, a: np.ndarray, b: np.ndarray, prec: np.ndarray,
                  resolved: np.ndarray, is_pseudo: np.ndarray, objective_in: np.ndarray,
-                 uncertain: np.ndarray, opts: RelapseOptions) -> tuple[pd.DataFrame, np.ndarray]:
+                 uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per counted relapse: its first onset's row, with the union of the merged rows
     (latest end date, any treatment, worst clinician severity, united symptoms / FS; spec
     3.1). Returns the table (without the objective columns) and the clinician objective."""
@@ -1036,7 +936,8 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
 
     rest = rel.iloc[kept].reset_index(drop=True)
     rest = rest.drop(columns=[c for c in rest.columns
-                              if c == subj or c in CLEAN_COLUMNS or c == "subject"])
+                              if c in (subj, "subject", "date", "date_end", "source_row")
+                              or c in CLEAN_COLUMNS])
     def group_any(codes: np.ndarray) -> np.ndarray:
         """Three-valued OR over the merged rows (1 yes, 0 no, -1 unknown)."""
         yes = group_max((codes == 1).astype(float)) > 0
@@ -1045,7 +946,7 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
 
     for col in ("steroids", "plex", "hospitalised"):
         if col in rest.columns:
-            rest[col] = _tri_series(group_any(_tri_codes(rel, col, "relapses"))).to_numpy()
+            rest[col] = _tri_series(group_any(_flag_codes(rel, col))).to_numpy()
     if "severity" in rest.columns:
         rank: dict[str | None, int] = {None: -1}
         rank.update({s: i for i, s in enumerate(CLINICIAN_SEVERITY)})
@@ -1067,7 +968,7 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     rows_text = np.full(n_kept, "", dtype=object)
     order = np.lexsort((surv, grp))
     for g, row in zip(grp[order].tolist(), surv[order].tolist(), strict=True):
-        rows_text[g] = f"{rows_text[g]};{row}" if rows_text[g] else str(row)
+        rows_text[g] = f"{rows_text[g]};{src[row]}" if rows_text[g] else str(src[row])
     kcode = pd.factorize(rel[subj])[0][kept]
     flagged = group_max(is_pseudo) > 0
     front = pd.DataFrame({
@@ -1080,6 +981,7 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         "merged_rows": rows_text,
         "merge_uncertain": uncertain[kept],
         "resolved_date": _dates(group_max(resolved)).to_numpy(),
+        "last_onset_end": _dates(group_max(b)).to_numpy(),
         "pseudo": flagged if opts.exclude_fever_infection == "flag_only" else np.zeros(n_kept,
                                                                                       bool),
     })
@@ -1131,7 +1033,7 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
     episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
-        designated = _date_days(clean, "relapse_visit_date", "relapses", required=False)
+        designated = _day_of(clean["relapse_visit_date"])
     anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
     return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
 
@@ -1179,7 +1081,7 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["severity_clinician"] = clin
     tri = {}
     for col in ("hospitalised", "plex", "steroids"):
-        tri[col] = _tri_codes(clean, col, "relapses")
+        tri[col] = _flag_codes(clean, col)
         out[col] = _tri_series(tri[col]).to_numpy()
     stack = np.stack([tri["hospitalised"], tri["plex"], tri["steroids"]])
     proxy = np.where((stack == 1).any(axis=0), 1, np.where((stack == 0).all(axis=0), 0, -1))

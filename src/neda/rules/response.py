@@ -35,11 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..course import CourseOptions, confirmed_events, relapse_onset_intervals
+from ..course import CourseOptions, confirmed_events
 from ._common import as_pandas as _to_pandas
 from ._common import provenance, with_provenance
 from ._common import subject_column as _subject_column
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
+from .relapses import relapse_onset_intervals
 
 INF = math.inf
 RESPONSE_SOURCE = (
