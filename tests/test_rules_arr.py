@@ -18,6 +18,7 @@ from neda.rules.arr import (
     pooled_arr,
 )
 from neda.rules.dmt import DmtOptions, treatment_epochs
+from neda.rules.relapses import RelapseOptions
 
 D0 = pd.Timestamp("2020-01-01")
 Y = 365.25
@@ -109,7 +110,7 @@ def test_pooled_is_not_the_mean_of_patient_rates():
 
 
 def test_pooled_arr_by_group():
-    res = annualised_relapse_rate(rel((1, 1), (2, 1), (2, 2), (3, 3)),
+    res = annualised_relapse_rate(rel((1, 1), (2, 1), (2, 200), (3, 3)),
                                   fu((1, 0, 364), (2, 0, 729), (3, 0, 99)))
     per = res.per_patient.assign(arm=["a", "b", "b"])
     p = pooled_arr(per, by="arm").set_index("arm")
@@ -136,7 +137,7 @@ def test_empty_relapses_table():
 
 
 def test_objective_counts():
-    r = rel((1, 10), (1, 20), (1, 30), (1, 40), objective=["yes", "no", None, True])
+    r = rel((1, 10), (1, 60), (1, 110), (1, 160), objective=["yes", "no", None, True])
     res = annualised_relapse_rate(r, fu((1, 0, 364)))
     row = one(res, subject=1)
     assert row.relapses == 4 and row.relapses_objective == 2
@@ -145,10 +146,21 @@ def test_objective_counts():
 
 
 def test_pseudo_relapses_are_left_out_by_default():
-    r = rel((1, 10), (1, 20), pseudo=[False, True])
+    r = rel((1, 10), (1, 60), pseudo=[False, True])
     assert one(annualised_relapse_rate(r, fu((1, 0, 364))), subject=1).relapses == 1
-    res = annualised_relapse_rate(r, fu((1, 0, 364)), options=ArrOptions(exclude_pseudo=False))
+    flag_only = RelapseOptions(exclude_fever_infection="flag_only")
+    res = annualised_relapse_rate(r, fu((1, 0, 364)), relapse_options=flag_only)
     assert one(res, subject=1).relapses == 2
+    # a text "no" is no pseudo-relapse (rules 0.3): both count
+    r_text = rel((1, 10), (1, 60), pseudo=["no", "No"])
+    assert one(annualised_relapse_rate(r_text, fu((1, 0, 364))), subject=1).relapses == 2
+
+
+def test_attacks_under_30_days_apart_are_one_relapse_and_none_means_unknown():
+    r = rel((1, 10), (1, 20))
+    assert one(annualised_relapse_rate(r, fu((1, 0, 364))), subject=1).relapses == 1
+    row = one(annualised_relapse_rate(None, fu((1, 0, 364))), subject=1)
+    assert row.status == "no_relapse_data" and pd.isna(row.relapses) and np.isnan(row.arr)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +201,8 @@ def test_imprecise_onset_is_never_counted_in_two_adjacent_windows():
     f = pd.DataFrame({"subject": [1], "start": ["2020-01-01"], "end": ["2021-12-31"]})
     r = pd.DataFrame({"subject": [1, 1], "date": ["2020-06-20", "2020-06-21"],
                       "date_end": pd.to_datetime(["2020-07-11", "2020-07-12"])})
-    res = annualised_relapse_rate(r, f, ep)
+    # two rows counted as they are (their 30-day merge is relapse hygiene's question)
+    res = annualised_relapse_rate(r, f, ep, relapse_options=RelapseOptions(merge_days=0))
     on = res.per_epoch.set_index("drug")
     # midpoints: 30 Jun (fingolimod) and 1 Jul 12:00 (ocrelizumab)
     assert on.loc["fingolimod", "relapses"] == 1 and on.loc["ocrelizumab", "relapses"] == 1
@@ -277,11 +290,11 @@ def test_epoch_without_followup_and_empty_window():
 def test_bad_followup_and_relapses():
     with pytest.raises(ValueError, match="one row per subject"):
         annualised_relapse_rate(rel((1, 1)), fu((1, 0, 10), (1, 20, 30)))
-    with pytest.raises(ValueError, match="end before start"):
+    with pytest.raises(ValueError, match="ends before it starts"):
         annualised_relapse_rate(rel((1, 1)), fu((1, 10, 0)))
-    with pytest.raises(ValueError, match="missing onset"):
+    with pytest.raises(ValueError, match="got an empty cell; expected an onset date"):
         annualised_relapse_rate(pd.DataFrame({"subject": [1], "date": [None]}), fu((1, 0, 10)))
-    with pytest.raises(ValueError, match="not a date"):
+    with pytest.raises(ValueError, match="column 'date': got 'soon'"):
         annualised_relapse_rate(pd.DataFrame({"subject": [1], "date": ["soon"]}), fu((1, 0, 10)))
     with pytest.raises(ValueError, match="windows table lacks"):
         annualised_relapse_rate(rel((1, 1)), fu((1, 0, 10)), pd.DataFrame({"subject": [1]}))
@@ -369,6 +382,10 @@ def _cohort(seed: int, n: int = 50):
             pd.DataFrame(r_rows, columns=["patient", "date"]))
 
 
+#: msclinical and mstrial count every row as a relapse: relapse hygiene's 30-day merge off
+PEER_COUNTING = RelapseOptions(merge_days=0)
+
+
 def _ours(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={"patient": "subject"})
 
@@ -385,7 +402,7 @@ def test_differential_msclinical_arr_by_drug(seed):
     peer = mc.arr_by_drug(r, peer_ep).drop(index="none")
     ep = treatment_epochs(_ours(tr), DmtOptions(onset_delay_days=0, carryover_days=88))
     f_closed = _ours(f).assign(end=lambda d: d["end"] - pd.Timedelta(days=1))
-    res = annualised_relapse_rate(_ours(r), f_closed, ep)
+    res = annualised_relapse_rate(_ours(r), f_closed, ep, relapse_options=PEER_COUNTING)
     ours = res.pooled[(res.pooled["window"] == "on_treatment") & (res.pooled["drug"] != "all")]
     ours = ours.set_index("drug")
     assert sorted(ours.index) == sorted(peer.index)
@@ -407,8 +424,9 @@ def test_differential_msclinical_table1_pooled_arr(seed):
     _, f, r = _cohort(seed)
     cells = t1.table1({"patients": f, "relapses": r}, group="arm").loc["Relapses on study, ARR"]
     parity = annualised_relapse_rate(_ours(r), _ours(f),
-                                     options=ArrOptions(followup_interval="left_open"))
-    default = annualised_relapse_rate(_ours(r), _ours(f))
+                                     options=ArrOptions(followup_interval="left_open"),
+                                     relapse_options=PEER_COUNTING)
+    default = annualised_relapse_rate(_ours(r), _ours(f), relapse_options=PEER_COUNTING)
     arms = _ours(f)[["subject", "arm"]]
     p_par = pooled_arr(parity.per_patient.merge(arms, on="subject"), by="arm").set_index("arm")
     p_def = pooled_arr(default.per_patient.merge(arms, on="subject"), by="arm").set_index("arm")
@@ -434,7 +452,8 @@ def test_differential_mstrial_endpoints_arr():
                            for k in range(3)], columns=["patient", "date", "edss"])
     out = ms.endpoints(f, visits, r, composite=False)
     res = annualised_relapse_rate(_ours(r), _ours(f),
-                                  options=ArrOptions(followup_interval="left_open"))
+                                  options=ArrOptions(followup_interval="left_open"),
+                                  relapse_options=PEER_COUNTING)
     p = pooled_arr(res.per_patient.merge(_ours(f)[["subject", "arm"]], on="subject"),
                    by="arm").set_index("arm")
     for arm in ("A", "B"):

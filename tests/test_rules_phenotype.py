@@ -18,7 +18,7 @@ from neda.rules.phenotype import (
     objective_spms,
 )
 
-D0 = pd.Timestamp("2020-01-01")
+D0 = pd.Timestamp("2010-01-01")  # generated courses end before the data cut-off
 
 
 def day(n: int) -> pd.Timestamp:
@@ -37,8 +37,13 @@ def rel(*days: int, subject: int = 1) -> pd.DataFrame:
     return pd.DataFrame({"subject": subject, "date": [day(d) for d in days]})
 
 
+#: relapses recorded, none occurred (None would mean "not recorded": unknown)
+NO_RELAPSES = pd.DataFrame({"subject": [], "date": []})
+
+
 def spms(v: pd.DataFrame, r: pd.DataFrame | None = None, **opts) -> pd.Series:
-    out = objective_spms(v, r, PhenotypeOptions(**opts) if opts else None)
+    out = objective_spms(v, NO_RELAPSES if r is None else r,
+                         PhenotypeOptions(**opts) if opts else None)
     assert list(out.columns) == list(SPMS_COLUMNS)
     assert len(out) == 1
     return out.iloc[0]
@@ -276,7 +281,7 @@ STABLE = visits((0, 3.0), (180, 3.0), (365, 3.0), (545, 3.0), (730, 3.0))
 WIN = pd.DataFrame({"subject": [1], "end": [day(730)]})  # window (d365, d730]
 
 
-def lublin(v=STABLE, r=None, m=None, course="SPMS", **opts) -> pd.Series:
+def lublin(v=STABLE, r=NO_RELAPSES, m=None, course="SPMS", **opts) -> pd.Series:
     out = lublin_descriptors(v, r, m, PhenotypeOptions(**opts) if opts else None, WIN,
                              courses={1: course} if course else None)
     assert list(out.columns) == list(LUBLIN_COLUMNS)
@@ -299,6 +304,10 @@ def test_not_active_needs_complete_relapse_and_mri_data():
     r = lublin(m=CLEAN)
     assert r["activity"] == "not active" and r["active"] == False  # noqa: E712
     assert r["descriptor"] == "SPMS, not active, without progression"
+    # relapses not recorded: relapse activity unknown, so never "not active"
+    r = lublin(m=CLEAN, r=None)
+    assert r["activity"] == "indeterminate" and r["relapse_activity"] is pd.NA
+    assert "relapses were not recorded" in r["activity_reason"]
 
 
 @pytest.mark.parametrize("bad", [
@@ -370,5 +379,5 @@ def test_relapsing_courses_get_no_progression_modifier_and_prms_maps_to_ppms():
 
 
 def test_default_window_ends_at_last_visit():
-    out = lublin_descriptors(STABLE, None, CLEAN)
+    out = lublin_descriptors(STABLE, NO_RELAPSES, CLEAN)
     assert out["window_end"].iloc[0] == day(730) and out["window_start"].iloc[0] == day(366)

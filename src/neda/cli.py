@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,10 +23,150 @@ app = typer.Typer(
 console = Console()
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"neda {version('neda')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print neda's version and exit.")] = False,
+) -> None:
     """Multiple sclerosis disease-course analytics."""
-    # A callback keeps `neda` a group of subcommands even while it has only one command.
+
+
+# ------------------------------------------------------------------ options shared by commands
+# Both `progression` and `course` read their files with the same options, through the same
+# readers (neda.io), so that the two commands see the same tables.
+SubjectCol = Annotated[str | None, typer.Option(
+    help="Subject column of every file, when not 'subject'/'id'/'patient'.")]
+DateCol = Annotated[str | None, typer.Option(
+    help="Date column of every file (visit date, relapse onset, scan date), when not 'date'.")]
+DateFormat = Annotated[str | None, typer.Option(
+    help="strptime format of non-ISO dates, e.g. %d/%m/%Y (day and month are never guessed).")]
+Decimal = Annotated[str, typer.Option(
+    help="Decimal mark: auto (a decimal comma is read in ';' or tab files), '.' or ','.")]
+Encoding = Annotated[str, typer.Option(
+    help="CSV encoding: auto (UTF-8 with or without BOM, else Windows-1252) or a name.")]
+Sheets = Annotated[list[str] | None, typer.Option(
+    "--sheet", help="Excel sheet: NAME for the visits file, or TABLE=NAME (relapses=Attacks); "
+    "repeat for several. Default: the only sheet, or the one named like the table.")]
+Columns = Annotated[list[str] | None, typer.Option(
+    "--column", help="A column name of one file: TABLE.COLUMN=HEADER, e.g. "
+    "relapses.date='Onset date'; repeat for several.")]
+RelapsesSubjectCol = Annotated[str | None, typer.Option(
+    help="Subject column of the relapses file (if it differs from the visits file's).")]
+RelapsesDateCol = Annotated[str | None, typer.Option(
+    help="Onset column of the relapses file (if not 'date').")]
+Cutoff = Annotated[str | None, typer.Option(
+    help="Data cut-off YYYY-MM-DD: later dates are errors (default: today).")]
+DateUnit = Annotated[str | None, typer.Option(
+    help="Read whole numbers in date columns as days ('day'), counted from --date-origin.")]
+DateOrigin = Annotated[str | None, typer.Option(
+    help="Origin YYYY-MM-DD of day numbers (with --date-unit day; default 1970-01-01).")]
+NoRelapses = Annotated[bool, typer.Option(
+    "--no-relapses", help="State that no relapse occurred (no relapses file). Without "
+    "--relapses or --no-relapses every worsening is unknown: RAW/PIRA need relapse data.")]
+DroppedOut = Annotated[Path | None, typer.Option(
+    "--dropped-out", help="Write the rows the readers and the engine left out or merged, "
+    "with the reason (.csv or .parquet).")]
+
+
+def _read_options(subject_col: str | None, date_col: str | None, date_format: str | None,
+                  decimal: str, encoding: str, sheets: list[str] | None,
+                  columns: list[str] | None, cutoff: str | None, date_unit: str | None,
+                  date_origin: str | None, relapses_subject_col: str | None = None,
+                  relapses_date_col: str | None = None) -> dict[str, Any]:
+    """Per-table :class:`neda.io.ReadOptions` from the command-line reading options."""
+    from neda.io import READERS, ReadOptions
+
+    per_table: dict[str, dict[str, Any]] = {t: {"columns": {}} for t in READERS}
+    for t in per_table:
+        if subject_col:
+            per_table[t]["columns"]["subject"] = subject_col
+        if date_col and t in ("visits", "relapses", "mri", "pros"):
+            per_table[t]["columns"]["date"] = date_col
+    if relapses_subject_col:
+        per_table["relapses"]["columns"]["subject"] = relapses_subject_col
+    if relapses_date_col:
+        per_table["relapses"]["columns"]["date"] = relapses_date_col
+    for item in columns or []:
+        key, sep, header = item.partition("=")
+        table, dot, column = key.partition(".")
+        if not sep or not dot or table not in per_table or not column or not header:
+            raise typer.BadParameter(
+                f"--column {item!r}: expected TABLE.COLUMN=HEADER with TABLE one of "
+                f"{', '.join(per_table)}, e.g. relapses.date='Onset date'")
+        per_table[table]["columns"][column] = header
+    for item in sheets or []:
+        table, sep, name = item.partition("=")
+        if sep and table in per_table:
+            per_table[table]["sheet"] = name
+        else:
+            per_table["visits"]["sheet"] = item
+    if decimal not in ("auto", ".", ","):
+        raise typer.BadParameter(f"--decimal {decimal!r}: use auto, '.' or ','")
+    if date_unit not in (None, "day"):
+        raise typer.BadParameter(f"--date-unit {date_unit!r}: the only unit is 'day'")
+    out = {}
+    for table, kw in per_table.items():
+        try:
+            out[table] = ReadOptions(date_format=date_format, decimal=decimal,  # type: ignore[arg-type]
+                                     encoding=encoding, cutoff=cutoff, date_unit=date_unit,  # type: ignore[arg-type]
+                                     date_origin=date_origin, **kw)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    return out
+
+
+def _check_outputs(*paths: Path | None, suffixes: tuple[str, ...] = (".csv", ".parquet")
+                   ) -> None:
+    """Refuse an unusable output path before anything is computed."""
+    for path in paths:
+        if path is None:
+            continue
+        if path.suffix.lower() not in suffixes:
+            raise typer.BadParameter(f"{path}: write {' or '.join(suffixes)}")
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise typer.BadParameter(f"{path}: cannot write there ({parent} is not a writable "
+                                     "folder)")
+
+
+def _announce_compile() -> None:
+    """The first run compiles the engine (about a minute); say so instead of hanging."""
+    from neda.course import kernel_is_compiled
+
+    if not kernel_is_compiled():
+        console.print("[dim]First run: compiling the course engine (about a minute; it is "
+                      "cached for later runs)...[/dim]", highlight=False)
+
+
+def _print_reports(tables: Any) -> None:
+    for report in tables.reports():
+        if report.dropped or report.merged or report.warnings:
+            console.print(report.summary(), highlight=False, soft_wrap=True, markup=False)
+
+
+def _input_failed(exc: Exception) -> typer.Exit:
+    console.print("[red]The input has problems; nothing was computed.[/red]")
+    console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+    return typer.Exit(1)
+
+
+@app.command("data-model")
+def data_model_command() -> None:
+    """Print the data model (every table, column, type and meaning) as Markdown."""
+    from neda.io import data_model_markdown
+
+    typer.echo(data_model_markdown(), nl=False)
 
 
 @app.command("demo-cohort")
@@ -96,9 +237,10 @@ def progression_command(
     visits: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Visits: CSV, Parquet or Excel.")
     ],
-    relapses: Annotated[
-        Path | None, typer.Option(exists=True, dir_okay=False, help="Relapse onsets (id, date).")
-    ] = None,
+    relapses: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapses (subject, onset date, optional pseudo, "
+        "objective, ...); cleaned by relapse hygiene.")] = None,
+    no_relapses: NoRelapses = False,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write events to .csv or .parquet.")
     ] = None,
@@ -112,15 +254,23 @@ def progression_command(
     subjects: Annotated[str | None, typer.Option(
         help="Only these subjects (comma-separated identifiers).")] = None,
     validconf_col: Annotated[str | None, typer.Option(
-        help="Column (1/0) marking visits that may confirm an event.")] = None,
-    subject_col: Annotated[str, typer.Option(help="Subject column.")] = "id",
-    date_col: Annotated[str, typer.Option(help="Date column.")] = "date",
+        help="Column (yes/no) marking visits that may confirm an event.")] = None,
     value_col: Annotated[
         str | None, typer.Option(help="Outcome column (default: the outcome name).")
     ] = None,
-    date_format: Annotated[
-        str | None, typer.Option(help="strptime format when dates are not ISO 8601, e.g. %d/%m/%Y.")
-    ] = None,
+    dropped_out: DroppedOut = None,
+    subject_col: SubjectCol = None,
+    date_col: DateCol = None,
+    date_format: DateFormat = None,
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    sheet: Sheets = None,
+    column: Columns = None,
+    relapses_subject_col: RelapsesSubjectCol = None,
+    relapses_date_col: RelapsesDateCol = None,
+    cutoff: Cutoff = None,
+    date_unit: DateUnit = None,
+    date_origin: DateOrigin = None,
     preset: Annotated[
         str,
         typer.Option(
@@ -189,7 +339,8 @@ def progression_command(
         typer.Option(help="Keep events sustained this many days (inf: to the last visit)."),
     ] = None,
     check_intermediate: Annotated[
-        bool | None, typer.Option("--check-intermediate/--no-check-intermediate")
+        bool | None, typer.Option("--check-intermediate/--no-check-intermediate",
+                                  help="Every visit up to the confirmation must be worse.")
     ] = None,
     attribution: Annotated[
         bool | None, typer.Option("--attribution/--no-attribution", help="Classify RAW / PIRA.")
@@ -201,23 +352,29 @@ def progression_command(
         help="Impute a worsening at the last visit: 0 never, 1 always, N>1 within N days.")
     ] = None,
     death_confirms: Annotated[
-        bool | None, typer.Option("--death-confirms/--no-death-confirms")
+        bool | None, typer.Option("--death-confirms/--no-death-confirms",
+                                  help="An EDSS of 10 confirms itself.")
     ] = None,
     require_ascertainment: Annotated[
-        bool | None, typer.Option("--require-ascertainment/--no-require-ascertainment")
+        bool | None, typer.Option("--require-ascertainment/--no-require-ascertainment",
+                                  help="PIRA needs its windows inside relapse follow-up.")
     ] = None,
-    history_lookback_days: Annotated[float | None, typer.Option()] = None,
-    timed_test_pct: Annotated[float | None, typer.Option()] = None,
-    sdmt_points: Annotated[float | None, typer.Option()] = None,
-    sdmt_pct: Annotated[float | None, typer.Option()] = None,
+    history_lookback_days: Annotated[float | None, typer.Option(
+        help="Days before the first visit counted as relapse follow-up.")] = None,
+    timed_test_pct: Annotated[float | None, typer.Option(
+        help="T25FW / 9HPT worsening in percent of the reference (default 20).")] = None,
+    sdmt_points: Annotated[float | None, typer.Option(
+        help="SDMT worsening in points (default 4).")] = None,
+    sdmt_pct: Annotated[float | None, typer.Option(
+        help="SDMT worsening in percent of the reference (default 10).")] = None,
     sdmt_combine: Annotated[str | None, typer.Option(help="or, and, points.")] = None,
-    practice_effect_visits: Annotated[int | None, typer.Option()] = None,
+    practice_effect_visits: Annotated[int | None, typer.Option(
+        help="SDMT / 9HPT: the reference is the best of the first N (default 2).")] = None,
 ) -> None:
     """Confirmed disability worsening / improvement, RAW and PIRA for every subject."""
     import time
 
     from neda.course import CourseOptions, RelapseIndependence
-    from neda.io import InputError, read_relapses, read_visits
 
     value_col = value_col or outcome
     changes: dict[str, object] = {}
@@ -277,32 +434,17 @@ def progression_command(
         console.print(f"[red]Invalid options:[/red] {exc}")
         raise typer.Exit(2) from exc
 
+    if relapses is not None and no_relapses:
+        raise typer.BadParameter("give --relapses FILE or --no-relapses, not both")
+    _check_outputs(output, summary_out, unconfirmed_out, dropped_out)
+    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
+                            column, cutoff, date_unit, date_origin, relapses_subject_col,
+                            relapses_date_col)
     t0 = time.perf_counter()
-    try:
-        with console.status("Reading and checking the input..."):
-            vis = read_visits(
-                visits,
-                subject=subject_col,
-                date=date_col,
-                outcomes=[value_col] + ([validconf_col] if validconf_col else []),
-                date_format=date_format,
-            )
-            rel = None
-            if relapses is not None:
-                rel = read_relapses(
-                    relapses,
-                    subject=subject_col,
-                    date=date_col,
-                    visits=vis,
-                    date_format=date_format,
-                )
-    except InputError as exc:
-        console.print(
-            f"[red]The input has problems; nothing was computed.[/red]\n{exc}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from exc
+    tables = _read_inputs(reading, visits, relapses, no_relapses, outcome=value_col,
+                          validconf=validconf_col)
+    vis, rel = tables.visits, tables.relapses
+    assert vis is not None
     if subjects is not None:
         # after reading, so relapses are checked against every subject's visits
         wanted = {x.strip() for x in subjects.split(",") if x.strip()}
@@ -315,20 +457,90 @@ def progression_command(
             raise typer.Exit(1)
         if rel is not None:
             rel = rel[rel["subject"].isin(vis["subject"].unique())]
+    _print_reports(tables)
+    _no_relapse_warning(rel is None)
     t_read = time.perf_counter() - t0
-    if validconf_col:
-        vis[validconf_col] = vis[validconf_col].fillna(0).astype(bool)
+    _announce_compile()
     result = _run_with_progress(vis, rel, opts, value_col, validconf_col)
     t_total = time.perf_counter() - t0
 
     _print_progression(result, vis, t_read, t_total)
     if methods:
-        console.print("\n[bold]Methods[/bold]\n" + opts.describe(), highlight=False)
+        console.print("\n[bold]Methods[/bold]\n" + result.describe(), highlight=False)
+    dropped = _dropped_table(tables, result.dropped)
     for path, frame in ((output, result.events), (summary_out, result.summary),
-                        (unconfirmed_out, result.unconfirmed)):
+                        (unconfirmed_out, result.unconfirmed), (dropped_out, dropped)):
         if path is not None:
             _write_table(frame, path)
             console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False, soft_wrap=True)
+
+
+def _read_inputs(reading: dict[str, Any], visits: Path, relapses: Path | None,
+                 no_relapses: bool, *, outcome: str = "edss", validconf: str | None = None,
+                 mri: Path | None = None, treatments: Path | None = None,
+                 pros: Path | None = None, patients: Path | None = None,
+                 followup: Path | None = None) -> Any:
+    """Every input file through the validated readers (one InputError listing every problem
+    of every file), subject identifiers compared across files."""
+    import pandas as pd
+
+    from neda.io import SCHEMAS, InputError, Tables, check_subjects, read_table, read_tables
+
+    errors: list[InputError] = []
+    known = set(SCHEMAS["visits"].names)
+    extra = {} if outcome in known else {outcome: "number"}
+    if validconf:
+        extra[validconf] = "flag"
+    vis = None
+    try:
+        with console.status("Reading and checking the input..."):
+            vis = read_table(visits, "visits", reading["visits"],
+                             required=[outcome] if outcome in known else [], extra=extra)
+    except InputError as exc:
+        errors.append(exc)
+    others: Tables | None = None
+    try:
+        with console.status("Reading and checking the input..."):
+            others = read_tables(reading, relapses=relapses, mri=mri, treatments=treatments,
+                                 pros=pros, patients=patients, followup=followup)
+    except InputError as exc:
+        errors.append(exc)
+    if errors:
+        raise _input_failed(InputError.combine(errors))
+    assert others is not None
+    frames: dict[str, pd.DataFrame | None] = {
+        name: getattr(others, name) for name in ("relapses", "mri", "treatments", "pros",
+                                                 "patients", "followup")}
+    if no_relapses:
+        # stated: relapses were recorded and none occurred
+        frames["relapses"] = read_table(pd.DataFrame({"subject": [], "date": []}), "relapses",
+                                        file_label="--no-relapses")
+    try:
+        checked = check_subjects({"visits": vis, **frames})
+    except InputError as exc:
+        raise _input_failed(exc) from exc
+    return Tables(**checked)
+
+
+def _no_relapse_warning(missing: bool) -> None:
+    if missing:
+        console.print(
+            "[yellow]No relapses file: relapse activity is unknown, so every confirmed "
+            "worsening is reported as unknown (never PIRA). Give --relapses FILE, or "
+            "--no-relapses if no relapse occurred.[/yellow]", soft_wrap=True)
+
+
+def _dropped_table(tables: Any, engine_dropped: Any) -> Any:
+    """Rows the readers left out or merged, then the engine's, in one table."""
+    import pandas as pd
+
+    read = tables.dropped()
+    eng = pd.DataFrame({"file": "(engine)", "row": engine_dropped.get("row", []),
+                        "action": "left out",
+                        "reason": engine_dropped.get("reason", []),
+                        "subject": engine_dropped.get("subject", []),
+                        "date": engine_dropped.get("date", [])})
+    return pd.concat([read, eng], ignore_index=True)
 
 
 def _run_with_progress(
@@ -378,6 +590,7 @@ def _run_with_progress(
         dropped=pd.concat([p.dropped for p in parts], ignore_index=True),
         options=opts,
         provenance=parts[0].provenance,
+        relapse_options=parts[0].relapse_options,
     )
 
 
@@ -445,82 +658,133 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
         raise typer.BadParameter(f"{path}: write .csv or .parquet")
 
 
-def _read_any(path: Path) -> pd.DataFrame:
-    """A table from CSV, Parquet or Excel (the rule functions validate its content)."""
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path)
-    return pd.read_csv(path)
-
-
 @app.command("course")
 def course_command(
     visits: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="Visits: id, date, edss (+ tests, FS).")],
-    relapses: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    mri: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    treatments: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
-    pros: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+                                           help="Visits: subject, date, edss (+ tests, FS).")],
+    relapses: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapses (cleaned by relapse hygiene).")] = None,
+    no_relapses: NoRelapses = False,
+    mri: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                             help="MRI scans (one row per read scan).")] = None,
+    treatments: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="DMT courses (drug, start, stop).")] = None,
+    pros: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="PRO item answers.")] = None,
+    patients: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Patients: birth date, sex, diagnosis, course.")
+    ] = None,
+    followup: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapse ascertainment periods (subject, start, "
+        "end); default: first to last visit.")] = None,
     patient: Annotated[str | None, typer.Option(
         help="Show this patient's course (default: the cohort overview).")] = None,
     format: Annotated[str, typer.Option(help="markdown or json (with --patient).")
                       ] = "markdown",
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Directory for the cohort tables (CSV).")] = None,
+        "-o", "--output", file_okay=False, help="Folder for the cohort tables (CSV).")] = None,
     preset: Annotated[str, typer.Option(help="Definition of worsening (see progression).")
                       ] = "mueller2023",
+    methods: Annotated[bool, typer.Option(help="Print the methods paragraph.")] = False,
+    dropped_out: DroppedOut = None,
+    subject_col: SubjectCol = None,
+    date_col: DateCol = None,
+    date_format: DateFormat = None,
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    sheet: Sheets = None,
+    column: Columns = None,
+    relapses_subject_col: RelapsesSubjectCol = None,
+    relapses_date_col: RelapsesDateCol = None,
+    cutoff: Cutoff = None,
+    date_unit: DateUnit = None,
+    date_origin: DateOrigin = None,
 ) -> None:
     """The whole course per patient: therapy and NEDA, relapses, worsening (RAW/PIRA/PIRMA),
     phenotype, latest scores, and a plain-language paragraph."""
     from neda.course import CourseOptions
-    from neda.io import InputError, read_visits
-    from neda.summary import SummaryOptions, course_summary
+    from neda.summary import SummaryOptions, summarise
 
+    if relapses is not None and no_relapses:
+        raise typer.BadParameter("give --relapses FILE or --no-relapses, not both")
+    if format not in ("markdown", "json"):
+        raise typer.BadParameter(f"--format {format!r}: markdown or json")
+    _check_outputs(dropped_out)
+    if output is not None and output.exists() and not output.is_dir():
+        raise typer.BadParameter(f"-o {output}: a file of that name exists; give a folder")
     try:
-        import polars as pl
-
-        header = pl.read_csv(visits, n_rows=0).columns if visits.suffix.lower() == ".csv" \
-            else list(_read_any(visits).columns)
-        measures = [c for c in header if c in ("edss", "t25fw", "nhpt", "nhpt_dominant",
-                                                "nhpt_nondominant", "sdmt", "pasat")
-                    or c.startswith("fs_") or c == "ambulation"]
-        vis = read_visits(visits, outcomes=measures or ["edss"])
-    except InputError as exc:
-        console.print(f"[red]The input has problems; nothing was computed.[/red]\n{exc}",
-                      highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    tables = {name: (_read_any(p) if p is not None else None) for name, p in
-              (("relapses", relapses), ("mri", mri), ("treatments", treatments), ("pros", pros))}
-    try:
-        summary = course_summary(
-            vis, tables["relapses"], tables["mri"], tables["treatments"], tables["pros"],
-            options=SummaryOptions(course=CourseOptions.from_preset(preset)),
-        )
+        options = SummaryOptions(course=CourseOptions.from_preset(preset))
     except ValueError as exc:
-        console.print(f"[red]Cannot compute the course:[/red] {exc}", highlight=False,
-                      soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise typer.BadParameter(str(exc)) from exc
+    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
+                            column, cutoff, date_unit, date_origin, relapses_subject_col,
+                            relapses_date_col)
+    tables = _read_inputs(reading, visits, relapses, no_relapses, mri=mri,
+                          treatments=treatments, pros=pros, patients=patients,
+                          followup=followup)
+    _print_reports(tables)
+    _no_relapse_warning(tables.relapses is None)
     if patient is not None:
-        try:
-            one = summary.patient(patient)
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(1) from exc
+        # one patient: only their rows go through the rules
+        assert tables.visits is not None
+        known = [s for s in tables.visits["subject"].unique() if str(s) == str(patient)]
+        if not known:
+            console.print(f"[red]no patient {patient!r} in {visits}[/red]")
+            raise typer.Exit(1)
+        tables = _only_subject(tables, known[0])
+    _announce_compile()
+    try:
+        summary = _summarise_with_progress(summarise, tables, options)
+    except ValueError as exc:
+        console.print("[red]Cannot compute the course:[/red]")
+        console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from exc
+    if dropped_out is not None:
+        _write_table(_dropped_table(tables, summary.dropped), dropped_out)
+        console.print(f"Wrote {dropped_out}", highlight=False, soft_wrap=True)
+    if patient is not None:
+        one = summary.patient(patient)
         text = one.to_json() if format == "json" else one.to_markdown()
         typer.echo(text)
         return
     _print_cohort_overview(summary)
+    if methods:
+        console.print("\n[bold]Methods[/bold]\n" + summary.describe(), highlight=False)
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
-        for name in ("patients", "epochs", "relapses", "events", "scores"):
+        for name in ("patients", "epochs", "relapses", "events", "scores", "neda"):
             frame = getattr(summary, name)
             frame.to_csv(output / f"{name}.csv", index=False)
-        console.print(f"Wrote patients, epochs, relapses, events and scores tables to {output}",
-                      soft_wrap=True)
+        console.print(f"Wrote patients, epochs, relapses, events, scores and neda tables to "
+                      f"{output}", soft_wrap=True)
+
+
+def _only_subject(tables: Any, subject: Any) -> Any:
+    from neda.io import Tables
+
+    out = {}
+    for name in ("visits", "relapses", "mri", "treatments", "pros", "patients", "followup"):
+        frame = getattr(tables, name)
+        out[name] = None if frame is None else frame[frame["subject"] == subject]
+    return Tables(**out)
+
+
+def _summarise_with_progress(summarise: Any, tables: Any, options: Any) -> Any:
+    """The summary, with a progress bar over its stages on large inputs."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    n = len(tables.visits) if tables.visits is not None else 0
+    if n < 50_000:
+        return summarise(tables, options=options)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("Computing the course", total=None)
+
+        def stage(name: str, done: int, total: int) -> None:
+            bar.update(task, description=f"Computing the course: {name}", completed=done,
+                       total=total)
+
+        return summarise(tables, options=options, progress=stage)
 
 
 def _print_cohort_overview(summary: Any) -> None:
@@ -536,5 +800,7 @@ def _print_cohort_overview(summary: Any) -> None:
     t.add_row("  with RAW / PIRA / PIRMA",
               f"{int((p['RAW'] > 0).sum()):,} / {int((p['PIRA'] > 0).sum()):,} / "
               f"{int((p['PIRMA'] > 0).sum()):,}")
-    t.add_row("Relapses", f"{int(p['relapses'].sum()):,}")
+    counted = p["relapses"].dropna()
+    t.add_row("Relapses (after relapse hygiene)",
+              f"{int(counted.sum()):,}" if len(counted) else "not recorded")
     console.print(t)

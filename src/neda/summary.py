@@ -20,18 +20,20 @@ import numpy as np
 import pandas as pd
 
 from .course import CourseOptions, confirmed_events
+from .io import ReadOptions, Tables, read_tables
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
-from .rules.relapses import RelapseOptions, relapse_hygiene, relapse_recovery
+from .rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene, relapse_recovery
 
 
 @dataclass(frozen=True)
 class SummaryOptions:
-    """Options of every rule the summary runs (each with the spec's defaults).
+    """Options of every rule the summary runs (each with the defaults of docs/rules.md).
 
+    ``relapse``: relapse hygiene (rules 3), the one relapse table every other rule reads.
     ``as_of``: the date "now" refers to (current therapy, time since the last visit); default:
     the latest date in the data.
     """
@@ -44,17 +46,6 @@ class SummaryOptions:
     phenotype: PhenotypeOptions = field(default_factory=PhenotypeOptions)
     neda: NedaOptions = field(default_factory=NedaOptions)
     as_of: str | None = None
-
-
-def _frame(df: Any) -> pd.DataFrame | None:
-    if df is None:
-        return None
-    if not isinstance(df, pd.DataFrame):
-        df = df.to_pandas()
-    df = df.copy()
-    if "subject" not in df.columns and "id" in df.columns:
-        df = df.rename(columns={"id": "subject"})
-    return df
 
 
 @dataclass
@@ -70,6 +61,15 @@ class CourseSummary:
     _visits: pd.DataFrame = field(repr=False)
     neda: pd.DataFrame = field(default_factory=pd.DataFrame)
     """NEDA-3/4 per patient, epoch and window (per year and cumulative), with reasons."""
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Visits the course engine left out, with the reason."""
+    course_result: Any = field(default=None, repr=False)
+    removed_relapses: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Relapse rows relapse hygiene did not count, with the reason (rules 3.1)."""
+
+    def describe(self) -> str:
+        """The methods paragraph of the course engine, relapse hygiene included."""
+        return self.course_result.describe() if self.course_result is not None else ""
 
     def patient(self, subject: Any = None) -> PatientCourse:
         """The structured summary of one patient (the only one, if there is one)."""
@@ -100,71 +100,94 @@ def course_summary(
     treatments: Any = None,
     pros: Any = None,
     *,
+    patients: Any = None,
+    followup: Any = None,
     courses: Any = None,
     options: SummaryOptions | None = None,
+    read_options: ReadOptions | dict[str, ReadOptions] | None = None,
 ) -> CourseSummary:
     """Disease course of every patient in the tables (see the module docstring).
 
-    ``visits`` (required) has ``subject`` (or ``id``), ``date`` and ``edss``; the other tables
-    are optional and follow ``docs/data-model.md``. ``courses`` (optional: ``subject``,
-    ``course`` = CIS, RRMS, SPMS, PPMS, ...) is the clinician's phenotype; the computed
-    descriptors never replace it.
+    Every table goes through the validated readers of :mod:`neda.io` (paths, pandas or polars
+    frames, or tables a reader already returned; ``read_options`` say how to read files), and
+    subject identifiers are compared across tables. ``visits`` (required) has ``subject``,
+    ``date`` and ``edss``; the other tables follow ``docs/data-model.md``. Relapses go through
+    relapse hygiene once (rules 3.1) and that one table feeds the engine, the relapse rates,
+    NEDA, the phenotype and objective SPMS. ``relapses=None`` means relapses were not
+    recorded: relapse-based results are unknown, never "no relapse" (pass an empty table when
+    none occurred). ``patients`` (birth date, sex, onset and diagnosis dates, phenotype at
+    diagnosis, the clinician's ``course``) and ``followup`` (relapse ascertainment periods)
+    are optional. ``courses`` (``subject``, ``course``) is the older way to give the
+    clinician's phenotype; the computed descriptors never replace it.
     """
     opts = options or SummaryOptions()
-    vis = _frame(visits)
+    if visits is None:
+        raise ValueError("course_summary needs a visits table (subject, date, edss)")
+    tables = read_tables(read_options, visits=visits, relapses=relapses, mri=mri,
+                         treatments=treatments, pros=pros, patients=patients,
+                         followup=followup)
+    return summarise(tables, options=opts, courses=courses)
+
+
+def summarise(tables: Tables, *, options: SummaryOptions | None = None,
+              courses: Any = None, progress: Any = None) -> CourseSummary:
+    """:func:`course_summary` on tables already read by :func:`neda.io.read_tables`.
+
+    ``progress``: optional callable ``(stage, done, total)`` told as each stage starts."""
+    opts = options or SummaryOptions()
+    stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
+              "PRO scores", "NEDA", "phenotype", "objective SPMS", "tables")
+
+    def stage(i: int) -> None:
+        if progress is not None:
+            progress(stages[i], i, len(stages))
+
+    vis = tables.visits
     if vis is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")
-    for col in ("subject", "date", "edss"):
-        if col not in vis.columns:
-            raise ValueError(f"visits table needs a {col!r} column (has {list(vis.columns)})")
-    vis["date"] = pd.to_datetime(vis["date"])
-    vis = vis.sort_values(["subject", "date"], kind="stable").reset_index(drop=True)
-    rel = _frame(relapses)
-    scans = _frame(mri)
-    tr = _frame(treatments)
-    pr = _frame(pros)
+    if "edss" not in vis.columns:
+        raise ValueError("the visits table needs an 'edss' column")
+    scans, tr, pr = tables.mri, tables.treatments, tables.pros
 
-    # relapse hygiene first: the engine, the rates and the recovery all use the clean table
-    hygiene = recovery = None
-    engine_rel = None
-    if rel is not None and len(rel):
-        hygiene = relapse_hygiene(rel, visits=vis, options=opts.relapse)
-        clean = hygiene.relapses
-        episodes = hygiene.pseudo_episodes
-        engine_rel = pd.concat([
-            pd.DataFrame({"subject": clean["subject"], "date": clean["onset_start"],
-                          "date_end": clean["onset_end"], "pseudo": False}),
-            pd.DataFrame({"subject": episodes["subject"], "date": episodes["episode_start"],
-                          "date_end": episodes["episode_end"], "pseudo": True}),
-        ], ignore_index=True)
+    # relapse hygiene once: the one relapse table of every rule (rules 3.1)
+    hygiene: RelapseHygiene | None = None
+    recovery = None
+    stage(0)
+    if tables.relapses is not None:
+        hygiene = relapse_hygiene(tables.relapses, visits=vis, followup=tables.followup,
+                                  options=opts.relapse)
         recovery = relapse_recovery(hygiene, vis, opts.relapse)
-    course = confirmed_events(vis, engine_rel, opts.course, subject="subject", value="edss",
-                              mri=scans)
+    stage(1)
+    course = confirmed_events(vis, hygiene, opts.course, mri=scans,
+                              ascertainment=tables.followup)
     first = vis.groupby("subject", sort=False)["date"].min()
     last = vis.groupby("subject", sort=False)["date"].max()
     followup = pd.DataFrame({"subject": first.index, "start": first.to_numpy(),
                              "end": last.to_numpy()})
 
+    stage(2)
     epochs = (treatment_epochs(tr, opts.dmt) if tr is not None and len(tr)
               else pd.DataFrame(columns=["subject", "epoch", "drug", "route", "drug_class",
                                          "efficacy", "start", "onset", "end", "end_reason"]))
-    rel_for_rate = (hygiene.relapses[["subject", "onset_start", "onset_end", "objective"]]
-                    .rename(columns={"onset_start": "date", "onset_end": "date_end"})
-                    if hygiene is not None else pd.DataFrame(
-        {"subject": pd.Series([], dtype=vis["subject"].dtype),
-         "date": pd.Series([], dtype="datetime64[ns]")}))
-    arr = annualised_relapse_rate(rel_for_rate, followup, epochs if len(epochs) else None,
-                                  opts.arr)
+    stage(3)
+    arr = annualised_relapse_rate(hygiene, followup, epochs if len(epochs) else None, opts.arr)
     rates = arr.rates
 
+    stage(4)
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
               else pd.DataFrame(columns=["subject", "date", "instrument"]))
 
-    neda = (neda_status(vis, rel_for_rate, scans, epochs, options=opts.neda) if len(epochs)
-            else None)
-    phenotype = lublin_descriptors(vis, rel, scans, opts.phenotype, courses=_frame(courses))
-    spms = objective_spms(vis, rel, opts.phenotype)
+    stage(5)
+    neda = (neda_status(vis, hygiene, scans, epochs, ascertainment=tables.followup,
+                        options=opts.neda) if len(epochs) else None)
+    stage(6)
+    clinician = _clinician_courses(tables.patients, courses)
+    phenotype = lublin_descriptors(vis, hygiene, scans, opts.phenotype, courses=clinician,
+                                   ascertainment=tables.followup)
+    stage(7)
+    spms = objective_spms(vis, hygiene, opts.phenotype)
 
+    stage(8)
     relapses_out = _relapses_table(hygiene, recovery)
     patients = _patients_table(vis, course, epochs, rates, scores, relapses_out, opts)
     patients = patients.merge(
@@ -173,20 +196,43 @@ def course_summary(
     patients = patients.merge(
         spms[["subject", "spms", "spms_date", "reason"]].rename(columns={"reason": "spms_reason"}),
         on="subject", how="left")
+    if tables.patients is not None:
+        facts = [c for c in ("birth_date", "sex", "onset_date", "diagnosis_date",
+                             "phenotype_at_diagnosis") if c in tables.patients.columns]
+        if facts:
+            patients = patients.merge(tables.patients[["subject", *facts]], on="subject",
+                                      how="left")
     epochs_out = _epochs_table(epochs, rates, neda)
     patients = _with_current_neda(patients, neda)
+    patients["relapse_data"] = "given" if hygiene is not None else "not given"
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
         "arr": arr.provenance,
         "pro": scores.attrs.get("provenance"),
-        "relapses": hygiene.provenance if hygiene is not None else None,
+        "relapses": hygiene.provenance if hygiene is not None else "not given",
         "phenotype": phenotype.attrs.get("provenance"),
         "spms": spms.attrs.get("provenance"),
         "neda": neda.attrs.get("provenance") if neda is not None else None,
+        "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
-                         vis, neda if neda is not None else pd.DataFrame())
+                         vis, neda if neda is not None else pd.DataFrame(),
+                         dropped=course.dropped, course_result=course,
+                         removed_relapses=hygiene.removed if hygiene is not None
+                         else pd.DataFrame())
+
+
+def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
+    """The clinician's current course per subject: ``courses`` if given, else the patients
+    table's ``course`` column."""
+    if courses is not None:
+        return courses
+    if patients is not None and "course" in patients.columns:
+        given = patients[patients["course"].notna()]
+        if len(given):
+            return given[["subject", "course"]]
+    return None
 
 
 def _latest(vis: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -224,7 +270,8 @@ def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates:
         for label in ("complete", "incomplete", "not_assessable"):
             out[f"relapses_recovery_{label}"] = 0
     follow = rates[rates["window"] == "followup"].set_index("subject")
-    out["relapses"] = follow["relapses"].reindex(out.index).fillna(0).astype(int)
+    # Int64: <NA> when relapses were not recorded (never 0 for missing data)
+    out["relapses"] = follow["relapses"].reindex(out.index).astype("Int64")
     out["arr"] = follow["arr"].reindex(out.index)
     out["arr_status"] = follow["status"].reindex(out.index)
     # current therapy: the latest epoch, if it has not ended before the last contact
@@ -315,8 +362,8 @@ _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "e
 
 
 def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per counted relapse (after hygiene) with its recovery (spec 3.1, 3.3)."""
-    if hygiene is None:
+    """One row per counted relapse (after hygiene) with its recovery (rules 3.1, 3.3)."""
+    if hygiene is None or not len(hygiene.relapses):
         return pd.DataFrame(columns=["subject", "relapse_n", "onset_start", "onset_end",
                                      "recovery"])
     clean = hygiene.relapses[["subject", "relapse_n", "onset_start", "onset_end", "precision",
@@ -504,8 +551,16 @@ class PatientCourse:
             "(the disability score neurologists use, from 0 = normal examination to 10) "
             f"went from {r.get('edss_first')} to {r.get('edss_latest')}."
         )
-        n_rel = int(r.get("relapses", 0) or 0)
-        if n_rel == 0:
+        n_rel_raw = r.get("relapses")
+        if n_rel_raw is None or pd.isna(n_rel_raw):
+            parts.append("Relapses were not recorded in the data used here, so this summary "
+                         "cannot say whether any occurred.")
+            n_rel = -1
+        else:
+            n_rel = int(n_rel_raw)
+        if n_rel < 0:
+            pass
+        elif n_rel == 0:
             parts.append("No relapse (an attack of new or returning symptoms lasting at least a "
                          "day) was recorded.")
         else:
@@ -533,6 +588,13 @@ class PatientCourse:
                 f"{pira} time{'s' if pira > 1 else ''} disability increased and stayed higher "
                 "without a relapse (progression independent of relapse activity, PIRA: slow, "
                 "silent worsening)."
+            )
+        unclear = int(r["CDW"]) - raw - pira
+        if unclear > 0:
+            parts.append(
+                f"{unclear} time{'s' if unclear > 1 else ''} disability increased and stayed "
+                "higher, but the data cannot tell whether a relapse caused it (for example a "
+                "relapse date known only to the month, or no relapse record)."
             )
         if not raw and not pira and int(r["CDW"]) == 0:
             parts.append("No lasting (confirmed) increase in disability was found.")

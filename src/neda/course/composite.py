@@ -181,10 +181,11 @@ def edss_plus(
         res = confirmed_events(vis, relapses, copts, subject=subject, value=comp,
                                ascertainment=ascertainment, mri=mri)
         summ = res.summary
-        assessable[comp][subjects.get_indexer(summ["subject"][summ["n_visits"] >= 2])] = True
-        unconfirmed[comp][subjects.get_indexer(res.unconfirmed["subject"])] = True
+        seen = pd.Index(summ["subject"][summ["n_visits"] >= 2])
+        assessable[comp][subjects.get_indexer(seen)] = True
+        unconfirmed[comp][subjects.get_indexer(pd.Index(res.unconfirmed["subject"]))] = True
         cdw = res.events[res.events["event_type"] == "CDW"].copy()
-        cdw["_s"] = subjects.get_indexer(cdw["subject"])
+        cdw["_s"] = subjects.get_indexer(pd.Index(cdw["subject"]))
         cdw = cdw.sort_values(["_s", "onset_date", "confirmation_date"], kind="stable")
         cdw = cdw.drop_duplicates("_s", keep="first")
         onset_cols[comp][cdw["_s"].to_numpy()] = cdw["onset_date"].to_numpy()

@@ -101,7 +101,7 @@ def _ensure_visits(visits: Any, ro: ReadOptions, value: str | None, extra: dict[
     """The visits table, validated, with the outcome (and validconf) column."""
     if is_validated(visits, "visits") and (value is None or value in visits.columns) and all(
             c in visits.columns for c in extra):
-        return visits  # type: ignore[no-any-return]
+        return visits
     required = [value] if value is not None and value in SCHEMAS["visits"].names else []
     return ensure_table(visits, "visits", ro, required=required, extra=extra)
 
@@ -117,8 +117,9 @@ def _hygiene(relapses: Any, vis: pd.DataFrame, options: RelapseOptions | None,
                              "given; pass one or the other")
         return relapses
     rel = ensure_table(relapses, "relapses", ro)
-    rel = check_subjects({"visits": vis, "relapses": rel})["relapses"]
-    return relapse_hygiene(rel, options=options)
+    checked = check_subjects({"visits": vis, "relapses": rel})["relapses"]
+    assert checked is not None
+    return relapse_hygiene(checked, options=options)
 
 
 def ensure_mri(mri: Any, ro: ReadOptions | None = None) -> pd.DataFrame:
@@ -407,9 +408,9 @@ def attribution_reasons(events: pd.DataFrame, rel: pd.DataFrame, subjects: Any,
     ra = rel["_a"].to_numpy(np.float64)
     rb = rel["_b"].to_numpy(np.float64)
     labels = rel["_label"].to_numpy(object)
-    by_subject: dict[int, np.ndarray] = {}
+    by_subject: dict[int, list[int]] = {}
     for j, c in enumerate(rcode.tolist()):
-        by_subject.setdefault(c, []).append(j)  # type: ignore[attr-defined]
+        by_subject.setdefault(c, []).append(j)
     before, after = opts.relapse_assoc
     ind = opts.relapse_indep
 

@@ -135,7 +135,8 @@ class Problems:
         omitted = {
             (self.table.label, c): n - self.cap for c, n in self._per_column.items() if n > self.cap
         }
-        return InputError(listed, omitted)
+        whole_file = len(listed) == 1 and listed[0].row is None and listed[0].column is None
+        return InputError(listed, omitted, headline=not whole_file)
 
     def raise_if_any(self) -> None:
         error = self.error()
@@ -353,8 +354,8 @@ def parse_choice(column: str, raw: pl.Series, problems: Problems, allowed: tuple
                  synonyms: dict[str, str] | None = None) -> np.ndarray:
     """Cells as the canonical spelling of ``allowed`` (matched ignoring case, spaces, hyphens);
     None where blank. Anything else is reported with the allowed values."""
-    text = raw.cast(pl.String)
-    missing = missing_mask(text, UNKNOWN_WORDS)
+    text, blank = as_text(raw)
+    missing = blank | missing_mask(text, UNKNOWN_WORDS)
     lookup = {_fold_choice(a): a for a in allowed}
     lookup.update({_fold_choice(k): v for k, v in (synonyms or {}).items()})
     values = np.asarray(text.to_numpy(), dtype=object)
@@ -376,16 +377,30 @@ def _fold_choice(text: str) -> str:
     return "".join(ch for ch in str(text).casefold() if ch.isalnum())
 
 
+def as_text(raw: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """(text, blank): cells as stripped text - whole numbers without a trailing ``.0`` - and
+    where they are blank or a missing-value marker."""
+    blank = missing_mask(raw)
+    if raw.dtype.is_float():
+        values = raw.to_list()
+        text = pl.Series(raw.name, [None if v is None or v != v else
+                                    (str(int(v)) if float(v).is_integer() else repr(v))
+                                    for v in values], dtype=pl.String)
+    else:
+        text = raw.cast(pl.String).str.strip_chars()
+    return text, blank
+
+
 def parse_text(raw: pl.Series) -> np.ndarray:
     """Free text as entered (stripped); None where blank."""
-    text = raw.cast(pl.String).str.strip_chars()
+    text, blank = as_text(raw)
     out = np.asarray(text.to_numpy(), dtype=object)
-    out[missing_mask(text, ("",))] = None
+    out[blank] = None
     return out
 
 
 # -------------------------------------------------------------------------------- FS grades
-_FS_GRADE = re.compile(r"^([+-]?\d+)(?:\.0*)?\s*([A-Za-z]*)$")
+_FS_GRADE = re.compile(r"^([+-]?\d+)(?:[.,]0*)?\s*([A-Za-z]*)$")
 #: Cells meaning "not assessed" in an FS column (rules §1.2).
 FS_NOT_ASSESSED = ("x", "9", "-1", "not assessable", "not done", *MISSING_MARKERS)
 
@@ -394,11 +409,11 @@ def parse_fs(column: str, raw: pl.Series, problems: Problems, top: int) -> np.nd
     """FS grades as text, normalised (``"2"``, ``"2X"``; ``"X"``, ``"9"`` ... kept as entered
     for the EDSS rules' missing codes); None where blank. Grades outside 0-``top`` or with a
     marker other than X are reported (rules §1.2)."""
-    text = raw.cast(pl.String).str.strip_chars()
+    text, blank = as_text(raw)
     values = np.asarray(text.to_numpy(), dtype=object)
     out = np.full(len(values), None, dtype=object)
     bad = np.zeros(len(values), bool)
-    present = np.flatnonzero(~missing_mask(text, ("",)))
+    present = np.flatnonzero(~blank)
     if present.size:
         uniq, inverse = np.unique(values[present].astype(str), return_inverse=True)
         norm = np.array([_fs_text(u, top) for u in uniq], dtype=object)

@@ -148,13 +148,13 @@ def ensure_table(source: Any, table: str, options: ReadOptions | None = None, *,
         missing = [c for c in (*kwargs.get("required", ()), *kwargs.get("extra", {}))
                    if c not in source.columns]
         if not missing:
-            return source  # type: ignore[no-any-return]
+            return source
         raise InputError([InputProblem(_label(source, table), None, c, None,
                                        f"a column named '{c}' (it was not read; read the "
                                        f"table again asking for it)") for c in missing])
     reader = READERS.get(table)
     if reader is not None and table != "visits" and not kwargs:
-        return reader(source, options=options, file_label=file_label)  # type: ignore[operator]
+        return reader(source, options=options, file_label=file_label)
     if table == "mri":
         return resolve_contrast(read_table(source, table, options, file_label=file_label,
                                            **kwargs))
@@ -418,8 +418,10 @@ def _parse_drugs(header: str, cells: pl.Series, problems: Problems) -> np.ndarra
             messages[name] = str(exc).strip("'\"")
     bad = [i for i in present if str(text[i]) in messages]
     if bad:
-        problems.cells(header, np.array(bad), cells,
-                       lambda v: f"a drug of the DMT catalogue ({messages.get(str(v).strip(), '')})")
+        def expected(v: str | None) -> str:
+            return f"a drug of the DMT catalogue ({messages.get(str(v).strip(), '')})"
+
+        problems.cells(header, np.array(bad), cells, expected)
     missing = np.flatnonzero(np.array([t is None for t in text], bool))
     if missing.size:
         problems.cells(header, missing, cells, "a drug name")
@@ -466,8 +468,8 @@ def _assemble(out: dict[str, Any], schema: TableSchema, extra: dict[str, str],
         col = schema.column(name) if name in schema.names else None
         kind = col.kind if col is not None else extra.get(name, "text")
         if kind == "flag":
-            series.append(pl.Series(name, np.where(arr < 0, None, arr == 1).tolist(),
-                                    dtype=pl.Boolean))
+            flags = [None if v < 0 else bool(v == 1) for v in arr.tolist()]
+            series.append(pl.Series(name, flags, dtype=pl.Boolean))
         elif arr.dtype.kind == "M":
             series.append(pl.Series(name, arr.astype("datetime64[ns]")))
         elif arr.dtype.kind == "f":
@@ -512,18 +514,15 @@ def _merge_repeats(
             clash, on=key, how="semi")[c]))
         for group in rows.partition_by(key, maintain_order=True):
             pos = group["__pos"].to_list()
+            shown = _cell_texts(cells, group, c)
+            what = " and ".join(_show_key(group[k][0]) for k in key[1:]) or "this subject"
             for p in pos:
-                shown = (lambda q: cell_text(cells, q)) if cells is not None else (
-                    lambda q: str(group.filter(pl.col("__pos") == q)[c][0]))
-                others = ", ".join(f"'{shown(q)}' in {raw.row_kind} {raw.row(q)}"
+                others = ", ".join(f"'{shown[q]}' in {raw.row_kind} {raw.row(q)}"
                                    for q in pos if q != p)
-                what = " and ".join(_show_key(group[k][0]) for k in key[1:]) or "this subject"
-                problems.add(p, header, shown(p),
+                where = f" on {what}" if "date" in key else ""
+                problems.add(p, header, shown[p],
                              f"one value per {' and '.join(key)}, but subject "
-                             f"{group['subject'][0]} on {what} also has {others}"
-                             if "date" in key else
-                             f"one value per {' and '.join(key)}, but subject "
-                             f"{group['subject'][0]} also has {others}")
+                             f"{group['subject'][0]}{where} also has {others}")
     merged = repeated.group_by(key, maintain_order=True).agg(
         [_non_null(pl.col(c), repeated[c].dtype).first().alias(c) for c in values]
         + [pl.col("__pos").min()])
@@ -532,6 +531,14 @@ def _merge_repeats(
     change = _changed(raw, removed, f"same {' and '.join(key)} as an earlier row, merged into it")
     merged = merged.select(frame.columns)
     return pl.concat([single, merged]).sort(key), [change]
+
+
+def _cell_texts(cells: pl.Series | None, group: pl.DataFrame, column: str) -> dict[int, Any]:
+    """Each row's cell as the user typed it (or the parsed value, for derived columns)."""
+    pos = group["__pos"].to_list()
+    if cells is not None:
+        return {q: cell_text(cells, q) for q in pos}
+    return {q: str(v) for q, v in zip(pos, group[column].to_list(), strict=True)}
 
 
 def _non_null(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -646,7 +653,9 @@ def read_relapses(
     opts = _with_columns(options, subject=subject, date=date)
     rel = read_table(source, "relapses", opts, file_label=file_label, **changes)
     if visits is not None:
-        rel = check_subjects({"visits": visits, "relapses": rel})["relapses"]
+        checked = check_subjects({"visits": visits, "relapses": rel})["relapses"]
+        assert checked is not None
+        rel = checked
     return rel
 
 
@@ -665,16 +674,18 @@ def resolve_contrast(scans: pd.DataFrame) -> pd.DataFrame:
     """Apply the contrast rule to a validated MRI table (idempotent)."""
     gd = scans["gd"] if "gd" in scans.columns else pd.Series(np.nan, index=scans.index)
     recorded = gd.notna().to_numpy()
-    if "contrast" in scans.columns:
-        given = scans["contrast"].astype("boolean")
-        contrast = given.where(given.notna(), pd.array(np.where(recorded, True, pd.NA),
-                                                        dtype="boolean"))
-    else:
-        contrast = pd.array(np.where(recorded, True, pd.NA), dtype="boolean")
-    contrast = pd.array(contrast, dtype="boolean")
+    given = (pd.array(scans["contrast"].to_numpy(dtype=object), dtype="boolean")
+             if "contrast" in scans.columns
+             else pd.array([None] * len(scans), dtype="boolean"))
+    known = ~np.asarray(given.isna(), dtype=bool)
+    value = np.asarray(given.fillna(False), dtype=bool)
+    # blank: given when a Gd count is recorded, else unknown (rules 0.3)
+    value = np.where(known, value, recorded)
+    unknown = ~known & ~recorded
+    contrast = pd.arrays.BooleanArray(value, unknown)
     scans = scans.copy()
     scans["contrast"] = contrast
-    no = np.asarray(contrast == False, dtype=bool)  # noqa: E712 - pandas BooleanArray
+    no = ~unknown & ~value
     for col in ("gd", "gd_brain"):
         if col in scans.columns and no.any():
             scans.loc[no, col] = np.nan
@@ -762,9 +773,10 @@ def check_subjects(tables: Mapping[str, pd.DataFrame | None], *,
     ref_ids = pd.unique(ref["subject"])
     ref_set = set(ref_ids.tolist())
     problems: list[InputProblem] = []
-    for name, frame in out.items():
-        if frame is None or name == ref_name or not len(frame) or not len(ref):
+    for name, table in out.items():
+        if table is None or name == ref_name or not len(table) or not len(ref):
             continue
+        frame = table
         ids = pd.unique(frame["subject"])
         unknown = [s for s in ids.tolist() if s not in ref_set]
         label = _label(frame, name)
@@ -773,7 +785,8 @@ def check_subjects(tables: Mapping[str, pd.DataFrame | None], *,
             problems.append(InputProblem(
                 label, None, None, None,
                 f"shares no subject with {ref_label}: {name} use "
-                f"{_examples(ids)}, {ref_name} use {_examples(ref_ids)}; identifiers are "
+                f"{_examples(np.asarray(ids))}, {ref_name} use "
+                f"{_examples(np.asarray(ref_ids))}; identifiers are "
                 "compared as text (0001 and 1 differ), so use the same identifiers in every "
                 "table"))
             continue
@@ -864,7 +877,7 @@ def read_tables(options: ReadOptions | Mapping[str, ReadOptions] | None = None,
             elif name == "relapses":
                 frames[name] = read_relapses(source, options=opts)
             else:
-                frames[name] = READERS[name](source, options=opts)  # type: ignore[operator]
+                frames[name] = READERS[name](source, options=opts)
         except InputError as exc:
             errors.append(exc)
     if errors:

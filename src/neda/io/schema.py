@@ -4,8 +4,8 @@ Every table neda reads (patients, visits, relapses, MRI scans, treatments, PRO a
 optional follow-up table) is described here once: its columns, their types, the values they
 allow, whether they are required, and what they mean. The readers in :mod:`neda.io.readers`
 validate against these schemas, the rules read the validated tables, and
-``docs/data-model.md`` is generated from them (``python -m neda.io.schema`` prints it; a test
-checks the file is current).
+``docs/data-model.md`` is generated from them (``neda data-model > docs/data-model.md``; a
+test checks the file is current).
 
 Section numbers (``rules §3.1``) refer to ``docs/rules.md``.
 """
@@ -351,7 +351,7 @@ def data_model_markdown() -> str:
     out = [
         "# neda's tidy tables (the contract between readers, rules and screens)",
         "",
-        "Generated from `neda.io.schema` (`python -m neda.io.schema > docs/data-model.md`); a "
+        "Generated from `neda.io.schema` (`neda data-model > docs/data-model.md`); a "
         "test keeps this file in step with the code. Every entry point (the Python functions, "
         "the `neda` commands, the web import) reads tables through the same validated readers "
         "in `neda.io`, so a table means the same thing everywhere.",
@@ -409,7 +409,3 @@ def data_model_markdown() -> str:
         "",
     ]
     return "\n".join(out)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(data_model_markdown(), end="")

@@ -30,17 +30,19 @@ import pandas as pd
 from numba import njit
 
 from ..course import CourseOptions, confirmed_events
+from ..io import ensure_table
+from ._common import as_pandas as _to_pandas
 from ._common import provenance, with_provenance
+from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
+from .relapses import RelapseOptions, as_hygiene
 from .response import (
     _dates,
     _days,
     _scan_table,
-    _subject_column,
-    _to_pandas,
     ascertainment_intervals,
-    clean_relapses,
     count_relapses,
+    relapse_days,
     relapse_reason,
     scan_count_bounds,
 )
@@ -298,10 +300,7 @@ def _progression(w: pd.DataFrame, vis: pd.DataFrame, vsubj: str, relapses: Any,
                  ascertainment: Any, opts: PhenotypeOptions) -> pd.DataFrame:
     """Per window: PIRA with onset in the window (spec 6.1), tri-state."""
     n = len(w)
-    ed = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "date": pd.to_datetime(vis["date"]),
-                       "edss": pd.to_numeric(vis["edss"], errors="coerce")
-                       if "edss" in vis.columns else np.nan})
-    ed = ed.dropna(subset=["date", "edss"])
+    ed = vis[["subject", "date", "edss"]].dropna(subset=["edss"])
     eng = CourseOptions.from_preset(opts.progression_preset)
     res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
     ev = res.events[res.events["event_type"] == "CDW"]
@@ -356,7 +355,8 @@ def _progression(w: pd.DataFrame, vis: pd.DataFrame, vsubj: str, relapses: Any,
 
 def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
                        options: PhenotypeOptions | None = None, windows: Any = None, *,
-                       courses: Any = None, ascertainment: Any = None) -> pd.DataFrame:
+                       courses: Any = None, ascertainment: Any = None,
+                       relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
     """Lublin 2014 phenotype modifiers per assessment window (spec 6.1).
 
     Activity: a relapse with onset in the window (relapse rule of 4.1: pseudo-relapses
@@ -377,7 +377,10 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     ----------
     visits : ``subject``, ``date``, ``edss`` (data model); visits also give the relapse
         follow-up (first to last visit) unless ``ascertainment`` is given.
-    relapses, mri : data-model tables (optional; missing tables make their part unknown).
+    relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned by
+        relapse hygiene with ``relapse_options``, rules 3.1); ``None``: relapses were not
+        recorded, so relapse activity is unknown.
+    mri : MRI table (optional; without it MRI activity is unknown).
     options : :class:`PhenotypeOptions`.
     windows : optional table ``subject``, ``end`` (evaluation date), optional ``start`` and
         ``course``; default one window per subject ending at its last visit. Without
@@ -387,8 +390,9 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     Returns one row per window, columns :data:`LUBLIN_COLUMNS`.
     """
     opts = (options or PhenotypeOptions()).validated()
-    vis = _to_pandas(visits)
-    vsubj = _subject_column(vis, None, "visits")
+    vis = ensure_table(visits, "visits", required=["edss"])
+    vsubj = "subject"
+    hygiene = as_hygiene(relapses, options=relapse_options)
     w = _windows(windows, vis, vsubj, opts).reset_index(drop=True)
     w["_w"] = np.arange(len(w))
     # courses
@@ -410,13 +414,13 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     course = [p[0] for p in parsed]
     legacy = [p[1] for p in parsed]
     # relapses (spec 4.1 relapse rule over the window)
-    rel, _ep = clean_relapses(relapses)
-    asc = ascertainment_intervals(vis, vsubj, ascertainment)
+    rel, _ep, _h = relapse_days(hygiene)
+    asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
     counts = count_relapses(w[["_w", "subject", "w0", "w1"]], rel, asc).reindex(w["_w"])
     rmin, rmax = counts["rel_min"].to_numpy(), counts["rel_max"].to_numpy()
     rel_act = _tri(rmin >= 1, rmax == 0)
     mri_a = _mri_activity(w, mri, opts)
-    prog = _progression(w, vis, vsubj, relapses, ascertainment, opts)
+    prog = _progression(w, vis, vsubj, hygiene, ascertainment, opts)
     rows = []
     # plain lists: per-row .iloc in this loop cost seconds on a registry
     mri_flag = mri_a["mri"].tolist()
@@ -439,7 +443,8 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         else:
             active = None
         activity = {True: "active", False: "not active", None: "indeterminate"}[active]
-        rw = relapse_reason(rmin[i], rmax[i], bool(covered[i]), int(partial[i]))
+        rw = relapse_reason(rmin[i], rmax[i], bool(covered[i]), int(partial[i]),
+                            hygiene is not None)
         reason = f"relapses: {rw}; MRI: {mri_why[i]}"
         c = course[i]
         flags = []
@@ -503,8 +508,11 @@ _FEW_VISITS = -1
 _NO_FS = -2
 _NO_REFERENCE = -3
 _PENDING = -4
+_NO_RELAPSE_DATA = -5
 
 _REASONS = {
+    _NO_RELAPSE_DATA: "undecided: the course meets the definition, but relapses were not "
+                      "recorded and it needs progression without relapses",
     _FEW_VISITS: "not assessed: fewer than 3 EDSS visits from the first visit with FS data "
                  "(CORe spmsDx)",
     _NO_FS: "not assessed: no visit with functional-system data",
@@ -778,8 +786,8 @@ def _days_since_relapse(vcode: np.ndarray, vday: np.ndarray, rcode: np.ndarray,
     return out
 
 
-def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions | None = None
-                   ) -> pd.DataFrame:
+def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions | None = None,
+                   *, relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
     """Objective SPMS (Lorscheider 2016) per subject, following CORe ``spmsDx`` (spec 6.2).
 
     Per subject (EDSS visits sorted by date, from the first visit with any FS data; >= 3
@@ -798,21 +806,23 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     visits : ``subject``, ``date``, ``edss`` and the FS columns of :data:`SPMS_FS_COLUMNS`
         (``fs_*`` as rated, markers such as "2X" allowed; ``ambulation`` 0-16); missing FS
         columns are read as not recorded.
-    relapses : ``subject``, ``date`` (full or partial), optional ``date_end``, ``pseudo``.
-        Relapses are not merged here (CORe uses days since the most recent relapse).
+    relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned by
+        relapse hygiene with ``relapse_options``, rules 3.1). "Days since the most recent
+        relapse" (CORe) counts from the latest attack merged into a relapse
+        (``last_onset_end``), so merging never shortens it. ``None``: relapses were not
+        recorded - a course that would meet the definition is reported unknown, since it
+        needs progression without relapses.
     options : :class:`PhenotypeOptions`.
 
     Returns one row per subject, columns :data:`SPMS_COLUMNS`. Compute it for relapsing-onset
     courses and keep the clinician's phenotype separately (spec 6.2: propose, not impose).
     """
     opts = (options or PhenotypeOptions()).validated()
-    vis = _to_pandas(visits)
-    vsubj = _subject_column(vis, None, "visits")
-    for col in ("date", "edss"):
-        if col not in vis.columns:
-            raise ValueError(f"visits table has no {col!r} column (columns: {list(vis.columns)})")
+    vis = ensure_table(visits, "visits", required=["edss"])
+    vsubj = "subject"
+    hygiene = as_hygiene(relapses, options=relapse_options)
     all_subjects = pd.unique(vis[vsubj])
-    edss = pd.to_numeric(vis["edss"], errors="coerce").to_numpy(float)
+    edss = vis["edss"].to_numpy(np.float64)
     day = _days(vis["date"])
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
     frame_idx = vis.reset_index(drop=True)
@@ -822,9 +832,16 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
             g, _m = parse_fs_column(frame_idx, col, name, eo)
             fs[:, f] = np.where(g >= 0, g, np.nan)
     if "ambulation" in vis.columns:
-        fs[:, -1] = pd.to_numeric(vis["ambulation"], errors="coerce").to_numpy(float)
+        fs[:, -1] = vis["ambulation"].to_numpy(np.float64)
     keep = ~np.isnan(edss) & ~np.isnan(day)
-    rel, episodes = clean_relapses(relapses, merge_days=0)
+    if hygiene is not None:
+        onsets = hygiene.onset_days()
+        # days since the most recent attack: a merged relapse lasts to its last attack
+        rel = pd.DataFrame({"subject": onsets["subject"], "a": onsets["a"],
+                            "b": onsets["last_b"]})
+        episodes = hygiene.episode_days()
+    else:
+        rel, episodes, _ = relapse_days(None)
     v = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "day": day, "edss": edss,
                       "_r": np.arange(len(vis))})[keep]
     if opts.exclude_pseudo_relapse_visits and len(episodes):
@@ -865,6 +882,9 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
                  float(opts.regression_days), float(opts.relapse_rebaseline_days),
                  opts.reference_after_failed_candidate == "core",
                  opts.unconfirmed_at_end == "unknown", status, onset, ref, conf, pyr, lead, sust)
+    if hygiene is None:
+        # relapses not recorded: "progression without relapses" cannot be established
+        status = np.where(status == _MET, _NO_RELAPSE_DATA, status)
     met = status == _MET
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)

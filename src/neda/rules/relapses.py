@@ -352,8 +352,8 @@ def relapse_onset_intervals(onset: pd.Series, onset_end: pd.Series | None = None
     problems = Problems(table)
     start, end, _, _ = parse_onsets("date", table.frame["date"], problems, date_format=None)
     problems.raise_if_any()
-    a = _day_of(start)
-    b = _day_of(end)
+    a = _day_of(pd.Series(start))
+    b = _day_of(pd.Series(end))
     if onset_end is not None:
         extra = _day_of(pd.to_datetime(onset_end.reset_index(drop=True)))
         has = ~np.isnan(extra)
@@ -385,7 +385,7 @@ def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
     """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
     if values is None:
         return np.full(n, -1, np.int8)
-    arr = pd.array(values, dtype="boolean")
+    arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
     out = np.where(arr.isna(), -1, np.where(arr.fillna(False), 1, 0)).astype(np.int8)
     return np.asarray(out)
 
@@ -673,7 +673,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
            else np.arange(n, dtype=np.int64))
     a = _day_of(rel["date"])
     b = _day_of(rel["date_end"])
-    prec = pd.Index(PRECISIONS).get_indexer(rel["precision"]).astype(np.int8)
+    prec = pd.Index(PRECISIONS).get_indexer(pd.Index(rel["precision"])).astype(np.int8)
     resolved = (_day_of(rel["resolved_date"]) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
     duration = (rel["duration_hours"].to_numpy(np.float64) if "duration_hours" in rel.columns
@@ -812,7 +812,9 @@ def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
         out = pd.array(np.where(has, src[np.where(has, positions, 0)], 0), dtype="Int64")
         out[~has] = pd.NA
         return out
-    return np.where(has, src[np.where(has, positions, 0)], None).astype(object)
+    out = src[np.where(has, positions, 0)].astype(object)
+    out[~has] = None
+    return out
 
 
 def _span(a: float, b: float, anchor: float) -> str:

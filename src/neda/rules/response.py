@@ -36,11 +36,10 @@ import numpy as np
 import pandas as pd
 
 from ..course import CourseOptions, confirmed_events
-from ._common import as_pandas as _to_pandas
+from ..io import ensure_table
 from ._common import provenance, with_provenance
-from ._common import subject_column as _subject_column
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
-from .relapses import relapse_onset_intervals
+from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 INF = math.inf
 RESPONSE_SOURCE = (
@@ -150,10 +149,8 @@ class ResponseOptions:
         5 reproduces the abstract's ">5" wording (5.2; open item 12.3).
     mrio_count : ``scores.mrio_count`` [``new_only``] | ``new_or_enlarging`` - which count the
         modified Rio MRI criterion uses (4.1 table [M]; open item 12.3).
-    relapse_merge_days : [30] - attacks with onsets < 30 days apart are one relapse
-        (``relapse.merge_days``, spec 3.1; McDonald 2001).
-    exclude_pseudo : [True] - fever/infection pseudo-relapses (``pseudo`` column) are not
-        relapses (``relapse.exclude_fever_infection = exclude``, spec 3.1).
+    Relapses are cleaned once by relapse hygiene (``relapse.*`` keys,
+    :class:`neda.rules.relapses.RelapseOptions`, rules 3.1), like every other rule's.
     validated_drug_classes : [("interferon_beta", "glatiramer")] - catalogue classes the
         scores were derived in (spec 5 [V]: Río 2009, Sormani 2013, Río 2022).
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
@@ -177,8 +174,6 @@ class ResponseOptions:
     relapse_to_bl_days: int = 30
     mrio_new_t2_gt: int = 4
     mrio_count: str = "new_only"
-    relapse_merge_days: int = 30
-    exclude_pseudo: bool = True
     validated_drug_classes: tuple[str, ...] = VALIDATED_DRUG_CLASSES
     name: str | None = None
 
@@ -234,82 +229,42 @@ def _dates(days: Any) -> pd.Series:
     return pd.Series(out.astype("datetime64[ns]"))
 
 
-def _onset_input(values: pd.Series) -> pd.Series:
-    """Relapse onsets for :func:`relapse_onset_intervals` (dates kept; text trimmed to a date)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    out = []
-    for label, v in values.items():
-        if v is None or (not isinstance(v, str) and pd.isna(v)):
-            raise ValueError(f"relapses row {label!r}: missing onset date")
-        if isinstance(v, pd.Timestamp):
-            out.append(v.strftime("%Y-%m-%d"))
-        else:
-            s = str(v).strip()
-            out.append(s[:10] if len(s) > 10 and s[10] in " T" else s)
-    return pd.Series(out, index=values.index, dtype=object)
+def relapse_days(relapses: Any, options: RelapseOptions | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, RelapseHygiene | None]:
+    """The relapse hygiene table (rules 3.1) as day numbers for window counting.
 
-
-def clean_relapses(relapses: Any, subject: str | None = None, *, merge_days: float = 30,
-                   exclude_pseudo: bool = True, pseudo_episode_days: float = 30
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Relapses as onset intervals after the hygiene of spec 3.1.
-
-    Returns ``(relapses, pseudo_episodes)``: relapses with columns ``subject``, ``a``, ``b``
-    (first / last possible onset day number; spec 2.7.2), pseudo-relapses removed and attacks
-    whose onset is < ``merge_days`` after the previous kept onset merged into it (the course
-    engine's rule); pseudo episodes ``subject``, ``e0``, ``e1`` ([onset, end] or
-    [onset, onset + 29]) for removing assessments made during fever or infection.
+    Returns ``(relapses, pseudo_episodes, hygiene)``: relapses ``subject``, ``a``, ``b``
+    (first / last possible onset day, rules 2.7.2); episodes ``subject``, ``e0``, ``e1``;
+    ``hygiene`` is None when relapses were not recorded (counts are then unknown).
     """
-    empty = pd.DataFrame({"subject": pd.Series([], dtype=object), "a": pd.Series(dtype=float),
-                          "b": pd.Series(dtype=float)})
-    empty_ep = pd.DataFrame({"subject": pd.Series([], dtype=object), "e0": pd.Series(dtype=float),
-                             "e1": pd.Series(dtype=float)})
-    if relapses is None:
-        return empty, empty_ep
-    rel = _to_pandas(relapses)
-    if len(rel) == 0:
-        return empty, empty_ep
-    subj = _subject_column(rel, subject, "relapses")
-    if "date" not in rel.columns:
-        raise ValueError(f"relapses table has no 'date' column (columns: {list(rel.columns)})")
-    a, b = relapse_onset_intervals(_onset_input(rel["date"]),
-                                   rel["date_end"] if "date_end" in rel.columns else None)
-    pseudo = (rel["pseudo"].fillna(False).astype(bool).to_numpy()
-              if "pseudo" in rel.columns and exclude_pseudo else np.zeros(len(rel), bool))
-    frame = pd.DataFrame({"subject": rel[subj].to_numpy(), "a": a, "b": b})
-    ep = frame[pseudo]
-    episodes = pd.DataFrame({"subject": ep["subject"].to_numpy(), "e0": ep["a"].to_numpy(),
-                             "e1": np.where(ep["b"] > ep["a"], ep["b"],
-                                            ep["a"] + pseudo_episode_days - 1)})
-    frame = frame[~pseudo].sort_values(["subject", "a"], kind="stable").reset_index(drop=True)
-    if len(frame) > 1 and merge_days > 0:
-        s = frame["subject"].to_numpy()
-        av = frame["a"].to_numpy()
-        keep = np.ones(len(frame), bool)
-        last = np.nan
-        for i in range(len(frame)):
-            if i > 0 and s[i] == s[i - 1] and av[i] - last < merge_days:
-                keep[i] = False
-                continue
-            last = av[i]
-        frame = frame[keep].reset_index(drop=True)
-    return frame, episodes
+    hygiene = as_hygiene(relapses, options=options)
+    if hygiene is None:
+        empty = pd.DataFrame({"subject": pd.Series([], dtype=object),
+                              "a": pd.Series(dtype=float), "b": pd.Series(dtype=float)})
+        empty_ep = pd.DataFrame({"subject": pd.Series([], dtype=object),
+                                 "e0": pd.Series(dtype=float), "e1": pd.Series(dtype=float)})
+        return empty, empty_ep, None
+    return hygiene.onset_days()[["subject", "a", "b"]], hygiene.episode_days(), hygiene
 
 
-def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any = None
-                            ) -> pd.DataFrame:
-    """Relapse-ascertainment interval [A0, A1] per subject (spec 2.7.2): first to last clinical
-    visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given."""
+def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any = None,
+                            recorded: bool = True) -> pd.DataFrame:
+    """Relapse-ascertainment interval [A0, A1] per subject (rules 2.7.2): first to last clinical
+    visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given.
+    ``recorded=False`` (relapses were not recorded): no day is ascertained."""
     d = pd.DataFrame({"subject": visits[vsubj].to_numpy(), "_d": _days(visits["date"])})
     d = d[~np.isnan(d["_d"])]
     out = d.groupby("subject", sort=False)["_d"].agg(["min", "max"]).rename(
         columns={"min": "A0", "max": "A1"})
+    if not recorded:
+        out["A0"], out["A1"] = INF, -INF
+        return out
     if ascertainment is not None:
-        asc = _to_pandas(ascertainment)
-        asubj = _subject_column(asc, None, "ascertainment")
-        given = pd.DataFrame({"A0": _days(asc["start"]), "A1": _days(asc["end"])},
-                             index=pd.Index(asc[asubj].to_numpy(), name="subject"))
+        asc = ensure_table(ascertainment, "followup")
+        end = asc["end"] if "end" in asc.columns else pd.Series(pd.NaT, index=asc.index)
+        given = pd.DataFrame({"A0": _days(asc["start"]),
+                              "A1": np.where(end.isna(), INF, _days(end))},
+                             index=pd.Index(asc["subject"].to_numpy(), name="subject"))
         out = given.combine_first(out)
         out.loc[given.index, ["A0", "A1"]] = given[["A0", "A1"]].to_numpy()
     return out
@@ -343,9 +298,12 @@ def count_relapses(windows: pd.DataFrame, rel: pd.DataFrame, asc: pd.DataFrame
     return out.drop(columns=["subject", "w0", "w1"])
 
 
-def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int) -> str:
+def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
+                   recorded: bool = True) -> str:
     if n_min >= 1:
         return f"{int(n_min)} relapse(s) with onset in the window"
+    if not recorded:
+        return "relapses were not recorded"
     if not covered:
         return "relapse follow-up (first to last clinical visit) does not cover the window"
     if partial:
@@ -354,33 +312,28 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int) -> s
 
 
 def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
-    """Read scans as flat columns; second value: whether ``enlarging_t2`` is a column."""
-    scans = _to_pandas(mri)
-    subj = _subject_column(scans, None, "mri")
-    if "date" not in scans.columns:
-        raise ValueError(f"mri table has no 'date' column (columns: {list(scans.columns)})")
+    """Scans (a validated MRI table: the contrast rule applied, rules 0.3) as flat columns;
+    second value: whether ``enlarging_t2`` is a column."""
+    scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
 
     def num(col: str) -> np.ndarray:
         if col not in scans.columns:
             return np.full(len(scans), np.nan)
-        return pd.to_numeric(scans[col], errors="coerce").to_numpy(float)
+        return scans[col].to_numpy(np.float64)
 
-    gd = num("gd")
-    contrast = (scans["contrast"].astype("boolean").fillna(False).to_numpy(bool)
-                if "contrast" in scans.columns else ~np.isnan(gd))
     out = pd.DataFrame({
-        "subject": scans[subj].to_numpy(),
+        "subject": scans["subject"].to_numpy(),
         "day": _days(scans["date"]),
         "comp": (_days(scans["comparator_date"]) if "comparator_date" in scans.columns
                  else np.full(len(scans), np.nan)),
         "new": num("new_t2"),
         "enl": num("enlarging_t2"),
-        "gd": np.where(contrast, gd, np.nan),
+        "gd": num("gd"),
         "cua": num("combined_unique_active"),
     })
-    out = out[~np.isnan(out["day"])].sort_values(["subject", "day"], kind="stable")
-    out = out.drop_duplicates(["subject", "day"], keep="last").reset_index(drop=True)
+    # one scan per subject and date: the reader merged repeats
+    out = out.sort_values(["subject", "day"], kind="stable").reset_index(drop=True)
     return out, has_enl
 
 
@@ -408,15 +361,9 @@ def scan_count_bounds(new: np.ndarray, enl: np.ndarray, has_enl: bool, which: st
 
 
 def _treatment_rows(treatments: Any, opts: ResponseOptions) -> pd.DataFrame:
-    t = _to_pandas(treatments)
-    tsubj = _subject_column(t, None, "treatments")
-    for col in ("drug", "start"):
-        if col not in t.columns:
-            raise ValueError(f"treatments table has no {col!r} column (columns: {list(t.columns)})")
+    t = ensure_table(treatments, "treatments")
+    tsubj = "subject"
     start = _days(t["start"])
-    if np.isnan(start).any():
-        row = t.index[np.flatnonzero(np.isnan(start))[0]]
-        raise ValueError(f"treatments row {row!r}: missing start date")
     stop = _days(t["stop"]) if "stop" in t.columns else np.full(len(t), np.nan)
     classes: list[str | None] = []
     valid: list[bool] = []
@@ -609,7 +556,8 @@ def _mri_reason(crit: pd.Series, lo: np.ndarray, hi: np.ndarray, gt: int, why: l
 
 
 def _edss_criterion(rows: pd.DataFrame, visits: pd.DataFrame, vsubj: str, rel: pd.DataFrame,
-                    episodes: pd.DataFrame, opts: ResponseOptions) -> pd.DataFrame:
+                    episodes: pd.DataFrame, opts: ResponseOptions,
+                    relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
     """Rio disability criterion (spec 5.1): one fixed-reference course-engine run per start."""
     n = len(rows)
     out = pd.DataFrame({
@@ -621,9 +569,8 @@ def _edss_criterion(rows: pd.DataFrame, visits: pd.DataFrame, vsubj: str, rel: p
         out["why"] = "visits table has no edss column"
         return out
     v = pd.DataFrame({"subject": visits[vsubj].to_numpy(), "day": _days(visits["date"]),
-                      "edss": pd.to_numeric(visits["edss"], errors="coerce").to_numpy(float)})
-    v = v[~np.isnan(v["day"]) & ~np.isnan(v["edss"])]
-    v = v.drop_duplicates(["subject", "day"], keep="last")
+                      "edss": visits["edss"].to_numpy(np.float64)})
+    v = v[~np.isnan(v["edss"])]
     if len(episodes):
         hit = v.reset_index().merge(episodes, on="subject")
         hit = hit[(hit["day"] >= hit["e0"]) & (hit["day"] <= hit["e1"])]
@@ -666,9 +613,12 @@ def _edss_criterion(rows: pd.DataFrame, visits: pd.DataFrame, vsubj: str, rel: p
         conf_days=(opts.rio_confirm_days,), conf_tol_days=(0, INF),
         relapse_to_bl=(opts.relapse_to_bl_days, 0), relapse_to_event=(0, 0),
         relapse_to_conf=(opts.relapse_to_bl_days, 0), attribution=False,
-        require_ascertainment=False, relapse_merge_days=0, exclude_pseudo_relapse_visits=False,
+        require_ascertainment=False,
     )
-    res = confirmed_events(ev_in[["subject", "date", "edss"]], rel_in, eng)
+    # the intervals are relapse hygiene's already (pseudo-relapse visits left out above);
+    # hygiene is idempotent on them, so the engine sees the same relapses
+    res = confirmed_events(ev_in[["subject", "date", "edss"]], rel_in, eng,
+                           relapse_options=relapse_options)
     cdw = res.events[res.events["event_type"] == "CDW"].groupby("subject").first()
     unc = res.unconfirmed.groupby("subject").first()
     S = rows["S"].to_numpy()
@@ -726,22 +676,20 @@ class _Inputs:
     relapses: pd.DataFrame
     episodes: pd.DataFrame
     counts: pd.DataFrame
+    hygiene: RelapseHygiene | None
 
 
 def _prepare(treatments: Any, visits: Any, relapses: Any, opts: ResponseOptions,
-             ascertainment: Any) -> _Inputs:
+             ascertainment: Any, relapse_options: RelapseOptions | None) -> _Inputs:
     rows = _treatment_rows(treatments, opts)
-    vis = _to_pandas(visits)
-    vsubj = _subject_column(vis, None, "visits")
-    if "date" not in vis.columns:
-        raise ValueError(f"visits table has no 'date' column (columns: {list(vis.columns)})")
-    rel, episodes = clean_relapses(relapses, merge_days=opts.relapse_merge_days,
-                                   exclude_pseudo=opts.exclude_pseudo)
-    asc = ascertainment_intervals(vis, vsubj, ascertainment)
+    vis = ensure_table(visits, "visits", required=["edss"])
+    vsubj = "subject"
+    rel, episodes, hygiene = relapse_days(relapses, relapse_options)
+    asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
     win = pd.DataFrame({"_w": rows["_w"], "subject": rows["subject"], "w0": rows["S"],
                         "w1": rows["S"] + opts.relapse_window_days - 1})
     counts = count_relapses(win, rel, asc).reindex(rows["_w"])
-    return _Inputs(rows, vis, vsubj, rel, episodes, counts)
+    return _Inputs(rows, vis, vsubj, rel, episodes, counts, hygiene)
 
 
 def _group(total: np.ndarray, cuts: list[tuple[float, str]]) -> np.ndarray:
@@ -766,8 +714,8 @@ def _treatment_columns(rows: pd.DataFrame, mri_c: pd.DataFrame) -> dict[str, Any
     }
 
 def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = None,
-              options: ResponseOptions | None = None, *, ascertainment: Any = None
-              ) -> pd.DataFrame:
+              options: ResponseOptions | None = None, *, ascertainment: Any = None,
+              relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
     """Rio score after the first treatment year, one row per treatment start (spec 5.1).
 
     Criteria (1 point each): more than ``rio_active_lesions_gt`` (2) active lesions on the
@@ -781,7 +729,9 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
     treatments : ``subject``, ``drug``, ``start`` (optional ``stop``): one score per row.
     visits : ``subject``, ``date``, ``edss`` (data model); also the relapse follow-up (first to
         last visit) unless ``ascertainment`` (``subject``, ``start``, ``end``) is given.
-    relapses : ``subject``, ``date`` (full or partial date), optional ``date_end``, ``pseudo``.
+    relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned here
+        by relapse hygiene with ``relapse_options``, rules 3.1); ``None``: relapses were not
+        recorded, so the relapse criterion is unknown.
     mri : ``subject``, ``date``, ``comparator_date``, ``contrast``, ``gd``, ``new_t2``,
         ``enlarging_t2``; optional ``combined_unique_active`` (counted once per lesion).
     options : :class:`ResponseOptions`.
@@ -789,10 +739,11 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
     Returns one row per treatment row, columns :data:`RIO_COLUMNS`; ``attrs["provenance"]``.
     """
     opts = (options or ResponseOptions()).validated()
-    inp = _prepare(treatments, visits, relapses, opts, ascertainment)
+    inp = _prepare(treatments, visits, relapses, opts, ascertainment, relapse_options)
     rows, counts = inp.rows, inp.counts
     mri_c = _mri_counts(rows, mri, opts, "new_or_enlarging", with_gd=True)
-    ed = _edss_criterion(rows, inp.visits, inp.vsubj, inp.relapses, inp.episodes, opts)
+    ed = _edss_criterion(rows, inp.visits, inp.vsubj, inp.relapses, inp.episodes, opts,
+                         inp.hygiene.options if inp.hygiene is not None else None)
     n = len(rows)
     lo, hi = mri_c["lo"].to_numpy(), mri_c["hi"].to_numpy()
     mri_crit = _criterion(lo, hi, opts.rio_active_lesions_gt)
@@ -817,8 +768,9 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
         "relapses_min": rmin,
         "relapses_max": rmax,
         "relapse_criterion": rel_crit,
-        "relapse_reason": [relapse_reason(a, b, c, p) for a, b, c, p in zip(
-            rmin, rmax, counts["covered"], counts["partial"], strict=True)],
+        "relapse_reason": [relapse_reason(a, b, c, p, inp.hygiene is not None)
+                           for a, b, c, p in zip(rmin, rmax, counts["covered"],
+                                                 counts["partial"], strict=True)],
         "edss_reference_date": _dates(ed["ref_day"].to_numpy()),
         "edss_reference_value": ed["ref_val"].to_numpy(),
         "edss_onset_date": _dates(ed["onset_day"].to_numpy()),
@@ -835,8 +787,8 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
 
 
 def modified_rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = None,
-                       options: ResponseOptions | None = None, *, ascertainment: Any = None
-                       ) -> pd.DataFrame:
+                       options: ResponseOptions | None = None, *, ascertainment: Any = None,
+                       relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
     """Modified Rio score after the first treatment year, one row per start (spec 5.2).
 
     MRI: more than ``mrio_new_t2_gt`` (4) new T2 lesions on the year-1 scan versus the
@@ -847,7 +799,7 @@ def modified_rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: 
     follow-up). Returns columns :data:`MRIO_COLUMNS`.
     """
     opts = (options or ResponseOptions()).validated()
-    inp = _prepare(treatments, visits, relapses, opts, ascertainment)
+    inp = _prepare(treatments, visits, relapses, opts, ascertainment, relapse_options)
     rows, counts = inp.rows, inp.counts
     mri_c = _mri_counts(rows, mri, opts, opts.mrio_count, with_gd=False)
     n = len(rows)
@@ -864,7 +816,7 @@ def modified_rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: 
     risk = np.where(gmin == gmax, gmin, "unknown")
     rel_reason = []
     for a, b, c, p in zip(rmin, rmax, counts["covered"], counts["partial"], strict=True):
-        text = relapse_reason(a, b, c, p)
+        text = relapse_reason(a, b, c, p, inp.hygiene is not None)
         if a >= 1 and a != b and min(a, 2) != min(b, 2):
             text += "; more may have occurred (follow-up or imprecise onset)"
         rel_reason.append(text)
