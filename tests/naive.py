@@ -447,3 +447,320 @@ def classify(days: list[int], bl: int, onset: int, C: list[int], relapses: list[
     if len(blocked) == len(C):
         return ("undefined", None) if ascertained(*raw) else ("unknown", None)
     return "unknown", None
+
+
+# ============================================================================ objective SPMS
+
+#: FS columns in CORe's order (FSpyr, FScrbl, FSbstem, FSsens, FSsph, FSvis, FScereb, FSamb).
+SPMS_FS = ("fs_pyramidal", "fs_cerebellar", "fs_brainstem", "fs_sensory", "fs_bowel_bladder",
+           "fs_visual", "fs_cerebral", "ambulation")
+FS_NAMES = ("pyramidal", "cerebellar", "brainstem", "sensory", "bowel_bladder", "visual",
+            "cerebral", "ambulation")
+
+
+@dataclass
+class SpmsVisit:
+    day: int
+    edss: float
+    fs: list[float | None]  # raw grades, None = not recorded
+    dpr: float | None  # days since the most recent relapse onset (None: none before)
+
+    @property
+    def fsna(self) -> bool:
+        return all(f is None for f in self.fs)
+
+
+@dataclass
+class SpmsResult:
+    subject: Any
+    spms: bool | None  # None = not assessable or undecided
+    status: str  # met, not_met, few_visits, no_fs, no_reference, pending
+    spms_date: str | None = None
+    edss_at_spms: float | None = None
+    fs_pyramidal_at_spms: float | None = None
+    confirmed_edss: float | None = None
+    leading_fs: str = ""
+    reference_date: str | None = None
+    reference_edss: float | None = None
+    sustained_days: float | None = None
+    visits: int = 0
+    exit: str = ""  # how the scan ended without SPMS (for the tests)
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.subject, self.spms, self.status, self.spms_date, self.edss_at_spms,
+                self.fs_pyramidal_at_spms, self.confirmed_edss, self.leading_fs,
+                self.reference_date, self.reference_edss, self.sustained_days, self.visits)
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def objective_spms(visits: Sequence[dict[str, Any]], relapses: Sequence[tuple[Any, str]] = (),
+                   options: Any = None) -> list[SpmsResult]:
+    """Objective SPMS (Lorscheider 2016) per subject, read from spec 6.2, ``docs/rules.md``
+    (objective SPMS) and the code of CORe/MSBase ``MSoutcomes::spmsDx`` 0.2.1 that the spec
+    names as the reference (its quirks included: the single-dip smoothing also before the first
+    worsening visit, the sentinel row after the last visit, the search resuming with the first
+    reference after a failed candidate).
+
+    ``visits``: dicts with ``subject``, ``date`` (ISO), ``edss`` and any of :data:`SPMS_FS`
+    (numbers, None / NaN = not recorded); ``relapses``: (subject, onset) rows, onsets full
+    dates or "YYYY-MM"; ``options``: a ``neda.rules.phenotype.PhenotypeOptions``.
+
+    Covered: every ``spms.*`` option, ``reference_after_failed_candidate`` (core / keep),
+    ``unconfirmed_at_end`` (unknown / not_met), imprecise relapse onsets (a visit is counted
+    from the latest possible onset day, 0 inside the interval). Left out: FS markers ("2X"),
+    pseudo-relapses, same-day repeats (generate distinct dates).
+
+    ``unconfirmed_at_end = unknown`` is read from its documentation ("a worsening run still
+    open at the last visit, not yet confirmable"): when the scan ends without SPMS, the answer
+    is undecided if the last visit belongs to a (single-dip smoothed) worsening run that was
+    never assessed as a candidate and is not the reference itself, or - when the reference
+    moved and one visit is left - that visit is a worsening from the reference that is not
+    part of the run just assessed.
+    """
+    o = options
+    if o is None:
+        from neda.rules.phenotype import PhenotypeOptions
+        o = PhenotypeOptions()
+    rel: dict[Any, list[Relapse]] = {}
+    for subj, onset in relapses:
+        rel.setdefault(subj, []).append(Relapse(*onset_interval(onset)))
+    rows: dict[Any, list[SpmsVisit]] = {}
+    for v in visits:
+        if _missing(v.get("edss")):
+            continue
+        fs = [None if _missing(v.get(c)) else float(v[c]) for c in SPMS_FS]
+        rows.setdefault(v["subject"], []).append(
+            SpmsVisit(day_number(v["date"]), float(v["edss"]), fs, None))
+    out = []
+    for subj in rows:
+        series = sorted(rows[subj], key=lambda x: x.day)
+        for x in series:
+            # days since the most recent relapse onset on or before the visit; an imprecise
+            # onset counts from its latest possible day, a visit inside it is 0 days after
+            ds = [x.day - min(r.b, x.day) for r in rel.get(subj, []) if r.a <= x.day]
+            x.dpr = min(ds) if ds else None
+        res = _spms_subject(series, o)
+        res.subject = subj
+        res.visits = len(series)
+        out.append(res)
+    return out
+
+
+def _spms_subject(series: list[SpmsVisit], o: Any) -> SpmsResult:
+    t_rel = o.relapse_exclusion_days
+    t_prog = o.confirm_days
+    t_reg = o.regression_days
+    t_relprog = o.relapse_rebaseline_days
+    min_edss = o.min_edss
+    if len(series) < 3:
+        return SpmsResult(None, None, "few_visits")
+    first_fs = next((i for i, x in enumerate(series) if not x.fsna), None)
+    if first_fs is None:
+        return SpmsResult(None, None, "no_fs")
+    pvis = series[first_fs:]  # visits before the first one with FS data are not used
+    if len(pvis) < 3:
+        return SpmsResult(None, None, "few_visits")
+
+    def no_relapse_near(x: SpmsVisit | None) -> bool:  # more than t_rel days after a relapse
+        return x is None or x.dpr is None or x.dpr > t_rel
+
+    first_ref = next((x for x in pvis if no_relapse_near(x)), None)
+    if first_ref is None:
+        return SpmsResult(None, None, "no_reference")
+    base_day = first_ref.day  # every "days post baseline" is counted from the first reference
+    final = pvis[-1].day - base_day
+    # per visit of pvis: a relapse since the previous visit; EDSS change from the previous visit
+    intervening: dict[int, bool | None] = {}
+    d_prior: dict[int, float | None] = {}
+    for i, x in enumerate(pvis):
+        gap = 0 if i == 0 else x.day - pvis[i - 1].day
+        intervening[id(x)] = None if x.dpr is None else x.dpr <= gap
+        d_prior[id(x)] = None if i == 0 else x.edss - pvis[i - 1].edss
+
+    def worsened(edss: float, ref_edss: float) -> bool:
+        d = edss - ref_edss
+        if ref_edss == 0:
+            step = 1.5
+        elif ref_edss < 6.0:
+            step = 1.0
+        else:
+            step = 0.5
+        return d >= step - TOL and edss >= min_edss - TOL
+
+    ref = first_ref
+    B = [x for x in pvis if x.day >= ref.day]
+    for _ in range(10 * len(pvis) + 10):
+        rows: list[SpmsVisit | None] = [*B, None]  # None = CORe's sentinel row after the last
+        m = len(B)
+        raw = [worsened(x.edss, ref.edss) for x in B]
+        # single-dip smoothing: a group = a worsening visit and the non-worsening visits after
+        # it (the first group: the visits before the first worsening visit); a group with
+        # exactly one non-worsening visit has it counted as worsening
+        prog = list(raw)
+        start = 0
+        while start < m:
+            end = start + 1
+            while end < m and not raw[end]:
+                end += 1
+            members = range(start, end)
+            zeros = [k for k in members if not raw[k]]
+            if len(zeros) == 1:
+                prog[zeros[0]] = True
+            start = end
+        prog.append(False)
+        reg = [x.edss - ref.edss <= -0.5 + TOL for x in B] + [False]
+
+        def dpb(x: SpmsVisit | None) -> float | None:
+            return None if x is None else x.day - base_day
+
+        def dfs(x: SpmsVisit | None, f: int, ref: SpmsVisit = ref) -> float | None:
+            if x is None:
+                return 0.0  # the sentinel row
+            a, b = x.fs[f], ref.fs[f]
+            return None if a is None or b is None else a - b
+
+        prog_days = [0.0] * (m + 1)
+        reg_days = [0.0] * (m + 1)
+        for v in range(m):
+            if prog[v]:
+                nxt = next(r for r in range(v + 1, m + 1) if not prog[r])
+                ok = [r for r in range(nxt) if no_relapse_near(rows[r])]
+                if ok:  # (the last such visit may even lie before v: CORe's max())
+                    prog_days[v] = float(dpb(rows[max(ok)]) - dpb(rows[v]))  # type: ignore
+            if reg[v]:
+                nxt = next(r for r in range(v + 1, m + 1) if not reg[r])
+                reg_days[v] = float(dpb(rows[nxt - 1]) - dpb(rows[v]))  # type: ignore
+        prog_or_reg = [prog_days[v] > t_prog or reg_days[v] > t_reg for v in range(m + 1)]
+        if not any(prog_or_reg):
+            # a (single-dip smoothed) worsening run still open at the last visit?
+            return _spms_end(o, prog[m - 1] and B[-1] is not ref,
+                             "reference_is_last_visit" if B[-1] is ref else "no_candidate")
+        first = prog_or_reg.index(True)
+
+        # relapses between the reference and the first candidate: diagnostically significant?
+        bpr = [rows[r] for r in range(first) if rows[r] is not None and rows[r].day != ref.day]
+        sig = []
+        if first != 0:
+            for k, x in enumerate(bpr):
+                assert x is not None
+                dp = d_prior[id(x)]
+                if (intervening[id(x)] is True and x.edss > 3.0 and x.edss - ref.edss >= 0.5
+                        and dp is not None and dp >= 0.5 and ref.edss < 6.0):
+                    sig.append(k)
+        if sig:
+            new_ref: SpmsVisit | None
+            if sig[-1] == len(bpr) - 1:
+                new_ref = rows[first]
+            else:
+                bprn: list[SpmsVisit | None] = [*bpr[sig[-1] + 1:], None]
+                valid = []
+                for v, cand in enumerate(bprn):
+                    if cand is None:
+                        valid.append(False)  # the sentinel is sustained for 0 days
+                        continue
+
+                    def sustained(x: SpmsVisit | None, nb: float = cand.edss,
+                                  old: float = ref.edss) -> bool | None:
+                        if x is None:
+                            return False
+                        d = abs(x.edss - nb)
+                        if nb == 0:
+                            return d < 1.5
+                        # CORe compares with the *old* reference here (bEDSS < 6.0)
+                        return d < 1.0 if old < 6.0 else d < 0.5
+
+                    nxt = next(r for r in range(v + 1, len(bprn))
+                               if sustained(bprn[r]) is False)
+                    last = bprn[nxt - 1]
+                    days = 0.0 if last is None else float(last.day - cand.day)
+                    valid.append(days > t_relprog)
+                pick = next((v for v, cand in enumerate(bprn)
+                             if valid[v] and cand is not None and not cand.fsna), None)
+                new_ref = rows[first] if pick is None else bprn[pick]
+            assert new_ref is not None
+            ref = new_ref
+            B = [x for x in pvis if x.day > ref.day]
+            if len(B) <= 1:  # one visit left: a worsening not yet confirmable?
+                return _spms_end(o, len(B) == 1 and worsened(B[0].edss, ref.edss),
+                                 "relapse_rebaseline_one_visit_left")
+            continue
+
+        # the candidate: the first visit of sustained worsening (or regression)
+        cand = rows[first]
+        assert cand is not None
+        lead_fs: list[int] = []
+        days_lead = [0.0]
+        d1 = []
+        for f in range(8):
+            d = dfs(cand, f)
+            d1.append((1.0 if f == 0 else 0.0) if d is None else d)  # missing pyramidal: 1
+        mx = max(d1)
+        lead_fs = [f for f in range(8) if d1[f] == mx]
+        if prog[first] and mx > 0:
+            days_lead = []
+            tail = rows[first:]
+            for f in lead_fs:
+                col = []
+                for x in tail:
+                    d = dfs(x, f)
+                    col.append(1.0 if d is None else d)  # missing: counted as increased
+                col.append(0.0)
+                z = next(k for k, val in enumerate(col) if val == 0)
+                days_lead.append(float(dpb(tail[z - 1]) - dpb(tail[0])))  # type: ignore
+        lead_ok = any(x >= t_prog for x in days_lead)
+        after = [x for x in rows[first + 1:] if x is not None]
+        upto = next((k for k, x in enumerate(after) if x.day - cand.day > t_prog), None)
+        confirmed = None if upto is None else min(x.edss for x in after[:upto + 1])
+        pyr = cand.fs[0]
+        if pyr is None:
+            pyr = 2.0 if cand.edss >= 5.5 else 0.0
+        if pyr < 2 and cand.edss >= 5.5:
+            pyr = 2.0
+        interv = intervening[id(cand)] is True
+        cand_dpb = float(cand.day - base_day)
+        met = (prog[first] and prog_days[first] >= t_prog
+               and cand_dpb + prog_days[first] >= final and not interv
+               and cand.edss >= min_edss and confirmed is not None and confirmed >= min_edss
+               and pyr >= o.min_fs_pyramidal and lead_ok)
+        if met:
+            return SpmsResult(
+                None, True, "met", iso(cand.day), cand.edss, pyr, confirmed,
+                ";".join(FS_NAMES[f] for f in lead_fs), iso(ref.day), ref.edss,
+                prog_days[first])
+        keep = o.reference_after_failed_candidate == "keep"
+        run_to_end = prog[first] and cand_dpb + prog_days[first] >= final
+        if prog[first] and cand_dpb + prog_days[first] < final:
+            # resume after the end of the run, with the first reference (CORe) or this one
+            B = [x for x in pvis if x.day - base_day > cand_dpb + prog_days[first]]
+            ref = ref if keep else first_ref
+        else:
+            B = [x for x in pvis if x.day > cand.day]
+            ref = ref if keep else first_ref
+            if (prog[first] and interv) or reg[first]:
+                # new reference: the candidate, or the first later visit with FS data
+                nb: SpmsVisit | None = cand
+                if cand.fsna:
+                    nb = B[0] if B else None
+                while len(B) > 1 and nb is not None and nb.fsna:
+                    B = B[1:]
+                    nb = B[0]
+                if nb is None:
+                    return _spms_end(o, False, "no_visit_left")
+                ref = nb
+        if len(B) <= 1:
+            # one visit left, not the reference, worse than it, and not part of the run just
+            # assessed: a worsening at the last visit not yet confirmable
+            return _spms_end(o, len(B) == 1 and B[0] is not ref and not run_to_end
+                             and worsened(B[0].edss, ref.edss), "failed_candidate")
+    raise RuntimeError("objective SPMS: the search does not move forward")
+
+
+def _spms_end(o: Any, open_at_end: bool, how: str) -> SpmsResult:
+    """Not met over the follow-up - unless a worsening at the last visit is still open and
+    ``unconfirmed_at_end = unknown`` (then undecided)."""
+    if o.unconfirmed_at_end == "unknown" and open_at_end:
+        return SpmsResult(None, None, "pending", exit=how)
+    return SpmsResult(None, False, "not_met", exit=how)
