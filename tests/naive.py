@@ -605,8 +605,7 @@ def _spms_subject(series: list[SpmsVisit], o: Any) -> SpmsResult:
             end = start + 1
             while end < m and not raw[end]:
                 end += 1
-            members = range(start, end)
-            zeros = [k for k in members if not raw[k]]
+            zeros = [k for k in range(start, end) if not raw[k]]
             if len(zeros) == 1:
                 prog[zeros[0]] = True
             start = end
@@ -663,7 +662,7 @@ def _spms_subject(series: list[SpmsVisit], o: Any) -> SpmsResult:
                         continue
 
                     def sustained(x: SpmsVisit | None, nb: float = cand.edss,
-                                  old: float = ref.edss) -> bool | None:
+                                  old: float = ref.edss) -> bool:
                         if x is None:
                             return False
                         d = abs(x.edss - nb)
@@ -673,7 +672,7 @@ def _spms_subject(series: list[SpmsVisit], o: Any) -> SpmsResult:
                         return d < 1.0 if old < 6.0 else d < 0.5
 
                     nxt = next(r for r in range(v + 1, len(bprn))
-                               if sustained(bprn[r]) is False)
+                               if not sustained(bprn[r]))
                     last = bprn[nxt - 1]
                     days = 0.0 if last is None else float(last.day - cand.day)
                     valid.append(days > t_relprog)
@@ -691,12 +690,12 @@ def _spms_subject(series: list[SpmsVisit], o: Any) -> SpmsResult:
         # the candidate: the first visit of sustained worsening (or regression)
         cand = rows[first]
         assert cand is not None
-        lead_fs: list[int] = []
         days_lead = [0.0]
         d1 = []
         for f in range(8):
             d = dfs(cand, f)
-            d1.append((1.0 if f == 0 else 0.0) if d is None else d)  # missing pyramidal: 1
+            # at the candidate a missing pyramidal change counts as 1, any other as 0 (CORe)
+            d1.append((1.0 if f == 0 else 0.0) if d is None else d)
         mx = max(d1)
         lead_fs = [f for f in range(8) if d1[f] == mx]
         if prog[first] and mx > 0:
