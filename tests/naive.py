@@ -140,8 +140,11 @@ FIRST_MODES = ("firstCDW", "firstCDI", "first")
 def confirmed_events(visits: Sequence[tuple[Any, str, float]],
                      relapses: Sequence[tuple[Any, str]] = (),
                      options: Any = None,
-                     ascertainment: dict[Any, tuple[str, str]] | None = None) -> list[Event]:
+                     ascertainment: dict[Any, tuple[str, str]] | None = None,
+                     merge_days: float = 30) -> list[Event]:
     """CDW / CDI events of every subject, by the rules of spec sections 2.1-2.7 and 3.1.
+
+    ``merge_days``: relapse hygiene's 30-day merge of attacks (``RelapseOptions.merge_days``).
 
     ``visits``: (subject, ISO date, EDSS) rows; ``relapses``: (subject, onset) rows, onsets
     "YYYY-MM-DD", "YYYY-MM" or "YYYY"; ``options``: a ``neda.course.CourseOptions`` (read
@@ -197,7 +200,7 @@ def confirmed_events(visits: Sequence[tuple[Any, str, float]],
                 series[-1] = (day, value)
             else:
                 series.append((day, value))
-        rels = merge_attacks(attacks.get(subj, []), o.relapse_merge_days)
+        rels = merge_attacks(attacks.get(subj, []), merge_days)
         if ascertainment is not None and subj in ascertainment:
             start, end = ascertainment[subj]
             asc = (day_number(start), day_number(end))

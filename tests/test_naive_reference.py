@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from neda.course import CourseOptions, confirmed_events
 
 EDSS_SCALE = [0.0] + [1.0 + 0.5 * k for k in range(19)]
-START = dt.date(2020, 1, 1)
+START = dt.date(2005, 1, 1)  # generated courses end before the data cut-off
 
 
 # ---------------------------------------------------------------- option sets

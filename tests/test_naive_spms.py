@@ -1,21 +1,18 @@
 """Objective SPMS (``neda.rules.phenotype.objective_spms``) against the plain per-subject loop
 ``naive.objective_spms`` (spec 6.2; Lorscheider 2016 as implemented by CORe ``spmsDx``).
 
-Two disagreements with the kernel are pinned as strict xfails below (both on the neda-only
-option ``unconfirmed_at_end = unknown``); the property test accepts either answer in exactly
-those two situations, so that it keeps passing once the kernel is fixed.
+The plain loop found two kernel bugs (both on the neda-only option ``unconfirmed_at_end =
+unknown``), fixed in ``_spms_kernel`` and pinned by the two regression tests at the end.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 from typing import Any
 
 import naive
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +20,7 @@ from neda.rules.phenotype import PhenotypeOptions, objective_spms
 
 EDSS_SCALE = [0.0] + [1.0 + 0.5 * k for k in range(19)]
 FS_MAX = (6, 5, 5, 6, 6, 6, 5, 16)  # pyramidal ... cerebral (raw grades), ambulation 0-16
-START = dt.date(2020, 1, 1)
+START = dt.date(2005, 1, 1)  # generated courses end before the data cut-off
 
 OPTION_SETS = {
     "spec_defaults": PhenotypeOptions(),
@@ -34,16 +31,14 @@ OPTION_SETS = {
                                 relapse_exclusion_days=45),
 }
 
-#: naive's ways of ending without SPMS where the kernel answers differently (see the xfails)
-KNOWN_KERNEL_DIFFERENCES = ("reference_is_last_visit", "relapse_rebaseline_one_visit_left")
-
 _STATUS = (("fewer than 3", "few_visits"), ("no visit with functional", "no_fs"),
            ("no reference", "no_reference"), ("undecided", "pending"), ("not met", "not_met"))
 
 
 def fast_spms(visits: list[dict[str, Any]], relapses: list[tuple[Any, str]],
               options: PhenotypeOptions) -> dict[Any, tuple]:
-    rel = (pd.DataFrame(relapses, columns=["subject", "date"]) if relapses else None)
+    # an empty table: relapses recorded, none occurred (None would mean "not recorded")
+    rel = pd.DataFrame(list(relapses), columns=["subject", "date"])
     out = objective_spms(pd.DataFrame(visits), rel, options)
 
     def num(x: Any) -> float | None:
@@ -68,12 +63,7 @@ def compare(visits: list[dict[str, Any]], relapses: list[tuple[Any, str]],
     slow = naive.objective_spms(visits, relapses, options)
     assert sorted(fast, key=str) == sorted((r.subject for r in slow), key=str)
     for r in slow:
-        allowed = [r.key()]
-        if r.exit in KNOWN_KERNEL_DIFFERENCES:
-            other = (dataclasses.replace(r, spms=None, status="pending") if r.spms is False
-                     else dataclasses.replace(r, spms=False, status="not_met"))
-            allowed.append(other.key())
-        assert fast[r.subject] in allowed, (
+        assert fast[r.subject] == r.key(), (
             f"visits={visits}\nrelapses={relapses}\nkernel={fast[r.subject]}\n"
             f"naive ={r.key()} (exit {r.exit!r})")
 
@@ -128,7 +118,7 @@ def test_objective_spms_equals_naive(cohort: tuple, name: str) -> None:
 
 
 # ---------------------------------------------------------------- hand-written cases
-D0 = dt.date(2020, 1, 1)
+D0 = dt.date(2012, 1, 1)
 
 
 def d(n: int) -> str:
@@ -144,7 +134,6 @@ def subject(*rows: tuple, relapses: tuple[int, ...] = (), **opts: Any) -> naive.
     rel = [(1, d(k)) for k in relapses]
     options = PhenotypeOptions(**opts)
     (res,) = naive.objective_spms(visits, rel, options)
-    assert res.exit not in KNOWN_KERNEL_DIFFERENCES
     assert fast_spms(visits, rel, options)[1] == res.key()
     return res
 
@@ -264,11 +253,6 @@ def _both(rows: tuple, relapses: tuple[int, ...]) -> tuple[tuple, tuple]:
     return fast_spms(visits, rel, PhenotypeOptions())[1], slow.key()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: when the only eligible reference is the last visit, the single-dip smoothing "
-    "turns that lone reference into a 'worsening' and objective_spms answers <NA> 'undecided: "
-    "a worsening at the last visit is not yet confirmed' although nothing worsened (expected: "
-    "not met, as with unconfirmed_at_end='not_met')"))
 def test_reference_at_last_visit_is_not_an_open_worsening() -> None:
     # d0 and d40 lie within 30 days after a relapse; d100 is the reference and the last visit
     fast, slow = _both(((0, 3.0), (40, 3.0), (100, 3.0)), (-10, 20))
@@ -276,11 +260,6 @@ def test_reference_at_last_visit_is_not_an_open_worsening() -> None:
     assert fast == slow
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kernel bug: after re-baselining on a diagnostically significant relapse (the reference "
-    "moves to the first candidate, d200 EDSS 4.0), the one visit left (d300, EDSS 5.0: +1.0, "
-    "not yet confirmable) is reported 'not met' instead of undecided under the default "
-    "unconfirmed_at_end='unknown'"))
 def test_open_worsening_after_relapse_rebaseline_is_undecided() -> None:
     # relapse d90 between d0 and d100; d100 (3.5) is +0.5 from the reference and from the
     # previous visit with EDSS > 3.0: a diagnostically significant relapse

@@ -645,7 +645,10 @@ def _spms_kernel(vstart: np.ndarray, vend: np.ndarray, day: np.ndarray, edss: np
                 if dprog[k] > t_prog or dreg > t_reg:
                     first = k
             if first < 0:
-                result = _PENDING if (prog[n - 1] and pending_unknown) else _NOT_MET
+                # the reference itself at the last visit is no open worsening, even when the
+                # single-dip rule marks it (a bug found by tests/naive.py)
+                open_end = prog[n - 1] and n - 1 != b
+                result = _PENDING if (open_end and pending_unknown) else _NOT_MET
                 break
             # diagnostically significant relapses before the first progression/regression
             last_sig = -1
@@ -674,6 +677,14 @@ def _spms_kernel(vstart: np.ndarray, vend: np.ndarray, day: np.ndarray, edss: np
                     b = first if newb < 0 else newb
                 st = b + 1
                 if n - st <= 1:
+                    # at most one visit after the new reference: a worsening there cannot be
+                    # confirmed yet - undecided, not "not met" (tests/naive.py)
+                    if n - st == 1 and pending_unknown:
+                        last = edss[p0 + n - 1]
+                        ref_e = edss[p0 + b]
+                        if (last - ref_e >= _threshold(ref_e) - _TOL
+                                and last >= min_edss - _TOL):
+                            result = _PENDING
                     break
                 continue
             # candidate onset
