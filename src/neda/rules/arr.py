@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import ensure_table
+from ..options import Options, option
 from ._common import as_pandas as _to_pandas
 from ._common import provenance, rule_set_name
 from .relapses import RelapseOptions, as_hygiene
@@ -87,7 +88,7 @@ FOLLOWUP_INTERVALS = ("closed", "left_open")
 
 
 @dataclass(frozen=True)
-class ArrOptions:
+class ArrOptions(Options):
     """Options of the annualised relapse rate (spec section 10 keys ``arr.*``).
 
     year_days : ``arr.year_days`` = 365.25 days per person-year (spec 0.2 ``time.person_year_days``
@@ -104,27 +105,16 @@ class ArrOptions:
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
     """
 
-    year_days: float = 365.25
-    min_followup_days: int = 183
-    pre_treatment_days: int = 365
-    followup_interval: str = "closed"
+    year_days: float = option(365.25, gt=0, key="arr.year_days")
+    min_followup_days: int = option(183, whole=True, ge=0, key="arr.min_followup_days")
+    pre_treatment_days: int = option(365, whole=True, ge=0, key="arr.pre_treatment_days")
+    followup_interval: str = option("closed", choices=FOLLOWUP_INTERVALS,
+                                    key="arr.followup_interval")
     name: str | None = None
 
     @property
     def rule_set(self) -> str:
         return rule_set_name(self)
-
-    def validated(self) -> ArrOptions:
-        if not self.year_days > 0:
-            raise ValueError(f"arr.year_days must be > 0, got {self.year_days!r}")
-        for key in ("min_followup_days", "pre_treatment_days"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"arr.{key} must be a whole number of days >= 0, got {value!r}")
-        if self.followup_interval not in FOLLOWUP_INTERVALS:
-            raise ValueError(f"followup_interval {self.followup_interval!r}: use one of "
-                             f"{FOLLOWUP_INTERVALS}")
-        return self
 
 
 @dataclass

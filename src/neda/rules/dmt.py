@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..options import Options, option
 from ._common import as_pandas as _to_pandas
 from ._common import provenance, rule_set_name
 from ._common import subject_column as _subject_column
@@ -84,7 +85,7 @@ DMT_SOURCE = (f"clinical spec draft 2 sections 4.0, 8.3 (exposure windows [C]); 
 
 
 @dataclass(frozen=True)
-class DmtOptions:
+class DmtOptions(Options):
     """Options of the DMT epoch rules (spec section 10 keys ``dmt.*``).
 
     efficacy_mapping : ``dmt.efficacy_mapping`` = ``"A"`` (platform / moderate-high / high,
@@ -107,27 +108,22 @@ class DmtOptions:
     """
 
     efficacy_mapping: str = "A"
-    onset_delay_days: int = 183
-    carryover_days: int = 90
-    same_drug_merge_days: int = 30
-    alemtuzumab_tail_days: int = 730
-    cladribine_epoch_days: int = 1461
+    onset_delay_days: int = option(183, whole=True, ge=0, key="dmt.onset_delay_days")
+    carryover_days: int = option(90, whole=True, ge=0, key="dmt.carryover_days")
+    same_drug_merge_days: int = option(30, whole=True, ge=0, key="dmt.same_drug_merge_days")
+    alemtuzumab_tail_days: int = option(730, whole=True, ge=0, key="dmt.alemtuzumab_tail_days")
+    cladribine_epoch_days: int = option(1461, whole=True, ge=0, key="dmt.cladribine_epoch_days")
     name: str | None = None
 
     @property
     def rule_set(self) -> str:
         return rule_set_name(self)
 
-    def validated(self) -> DmtOptions:
-        if self.efficacy_mapping.upper() not in EFFICACY_MAPPINGS:
-            raise ValueError(f"dmt.efficacy_mapping {self.efficacy_mapping!r}: use one of "
-                             f"{sorted(EFFICACY_MAPPINGS)}")
-        for key in ("onset_delay_days", "carryover_days", "same_drug_merge_days",
-                    "alemtuzumab_tail_days", "cladribine_epoch_days"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"dmt.{key} must be a whole number of days >= 0, got {value!r}")
-        return self
+    def _check_together(self) -> list[str]:
+        if str(self.efficacy_mapping).upper() not in EFFICACY_MAPPINGS:
+            return [f"dmt.efficacy_mapping must be one of {sorted(EFFICACY_MAPPINGS)} (any "
+                    f"case), got {self.efficacy_mapping!r}"]
+        return []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neda.options import Options, option
 from neda.rules._common import Tri, provenance, with_provenance
 
 SOURCE = (
@@ -108,7 +109,7 @@ class UnsupportedEdssMethod(NotImplementedError, ValueError):
 
 
 @dataclass(frozen=True)
-class EdssOptions:
+class EdssOptions(Options):
     """Options of the EDSS computation; every ``edss.*`` key of spec section 10.
 
     Parameters (default in brackets; spec section and source in parentheses):
@@ -137,27 +138,19 @@ class EdssOptions:
         known". "not assessable" and "not done" always are (spec 1.2).
     """
 
-    method: str = "neurostatus_16"
-    cerebral1_as_zero: bool = True
-    fs4_companion_rule: str = "neurostatus_table"
+    method: str = option("neurostatus_16", choices=METHODS, key="edss.method")
+    cerebral1_as_zero: bool = option(True, key="edss.cerebral1_as_zero")
+    fs4_companion_rule: str = option("neurostatus_table", choices=FS4_COMPANION_RULES,
+                                     key="edss.fs4_companion_rule")
     fs_missing_codes: tuple[str, ...] = DEFAULT_FS_MISSING_CODES
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(
-                f"unknown edss.method {self.method!r}; choose one of {', '.join(METHODS)} "
-                "(spec 1.3)")
-        if self.fs4_companion_rule not in FS4_COMPANION_RULES:
-            raise ValueError(
-                f"unknown edss.fs4_companion_rule {self.fs4_companion_rule!r}; choose one of "
-                f"{', '.join(FS4_COMPANION_RULES)} (spec 1.5)")
-        if not isinstance(self.cerebral1_as_zero, bool):
-            raise ValueError("edss.cerebral1_as_zero must be True or False (spec 1.2c)")
         # a list is accepted for convenience; stored as a tuple so the options stay hashable
         codes = self.fs_missing_codes
         if isinstance(codes, str) or not all(isinstance(c, str) for c in codes):
-            raise ValueError("edss.fs_missing_codes must be a list of strings (spec 1.2)")
+            raise ValueError("edss.fs_missing_codes must be a list of strings (rules 1.2)")
         object.__setattr__(self, "fs_missing_codes", tuple(codes))
+        super().__post_init__()
 
     @property
     def rule_set(self) -> str:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from neda.options import Options, option
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
@@ -79,7 +80,7 @@ _REASON_CODE = {"completed": _COMPLETED, "unable_ms": _UNABLE_MS, "unable_other"
 
 
 @dataclass(frozen=True)
-class MsfcOptions:
+class MsfcOptions(Options):
     """Options of the MSFC scoring; every ``msfc.*`` key of spec section 10, and the
     ``cdw.timed_unable_rule`` rule as it applies to MSFC trials.
 
@@ -119,47 +120,35 @@ class MsfcOptions:
         values. [C]
     """
 
-    reference: str = "taskforce_2001"
-    cognitive_component: str = "pasat"
-    unable_9hpt_trial_s: float = 777.0
-    unable_t25fw_trial_s: float = 165.7948
-    unable_pasat_score: float = 0.0
-    unable_sdmt_score: float | None = None
-    timed_unable_rule: str = "incapacity_value"
-    cap_at_incapacity: bool = True
-    t25fw_time_limit_s: float = 180.0
-    nhpt_time_limit_s: float = 300.0
-    t25fw_scale: str = "seconds"
-    nhpt_combined_column: str = "as_both_hands"
+    reference: str = option("taskforce_2001", choices=REFERENCE_KINDS, key="msfc.reference")
+    cognitive_component: str = option("pasat", choices=COGNITIVE_COMPONENTS,
+                                      key="msfc.cognitive_component")
+    unable_9hpt_trial_s: float = option(777.0, gt=0, key="msfc.unable_9hpt_trial_s")
+    unable_t25fw_trial_s: float = option(165.7948, gt=0, key="msfc.unable_t25fw_trial_s")
+    unable_pasat_score: float = option(0.0, ge=0, le=60, key="msfc.unable_pasat_score")
+    unable_sdmt_score: float | None = option(None, ge=0, le=110, optional=True,
+                                             key="msfc.unable_sdmt_score")
+    timed_unable_rule: str = option("incapacity_value", choices=TIMED_UNABLE_RULES,
+                                    key="cdw.timed_unable_rule")
+    cap_at_incapacity: bool = option(True, key="msfc.cap_at_incapacity")
+    t25fw_time_limit_s: float = option(180.0, gt=0, key="msfc.t25fw_time_limit_s")
+    nhpt_time_limit_s: float = option(300.0, gt=0, key="msfc.nhpt_time_limit_s")
+    t25fw_scale: str = option("seconds", choices=T25FW_SCALES, key="msfc.t25fw_scale")
+    nhpt_combined_column: str = option("as_both_hands", choices=NHPT_COMBINED_RULES,
+                                       key="msfc.nhpt_combined_column")
 
-    def __post_init__(self) -> None:
-        _choice("msfc.reference", self.reference, REFERENCE_KINDS, "7.1")
-        _choice("msfc.cognitive_component", self.cognitive_component, COGNITIVE_COMPONENTS,
-                "7.1")
-        _choice("cdw.timed_unable_rule", self.timed_unable_rule, TIMED_UNABLE_RULES, "2.2")
-        _choice("msfc.t25fw_scale", self.t25fw_scale, T25FW_SCALES, "7.1")
-        _choice("msfc.nhpt_combined_column", self.nhpt_combined_column, NHPT_COMBINED_RULES,
-                "7.1")
-        for name in ("unable_9hpt_trial_s", "unable_t25fw_trial_s", "t25fw_time_limit_s",
-                     "nhpt_time_limit_s"):
-            v = getattr(self, name)
-            if not isinstance(v, int | float) or not np.isfinite(v) or v <= 0:
-                raise ValueError(f"msfc.{name} must be a positive number of seconds, got {v!r}")
-        for name, top in (("unable_pasat_score", 60.0), ("unable_sdmt_score", 110.0)):
-            v = getattr(self, name)
-            if v is None and name == "unable_sdmt_score":
-                continue
-            if not isinstance(v, int | float) or not 0 <= v <= top:
-                raise ValueError(f"msfc.{name} must be a number from 0 to {top:g}, got {v!r}")
+    def _check_together(self) -> list[str]:
+        problems = []
         if self.cognitive_component == "sdmt" and self.reference == "taskforce_2001":
-            raise ValueError(
+            problems.append(
                 "msfc.cognitive_component='sdmt' needs msfc.reference='cohort_baseline' or "
                 "'custom' with a user-supplied SDMT mean and SD: there are no Task Force SDMT "
-                "reference values (spec 7.1)")
+                "reference values (rules 7.1)")
         if self.t25fw_scale == "reciprocal" and self.reference == "taskforce_2001":
-            raise ValueError(
+            problems.append(
                 "msfc.t25fw_scale='reciprocal' needs msfc.reference='cohort_baseline' or "
-                "'custom': the Task Force T25FW values are in seconds (spec 7.1)")
+                "'custom': the Task Force T25FW values are in seconds (rules 7.1)")
+        return problems
 
     @property
     def rule_set(self) -> str:

@@ -21,7 +21,6 @@ algorithm (spec 6.2 [V]).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,11 @@ import pandas as pd
 from numba import njit
 
 from ..course import CourseOptions, confirmed_events
+from ..course.options import PRESETS
 from ..io import ensure_table
+from ..options import Options, option
 from ._common import as_pandas as _to_pandas
-from ._common import provenance, with_provenance
+from ._common import provenance, rule_set_name, with_provenance
 from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
 from .relapses import RelapseOptions, as_hygiene
@@ -111,7 +112,7 @@ SPMS_COLUMNS = {
 
 
 @dataclass(frozen=True)
-class PhenotypeOptions:
+class PhenotypeOptions(Options):
     """Options of the Lublin descriptors and of objective SPMS (spec 10: ``phenotype.*``,
     ``spms.*``). Defaults in brackets; spec section and evidence tag in parentheses.
 
@@ -150,42 +151,28 @@ class PhenotypeOptions:
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
     """
 
-    activity_window_days: int = 365
-    mri_requires_gd: bool = True
-    progression_preset: str = "mueller2023"
-    edss_edge_days: int = 91
-    min_edss: float = 4.0
-    min_fs_pyramidal: int = 2
-    relapse_exclusion_days: float = 30
-    confirm_days: float = 90.75
-    regression_days: float = 272.25
-    relapse_rebaseline_days: float = 181.5
-    reference_after_failed_candidate: str = "core"
-    unconfirmed_at_end: str = "unknown"
-    exclude_pseudo_relapse_visits: bool = True
+    activity_window_days: int = option(365, whole=True, ge=1,
+                                       key="phenotype.activity_window_days")
+    mri_requires_gd: bool = option(True, key="neda.mri_requires_gd")
+    progression_preset: str = option("mueller2023", choices=tuple(PRESETS),
+                                     key="phenotype.progression_preset")
+    edss_edge_days: int = option(91, whole=True, ge=0, key="phenotype.edss_edge_days")
+    min_edss: float = option(4.0, ge=0, le=10, key="spms.min_edss")
+    min_fs_pyramidal: int = option(2, whole=True, ge=0, le=6, key="spms.min_fs_pyramidal")
+    relapse_exclusion_days: float = option(30, ge=0, key="spms.relapse_exclusion_days")
+    confirm_days: float = option(90.75, ge=0, key="spms.confirm_days")
+    regression_days: float = option(272.25, ge=0, key="spms.regression_days")
+    relapse_rebaseline_days: float = option(181.5, ge=0, key="spms.relapse_rebaseline_days")
+    reference_after_failed_candidate: str = option(
+        "core", choices=REFERENCE_AFTER_FAILED, key="spms.reference_after_failed_candidate")
+    unconfirmed_at_end: str = option("unknown", choices=UNCONFIRMED_AT_END,
+                                     key="spms.unconfirmed_at_end")
+    exclude_pseudo_relapse_visits: bool = option(True, key="cdw.exclude_pseudo_relapse_visits")
     name: str | None = None
 
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        default = dataclasses.replace(self, name=None) == PhenotypeOptions()
-        return "spec_defaults" if default else "custom"
-
-    def validated(self) -> PhenotypeOptions:
-        if self.reference_after_failed_candidate not in REFERENCE_AFTER_FAILED:
-            raise ValueError(f"reference_after_failed_candidate must be one of "
-                             f"{REFERENCE_AFTER_FAILED}")
-        if self.unconfirmed_at_end not in UNCONFIRMED_AT_END:
-            raise ValueError(f"unconfirmed_at_end must be one of {UNCONFIRMED_AT_END}")
-        if self.activity_window_days < 1:
-            raise ValueError("phenotype.activity_window_days must be >= 1")
-        for key in ("relapse_exclusion_days", "confirm_days", "regression_days",
-                    "relapse_rebaseline_days"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"spms.{key} must be >= 0 (CORe: non-negative intervals)")
-        CourseOptions.from_preset(self.progression_preset)
-        return self
+        return rule_set_name(self)
 
 
 # ============================================================================ Lublin 2014

@@ -30,6 +30,7 @@ import pandas as pd
 from ..io import PRECISIONS, InputError, InputProblem, ReadOptions, ensure_table
 from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
+from ..options import Options, option
 from ._common import provenance, rule_set_name, with_provenance
 from .edss import FS_SYSTEMS, parse_fs_grade
 
@@ -172,7 +173,7 @@ RECOVERY_COLUMNS = {
 
 
 @dataclass(frozen=True)
-class RelapseOptions:
+class RelapseOptions(Options):
     """Options of the relapse rules: every ``relapse.*`` and ``recovery.*`` key of spec 10.
 
     Parameters (default in brackets; spec section and source in parentheses):
@@ -214,48 +215,35 @@ class RelapseOptions:
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
     """
 
-    min_duration_h: float = 24
-    merge_days: int = 30
-    exclude_fever_infection: str = "exclude"
-    pseudo_episode_days: int = 30
-    objective_exam_max_days: int = 30
-    severity_scheme: str = "edss_delta"
-    history_lookback_days: int = 0
-    pre_window_days: int = 365
-    pre_relapse_gap_days: int = 30
-    peak_window_days: int = 30
-    peak_source: str = "max_in_window"
-    post_rule: str = "closest_to_target"
-    post_min_days: int = 60
-    post_max_days: int = 270
-    post_target_days: int = 183
-    incomplete_residual: float = 0.5
-    confirm_days: int = 84
+    min_duration_h: float = option(24, ge=0, key="relapse.min_duration_h")
+    merge_days: int = option(30, whole=True, ge=0, key="relapse.merge_days")
+    exclude_fever_infection: str = option("exclude", choices=PSEUDO_MODES,
+                                          key="relapse.exclude_fever_infection")
+    pseudo_episode_days: int = option(30, whole=True, ge=1, key="relapse.pseudo_episode_days")
+    objective_exam_max_days: int = option(30, whole=True, ge=0,
+                                          key="relapse.objective_exam_max_days")
+    severity_scheme: str = option("edss_delta", choices=SEVERITY_SCHEMES,
+                                  key="relapse.severity_scheme")
+    history_lookback_days: int = option(0, whole=True, ge=0,
+                                        key="relapse.history_lookback_days")
+    pre_window_days: int = option(365, whole=True, ge=0, key="recovery.pre_window_days")
+    pre_relapse_gap_days: int = option(30, whole=True, ge=0, key="cdw.relapse_to_bl")
+    peak_window_days: int = option(30, whole=True, ge=0, key="recovery.peak_window_days")
+    peak_source: str = option("max_in_window", choices=PEAK_SOURCES, key="recovery.peak_source")
+    post_rule: str = option("closest_to_target", choices=POST_RULES, key="recovery.post_rule")
+    post_min_days: int = option(60, whole=True, ge=0, key="recovery.post_min_days")
+    post_max_days: int = option(270, whole=True, ge=0, key="recovery.post_max_days")
+    post_target_days: int = option(183, whole=True, ge=0, key="recovery.post_target_days")
+    incomplete_residual: float = option(0.5, ge=0, key="recovery.incomplete_residual")
+    confirm_days: int = option(84, whole=True, ge=0, key="recovery.confirm_days")
     name: str | None = None
 
-    def __post_init__(self) -> None:
-        choices = {"exclude_fever_infection": PSEUDO_MODES, "severity_scheme": SEVERITY_SCHEMES,
-                   "peak_source": PEAK_SOURCES, "post_rule": POST_RULES}
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"{key} {getattr(self, key)!r}: use one of {allowed}")
-        for key in ("merge_days", "pseudo_episode_days", "objective_exam_max_days",
-                    "history_lookback_days", "pre_window_days", "pre_relapse_gap_days",
-                    "peak_window_days", "post_min_days", "post_max_days", "post_target_days",
-                    "confirm_days"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-                raise ValueError(f"{key} must be a whole number of days >= 0, got {value!r}")
-        for key in ("min_duration_h", "incomplete_residual"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(f"{key} must be a number >= 0, got {value!r}")
-        if self.pseudo_episode_days < 1:
-            raise ValueError("pseudo_episode_days must be >= 1")
+    def _check_together(self) -> list[str]:
         if not self.post_min_days <= self.post_target_days <= self.post_max_days:
-            raise ValueError("recovery windows need post_min_days <= post_target_days <= "
-                             f"post_max_days, got {self.post_min_days}, "
-                             f"{self.post_target_days}, {self.post_max_days}")
+            return ["recovery windows need post_min_days <= post_target_days <= "
+                    f"post_max_days, got {self.post_min_days}, {self.post_target_days}, "
+                    f"{self.post_max_days}"]
+        return []
 
     @property
     def rule_set(self) -> str:
