@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ..options import Options, option
+
 INF = math.inf
 
 #: EDSS worsening threshold tables (spec 2.1), as (reference_max_inclusive, delta) steps.
@@ -61,7 +63,7 @@ class RelapseIndependence:
 
 
 @dataclass(frozen=True)
-class CourseOptions:
+class CourseOptions(Options):
     """Every option of the course engine; defaults = preset ``mueller2023`` (spec 2.7.3).
 
     Parameters (defaults in brackets; spec section in parentheses):
@@ -122,22 +124,30 @@ class CourseOptions:
 
     preset: str = "mueller2023"
     base_preset: str = "mueller2023"
-    outcome: str = "edss"
+    outcome: str = option("edss", choices=("edss", "t25fw", "nhpt", "sdmt", "custom"),
+                          key="cdw.outcome")
     edss_thresholds: str | tuple[tuple[float, float], ...] = "three_strata"
-    cdi_thresholds: str = "same_as_worsening"
-    timed_test_pct: float = 20.0
-    sdmt_points: float = 4.0
-    sdmt_pct: float = 10.0
-    sdmt_combine: str = "or"
+    cdi_thresholds: str = option("same_as_worsening",
+                                 choices=("same_as_worsening", *CDI_THRESHOLDS),
+                                 key="cdi.thresholds")
+    timed_test_pct: float = option(20.0, gt=0, key="cdw.timed_test_pct")
+    sdmt_points: float = option(4.0, gt=0, key="cdw.sdmt_points")
+    sdmt_pct: float = option(10.0, gt=0, key="cdw.sdmt_pct")
+    sdmt_combine: str = option("or", choices=("or", "and", "points"), key="cdw.sdmt_combine")
     delta_fun: Callable[[float], float] | None = field(default=None, compare=False)
     worsening: str | None = None
-    baseline: str = "roving"
-    roving_after_improvement: str = "threshold"
-    sub_threshold_rebl: str = "none"
-    proceed_from: str = "firstconf"
-    relapse_rebl: bool = False
-    bl_geq: bool = False
-    skip_local_extrema: str = "none"
+    baseline: str = option("roving", choices=("fixed", "roving", "roving_impr", "roving_wors"),
+                           key="cdw.baseline")
+    roving_after_improvement: str = option("threshold", choices=("threshold", "any_lower"),
+                                           key="cdw.roving_after_improvement")
+    sub_threshold_rebl: str = option(
+        "none", choices=("none", "improvement", "worsening", "event"), key="cdw.sub_threshold_rebl")
+    proceed_from: str = option("firstconf", choices=("firstconf", "event"),
+                               key="cdw.proceed_from")
+    relapse_rebl: bool = option(False, key="cdw.relapse_rebl")
+    bl_geq: bool = option(False, key="cdw.bl_geq")
+    skip_local_extrema: str = option("none", choices=("none", "strict", "all"),
+                                     key="cdw.skip_local_extrema")
     relapse_to_bl: tuple[float, float] = (30, 0)
     relapse_to_event: tuple[float, float] = (0, 0)
     relapse_to_conf: tuple[float, float] = (30, 0)
@@ -145,20 +155,26 @@ class CourseOptions:
     relapse_indep: RelapseIndependence = RelapseIndependence()
     conf_days: tuple[float, ...] = (84,)
     conf_tol_days: tuple[float, float] = (0, INF)
-    require_sust_days: float = 0
-    check_intermediate: bool = True
-    event: str = "multiple"
-    attribution: bool = True
-    confirm_magnitude: str = "threshold_vs_reference"
-    death_confirms: bool = False
+    require_sust_days: float = option(0, ge=0, key="cdw.require_sust_days")
+    check_intermediate: bool = option(True, key="cdw.check_intermediate")
+    event: str = option("multiple", choices=("multiple", "firstCDW", "firstCDI", "first",
+                                             "firstPIRA", "firstRAW"), key="cdw.event")
+    attribution: bool = option(True, key="cdw.attribution")
+    confirm_magnitude: str = option(
+        "threshold_vs_reference", choices=("threshold_vs_reference", "at_or_above_onset"),
+        key="cdw.confirm_magnitude")
+    death_confirms: bool = option(False, key="cdw.death_confirms")
     impute_last_visit: float = 0
-    require_ascertainment: bool = True
-    history_lookback_days: float = 0
-    practice_effect_visits: int = 2
-    exclude_pseudo_relapse_visits: bool = True
-    threshold_tolerance: float = 1e-9
-    mri_window_start: str = "reference"
-    mri_comparator_lead_days: float = 0
+    require_ascertainment: bool = option(True, key="pira.require_ascertainment")
+    history_lookback_days: float = option(0, ge=0, key="relapse.history_lookback_days")
+    practice_effect_visits: int = option(2, whole=True, ge=1,
+                                         key="cdw.practice_effect_visits")
+    exclude_pseudo_relapse_visits: bool = option(True,
+                                                 key="cdw.exclude_pseudo_relapse_visits")
+    threshold_tolerance: float = option(1e-9, ge=0)
+    mri_window_start: str = option("reference", choices=("reference", "onset"),
+                                   key="pirma.window_start")
+    mri_comparator_lead_days: float = option(0, ge=0, key="pirma.comparator_lead_days")
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -189,51 +205,33 @@ class CourseOptions:
             edited = dataclasses.replace(edited, preset="custom")
         return edited.validated()
 
-    def validated(self) -> CourseOptions:
-        """Reject contradictory settings with a message that says what to change."""
-        choices = {
-            "outcome": ("edss", "t25fw", "nhpt", "sdmt", "custom"),
-            "cdi_thresholds": ("same_as_worsening", *CDI_THRESHOLDS),
-            "sdmt_combine": ("or", "and", "points"),
-            "baseline": ("fixed", "roving", "roving_impr", "roving_wors"),
-            "roving_after_improvement": ("threshold", "any_lower"),
-            "sub_threshold_rebl": ("none", "improvement", "worsening", "event"),
-            "proceed_from": ("firstconf", "event"),
-            "skip_local_extrema": ("none", "strict", "all"),
-            "event": ("multiple", "firstCDW", "firstCDI", "first", "firstPIRA", "firstRAW"),
-            "confirm_magnitude": ("threshold_vs_reference", "at_or_above_onset"),
-            "mri_window_start": ("reference", "onset"),
-        }
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(
-                    f"option {key}={getattr(self, key)!r} is not valid; expected one of "
-                    + ", ".join(map(repr, allowed))
-                )
+    def _check_together(self) -> list[str]:
+        """Settings that contradict each other, with what to change."""
+        problems = []
         if isinstance(self.edss_thresholds, str) and self.edss_thresholds not in EDSS_THRESHOLDS:
-            raise ValueError(
+            problems.append(
                 f"option edss_thresholds={self.edss_thresholds!r} is not valid; expected one of "
-                + ", ".join(map(repr, EDSS_THRESHOLDS)) + " or a list of (reference_max, delta)"
-            )
+                + ", ".join(map(repr, EDSS_THRESHOLDS)) + " or a list of (reference_max, delta)")
         if self.relapse_indep.prec_type not in ("baseline", "last", "last_delta"):
-            raise ValueError("relapse_indep.prec_type must be 'baseline', 'last' or 'last_delta'")
+            problems.append("relapse_indep.prec_type must be 'baseline', 'last' or "
+                            "'last_delta'")
         if self.baseline == "fixed" and self.event == "multiple":
-            raise ValueError(
+            problems.append(
                 "baseline='fixed' with event='multiple' reports the same plateau again at each "
-                "later confirmation (spec 2.4, scenario S29); use a first-event mode "
-                "(event='firstCDW') or a roving reference"
-            )
+                "later confirmation (rules 2.4, scenario S29); use a first-event mode "
+                "(event='firstCDW') or a roving reference")
         if self.outcome == "custom" and (self.delta_fun is None or self.worsening is None):
-            raise ValueError("outcome='custom' needs delta_fun and worsening "
-                             "('increase' or 'decrease')")
+            problems.append("outcome='custom' needs delta_fun and worsening "
+                            "('increase' or 'decrease')")
         if 0 < self.impute_last_visit < 1 or self.impute_last_visit < 0:
-            raise ValueError(
+            problems.append(
                 "impute_last_visit must be 0, 1 or a number of days > 1 (random imputation "
-                "with 0 < p < 1 is available in neda.msprog.MSprog only)"
-            )
+                "with 0 < p < 1 is available in neda.msprog.MSprog only)")
         if not self.conf_days:
-            raise ValueError("conf_days needs at least one confirmation period")
-        return self
+            problems.append("conf_days needs at least one confirmation period")
+        if self.base_preset not in PRESETS:
+            problems.append(f"base_preset {self.base_preset!r}: one of {', '.join(PRESETS)}")
+        return problems
 
     # ---------------------------------------------------------------- derived values
     @property
