@@ -18,8 +18,8 @@ import pandas as pd
 
 from ..rules._common import as_pandas
 from . import _kernel as K
-from ._scan import offsets, run_scan
 from .options import CourseOptions
+from .scan import offsets, run_scan
 
 CLASS_NAMES = {
     K.CDW_UNDEFINED: "undefined",

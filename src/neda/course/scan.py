@@ -1,7 +1,10 @@
-"""Glue between tidy tables and the compiled scan: offsets, option codes, one call.
+"""The low-level scan: tidy arrays in, one compiled pass over all subjects, raw arrays out.
 
-Both public APIs (`neda.msprog` and `neda.course.confirmed_events`) end up here, so the
-same compiled kernel serves both.
+This is the interface shared by the native engine (:func:`neda.course.confirmed_events`) and
+the pymsprog drop-in (:mod:`neda.msprog`), so both run the same compiled kernel. Callers give
+visits and relapses as flat arrays sorted by subject (per-subject ``start``/``end`` offsets,
+see :func:`offsets`) and get a :class:`ScanResult` whose event and error codes are the
+constants exported here. Nothing in this module validates tables or builds frames.
 """
 
 from __future__ import annotations
@@ -12,6 +15,46 @@ from typing import Any
 import numpy as np
 
 from . import _kernel as K
+from ._kernel import (
+    CDI,
+    CDW_NOT_CLASSIFIED,
+    CDW_UNDEFINED,
+    CDW_UNKNOWN,
+    CONFIRMED_BY_DEATH,
+    CONFIRMED_BY_IMPUTATION,
+    CONFIRMED_BY_VISIT,
+    ERR_AMBIGUOUS,
+    ERR_CAPACITY,
+    ERR_EMPTY_MIN,
+    ERR_INDEX,
+    ERR_NONE,
+    ERR_T0_UNSET,
+    PIRA,
+    RAW,
+    relapse_distances,
+)
+
+__all__ = [
+    "CDI",
+    "CDW_NOT_CLASSIFIED",
+    "CDW_UNDEFINED",
+    "CDW_UNKNOWN",
+    "CONFIRMED_BY_DEATH",
+    "CONFIRMED_BY_IMPUTATION",
+    "CONFIRMED_BY_VISIT",
+    "ERR_AMBIGUOUS",
+    "ERR_CAPACITY",
+    "ERR_EMPTY_MIN",
+    "ERR_INDEX",
+    "ERR_NONE",
+    "ERR_T0_UNSET",
+    "PIRA",
+    "RAW",
+    "ScanResult",
+    "offsets",
+    "relapse_distances",
+    "run_scan",
+]
 
 BASELINE_CODES = {
     "fixed": K.BL_FIXED,
@@ -144,7 +187,7 @@ def run_scan(
 ) -> ScanResult:
     """Distances to relapses, capacity planning and one compiled pass over all subjects."""
     n_subj = len(vstart)
-    dminus, dplus = K.relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
+    dminus, dplus = relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
     nvis = vend - vstart
     nrel = rend - rstart
     # Without post-relapse re-baselining every record moves the search past its onset, so a
@@ -215,6 +258,6 @@ def run_scan(
         used = result.draws[: failed[0] + 1] if len(failed) else result.draws
         if used.sum():
             np.random.binomial(1, min(max(impute_p, 0.0), 1.0), int(used.sum()))
-    if n_subj and (result.err == K.ERR_CAPACITY).any():  # pragma: no cover - bound is proven
+    if n_subj and (result.err == ERR_CAPACITY).any():  # pragma: no cover - bound is proven
         raise RuntimeError("neda internal error: event buffer too small")
     return result
