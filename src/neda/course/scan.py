@@ -132,9 +132,8 @@ def _rows(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     subj = np.repeat(np.arange(len(count)), count)
     if total == 0:
         return np.zeros(0, np.int64), subj
-    first = np.cumsum(count) - count
-    within = np.arange(total) - np.repeat(first, count)
-    return np.repeat(start, count) + within, subj
+    first = np.cumsum(count) - count  # row of each subject's first record in the output
+    return (start - first)[subj] + np.arange(total), subj
 
 
 def _first_capacity(nvis: np.ndarray) -> np.ndarray:

@@ -212,17 +212,17 @@ def MSprog(  # noqa: N802 - pymsprog's public name
         relapse_rebl = False
         rel_subj_ser = pd.Series([], dtype=object)
         rel_date_ser = pd.Series([], dtype=object)
-        relapse_start = vis[date_col].min()
+        relapse_start = _min_date(vis[date_col])
     else:
         relapsedata = True
         rel_subj_ser, rel_date_ser = _dropna(
             {0: relapse[rsubj_col], 1: relapse[rdate_col]}).values()
         if date_format != "day":
             rel_date_ser = _as_dates(rel_date_ser, rdate_col, date_format)
-        relapse_start = rel_date_ser.min()
+        relapse_start = _min_date(rel_date_ser)
 
     if date_format != "day":
-        global_start = min(vis[date_col].min(), relapse_start)
+        global_start = min(_min_date(vis[date_col]), relapse_start)
         if relapsedata:
             rel_days = _days_since(rel_date_ser, global_start)
         else:
@@ -380,9 +380,25 @@ def _days_since(dates: pd.Series, start: Any) -> np.ndarray:
     """Whole days from ``start`` (pymsprog: ``(dates - start).apply(lambda x: x.days)``)."""
     if (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"
             and isinstance(start, pd.Timestamp) and start.tz is None):
-        delta = dates.to_numpy() - start.to_datetime64()
-        return (delta // np.timedelta64(1, "D")).astype(np.float64)
+        values = dates.to_numpy()
+        origin = start.to_datetime64()
+        per_day = _UNITS_PER_DAY.get(np.datetime_data(values.dtype)[0])
+        if origin.dtype == values.dtype and per_day is not None:  # integer arithmetic
+            return ((values.view(np.int64) - origin.view(np.int64)) // per_day).astype(np.float64)
+        return ((values - origin) // np.timedelta64(1, "D")).astype(np.float64)
     return (dates - start).dt.days.to_numpy(np.float64)
+
+
+_UNITS_PER_DAY = {"ns": 86_400_000_000_000, "us": 86_400_000_000, "ms": 86_400_000, "s": 86_400}
+
+
+def _min_date(dates: pd.Series) -> Any:
+    """``dates.min()`` (a Timestamp; NaT when empty), without pandas' missing-value pass."""
+    if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M" and len(dates):
+        lowest = dates.to_numpy().min()  # NaT if any is missing: then pandas decides
+        if not np.isnat(lowest):
+            return pd.Timestamp(lowest)
+    return dates.min()
 
 
 def _comparable(s: pd.Series) -> Any:
