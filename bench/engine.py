@@ -3,6 +3,7 @@
     python bench/engine.py                   # 1,000 and 10,000 subjects, three option sets,
                                              #   ratio vs pymsprog (pymsprog: ~2 min in all)
     python bench/engine.py --subjects 1000   # one cohort size (several: --subjects 1000 3000)
+    python bench/engine.py --threads 1       # neda's kernels on one thread (busy machines)
     python bench/engine.py --registry        # + 1,000,000 visits through the native API, CSV
                                              #   read included, with peak memory (own process)
 
@@ -131,6 +132,8 @@ def main() -> None:
     p.add_argument("--subjects", type=int, nargs="+", default=[1000, 10_000],
                    help="cohort sizes to compare (default: 1000 10000)")
     p.add_argument("--repeat", type=int, default=7, help="neda calls per timing (best of)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads of neda's compiled kernels (default: numba's, one per core)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--registry", action="store_true", help="also the 1M-visit native run")
     p.add_argument("--registry-patients", type=int, default=60_000)
@@ -139,6 +142,12 @@ def main() -> None:
     if a.child:
         registry_child(int(a.child[0]), a.child[1])
         return
+    import numba
+
+    if a.threads is not None:
+        numba.set_num_threads(a.threads)
+    print(f"neda kernel threads: {numba.get_num_threads()} (cores: {os.cpu_count()}); "
+          f"load average at start: {os.getloadavg()[0]:.1f}")
     rows = [row for n in a.subjects for row in compare(n, a.seed, a.repeat)]
     print_ratios(rows)
     if a.registry:
