@@ -671,11 +671,11 @@ def _frames(res, all_subj, vstart, vend, dates, subj_col, conf_days, date_format
     cols["event_type"] = _EVENT_TYPE[row_type]
     cols["CDW_type"] = _CDW_TYPE[row_type]
 
-    summary_cols = [c for c in columns if c in cols]
-    if len(set(summary_cols)) == len(summary_cols):
-        results = pd.DataFrame({c: cols[c] for c in summary_cols}, copy=False)
+    result_cols = [c for c in columns if c in cols]
+    if len(set(result_cols)) == len(result_cols):
+        results = pd.DataFrame({c: cols[c] for c in result_cols}, copy=False)
     else:  # a subject column named like an output column: pymsprog's duplicate columns
-        results = pd.DataFrame(cols)[summary_cols].reset_index(drop=True)
+        results = pd.DataFrame(cols)[result_cols].reset_index(drop=True)
 
     unconfirmed = None
     if return_unconfirmed:
