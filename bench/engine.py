@@ -1,12 +1,15 @@
 """Benchmark the course engine against pymsprog 1.0.7, measured in the same run.
 
-    python bench/engine.py                 # 1,000 subjects, three option sets, ratio vs pymsprog
-    python bench/engine.py --subjects 3000
-    python bench/engine.py --registry      # + 1,000,000 visits through the native API, CSV read
-                                           #   included, with peak memory (separate process)
+    python bench/engine.py                   # 1,000 and 10,000 subjects, three option sets,
+                                             #   ratio vs pymsprog (pymsprog: ~2 min in all)
+    python bench/engine.py --subjects 1000   # one cohort size (several: --subjects 1000 3000)
+    python bench/engine.py --threads 1       # neda's kernels on one thread (busy machines)
+    python bench/engine.py --registry        # + 1,000,000 visits through the native API, CSV
+                                             #   read included, with peak memory (own process)
 
 Every neda result is checked equal to pymsprog's before its time is reported. The first neda
-call compiles (or loads from cache) the kernel; it is timed separately and not counted.
+call compiles (or loads from cache) the kernel; it is timed separately and not counted. neda's
+time is the best of --repeat calls (pymsprog runs once: it takes seconds, neda milliseconds).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def _best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
     return best
 
 
-def compare(subjects: int, seed: int) -> list[dict[str, float | str]]:
+def compare(subjects: int, seed: int, repeat: int) -> list[dict[str, float | str]]:
     import pymsprog
 
     from neda import msprog as neda_msprog
@@ -66,14 +69,22 @@ def compare(subjects: int, seed: int) -> list[dict[str, float | str]]:
         ours = neda_msprog.MSprog(visits, **args)
         for a, b in zip(ref, ours, strict=True):
             pd.testing.assert_frame_equal(a, b)
-        t_neda = _best_of(lambda args=args: neda_msprog.MSprog(visits, **args), 3)
-        rows.append({"options": name, "pymsprog_s": t_ref, "neda_s": t_neda,
-                     "pymsprog_subj_per_s": subjects / t_ref,
+        t_neda = _best_of(lambda args=args: neda_msprog.MSprog(visits, **args), repeat)
+        rows.append({"subjects": subjects, "options": name, "pymsprog_s": t_ref,
+                     "neda_s": t_neda, "pymsprog_subj_per_s": subjects / t_ref,
                      "neda_subj_per_s": subjects / t_neda, "ratio": t_ref / t_neda})
         print(f"{name:40s} pymsprog {t_ref:8.2f} s ({subjects / t_ref:8.0f} subj/s)   "
-              f"neda {t_neda:7.3f} s ({subjects / t_neda:9.0f} subj/s)   "
+              f"neda {t_neda:7.4f} s ({subjects / t_neda:9.0f} subj/s)   "
               f"x{t_ref / t_neda:7.0f}   (results identical)")
+    print()
     return rows
+
+
+def print_ratios(rows: list[dict[str, float | str]]) -> None:
+    print("ratio pymsprog / neda (same run, same cohort, results identical):")
+    for r in rows:
+        print(f"  {r['subjects']:>7,} subjects  {r['options']:40s} "
+              f"{r['pymsprog_s']:8.2f} s / {r['neda_s']:.4f} s = x{r['ratio']:.0f}")
 
 
 def registry_child(patients: int, workdir: str) -> None:
@@ -118,7 +129,11 @@ def registry(patients: int) -> dict[str, float]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--subjects", type=int, default=1000)
+    p.add_argument("--subjects", type=int, nargs="+", default=[1000, 10_000],
+                   help="cohort sizes to compare (default: 1000 10000)")
+    p.add_argument("--repeat", type=int, default=7, help="neda calls per timing (best of)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads of neda's compiled kernels (default: numba's, one per core)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--registry", action="store_true", help="also the 1M-visit native run")
     p.add_argument("--registry-patients", type=int, default=60_000)
@@ -127,7 +142,14 @@ def main() -> None:
     if a.child:
         registry_child(int(a.child[0]), a.child[1])
         return
-    compare(a.subjects, a.seed)
+    import numba
+
+    if a.threads is not None:
+        numba.set_num_threads(a.threads)
+    print(f"neda kernel threads: {numba.get_num_threads()} (cores: {os.cpu_count()}); "
+          f"load average at start: {os.getloadavg()[0]:.1f}")
+    rows = [row for n in a.subjects for row in compare(n, a.seed, a.repeat)]
+    print_ratios(rows)
     if a.registry:
         registry(a.registry_patients)
 

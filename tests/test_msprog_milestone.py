@@ -1,5 +1,5 @@
-"""Differential tests: ``neda.course.milestone.value_milestone`` and
-``neda.course.relapse_split.separate_ri_ra`` against ``pymsprog`` 1.0.7.
+"""Differential tests: ``neda.msprog.value_milestone`` and
+``neda.msprog.separate_ri_ra`` against ``pymsprog`` 1.0.7.
 
 Every case calls the pymsprog function and neda's with identical arguments (deep copies)
 and the same global random seed, and requires:
@@ -32,8 +32,7 @@ import pandas.testing as pdt
 import pymsprog
 import pytest
 
-from neda.course.milestone import value_milestone
-from neda.course.relapse_split import separate_ri_ra
+from neda.msprog import separate_ri_ra, value_milestone
 
 INF = float("inf")
 NEDA: dict[str, Callable[..., Any]] = {

@@ -21,8 +21,8 @@ from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validate
 from ..rules._common import as_pandas
 from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
-from ._scan import offsets, run_scan
 from .options import CourseOptions
+from .scan import offsets, run_scan
 
 CLASS_NAMES = {
     K.CDW_UNDEFINED: "undefined",

@@ -1,7 +1,10 @@
-"""Glue between tidy tables and the compiled scan: offsets, option codes, one call.
+"""The low-level scan: tidy arrays in, one compiled pass over all subjects, raw arrays out.
 
-Both public APIs (`neda.msprog` and `neda.course.confirmed_events`) end up here, so the
-same compiled kernel serves both.
+This is the interface shared by the native engine (:func:`neda.course.confirmed_events`) and
+the pymsprog drop-in (:mod:`neda.msprog`), so both run the same compiled kernel. Callers give
+visits and relapses as flat arrays sorted by subject (per-subject ``start``/``end`` offsets,
+see :func:`offsets`) and get a :class:`ScanResult` whose event and error codes are the
+constants exported here. Nothing in this module validates tables or builds frames.
 """
 
 from __future__ import annotations
@@ -12,6 +15,46 @@ from typing import Any
 import numpy as np
 
 from . import _kernel as K
+from ._kernel import (
+    CDI,
+    CDW_NOT_CLASSIFIED,
+    CDW_UNDEFINED,
+    CDW_UNKNOWN,
+    CONFIRMED_BY_DEATH,
+    CONFIRMED_BY_IMPUTATION,
+    CONFIRMED_BY_VISIT,
+    ERR_AMBIGUOUS,
+    ERR_CAPACITY,
+    ERR_EMPTY_MIN,
+    ERR_INDEX,
+    ERR_NONE,
+    ERR_T0_UNSET,
+    PIRA,
+    RAW,
+    relapse_distances,
+)
+
+__all__ = [
+    "CDI",
+    "CDW_NOT_CLASSIFIED",
+    "CDW_UNDEFINED",
+    "CDW_UNKNOWN",
+    "CONFIRMED_BY_DEATH",
+    "CONFIRMED_BY_IMPUTATION",
+    "CONFIRMED_BY_VISIT",
+    "ERR_AMBIGUOUS",
+    "ERR_CAPACITY",
+    "ERR_EMPTY_MIN",
+    "ERR_INDEX",
+    "ERR_NONE",
+    "ERR_T0_UNSET",
+    "PIRA",
+    "RAW",
+    "ScanResult",
+    "offsets",
+    "relapse_distances",
+    "run_scan",
+]
 
 BASELINE_CODES = {
     "fixed": K.BL_FIXED,
@@ -89,9 +132,13 @@ def _rows(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     subj = np.repeat(np.arange(len(count)), count)
     if total == 0:
         return np.zeros(0, np.int64), subj
-    first = np.cumsum(count) - count
-    within = np.arange(total) - np.repeat(first, count)
-    return np.repeat(start, count) + within, subj
+    first = np.cumsum(count) - count  # row of each subject's first record in the output
+    return (start - first)[subj] + np.arange(total), subj
+
+
+def _first_capacity(nvis: np.ndarray) -> np.ndarray:
+    """Room for records on the first attempt (the proven bound without re-baselining)."""
+    return (nvis + 1).astype(np.int64)
 
 
 def run_scan(
@@ -144,14 +191,20 @@ def run_scan(
 ) -> ScanResult:
     """Distances to relapses, capacity planning and one compiled pass over all subjects."""
     n_subj = len(vstart)
-    dminus, dplus = K.relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
+    dminus, dplus = relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
     nvis = vend - vstart
     nrel = rend - rstart
-    # Without post-relapse re-baselining every record moves the search past its onset, so a
-    # subject has at most n records; each re-baselining consumes a relapse.
-    ecap = nvis + 1 if not relapse_rebl else nvis * (nrel + 1) + 1
-    ecap = ecap.astype(np.int64)
-    estart = (np.cumsum(ecap) - ecap).astype(np.int64)
+    # Room for each subject's records. Without post-relapse re-baselining every record moves
+    # the search past its onset, so a subject has at most n records; each re-baselining
+    # consumes a relapse, so with it the bound is n * (relapses + 1). That bound is rarely
+    # approached and costly to allocate: the scan first runs with room for n + 1 records and
+    # runs again with the full bound only if a subject overflowed (the kernel stops that
+    # subject with ERR_CAPACITY).
+    full = (nvis * (nrel + 1) + 1 if relapse_rebl else nvis + 1).astype(np.int64)
+    first = np.minimum(_first_capacity(nvis), full)
+    capacities = [first] if (first == full).all() else [first, full]
+    # the kernel raises reference values in place (bl_geq): a second run starts from a copy
+    pristine = (value.copy(), dw.copy(), di.copy()) if len(capacities) > 1 and bl_geq else None
     # msprog truncates the confirmation period to whole days when building the window
     lo = np.array(
         [(int(c) if conf_window_int else c) - conf_tol[i][0] for i, c in enumerate(conf_days)],
@@ -187,24 +240,31 @@ def run_scan(
         state = np.random.get_state()
         draws = np.random.binomial(1, impute_p, int(nvis.sum()) * int(nrel.max(initial=0) + 1) + 1)
         draws = draws.astype(np.int64)
-    out = K.scan_all(
-        vstart, vend, dates, value, dw, di, dminus, dplus, validconf,
-        rstart, rend, rel_date, astart, aend, att_a, att_b, asc0, asc1,
-        lo, hi, int(worsening_sign), float(tol),
-        BASELINE_CODES[baseline], 1 if proceed_from == "firstconf" else 0,
-        SUB_THRESHOLD_CODES[sub_threshold_rebl], bool(relapse_rebl), bool(bl_geq),
-        bool(alias_delta), SKIP_CODES[skip_local_extrema],
-        float(relapse_to_bl[0]), float(relapse_to_bl[1]),
-        float(relapse_to_event[0]), float(relapse_to_event[1]),
-        float(relapse_to_conf[0]), float(relapse_to_conf[1]),
-        float(relapse_assoc[0]), float(relapse_assoc[1]),
-        ind_lo, ind_hi, set_lo, set_hi, PREC_CODES[relapse_indep.get("prec_type", "baseline")],
-        event_code, bool(rawpira), bool(check_intermediate), float(require_sust_days),
-        float(impute_p), float(impute_max_fu),
-        bool(at_or_above_onset), float(death_value), bool(death_confirms),
-        draws, bool(serial), estart, ecap, np.nan,
-    )
-    result = ScanResult(*out)
+    for attempt, ecap in enumerate(capacities):
+        if attempt and pristine is not None:
+            value[:], dw[:], di[:] = pristine
+        estart = (np.cumsum(ecap) - ecap).astype(np.int64)
+        out = K.scan_all(
+            vstart, vend, dates, value, dw, di, dminus, dplus, validconf,
+            rstart, rend, rel_date, astart, aend, att_a, att_b, asc0, asc1,
+            lo, hi, int(worsening_sign), float(tol),
+            BASELINE_CODES[baseline], 1 if proceed_from == "firstconf" else 0,
+            SUB_THRESHOLD_CODES[sub_threshold_rebl], bool(relapse_rebl), bool(bl_geq),
+            bool(alias_delta), SKIP_CODES[skip_local_extrema],
+            float(relapse_to_bl[0]), float(relapse_to_bl[1]),
+            float(relapse_to_event[0]), float(relapse_to_event[1]),
+            float(relapse_to_conf[0]), float(relapse_to_conf[1]),
+            float(relapse_assoc[0]), float(relapse_assoc[1]),
+            ind_lo, ind_hi, set_lo, set_hi,
+            PREC_CODES[relapse_indep.get("prec_type", "baseline")],
+            event_code, bool(rawpira), bool(check_intermediate), float(require_sust_days),
+            float(impute_p), float(impute_max_fu),
+            bool(at_or_above_onset), float(death_value), bool(death_confirms),
+            draws, bool(serial), estart, ecap, np.nan,
+        )
+        result = ScanResult(*out)
+        if not (result.err == ERR_CAPACITY).any():
+            break
     result.estart, result.dminus, result.dplus = estart, dminus, dplus
     if random_impute:
         np.random.set_state(state)
@@ -215,6 +275,6 @@ def run_scan(
         used = result.draws[: failed[0] + 1] if len(failed) else result.draws
         if used.sum():
             np.random.binomial(1, min(max(impute_p, 0.0), 1.0), int(used.sum()))
-    if n_subj and (result.err == K.ERR_CAPACITY).any():  # pragma: no cover - bound is proven
+    if n_subj and (result.err == ERR_CAPACITY).any():  # pragma: no cover - bound is proven
         raise RuntimeError("neda internal error: event buffer too small")
     return result

@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from ._kernel import relapse_distances
-from ._scan import offsets
+from ..course.scan import offsets, relapse_distances
 from .milestone import (
     _as_float,
     _as_list,
@@ -43,6 +42,7 @@ from .milestone import (
     _truthy,
     _windows,
 )
+from .thresholds import compute_delta
 
 __all__ = ["separate_ri_ra"]
 
@@ -325,8 +325,6 @@ class _Thresholds:
 
     def _one(self, b: float) -> Any:
         if self.delta_fun is None:
-            from ..msprog import compute_delta
-
             return compute_delta(b, self.outcome)
         try:
             return self.delta_fun(b, self.outcome)

@@ -1,4 +1,4 @@
-"""Drop-in replacement for ``pymsprog.MSprog`` 1.0.7 and ``pymsprog.compute_delta``.
+"""Drop-in replacement for ``pymsprog.MSprog`` 1.0.7.
 
 Same signature, same options, same return values (summary and results DataFrames with the
 same columns, dtypes, index and row order; the unconfirmed table on request) - computed by
@@ -14,6 +14,7 @@ SDMT threshold), this module reproduces pymsprog; each such point is listed in
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,90 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .course import _kernel as K
-from .course._scan import offsets, run_scan
-from .course.milestone import _as_dates, value_milestone
-from .course.relapse_split import separate_ri_ra
+from ..course import scan as K
+from ..course.scan import offsets, run_scan
+from .milestone import _as_dates
+from .thresholds import _deltas
 
-__all__ = ["MSprog", "compute_delta", "is_event", "separate_ri_ra", "value_milestone"]
+__all__ = ["MSprog"]
 
 _OUTCOMES = ("edss", "nhpt", "t25fw", "sdmt", "custom")
-
-
-def compute_delta(baseline: float, outcome: str = "edss") -> float:
-    """Minimum clinically meaningful change from a reference value (pymsprog's thresholds).
-
-    - EDSS: 1.5 if the reference is 0; 1.0 if 0 < reference <= 5.0; 0.5 if 5.0 < reference <= 10.
-    - NHPT and T25FW: 20 % of the reference.
-    - SDMT: ``min(reference / 5, 4)`` - what pymsprog 1.0.7 computes; its docstring says
-      "3 points or 10 %" (clinical spec 2.2 and 11). The native API uses Benedict 2017.
-    """
-    if outcome == "edss":
-        if baseline == 0:
-            return 1.5
-        if 0 < baseline <= 5:
-            return 1.0
-        if 5 < baseline <= 10:
-            return 0.5
-        raise ValueError("invalid EDSS score")
-    if outcome in ("nhpt", "t25fw"):
-        if baseline < 0:
-            raise ValueError(f"negative {outcome.upper()} score")
-        if outcome == "nhpt" and baseline > 300:
-            warnings.warn("NHPT score >300", stacklevel=2)
-        if outcome == "t25fw" and baseline > 180:
-            warnings.warn("T25FW score >180", stacklevel=2)
-        return baseline / 5
-    if outcome == "sdmt":
-        if baseline < 0 or baseline > 110:
-            raise ValueError("invalid SDMT score")
-        return min(baseline / 5, 4)
-    raise Exception("outcome must be one of: 'edss','nhpt','t25fw','sdmt'")
-
-
-def is_event(
-    x: float,
-    baseline: float,
-    type: str,
-    outcome: str,
-    worsening: str | None = None,
-    sub_threshold: bool = False,
-    delta_fun: Callable[..., float] | None = None,
-    baseline_delta: float | None = None,
-) -> bool:
-    """Whether ``x`` is a worsening (``'wors'``), improvement (``'impr'``) or any meaningful
-    ``'change'`` from ``baseline`` (pymsprog's ``is_event``)."""
-    if baseline_delta is None:
-        baseline_delta = baseline
-    if outcome in ("edss", "nhpt", "t25fw"):
-        worsening = "increase"
-    elif outcome == "sdmt":
-        worsening = "decrease"
-    elif worsening is None:
-        raise ValueError("If using outcome='custom', you must specify worsening direction")
-    improvement = "increase" if worsening == "decrease" else "decrease"
-    if sub_threshold:
-        sign = {"increase": x > baseline, "decrease": x < baseline, "change": x != baseline}
-    else:
-        if delta_fun is None and outcome == "custom":
-            raise ValueError("If using outcome='custom', you must specify a custom `delta_fun`")
-        d = _call_delta(delta_fun, baseline_delta, outcome)
-        sign = {
-            "increase": x - baseline >= d,
-            "decrease": x - baseline <= -d,
-            "change": abs(x - baseline) >= d,
-        }
-    by_type = {"wors": sign[worsening], "impr": sign[improvement], "change": sign["change"]}
-    return bool(by_type[type])
-
-
-def _call_delta(delta_fun: Callable[..., float] | None, ref: float, outcome: str) -> float:
-    if delta_fun is None:
-        return compute_delta(ref, outcome)
-    try:
-        return delta_fun(ref, outcome)
-    except TypeError:
-        return delta_fun(ref)
 
 
 def _pair(x: Any) -> list[Any]:
@@ -240,14 +165,16 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     if not relapse_rebl:
         bl_geq = False
 
-    data = data.copy()
     if rsubj_col is None:
         rsubj_col = subj_col
     if rdate_col is None:
         rdate_col = date_col
+    # pymsprog works on a copy of `data` with `validconf` set to 1 when no column is given;
+    # here only the analysed columns are taken, never a copy of the whole frame
+    assigned: dict[Any, pd.Series] = {}
     if validconf_col is None:
         validconf_col = "validconf"
-        data.loc[:, validconf_col] = 1
+        assigned[validconf_col] = _set_to_one(data, validconf_col)
     if valuedelta_col is None:
         valuedelta_col = value_col
 
@@ -274,55 +201,55 @@ def MSprog(  # noqa: N802 - pymsprog's public name
             "(`delta_fun` argument)"
         )
 
-    # ---- input preparation, as pymsprog does it ----
-    data[value_col] = data[value_col].astype(float)
+    # ---- input preparation, as pymsprog does it, column by column ----
+    assigned[value_col] = _column(data, assigned, value_col).astype(float)
     cols = list(np.unique([subj_col, value_col, date_col, validconf_col, valuedelta_col]))
-    data = data[cols].copy().dropna()
+    vis = _dropna({c: _column(data, assigned, c) for c in cols})
     if date_format != "day":
-        data[date_col] = _as_dates(data[date_col], date_col, date_format)
+        vis[date_col] = _as_dates(vis[date_col], date_col, date_format)
     if relapse is None or len(relapse) == 0:
         relapsedata = False
         relapse_rebl = False
-        relapse = pd.DataFrame([], columns=[rsubj_col, rdate_col])
-        relapse_start = data[date_col].min()
+        rel_subj_ser = pd.Series([], dtype=object)
+        rel_date_ser = pd.Series([], dtype=object)
+        relapse_start = _min_date(vis[date_col])
     else:
         relapsedata = True
-        relapse = relapse[[rsubj_col, rdate_col]].copy().dropna()
+        rel_subj_ser, rel_date_ser = _dropna(
+            {0: relapse[rsubj_col], 1: relapse[rdate_col]}).values()
         if date_format != "day":
-            relapse[rdate_col] = _as_dates(relapse[rdate_col], rdate_col, date_format)
-        relapse_start = relapse[rdate_col].min()
+            rel_date_ser = _as_dates(rel_date_ser, rdate_col, date_format)
+        relapse_start = _min_date(rel_date_ser)
 
     if date_format != "day":
-        global_start = min(data[date_col].min(), relapse_start)
+        global_start = min(_min_date(vis[date_col]), relapse_start)
         if relapsedata:
-            rel_days = (relapse[rdate_col] - global_start).dt.days.to_numpy(np.float64)
+            rel_days = _days_since(rel_date_ser, global_start)
         else:
-            rel_days = relapse[rdate_col].to_numpy(np.float64)
-        vis_days = (data[date_col] - global_start).dt.days.to_numpy(np.float64)
+            rel_days = rel_date_ser.to_numpy(np.float64)
+        vis_days = _days_since(vis[date_col], global_start)
     else:
         try:
-            vis_days = data[date_col].astype(float).to_numpy()
-            rel_days = relapse[rdate_col].astype(float).to_numpy()
+            vis_days = vis[date_col].astype(float).to_numpy()
+            rel_days = rel_date_ser.astype(float).to_numpy()
         except Exception as exc:
             raise ValueError(
                 "Failed to intepret date columns as number of days (as per `date_format='day'`)"
             ) from exc
         global_start = None
 
-    vis_subj = data[subj_col].to_numpy()
-    rel_subj = relapse[rsubj_col].to_numpy()
+    rel_subj = rel_subj_ser.to_numpy()
     if subjects is not None:
-        keep = data[subj_col].isin(subjects).to_numpy()
-        data = data[keep]
+        keep = vis[subj_col].isin(subjects).to_numpy()
+        vis = {c: v[keep] for c, v in vis.items()}
         vis_days = vis_days[keep]
-        vis_subj = vis_subj[keep]
-        rkeep = relapse[rsubj_col].isin(subjects).to_numpy()
+        rkeep = rel_subj_ser.isin(subjects).to_numpy()
         rel_days = rel_days[rkeep]
         rel_subj = rel_subj[rkeep]
 
     if outcome != "custom":
         for vcol in np.unique([value_col, valuedelta_col]):
-            v = data[vcol]
+            v = _comparable(vis[vcol])
             if (v < 0).any():
                 raise ValueError(f"negative {outcome.upper()} scores")
             elif outcome == "edss" and (v > 10).any():
@@ -335,37 +262,35 @@ def MSprog(  # noqa: N802 - pymsprog's public name
                 warning_msgs.append("T25FW scores >180")
 
     # ---- flat arrays for the kernel ----
-    codes = pd.factorize(data[subj_col], sort=False)[0].astype(np.int64)
-    all_subj = data[subj_col].unique()
+    codes, all_subj = _factorize(vis[subj_col])
     n_subj = len(all_subj)
-    order = np.lexsort((vis_days, codes))
-    codes_s = codes[order]
-    days_s = vis_days[order]
-    # same-day visits: keep the last row (pymsprog: groupby(date).last())
-    last_of_day = np.ones(len(order), dtype=bool)
-    if len(order) > 1:
-        last_of_day[:-1] = (codes_s[1:] != codes_s[:-1]) | (days_s[1:] != days_s[:-1])
-    sel = order[last_of_day]
-    codes_v = codes[sel]
-    dates = vis_days[sel].astype(np.float64)
-    value = data[value_col].to_numpy(np.float64)[sel].copy()
-    vdelta = data[valuedelta_col].to_numpy(np.float64)[sel]
-    validconf = data[validconf_col].to_numpy()[sel].astype(bool)
+    # visits by subject and date; same-day visits: the last row (pymsprog: groupby(date).last())
+    sel = _last_visit_of_day(codes, vis_days)
+    value = _take(vis[value_col].to_numpy(np.float64), sel, copy=True)  # the kernel writes it
+    vdelta = _take(vis[valuedelta_col].to_numpy(np.float64), sel)
+    validconf = _take(vis[validconf_col].to_numpy(), sel).astype(bool)
+    codes_v = _take(codes, sel)
+    dates = _take(vis_days, sel).astype(np.float64, copy=False)
     vstart, vend = offsets(codes_v, n_subj)
 
     # relapses: per subject in input order, dropping those long before the first visit
-    rcodes = pd.Index(all_subj).get_indexer(rel_subj) if len(rel_subj) else np.zeros(0, np.int64)
-    rok = rcodes >= 0
-    rcodes = rcodes[rok]
-    rel_days = rel_days[rok]
-    rorder = np.argsort(rcodes, kind="stable")
-    rcodes = rcodes[rorder]
-    rel_days = rel_days[rorder]
-    if len(rcodes):
+    if len(rel_subj):
+        rcodes = pd.Index(all_subj).get_indexer(rel_subj)
+        rok = rcodes >= 0
+        if not rok.all():
+            rcodes = rcodes[rok]
+            rel_days = rel_days[rok]
+        if len(rcodes) > 1 and (rcodes[1:] < rcodes[:-1]).any():
+            rorder = np.argsort(rcodes, kind="stable")
+            rcodes = rcodes[rorder]
+            rel_days = rel_days[rorder]
         first_visit = dates[vstart[rcodes]]
         rkeep2 = rel_days >= first_visit - relapse_to_bl[0]
         rcodes = rcodes[rkeep2]
         rel_days = rel_days[rkeep2].astype(np.float64)
+    else:
+        rcodes = np.zeros(0, np.int64)
+        rel_days = rel_days.astype(np.float64)
     rstart, rend = offsets(rcodes.astype(np.int64), n_subj)
 
     sgn = 1 if worsening == "increase" else -1
@@ -398,7 +323,7 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     summary, results, unconfirmed = _frames(
         res, all_subj, vstart, vend, dates, subj_col, conf_days, date_format, global_start,
         include_stable, return_unconfirmed, event, rawpira, include_dates, include_value,
-        row_is_float=_row_is_float(data, date_col, date_format == "day"),
+        row_is_float=_row_is_float(vis, date_col, date_format == "day"),
     )
     if verbose >= 1:
         _print_overview(summary, outcome, conf_days, tol_map, check_intermediate, baseline,
@@ -411,38 +336,139 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     return summary, results
 
 
-def _row_is_float(data: pd.DataFrame, date_col: str, day_mode: bool) -> bool:
+def _set_to_one(data: pd.DataFrame, name: Any) -> pd.Series:
+    """Column ``name`` after pymsprog's ``data.loc[:, name] = 1`` on its copy of ``data``."""
+    if len(data) and name not in data.columns:
+        return pd.Series(np.ones(len(data), np.int64), index=data.index, name=name)
+    # an existing column keeps a compatible dtype; an empty frame raises: as pandas does it
+    tmp = data[[name]].copy() if name in data.columns else pd.DataFrame(index=data.index)
+    tmp.loc[:, name] = 1
+    return tmp[name]
+
+
+def _column(data: pd.DataFrame, assigned: dict[Any, pd.Series], name: Any) -> Any:
+    return assigned[name] if name in assigned else data[name]
+
+
+def _isna(s: pd.Series) -> np.ndarray | None:
+    """Missing values as ``DataFrame.dropna`` sees them (None: the dtype cannot hold any)."""
+    dt = s.dtype
+    if isinstance(dt, np.dtype):
+        if dt.kind in "iub":
+            return None
+        if dt.kind in "fc":
+            return np.isnan(s.to_numpy())
+        if dt.kind in "mM":
+            return np.isnat(s.to_numpy())
+    return np.asarray(s.isna())
+
+
+def _dropna(cols: dict[Any, pd.Series]) -> dict[Any, pd.Series]:
+    """Rows with a missing value in any of these columns dropped (``frame.dropna()``)."""
+    na = None
+    for s in cols.values():
+        m = _isna(s)
+        if m is not None:
+            na = m if na is None else na | m
+    if na is None or not na.any():
+        return cols
+    keep = ~na
+    return {c: s[keep] for c, s in cols.items()}
+
+
+def _days_since(dates: pd.Series, start: Any) -> np.ndarray:
+    """Whole days from ``start`` (pymsprog: ``(dates - start).apply(lambda x: x.days)``)."""
+    if (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"
+            and isinstance(start, pd.Timestamp) and start.tz is None):
+        values = dates.to_numpy()
+        origin = start.to_datetime64()
+        per_day = _UNITS_PER_DAY.get(np.datetime_data(values.dtype)[0])
+        if origin.dtype == values.dtype and per_day is not None:  # integer arithmetic
+            return ((values.view(np.int64) - origin.view(np.int64)) // per_day).astype(np.float64)
+        return ((values - origin) // np.timedelta64(1, "D")).astype(np.float64)
+    return (dates - start).dt.days.to_numpy(np.float64)
+
+
+_UNITS_PER_DAY = {"ns": 86_400_000_000_000, "us": 86_400_000_000, "ms": 86_400_000, "s": 86_400}
+
+
+def _min_date(dates: pd.Series) -> Any:
+    """``dates.min()`` (a Timestamp; NaT when empty), without pandas' missing-value pass."""
+    if isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M" and len(dates):
+        lowest = dates.to_numpy().min()  # NaT if any is missing: then pandas decides
+        if not np.isnat(lowest):
+            return pd.Timestamp(lowest)
+    return dates.min()
+
+
+def _comparable(s: pd.Series) -> Any:
+    """The values to compare with the range limits (numpy for numeric columns)."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
+        return s.to_numpy()
+    return s
+
+
+def _factorize(subj: pd.Series) -> tuple[np.ndarray, Any]:
+    """Subject codes in order of first appearance, and ``subj.unique()``."""
+    if isinstance(subj.dtype, np.dtype) and subj.dtype.kind in "iu":
+        # integer ids, each subject's rows together (the usual layout): no hashing of rows
+        ids = subj.to_numpy()
+        new = np.ones(len(ids), dtype=bool)
+        new[1:] = ids[1:] != ids[:-1]
+        firsts = ids[new]
+        if len(firsts) < 2 or (firsts[1:] > firsts[:-1]).all() or (
+                len(pd.unique(firsts)) == len(firsts)):
+            return np.cumsum(new, dtype=np.int64) - 1, firsts
+    if isinstance(subj.dtype, np.dtype) and subj.dtype.kind in "iufO":
+        codes, uniques = pd.factorize(subj.to_numpy(), sort=False)
+        return codes.astype(np.int64, copy=False), uniques
+    return pd.factorize(subj, sort=False)[0].astype(np.int64), subj.unique()
+
+
+def _last_visit_of_day(codes: np.ndarray, days: np.ndarray) -> np.ndarray | None:
+    """Row positions of the visits used, sorted by subject and day, the last row of a day
+    (``None``: every row, in the given order)."""
+    if len(codes) < 2:
+        return None
+    dc = codes[1:] - codes[:-1]
+    dd = days[1:] - days[:-1]
+    if ((dc > 0) | ((dc == 0) & (dd > 0))).all():
+        return None  # already in order, one visit a day: the common case, no copies
+    order = np.lexsort((days, codes))
+    codes_s = codes[order]
+    days_s = days[order]
+    last_of_day = np.ones(len(order), dtype=bool)
+    last_of_day[:-1] = (codes_s[1:] != codes_s[:-1]) | (days_s[1:] != days_s[:-1])
+    return order[last_of_day]
+
+
+def _take(values: np.ndarray, sel: np.ndarray | None, copy: bool = False) -> np.ndarray:
+    if sel is None:
+        return values.copy() if copy else values
+    return values[sel]
+
+
+_ROW_IS_FLOAT: dict[Any, bool] = {}
+
+
+def _row_is_float(vis: dict[Any, pd.Series], date_col: Any, day_mode: bool) -> bool:
     """Whether a row of pymsprog's per-subject frame (these columns, dates as day numbers,
-    plus float distances) is upcast to float64."""
-    if len(data) == 0:
+    plus float distances) is upcast to float64. Depends on the dtypes only: cached."""
+    if len(vis[date_col]) == 0:
         return False
-    probe = data.head(1).copy()
+    key = (day_mode, tuple(None if c == date_col else s.dtype for c, s in vis.items()))
+    try:
+        return _ROW_IS_FLOAT[key]
+    except (KeyError, TypeError):
+        pass
+    probe = pd.DataFrame({c: s.iloc[:1] for c, s in vis.items()})
     probe[date_col] = np.zeros(1, np.float64 if day_mode else np.int64)
     probe["_distance"] = np.inf
-    return bool(probe.iloc[0, :].dtype.kind == "f")
-
-
-def _deltas(ref: np.ndarray, outcome: str, delta_fun: Callable[..., float] | None,
-            warning_msgs: list[str]) -> np.ndarray:
-    """Threshold at each visit, were it the reference (vectorised pymsprog thresholds)."""
-    if delta_fun is None:
-        if outcome == "edss":
-            return np.where(ref == 0, 1.5, np.where(ref <= 5, 1.0, 0.5))
-        if outcome in ("nhpt", "t25fw"):
-            limit = 300 if outcome == "nhpt" else 180
-            if (ref > limit).any():
-                warning_msgs.append(f"{outcome.upper()} score >{limit}")
-            return ref / 5
-        if outcome == "sdmt":
-            return np.minimum(ref / 5, 4.0)
-    uniq, inv = np.unique(ref, return_inverse=True)
-    out = np.empty(len(uniq))
-    for i, u in enumerate(uniq):
-        try:
-            out[i] = float(_call_delta(delta_fun, float(u), outcome))
-        except Exception:  # pymsprog would only fail if this value became a reference
-            out[i] = np.nan
-    return out[inv.reshape(-1)]
+    out = bool(probe.iloc[0, :].dtype.kind == "f")
+    with contextlib.suppress(TypeError):  # an unhashable dtype is not cached
+        if len(_ROW_IS_FLOAT) < 256:
+            _ROW_IS_FLOAT[key] = out
+    return out
 
 
 def _raise_first_error(err: np.ndarray) -> None:
@@ -466,123 +492,150 @@ def _raise_first_error(err: np.ndarray) -> None:
     raise RuntimeError(f"neda internal error {code}")
 
 
-_TYPE_NAMES = np.array(["CDI", "CDW", "RAW", "PIRA", "CDW", "CDW"], dtype=object)
+def _labels(names: dict[int, str], stable: str) -> np.ndarray:
+    """Kernel event code -> label, with one more slot (``_STABLE``) for a stable subject."""
+    out = np.empty(_STABLE + 1, dtype=object)
+    for code, name in names.items():
+        out[code] = name
+    out[_STABLE] = stable
+    return out
+
+
+_STABLE = 1 + max(K.CDI, K.CDW_UNDEFINED, K.RAW, K.PIRA, K.CDW_UNKNOWN, K.CDW_NOT_CLASSIFIED)
+# pymsprog's labels: the summary's event sequence; event_type, and CDW_type of a worsening
+_SEQ_NAME = _labels({K.CDI: "CDI", K.CDW_UNDEFINED: "CDW", K.RAW: "RAW", K.PIRA: "PIRA",
+                     K.CDW_UNKNOWN: "CDW", K.CDW_NOT_CLASSIFIED: "CDW"}, "")
+_SEQ_NAME_SEP = _SEQ_NAME + ", "
+_EVENT_TYPE = _labels({K.CDI: "CDI", K.CDW_UNDEFINED: "CDW", K.RAW: "CDW", K.PIRA: "CDW",
+                       K.CDW_UNKNOWN: "CDW", K.CDW_NOT_CLASSIFIED: "CDW"}, "")
+_CDW_TYPE = _labels({K.CDI: "", K.CDW_UNDEFINED: "undefined", K.RAW: "RAW", K.PIRA: "PIRA",
+                     K.CDW_UNKNOWN: "undefined", K.CDW_NOT_CLASSIFIED: "undefined"}, "")
+_SUST_LAST = np.array([False, True, np.nan], dtype=object)  # False, True, stable subject
 
 
 def _frames(res, all_subj, vstart, vend, dates, subj_col, conf_days, date_format,
             global_start, include_stable, return_unconfirmed, event, rawpira,
             include_dates, include_value, row_is_float):
+    """pymsprog's output frames, built column by column from the kernel's arrays."""
     n_subj = len(all_subj)
     day_mode = date_format == "day"
     rows, esubj = res.event_rows()
     first = dates[vstart] if n_subj else np.zeros(0)
     last = dates[vend - 1] if n_subj else np.zeros(0)
     total_fu = last - first
+    ev_count = res.ev_count
+    ev_codes = res.ev_type[rows]
+
+    # ---- column choice (pymsprog's rules) ----
+    columns = (
+        [subj_col, "nevent", "event_type", "CDW_type", "date", "value",
+         "bl_date", "bl_value", "last_delta_date", "last_delta_value",
+         "total_fu", "time2event", "bl2event"]
+        + [f"conf{m}_date" for m in conf_days] + [f"conf{m}_value" for m in conf_days]
+        + [f"PIRA_conf{m}_date" for m in conf_days] + [f"PIRA_conf{m}_value" for m in conf_days]
+        + ["sust_days", "sust_last"]
+    )
+    if not include_dates:
+        columns = [c for c in columns if not c.endswith("date")]
+    if not include_value:
+        columns = [c for c in columns if not c.endswith("value")]
+    scolumns = ["event_sequence", "CDI", "CDW", "RAW", "PIRA"]
+    if event == "firstPIRA":
+        scolumns = ["PIRA"]
+    elif event == "firstRAW":
+        scolumns = ["RAW"]
+        columns = [c for c in columns if not c.startswith("PIRA")]
+    elif event == "firstCDW":
+        scolumns = [c for c in scolumns if c != "CDI"]
+    elif event == "firstCDI":
+        scolumns = ["CDI"]
+        columns = [c for c in columns if not c.startswith("PIRA")]
+    if not rawpira:
+        scolumns = [c for c in scolumns if c not in ("PIRA", "RAW")]
+        columns = [c for c in columns if not c.startswith("PIRA") and c != "CDW_type"]
 
     # ---- summary ----
-    etype = _TYPE_NAMES[res.ev_type[rows]] if len(rows) else np.zeros(0, dtype=object)
-    cdi = np.bincount(esubj, weights=(etype == "CDI"), minlength=n_subj).astype(np.int64)
-    raw = np.bincount(esubj, weights=(etype == "RAW"), minlength=n_subj).astype(np.int64)
-    pira = np.bincount(esubj, weights=(etype == "PIRA"), minlength=n_subj).astype(np.int64)
-    cdw = np.bincount(esubj, weights=(etype != "CDI"), minlength=n_subj).astype(np.int64)
-    seq = np.full(n_subj, "", dtype=object)
-    if len(rows):
-        starts = np.searchsorted(esubj, np.arange(n_subj))
-        ends = np.searchsorted(esubj, np.arange(n_subj), side="right")
-        for s in np.flatnonzero(ends > starts):
-            seq[s] = ", ".join(etype[starts[s]:ends[s]])
-    summary = pd.DataFrame(
-        {"event_sequence": seq, "CDI": cdi, "CDW": cdw, "RAW": raw, "PIRA": pira},
-        index=all_subj,
-    )
+    scols: dict[str, Any] = {}
+    for c in scolumns:
+        if c == "event_sequence":
+            seq = np.full(n_subj, "", dtype=object)
+            if len(rows):
+                # ", ".join per subject: "name, " for each event but the last, then summed
+                has = np.flatnonzero(ev_count)
+                ends = np.cumsum(ev_count[has])
+                parts = _SEQ_NAME_SEP[ev_codes]
+                parts[ends - 1] = _SEQ_NAME[ev_codes[ends - 1]]
+                seq[has] = np.add.reduceat(parts, ends - ev_count[has])
+            scols[c] = seq
+        else:
+            pick = {"CDI": ev_codes == K.CDI, "CDW": ev_codes != K.CDI,
+                    "RAW": ev_codes == K.RAW, "PIRA": ev_codes == K.PIRA}[c]
+            scols[c] = np.bincount(esubj[pick], minlength=n_subj).astype(np.int64)
+    summary = pd.DataFrame(scols, index=all_subj, copy=False)
 
-    # ---- results ----
-    stable = np.ones(n_subj, dtype=bool)
-    stable[esubj] = False
-    stable_subj = np.flatnonzero(stable) if include_stable else np.zeros(0, np.int64)
-    # row order: subject order, events in order, a stable subject's single row in its place
-    subj_of_row = np.concatenate([esubj, stable_subj])
-    is_event_row = np.concatenate([np.ones(len(esubj), bool), np.zeros(len(stable_subj), bool)])
-    within = np.concatenate([np.arange(len(esubj)), np.zeros(len(stable_subj), np.int64)])
-    ord_rows = np.lexsort((within, subj_of_row))
-    subj_of_row = subj_of_row[ord_rows]
-    is_event_row = is_event_row[ord_rows]
-    ev_pos = np.full(len(ord_rows), -1, np.int64)
-    ev_pos[is_event_row] = rows[ord_rows[is_event_row]]
-    nrow = len(ord_rows)
+    # ---- results: subject order, events in order, a stable subject's single row ----
+    stable = ev_count == 0
+    per_subject = np.where(stable, 1 if include_stable else 0, ev_count)
+    subj_of_row = np.repeat(np.arange(n_subj), per_subject)
+    is_event_row = ~stable[subj_of_row]
+    all_events = bool(is_event_row.all())
+    nrow = len(subj_of_row)
     if nrow == 0:
         # pymsprog builds an empty frame and then fails on its missing 'event_type' column
         raise KeyError("event_type")
-    vs = vstart[subj_of_row]
-    ep = ev_pos[is_event_row]
-    ev_vs = vs[is_event_row]
+    ep = rows  # event rows appear in the kernel's order
+    ev_vs = vstart[esubj]
 
     def ev_dates(rel_idx: np.ndarray, mask: Any = slice(None)) -> np.ndarray:
         return dates[ev_vs[mask] + rel_idx[mask]]
 
     def col(ev_values: np.ndarray, stable_values: Any = None, kind: str = "f") -> Any:
-        """A column with msprog's dtype: filled for event rows, missing (or given) elsewhere."""
-        has_all = stable_values is not None or is_event_row.all()
-        if kind == "f":
+        """A column with msprog's dtype: filled for event rows, missing (or given) elsewhere;
+        ``kind`` "i" is int64 when no value is missing, float64 otherwise."""
+        if all_events:
+            return ev_values.astype(np.float64 if kind == "f" else np.int64, copy=False)
+        if kind == "i" and stable_values is not None:
+            out = np.zeros(nrow, np.int64)
+        else:
             out = np.full(nrow, np.nan)
-            out[is_event_row] = ev_values
-            if stable_values is not None:
-                out[~is_event_row] = stable_values
-            return out
-        if kind == "i":
-            if has_all:
-                out_i = np.zeros(nrow, np.int64)
-                out_i[is_event_row] = ev_values
-                if stable_values is not None:
-                    out_i[~is_event_row] = stable_values
-                return out_i
-            out = np.full(nrow, np.nan)
-            out[is_event_row] = ev_values
-            return out
-        if kind == "b":
-            if has_all:
-                out_b = np.zeros(nrow, bool)
-                out_b[is_event_row] = ev_values
-                return out_b
-            out_o = np.full(nrow, np.nan, dtype=object)
-            out_o[is_event_row] = ev_values.astype(object)
-            return out_o
-        out_o = np.full(nrow, np.nan, dtype=object)
-        out_o[is_event_row] = ev_values
+        out[is_event_row] = ev_values
         if stable_values is not None:
-            out_o[~is_event_row] = stable_values
-        return out_o
+            out[~is_event_row] = stable_values
+        return out
 
     time_kind = "f" if day_mode else "i"
     fu_rows = total_fu[subj_of_row]
     onset = res.ev_onset[ep]
-    n_v = (vend - vstart)[subj_of_row][is_event_row]
+    onset_dates = ev_dates(onset)
+    n_v = (vend - vstart)[esubj]
     sust = res.ev_sust[ep]
-    cols: dict[str, Any] = {}
+    cols: dict[Any, Any] = {}
     cols[subj_col] = all_subj[subj_of_row]
     nevent = np.zeros(nrow, np.int64)
     if len(esubj):
-        within_subject = np.arange(len(esubj)) - np.searchsorted(esubj, esubj) + 1
-        nevent[is_event_row] = within_subject[ord_rows[is_event_row]]
+        nevent[is_event_row] = np.arange(len(esubj)) - np.searchsorted(esubj, esubj) + 1
     cols["nevent"] = nevent
-    etypes = _TYPE_NAMES[res.ev_type[ep]]
-    cols["event_type"] = col(etypes, "", "o")
-    has_events = bool(is_event_row.any())
+    row_type = res.ev_type[ep] if all_events else np.full(nrow, _STABLE, np.int8)
+    if not all_events:
+        row_type[is_event_row] = res.ev_type[ep]
+    cols["event_type"] = None  # its place in pymsprog's frame; values below
+    has_events = len(ep) > 0
     if has_events:
-        cols["date"] = col(ev_dates(onset), None, time_kind)
+        bl_dates = ev_dates(res.ev_bl[ep])
+        cols["date"] = col(onset_dates, None, time_kind)
         cols["value"] = col(res.ev_onset_val[ep])
-        cols["bl_date"] = col(ev_dates(res.ev_bl[ep]), None, time_kind)
+        cols["bl_date"] = col(bl_dates, None, time_kind)
         cols["bl_value"] = col(res.ev_bl_val[ep])
         cols["last_delta_date"] = col(ev_dates(res.ev_ld[ep]), None, time_kind)
         cols["last_delta_value"] = col(res.ev_ld_val[ep])
     cols["total_fu"] = fu_rows if day_mode else fu_rows.astype(np.int64)
-    t2e = ev_dates(onset) - dates[ev_vs]
+    t2e = onset_dates - dates[ev_vs]
     cols["time2event"] = col(t2e, total_fu[subj_of_row[~is_event_row]], time_kind)
     if has_events:
         # pymsprog takes the reference date from a row of its per-subject frame; when every
         # column of that frame is numeric the row is upcast to float, and so is bl2event.
         bl_kind = "f" if row_is_float else time_kind
-        cols["bl2event"] = col(ev_dates(onset) - ev_dates(res.ev_bl[ep]), None, bl_kind)
+        cols["bl2event"] = col(onset_dates - bl_dates, None, bl_kind)
         conf_cols: dict[str, Any] = {}
         for m, c in enumerate(conf_days):
             ci = res.ev_conf[ep, m]
@@ -603,44 +656,26 @@ def _frames(res, all_subj, vstart, vend, dates, subj_col, conf_days, date_format
                 conf_cols[f"PIRA_conf{c}_value"] = _partial(res.ev_pconf_val[ep, m], ok,
                                                             is_event_row, "f")
         cols.update(conf_cols)
-        cols["sust_days"] = col(ev_dates(sust) - ev_dates(onset), None, time_kind)
-        cols["sust_last"] = col(sust == n_v - 1, None, "b")
-    results = pd.DataFrame(cols)
+        cols["sust_days"] = col(ev_dates(sust) - onset_dates, None, time_kind)
+        sust_last = sust == n_v - 1
+        if all_events:
+            cols["sust_last"] = sust_last
+        else:  # object: True/False for events, NaN for stable subjects
+            code = np.full(nrow, 2, np.int8)
+            code[is_event_row] = sust_last
+            cols["sust_last"] = _SUST_LAST[code]
     if not day_mode:
-        for c in [c for c in results.columns if c.endswith("date")]:
-            results[c] = _num_to_date(results[c].to_numpy(), global_start)
-    results["CDW_type"] = results["event_type"].map(
-        lambda x: x if x in ("PIRA", "RAW") else ("undefined" if x == "CDW" else ""))
-    results.loc[results["event_type"].isin(("CDW", "PIRA", "RAW")), "event_type"] = "CDW"
+        for c in [c for c in cols if c.endswith("date")]:
+            cols[c] = _num_to_date(cols[c], global_start)
+    # pymsprog labels RAW/PIRA/undefined in CDW_type and calls them all CDW in event_type
+    cols["event_type"] = _EVENT_TYPE[row_type]
+    cols["CDW_type"] = _CDW_TYPE[row_type]
 
-    columns = (
-        [subj_col, "nevent", "event_type", "CDW_type", "date", "value",
-         "bl_date", "bl_value", "last_delta_date", "last_delta_value",
-         "total_fu", "time2event", "bl2event"]
-        + [f"conf{m}_date" for m in conf_days] + [f"conf{m}_value" for m in conf_days]
-        + [f"PIRA_conf{m}_date" for m in conf_days] + [f"PIRA_conf{m}_value" for m in conf_days]
-        + ["sust_days", "sust_last"]
-    )
-    if not include_dates:
-        columns = [c for c in columns if not c.endswith("date")]
-    if not include_value:
-        columns = [c for c in columns if not c.endswith("value")]
-    scolumns = list(summary.columns)
-    if event == "firstPIRA":
-        scolumns = ["PIRA"]
-    elif event == "firstRAW":
-        scolumns = ["RAW"]
-        columns = [c for c in columns if not c.startswith("PIRA")]
-    elif event == "firstCDW":
-        scolumns = [c for c in scolumns if c != "CDI"]
-    elif event == "firstCDI":
-        scolumns = ["CDI"]
-        columns = [c for c in columns if not c.startswith("PIRA")]
-    if not rawpira:
-        scolumns = [c for c in scolumns if c not in ("PIRA", "RAW")]
-        columns = [c for c in columns if not c.startswith("PIRA") and c != "CDW_type"]
-    summary = summary[[c for c in scolumns if c in summary.columns]]
-    results = results[[c for c in columns if c in results.columns]].reset_index(drop=True)
+    result_cols = [c for c in columns if c in cols]
+    if len(set(result_cols)) == len(result_cols):
+        results = pd.DataFrame({c: cols[c] for c in result_cols}, copy=False)
+    else:  # a subject column named like an output column: pymsprog's duplicate columns
+        results = pd.DataFrame(cols)[result_cols].reset_index(drop=True)
 
     unconfirmed = None
     if return_unconfirmed:
@@ -650,20 +685,20 @@ def _frames(res, all_subj, vstart, vend, dates, subj_col, conf_days, date_format
         else:
             uvs = vstart[usubj]
             uon = res.un_onset[urows]
-            # distances at the onset, recomputed the way the kernel saw them
             ud = {
                 subj_col: all_subj[usubj],
                 "date": dates[uvs + uon],
                 "value": res.un_val[urows],
                 "bl_date": dates[uvs + res.un_bl[urows]],
                 "bl_value": res.un_bl_val[urows],
+                # distances at the onset, as the kernel saw them
                 "closest_rel-": res.dminus[uvs + uon],
                 "closest_rel+": res.dplus[uvs + uon],
             }
-            unconfirmed = pd.DataFrame(ud)
             if not day_mode:
                 for c in ("date", "bl_date"):
-                    unconfirmed[c] = _num_to_date(unconfirmed[c].to_numpy(), global_start)
+                    ud[c] = _num_to_date(ud[c], global_start)
+            unconfirmed = pd.DataFrame(ud)
     return summary, results, unconfirmed
 
 
@@ -678,8 +713,23 @@ def _partial(values: np.ndarray, ok: np.ndarray, is_event_row: np.ndarray, kind:
     return out
 
 
-def _num_to_date(day: np.ndarray, start: Any) -> np.ndarray:
-    day = np.asarray(day, dtype=float)
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def _num_to_date(day: Any, start: Any) -> np.ndarray:
+    """Day numbers back to dates: ``start`` + whole days (missing: NaT), datetime64[ns]."""
+    day = np.asarray(day)
+    if isinstance(start, pd.Timestamp) and start.tz is None:
+        if day.dtype.kind in "iu":
+            return (day.astype(np.int64) * _NS_PER_DAY + start.value).view("datetime64[ns]")
+        day = day.astype(np.float64, copy=False)
+        ok = ~np.isnan(day)
+        whole = np.where(ok, day, 0.0)
+        if (whole == np.floor(whole)).all():
+            out = (whole.astype(np.int64) * _NS_PER_DAY + start.value).view("datetime64[ns]")
+            out[~ok] = np.datetime64("NaT")
+            return out
+    day = day.astype(np.float64)
     out = np.full(day.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
     ok = ~np.isnan(day)
     out[ok] = start + pd.to_timedelta(day[ok], unit="D")

@@ -10,7 +10,7 @@ Where pymsprog 1.0.7 behaves in a way its documentation does not describe, this 
 reproduces pymsprog (each point is listed in ``docs/msprog-compatibility.md``).
 
 The argument-normalisation and random-draw helpers here are shared with
-:mod:`neda.course.relapse_split`.
+:mod:`neda.msprog.relapse_split`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from ._kernel import relapse_distances
-from ._scan import offsets
+from ..course.scan import offsets, relapse_distances
 
 __all__ = ["value_milestone"]
 
