@@ -73,7 +73,7 @@ def demo_cohort(
     ).astype(np.int64)
     order = np.lexsort((rday, rpid))
     rpid, rday = rpid[order], rday[order]
-    # Onsets less than 30 days apart are one relapse (clinical rules 3.1): keep the first.
+    # Onsets less than 30 days apart are one relapse (clinical rules §3.1): keep the first.
     separate = np.ones(rpid.size, dtype=bool)
     separate[1:] = (rpid[1:] != rpid[:-1]) | (rday[1:] - rday[:-1] >= 30)
     rpid, rday = rpid[separate], rday[separate]
@@ -249,7 +249,7 @@ _ESCALATION = np.array(["ocrelizumab", "natalizumab", "ofatumumab", "cladribine"
                         "alemtuzumab", "fingolimod"])
 _ESCALATION_SHARE = np.array([0.3, 0.2, 0.2, 0.12, 0.06, 0.12])
 _HIGH_EFFICACY = {"ocrelizumab", "natalizumab", "ofatumumab", "cladribine", "alemtuzumab"}
-#: Items per instrument and the answer range (spec 7.2-7.5).
+#: Items per instrument and the answer range (rules §7.2-7.5).
 _PRO_ITEMS = {"MFIS": (21, 0, 4), "FSS": (9, 1, 7), "MSWS-12v1": (12, 1, 5),
               "MSIS-29v1": (29, 1, 5)}
 

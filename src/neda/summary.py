@@ -33,7 +33,7 @@ from .rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene, rel
 class SummaryOptions:
     """Options of every rule the summary runs (each with the defaults of docs/rules.md).
 
-    ``relapse``: relapse hygiene (rules 3), the one relapse table every other rule reads.
+    ``relapse``: relapse hygiene (rules §3), the one relapse table every other rule reads.
     ``as_of``: the date "now" refers to (current therapy, time since the last visit); default:
     the latest date in the data.
     """
@@ -65,7 +65,7 @@ class CourseSummary:
     """Visits the course engine left out, with the reason."""
     course_result: Any = field(default=None, repr=False)
     removed_relapses: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Relapse rows relapse hygiene did not count, with the reason (rules 3.1)."""
+    """Relapse rows relapse hygiene did not count, with the reason (rules §3.1)."""
 
     def describe(self) -> str:
         """The methods paragraph of the course engine, relapse hygiene included."""
@@ -112,7 +112,7 @@ def course_summary(
     frames, or tables a reader already returned; ``read_options`` say how to read files), and
     subject identifiers are compared across tables. ``visits`` (required) has ``subject``,
     ``date`` and ``edss``; the other tables follow ``docs/data-model.md``. Relapses go through
-    relapse hygiene once (rules 3.1) and that one table feeds the engine, the relapse rates,
+    relapse hygiene once (rules §3.1) and that one table feeds the engine, the relapse rates,
     NEDA, the phenotype and objective SPMS. ``relapses=None`` means relapses were not
     recorded: relapse-based results are unknown, never "no relapse" (pass an empty table when
     none occurred). ``patients`` (birth date, sex, onset and diagnosis dates, phenotype at
@@ -149,7 +149,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         raise ValueError("the visits table needs an 'edss' column")
     scans, tr, pr = tables.mri, tables.treatments, tables.pros
 
-    # relapse hygiene once: the one relapse table of every rule (rules 3.1)
+    # relapse hygiene once: the one relapse table of every rule (rules §3.1)
     hygiene: RelapseHygiene | None = None
     recovery = None
     stage(0)
@@ -362,7 +362,7 @@ _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "e
 
 
 def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per counted relapse (after hygiene) with its recovery (rules 3.1, 3.3)."""
+    """One row per counted relapse (after hygiene) with its recovery (rules §3.1, 3.3)."""
     if hygiene is None or not len(hygiene.relapses):
         return pd.DataFrame(columns=["subject", "relapse_n", "onset_start", "onset_end",
                                      "recovery"])

@@ -11,8 +11,8 @@ measures. The clinical spec (section 2.6, last paragraphs) fixes how it is compu
   hand is its own series, so a worsening on one hand can only be confirmed on that hand;
 * the EDSS-Plus event is the confirmed CDW with the earliest onset; ties are broken by the
   earliest first confirmation visit (c1), then by the order of ``components`` [C];
-* the event keeps that component's class (RAW / PIRA / undefined / unknown, spec 2.7.2) and,
-  with MRI input, its PIRMA overlay (spec 2.7.4).
+* the event keeps that component's class (RAW / PIRA / undefined / unknown, rules §2.7.2) and,
+  with MRI input, its PIRMA overlay (rules §2.7.4).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ EDSS_PLUS_COLUMNS = {
 }
 
 _TIE_RULE = ("earliest CDW onset; ties: earliest first confirmation visit (c1), then the order "
-             "of the components argument (clinical spec 2.6 [C])")
+             "of the components argument (clinical rules §2.6 [C])")
 
 
 def component_outcome(component: str) -> str:
@@ -93,8 +93,8 @@ def edss_plus(
     is run through :func:`neda.course.confirmed_events` with the same options (only the
     outcome changes: ``nhpt_*`` columns are 9HPT series, one per hand), and the EDSS-Plus
     event is the CDW with the earliest onset, ties broken by the earliest first confirmation
-    visit, then by the order of ``components`` (clinical spec 2.6). The event keeps the class
-    its component run gave it (spec 2.7.2) and its PIRMA overlay (spec 2.7.4).
+    visit, then by the order of ``components`` (clinical rules §2.6). The event keeps the class
+    its component run gave it (rules §2.7.2) and its PIRMA overlay (rules §2.7.4).
 
     Parameters
     ----------
@@ -106,7 +106,7 @@ def edss_plus(
         every event's class is then unknown; pass an empty table when none occurred.
     ascertainment : optional DataFrame (``subject``, ``start``, ``end``): the period in which
         relapses were recorded. Default: from the first to the last date on which any
-        component was assessed (a clinical contact, spec 2.7.2; ``history_lookback_days``
+        component was assessed (a clinical contact, rules §2.7.2; ``history_lookback_days``
         before the start), the same for every component run.
     options : :class:`CourseOptions` [preset mueller2023]; the ``outcome`` is set per
         component. Event modes ``first`` and ``firstCDI`` are rejected (they can stop a run at
@@ -139,7 +139,7 @@ def edss_plus(
     vis = _ensure_visits(visits, ro, None, {c: "number" for c in components
                                               if c not in known})
     subject = "subject"
-    # relapse hygiene once (rules 3.1), shared by every component run
+    # relapse hygiene once (rules §3.1), shared by every component run
     relapses = _hygiene(relapses, vis, None, ro)
     mri = ensure_mri(mri, ro) if mri is not None else None
     present = [c for c in components if c in vis.columns]
@@ -152,7 +152,7 @@ def edss_plus(
         subjects = subjects.sort_values()
     n = len(subjects)
 
-    # one relapse-ascertainment interval for every component run (spec 2.7.2): first to last
+    # one relapse-ascertainment interval for every component run (rules §2.7.2): first to last
     # date on which any component was assessed, so a later-starting test is not penalised
     assessed = vis[present].notna().any(axis=1).to_numpy()
     dates = pd.to_datetime(vis["date"])[assessed]
@@ -244,7 +244,7 @@ def edss_plus(
                       "or 9HPT (each hand its own series, confirmed on the same hand)",
         "sources": ["Cadavid et al., Mult Scler 2017 (EDSS-Plus)",
                     "Kappos et al., JAMA Neurol 2020 (CDA on EDSS, T25FW or 9HPT)",
-                    "clinical spec 2.2, 2.6"],
+                    "clinical rules §2.2, 2.6"],
         "tie_rule": _TIE_RULE,
         "rule_set": opts.preset,
         "options_digest": digest,

@@ -4,7 +4,7 @@
 per relapse), applies the platform's relapse rules that the engine needs (pseudo-relapses,
 the 30-day merge, imprecise onset dates as intervals), runs the compiled msprog-method scan
 for all subjects at once, and returns events that carry their reference, onset,
-confirmation, class and the option set that produced them (clinical spec section 2).
+confirmation, class and the option set that produced them (clinical rules §2).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ EVENT_COLUMNS = {
     "event_type": "CDW (confirmed worsening) or CDI (confirmed improvement).",
     "cdw_class": "RAW, PIRA, undefined, unknown or not_classified (empty for CDI).",
     "cdw_reason": "Why: the relapse that made it RAW, the relapse-free period that made it "
-                  "PIRA, or what leaves it unknown (rules 2.7.2).",
+                  "PIRA, or what leaves it unknown (rules §2.7.2).",
     "onset_date": "Date of the first visit of the confirmed change (onset).",
     "onset_value": "Outcome value at onset.",
     "reference_date": "Date of the reference (baseline) visit the change is measured from.",
@@ -47,7 +47,7 @@ EVENT_COLUMNS = {
     "confirmation_value": "Outcome value at c1.",
     "pira_confirmation_date": "For PIRA: the first confirmation visit free of relapses.",
     "pira_mri": "For PIRA: PIRMA, PIRA_with_MRI_activity, MRI_unknown; not_assessed without "
-                "MRI input (spec 2.7.4).",
+                "MRI input (rules §2.7.4).",
     "confirmed_by": "visit; death (option death_confirms); imputation (impute_last_visit).",
     "sustained_until_date": "Last visit at which the change was still present.",
     "sustained_to_last_visit": "Whether the change lasted to the last visit.",
@@ -64,7 +64,7 @@ class CourseResult:
 
     ``events``: one row per confirmed event (columns in :data:`EVENT_COLUMNS`);
     ``summary``: one row per subject; ``unconfirmed``: a worsening present at the last visit
-    but not (yet) confirmed (spec 2.3); ``dropped``: every input row left out on purpose,
+    but not (yet) confirmed (rules §2.3); ``dropped``: every input row left out on purpose,
     with the reason; ``options``: the options used (``options.describe()`` writes the
     methods paragraph).
     """
@@ -108,7 +108,7 @@ def _ensure_visits(visits: Any, ro: ReadOptions, value: str | None, extra: dict[
 
 def _hygiene(relapses: Any, vis: pd.DataFrame, options: RelapseOptions | None,
              ro: ReadOptions) -> RelapseHygiene | None:
-    """The relapse table every rule reads (rules 3.1); None when relapses were not given."""
+    """The relapse table every rule reads (rules §3.1); None when relapses were not given."""
     if relapses is None:
         return None
     if isinstance(relapses, RelapseHygiene):
@@ -123,7 +123,7 @@ def _hygiene(relapses: Any, vis: pd.DataFrame, options: RelapseOptions | None,
 
 
 def ensure_mri(mri: Any, ro: ReadOptions | None = None) -> pd.DataFrame:
-    """The MRI table, validated, with the one contrast rule applied (rules 0.3, 9)."""
+    """The MRI table, validated, with the one contrast rule applied (rules §0.3, 9)."""
     return ensure_table(mri, "mri", ro)
 
 
@@ -200,7 +200,7 @@ def confirmed_events(
     vis["_day"] = _day_numbers(vis[date])
     vis = vis.sort_values([subject, "_day", "_row"], kind="stable")
 
-    # ---- relapses: the hygiene table (rules 3.1) as onset intervals (rules 2.7.2) ----
+    # ---- relapses: the hygiene table (rules §3.1) as onset intervals (rules §2.7.2) ----
     if hygiene is not None:
         clean = hygiene.relapses
         rel = pd.DataFrame({subject: clean["subject"].to_numpy(),
@@ -225,7 +225,7 @@ def confirmed_events(
                             "_label": np.zeros(0, dtype=object)})
     rel = rel.sort_values([subject, "_a"], kind="stable")
 
-    # ---- practice effect for cognitive / dexterity tests (spec 2.2) ----
+    # ---- practice effect for cognitive / dexterity tests (rules §2.2) ----
     if opts.outcome in ("sdmt", "nhpt") and opts.practice_effect_visits > 1:
         vis = _practice_effect(vis, subject, value, opts.practice_effect_visits,
                                opts.worsening_sign, dropped_parts, date)
@@ -249,7 +249,7 @@ def confirmed_events(
     att_a = rel["_a"].to_numpy(np.float64)
     att_b = rel["_b"].to_numpy(np.float64)
     astart, aend = offsets(rcodes_all, n_subj)
-    # the engine ignores relapses long before follow-up (spec 2.3); attribution sees all
+    # the engine ignores relapses long before follow-up (rules §2.3); attribution sees all
     first_day = dates[vstart[rcodes_all]] if len(rcodes_all) else np.zeros(0)
     keep = att_b >= first_day - opts.relapse_to_bl[0]
     eng_codes = rcodes_all[keep]
@@ -261,7 +261,7 @@ def confirmed_events(
                                 opts.history_lookback_days, ro)
     if hygiene is None:
         # relapses were not recorded: no window is ascertained, so no worsening can be
-        # called PIRA or undefined - it is unknown (rules 2.7.2; missing data never gives
+        # called PIRA or undefined - it is unknown (rules §2.7.2; missing data never gives
         # "no relapse")
         asc0 = np.full(n_subj, np.inf)
         asc1 = np.full(n_subj, -np.inf)
@@ -332,7 +332,7 @@ def combined_digest(opts: CourseOptions, relapse_record: dict[str, Any] | None) 
 
 def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
              ) -> np.ndarray:
-    """MRI overlay of PIRA events (rules 2.7.4; msclinical pirma; Müller 2023 PIRMA).
+    """MRI overlay of PIRA events (rules §2.7.4; msclinical pirma; Müller 2023 PIRMA).
 
     ``mri``: a validated MRI table (:func:`neda.io.read_mri`: the contrast rule applied, so a
     Gd count without contrast is already unknown). Window [S0, cP]: S0 = reference (or
@@ -388,7 +388,7 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
 def attribution_reasons(events: pd.DataFrame, rel: pd.DataFrame, subjects: Any,
                         asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
                         relapses_given: bool) -> np.ndarray:
-    """Why each confirmed worsening got its class (rules 2.7.2), in words.
+    """Why each confirmed worsening got its class (rules §2.7.2), in words.
 
     RAW names the relapse; PIRA the relapse-free period checked and the ascertainment;
     undefined and unknown say what is missing. The class itself comes from the compiled
@@ -485,7 +485,7 @@ def _dropped(df: pd.DataFrame, subject: str, date: str, reason: str) -> pd.DataF
 def _practice_effect(vis: pd.DataFrame, subject: str, value: str, n_first: int, sign: int,
                      dropped_parts: list[pd.DataFrame], date: str) -> pd.DataFrame:
     """Keep only the best of the first ``n_first`` administrations, so the reference starts
-    there and the search starts at the next one (spec 2.2, msclinical cogworse)."""
+    there and the search starts at the next one (rules §2.2, msclinical cogworse)."""
     pos = vis.groupby(subject, sort=False).cumcount().to_numpy()
     early = pos < n_first
     head = vis[early]
@@ -504,7 +504,7 @@ def _ascertainment(asc: Any, subjects: Any, dates: np.ndarray, vstart: np.ndarra
                    vend: np.ndarray, lookback: float, ro: ReadOptions
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Relapse ascertainment per subject: the table's periods, else first visit - lookback to
-    the last visit (rules 2.7.2)."""
+    the last visit (rules §2.7.2)."""
     n = len(subjects)
     if n == 0:
         return np.zeros(0), np.zeros(0)
@@ -586,7 +586,7 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
 def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
                        dates: np.ndarray, values: np.ndarray, dw: np.ndarray,
                        opts: CourseOptions, events: pd.DataFrame) -> pd.DataFrame:
-    """A worsening present at the last assessment and part of no confirmed event (spec 2.3).
+    """A worsening present at the last assessment and part of no confirmed event (rules §2.3).
 
     The onset is the first visit of the final uninterrupted run of visits that meet the
     threshold against the reference in force at the end of the scan.

@@ -1,8 +1,8 @@
 """Options of the disease-course engine, the literature presets, and the methods paragraph.
 
 Every option mirrors an msprog option (Montobbio et al., Mult Scler J 2024) or a platform
-rule of the clinical spec (``shared/docs/clinical-rules.md`` sections 2.1-2.7). Defaults
-are the spec's (section 10): preset ``mueller2023``.
+rule of the clinical spec (``docs/rules.md`` sections 2.1-2.7). Defaults
+are the rules' (section 10): preset ``mueller2023``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..options import Options, option
 
 INF = math.inf
 
-#: EDSS worsening threshold tables (spec 2.1), as (reference_max_inclusive, delta) steps.
+#: EDSS worsening threshold tables (rules §2.1), as (reference_max_inclusive, delta) steps.
 EDSS_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
     # Kalincik 2015 (MSBase): +1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0
     "three_strata": [(0.0, 1.5), (5.5, 1.0), (10.0, 0.5)],
@@ -33,7 +33,7 @@ EDSS_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
     "expand": [(5.0, 1.0), (10.0, 0.5)],
 }
 
-#: EDSS improvement thresholds (spec 2.5); "same_as_worsening" reuses the table above.
+#: EDSS improvement thresholds (rules §2.5); "same_as_worsening" reuses the table above.
 CDI_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
     # Kalincik 2015 / MSoutcomes CDI.R: -1.5 up to 1.5, -1.0 from 2.0 to 6.0, -0.5 from 6.5
     "kalincik2015": [(1.5, 1.5), (6.0, 1.0), (10.0, 0.5)],
@@ -49,7 +49,7 @@ class RelapseIndependence:
     """Relapse-free windows for PIRA around three anchors (msprog ``relapse_indep``).
 
     Each pair is (days before, days after) the anchor; ``None`` leaves that end open so
-    that two anchors join into one interval (spec 2.7.2).
+    that two anchors join into one interval (rules §2.7.2).
     """
 
     prec: Window = (0, 0)
@@ -64,7 +64,7 @@ class RelapseIndependence:
 
 @dataclass(frozen=True)
 class CourseOptions(Options):
-    """Every option of the course engine; defaults = preset ``mueller2023`` (spec 2.7.3).
+    """Every option of the course engine; defaults = preset ``mueller2023`` (rules §2.7.3).
 
     Parameters (defaults in brackets; spec section in parentheses):
 
@@ -181,7 +181,7 @@ class CourseOptions(Options):
     def from_preset(cls, name: str = "mueller2023", **changes: Any) -> CourseOptions:
         """Options of a named definition, optionally edited.
 
-        Any edit of an engine option renames the preset ``custom`` (spec 2.7.3), so results
+        Any edit of an engine option renames the preset ``custom`` (rules §2.7.3), so results
         from different definitions are never mixed silently. ``outcome`` and the input-side
         options (thresholds of non-EDSS measures, hygiene) keep the preset name.
         """
@@ -218,7 +218,7 @@ class CourseOptions(Options):
         if self.baseline == "fixed" and self.event == "multiple":
             problems.append(
                 "baseline='fixed' with event='multiple' reports the same plateau again at each "
-                "later confirmation (rules 2.4, scenario S29); use a first-event mode "
+                "later confirmation (rules §2.4, scenario S29); use a first-event mode "
                 "(event='firstCDW') or a roving reference")
         if self.outcome == "custom" and (self.delta_fun is None or self.worsening is None):
             problems.append("outcome='custom' needs delta_fun and worsening "
@@ -357,7 +357,7 @@ def _step_table(ref: np.ndarray, table: Sequence[tuple[float, float]]) -> np.nda
 
 _MUELLER2023_WINDOWS = RelapseIndependence((0, 0), (90, 30), (90, 30), "baseline")
 
-#: The literature definitions as msprog option values (spec 2.7.3).
+#: The literature definitions as msprog option values (rules §2.7.3).
 PRESETS: dict[str, dict[str, Any]] = {
     "msprog_defaults": dict(
         edss_thresholds="msprog", baseline="fixed", relapse_rebl=False, bl_geq=False,
@@ -525,7 +525,7 @@ def _describe(o: CourseOptions, relapses: Any = None, relapse_data: str = "given
                  "as one relapse (McDonald 2001)" if relapses.merge_days
                  else "attacks were not merged")
         text.append(
-            f"Relapses were cleaned first (neda relapse hygiene, rules 3.1): {pseudo}; episodes "
+            f"Relapses were cleaned first (neda relapse hygiene, rules §3.1): {pseudo}; episodes "
             f"shorter than {relapses.min_duration_h:g} hours and single paroxysmal episodes "
             f"were not relapses; {merge}; onsets known only to the month or year were kept as "
             "intervals of possible days."

@@ -679,7 +679,7 @@ def resolve_contrast(scans: pd.DataFrame) -> pd.DataFrame:
              else pd.array([None] * len(scans), dtype="boolean"))
     known = ~np.asarray(given.isna(), dtype=bool)
     value = np.asarray(given.fillna(False), dtype=bool)
-    # blank: given when a Gd count is recorded, else unknown (rules 0.3)
+    # blank: given when a Gd count is recorded, else unknown (rules §0.3)
     value = np.where(known, value, recorded)
     unknown = ~known & ~recorded
     contrast = pd.arrays.BooleanArray(value, unknown)

@@ -84,7 +84,7 @@ def MSprog(  # noqa: N802 - pymsprog's public name
     """Confirmed disability worsening (CDW) and improvement (CDI) events, pymsprog-compatible.
 
     Every argument has the name, default and meaning of ``pymsprog.MSprog`` 1.0.7 (see its
-    documentation, or the clinical spec sections 2.3-2.7 for the exact rules). Returns
+    documentation, or the clinical rules §2.3-2.7 for the exact rules). Returns
     ``(summary, results)``, plus ``unconfirmed`` when ``return_unconfirmed=True``.
     """
     warning_msgs: list[str] = []

@@ -17,7 +17,7 @@ def compute_delta(baseline: float, outcome: str = "edss") -> float:
     - EDSS: 1.5 if the reference is 0; 1.0 if 0 < reference <= 5.0; 0.5 if 5.0 < reference <= 10.
     - NHPT and T25FW: 20 % of the reference.
     - SDMT: ``min(reference / 5, 4)`` - what pymsprog 1.0.7 computes; its docstring says
-      "3 points or 10 %" (clinical spec 2.2 and 11). The native API uses Benedict 2017.
+      "3 points or 10 %" (clinical rules §2.2 and 11). The native API uses Benedict 2017.
     """
     if outcome == "edss":
         if baseline == 0:

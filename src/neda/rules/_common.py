@@ -3,7 +3,7 @@
 * **Three-valued results.** A composite status is ``True``, ``False`` or ``None`` (unknown) in
   Python, and a pandas nullable ``"boolean"`` column (``<NA>`` = unknown) in tables; every
   false or unknown status comes with a human-readable ``reason``. Missing data never yields
-  "no activity" (spec 0.2).
+  "no activity" (rules §0.2).
 * **Options.** Each rule module has a frozen dataclass of options whose defaults are the
   spec's (section 10) and whose docstring names each default and its source.
 * **Provenance.** Every result table carries a ``rule_set`` column (the options' name) and

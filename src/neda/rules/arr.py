@@ -1,34 +1,34 @@
-"""Annualised relapse rate (clinical spec section 4.6).
+"""Annualised relapse rate (clinical rules §4.6).
 
 ``annualised_relapse_rate(relapses, followup, windows=None, options)`` counts relapses per
 window and divides by person-years:
 
-* **Numerator** - relapses (already cleaned by relapse hygiene, spec 3.1: >=24 h, merged when
+* **Numerator** - relapses (already cleaned by relapse hygiene, rules §3.1: >=24 h, merged when
   <30 days apart; rows flagged ``pseudo`` are left out here as well) with onset in the window.
   Imprecise onsets (``YYYY-MM``, ``YYYY`` or a ``date_end`` range; intervals ``[a, b]`` from
-  :func:`neda.course.relapse_onset_intervals`) follow the counting rule of spec 3.1: counted
+  :func:`neda.course.relapse_onset_intervals`) follow the counting rule of rules §3.1: counted
   when ``[a, b]`` lies inside the window, not counted when it lies outside, and when partly
   inside counted in the window that holds its midpoint ``(a + b) / 2`` (flagged
   ``imprecise_midpoint``). A window of days ``[w0, w1]`` holds the midpoint when
   ``w0 <= (a + b) / 2 < w1 + 1``, so adjacent windows never both count one relapse.
-* **Denominator** - person-years = days in the window / ``year_days`` (365.25; spec 0.2, 4.6).
+* **Denominator** - person-years = days in the window / ``year_days`` (365.25; rules §0.2, 4.6).
   Windows include both ends: ``[w0, w1]`` has ``w1 - w0 + 1`` days.
 * **Per patient** - over the follow-up window; not reported (``status =
   insufficient_followup``, ``arr`` NaN) when the window has fewer than ``min_followup_days``
-  (183) days (spec 4.6 [C]).
+  (183) days (rules §4.6 [C]).
 * **Per epoch** (``windows`` = :func:`neda.rules.dmt.treatment_epochs` output) - on-treatment
-  window from the epoch onset (start + onset delay) to the epoch end (spec 4.6, 8.3), and the
+  window from the epoch onset (start + onset delay) to the epoch end (rules §4.6, 8.3), and the
   pre-treatment window of ``pre_treatment_days`` (365) days before the epoch start,
   ``[start - 365, start - 1]``; both cut to follow-up (flag ``partial_window``).
 * **Pooled (cohort) ARR** - sum of relapses / sum of person-years over all windows of a group,
-  **not** the mean of per-patient rates, which overweights short follow-up (spec 4.6 [V]:
+  **not** the mean of per-patient rates, which overweights short follow-up (rules §4.6 [V]:
   peers msclinical ``table1`` and mstrial; Tysabri label footnote). Pooled rates use every
   window with person-time, including those too short for a per-patient rate.
 * **All vs objectively confirmed** - when the relapses table has an ``objective`` column (spec
   3.1 ``objectively_confirmed``: true / "yes"), ``relapses_objective`` and ``arr_objective``
   count the confirmed ones; without it they are <NA>.
 
-Group comparisons (negative binomial regression with a log person-years offset, spec 4.6 [M])
+Group comparisons (negative binomial regression with a log person-years offset, rules §4.6 [M])
 are not part of this module.
 """
 
@@ -56,7 +56,7 @@ RATE_COLUMNS = {
     "window_end": "Last day of the window (included).",
     "days": "Days in the window (w1 - w0 + 1; 0 = empty; <NA> = no follow-up).",
     "person_years": "days / year_days.",
-    "relapses": "Relapses counted in the window (spec 3.1 counting rule).",
+    "relapses": "Relapses counted in the window (rules §3.1 counting rule).",
     "relapses_objective": "Of which objectively confirmed (<NA> without an objective column).",
     "relapses_midpoint": "Of which imprecise onsets assigned by their midpoint (flagged).",
     "arr": "relapses / person_years; NaN unless status is 'reported'.",
@@ -77,29 +77,29 @@ POOLED_COLUMNS = {
     "relapses": "Sum of relapses.",
     "relapses_objective": "Sum of objectively confirmed relapses (<NA> without the column).",
     "person_years": "Sum of person-years.",
-    "arr": "Pooled ARR = relapses / person_years (spec 4.6).",
+    "arr": "Pooled ARR = relapses / person_years (rules §4.6).",
     "arr_objective": "relapses_objective / person_years.",
     "rule_set": "Name of the options.",
 }
 
-ARR_SOURCE = ("clinical spec draft 2 section 4.6 (ARR), 3.1 (counting imprecise onsets), "
+ARR_SOURCE = ("docs/rules.md §4.6 (ARR), 3.1 (counting imprecise onsets), "
               "8.3 (epoch windows), 0.2 (365.25-day years)")
 FOLLOWUP_INTERVALS = ("closed", "left_open")
 
 
 @dataclass(frozen=True)
 class ArrOptions(Options):
-    """Options of the annualised relapse rate (spec section 10 keys ``arr.*``).
+    """Options of the annualised relapse rate (rules §10 keys ``arr.*``).
 
-    year_days : ``arr.year_days`` = 365.25 days per person-year (spec 0.2 ``time.person_year_days``
+    year_days : ``arr.year_days`` = 365.25 days per person-year (rules §0.2 ``time.person_year_days``
         [C]; peers msclinical/mstrial use 365.25).
-    min_followup_days : ``arr.min_followup_days`` = 183 (6 months, spec 0.2); a per-patient (or
+    min_followup_days : ``arr.min_followup_days`` = 183 (6 months, rules §0.2); a per-patient (or
         per-window) rate over fewer days is not reported (``insufficient_followup``). Spec 4.6 [C].
     pre_treatment_days : ``arr.pre_treatment_days`` = 365 (variant 730): the pre-treatment
         window is ``[start - pre_treatment_days, start - 1]``. Spec 4.6 [C].
-    followup_interval : how the follow-up table's ``start``/``end`` are read [C; the spec's
+    followup_interval : how the follow-up table's ``start``/``end`` are read [C; the rules'
         "days in window" leaves it open]. ``"closed"`` (default): both days belong to follow-up,
-        ``end - start + 1`` days, consistent with the closed epoch windows of spec 8.3.
+        ``end - start + 1`` days, consistent with the closed epoch windows of rules §8.3.
         ``"left_open"``: ``(start, end]``, ``end - start`` days, a relapse on the start day not
         counted - the convention of msclinical ``table1`` and mstrial ``endpoints`` (parity).
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
@@ -174,7 +174,7 @@ def _dates(days: np.ndarray) -> pd.Series:
 
 
 def _count(win: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
-    """Relapse counts per window row (``_w`` key) under the spec 3.1 counting rule."""
+    """Relapse counts per window row (``_w`` key) under the rules §3.1 counting rule."""
     m = win[["_w", "_sid", "_w0", "_w1"]].merge(rel, on="_sid", how="inner")
     if len(m) == 0:
         return pd.DataFrame({"_w": [], "n": [], "n_obj": [], "n_mid": []})
@@ -195,7 +195,7 @@ def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
                year_days: float = 365.25) -> pd.DataFrame:
     """Pooled ARR of a rates table (``ArrResult.rates`` or a subset, possibly merged with
     grouping columns such as the treatment arm): Σ relapses / Σ person-years per group over
-    the windows with person-time (spec 4.6). Not the mean of the per-patient rates."""
+    the windows with person-time (rules §4.6). Not the mean of the per-patient rates."""
     keys = [by] if isinstance(by, str) else list(by or [])
     r = rates[rates["days"].fillna(0) > 0]
     has_obj = rates["relapses_objective"].notna().any() if len(rates) else False
@@ -238,12 +238,12 @@ def annualised_relapse_rate(
     Parameters
     ----------
     relapses : the relapses: a :class:`~neda.rules.relapses.RelapseHygiene`, or a relapses
-        table (``docs/data-model.md``) cleaned here by relapse hygiene (rules 3.1, with
+        table (``docs/data-model.md``) cleaned here by relapse hygiene (rules §3.1, with
         ``relapse_options``: pseudo-relapses out, attacks < 30 days apart one relapse,
         imprecise onsets as intervals). ``None``: relapses were not recorded - every rate is
         unknown (status ``no_relapse_data``), never 0.
     followup : one row per subject: ``subject``, ``start``, ``end`` - the period in which
-        relapses were ascertained (spec 2.7.2 ascertainment interval), read per
+        relapses were ascertained (rules §2.7.2 ascertainment interval), read per
         ``options.followup_interval``. Subjects absent here get no follow-up row.
     windows : optional treatment-epochs table (:func:`neda.rules.dmt.treatment_epochs`); adds
         on-treatment rows ``[onset, end]`` and pre-treatment rows ``[start - 365, start - 1]``
@@ -348,7 +348,7 @@ def annualised_relapse_rate(
                     np.nan)
 
     # ---- relapses --------------------------------------------------------------------------
-    # relapse hygiene is the one relapse table (rules 3.1); None = not recorded
+    # relapse hygiene is the one relapse table (rules §3.1); None = not recorded
     hygiene = as_hygiene(relapses, options=relapse_options)
     if hygiene is not None:
         record["relapses"] = hygiene.provenance

@@ -1,4 +1,4 @@
-"""Treatment epochs and exposure windows (clinical spec sections 8.3 and 4.0).
+"""Treatment epochs and exposure windows (clinical rules §8.3 and 4.0).
 
 ``treatment_epochs(treatments, options)`` turns DMT courses (``docs/data-model.md``:
 ``subject``, ``drug``, ``start`` = first dose, ``stop`` = last dose or NaT while ongoing) into
@@ -6,11 +6,11 @@ non-overlapping epochs, one continuous period on one DMT each:
 
 * **Same-drug merge** - a course of the same drug that restarts at most
   ``same_drug_merge_days`` (30) days after the last day covered by the previous course
-  (last dose + dosing interval - 1) joins its epoch (spec 8.3, after peer msclinical
+  (last dose + dosing interval - 1) joins its epoch (rules §8.3, after peer msclinical
   ``epochs``: for daily drugs this is ``next start - last dose <= 30``). Measuring from the end
   of the dosing interval lets infusion-by-infusion records (ocrelizumab every 183 days) form one
   epoch.
-* **Epoch end** (spec 8.3 table), inclusive:
+* **Epoch end** (rules §8.3 table), inclusive:
 
   - continuous therapies: last dose + ``dosing_interval_days`` + ``carryover_days`` (90);
   - alemtuzumab: start of the last course + ``alemtuzumab_tail_days`` (730); a later course
@@ -22,10 +22,10 @@ non-overlapping epochs, one continuous period on one DMT each:
 
 * **Overlap truncation** - when another DMT (or a restart of the same DMT after the merge gap)
   starts on or before the computed end, the epoch ends the day before that start: epochs never
-  overlap and events from the new start on belong to the new DMT (spec 8.3).
+  overlap and events from the new start on belong to the new DMT (rules §8.3).
 * **Onset** - ``onset = start + onset_delay_days`` (183): the start of the per-epoch attribution
-  window of relapses, CDW and MRI activity (spec 8.3). NEDA/MEDA windows start at ``start``
-  (spec 4.0).
+  window of relapses, CDW and MRI activity (rules §8.3). NEDA/MEDA windows start at ``start``
+  (rules §4.0).
 
 ``end_reason``: ``stop`` (continuous therapy stopped; end = last dose + interval + carry-over),
 ``tail_end`` (alemtuzumab / cladribine effect window over), ``switch`` (another DMT started
@@ -35,7 +35,7 @@ missing stop date), ``restart`` (the same DMT restarted after a gap longer than 
 but before the computed end), ``ongoing`` (open-ended: a running course, or AHSCT with no
 later DMT).
 
-Every date difference is in whole calendar days (spec 0.2).
+Every date difference is in whole calendar days (rules §0.2).
 """
 
 from __future__ import annotations
@@ -57,12 +57,12 @@ from .dmt_catalogue import CATALOGUE_SOURCE, CATALOGUE_VERSION, EFFICACY_MAPPING
 EPOCH_COLUMNS = {
     "subject": "Subject identifier.",
     "epoch": "Epoch number within the subject (1, 2, ...; chronological).",
-    "drug": "Generic name from the DMT catalogue (spec 8.1).",
+    "drug": "Generic name from the DMT catalogue (rules §8.1).",
     "route": "Route of administration (catalogue).",
     "drug_class": "Class / mechanism code (catalogue).",
-    "efficacy": "Efficacy category under options.efficacy_mapping (spec 8.2); None = not mapped.",
-    "start": "First dose (epoch start S of spec 4.0).",
-    "onset": "start + onset_delay_days: start of per-epoch attribution windows (spec 8.3).",
+    "efficacy": "Efficacy category under options.efficacy_mapping (rules §8.2); None = not mapped.",
+    "start": "First dose (epoch start S of rules §4.0).",
+    "onset": "start + onset_delay_days: start of per-epoch attribution windows (rules §8.3).",
     "end": "Last day of the epoch (inclusive); NaT = ongoing / open-ended.",
     "end_reason": "stop, tail_end, switch, overlap, restart or ongoing.",
 }
@@ -80,28 +80,28 @@ WINDOW_COLUMNS = {
 }
 
 PULSED_TAILS = {"alemtuzumab": "last_course", "cladribine": "first_course"}
-DMT_SOURCE = (f"clinical spec draft 2 sections 4.0, 8.3 (exposure windows [C]); {CATALOGUE_SOURCE};"
+DMT_SOURCE = (f"docs/rules.md §4.0, 8.3 (exposure windows [C]); {CATALOGUE_SOURCE};"
               f" DMT catalogue {CATALOGUE_VERSION}")
 
 
 @dataclass(frozen=True)
 class DmtOptions(Options):
-    """Options of the DMT epoch rules (spec section 10 keys ``dmt.*``).
+    """Options of the DMT epoch rules (rules §10 keys ``dmt.*``).
 
     efficacy_mapping : ``dmt.efficacy_mapping`` = ``"A"`` (platform / moderate-high / high,
         common clinical usage [C]); ``"B"`` ABN 2015 categories (Scolding et al., Pract Neurol
         2015) [V]; ``"C"`` He et al., Lancet Neurol 2020, higher vs lower [V]. Spec 8.2.
-    onset_delay_days : ``dmt.onset_delay_days`` = 183 (6 months, spec 0.2 conversion; variant
-        91). Start of per-epoch attribution windows (spec 8.3 [C]; peer msclinical ``epochs``
+    onset_delay_days : ``dmt.onset_delay_days`` = 183 (6 months, rules §0.2 conversion; variant
+        91). Start of per-epoch attribution windows (rules §8.3 [C]; peer msclinical ``epochs``
         uses 6 calendar months).
-    carryover_days : ``dmt.carryover_days`` = 90, continuous therapies only (spec 8.3 [C]; peer
+    carryover_days : ``dmt.carryover_days`` = 90, continuous therapies only (rules §8.3 [C]; peer
         msclinical ``epochs`` default 90).
-    same_drug_merge_days : ``dmt.same_drug_merge_days`` = 30 (spec 8.3 [C]; peer msclinical
+    same_drug_merge_days : ``dmt.same_drug_merge_days`` = 30 (rules §8.3 [C]; peer msclinical
         ``gap_days`` 30).
     alemtuzumab_tail_days : ``dmt.alemtuzumab_tail_days`` = 730 after the start of the last
-        course (spec 8.3 [C]).
+        course (rules §8.3 [C]).
     cladribine_epoch_days : ``dmt.cladribine_epoch_days`` = 1461 after the start of the first
-        course: years 3-4 without dosing are part of the intended effect (spec 8.3 [C]; Mavenclad
+        course: years 3-4 without dosing are part of the intended effect (rules §8.3 [C]; Mavenclad
         label: no treatment needed in years 3-4).
     name : rule-set name stored with results; default ``"spec_defaults"`` when every value is
         the spec default, else ``"custom"``.
@@ -309,12 +309,12 @@ def _subject_epochs(sid: Any, courses: list[_Course], o: DmtOptions) -> list[_Ep
 
 def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
                      subject: str | None = None) -> pd.DataFrame:
-    """DMT epochs per subject (spec 8.3; table contract in ``docs/data-model.md``).
+    """DMT epochs per subject (rules §8.3; table contract in ``docs/data-model.md``).
 
     Parameters
     ----------
     treatments : pandas or polars DataFrame, one row per course: ``subject`` (or ``id``),
-        ``drug`` (generic or brand name, case-insensitive; spec 8.1), ``start`` (first dose),
+        ``drug`` (generic or brand name, case-insensitive; rules §8.1), ``start`` (first dose),
         ``stop`` (last dose; NaT/absent = ongoing); optional ``dosing_interval_days`` (the
         record's actual interval, overriding the catalogue's; e.g. 42 for extended-interval
         natalizumab). Pulsed courses (alemtuzumab, cladribine) are one row per course (or per
@@ -389,7 +389,7 @@ def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
 
 def exposure_windows(epochs: pd.DataFrame, followup: Any = None, *,
                      subject: str | None = None) -> pd.DataFrame:
-    """Per-epoch attribution windows ``[onset, end]`` (spec 8.3), cut to follow-up.
+    """Per-epoch attribution windows ``[onset, end]`` (rules §8.3), cut to follow-up.
 
     ``epochs`` is the output of :func:`treatment_epochs`. ``followup`` (optional): one row per
     subject with ``subject``, ``start``, ``end`` (both days included) - the period in which

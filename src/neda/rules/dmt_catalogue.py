@@ -1,6 +1,6 @@
-"""Disease-modifying therapy (DMT) catalogue (clinical spec section 8).
+"""Disease-modifying therapy (DMT) catalogue (clinical rules §8).
 
-The catalogue is data, not code (spec 8: "versioned ... with ``label_source``, ``label_date``,
+The catalogue is data, not code (rules §8: "versioned ... with ``label_source``, ``label_date``,
 ``status``"): one row per therapy in ``neda/rules/data/dmt_catalogue.csv``, loaded once.
 
 Columns (one :class:`Drug` field each):
@@ -8,23 +8,23 @@ Columns (one :class:`Drug` field each):
 * ``name`` - generic name (the canonical key); ``brands`` and ``aliases`` - other names accepted
   by :func:`lookup_drug` (case-insensitive; hyphens, underscores, "®"/"™" and "β" are normalised).
 * ``route`` (``oral``, ``sc``, ``im``, ``iv``, ``im_or_sc``, ``sc_or_im``, ``iv_or_sc``,
-  ``procedure``), ``drug_class``, ``mechanism``, ``regimen`` - spec 8.1 [M]/[V] per row.
+  ``procedure``), ``drug_class``, ``mechanism``, ``regimen`` - rules §8.1 [M]/[V] per row.
 * ``schedule`` - ``continuous`` (epoch end = last dose + dosing interval + carry-over),
-  ``pulsed`` (alemtuzumab, cladribine: fixed effect windows) or ``procedure`` (AHSCT) - spec 8.3.
-* ``dosing_interval_days`` - spec 8.3 defaults; a treatment record's own interval overrides.
-* ``efficacy_a`` / ``efficacy_b`` / ``efficacy_c`` - spec 8.2 mappings A (common clinical usage,
+  ``pulsed`` (alemtuzumab, cladribine: fixed effect windows) or ``procedure`` (AHSCT) - rules §8.3.
+* ``dosing_interval_days`` - rules §8.3 defaults; a treatment record's own interval overrides.
+* ``efficacy_a`` / ``efficacy_b`` / ``efficacy_c`` - rules §8.2 mappings A (common clinical usage,
   [C]), B (ABN 2015, Scolding et al. Pract Neurol 2015 [V]) and C (He et al. Lancet Neurol 2020,
   binary [V]); ``None`` = not mapped by that source.
 * ``eu_status``, ``eu_first_approval``, ``eu_indication``, ``us_status``,
-  ``us_first_approval``, ``us_indication`` - spec 8.1b. Status values: ``approved``,
+  ``us_first_approval``, ``us_indication`` - rules §8.1b. Status values: ``approved``,
   ``approved_nationally``, ``not_approved``, ``withdrawn``, ``off_label`` and ``procedure``
   (AHSCT, not a licensed medicine).
-* ``evidence`` (spec 0.1 tag V/M/C), ``label_source``, ``label_date`` (empty = not verified
+* ``evidence`` (rules §0.1 tag V/M/C), ``label_source``, ``label_date`` (empty = not verified
   against the current label; open item 12.8), ``notes``.
 
 Facts are restated from the spec, which restates product labels (US PI / EU SmPC); nothing here
 is medical advice. Every row must be re-checked against the current labels before release
-(spec 12.8).
+(rules §12.8).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import pandas as pd
 #: Version of the bundled catalogue; stored in every result's provenance.
 CATALOGUE_VERSION = "2026.11-draft2"
 #: Where the facts come from.
-CATALOGUE_SOURCE = "clinical-rules.md draft 2 sections 8.1, 8.1b, 8.2, 8.3"
+CATALOGUE_SOURCE = "docs/rules.md §8.1, 8.1b, 8.2, 8.3"
 
 EFFICACY_MAPPINGS = {
     "A": "platform / moderate-high / high (common clinical usage) [C]",
@@ -56,7 +56,7 @@ SCHEDULES = ("continuous", "pulsed", "procedure")
 
 @dataclass(frozen=True)
 class Drug:
-    """One catalogue entry (spec 8.1, 8.1b, 8.2, 8.3)."""
+    """One catalogue entry (rules §8.1, 8.1b, 8.2, 8.3)."""
 
     name: str
     brands: tuple[str, ...]
@@ -83,7 +83,7 @@ class Drug:
     notes: str | None
 
     def efficacy(self, mapping: str = "A") -> str | None:
-        """Efficacy category under mapping ``A``, ``B`` or ``C`` (spec 8.2; ``None`` = not
+        """Efficacy category under mapping ``A``, ``B`` or ``C`` (rules §8.2; ``None`` = not
         mapped)."""
         key = mapping.upper()
         if key not in EFFICACY_MAPPINGS:
@@ -170,7 +170,7 @@ def _parse(text: str) -> tuple[Drug, ...]:
 
 @cache
 def catalogue() -> tuple[Drug, ...]:
-    """Every catalogue entry, in the order of spec 8.1."""
+    """Every catalogue entry, in the order of rules §8.1."""
     text = (resources.files("neda.rules") / "data" / "dmt_catalogue.csv").read_text("utf-8")
     return _parse(text)
 

@@ -1,6 +1,6 @@
 """EDSS computed from the functional systems (FS) and the Neurostatus ambulation score.
 
-Clinical spec (``shared/docs/clinical-rules.md``) section 1: allowed values (1.1), FS ranges,
+``docs/rules.md`` § 1: allowed values (1.1), FS ranges,
 markers and conversions (1.2), the ambulation score (1.3), the step table (1.4), the reference
 algorithm (1.5) and its pitfalls (1.7); configuration keys ``edss.*`` (section 10).
 
@@ -8,13 +8,13 @@ Sources: Kurtzke, Neurology 1983;33:1444 (EDSS steps, FS, the visual "X" marker,
 bladder conversion); Neurostatus-EDSS definitions 04/10.2 and scoring table 04/10.3 (visual
 conversion, ambulation score, cerebellar "X" marker).
 
-The computed EDSS is a *check* of the rated EDSS, never a replacement (spec 1.5): both are kept
+The computed EDSS is a *check* of the rated EDSS, never a replacement (rules §1.5): both are kept
 and a disagreement is flagged. The computation is ``EDSS = max(F(fs), G(ambulation))``, where
 ``F`` is the FS-derived step (never above 5.0) and ``G`` the step implied by walking.
 
 Missing grades: an EDSS is computed only when every completion of the missing inputs gives the
 same value - "if any FS grade *needed* for a computation is missing, the computed EDSS is
-unknown" (spec 1.2). Because the rule is monotone (checked exhaustively in the tests), the
+unknown" (rules §1.2). Because the rule is monotone (checked exhaustively in the tests), the
 extremes are the completions with every missing FS at grade 0 and at its maximum; e.g. an
 ambulation score of 3 or more sets the step whatever the FS (pitfall 1.7.4).
 """
@@ -35,11 +35,11 @@ from neda.options import Options, option
 from neda.rules._common import Tri, provenance, with_provenance
 
 SOURCE = (
-    "clinical-rules draft 2 section 1; Kurtzke, Neurology 1983;33:1444; "
+    "docs/rules.md §1; Kurtzke, Neurology 1983;33:1444; "
     "Neurostatus-EDSS definitions 04/10.2 and scoring table 04/10.3"
 )
 
-#: The 20 EDSS values (spec 1.1): 0, then 1.0 to 10.0 in half steps; 0.5 does not exist.
+#: The 20 EDSS values (rules §1.1): 0, then 1.0 to 10.0 in half steps; 0.5 does not exist.
 EDSS_VALUES: tuple[float, ...] = (0.0, *(1.0 + 0.5 * i for i in range(19)))
 
 #: FS in the argument order of :func:`edss_from_functional_systems`.
@@ -47,31 +47,31 @@ FS_SYSTEMS: tuple[str, ...] = (
     "pyramidal", "cerebellar", "brainstem", "sensory", "bowel_bladder", "visual", "cerebral",
 )
 
-#: Highest raw grade of each FS (spec 1.2; Kurtzke 1983, Neurostatus).
+#: Highest raw grade of each FS (rules §1.2; Kurtzke 1983, Neurostatus).
 FS_RAW_MAX: dict[str, int] = {
     "pyramidal": 6, "cerebellar": 5, "brainstem": 5, "sensory": 6,
     "bowel_bladder": 6, "visual": 6, "cerebral": 5,
 }
 
-#: Raw visual 0-6 -> converted 0-4 (spec 1.2a; Neurostatus definitions 04/10.2).
+#: Raw visual 0-6 -> converted 0-4 (rules §1.2a; Neurostatus definitions 04/10.2).
 VISUAL_CONVERSION: tuple[int, ...] = (0, 1, 2, 2, 3, 3, 4)
-#: Raw bowel & bladder 0-6 -> converted 0-5 (spec 1.2b; Kurtzke 1983, Neurostatus table).
+#: Raw bowel & bladder 0-6 -> converted 0-5 (rules §1.2b; Kurtzke 1983, Neurostatus table).
 BOWEL_BLADDER_CONVERSION: tuple[int, ...] = (0, 1, 2, 3, 3, 4, 5)
 
-#: Phrases that always mean "not assessed" (spec 1.2), besides ``edss.fs_missing_codes``.
+#: Phrases that always mean "not assessed" (rules §1.2), besides ``edss.fs_missing_codes``.
 FS_NOT_ASSESSED_PHRASES: tuple[str, ...] = ("not assessable", "not done")
-#: The only FS marker (spec 1.2): visual temporal pallor (Kurtzke 1983), cerebellar testing
+#: The only FS marker (rules §1.2): visual temporal pallor (Kurtzke 1983), cerebellar testing
 #: limited by weakness (Neurostatus). One parsing rule for every FS.
 FS_MARKER = "X"
-#: Default of ``edss.fs_missing_codes`` (spec 1.2 and section 10; registry convention).
+#: Default of ``edss.fs_missing_codes`` (rules §1.2 and section 10; registry convention).
 DEFAULT_FS_MISSING_CODES: tuple[str, ...] = ("X", "9", "-1", "NA", "")
 
 METHODS: tuple[str, ...] = ("neurostatus_16", "neurostatus_12", "kurtzke_1983", "unknown")
-#: Methods for which the platform computes an EDSS (spec 1.3).
+#: Methods for which the platform computes an EDSS (rules §1.3).
 COMPUTED_METHODS: tuple[str, ...] = ("neurostatus_16", "neurostatus_12")
 FS4_COMPANION_RULES: tuple[str, ...] = ("neurostatus_table", "strict_others_le1")
 
-#: Ambulation score -> implied EDSS (spec 1.3/1.5 ``G``), per coding.
+#: Ambulation score -> implied EDSS (rules §1.3/1.5 ``G``), per coding.
 AMBULATION_STEP: dict[str, tuple[float, ...]] = {
     # Neurostatus 0-16 coding (17 codes)
     "neurostatus_16": (0.0, 2.0, 4.5, 5.0, 5.5, 6.0, 6.0, 6.0, 6.5, 6.5,
@@ -105,12 +105,12 @@ AMBULATION_LABELS_16: tuple[str, ...] = (
 
 
 class UnsupportedEdssMethod(NotImplementedError, ValueError):
-    """The requested EDSS method cannot be computed (spec 1.3); a ``ValueError`` too."""
+    """The requested EDSS method cannot be computed (rules §1.3); a ``ValueError`` too."""
 
 
 @dataclass(frozen=True)
 class EdssOptions(Options):
-    """Options of the EDSS computation; every ``edss.*`` key of spec section 10.
+    """Options of the EDSS computation; every ``edss.*`` key of rules §10.
 
     Parameters (default in brackets; spec section and source in parentheses):
 
@@ -119,23 +119,23 @@ class EdssOptions(Options):
         ``neurostatus_12`` is the older 0-13 coding (14 codes; names kept from the Motyl
         EDSScalculator package). ``kurtzke_1983`` is *declared unsupported*: computing with
         it raises :class:`UnsupportedEdssMethod`, because Kurtzke 1983 has no coded ambulation
-        score and its wording for steps 4.0-6.5 is not a closed decision table (spec 1.3).
-        ``unknown``: no EDSS is computed (spec 1.3, "not computed"); the computed EDSS is
+        score and its wording for steps 4.0-6.5 is not a closed decision table (rules §1.3).
+        ``unknown``: no EDSS is computed (rules §1.3, "not computed"); the computed EDSS is
         unknown with that reason and the rated EDSS is kept unchecked.
     cerebral1_as_zero : bool [True] (1.2c; Kurtzke 1983: step 0 "cerebral grade 1
         acceptable", grade-1 counts at 1.0 and 1.5 exclude cerebral grade 1). ``False`` counts
         cerebral grade 1 like any other grade 1 (the adobrasinovic JS calculator). *Unresolved*
-        (spec 12.1d): whether Neurostatus scoring table 04/10.3 disregards cerebral grade 1 at
-        steps 0-1.5 is not verified; the default is the spec's recommendation.
+        (rules §12.1d): whether Neurostatus scoring table 04/10.3 disregards cerebral grade 1 at
+        steps 0-1.5 is not verified; the default is the rules' recommendation.
     fs4_companion_rule : ``"neurostatus_table"`` | ``"strict_others_le1"`` [neurostatus_table]
         (1.5; Neurostatus scoring table 04/10.3 as implemented by the JS calculator). Decides
         one FS grade 4 with companions: default - grade-2 companions give 4.5, three or more
         grade-3 companions give 5.0; ``strict_others_le1`` - grade-2 companions give 4.0, one to
         four grade-3 companions 4.5, five 5.0 (Motyl R calculator, its gap closed). *Unresolved*
-        (spec 12.1a-b): the default is the spec's recommendation pending table 04/10.3.
+        (rules §12.1a-b): the default is the rules' recommendation pending table 04/10.3.
     fs_missing_codes : tuple of str [("X", "9", "-1", "NA", "")] (1.2; registry convention,
         [C]). Cell texts (compared case-insensitively, blanks stripped) read as "grade not
-        known". "not assessable" and "not done" always are (spec 1.2).
+        known". "not assessable" and "not done" always are (rules §1.2).
     """
 
     method: str = option("neurostatus_16", choices=METHODS, key="edss.method")
@@ -148,7 +148,7 @@ class EdssOptions(Options):
         # a list is accepted for convenience; stored as a tuple so the options stay hashable
         codes = self.fs_missing_codes
         if isinstance(codes, str) or not all(isinstance(c, str) for c in codes):
-            raise ValueError("edss.fs_missing_codes must be a list of strings (rules 1.2)")
+            raise ValueError("edss.fs_missing_codes must be a list of strings (rules §1.2)")
         object.__setattr__(self, "fs_missing_codes", tuple(codes))
         super().__post_init__()
 
@@ -162,14 +162,14 @@ class EdssOptions(Options):
 def _unsupported(method: str) -> UnsupportedEdssMethod:
     return UnsupportedEdssMethod(
         f"edss.method {method!r} cannot be computed: Kurtzke 1983 has no coded ambulation score "
-        "and its step wording for 4.0-6.5 is not a closed decision table (spec 1.3). Store the "
+        "and its step wording for 4.0-6.5 is not a closed decision table (rules §1.3). Store the "
         "rated EDSS and FS as they are, or choose neurostatus_16 / neurostatus_12.")
 
 
 # ------------------------------------------------------------------------------------ parsing
 @dataclass(frozen=True)
 class FsGrade:
-    """One parsed FS cell: ``grade`` (None = not known) and the ``marker_x`` flag (spec 1.2)."""
+    """One parsed FS cell: ``grade`` (None = not known) and the ``marker_x`` flag (rules §1.2)."""
 
     system: str
     grade: int | None
@@ -202,7 +202,7 @@ def _check_system(system: str) -> None:
 def parse_fs_grade(
     raw: Any, system: str, *, missing_codes: Iterable[str] = DEFAULT_FS_MISSING_CODES
 ) -> FsGrade:
-    """Parse one rated FS cell (spec 1.2, "FS value parsing", one rule for every FS).
+    """Parse one rated FS cell (rules §1.2, "FS value parsing", one rule for every FS).
 
     ``3`` or ``"3"`` -> grade 3. ``"2X"`` -> grade 2 with ``marker_x`` (the grade counts, the
     marker is kept). A bare ``"X"``, ``"not assessable"``, ``"not done"``, a code of
@@ -215,45 +215,45 @@ def parse_fs_grade(
     if _is_missing_scalar(raw):
         return FsGrade(system, None, False, "")
     if isinstance(raw, bool | np.bool_):
-        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (spec 1.2)")
+        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (rules §1.2)")
     if isinstance(raw, int | np.integer):
         text = str(int(raw))
     elif isinstance(raw, float | np.floating):
         if not float(raw).is_integer():
             raise ValueError(
-                f"FS {system}: {raw!r} is not a whole grade; allowed {allowed} (spec 1.2)")
+                f"FS {system}: {raw!r} is not a whole grade; allowed {allowed} (rules §1.2)")
         text = str(int(raw))
     elif isinstance(raw, str):
         text = raw.strip()
     else:
-        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (spec 1.2)")
+        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (rules §1.2)")
     folded = text.casefold()
     if folded in FS_NOT_ASSESSED_PHRASES or folded in {c.strip().casefold() for c in missing_codes}:
         return FsGrade(system, None, False, text)
     match = _GRADE_TEXT.match(text)
     if match is None:
-        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (spec 1.2)")
+        raise ValueError(f"FS {system}: {raw!r} is not a grade; allowed {allowed} (rules §1.2)")
     number, suffix = int(match.group(1)), match.group(2)
     if suffix and suffix.upper() != FS_MARKER:
         raise ValueError(
             f"FS {system}: unknown marker {suffix!r} in {raw!r}; the only FS marker is "
-            f"'{FS_MARKER}' (e.g. '2X'), allowed {allowed} (spec 1.2)")
+            f"'{FS_MARKER}' (e.g. '2X'), allowed {allowed} (rules §1.2)")
     if not 0 <= number <= top:
         raise ValueError(
             f"FS {system}: grade {number} in {raw!r} is out of range; allowed {allowed} "
-            "(spec 1.2)")
+            "(rules §1.2)")
     return FsGrade(system, number, bool(suffix), text)
 
 
 def parse_ambulation(raw: Any, method: str = "neurostatus_16") -> int | None:
-    """Parse a Neurostatus ambulation score (spec 1.3): 0-16, or 0-13 for ``neurostatus_12``.
+    """Parse a Neurostatus ambulation score (rules §1.3): 0-16, or 0-13 for ``neurostatus_12``.
 
     NaN/None/"" -> None (not known). Not a whole number, or out of the coding's range ->
     ``ValueError`` naming the value and the allowed range. For methods that are not computed
     (``unknown``, ``kurtzke_1983``) the widest coding, 0-16, is accepted.
     """
     top = len(AMBULATION_STEP[method]) - 1 if method in AMBULATION_STEP else _AMBULATION_MAX_ANY
-    allowed = f"whole numbers 0-{top} ({method} coding, spec 1.3)"
+    allowed = f"whole numbers 0-{top} ({method} coding, rules §1.3)"
     if _is_missing_scalar(raw) or (isinstance(raw, str) and not raw.strip()):
         return None
     if isinstance(raw, bool | np.bool_):
@@ -277,7 +277,7 @@ def parse_ambulation(raw: Any, method: str = "neurostatus_16") -> int | None:
 
 
 def validate_edss(value: Any) -> float | None:
-    """A rated EDSS as float (None if missing); values outside spec 1.1 raise (never rounded)."""
+    """A rated EDSS as float (None if missing); values outside rules §1.1 raise (never rounded)."""
     if _is_missing_scalar(value) or (isinstance(value, str) and not value.strip()):
         return None
     try:
@@ -289,11 +289,11 @@ def validate_edss(value: Any) -> float | None:
     return number
 
 
-_EDSS_ALLOWED = "0, 1.0, 1.5, ..., 10.0 (0.5 does not exist; spec 1.1)"
+_EDSS_ALLOWED = "0, 1.0, 1.5, ..., 10.0 (0.5 does not exist; rules §1.1)"
 
 
 def convert_fs(grade: int | None, system: str, options: EdssOptions | None = None) -> int | None:
-    """Converted grade used for step determination (spec 1.2a-c); raw grades are never changed.
+    """Converted grade used for step determination (rules §1.2a-c); raw grades are never changed.
 
     Visual 0-6 -> 0,1,2,2,3,3,4 (Neurostatus 04/10.2); bowel & bladder 0-6 -> 0,1,2,3,3,4,5
     (Kurtzke 1983, Neurostatus table); cerebral 1 -> 0 when ``cerebral1_as_zero`` (Kurtzke
@@ -304,7 +304,7 @@ def convert_fs(grade: int | None, system: str, options: EdssOptions | None = Non
         return None
     if not 0 <= grade <= FS_RAW_MAX[system]:
         raise ValueError(
-            f"FS {system}: grade {grade} is out of range 0-{FS_RAW_MAX[system]} (spec 1.2)")
+            f"FS {system}: grade {grade} is out of range 0-{FS_RAW_MAX[system]} (rules §1.2)")
     opts = options or EdssOptions()
     if system == "visual":
         return VISUAL_CONVERSION[grade]
@@ -317,7 +317,7 @@ def convert_fs(grade: int | None, system: str, options: EdssOptions | None = Non
 
 # ------------------------------------------------------------------------- the step rules
 class FsRule(enum.IntEnum):
-    """Which line of the FS step table (spec 1.4/1.5) decided ``F``; counts use converted grades."""
+    """Which line of the FS step table (rules §1.4/1.5) decided ``F``; counts use converted grades."""
 
     ALL_ZERO = 0
     ONE_1 = 1
@@ -380,7 +380,7 @@ _RULE_STEP = np.array([FS_RULES[FsRule(i)][0] for i in range(len(FsRule))])
 
 def fs_step(converted: Sequence[int], fs4_companion_rule: str = "neurostatus_table"
             ) -> tuple[float, FsRule]:
-    """``F(fs)`` of spec 1.5 for seven known converted grades: the FS-derived step (<= 5.0)."""
+    """``F(fs)`` of rules §1.5 for seven known converted grades: the FS-derived step (<= 5.0)."""
     n = [0] * 5
     n5plus = 0
     for c in converted:
@@ -448,7 +448,7 @@ def _fs_step_array(conv: np.ndarray, fs4_companion_rule: str) -> np.ndarray:
         four = [(n3 >= 5, FsRule.ONE_4_WITH_5PLUS_3_STRICT),
                 (n3 >= 1, FsRule.ONE_4_WITH_1TO4_3_STRICT),
                 (np.True_, FsRule.ONE_4_STRICT)]
-    # np.select takes the first true condition: the same order as the spec's if-chain
+    # np.select takes the first true condition: the same order as the rules' if-chain
     table = [
         (n5plus >= 1, FsRule.GRADE_5_PLUS),
         (n4 >= 2, FsRule.TWO_PLUS_4),
@@ -478,9 +478,9 @@ _NOT_COMPUTED_UNKNOWN = 1
 _NOT_COMPUTED_KURTZKE = 2
 _METHOD_REASON = {
     "unknown": "EDSS method unknown: the rated EDSS and FS are stored but no EDSS is computed "
-               "(spec 1.3)",
+               "(rules §1.3)",
     "kurtzke_1983": "EDSS method kurtzke_1983: not computed - no coded ambulation score and no "
-                    "closed decision table for steps 4.0-6.5 (spec 1.3)",
+                    "closed decision table for steps 4.0-6.5 (rules §1.3)",
 }
 
 
@@ -539,13 +539,13 @@ def _mismatch(computed: float | None, rated: float | None, reason: str | None
         return False, f"rated EDSS {rated:.1f} equals the computed EDSS"
     direction = "above" if rated > computed else "below"
     return True, (f"rated EDSS {rated:.1f} is {direction} the computed EDSS {computed:.1f} "
-                  "(both kept; spec 1.5)")
+                  "(both kept; rules §1.5)")
 
 
 # ------------------------------------------------------------------------------ one visit
 @dataclass(frozen=True)
 class EdssResult:
-    """Computed EDSS of one assessment, with its reasons (spec 1.5).
+    """Computed EDSS of one assessment, with its reasons (rules §1.5).
 
     ``edss`` is None when not computable (``reason`` says why). ``step_rule`` names the line of
     the 1.4 table (or the ambulation score) that decided it. ``mismatch`` is True / False /
@@ -576,11 +576,11 @@ def edss_from_functional_systems(
     rated_edss: Any = None,
     options: EdssOptions | None = None,
 ) -> EdssResult:
-    """EDSS from the seven raw FS grades and the ambulation score (spec 1.5).
+    """EDSS from the seven raw FS grades and the ambulation score (rules §1.5).
 
     FS cells are parsed by :func:`parse_fs_grade` (raw grades, markers such as "2X", missing
     codes); visual and bowel & bladder are converted first (pitfall 1.7.1). ``EDSS =
-    max(F(fs), G(ambulation))``. A rated EDSS, if given, is validated (spec 1.1) and compared.
+    max(F(fs), G(ambulation))``. A rated EDSS, if given, is validated (rules §1.1) and compared.
     Raises :class:`UnsupportedEdssMethod` for ``method="kurtzke_1983"``.
     """
     opts = options or EdssOptions()
@@ -625,7 +625,7 @@ def edss_from_functional_systems(
 # ---------------------------------------------------------------------------------- a table
 RESULT_COLUMNS: dict[str, str] = {
     "computed_edss": "EDSS computed from FS and ambulation (NaN: not computable, see reason)",
-    "step_rule": "which rule of the step table (spec 1.4) or walking decided it",
+    "step_rule": "which rule of the step table (rules §1.4) or walking decided it",
     "reason": "why the EDSS could not be computed (None when computed)",
     "fs_markers": "FS rated with the 'X' marker, comma-separated ('' if none)",
     "mismatch": "rated EDSS differs from the computed one (nullable boolean; <NA> = unknown)",
@@ -671,7 +671,7 @@ def _method_column(frame: pd.DataFrame, opts: EdssOptions) -> np.ndarray:
     for i, value in enumerate(uniques):
         if value not in METHODS:
             exc = ValueError(f"unknown EDSS method {value!r}; one of {', '.join(METHODS)} "
-                             "(spec 1.3)")
+                             "(rules §1.3)")
             raise _row_error(frame, "edss_method", codes, i, exc)
         lut[i] = METHODS.index(value)
     return lut[codes]
@@ -698,7 +698,7 @@ def _parse_ambulation_column(frame: pd.DataFrame, method: np.ndarray) -> np.ndar
         raise ValueError(
             f"visits row {frame.index[bad[0]]!r}, column 'ambulation': ambulation score "
             f"{int(amb[bad[0]])} is out of range; allowed whole numbers "
-            f"0-{int(top[method[bad[0]]])} ({m} coding, spec 1.3)")
+            f"0-{int(top[method[bad[0]]])} ({m} coding, rules §1.3)")
     return amb
 
 
@@ -726,7 +726,7 @@ def _texts(keys: np.ndarray, build: Any) -> np.ndarray:
 
 def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssOptions
                ) -> dict[str, np.ndarray]:
-    """Vectorised spec 1.5 for raw grades (n, 7; -1 = not known, order :data:`FS_SYSTEMS`),
+    """Vectorised rules §1.5 for raw grades (n, 7; -1 = not known, order :data:`FS_SYSTEMS`),
     ambulation scores (-1 = not known) and method codes (index into :data:`METHODS`).
 
     Returns the FS rule at the low extreme, ``f_low``/``f_high`` (F with every missing grade
@@ -766,7 +766,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     ``visits`` (``docs/data-model.md``): ``subject``, ``date``, ``fs_pyramidal``,
     ``fs_cerebellar``, ``fs_brainstem``, ``fs_sensory``, ``fs_bowel_bladder``, ``fs_visual``,
     ``fs_cerebral``, ``ambulation``, optional ``edss`` (rated) and ``edss_method`` (the method
-    of that assessment, spec 1.3; missing cells take ``options.method``). Absent FS columns and
+    of that assessment, rules §1.3; missing cells take ``options.method``). Absent FS columns and
     an absent ``ambulation`` are read as "not known".
 
     Returns one row per visit (same index): ``subject``/``date`` when present, then

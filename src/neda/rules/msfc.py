@@ -1,4 +1,4 @@
-"""Multiple Sclerosis Functional Composite (MSFC) z-scores (clinical spec section 7.1).
+"""Multiple Sclerosis Functional Composite (MSFC) z-scores (clinical rules §7.1).
 
 The MSFC combines three performance measures into one score (Cutter et al., Brain 1999;
 Fischer et al., Mult Scler 1999; scoring per the MSFC Administration and Scoring Manual,
@@ -9,17 +9,17 @@ Fischer et al., revised 2001):
   reciprocals of both hands' trial means, ``(1/dominant + 1/non-dominant) / 2`` (1/s, higher =
   better);
 * **PASAT-3** - correct answers out of 60 (higher = better), or the **SDMT** in its place
-  (Drake et al., Mult Scler 2010; spec 7.1 variant).
+  (Drake et al., Mult Scler 2010; rules §7.1 variant).
 
 Each component becomes a z-score against a reference population (:class:`MsfcReference`) and
 the composite is ``(Z_9HPT - Z_T25FW + Z_cognitive) / 3`` (higher = better). ``Z_T25FW`` keeps
 the manual's sign (higher = slower = worse) and is *subtracted*; it is computed on seconds, not
 on the reciprocal, because the Task Force reference values and the T25FW incapacity value
-(165.7948 s = 9.5353 + 13.7 x 11.4058) are in seconds (spec 7.1 formula; the independent EPIC
+(165.7948 s = 9.5353 + 13.7 x 11.4058) are in seconds (rules §7.1 formula; the independent EPIC
 scoring code does the same). A reciprocal-T25FW variant is offered for user references
 (``t25fw_scale="reciprocal"``).
 
-Timed trials carry a reason code (spec 2.2, 7.1): ``completed``, ``unable_ms`` (cannot perform
+Timed trials carry a reason code (rules §2.2, 7.1): ``completed``, ``unable_ms`` (cannot perform
 because of MS: the trial takes the MSFC incapacity value - 9HPT 777 s, T25FW 165.7948 s, PASAT
 0) or ``unable_other`` (the trial is missing). Variant ``timed_unable_rule="missing"`` makes
 ``unable_ms`` trials missing too.
@@ -34,7 +34,7 @@ Input columns of ``visits`` (spec data model; every one optional except ``subjec
 
 Reason codes: ``completed | unable_ms | unable_other``; blank means "not recorded" (a value is
 then read as completed, except that a trial at or above the time limit - T25FW 180 s, 9HPT
-300 s - counts as ``unable_ms``, spec 7.1 [C]).
+300 s - counts as ``unable_ms``, rules §7.1 [C]).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from neda.options import Options, option
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
-    "clinical-rules.md draft 2 section 7.1 (and 2.2 for reason codes); Fischer JS et al., "
+    "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
     "Mult Scler 1999;5:244-250; Cutter GR et al., Brain 1999;122:871-882; MSFC Administration "
     "and Scoring Manual (Fischer et al., revised 2001); Drake AS et al., Mult Scler 2010 (SDMT)"
 )
@@ -81,7 +81,7 @@ _REASON_CODE = {"completed": _COMPLETED, "unable_ms": _UNABLE_MS, "unable_other"
 
 @dataclass(frozen=True)
 class MsfcOptions(Options):
-    """Options of the MSFC scoring; every ``msfc.*`` key of spec section 10, and the
+    """Options of the MSFC scoring; every ``msfc.*`` key of rules §10, and the
     ``cdw.timed_unable_rule`` rule as it applies to MSFC trials.
 
     Parameters (default in brackets; spec section and source in parentheses):
@@ -97,7 +97,7 @@ class MsfcOptions(Options):
     unable_t25fw_trial_s : float [165.7948] (7.1 [M]) = 9.5353 + 13.7 x 11.4058, the worst
         T25FW z-score (13.7) in the Task Force database. Used whatever the reference.
     unable_pasat_score : float [0] (7.1 [M]).
-    unable_sdmt_score : float or None [None] (no rule in the spec; by spec 7.8 an instrument
+    unable_sdmt_score : float or None [None] (no rule in the spec; by rules §7.8 an instrument
         without a rule stays missing). A number (e.g. 0, by analogy with the PASAT) substitutes
         it for an ``unable_ms`` SDMT. [C]
     timed_unable_rule : ``"incapacity_value"`` | ``"missing"`` [incapacity_value] (2.2, key
@@ -143,11 +143,11 @@ class MsfcOptions(Options):
             problems.append(
                 "msfc.cognitive_component='sdmt' needs msfc.reference='cohort_baseline' or "
                 "'custom' with a user-supplied SDMT mean and SD: there are no Task Force SDMT "
-                "reference values (rules 7.1)")
+                "reference values (rules §7.1)")
         if self.t25fw_scale == "reciprocal" and self.reference == "taskforce_2001":
             problems.append(
                 "msfc.t25fw_scale='reciprocal' needs msfc.reference='cohort_baseline' or "
-                "'custom': the Task Force T25FW values are in seconds (rules 7.1)")
+                "'custom': the Task Force T25FW values are in seconds (rules §7.1)")
         return problems
 
     @property
@@ -221,7 +221,7 @@ class MsfcReference:
     # -- constructors
     @classmethod
     def taskforce_2001(cls) -> MsfcReference:
-        """NMSS Task Force pooled reference (spec 7.1 [M]; MSFC manual 2001; EPIC code).
+        """NMSS Task Force pooled reference (rules §7.1 [M]; MSFC manual 2001; EPIC code).
 
         9HPT 0.0439 +- 0.0101 (1/s), T25FW 9.5353 +- 11.4058 s, PASAT-3 45.0311 +- 12.0771.
         No SDMT values exist.
@@ -236,13 +236,13 @@ class MsfcReference:
     @classmethod
     def custom(cls, values: Mapping[str, tuple[float, float]], name: str = "custom",
                source: str = "user-supplied") -> MsfcReference:
-        """A user-supplied table, e.g. ``{"sdmt": (52.0, 11.5), ...}`` (spec 7.1 ``custom``)."""
+        """A user-supplied table, e.g. ``{"sdmt": (52.0, 11.5), ...}`` (rules §7.1 ``custom``)."""
         return cls(name=name, kind="custom", values=dict(values), source=source)
 
     @classmethod
     def cohort_baseline(cls, visits: pd.DataFrame, options: MsfcOptions | None = None,
                         baseline: Any = None, name: str = "cohort_baseline") -> MsfcReference:
-        """Mean and SD (n - 1) of each component over the cohort's baseline visits (spec 7.1).
+        """Mean and SD (n - 1) of each component over the cohort's baseline visits (rules §7.1).
 
         ``baseline`` is a boolean mask over ``visits`` rows; by default each subject's first
         visit (by date) with any MSFC component. Component values are computed exactly as in
@@ -292,7 +292,7 @@ class MsfcReference:
         elif self.kind == "taskforce_2001" and component == "sdmt":
             extra = " (there are no Task Force SDMT values; use cohort_baseline or custom)"
         raise ValueError(f"reference {self.name!r} has no {component} mean/SD{extra} "
-                         "(spec 7.1)")
+                         "(rules §7.1)")
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "source": self.source,
@@ -311,7 +311,7 @@ def _reason_codes(reasons: Any, n: int, where: Callable[[int], str]) -> np.ndarr
         code = _REASON_CODE.get(str(raw[i]).strip().lower())
         if code is None:
             raise ValueError(f"{where(i)}: unknown reason code {raw[i]!r}; expected one of "
-                             f"{', '.join(REASON_CODES)} or blank (spec 2.2)")
+                             f"{', '.join(REASON_CODES)} or blank (rules §2.2)")
         out[i] = code
     return out
 
@@ -386,7 +386,7 @@ def _trials(trial1: Any, trial2: Any, reason1: Any, reason2: Any, test: str,
 
 def timed_test_value(trial1: Any, trial2: Any = None, reason1: Any = None, reason2: Any = None,
                      test: str = "t25fw", options: MsfcOptions | None = None) -> Any:
-    """The visit value of a test from its trials and reason codes (spec 2.2, 7.1).
+    """The visit value of a test from its trials and reason codes (rules §2.2, 7.1).
 
     Mean of the available trials (one trial if the other is missing; NaN if both are). A trial
     with reason ``unable_ms`` takes the incapacity value (T25FW 165.7948 s, 9HPT 777 s, PASAT
@@ -514,13 +514,13 @@ RESULT_COLUMNS: dict[str, str] = {
 
 def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
                 reference: MsfcReference | None = None) -> pd.DataFrame:
-    """MSFC component z-scores and composite for every visit row (spec 7.1), vectorised.
+    """MSFC component z-scores and composite for every visit row (rules §7.1), vectorised.
 
     ``reference`` defaults to the table named by ``options.reference``: the Task Force values,
     or the cohort baseline of these ``visits`` (:meth:`MsfcReference.cohort_baseline`);
     ``custom`` needs ``reference=MsfcReference.custom(...)``. A reference passed in must be of
     the kind ``options.reference`` names. The composite is reported only when all three
-    components are present (spec 7.1: "if a component is missing, the composite is missing").
+    components are present (rules §7.1: "if a component is missing, the composite is missing").
 
     Returns one row per input row, in input order, with :data:`RESULT_COLUMNS` and
     ``attrs["provenance"]`` (options, reference values, source).
@@ -534,7 +534,7 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
             reference = MsfcReference.cohort_baseline(frame, opts)
         else:
             raise ValueError("msfc.reference='custom' needs reference=MsfcReference.custom("
-                             "{...}) with a mean and SD for each component (spec 7.1)")
+                             "{...}) with a mean and SD for each component (rules §7.1)")
     elif reference.kind != opts.reference:
         raise ValueError(f"reference {reference.name!r} is a {reference.kind} table but "
                          f"msfc.reference is {opts.reference!r}; set them alike so the "

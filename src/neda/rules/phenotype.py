@@ -1,6 +1,6 @@
 """MS disease-course descriptors (Lublin 2014) and the objective definition of SPMS.
 
-Clinical spec (``shared/docs/clinical-rules.md``) section 6.1 (Lublin 2014 modifiers, RIS under
+``docs/rules.md`` § 6.1 (Lublin 2014 modifiers, RIS under
 McDonald 2024), 6.2 (objective SPMS, Lorscheider 2016 as implemented by CORe/MSBase
 ``MSoutcomes::spmsDx``), 9 (MRI activity) and 4.1 (relapse component and lesion count per
 score); configuration keys ``phenotype.*`` and ``spms.*`` (section 10).
@@ -8,11 +8,11 @@ score); configuration keys ``phenotype.*`` and ``spms.*`` (section 10).
 Sources: Lublin FD, et al. Neurology 2014;83:278-286 (active / not active / indeterminate;
 with / without progression); Lorscheider J, et al. Brain 2016;139:2395-2405 (objective SPMS,
 accuracy 87 %); MSoutcomes 0.2.1 (CRAN, CORe/MSBase) ``spmsDx`` source, read for the exact
-algorithm (spec 6.2 [V]).
+algorithm (rules §6.2 [V]).
 
 * :func:`lublin_descriptors` - per window: activity (relapses and MRI activity), and for
   progressive courses progression (= a confirmed worsening classified PIRA by the default
-  course-engine preset, spec 6.1). Missing data give ``indeterminate``, never "not active"
+  course-engine preset, rules §6.1). Missing data give ``indeterminate``, never "not active"
   or "without progression".
 * :func:`objective_spms` - one row per subject: whether and when the objective SPMS definition
   is first met. A numba kernel follows the CORe code step by step; it runs on 60,000 patients
@@ -49,7 +49,7 @@ from .response import (
 )
 
 PHENOTYPE_SOURCE = (
-    "clinical spec draft 2 sections 6.1, 6.2, 9, 4.1; Lublin et al. Neurology 2014; "
+    "docs/rules.md §6.1, 6.2, 9, 4.1; Lublin et al. Neurology 2014; "
     "Lorscheider et al. Brain 2016; MSoutcomes 0.2.1 spmsDx (CORe/MSBase)"
 )
 COURSES = ("CIS", "RRMS", "SPMS", "PPMS", "RIS", "MS_no_clinical_event")
@@ -113,7 +113,7 @@ SPMS_COLUMNS = {
 
 @dataclass(frozen=True)
 class PhenotypeOptions(Options):
-    """Options of the Lublin descriptors and of objective SPMS (spec 10: ``phenotype.*``,
+    """Options of the Lublin descriptors and of objective SPMS (rules §10: ``phenotype.*``,
     ``spms.*``). Defaults in brackets; spec section and evidence tag in parentheses.
 
     activity_window_days : ``phenotype.activity_window_days`` [365] - modifiers are assessed on
@@ -144,9 +144,9 @@ class PhenotypeOptions(Options):
         reproduces that (parity), "keep" keeps the reference in force.
     unconfirmed_at_end : [``"unknown"``] | ``"not_met"`` - *unresolved*; named option [C]: a
         worsening run still open at the last visit (not yet confirmable) makes ``spms`` <NA>
-        (tri-state, spec 0.2); "not_met" gives False as CORe does.
+        (tri-state, rules §0.2); "not_met" gives False as CORe does.
     exclude_pseudo_relapse_visits : [True] - EDSS assessed during a fever/infection pseudo-relapse
-        episode is not used (spec 3.1, ``cdw.exclude_pseudo_relapse_visits``); CORe has no such
+        episode is not used (rules §3.1, ``cdw.exclude_pseudo_relapse_visits``); CORe has no such
         rule.
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
     """
@@ -194,7 +194,7 @@ def _normalise_course(value: Any) -> tuple[str | None, bool]:
         return None, False
     key = text.upper().replace("-", "_").replace(" ", "_")
     if key in ("PRMS", "PR", "PROGRESSIVE_RELAPSING"):
-        return "PPMS", True  # retired in 2014: PPMS, active (spec 6.1)
+        return "PPMS", True  # retired in 2014: PPMS, active (rules §6.1)
     for c in COURSES:
         if key == c.upper():
             return c, False
@@ -227,7 +227,7 @@ def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
 
 
 def _mri_activity(w: pd.DataFrame, mri: Any, opts: PhenotypeOptions) -> pd.DataFrame:
-    """Per window: MRI activity (tri-state), scans in the window and a reason (spec 9)."""
+    """Per window: MRI activity (tri-state), scans in the window and a reason (rules §9)."""
     n = len(w)
     out = pd.DataFrame({"mri": pd.array([pd.NA] * n, dtype="boolean"),
                         "scans": np.zeros(n, np.int64),
@@ -285,7 +285,7 @@ def _mri_activity(w: pd.DataFrame, mri: Any, opts: PhenotypeOptions) -> pd.DataF
 
 def _progression(w: pd.DataFrame, vis: pd.DataFrame, vsubj: str, relapses: Any,
                  ascertainment: Any, opts: PhenotypeOptions) -> pd.DataFrame:
-    """Per window: PIRA with onset in the window (spec 6.1), tri-state."""
+    """Per window: PIRA with onset in the window (rules §6.1), tri-state."""
     n = len(w)
     ed = vis[["subject", "date", "edss"]].dropna(subset=["edss"])
     eng = CourseOptions.from_preset(opts.progression_preset)
@@ -344,7 +344,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
                        options: PhenotypeOptions | None = None, windows: Any = None, *,
                        courses: Any = None, ascertainment: Any = None,
                        relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Lublin 2014 phenotype modifiers per assessment window (spec 6.1).
+    """Lublin 2014 phenotype modifiers per assessment window (rules §6.1).
 
     Activity: a relapse with onset in the window (relapse rule of 4.1: pseudo-relapses
     excluded, imprecise onsets partly in the window and relapse follow-up not covering the
@@ -358,14 +358,14 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     progression``; RAW / undefined worsening does not count; an unattributable (``unknown``)
     or not yet confirmed worsening in the window, or no EDSS near either window edge ->
     ``indeterminate``. Relapsing courses (CIS, RRMS) and RIS / ``MS_no_clinical_event``
-    (McDonald 2024, spec 6.1) get ``not applicable``.
+    (McDonald 2024, rules §6.1) get ``not applicable``.
 
     Parameters
     ----------
     visits : ``subject``, ``date``, ``edss`` (data model); visits also give the relapse
         follow-up (first to last visit) unless ``ascertainment`` is given.
     relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned by
-        relapse hygiene with ``relapse_options``, rules 3.1); ``None``: relapses were not
+        relapse hygiene with ``relapse_options``, rules §3.1); ``None``: relapses were not
         recorded, so relapse activity is unknown.
     mri : MRI table (optional; without it MRI activity is unknown).
     options : :class:`PhenotypeOptions`.
@@ -400,7 +400,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     parsed = [_normalise_course(c) for c in w["course_in"].to_numpy()]
     course = [p[0] for p in parsed]
     legacy = [p[1] for p in parsed]
-    # relapses (spec 4.1 relapse rule over the window)
+    # relapses (rules §4.1 relapse rule over the window)
     rel, _ep, _h = relapse_days(hygiene)
     asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
     counts = count_relapses(w[["_w", "subject", "w0", "w1"]], rel, asc).reindex(w["_w"])
@@ -767,7 +767,7 @@ def _days_since_relapse(vcode: np.ndarray, vday: np.ndarray, rcode: np.ndarray,
     """Days since the most recent relapse onset on or before each visit (NaN: none).
 
     An imprecise onset [a, b] counts from its latest possible day b, and a visit inside
-    [a, b] is 0 days after it (conservative, as the course engine, spec 2.7.2)."""
+    [a, b] is 0 days after it (conservative, as the course engine, rules §2.7.2)."""
     out = np.full(len(vday), np.nan)
     if len(ra) == 0 or len(vday) == 0:
         return out
@@ -786,7 +786,7 @@ def _days_since_relapse(vcode: np.ndarray, vday: np.ndarray, rcode: np.ndarray,
 
 def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions | None = None,
                    *, relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Objective SPMS (Lorscheider 2016) per subject, following CORe ``spmsDx`` (spec 6.2).
+    """Objective SPMS (Lorscheider 2016) per subject, following CORe ``spmsDx`` (rules §6.2).
 
     Per subject (EDSS visits sorted by date, from the first visit with any FS data; >= 3
     visits needed): the reference is the first visit more than 30 days after a relapse; a visit
@@ -805,7 +805,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
         (``fs_*`` as rated, markers such as "2X" allowed; ``ambulation`` 0-16); missing FS
         columns are read as not recorded.
     relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned by
-        relapse hygiene with ``relapse_options``, rules 3.1). "Days since the most recent
+        relapse hygiene with ``relapse_options``, rules §3.1). "Days since the most recent
         relapse" (CORe) counts from the latest attack merged into a relapse
         (``last_onset_end``), so merging never shortens it. ``None``: relapses were not
         recorded - a course that would meet the definition is reported unknown, since it
@@ -813,7 +813,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     options : :class:`PhenotypeOptions`.
 
     Returns one row per subject, columns :data:`SPMS_COLUMNS`. Compute it for relapsing-onset
-    courses and keep the clinician's phenotype separately (spec 6.2: propose, not impose).
+    courses and keep the clinician's phenotype separately (rules §6.2: propose, not impose).
     """
     opts = (options or PhenotypeOptions()).validated()
     vis = ensure_table(visits, "visits", required=["edss"])

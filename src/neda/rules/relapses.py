@@ -1,21 +1,21 @@
-"""Relapses: hygiene, severity and recovery (remission) - clinical spec section 3.
+"""Relapses: hygiene, severity and recovery (remission) - clinical rules §3.
 
-* :func:`relapse_hygiene` turns raw relapse records into the relapses that count (spec 3.1):
+* :func:`relapse_hygiene` turns raw relapse records into the relapses that count (rules §3.1):
   episodes shorter than 24 h, single paroxysmal episodes and fever/infection pseudo-relapses
   are not relapses; attacks whose onsets are less than 30 days apart are one relapse (McDonald
   2001); duplicate entries are folded; with a follow-up table, relapses outside follow-up are
   left out. Every input row is either a counted relapse or listed in ``removed`` with its
   reason - nothing disappears silently. Onsets may be imprecise (``YYYY-MM``, ``YYYY`` or an
-  explicit range): each relapse carries its onset interval ``[a, b]`` (spec 2.7.2).
-* :func:`relapse_severity` - the EDSS change at the relapse and its category (spec 3.2).
+  explicit range): each relapse carries its onset interval ``[a, b]`` (rules §2.7.2).
+* :func:`relapse_severity` - the EDSS change at the relapse and its category (rules §3.2).
 * :func:`relapse_recovery` - pre-, peak- and post-relapse EDSS, residual deficit, complete /
-  incomplete recovery and the recovery fraction (spec 3.3; Lublin 2003, Hirst 2008).
+  incomplete recovery and the recovery fraction (rules §3.3; Lublin 2003, Hirst 2008).
 
 Sources: McDonald 2017 (Thompson et al., Lancet Neurol 2018) attack definition (>=24 h, no
 fever or infection, single paroxysmal episodes excluded); McDonald 2001 (McDonald et al., Ann
 Neurol 2001) 30 days between the onsets of two attacks; Lublin et al., Neurology 2003 and Hirst
 et al., J Neurol 2008 (residual deficit after a relapse); Lublin et al., MSARD 2014 (AFFIRM:
-EDSS change at relapse, confirmed recovery); pymsprog 1.0.7 reference eligibility (spec 2.3).
+EDSS change at relapse, confirmed recovery); pymsprog 1.0.7 reference eligibility (rules §2.3).
 Conventions [C] are the platform's own (clinical spec draft 2, tagged [C]).
 """
 
@@ -34,7 +34,7 @@ from ..options import Options, option
 from ._common import provenance, rule_set_name, with_provenance
 from .edss import FS_SYSTEMS, parse_fs_grade
 
-SOURCE = ("clinical spec draft 2 sections 3.1 (relapse definition and hygiene), 3.2 (severity), "
+SOURCE = ("docs/rules.md §3.1 (relapse definition and hygiene), 3.2 (severity), "
           "3.3 (recovery), 2.7.2 (onset intervals), 2.3 (reference eligibility), 0.2 (days)")
 
 PSEUDO_MODES = ("exclude", "flag_only")
@@ -43,32 +43,32 @@ PEAK_SOURCES = ("max_in_window", "designated_relapse_visit")
 POST_RULES = ("closest_to_target", "first_after_min")
 CLINICIAN_SEVERITY = ("mild", "moderate", "severe")
 
-#: FS used by the objective-confirmation rule (spec 3.1: bowel/bladder and cerebral excluded).
+#: FS used by the objective-confirmation rule (rules §3.1: bowel/bladder and cerebral excluded).
 OBJECTIVE_FS: tuple[str, ...] = ("pyramidal", "cerebellar", "brainstem", "sensory", "visual")
 
 #: Removal reasons of :attr:`RelapseHygiene.removed`, in the order they are tested (the first
 #: that applies is reported). ``shorter_than_24h`` is named after ``min_duration_h``.
 REMOVAL_REASONS = {
-    "pseudo_relapse_fever_infection": "fever or infection recorded: a pseudo-relapse (spec 3.1; "
+    "pseudo_relapse_fever_infection": "fever or infection recorded: a pseudo-relapse (rules §3.1; "
                                       "McDonald 2017). Not removed with exclude_fever_infection "
                                       "= flag_only.",
-    "shorter_than_24h": "symptoms lasted less than min_duration_h hours (spec 3.1; McDonald "
+    "shorter_than_24h": "symptoms lasted less than min_duration_h hours (rules §3.1; McDonald "
                         "2017); the name follows the option, e.g. shorter_than_48h.",
-    "single_paroxysmal_episode": "a single paroxysmal episode is not a relapse (spec 3.1).",
+    "single_paroxysmal_episode": "a single paroxysmal episode is not a relapse (rules §3.1).",
     "subject_not_in_follow_up": "a follow-up table was given and the subject is not in it.",
     "outside_follow_up": "the whole onset interval lies before the follow-up start or after its "
                          "end.",
     "duplicate": "same subject and same onset interval as an earlier row; folded into the "
                  "relapse named by merged_into_row.",
     "merged_within_30_days": "onset less than merge_days (30) days after the first onset of the "
-                             "relapse named by merged_into_row (spec 3.1; McDonald 2001).",
+                             "relapse named by merged_into_row (rules §3.1; McDonald 2001).",
 }
 
 #: Columns of :attr:`RelapseHygiene.relapses` (then every other input column, unchanged).
 CLEAN_COLUMNS = {
     "subject": "Subject identifier (the input's subject column, name kept).",
     "relapse_n": "Relapse number within the subject, chronological by onset (1, 2, ...).",
-    "onset_start": "Earliest possible onset day a (spec 2.7.2).",
+    "onset_start": "Earliest possible onset day a (rules §2.7.2).",
     "onset_end": "Latest possible onset day b (= onset_start for a day-precise onset).",
     "precision": "day, month, year or range (explicit date_end).",
     "merged_from": "Input rows making up this relapse (1 = not merged; merged attacks and "
@@ -76,13 +76,13 @@ CLEAN_COLUMNS = {
     "merged_rows": "Source rows (spreadsheet row, or DataFrame index label) of the rows "
                    "folded in, ';'-separated.",
     "merge_uncertain": "Imprecise onsets: the relapse may or may not be the same attack as a "
-                       "neighbouring one (spec 3.1: a2 - b1 < 30 <= b2 - a1); kept separate.",
-    "resolved_date": "End of the episode: the latest of the merged rows (spec 3.1).",
+                       "neighbouring one (rules §3.1: a2 - b1 < 30 <= b2 - a1); kept separate.",
+    "resolved_date": "End of the episode: the latest of the merged rows (rules §3.1).",
     "last_onset_end": "Latest possible onset of any attack merged into the relapse (= "
                       "onset_end when nothing was merged): the relapse activity lasts from "
-                      "onset_start to here (used by 'days since the last relapse', rules 6.2).",
+                      "onset_start to here (used by 'days since the last relapse', rules §6.2).",
     "pseudo": "Fever/infection flagged (only True with exclude_fever_infection = flag_only).",
-    "objective": "Objectively confirmed (spec 3.1): True / False / <NA> unknown.",
+    "objective": "Objectively confirmed (rules §3.1): True / False / <NA> unknown.",
     "objective_source": "clinician (the input's objective column), examination (computed from "
                         "visits) or none.",
     "in_follow_up": "Onset interval inside the follow-up (follow-up table, else first visit - "
@@ -116,7 +116,7 @@ PSEUDO_EPISODE_COLUMNS = {
     "subject": "Subject identifier.",
     "episode_start": "Onset (earliest possible day).",
     "episode_end": "resolved_date, or latest possible onset + pseudo_episode_days - 1 when no "
-                   "end date is recorded (spec 3.1).",
+                   "end date is recorded (rules §3.1).",
     "end_source": "resolved_date or default_days.",
 }
 
@@ -125,18 +125,18 @@ _ID_COLUMNS = ("subject", "relapse_n", "onset_start", "onset_end", "precision")
 #: Columns of :func:`relapse_severity`.
 SEVERITY_COLUMNS = {
     **{c: CLEAN_COLUMNS[c] for c in _ID_COLUMNS},
-    "edss_pre": "Pre-relapse EDSS E_pre (spec 3.3 default).",
+    "edss_pre": "Pre-relapse EDSS E_pre (rules §3.3 default).",
     "edss_pre_date": "Date of E_pre.",
-    "edss_peak": "Peak EDSS E_peak (spec 3.3 default).",
+    "edss_peak": "Peak EDSS E_peak (rules §3.3 default).",
     "edss_peak_date": "Date of E_peak.",
-    "edss_change": "E_peak - E_pre (spec 3.2 'Delta EDSS at relapse').",
+    "edss_change": "E_peak - E_pre (rules §3.2 'Delta EDSS at relapse').",
     **{f"fs_change_{s}": f"{s} FS grade (raw, as rated) at the E_peak visit minus at the E_pre "
-                         "visit (spec 3.2)." for s in FS_SYSTEMS},
+                         "visit (rules §3.2)." for s in FS_SYSTEMS},
     "severity_clinician": "Clinician label as entered (mild / moderate / severe), else None.",
     "hospitalised": "Hospitalised for the relapse (<NA> unknown).",
     "plex": "Treated with plasma exchange (<NA> unknown).",
     "steroids": "Treated with high-dose steroids (<NA> unknown).",
-    "treatment_proxy": "Steroids, PLEX or hospitalisation (spec 3.2 treatment-based proxy).",
+    "treatment_proxy": "Steroids, PLEX or hospitalisation (rules §3.2 treatment-based proxy).",
     "severity": "no_edss_change, mild, moderate, severe or unknown.",
     "severity_reason": "Why the label was given.",
     "severity_scheme": "edss_delta or clinician (relapse.severity_scheme).",
@@ -146,7 +146,7 @@ SEVERITY_COLUMNS = {
 #: Columns of :func:`relapse_recovery`.
 RECOVERY_COLUMNS = {
     **{c: CLEAN_COLUMNS[c] for c in _ID_COLUMNS},
-    "edss_pre": "E_pre: the latest eligible EDSS in [O - 365, O - 1] (spec 3.3).",
+    "edss_pre": "E_pre: the latest eligible EDSS in [O - 365, O - 1] (rules §3.3).",
     "edss_pre_date": "Date of E_pre.",
     "edss_pre_lag_days": "E_pre date - onset_start (negative: before the onset).",
     "edss_peak": "E_peak: the highest EDSS in [O, O + 30] before the next relapse.",
@@ -161,7 +161,7 @@ RECOVERY_COLUMNS = {
     "recovery": "complete (E_post <= E_pre), incomplete (R >= incomplete_residual), "
                 "not_assessable; 'partial' only when incomplete_residual > 0.5 and 0 < R < it.",
     "reason": "Code explaining the recovery value.",
-    "complete_confirmed": "Confirmed complete recovery (spec 3.3): True / False / <NA>.",
+    "complete_confirmed": "Confirmed complete recovery (rules §3.3): True / False / <NA>.",
     "complete_confirmed_date": "Date of the visit that confirmed it.",
     "recovery_fraction": "(E_peak - E_post) / (E_peak - E_pre), clipped to [0, 1].",
     "recovery_fraction_raw": "The value before clipping.",
@@ -174,7 +174,7 @@ RECOVERY_COLUMNS = {
 
 @dataclass(frozen=True)
 class RelapseOptions(Options):
-    """Options of the relapse rules: every ``relapse.*`` and ``recovery.*`` key of spec 10.
+    """Options of the relapse rules: every ``relapse.*`` and ``recovery.*`` key of rules §10.
 
     Parameters (default in brackets; spec section and source in parentheses):
 
@@ -198,7 +198,7 @@ class RelapseOptions(Options):
         the first visit counted as relapse follow-up (``in_follow_up`` when no follow-up table
         is given).
     pre_window_days : ``recovery.pre_window_days`` [365] (3.3 [C]); variant 180.
-    pre_relapse_gap_days : [30] E_pre must be a valid reference under spec 2.3 (``cdw.
+    pre_relapse_gap_days : [30] E_pre must be a valid reference under rules §2.3 (``cdw.
         relapse_to_bl`` = 30, pymsprog 1.0.7): not 0-29 days after an earlier relapse onset.
     peak_window_days : ``recovery.peak_window_days`` [30] (3.3 [C]).
     peak_source : ``recovery.peak_source`` [``"max_in_window"``] (3.3 [C]);
@@ -207,7 +207,7 @@ class RelapseOptions(Options):
     post_rule : ``recovery.post_rule`` [``"closest_to_target"``] (3.3 [C]; Hirst 2008 mean 127
         days); ``"first_after_min"``: the first EDSS at >= O + 60 (Lublin 2003, ~64 days).
     post_min_days, post_max_days, post_target_days : ``recovery.post_*`` [60, 270, 183] (3.3
-        [C]; 183 = 6 months, spec 0.2).
+        [C]; 183 = 6 months, rules §0.2).
     incomplete_residual : ``recovery.incomplete_residual`` [0.5] (3.3; Lublin 2003: 42 % had
         residual >= 0.5; Hirst 2008: 49.4 %); secondary cut 1.0.
     confirm_days : ``recovery.confirm_days`` [84] (3.3; Lublin 2014 MSARD, AFFIRM 12 weeks);
@@ -281,7 +281,7 @@ class RelapseHygiene:
         return out
 
     def onset_days(self) -> pd.DataFrame:
-        """The counted relapses as day numbers, the form every rule reads (rules 2.7.2):
+        """The counted relapses as day numbers, the form every rule reads (rules §2.7.2):
         ``subject``, ``a`` / ``b`` (earliest / latest possible onset day), ``last_b`` (latest
         possible onset of any attack merged in), ``objective`` (1 / 0 / -1 unknown),
         ``label`` (the onset at its precision, for messages), sorted by subject and ``a``."""
@@ -297,7 +297,7 @@ class RelapseHygiene:
 
     def episode_days(self) -> pd.DataFrame:
         """Pseudo-relapse episodes as day numbers (``subject``, ``e0``, ``e1``, inclusive):
-        assessments inside them are left out by the rules that use visits (rules 3.1)."""
+        assessments inside them are left out by the rules that use visits (rules §3.1)."""
         e = self.pseudo_episodes
         return pd.DataFrame({"subject": e["subject"].to_numpy(),
                              "e0": _day_of(e["episode_start"]),
@@ -306,11 +306,11 @@ class RelapseHygiene:
 
 def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None = None, *,
                read_options: ReadOptions | None = None) -> RelapseHygiene | None:
-    """The one relapse table of every rule (rules 3.1).
+    """The one relapse table of every rule (rules §3.1).
 
     ``relapses``: a :class:`RelapseHygiene` (returned as is), a relapses table (cleaned here by
     :func:`relapse_hygiene`, with ``options``), or ``None`` - relapses were not recorded, which
-    rules must treat as *unknown* relapse activity, never as "no relapse" (rules 0.3).
+    rules must treat as *unknown* relapse activity, never as "no relapse" (rules §0.3).
     """
     if relapses is None:
         return None
@@ -529,8 +529,8 @@ def _reference_masks(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarra
                      ) -> tuple[np.ndarray, np.ndarray]:
     """(eligible as E_pre, outside pseudo-relapse episodes) per visit.
 
-    Eligible as a reference (spec 2.3, ``relapse_to_bl`` = 30): not 0-29 days after a
-    relapse onset; an imprecise onset ``[a, b]`` blocks ``[a, b + 29]`` (spec 2.7.2: a visit
+    Eligible as a reference (rules §2.3, ``relapse_to_bl`` = 30): not 0-29 days after a
+    relapse onset; an imprecise onset ``[a, b]`` blocks ``[a, b + 29]`` (rules §2.7.2: a visit
     inside the interval has distance 0)."""
     in_pseudo = _covered(vis, *episodes)
     gap = opts.pre_relapse_gap_days
@@ -542,7 +542,7 @@ def _reference_masks(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarra
 def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: np.ndarray,
              episodes: tuple[np.ndarray, np.ndarray, np.ndarray], opts: RelapseOptions,
              designated: np.ndarray | None) -> _Anchors:
-    """E_pre, E_peak and E_post (spec 3.3); O = a opens a window, O = b closes it."""
+    """E_pre, E_peak and E_post (rules §3.3); O = a opens a window, O = b closes it."""
     n = len(code)
     eligible, clean = _reference_masks(vis, code, a, b, episodes, opts)
     rated = ~np.isnan(vis.edss)
@@ -589,7 +589,7 @@ def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _objective_from_exams(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray,
                           nxt: np.ndarray, pre: np.ndarray, opts: RelapseOptions) -> np.ndarray:
-    """Objective confirmation per relapse (spec 3.1): 1 yes, 0 no, -1 unknown.
+    """Objective confirmation per relapse (rules §3.1): 1 yes, 0 no, -1 unknown.
 
     An examination in ``[O, O + objective_exam_max_days]`` (before the next relapse) confirms
     when, against the E_pre visit, EDSS rose by >= 0.5, one FS by >= 2 or two FS by >= 1
@@ -816,7 +816,7 @@ def _merge_chain(code: np.ndarray, a: np.ndarray, b: np.ndarray, merge_days: int
 
     Rows are sorted by subject and onset. A row identical (same [a, b]) to the previous row is
     a duplicate of that row's relapse. Otherwise, against the first onset [a1, b1] of the
-    current relapse (McDonald 2001, spec 3.1): ``b - a1 < merge_days`` -> merged;
+    current relapse (McDonald 2001, rules §3.1): ``b - a1 < merge_days`` -> merged;
     ``a - b1 >= merge_days`` -> a new relapse; else a new relapse flagged merge_uncertain
     (with the previous one). Sequential by nature (each decision moves the anchor)."""
     m = len(code)
@@ -884,7 +884,7 @@ def _followup(followup: Any, subjects: pd.Index, subject: str | None,
 
 def _followup_from_visits(vis: _Visits, opts: RelapseOptions
                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Relapse follow-up [first visit - history_lookback_days, last visit] (spec 2.7.2)."""
+    """Relapse follow-up [first visit - history_lookback_days, last visit] (rules §2.7.2)."""
     start = np.full(vis.n_subjects, np.nan)
     end = np.full(vis.n_subjects, np.nan)
     if len(vis.code):
@@ -1040,7 +1040,7 @@ def _id_frame(ctx: _Context) -> pd.DataFrame:
 
 def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
                      subject: str | None = None) -> pd.DataFrame:
-    """Severity of each counted relapse (spec 3.2); columns :data:`SEVERITY_COLUMNS`.
+    """Severity of each counted relapse (rules §3.2); columns :data:`SEVERITY_COLUMNS`.
 
     ``relapses``: a raw relapses table (cleaned here with :func:`relapse_hygiene` and these
     ``visits``) or a :class:`RelapseHygiene`. ``visits``: ``subject``, ``date``, ``edss``,
@@ -1048,7 +1048,7 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     ``severity`` (clinician label) are optional.
 
     ``edss_delta`` (default; configurable, not a validated standard [C]): change = E_peak -
-    E_pre (spec 3.3 defaults; Lublin 2014 thresholds 0.5 / 1.0): ``no_edss_change`` <= 0 (still
+    E_pre (rules §3.3 defaults; Lublin 2014 thresholds 0.5 / 1.0): ``no_edss_change`` <= 0 (still
     a relapse; 14.4 % in Hirst 2008), ``mild`` 0.5-1.0, ``moderate`` 1.5-2.0, ``severe`` >= 2.5
     (Hirst 2012: > 2.0) - or hospitalised or PLEX, whatever the EDSS; ``unknown`` when E_pre or
     E_peak is unknown. ``clinician``: the entered label; ``unknown`` when missing.
@@ -1106,16 +1106,16 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
 
 def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
                      subject: str | None = None) -> pd.DataFrame:
-    """Recovery (remission) of each counted relapse (spec 3.3); columns
+    """Recovery (remission) of each counted relapse (rules §3.3); columns
     :data:`RECOVERY_COLUMNS`.
 
     ``relapses``: a raw relapses table (cleaned here) or a :class:`RelapseHygiene`;
     ``visits``: ``subject``, ``date``, ``edss``. O is the (first) onset; for an imprecise
-    onset ``[a, b]`` windows open at ``a`` and close at ``b`` (the widest window, spec 3.3);
+    onset ``[a, b]`` windows open at ``a`` and close at ``b`` (the widest window, rules §3.3);
     lags are days from ``a``.
 
     * E_pre: the latest EDSS in ``[O - 365, O - 1]`` eligible as a reference (not 0-29 days
-      after a relapse onset, spec 2.3; a visit inside an imprecise onset interval never is)
+      after a relapse onset, rules §2.3; a visit inside an imprecise onset interval never is)
       and outside pseudo-relapse episodes.
     * E_peak: the highest EDSS in ``[O, O + 30]`` before the next relapse (tie -> the earlier),
       or the visit dated ``relapse_visit_date`` (``peak_source = designated_relapse_visit``).
@@ -1192,7 +1192,7 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
 
 
 def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Confirmed complete recovery (spec 3.3) per relapse: (1/0/-1, confirming visit day).
+    """Confirmed complete recovery (rules §3.3) per relapse: (1/0/-1, confirming visit day).
 
     Rated visits from O + post_min_days to the day before the next relapse, outside pseudo
     episodes. A run of consecutive visits with EDSS <= E_pre spanning >= confirm_days days

@@ -1,6 +1,6 @@
 """Treatment-response scores after the first year on interferon-β or glatiramer acetate.
 
-Clinical spec (``shared/docs/clinical-rules.md``) section 5 (5.1 Rio score, 5.2 modified Rio
+``docs/rules.md`` § 5 (5.1 Rio score, 5.2 modified Rio
 score), the common windows of 4.5, the lesion count per score of the 4.1 table and the MRI
 conventions of section 9; configuration keys ``scores.*`` (section 10).
 
@@ -16,9 +16,9 @@ Sources:
   ``mrio_new_t2_gt`` offers both (open item 12.3).
 
 Both scores were derived in patients on interferon-β (later also glatiramer acetate); every row
-carries ``validated_for_drug`` and a ``warning`` when the drug is not one of those (spec 5).
+carries ``validated_for_drug`` and a ``warning`` when the drug is not one of those (rules §5).
 
-Partial scores (spec 5 [C]): each criterion is 1, 0 or unknown (<NA>) with a reason. Counts are
+Partial scores (rules §5 [C]): each criterion is 1, 0 or unknown (<NA>) with a reason. Counts are
 carried as intervals ``[min, max]`` so that an unknown part never turns into 0: a criterion is
 1 when the smallest possible count already meets the cut-off, 0 when the largest possible count
 does not, and unknown otherwise. The total is reported only when every criterion is known; the
@@ -43,10 +43,10 @@ from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 INF = math.inf
 RESPONSE_SOURCE = (
-    "clinical spec draft 2 sections 5.1, 5.2, 4.5 (windows), 4.1 (lesion count per score), 9; "
+    "docs/rules.md §5.1, 5.2, 4.5 (windows), 4.1 (lesion count per score), 9; "
     "Río et al. Mult Scler 2009 and 2018; Sormani et al. Mult Scler 2013"
 )
-#: Drug classes the Rio and modified Rio scores were derived in (spec 5; catalogue classes).
+#: Drug classes the Rio and modified Rio scores were derived in (rules §5; catalogue classes).
 VALIDATED_DRUG_CLASSES = ("interferon_beta", "glatiramer")
 COUNT_CHOICES = ("new_only", "new_or_enlarging")
 
@@ -57,7 +57,7 @@ RIO_COLUMNS = {
     "treatment_start": "Treatment start S (first dose).",
     "drug_class": "Catalogue drug class (None when the drug is not in the catalogue).",
     "validated_for_drug": "True for interferon-β / glatiramer acetate, the drugs the score was "
-                          "derived for (spec 5).",
+                          "derived for (rules §5).",
     "warning": "Why the score may not apply (drug not validated, treatment stopped in year 1).",
     "reference_scan_date": "Pre-treatment reference scan: latest scan in [S-183, S+30].",
     "year1_scan_date": "Year-1 scan: closest to S+365 in [S+274, S+457] (tie: the earlier).",
@@ -118,7 +118,7 @@ MRIO_COLUMNS = {
 
 @dataclass(frozen=True)
 class ResponseOptions:
-    """Options of the Rio and modified Rio scores (spec section 10 keys ``scores.*``).
+    """Options of the Rio and modified Rio scores (rules §10 keys ``scores.*``).
 
     Defaults in brackets; spec section and evidence tag in parentheses.
 
@@ -139,20 +139,20 @@ class ResponseOptions:
         onset (6 months; 5.1 [M], Sormani & De Stefano 2013 table), tolerance (0, inf).
     rio_edss_reference_lookback_days, rio_edss_reference_lookahead_days : [183, 91] - the EDSS
         reference is the latest eligible EDSS in [S-183, S], else the first eligible in
-        (S, S+91] (5.1 [C]). Eligible: not 0-29 days after a relapse onset (spec 2.3).
+        (S, S+91] (5.1 [C]). Eligible: not 0-29 days after a relapse onset (rules §2.3).
     rio_edss_end_window_days : [91] - *unresolved in the spec*; named option [C]: the EDSS
         criterion is 0 only if an EDSS is dated on or after S+365-91 (follow-up reaches the end
         of year 1), mirroring ``neda.edss_end_window_days``; otherwise unknown.
     relapse_to_bl_days : [30] - relapse distance for reference/confirmation eligibility
-        (``cdw.relapse_to_bl`` / ``cdw.relapse_to_conf``, spec 2.3).
+        (``cdw.relapse_to_bl`` / ``cdw.relapse_to_conf``, rules §2.3).
     mrio_new_t2_gt : ``scores.mrio_new_t2_gt`` [4] - 1 point for more than 4 new T2 lesions;
         5 reproduces the abstract's ">5" wording (5.2; open item 12.3).
     mrio_count : ``scores.mrio_count`` [``new_only``] | ``new_or_enlarging`` - which count the
         modified Rio MRI criterion uses (4.1 table [M]; open item 12.3).
     Relapses are cleaned once by relapse hygiene (``relapse.*`` keys,
-    :class:`neda.rules.relapses.RelapseOptions`, rules 3.1), like every other rule's.
+    :class:`neda.rules.relapses.RelapseOptions`, rules §3.1), like every other rule's.
     validated_drug_classes : [("interferon_beta", "glatiramer")] - catalogue classes the
-        scores were derived in (spec 5 [V]: Río 2009, Sormani 2013, Río 2022).
+        scores were derived in (rules §5 [V]: Río 2009, Sormani 2013, Río 2022).
     name : rule-set name stored with results; default ``"spec_defaults"`` or ``"custom"``.
 
     Not used here: ``scores.year2_scan_*`` and ``scores.magnims_*`` (MAGNIMS score and MEDA,
@@ -188,7 +188,7 @@ class ResponseOptions:
         if self.mrio_count not in COUNT_CHOICES:
             raise ValueError(f"scores.mrio_count={self.mrio_count!r}: use one of {COUNT_CHOICES}")
         if self.mrio_new_t2_gt not in (4, 5):
-            raise ValueError(f"scores.mrio_new_t2_gt must be 4 or 5 (spec 5.2), got "
+            raise ValueError(f"scores.mrio_new_t2_gt must be 4 or 5 (rules §5.2), got "
                              f"{self.mrio_new_t2_gt!r}")
         if not self.baseline_scan_min_days <= self.baseline_scan_max_days:
             raise ValueError("scores.baseline_scan_min_days must be <= baseline_scan_max_days")
@@ -231,10 +231,10 @@ def _dates(days: Any) -> pd.Series:
 
 def relapse_days(relapses: Any, options: RelapseOptions | None = None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, RelapseHygiene | None]:
-    """The relapse hygiene table (rules 3.1) as day numbers for window counting.
+    """The relapse hygiene table (rules §3.1) as day numbers for window counting.
 
     Returns ``(relapses, pseudo_episodes, hygiene)``: relapses ``subject``, ``a``, ``b``
-    (first / last possible onset day, rules 2.7.2); episodes ``subject``, ``e0``, ``e1``;
+    (first / last possible onset day, rules §2.7.2); episodes ``subject``, ``e0``, ``e1``;
     ``hygiene`` is None when relapses were not recorded (counts are then unknown).
     """
     hygiene = as_hygiene(relapses, options=options)
@@ -249,7 +249,7 @@ def relapse_days(relapses: Any, options: RelapseOptions | None = None
 
 def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any = None,
                             recorded: bool = True) -> pd.DataFrame:
-    """Relapse-ascertainment interval [A0, A1] per subject (rules 2.7.2): first to last clinical
+    """Relapse-ascertainment interval [A0, A1] per subject (rules §2.7.2): first to last clinical
     visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given.
     ``recorded=False`` (relapses were not recorded): no day is ascertained."""
     d = pd.DataFrame({"subject": visits[vsubj].to_numpy(), "_d": _days(visits["date"])})
@@ -272,7 +272,7 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
 
 def count_relapses(windows: pd.DataFrame, rel: pd.DataFrame, asc: pd.DataFrame
                    ) -> pd.DataFrame:
-    """Relapse counts per window as an interval (spec 3.1 counting rule, 4.1 coverage).
+    """Relapse counts per window as an interval (rules §3.1 counting rule, 4.1 coverage).
 
     ``windows``: ``_w`` (key), ``subject``, ``w0``, ``w1`` (first and last day, both included).
     Returns per ``_w``: ``inside`` (onset interval inside the window), ``partial`` (partly
@@ -312,7 +312,7 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
 
 
 def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
-    """Scans (a validated MRI table: the contrast rule applied, rules 0.3) as flat columns;
+    """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat columns;
     second value: whether ``enlarging_t2`` is a column."""
     scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
@@ -339,7 +339,7 @@ def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
 
 def scan_count_bounds(new: np.ndarray, enl: np.ndarray, has_enl: bool, which: str
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Per scan, the [lo, hi] bounds of a lesion count versus its comparator (spec 9).
+    """Per scan, the [lo, hi] bounds of a lesion count versus its comparator (rules §9).
 
     ``which = "new_or_enlarging"``: new + enlarging T2 (without an ``enlarging_t2`` column the
     ``new_t2`` value already is new-or-enlarging, data model). ``"new_only"``: new T2; without
@@ -380,7 +380,7 @@ def _treatment_rows(treatments: Any, opts: ResponseOptions) -> pd.DataFrame:
                          "score is validated only for interferon-β and glatiramer acetate")
         elif not ok:
             notes.append(f"not validated for {cls} (derived for interferon-β / glatiramer "
-                         "acetate; spec 5)")
+                         "acetate; rules §5)")
         if not np.isnan(e) and e < s + opts.relapse_window_days - 1:
             notes.append("treatment stopped during year 1")
         classes.append(cls)
@@ -421,7 +421,7 @@ def _chain_bounds(scans: pd.DataFrame, lo: np.ndarray, hi: np.ndarray, ref: int,
     Follows comparator dates back from the year-1 scan: each scan's count covers
     (comparator, scan]; links that start after the reference add exactly; a link reaching
     back before the reference covers a longer interval, so its count is only an upper bound;
-    a missing comparator (spec 9: counts unknown) or a comparator not in the table leaves the
+    a missing comparator (rules §9: counts unknown) or a comparator not in the table leaves the
     count unbounded.
     """
     subj = scans["subject"].to_numpy()
@@ -503,7 +503,7 @@ def _mri_counts(rows: pd.DataFrame, mri: Any, opts: ResponseOptions, which: str,
                 note = "; ".join(x for x in (note, "no contrast (or Gd count missing) on the "
                                              "year-1 scan") if x)
             else:
-                # combined unique active lies between max(T2, Gd) and T2 + Gd (spec 9)
+                # combined unique active lies between max(T2, Gd) and T2 + Gd (rules §9)
                 lo, hi = max(lo, g), hi + g
                 if g > 0 and lo != hi:
                     note = "; ".join(x for x in (note, "Gd-enhancing lesions may already be "
@@ -558,7 +558,7 @@ def _mri_reason(crit: pd.Series, lo: np.ndarray, hi: np.ndarray, gt: int, why: l
 def _edss_criterion(rows: pd.DataFrame, visits: pd.DataFrame, vsubj: str, rel: pd.DataFrame,
                     episodes: pd.DataFrame, opts: ResponseOptions,
                     relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Rio disability criterion (spec 5.1): one fixed-reference course-engine run per start."""
+    """Rio disability criterion (rules §5.1): one fixed-reference course-engine run per start."""
     n = len(rows)
     out = pd.DataFrame({
         "ref_day": np.full(n, np.nan), "ref_val": np.full(n, np.nan),
@@ -575,7 +575,7 @@ def _edss_criterion(rows: pd.DataFrame, visits: pd.DataFrame, vsubj: str, rel: p
         hit = v.reset_index().merge(episodes, on="subject")
         hit = hit[(hit["day"] >= hit["e0"]) & (hit["day"] <= hit["e1"])]
         v = v.drop(index=hit["index"].to_numpy())
-    # reference eligibility: not 0-29 days after a relapse onset (spec 2.3; intervals: a visit
+    # reference eligibility: not 0-29 days after a relapse onset (rules §2.3; intervals: a visit
     # inside [a, b] has distance 0)
     v = v.reset_index(drop=True)
     v["_vi"] = np.arange(len(v))
@@ -716,7 +716,7 @@ def _treatment_columns(rows: pd.DataFrame, mri_c: pd.DataFrame) -> dict[str, Any
 def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = None,
               options: ResponseOptions | None = None, *, ascertainment: Any = None,
               relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Rio score after the first treatment year, one row per treatment start (spec 5.1).
+    """Rio score after the first treatment year, one row per treatment start (rules §5.1).
 
     Criteria (1 point each): more than ``rio_active_lesions_gt`` (2) active lesions on the
     year-1 scan versus the pre-treatment reference scan; >= 1 relapse with onset in [S, S+365);
@@ -730,7 +730,7 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
     visits : ``subject``, ``date``, ``edss`` (data model); also the relapse follow-up (first to
         last visit) unless ``ascertainment`` (``subject``, ``start``, ``end``) is given.
     relapses : a :class:`~neda.rules.relapses.RelapseHygiene` or a relapses table (cleaned here
-        by relapse hygiene with ``relapse_options``, rules 3.1); ``None``: relapses were not
+        by relapse hygiene with ``relapse_options``, rules §3.1); ``None``: relapses were not
         recorded, so the relapse criterion is unknown.
     mri : ``subject``, ``date``, ``comparator_date``, ``contrast``, ``gd``, ``new_t2``,
         ``enlarging_t2``; optional ``combined_unique_active`` (counted once per lesion).
@@ -789,7 +789,7 @@ def rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = Non
 def modified_rio_score(treatments: Any, visits: Any, relapses: Any = None, mri: Any = None,
                        options: ResponseOptions | None = None, *, ascertainment: Any = None,
                        relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Modified Rio score after the first treatment year, one row per start (spec 5.2).
+    """Modified Rio score after the first treatment year, one row per start (rules §5.2).
 
     MRI: more than ``mrio_new_t2_gt`` (4) new T2 lesions on the year-1 scan versus the
     pre-treatment reference scan -> 1 point (count per ``mrio_count``: new only by default);
