@@ -507,7 +507,9 @@ def test_bvl_pooled_annualisation_and_cumulative_lost_for_good():
     c2, c3 = row(st_, 2, "cumulative"), row(st_, 3, "cumulative")
     assert val(c2["bvl"]) is False
     assert c3["bvl_loss_pct_per_year"] < 0.4
-    assert val(c3["bvl"]) is False and "earlier cumulative window" in c3["bvl_reason"]
+    # lost for good: the year that lost it decides every later cumulative window
+    assert val(c3["bvl"]) is False
+    assert c3["bvl_reason"] == "year 2: annualised brain volume loss 0.60 %/year (>= 0.4)"
     expect = -(-0.1 - 0.6 * 365 / 365.25) / ((182 + 365) / 365.25)
     assert c2["bvl_loss_pct_per_year"] == pytest.approx(expect)
 

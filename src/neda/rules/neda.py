@@ -355,13 +355,19 @@ def _dates(days: Any) -> np.ndarray:
 
 
 def _iso(days: np.ndarray) -> np.ndarray:
-    """ISO date strings (object array); '' for missing."""
+    """ISO date strings (object array); '' for missing. Formats each distinct day once."""
     arr = np.asarray(days, dtype=float)
     out = np.full(arr.shape, "", dtype=object)
     ok = np.isfinite(arr)
-    if ok.any():
-        d = (_E0 + arr[ok].astype(np.int64)).astype("datetime64[D]")
-        out[ok] = np.datetime_as_string(d, unit="D").astype(object)
+    if not ok.any():
+        return out
+    v = arr[ok].astype(np.int64)
+    lo, hi = int(v.min()), int(v.max())
+    if hi - lo <= 2 * len(v) + 4096:
+        table = np.datetime_as_string(_E0 + np.arange(lo, hi + 1), unit="D").astype(object)
+        out[ok] = table[v - lo]
+    else:
+        out[ok] = np.datetime_as_string(_E0 + v, unit="D").astype(object)
     return out
 
 
@@ -717,6 +723,7 @@ def _mri_window_stats(s_lo, s_hi, sday, scomp, t2_active, t2_clean, gd, pbvc, pr
     s_dt = np.zeros(n)
     for w in range(n):
         has_b = not np.isnan(B[w])
+        c_pbvc = 0.0
         for j in range(s_lo[w], s_hi[w]):
             day = sday[j]
             comp = scomp[j]
@@ -759,10 +766,54 @@ def _mri_window_stats(s_lo, s_hi, sday, scomp, t2_active, t2_clean, gd, pbvc, pr
                     earlier_ok = k[w] >= 2 and comp >= S[w] + max_days
                 if earlier_ok and day - comp >= min_interval:
                     n_pairs[w] += 1
-                    s_pbvc[w] += pbvc[j]
+                    # compensated (Kahan) sums, as pandas' groupby sums
+                    y = pbvc[j] - c_pbvc
+                    t = s_pbvc[w] + y
+                    c_pbvc = (t - s_pbvc[w]) - y
+                    s_pbvc[w] = t
                     s_dt[w] += day - comp
     return (n_active, n_counted, n_clean, i_act, act_gd, act_t2, i_unclean, i_skip, n_pairs,
             s_pbvc, s_dt)
+
+
+@njit(cache=True)
+def _local_search(start, end, day, x, right):
+    """``np.searchsorted(day[start:end], x, side)`` per query, as a global index: the first
+    position in [start, end) whose day is >= x (``right``: > x). Each query searches only its
+    subject's rows (``day`` sorted within them)."""
+    n = x.shape[0]
+    out = np.empty(n, np.int64)
+    for q in range(n):
+        lo = start[q]
+        hi = end[q]
+        v = x[q]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if day[mid] < v or (right and day[mid] == v):
+                lo = mid + 1
+            else:
+                hi = mid
+        out[q] = lo
+    return out
+
+
+@njit(cache=True)
+def _segment_cumsum(x, seg_off):
+    """Running sums of ``x`` restarting at each segment start ``seg_off`` (compensated, as
+    pandas' groupby cumsum)."""
+    out = np.empty(x.shape[0])
+    n_seg = seg_off.shape[0]
+    for s in range(n_seg):
+        end = seg_off[s + 1] if s + 1 < n_seg else x.shape[0]
+        acc = 0.0
+        c = 0.0
+        for i in range(seg_off[s], end):
+            y = x[i] - c
+            t = acc + y
+            c = (t - acc) - y
+            acc = t
+            out[i] = acc
+    return out
 
 
 # =============================================================================================
@@ -887,6 +938,7 @@ class _Win:
     cum_rows: np.ndarray      # the cumulative window rows
     cum_pos: np.ndarray       # their last slot
     cum_span: np.ndarray      # their number of slots
+    cum_index: np.ndarray     # per window row: its position in cum_rows (-1: not cumulative)
 
     def __len__(self) -> int:
         return len(self.ei)
@@ -952,19 +1004,23 @@ def _windows(d: _Data, o: NedaOptions, b: np.ndarray, c0: np.ndarray) -> _Win:
     cum_rows = np.flatnonzero(is_cum)
     ce = ei[cum_rows]
     span = np.minimum(k[cum_rows], j_cut[ce])
+    cum_index = np.full(len(ei_all), -1, np.int64)
+    cum_index[cum_rows] = np.arange(len(cum_rows))
     return _Win(ei_all, d.ep_sid[ei_all], k_all, wtype, ws_all, we_all, partial, at_contact,
-                d.cut[d.ep_sid[ei_all]], cs, ws_all + g, we_all + g, b[ei_all], C0, S[ei_all], n_out,
-                slot_win, slot_off, j_cut, cum_rows, slot_off[ce] + span - 1, span)
+                d.cut[d.ep_sid[ei_all]], cs, ws_all + g, we_all + g, b[ei_all], C0, S[ei_all],
+                n_out, slot_win, slot_off, j_cut, cum_rows, slot_off[ce] + span - 1, span,
+                cum_index)
 
 
-def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | None = None,
+             own_false_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative windows (rules 4.4): True only when every year they cover is True (and their
     own evaluation, when ``direct``), False when any is False, else unknown.
 
     Returns, for the cumulative rows, the combined codes and the row whose result decides
-    (the cumulative row itself, or a year's row; -1 when True). ``neutral`` marks years that
-    do not enter (no clinical window in them)."""
+    them, for the reason: the first year with that result, else the cumulative row itself
+    (``own_false_first``: the row itself when it is False); -1 when True. ``neutral`` marks
+    years that do not enter (no clinical window in them)."""
     n_ep = len(win.j_cut)
     rows = win.cum_rows
     if not len(rows):
@@ -984,30 +1040,19 @@ def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | No
     own = code[rows].astype(np.int64) if direct else np.full(len(rows), _T, np.int64)
     final = np.minimum(own, slots).astype(np.int8)
     src = np.full(len(rows), -1, np.int64)
+    pos_k = win.cum_pos
+    ff = first_f[e] if len(e) else np.zeros(0, np.int64)
+    fu = first_u[e] if len(e) else np.zeros(0, np.int64)
     f = final == _F
+    slot_f = f & (ff <= pos_k)
+    if own_false_first:
+        slot_f &= own != _F
     u = final == _U
-    own_f = f & (own == _F)
-    own_u = u & (own == _U)
-    src[own_f | own_u] = rows[own_f | own_u]
-    sf = f & ~own_f
-    src[sf] = win.slot_win[first_f[e[sf]]]
-    su = u & ~own_u
-    src[su] = win.slot_win[first_u[e[su]]]
+    slot_u = u & (fu <= pos_k)
+    src[f | u] = rows[f | u]
+    src[slot_f] = win.slot_win[ff[slot_f]]
+    src[slot_u] = win.slot_win[fu[slot_u]]
     return final, src
-
-
-def _combined_reasons(win: _Win, reason: np.ndarray, src: np.ndarray) -> np.ndarray:
-    """Reasons of the cumulative rows: their own, or the deciding year's, named ("year 2:
-    ...") when the window covers more than one year."""
-    rows = win.cum_rows
-    out = np.full(len(rows), None, dtype=object)
-    has = src >= 0
-    out[has] = reason[src[has]]
-    named = has & (src != rows) & (win.cum_span > 1)
-    if named.any():
-        out[named] = ("year " + win.k[src[named]].astype(str).astype(object) + ": "
-                      + out[named].astype(str).astype(object))
-    return out
 
 
 def _nullable(code: np.ndarray) -> pd.arrays.BooleanArray:
@@ -1029,23 +1074,114 @@ def _join(parts: list[np.ndarray], sep: str = "; ") -> np.ndarray:
     return out
 
 
+def _compose(n: int, parts: list[tuple[np.ndarray, Any]], sep: str = "; ") -> np.ndarray:
+    """Texts of ``n`` rows from optional parts, in order: each part is (mask, build), where
+    ``build(positions)`` makes the part's text for the masked positions only."""
+    out = np.full(n, "", dtype=object)
+    count = np.zeros(n, np.int64)
+    for mask, build in parts:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            continue
+        built = build(idx)
+        vals = (np.full(len(idx), built, dtype=object) if isinstance(built, str)
+                else np.asarray(built, dtype=object))
+        first = count[idx] == 0
+        out[idx[first]] = vals[first]
+        if not first.all():
+            later = idx[~first]
+            out[later] = [a + sep + b for a, b in zip(out[later], vals[~first], strict=True)]
+        count[idx] += 1
+    return out
+
+
+def _small_table(v: np.ndarray) -> tuple[int, int] | None:
+    """(lo, hi) when the whole numbers ``v`` span a range small enough for a lookup table."""
+    lo, hi = int(v.min()), int(v.max())
+    return (lo, hi) if hi - lo <= 2 * len(v) + 4096 else None
+
+
 def _fmt(x: np.ndarray) -> np.ndarray:
+    """EDSS values as text, one decimal ('?' when missing), as ``str(np.round(x, 1))``."""
     x = np.asarray(x, dtype=float)
-    out = np.round(x, 1).astype(str).astype(object)
-    out[~np.isfinite(x)] = "?"
+    out = np.full(len(x), "?", dtype=object)
+    ok = np.isfinite(x)
+    if ok.any():
+        v = x[ok]
+        half = v * 2
+        span = _small_table(half) if bool((half == np.round(half)).all()) else None
+        if span is not None:  # the EDSS grid: one text per half step
+            steps = np.arange(span[0], span[1] + 1)
+            table = np.round(steps / 2, 1).astype(str).astype(object)
+            out[ok] = table[half.astype(np.int64) - span[0]]
+        else:
+            uniq, inv = np.unique(np.round(v, 1), return_inverse=True)
+            out[ok] = uniq.astype(str).astype(object)[inv]
     return out
 
 
 def _int_txt(x: np.ndarray) -> np.ndarray:
+    """Whole numbers as text ('?' when missing)."""
     x = np.asarray(x, dtype=float)
     out = np.full(len(x), "?", dtype=object)
     ok = np.isfinite(x)
-    out[ok] = x[ok].astype(np.int64).astype(str).astype(object)
+    if ok.any():
+        v = x[ok].astype(np.int64)
+        span = _small_table(v)
+        if span is not None:
+            table = np.arange(span[0], span[1] + 1).astype(str).astype(object)
+            out[ok] = table[v - span[0]]
+        else:
+            out[ok] = v.astype(str).astype(object)
+    return out
+
+
+def _dense_unique(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for integers in [0, size) (without sorting
+    when they are many)."""
+    if len(values) * 8 < size:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.reshape(-1)
+    seen = np.zeros(size, bool)
+    seen[values] = True
+    slot = np.cumsum(seen) - 1
+    return np.flatnonzero(seen), slot[values]
+
+
+def _reasons(win: _Win, code: np.ndarray, src: np.ndarray, texts: Any) -> np.ndarray:
+    """The reason of every output row that is not True: per-year rows their own
+    (``texts(rows)``); cumulative rows the deciding row's (see :func:`_combine`), named
+    ("year 2: ...") when it is one of several years. Each text is built once."""
+    n_out = win.n_out
+    out = np.full(n_out, None, dtype=object)
+    need = np.flatnonzero(code[:n_out] != _T)
+    is_c = win.wtype[need] == _CUMULATIVE
+    yr = need[~is_c]
+    if len(yr):
+        out[yr] = texts(yr)
+    cr = need[is_c]
+    if len(cr):
+        pos = win.cum_index[cr]
+        srow = src[pos]
+        uniq, inv = _dense_unique(srow, len(win))
+        tu = np.full(len(uniq), None, dtype=object)
+        shown = (uniq < n_out) & (win.wtype[uniq] != _CUMULATIVE)  # per-year rows: done
+        tu[shown] = out[uniq[shown]]
+        if (~shown).any():
+            tu[~shown] = texts(uniq[~shown])
+        res = tu[inv]
+        named = (srow != cr) & (win.cum_span[pos] > 1)
+        if named.any():
+            un, iv = _dense_unique(inv[named], len(uniq))
+            pre = np.array([f"year {k}: {t}" for k, t in zip(win.k[uniq[un]].tolist(), tu[un],
+                                                             strict=True)], dtype=object)
+            res[named] = pre[iv]
+        out[cr] = res
     return out
 
 
 # =============================================================================================
-# components (rules 4.1, 4.2)
+# components (rules 4.1, 4.2): codes for every window, texts built lazily for the rows shown
 
 
 def _relapse_counts(d: _Data, sid: np.ndarray, w0: np.ndarray, w1: np.ndarray
@@ -1073,43 +1209,69 @@ def _covered(d: _Data, sid: np.ndarray, start: np.ndarray, end: np.ndarray) -> n
         return np.asarray((a0 <= start) & (a1 >= end))
 
 
-def _relapse_component(d: _Data, win: _Win) -> dict[str, Any]:
-    n = len(win)
+def _codes_of(false: np.ndarray, unknown: np.ndarray) -> np.ndarray:
+    return np.where(false, _F, np.where(unknown, _U, _T)).astype(np.int8)
+
+
+@dataclass
+class _Component:
+    """One component for every window: ``code`` (combined for cumulative windows),
+    ``direct`` (each window on its own), the deciding row of each cumulative window
+    (``src``) and ``texts(rows)``, the reasons of rows evaluated on their own."""
+
+    code: np.ndarray
+    direct: np.ndarray
+    texts: Any
+    src: np.ndarray
+
+
+def _relapse_component(d: _Data, win: _Win) -> tuple[_Component, np.ndarray, np.ndarray]:
     cs, ce, sid = win.cs, win.we, win.sid
     empty = cs >= ce
     n_in, first_in, n_part, first_part = _relapse_counts(d, sid, cs, ce)
     covered = _covered(d, sid, cs, ce)
     false = n_in > 0
-    unknown = ~false & ((n_part > 0) | ~covered | empty | (not d.r_given))
-    code = np.where(false, _F, np.where(unknown, _U, _T)).astype(np.int8)
-    reason = np.full(n, None, dtype=object)
-    f = np.flatnonzero(false)
-    if len(f):
-        lab = d.r_label[first_in[f]].astype(str).astype(object)
-        reason[f] = np.where(n_in[f] == 1, "relapse on " + lab,
-                             n_in[f].astype(str).astype(object) + " relapses, first on " + lab)
-    u = np.flatnonzero(unknown)
-    if len(u) and not d.r_given:
-        reason[u] = NOT_RECORDED
-    elif len(u):
-        parts: list[np.ndarray] = []
-        a0, a1 = d.a0[sid[u]], d.a1[sid[u]]
-        end_txt = np.where(np.isposinf(a1), "open end", _iso(a1))
-        fu = np.where(np.isnan(a0) | np.isnan(a1), "no relapse follow-up (no clinical contact)",
-                      "relapse follow-up " + _iso(a0) + " to "
-                      + end_txt + " does not cover the window")
-        parts.append(np.where(~covered[u] & ~empty[u], fu, ""))
-        fp = d.r_label[np.maximum(first_part[u], 0)] if len(d.r_label) else np.full(len(u), "")
-        parts.append(np.where(n_part[u] > 0, "relapse onset " + fp.astype(str).astype(object)
-                              + " (imprecise) lies partly in the window", ""))
-        parts.append(np.where(empty[u], "no clinical window (relapses count from "
-                              + _iso(cs[u]) + _last_contact_txt(win, u) + ")", ""))
-        reason[u] = _join(parts)
-    return {"n_relapses": n_in, "code": code, "reason": reason, "empty": empty}
+    code = _codes_of(false, ~false & ((n_part > 0) | ~covered | empty | (not d.r_given)))
+
+    def texts(rows: np.ndarray) -> np.ndarray:
+        out = np.full(len(rows), None, dtype=object)
+        c = code[rows]
+        f = c == _F
+        if f.any():
+            fr = rows[f]
+            out[f] = [f"relapse on {lab}" if k == 1 else f"{k} relapses, first on {lab}"
+                      for k, lab in zip(n_in[fr].tolist(), d.r_label[first_in[fr]], strict=True)]
+        u = c == _U
+        if u.any() and not d.r_given:
+            out[u] = NOT_RECORDED
+        elif u.any():
+            ur = rows[u]
+
+            def follow_up(i: np.ndarray) -> list[str]:
+                a0, a1 = d.a0[sid[ur[i]]], d.a1[sid[ur[i]]]
+                end_txt = np.where(np.isposinf(a1), "open end", _iso(a1))
+                return [f"relapse follow-up {x} to {y} does not cover the window" if x and y
+                        else "no relapse follow-up (no clinical contact)"
+                        for x, y in zip(_iso(a0), end_txt, strict=True)]
+
+            def partly(i: np.ndarray) -> list[str]:
+                return [f"relapse onset {lab} (imprecise) lies partly in the window"
+                        for lab in d.r_label[first_part[ur[i]]]]
+
+            def no_window(i: np.ndarray) -> np.ndarray:
+                return ("no clinical window (relapses count from " + _iso(cs[ur[i]])
+                        + _last_contact_txt(win, ur[i]) + ")")
+
+            emp = empty[ur]
+            out[u] = _compose(len(ur), [(~covered[ur] & ~emp, follow_up),
+                                        (n_part[ur] > 0, partly), (emp, no_window)])
+        return out
+
+    return _Component(code, code.copy(), texts, np.zeros(0, np.int64)), n_in, empty
 
 
 def _disability_component(d: _Data, win: _Win, o: NedaOptions
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+                          ) -> tuple[_Component, dict[str, Any], dict[str, Any]]:
     """First confirmed worsening from a fixed reference (rules 4.1), for every window at once:
     the course engine's scan in its fixed-reference mode, one run per distinct (subject,
     reference time, first day), long enough to confirm any onset of its windows."""
@@ -1127,59 +1289,59 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
     # runs: one per (subject, T, first day), long enough for the latest window end
     idx = np.flatnonzero(~empty)
     gkey = ((sid[idx].astype(np.int64) << 40)
-            + ((T[idx].astype(np.int64) + (1 << 19)) << 20) + (cs[idx].astype(np.int64)
-                                                                  + (1 << 19)))
+            + ((T[idx].astype(np.int64) + (1 << 19)) << 20)
+            + (cs[idx].astype(np.int64) + (1 << 19)))
     order = np.argsort(gkey, kind="stable")
     sk = gkey[order]
-    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, int)
+    new_run = np.ones(len(sk), bool)
+    new_run[1:] = sk[1:] != sk[:-1]
+    starts = np.flatnonzero(new_run)
     run_of = np.empty(len(idx), np.int64)
-    run_of[order] = np.cumsum(np.r_[True, sk[1:] != sk[:-1]]) - 1 if len(sk) else 0
+    run_of[order] = np.cumsum(new_run) - 1
     first_w = idx[order[starts]]
     rs, rT, rfrm = sid[first_w], T[first_w], cs[first_w]
-    rneed = (np.maximum.reduceat(need[idx][order], starts) if len(starts)
-             else np.zeros(0))
+    rneed = np.maximum.reduceat(need[idx][order], starts) if len(starts) else np.zeros(0)
 
-    vday, vsid, vkey = d.v_day, d.v_sid, d.v_key
+    vday, vsid, vval = d.v_day, d.v_sid, d.v_edss
+    n_subj = len(d.subjects)
+    v_start, v_end = _group_bounds(vsid, n_subj)
     epos = np.flatnonzero(d.v_elig)
-    ekey = vkey[epos]
-    ne = len(ekey)
+    e_day = vday[epos]
+    e_start, e_end = _group_bounds(vsid[epos], n_subj)
     # reference: latest eligible EDSS in [T - 183, T], else the first in (T, T + 91]
-    i = np.searchsorted(ekey, _key(rs, rT), side="right") - 1
-    ic = np.clip(i, 0, max(ne - 1, 0))
-    back = (i >= 0) & (ne > 0)
-    if ne:
-        back &= (vsid[epos[ic]] == rs) & (vday[epos[ic]] >= rT - o.edss_reference_lookback_days)
-    j = i + 1
-    jc = np.clip(j, 0, max(ne - 1, 0))
-    fwd = (j < ne) & (ne > 0)
-    if ne:
-        fwd &= (vsid[epos[jc]] == rs) & (vday[epos[jc]] <= rT + o.edss_reference_lookahead_days)
-    ref_pos = np.where(back, epos[ic] if ne else 0, np.where(fwd, epos[jc] if ne else 0, -1))
+    ref_pos = np.full(len(rs), -1, np.int64)
+    if len(epos) and len(rs):
+        e0, e1 = e_start[rs], e_end[rs]
+        i = _local_search(e0, e1, e_day, rT.astype(np.float64), True) - 1
+        ic = np.clip(i, 0, len(epos) - 1)
+        back = (i >= e0) & (e_day[ic] >= rT - o.edss_reference_lookback_days)
+        jc = np.clip(i + 1, 0, len(epos) - 1)
+        fwd = (i + 1 < e1) & (e_day[jc] <= rT + o.edss_reference_lookahead_days)
+        ref_pos = np.where(back, epos[ic], np.where(fwd, epos[jc], -1))
     has_ref = ref_pos >= 0
-    ref_day = np.where(has_ref, vday[np.maximum(ref_pos, 0)] if len(vday) else np.nan, np.nan)
-    # horizon: up to the first eligible visit >= need (confirms any onset in the windows)
-    h = np.searchsorted(ekey, _key(rs, rneed), side="left")
-    hc = np.clip(h, 0, max(ne - 1, 0))
-    has_h = (h < ne) & (ne > 0)
-    if ne:
-        has_h &= vsid[epos[hc]] == rs
-    hi = np.where(has_h, (epos[hc] if ne else 0) + 1,
-                  np.searchsorted(vkey, (rs + 1).astype(np.int64) * _KEY, side="left"))
-    lo_day = np.maximum(rfrm, np.where(has_ref, ref_day + 1, rfrm))
-    lo = np.searchsorted(vkey, _key(rs, lo_day), side="left")
+    rp = np.maximum(ref_pos, 0)
+    ref_day = np.where(has_ref, vday[rp] if len(vday) else np.nan, np.nan)
+    ref_val = np.where(has_ref, vval[rp] if len(vday) else np.nan, np.nan)
     run_ids = np.flatnonzero(has_ref)
     r_on = np.full(len(rs), -1, np.int64)
     r_conf = np.full(len(rs), -1, np.int64)
     r_un = np.full(len(rs), -1, np.int64)
     if len(run_ids):
-        values = d.v_edss
-        dw = copts.worsening_delta(values)
-        di = copts.improvement_delta(values)
-        ok_event = np.ones(len(values), np.bool_)
+        rs_ = rs[run_ids]
+        # the run: the reference, then from the first day (after the reference) up to the
+        # first eligible visit >= need, which confirms any onset in its windows
+        h = _local_search(e_start[rs_], e_end[rs_], e_day, rneed[run_ids].astype(np.float64),
+                          False)
+        has_h = h < e_end[rs_]
+        hi = np.where(has_h, epos[np.minimum(h, len(epos) - 1)] + 1, v_end[rs_])
+        lo = _local_search(v_start[rs_], v_end[rs_], vday,
+                           np.maximum(rfrm[run_ids], ref_day[run_ids] + 1), False)
+        dw = copts.worsening_delta(vval)
+        di = copts.improvement_delta(vval)
         on_, conf_, un_ = fixed_reference_runs(
-            vday, values, dw, di, d.v_elig, ok_event, d.v_elig,
-            ref_pos[run_ids].astype(np.int64), lo[run_ids].astype(np.int64),
-            hi[run_ids].astype(np.int64), float(copts.conf_days[0] - copts.conf_tol_days[0]),
+            vday, vval, dw, di, d.v_elig, np.ones(len(vval), np.bool_), d.v_elig,
+            ref_pos[run_ids], lo.astype(np.int64), hi.astype(np.int64),
+            float(copts.conf_days[0] - copts.conf_tol_days[0]),
             float(copts.conf_days[0] + copts.conf_tol_days[1]), int(copts.worsening_sign),
             float(copts.threshold_tolerance), bool(copts.check_intermediate),
             copts.proceed_from == "firstconf")
@@ -1190,17 +1352,16 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
     has_run = w_run >= 0
     wr = np.maximum(w_run, 0)
 
-    def pick(run_values: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    def per_window(run_values: np.ndarray, fill: float) -> np.ndarray:
         if not len(run_values):
             return np.full(n, fill)
         return np.where(has_run, run_values[wr], fill)
 
-    rday = pick(ref_day)
-    ref_val = pick(np.where(has_ref, d.v_edss[np.maximum(ref_pos, 0)] if len(vday) else np.nan,
-                            np.nan))
-    on_i = pick(r_on, -1).astype(np.int64)
-    conf_i = pick(r_conf, -1).astype(np.int64)
-    un_i = pick(r_un, -1).astype(np.int64)
+    rday = per_window(ref_day, np.nan)
+    rval = per_window(ref_val, np.nan)
+    on_i = per_window(r_on, -1).astype(np.int64)
+    conf_i = per_window(r_conf, -1).astype(np.int64)
+    un_i = per_window(r_un, -1).astype(np.int64)
     on = np.where(on_i >= 0, vday[np.maximum(on_i, 0)] if len(vday) else np.nan, np.nan)
     u_on = np.where(un_i >= 0, vday[np.maximum(un_i, 0)] if len(vday) else np.nan, np.nan)
     with np.errstate(invalid="ignore"):
@@ -1208,51 +1369,84 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
         unconf_in = (u_on >= cs) & (u_on < ce)
     # an EDSS within 91 days of the window end
     dd = o.edss_end_window_days
-    n_end = (np.searchsorted(vkey, _key(sid, ce + dd), side="right")
-             - np.searchsorted(vkey, _key(sid, ce - dd), side="left"))
+    vs, ve = v_start[sid], v_end[sid]
+    n_end = (_local_search(vs, ve, vday, (ce + dd).astype(np.float64), True)
+             - _local_search(vs, ve, vday, (ce - dd).astype(np.float64), False))
     noref = np.isnan(rday)
     no_end = n_end == 0
-    unknown = ~false & (empty | noref | no_end | unconf_in)
-    code = np.where(false, _F, np.where(unknown, _U, _T)).astype(np.int8)
-    reason = np.full(n, None, dtype=object)
-    f = np.flatnonzero(false)
-    if len(f):
-        reason[f] = ("confirmed disability worsening: EDSS "
-                     + _fmt(ref_val[f]) + " to "
-                     + _fmt(d.v_edss[on_i[f]]) + ", onset "
-                     + _iso(on[f]) + ", confirmed "
-                     + _iso(vday[conf_i[f]]))
-    u = np.flatnonzero(unknown)
-    if len(u):
-        uu = np.maximum(un_i[u], 0)
-        has_un = unconf_in[u]
-        parts = [
-            np.where(empty[u], "no clinical window (counted from " + _iso(cs[u])
-                     + _last_contact_txt(win, u) + ")", ""),
-            np.where(noref[u] & ~empty[u], "no EDSS reference: no eligible EDSS from "
-                     f"{o.edss_reference_lookback_days} days before to "
-                     f"{o.edss_reference_lookahead_days} days after "
-                     + _iso(T[u]), ""),
-            np.where(no_end[u] & ~empty[u], f"no EDSS within {dd} days of the window end", ""),
-            np.where(has_un, "worsening from " + _iso(u_on[u]) + " (EDSS "
-                     + _fmt(np.where(has_un, ref_val[u], np.nan)) + " to "
-                     + _fmt(np.where(has_un, d.v_edss[uu] if len(vday) else np.nan, np.nan))
-                     + ") not yet confirmed", ""),
-        ]
-        reason[u] = _join(parts)
-    out = {"edss_reference_date": rday, "on": on, "code": code, "reason": reason,
-           "empty": empty}
-    return out, {"course_options": copts.as_dict(), "course_options_digest": copts.digest(),
-                 "engine_runs": int(has_ref.sum()),
-                 "engine": "neda.course fixed-reference mode (firstCDW, fixed baseline)"}
+    code = _codes_of(false, ~false & (empty | noref | no_end | unconf_in))
+    # a reason depends on the run and three flags only (empty windows aside): built once each
+    text_key = np.where(empty, -1, w_run * 8 + no_end * 4 + unconf_in * 2 + false)
+
+    def texts(rows: np.ndarray) -> np.ndarray:
+        if not (win.wtype[rows] == _CUMULATIVE).any():
+            return build(rows)  # one text per run and flags anyway
+        keys = text_key[rows]
+        plain = keys >= 0
+        out = np.empty(len(rows), dtype=object)
+        if not plain.all():
+            out[~plain] = build(rows[~plain])
+        if plain.any():
+            uk, inv = _dense_unique(keys[plain], 8 * max(len(rs), 1))
+            rep_rows = np.empty(len(uk), np.int64)
+            rep_rows[inv] = rows[plain]
+            out[plain] = build(rep_rows)[inv]
+        return out
+
+    def build(rows: np.ndarray) -> np.ndarray:
+        out = np.full(len(rows), None, dtype=object)
+        c = code[rows]
+        f = c == _F
+        if f.any():
+            fr = rows[f]
+            out[f] = [f"confirmed disability worsening: EDSS {a} to {b}, onset {x}, confirmed {y}"
+                      for a, b, x, y in zip(_fmt(rval[fr]), _fmt(vval[on_i[fr]]), _iso(on[fr]),
+                                            _iso(vday[conf_i[fr]]), strict=True)]
+        u = c == _U
+        if u.any():
+            ur = rows[u]
+
+            def no_window(i: np.ndarray) -> np.ndarray:
+                return ("no clinical window (counted from " + _iso(cs[ur[i]])
+                        + _last_contact_txt(win, ur[i]) + ")")
+
+            def no_reference(i: np.ndarray) -> list[str]:
+                head = (f"no EDSS reference: no eligible EDSS from "
+                        f"{o.edss_reference_lookback_days} days before to "
+                        f"{o.edss_reference_lookahead_days} days after ")
+                return [head + x for x in _iso(T[ur[i]])]
+
+            def unconfirmed(i: np.ndarray) -> list[str]:
+                w = ur[i]
+                return [f"worsening from {x} (EDSS {a} to {b}) not yet confirmed"
+                        for x, a, b in zip(_iso(u_on[w]), _fmt(rval[w]), _fmt(vval[un_i[w]]),
+                                           strict=True)]
+
+            emp = empty[ur]
+            out[u] = _compose(len(ur), [
+                (emp, no_window), (noref[ur] & ~emp, no_reference),
+                (no_end[ur] & ~emp, lambda i: f"no EDSS within {dd} days of the window end"),
+                (unconf_in[ur], unconfirmed)])
+        return out
+
+    comp = _Component(code, code.copy(), texts, np.zeros(0, np.int64))
+    extra = {"edss_reference_date": rday, "on": on, "empty": empty}
+    return comp, extra, {"course_options": copts.as_dict(),
+                         "course_options_digest": copts.digest(),
+                         "engine_runs": int(has_ref.sum()),
+                         "engine": "neda.course fixed-reference mode (firstCDW, fixed baseline)"}
 
 
-def _mri_stats(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """MRI and brain-volume statistics of the windows ``rows`` (per-year and cut years)."""
+def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
+                   ) -> tuple[_Component, dict[str, np.ndarray]]:
+    """MRI activity (rules 4.1, 9, 12.16) of the per-year windows and cut years ``rows``,
+    and the brain-volume sums of their pairs (rules 4.2)."""
+    n = len(win)
     sc = d.scans
     sid = win.sid[rows]
-    s_lo = np.searchsorted(sc.key, _key(sid, win.mws[rows]), side="left")
-    s_hi = np.searchsorted(sc.key, _key(sid, win.mwe[rows]), side="left")
+    g0, g1 = _group_bounds(sc.sid, len(d.subjects))
+    s_lo = _local_search(g0[sid], g1[sid], sc.day, win.mws[rows].astype(np.float64), False)
+    s_hi = _local_search(g0[sid], g1[sid], sc.day, win.mwe[rows].astype(np.float64), False)
     names = ("n_active", "n_counted", "n_clean", "i_act", "act_gd", "act_t2", "i_unclean",
              "i_skip", "n_pairs", "s_pbvc", "s_dt")
     res = _mri_window_stats(
@@ -1260,102 +1454,161 @@ def _mri_stats(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray) -> dict[st
         sc.t2_clean, sc.gd, sc.pbvc, sc.protocol_change, win.B[rows], win.S[rows],
         win.k[rows], o.mri_from == "rebaseline_scan", float(o.mri_rebaseline_max_days),
         bool(o.mri_requires_gd), float(o.bvl_min_interval_days))
-    return dict(zip(names, res, strict=True))
-
-
-def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray,
-                   st: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MRI activity (rules 4.1, 9, 12.16) of the windows ``rows``: codes, reasons, counted."""
-    sc = d.scans
+    st: dict[str, np.ndarray] = {}
+    for name, values in zip(names, res, strict=True):
+        full = np.zeros(n, values.dtype) if values.dtype != np.int64 or not name.startswith(
+            "i_") else np.full(n, -1, np.int64)
+        full[rows] = values
+        st[name] = full
     n_active, n_counted, n_clean = st["n_active"], st["n_counted"], st["n_clean"]
     false = n_active > 0
-    B = win.B[rows]
-    no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(B) & (win.k[rows] == 1)
+    no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(win.B) & (win.k == 1)
     true = ~false & ~no_rebl & (n_counted > 0) & (n_clean == n_counted)
-    unknown = ~false & ~true
-    code = np.where(false, _F, np.where(unknown, _U, _T)).astype(np.int8)
-    reason = np.full(len(rows), None, dtype=object)
-    f = np.flatnonzero(false)
-    if len(f):
-        j = st["i_act"][f]
-        t2n = sc.new[j] + sc.enl[j]
-        desc = _join([
-            np.where(st["act_gd"][f], _int_txt(sc.gd[j]) + " Gd-enhancing", ""),
-            np.where(st["act_t2"][f], np.where(np.isnan(t2n), "new/enlarging T2",
-                                               _int_txt(t2n) + " new/enlarging T2"), ""),
-        ], ", ")
-        reason[f] = "MRI activity on " + _iso(sc.day[j]) + ": " + desc
-    u = np.flatnonzero(unknown)
-    if len(u):
-        lo, hi = o.mri_rebaseline_min_days, o.mri_rebaseline_max_days
-        Bu = B[u]
-        if o.mri_from == "epoch_start":
-            none_txt: Any = np.full(len(u), "no counted scan in the MRI window (a scan after the "
-                                    "epoch start with a comparator scan)", dtype=object)
-        else:
-            none_txt = np.where(
-                np.isnan(Bu), "no counted scan in the MRI window (without a re-baseline scan, "
-                f"a comparator dated on or after day {hi} is needed)",
-                "no counted scan in the MRI window (a scan after the re-baseline scan of "
-                + _iso(Bu) + ", compared with a scan on or after it)")
-        js = st["i_skip"][u]
-        has_skip = js >= 0
-        jsc = np.maximum(js, 0)
-        comp_s = sc.comp[jsc] if len(sc) else np.zeros(len(u))
-        skipped = np.where(np.isnan(comp_s), "scan on " + _iso(sc.day[jsc] if len(sc)
-                                                                else np.zeros(len(u)))
-                           + " has no comparator scan",
-                           "scan on " + _iso(sc.day[jsc] if len(sc) else np.zeros(len(u)))
-                           + " compared with a scan of " + _iso(comp_s)
-                           + ", before the re-baseline scan")
-        ju = np.maximum(st["i_unclean"][u], 0)
-        if len(sc):
-            t2_known = sc.t2_clean[ju] | sc.t2_active[ju]
-            unclean = np.where(~t2_known, "scan on " + _iso(sc.day[ju])
-                               + ": new/enlarging T2 count missing",
-                               "scan on " + _iso(sc.day[ju])
-                               + " without contrast (Gd count unknown)")
-        else:
-            unclean = np.full(len(u), "", dtype=object)
-        reason[u] = np.where(
-            no_rebl[u], f"no scan in days {lo}-{hi} after start: no MRI re-baseline",
-            np.where(n_counted[u] == 0,
-                     np.where(has_skip, none_txt + "; " + skipped, none_txt),
-                     unclean))
-    return code, reason, n_counted
+    code = _codes_of(false, ~false & ~true)
+    lo_d, hi_d = o.mri_rebaseline_min_days, o.mri_rebaseline_max_days
+
+    def texts(rows: np.ndarray) -> np.ndarray:
+        out = np.full(len(rows), None, dtype=object)
+        c = code[rows]
+        f = c == _F
+        if f.any():
+            fr = rows[f]
+            j = st["i_act"][fr]
+            t2n = sc.new[j] + sc.enl[j]
+            gd_txt = np.where(st["act_gd"][fr], _int_txt(sc.gd[j]), "")
+            t2_txt = np.where(st["act_t2"][fr], np.where(np.isnan(t2n), "new/enlarging T2",
+                                                         _int_txt(t2n) + " new/enlarging T2"),
+                              "")
+            out[f] = [f"MRI activity on {x}: {g} Gd-enhancing, {t}" if g and t
+                      else (f"MRI activity on {x}: {g} Gd-enhancing" if g
+                            else f"MRI activity on {x}: {t}")
+                      for x, g, t in zip(_iso(sc.day[j]), gd_txt, t2_txt, strict=True)]
+        u = c == _U
+        if u.any():
+            ur = rows[u]
+            res = np.full(len(ur), None, dtype=object)
+            nr = no_rebl[ur]
+            res[nr] = f"no scan in days {lo_d}-{hi_d} after start: no MRI re-baseline"
+            none = np.flatnonzero(~nr & (n_counted[ur] == 0))
+            if len(none):
+                w = ur[none]
+                Bw = win.B[w]
+                if o.mri_from == "epoch_start":
+                    txt: Any = np.full(len(w), "no counted scan in the MRI window (a scan after "
+                                       "the epoch start with a comparator scan)", dtype=object)
+                else:
+                    txt = np.full(len(w), "no counted scan in the MRI window (without a "
+                                  "re-baseline scan, a comparator dated on or after day "
+                                  f"{hi_d} is needed)", dtype=object)
+                    hb = ~np.isnan(Bw)
+                    if hb.any():
+                        txt[hb] = [f"no counted scan in the MRI window (a scan after the "
+                                   f"re-baseline scan of {x}, compared with a scan on or after "
+                                   "it)" for x in _iso(Bw[hb])]
+                js = st["i_skip"][w]
+                hs = js >= 0
+                if hs.any():
+                    jj = js[hs]
+                    txt[hs] = [f"{t}; scan on {x} compared with a scan of {y}, before the "
+                               "re-baseline scan" if y else f"{t}; scan on {x} has no "
+                               "comparator scan" for t, x, y in zip(
+                                   txt[hs], _iso(sc.day[jj]), _iso(sc.comp[jj]), strict=True)]
+                res[none] = txt
+            rest = np.flatnonzero(~nr & (n_counted[ur] > 0))
+            if len(rest):
+                jj = st["i_unclean"][ur[rest]]
+                t2_known = sc.t2_clean[jj] | sc.t2_active[jj]
+                res[rest] = [f"scan on {x} without contrast (Gd count unknown)" if k
+                             else f"scan on {x}: new/enlarging T2 count missing"
+                             for x, k in zip(_iso(sc.day[jj]), t2_known.tolist(), strict=True)]
+            out[u] = res
+        return out
+
+    return _Component(code, code.copy(), texts, np.zeros(0, np.int64)), st
 
 
-def _bvl_code(loss: np.ndarray, n_pairs: np.ndarray, o: NedaOptions
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _bvl_loss_texts(v: np.ndarray, carried: np.ndarray, sym: str, thr: float) -> np.ndarray:
+    """``annualised brain volume loss 0.52 %/year (>= 0.4)`` for each value, formatted as
+    ``f"{v:.2f}"`` once per distinct text (hundredths; a value whose rounding is a near-tie
+    is formatted on its own)."""
+    v = np.asarray(v, dtype=float)
+    out = np.empty(len(v), dtype=object)
+    scaled = np.abs(v) * 100
+    m = np.round(scaled)
+    odd = ~np.isfinite(v) | (np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6)
+    key = (m.astype(np.int64, copy=False) * 2 + (v < 0)) * 2 + carried.astype(np.int64)
+    ok = ~odd
+    if ok.any():
+        uniq, first, inv = np.unique(key[ok], return_index=True, return_inverse=True)
+        vo, co = v[ok][first], carried[ok][first]
+        texts = np.array([f"annualised brain volume loss {x:.2f} %/year ({sym} {thr:g})"
+                          + (" in an earlier cumulative window" if cr else "")
+                          for x, cr in zip(vo.tolist(), co.tolist(), strict=True)], dtype=object)
+        out[ok] = texts[inv]
+    for i in np.flatnonzero(odd):
+        out[i] = (f"annualised brain volume loss {v[i]:.2f} %/year ({sym} {thr:g})"
+                  + (" in an earlier cumulative window" if carried[i] else ""))
+    return out
+
+
+def _bvl_component(win: _Win, o: NedaOptions, n_pairs: np.ndarray, s_pbvc: np.ndarray,
+                   s_dt: np.ndarray) -> tuple[_Component, np.ndarray]:
+    """Annualised brain volume loss (rules 4.2): pooled over the pairs of each window (for a
+    cumulative window, over its years); once lost, lost for good in later cumulative windows
+    (rules 4.4)."""
+    n = len(win)
+    cum = win.cum_rows
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = np.where(n_pairs > 0, -s_pbvc / (s_dt / YEAR_DAYS), np.nan)
     thr = o.bvl_activity_threshold_pct
     with np.errstate(invalid="ignore"):
         if o.bvl_boundary == "activity_at_threshold":
             false = loss >= thr - 1e-9
         else:
             false = loss > thr + 1e-9
-    return np.asarray(false & (n_pairs > 0)), n_pairs > 0
-
-
-def _bvl_texts(loss: np.ndarray, o: NedaOptions) -> np.ndarray:
-    thr = o.bvl_activity_threshold_pct
+    known = n_pairs > 0
+    no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(win.B) & (
+        (win.k == 1) | (win.wtype == _CUMULATIVE))
+    carried = np.zeros(n, bool)
+    shown = loss.copy()
+    if len(cum):
+        first_row = cum - (win.k[cum] - 1)  # the epoch's first cumulative row
+        latest = np.maximum.accumulate(np.where(false[cum], cum, first_row - 1))
+        prev = latest >= first_row
+        carried[cum] = prev & ~false[cum]
+        shown[cum] = np.where(prev, loss[np.maximum(latest, 0)], loss[cum])
+    false = false | carried
+    code = _codes_of(false, ~false & (~known | no_rebl))
     sym = ">=" if o.bvl_boundary == "activity_at_threshold" else ">"
-    return np.array([f"annualised brain volume loss {v:.2f} %/year ({sym} {thr:g})"
-                     for v in loss], dtype=object)
-
-
-def _bvl_unknown_texts(no_rebl: np.ndarray, o: NedaOptions) -> np.ndarray:
     lo, hi = o.mri_rebaseline_min_days, o.mri_rebaseline_max_days
     generic = ("no eligible brain-volume pair (PBVC vs a comparator "
                + ("on or after the re-baseline scan" if o.mri_from == "rebaseline_scan"
                   else "scan") + f", at least {o.bvl_min_interval_days} days apart, same "
                "scanner and protocol, later scan in the MRI window)")
-    return np.where(no_rebl, f"no scan in days {lo}-{hi} after start: no MRI re-baseline",
-                    generic).astype(object)
+
+    def texts(rows: np.ndarray) -> np.ndarray:
+        out = np.full(len(rows), None, dtype=object)
+        c = code[rows]
+        f = c == _F
+        if f.any():
+            fr = rows[f]
+            out[f] = _bvl_loss_texts(shown[fr], carried[fr], sym, thr)
+        u = c == _U
+        if u.any():
+            out[u] = np.where(no_rebl[rows[u]], f"no scan in days {lo}-{hi} after start: no "
+                              "MRI re-baseline", generic)
+        return out
+
+    return _Component(code, code.copy(), texts, np.zeros(0, np.int64)), loss
 
 
-def _annualised_loss(s_pbvc: np.ndarray, s_dt: np.ndarray, n_pairs: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n_pairs > 0, -s_pbvc / (s_dt / YEAR_DAYS), np.nan)
+def _combine_into(win: _Win, comp: _Component, direct: bool,
+                  neutral: np.ndarray | None = None, own_false_first: bool = False) -> None:
+    """Cumulative windows of ``comp`` from their years (and themselves when ``direct``)."""
+    final, src = _combine(win, comp.direct, direct=direct, neutral=neutral,
+                          own_false_first=own_false_first)
+    comp.code[win.cum_rows] = final
+    comp.src = src
 
 
 # three-valued AND by lookup (codes 0 = False, 1 = unknown, 2 = True), built from tri_all
@@ -1451,92 +1704,55 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
     b = _rebaseline(d, o)
     c0 = _clinical_start(d, o, b)
     win = _windows(d, o, b, c0)
-    n_all, n_out = len(win), win.n_out
+    n_out = win.n_out
     cum = win.cum_rows
     not_cum = np.flatnonzero(win.wtype != _CUMULATIVE)
 
     # relapses and disability: every window, then the years of each cumulative window
-    rel = _relapse_component(d, win)
-    dis, engine_record = _disability_component(d, win, o)
-    for comp in (rel, dis):
-        final, src = _combine(win, comp["code"], direct=True, neutral=comp["empty"])
-        comp["reason"][cum] = _combined_reasons(win, comp["reason"], src)
-        comp["code"][cum] = final
-        comp["src"] = src
-    # the onset shown with a cumulative disability False: its own, else the deciding year's
-    on = dis["on"]
-    f_cum = dis["code"][cum] == _F
-    on[cum] = np.where(f_cum, on[np.maximum(dis["src"], 0)], np.nan)
-    with np.errstate(invalid="ignore"):
-        on = np.where((dis["code"] == _F), on, np.nan)
-
-    # MRI and brain volume: per-year windows and cut years; cumulative windows from their years
-    st = _mri_stats(d, win, o, not_cum)
-    mri_code = np.full(n_all, _U, np.int8)
-    mri_reason = np.full(n_all, None, dtype=object)
-    n_counted = np.zeros(n_all, np.int64)
-    mri_code[not_cum], mri_reason[not_cum], n_counted[not_cum] = _mri_component(
-        d, win, o, not_cum, st)
-    final, src = _combine(win, mri_code, direct=False)
-    mri_reason[cum] = _combined_reasons(win, mri_reason, src)
-    mri_code[cum] = final
-    n_pairs = np.zeros(n_all, np.int64)
-    s_pbvc = np.zeros(n_all)
-    s_dt = np.zeros(n_all)
-    n_pairs[not_cum], s_pbvc[not_cum], s_dt[not_cum] = st["n_pairs"], st["s_pbvc"], st["s_dt"]
-    # counted scans and pooled brain-volume sums of a cumulative window: over its years
-    seg_start = win.slot_off[win.ei[cum]]
-    for arr in (n_counted, n_pairs, s_pbvc, s_dt):
-        csum = np.cumsum(arr[win.slot_win])
-        base = csum[seg_start] - arr[win.slot_win][seg_start]
-        arr[cum] = csum[win.cum_pos] - base
-    loss = _annualised_loss(s_pbvc, s_dt, n_pairs)
-    bvl_false, known = _bvl_code(loss, n_pairs, o)
-    no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(win.B) & (
-        (win.k == 1) | (win.wtype == _CUMULATIVE))
-    # cumulative NEDA-4, once lost, is lost for good (rules 4.4): carry the latest loss
-    carried = np.zeros(n_all, bool)
-    shown = loss.copy()
+    rel, n_in, rel_empty = _relapse_component(d, win)
+    _combine_into(win, rel, direct=True, neutral=rel_empty)
+    dis, dx, engine_record = _disability_component(d, win, o)
+    # a worsening since the start is named by its own onset (the epoch's reference)
+    _combine_into(win, dis, direct=True, neutral=dx["empty"], own_false_first=True)
+    # the onset shown with a False disability: the window's own, else the deciding year's
+    on = dx["on"].copy()
     if len(cum):
-        first_row = cum - (win.k[cum] - 1)  # the epoch's first cumulative row
-        latest = np.maximum.accumulate(np.where(bvl_false[cum], cum, first_row - 1))
-        prev = latest >= first_row
-        carried[cum] = prev & ~bvl_false[cum]
-        shown[cum] = np.where(prev, loss[np.maximum(latest, 0)], loss[cum])
-    bvl_false = bvl_false | carried
-    unknown = ~bvl_false & (~known | no_rebl)
-    bvl_code = np.where(bvl_false, _F, np.where(unknown, _U, _T)).astype(np.int8)
-    bvl_reason = np.full(n_all, None, dtype=object)
-    fb = np.flatnonzero(bvl_false)
-    if len(fb):
-        txt = _bvl_texts(shown[fb], o)
-        bvl_reason[fb] = np.where(carried[fb], txt + " in an earlier cumulative window", txt)
-    ub = np.flatnonzero(unknown)
-    if len(ub):
-        bvl_reason[ub] = _bvl_unknown_texts(no_rebl[ub], o)
-    final, src = _combine(win, bvl_code, direct=True)
-    bvl_reason[cum] = _combined_reasons(win, bvl_reason, src)
-    bvl_code[cum] = final
+        on[cum] = on[np.maximum(dis.src, 0)]
+    on = np.where(dis.code == _F, on, np.nan)
+
+    # MRI: per-year windows and cut years; a cumulative window from its years
+    mri_c, st = _mri_component(d, win, o, not_cum)
+    _combine_into(win, mri_c, direct=False)
+    # counted scans and pooled brain-volume sums of a cumulative window: over its years
+    n_counted, n_pairs, s_pbvc, s_dt = st["n_counted"], st["n_pairs"], st["s_pbvc"], st["s_dt"]
+    if len(cum):
+        for arr in (n_counted, n_pairs, s_pbvc, s_dt):
+            csum = _segment_cumsum(arr[win.slot_win].astype(np.float64),
+                                   win.slot_off.astype(np.int64))
+            arr[cum] = csum[win.cum_pos]
+    bvl, loss = _bvl_component(win, o, n_pairs, s_pbvc, s_dt)
+    _combine_into(win, bvl, direct=True)
 
     # composites and the output rows (the first n_out windows, already in output order)
     r = slice(0, n_out)
-    comps = [rel["code"][r], dis["code"][r], mri_code[r]]
+    comps = [rel.code[r], dis.code[r], mri_c.code[r]]
     neda3, neda3_reason = _tri_all_codes(["relapse", "disability", "MRI"], comps)
     neda4, neda4_reason = _tri_all_codes(["relapse", "disability", "MRI", "brain volume"],
-                                         [*comps, bvl_code[r]])
+                                         [*comps, bvl.code[r]])
     ei = win.ei[r]
     sid = d.ep_sid[ei]
-    n_rel = pd.array(rel["n_relapses"][r], dtype="Int64")
-    if not d.r_given:
+    if d.r_given:
+        n_rel = pd.array(n_in[r], dtype="Int64")
+    else:
         n_rel = pd.array(np.full(n_out, pd.NA), dtype="Int64")
+    subjects = np.asarray(d.subjects, dtype=object)
     out = pd.DataFrame({
-        "subject": np.asarray(d.subjects, dtype=object)[sid] if n_out else np.zeros(0, object),
+        "subject": subjects[sid] if n_out else np.zeros(0, object),
         "epoch": d.ep_epoch[ei],
         "drug": d.ep_drug[ei] if d.ep_drug is not None else None,
         "epoch_start": _dates(d.ep_S[ei]),
         "epoch_end": _dates(d.ep_E[ei]),
-        "window_type": np.where(win.wtype[r] == _CUMULATIVE, "cumulative",
-                                "per_year").astype(object),
+        "window_type": np.array(["per_year", "cumulative"], dtype=object)[win.wtype[r]],
         "window": win.k[r].astype(np.int64),
         "window_start": _dates(win.ws[r]),
         "window_end": _dates(win.we[r]),
@@ -1545,20 +1761,20 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
         "mri_window_start": _dates(win.mws[r]),
         "mri_window_end": _dates(win.mwe[r]),
         "rebaseline_scan_date": _dates(win.B[r]),
-        "edss_reference_date": _dates(dis["edss_reference_date"][r]),
+        "edss_reference_date": _dates(dx["edss_reference_date"][r]),
         "n_relapses": n_rel,
-        "relapse": _nullable(rel["code"][r]),
-        "relapse_reason": rel["reason"][r],
+        "relapse": _nullable(rel.code[r]),
+        "relapse_reason": _reasons(win, rel.code, rel.src, rel.texts),
         "cdw_onset_date": _dates(on[r]),
-        "disability": _nullable(dis["code"][r]),
-        "disability_reason": dis["reason"][r],
+        "disability": _nullable(dis.code[r]),
+        "disability_reason": _reasons(win, dis.code, dis.src, dis.texts),
         "n_scans_counted": n_counted[r],
-        "mri": _nullable(mri_code[r]),
-        "mri_reason": mri_reason[r],
+        "mri": _nullable(mri_c.code[r]),
+        "mri_reason": _reasons(win, mri_c.code, mri_c.src, mri_c.texts),
         "bvl_pairs": n_pairs[r],
         "bvl_loss_pct_per_year": loss[r],
-        "bvl": _nullable(bvl_code[r]),
-        "bvl_reason": bvl_reason[r],
+        "bvl": _nullable(bvl.code[r]),
+        "bvl_reason": _reasons(win, bvl.code, bvl.src, bvl.texts),
         "neda3": _nullable(neda3),
         "neda3_reason": neda3_reason,
         "neda4": _nullable(neda4),
