@@ -354,10 +354,18 @@ def _dates(days: Any) -> np.ndarray:
     return out
 
 
+def _filled(n: int, text: str) -> np.ndarray:
+    """An object array of ``n`` references to one text (``np.full`` would copy the text into
+    every element)."""
+    out = np.empty(n, dtype=object)
+    out.fill(text)
+    return out
+
+
 def _iso(days: np.ndarray) -> np.ndarray:
     """ISO date strings (object array); '' for missing. Formats each distinct day once."""
     arr = np.asarray(days, dtype=float)
-    out = np.full(arr.shape, "", dtype=object)
+    out = _filled(len(arr), "")
     ok = np.isfinite(arr)
     if not ok.any():
         return out
@@ -1064,7 +1072,7 @@ def _join(parts: list[np.ndarray], sep: str = "; ") -> np.ndarray:
     arrs = [np.asarray(p, dtype=object) for p in parts]
     has = np.stack([a != "" for a in arrs])
     cnt = has.sum(axis=0)
-    out = np.full(len(arrs[0]), "", dtype=object)
+    out = _filled(len(arrs[0]), "")
     for i, a in enumerate(arrs):
         sel = has[i] & (cnt == 1)
         out[sel] = a[sel]
@@ -1077,14 +1085,14 @@ def _join(parts: list[np.ndarray], sep: str = "; ") -> np.ndarray:
 def _compose(n: int, parts: list[tuple[np.ndarray, Any]], sep: str = "; ") -> np.ndarray:
     """Texts of ``n`` rows from optional parts, in order: each part is (mask, build), where
     ``build(positions)`` makes the part's text for the masked positions only."""
-    out = np.full(n, "", dtype=object)
+    out = _filled(n, "")
     count = np.zeros(n, np.int64)
     for mask, build in parts:
         idx = np.flatnonzero(mask)
         if not len(idx):
             continue
         built = build(idx)
-        vals = (np.full(len(idx), built, dtype=object) if isinstance(built, str)
+        vals = (_filled(len(idx), built) if isinstance(built, str)
                 else np.asarray(built, dtype=object))
         first = count[idx] == 0
         out[idx[first]] = vals[first]
@@ -1104,7 +1112,7 @@ def _small_table(v: np.ndarray) -> tuple[int, int] | None:
 def _fmt(x: np.ndarray) -> np.ndarray:
     """EDSS values as text, one decimal ('?' when missing), as ``str(np.round(x, 1))``."""
     x = np.asarray(x, dtype=float)
-    out = np.full(len(x), "?", dtype=object)
+    out = _filled(len(x), "?")
     ok = np.isfinite(x)
     if ok.any():
         v = x[ok]
@@ -1123,7 +1131,7 @@ def _fmt(x: np.ndarray) -> np.ndarray:
 def _int_txt(x: np.ndarray) -> np.ndarray:
     """Whole numbers as text ('?' when missing)."""
     x = np.asarray(x, dtype=float)
-    out = np.full(len(x), "?", dtype=object)
+    out = _filled(len(x), "?")
     ok = np.isfinite(x)
     if ok.any():
         v = x[ok].astype(np.int64)
@@ -1133,6 +1141,22 @@ def _int_txt(x: np.ndarray) -> np.ndarray:
             out[ok] = table[v - span[0]]
         else:
             out[ok] = v.astype(str).astype(object)
+    return out
+
+
+def _count_phrase(x: np.ndarray, unit: str, missing: str) -> np.ndarray:
+    """``"2 Gd-enhancing"`` per count (``missing`` when the count is unknown)."""
+    x = np.asarray(x, dtype=float)
+    out = _filled(len(x), missing)
+    ok = np.isfinite(x)
+    if ok.any():
+        v = x[ok].astype(np.int64)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 2 * len(v) + 4096:
+            table = np.array([f"{i} {unit}" for i in range(lo, hi + 1)], dtype=object)
+            out[ok] = table[v - lo]
+        else:
+            out[ok] = [f"{i} {unit}" for i in v.tolist()]
     return out
 
 
@@ -1155,28 +1179,27 @@ def _reasons(win: _Win, code: np.ndarray, src: np.ndarray, texts: Any) -> np.nda
     n_out = win.n_out
     out = np.full(n_out, None, dtype=object)
     need = np.flatnonzero(code[:n_out] != _T)
-    is_c = win.wtype[need] == _CUMULATIVE
-    yr = need[~is_c]
+    pos = win.cum_index[need]
+    cumulative = pos >= 0
+    yr = need[~cumulative]
     if len(yr):
         out[yr] = texts(yr)
-    cr = need[is_c]
+    cr = need[cumulative]
     if len(cr):
-        pos = win.cum_index[cr]
+        pos = pos[cumulative]
         srow = src[pos]
-        uniq, inv = _dense_unique(srow, len(win))
-        tu = np.full(len(uniq), None, dtype=object)
-        shown = (uniq < n_out) & (win.wtype[uniq] != _CUMULATIVE)  # per-year rows: done
-        tu[shown] = out[uniq[shown]]
-        if (~shown).any():
-            tu[~shown] = texts(uniq[~shown])
-        res = tu[inv]
         named = (srow != cr) & (win.cum_span[pos] > 1)
-        if named.any():
-            un, iv = _dense_unique(inv[named], len(uniq))
-            pre = np.array([f"year {k}: {t}" for k, t in zip(win.k[uniq[un]].tolist(), tu[un],
-                                                             strict=True)], dtype=object)
-            res[named] = pre[iv]
-        out[cr] = res
+        uk, inv = _dense_unique(srow * 2 + named, 2 * len(win))
+        us, un = uk >> 1, (uk & 1).astype(bool)
+        base = np.empty(len(us), dtype=object)
+        shown = (us < n_out) & (win.cum_index[us] < 0)  # per-year rows: already built
+        base[shown] = out[us[shown]]
+        if not shown.all():
+            base[~shown] = texts(us[~shown])
+        if un.any():
+            base[un] = [f"year {k}: {t}" for k, t in zip(win.k[us[un]].tolist(),
+                                                         base[un].tolist(), strict=True)]
+        out[cr] = base[inv]
     return out
 
 
@@ -1475,14 +1498,15 @@ def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
             fr = rows[f]
             j = st["i_act"][fr]
             t2n = sc.new[j] + sc.enl[j]
-            gd_txt = np.where(st["act_gd"][fr], _int_txt(sc.gd[j]), "")
-            t2_txt = np.where(st["act_t2"][fr], np.where(np.isnan(t2n), "new/enlarging T2",
-                                                         _int_txt(t2n) + " new/enlarging T2"),
-                              "")
-            out[f] = [f"MRI activity on {x}: {g} Gd-enhancing, {t}" if g and t
-                      else (f"MRI activity on {x}: {g} Gd-enhancing" if g
-                            else f"MRI activity on {x}: {t}")
-                      for x, g, t in zip(_iso(sc.day[j]), gd_txt, t2_txt, strict=True)]
+            # which lesions show the activity: 1 Gd only, 2 T2 only, 3 both
+            kind = (st["act_gd"][fr].astype(np.int8) + 2 * st["act_t2"][fr]).tolist()
+            out[f] = [f"MRI activity on {x}: {g}" if k == 1 else (
+                f"MRI activity on {x}: {t}" if k == 2 else f"MRI activity on {x}: {g}, {t}")
+                for x, g, t, k in zip(
+                    _iso(sc.day[j]).tolist(),
+                    _count_phrase(sc.gd[j], "Gd-enhancing", "Gd-enhancing").tolist(),
+                    _count_phrase(t2n, "new/enlarging T2", "new/enlarging T2").tolist(), kind,
+                    strict=True)]
         u = c == _U
         if u.any():
             ur = rows[u]
@@ -1494,12 +1518,12 @@ def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
                 w = ur[none]
                 Bw = win.B[w]
                 if o.mri_from == "epoch_start":
-                    txt: Any = np.full(len(w), "no counted scan in the MRI window (a scan after "
-                                       "the epoch start with a comparator scan)", dtype=object)
+                    txt: Any = _filled(len(w), "no counted scan in the MRI window (a scan after "
+                                       "the epoch start with a comparator scan)")
                 else:
-                    txt = np.full(len(w), "no counted scan in the MRI window (without a "
+                    txt = _filled(len(w), "no counted scan in the MRI window (without a "
                                   "re-baseline scan, a comparator dated on or after day "
-                                  f"{hi_d} is needed)", dtype=object)
+                                  f"{hi_d} is needed)")
                     hb = ~np.isnan(Bw)
                     if hb.any():
                         txt[hb] = [f"no counted scan in the MRI window (a scan after the "
@@ -1595,8 +1619,10 @@ def _bvl_component(win: _Win, o: NedaOptions, n_pairs: np.ndarray, s_pbvc: np.nd
             out[f] = _bvl_loss_texts(shown[fr], carried[fr], sym, thr)
         u = c == _U
         if u.any():
-            out[u] = np.where(no_rebl[rows[u]], f"no scan in days {lo}-{hi} after start: no "
-                              "MRI re-baseline", generic)
+            texts_u = _filled(int(u.sum()), generic)
+            texts_u[no_rebl[rows[u]]] = (f"no scan in days {lo}-{hi} after start: no MRI "
+                                         "re-baseline")
+            out[u] = texts_u
         return out
 
     return _Component(code, code.copy(), texts, np.zeros(0, np.int64)), loss
