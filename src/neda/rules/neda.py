@@ -346,12 +346,18 @@ def _days(values: Any) -> np.ndarray:
     return out
 
 
+_NS_PER_DAY = 86_400_000_000_000
+
+
 def _dates(days: Any) -> np.ndarray:
+    """Day numbers as ``datetime64[ns]`` (NaT for missing)."""
     arr = np.asarray(days, dtype=float)
-    out = np.full(arr.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
     ok = np.isfinite(arr)
-    out[ok] = (_E0 + arr[ok].astype(np.int64)).astype("datetime64[ns]")
-    return out
+    if ok.all():
+        return (arr.astype(np.int64) * _NS_PER_DAY).view("datetime64[ns]")
+    ns = np.full(arr.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[ok] = arr[ok].astype(np.int64) * _NS_PER_DAY
+    return ns.view("datetime64[ns]")
 
 
 def _filled(n: int, text: str) -> np.ndarray:
@@ -802,6 +808,25 @@ def _local_search(start, end, day, x, right):
             else:
                 hi = mid
         out[q] = lo
+    return out
+
+
+@njit(cache=True)
+def _any_within(start, end, day, lo, hi):
+    """Per query: does its subject have a row (start:end, sorted by day) dated in [lo, hi]?"""
+    n = lo.shape[0]
+    out = np.zeros(n, np.bool_)
+    for q in range(n):
+        a = start[q]
+        b = end[q]
+        v = lo[q]
+        while a < b:
+            mid = (a + b) >> 1
+            if day[mid] < v:
+                a = mid + 1
+            else:
+                b = mid
+        out[q] = a < end[q] and day[a] <= hi[q]
     return out
 
 
@@ -1392,11 +1417,9 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
         unconf_in = (u_on >= cs) & (u_on < ce)
     # an EDSS within 91 days of the window end
     dd = o.edss_end_window_days
-    vs, ve = v_start[sid], v_end[sid]
-    n_end = (_local_search(vs, ve, vday, (ce + dd).astype(np.float64), True)
-             - _local_search(vs, ve, vday, (ce - dd).astype(np.float64), False))
+    no_end = ~_any_within(v_start[sid], v_end[sid], vday, (ce - dd).astype(np.float64),
+                          (ce + dd).astype(np.float64))
     noref = np.isnan(rday)
-    no_end = n_end == 0
     code = _codes_of(false, ~false & (empty | noref | no_end | unconf_in))
     # a reason depends on the run and three flags only (empty windows aside): built once each
     text_key = np.where(empty, -1, w_run * 8 + no_end * 4 + unconf_in * 2 + false)
@@ -1737,6 +1760,8 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
     # relapses and disability: every window, then the years of each cumulative window
     rel, n_in, rel_empty = _relapse_component(d, win)
     _combine_into(win, rel, direct=True, neutral=rel_empty)
+    if not d.r_given:
+        rel.src = cum.copy()  # one reason for every window: relapses were not recorded
     dis, dx, engine_record = _disability_component(d, win, o)
     # a worsening since the start is named by its own onset (the epoch's reference)
     _combine_into(win, dis, direct=True, neutral=dx["empty"], own_false_first=True)
