@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from neda.rules._common import tri_all
 from neda.rules._windows import ScanWindows
-from neda.rules.relapses import RelapseOptions, relapse_hygiene
 from neda.rules.neda import (
     MAGNIMS_COLUMNS,
     MEDA_COLUMNS,
@@ -32,6 +31,7 @@ from neda.rules.neda import (
     mri_rebaseline_scan,
     neda_status,
 )
+from neda.rules.relapses import RelapseOptions, relapse_hygiene
 
 D0 = pd.Timestamp("2020-01-01")
 
