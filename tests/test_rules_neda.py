@@ -874,7 +874,7 @@ def test_fixed_reference_kernel_mode_matches_the_course_engine(seed):
     the course engine's first confirmed worsening and unconfirmed worsening, subject by
     subject, with NEDA's engine options (rules 2.3, 2.6, 4.1)."""
     from neda.course import confirmed_events
-    from neda.course._kernel import fixed_reference_runs
+    from neda.course._kernel import fixed_reference_runs, fixed_reference_runs_serial
 
     rng = np.random.default_rng(seed)
     copts = NedaOptions(edss_thresholds="havrdova2009" if seed % 2 else "three_strata"
@@ -906,10 +906,12 @@ def test_fixed_reference_kernel_mode_matches_the_course_engine(seed):
     values = vis["edss"].to_numpy(float)
     first = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
     end = np.r_[first[1:], len(sid)]
-    on, conf, unc = fixed_reference_runs(
-        dd, values, copts.worsening_delta(values), copts.improvement_delta(values), elig,
-        np.ones(len(values), bool), elig, first.astype(np.int64), first + 1, end.astype(np.int64),
-        84.0, math.inf, 1, 1e-9, True, True)
+    args = (dd, values, copts.worsening_delta(values), copts.improvement_delta(values), elig,
+            np.ones(len(values), bool), elig, first.astype(np.int64), first + 1,
+            end.astype(np.int64), 84.0, math.inf, 1, 1e-9, True, True)
+    on, conf, unc = fixed_reference_runs(*args)
+    for a, b in zip((on, conf, unc), fixed_reference_runs_serial(*args), strict=True):
+        assert (a == b).all()
     for i, s_ in enumerate(sid[first]):
         want_on = ev.loc[s_, "onset_date"] if s_ in ev.index else None
         got_on = day(dd[on[i]]) if on[i] >= 0 else None

@@ -46,7 +46,7 @@ import pandas as pd
 from numba import njit
 
 from neda.course import CourseOptions
-from neda.course._kernel import fixed_reference_runs
+from neda.course._kernel import fixed_reference_runs, fixed_reference_runs_serial
 from neda.io import ensure_table
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
@@ -1386,7 +1386,9 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
                            np.maximum(rfrm[run_ids], ref_day[run_ids] + 1), False)
         dw = copts.worsening_delta(vval)
         di = copts.improvement_delta(vval)
-        on_, conf_, un_ = fixed_reference_runs(
+        # one launch for every run; a few runs (one patient) without starting threads
+        kernel = fixed_reference_runs if len(run_ids) > 2048 else fixed_reference_runs_serial
+        on_, conf_, un_ = kernel(
             vday, vval, dw, di, d.v_elig, np.ones(len(vval), np.bool_), d.v_elig,
             ref_pos[run_ids], lo.astype(np.int64), hi.astype(np.int64),
             float(copts.conf_days[0] - copts.conf_tol_days[0]),
