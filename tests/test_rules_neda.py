@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neda.rules._common import tri_all
+from neda.rules._windows import ScanWindows
 from neda.rules.neda import (
     MAGNIMS_COLUMNS,
     MEDA_COLUMNS,
@@ -30,6 +31,7 @@ from neda.rules.neda import (
     mri_rebaseline_scan,
     neda_status,
 )
+from neda.rules.relapses import RelapseOptions, relapse_hygiene
 
 D0 = pd.Timestamp("2020-01-01")
 
@@ -149,10 +151,12 @@ def test_defaults_match_spec_section_10():
     assert (o.bvl_activity_threshold_pct, o.bvl_boundary, o.bvl_min_interval_days) == (
         0.4, "activity_at_threshold", 168)
     assert o.meda_include_zero_new_t2 is False
-    assert (o.baseline_scan_min_days, o.baseline_scan_max_days) == (-183, 30)
-    assert (o.year1_scan_target_days, o.year1_scan_min_days, o.year1_scan_max_days) == (
+    w = o.scan_windows
+    assert w == ScanWindows()
+    assert (w.baseline_scan_min_days, w.baseline_scan_max_days) == (-183, 30)
+    assert (w.year1_scan_target_days, w.year1_scan_min_days, w.year1_scan_max_days) == (
         365, 274, 457)
-    assert (o.year2_scan_target_days, o.year2_scan_min_days, o.year2_scan_max_days) == (
+    assert (w.year2_scan_target_days, w.year2_scan_min_days, w.year2_scan_max_days) == (
         730, 639, 822)
     assert (o.magnims_new_t2_cutoff, o.magnims_count) == (3, "new_only")
 
@@ -196,7 +200,12 @@ def test_missing_data_never_gives_true():
     for _, r in st_.iterrows():
         assert val(r["neda3"]) is None and val(r["neda4"]) is None
         assert val(r["relapse"]) is None
-        assert "does not cover the window" in r["relapse_reason"]
+        if r["window_type"] == "per_year":
+            assert "does not cover the window" in r["relapse_reason"]
+        else:  # the cumulative window ends at the last contact, before the start: empty
+            assert r["window_end"] == r["window_start"] == day(0)
+            assert r["relapse_reason"] == ("no clinical window (relapses count from 2020-01-01; "
+                                           "the last clinical contact is on 2019-12-22)")
         assert val(r["disability"]) is None
 
 
@@ -227,7 +236,9 @@ def test_no_rebaseline_scan_year1_and_cumulative_unknown_later_years_count():
     for k in (1, 2, 3):
         r = row(st_, k, "cumulative")
         assert val(r["mri"]) is None
-        assert r["mri_reason"] == "no scan in days 91-274 after start: no MRI re-baseline"
+        # the year that leaves the cumulative window unknown is named once it spans years
+        assert r["mri_reason"] == ("year 1: " if k > 1 else "") + (
+            "no scan in days 91-274 after start: no MRI re-baseline")
     assert val(row(st_, 1)["mri"]) is None
     assert val(row(st_, 2)["mri"]) is True
     # activity in a later window is still activity, also cumulatively
@@ -497,7 +508,9 @@ def test_bvl_pooled_annualisation_and_cumulative_lost_for_good():
     c2, c3 = row(st_, 2, "cumulative"), row(st_, 3, "cumulative")
     assert val(c2["bvl"]) is False
     assert c3["bvl_loss_pct_per_year"] < 0.4
-    assert val(c3["bvl"]) is False and "earlier cumulative window" in c3["bvl_reason"]
+    # lost for good: the year that lost it decides every later cumulative window
+    assert val(c3["bvl"]) is False
+    assert c3["bvl_reason"] == "year 2: annualised brain volume loss 0.60 %/year (>= 0.4)"
     expect = -(-0.1 - 0.6 * 365 / 365.25) / ((182 + 365) / 365.25)
     assert c2["bvl_loss_pct_per_year"] == pytest.approx(expect)
 
@@ -523,6 +536,165 @@ def test_epoch_end_cuts_the_window():
     assert not bool(row(st_, 1)["partial_window"])
     assert st_[st_["epoch"] == 1]["window"].max() == 2
     assert row(st_, 1, epoch=2)["window_start"] == day(500)
+
+
+# ---------------------------------------------------------------------------------------------
+# cumulative windows (rules 4.4): every year covered, never past the data
+
+
+def test_cumulative_mri_needs_a_counted_scan_in_every_year():
+    # scans only in year 1: the per-year MRI components of years 2-4 are unknown, and so are
+    # the cumulative ones from year 2 on (missing data never yields "no activity")
+    st_ = status(scans=mri([scan(-30, None), scan(183, -30), scan(365, 183)]))
+    assert [val(row(st_, k)["mri"]) for k in (1, 2, 3, 4)] == [True, None, None, None]
+    assert [val(row(st_, k, "cumulative")["mri"]) for k in (1, 2, 3, 4)] == [
+        True, None, None, None]
+    assert [val(row(st_, k, "cumulative")["neda3"]) for k in (1, 2, 3, 4)] == [
+        True, None, None, None]
+    assert row(st_, 2, "cumulative")["mri_reason"].startswith(
+        "year 2: no counted scan in the MRI window")
+    assert row(st_, 3, "cumulative")["n_scans_counted"] == 1
+
+
+def test_cumulative_window_ends_at_the_last_contact():
+    # visits to day 1173: year 4 runs to day 1460, but "since the start" ends at day 1173
+    st_ = status()
+    y4, c4 = row(st_, 4), row(st_, 4, "cumulative")
+    assert y4["window_end"] == day(1460)
+    assert c4["window_start"] == day(0) and c4["window_end"] == day(1173)
+    assert bool(c4["partial_window"]) and c4["mri_window_end"] == day(1203)
+    assert not bool(row(st_, 3, "cumulative")["partial_window"])
+    # the year in progress is unknown; the data up to the last contact are complete
+    assert val(y4["relapse"]) is None and val(c4["relapse"]) is True
+    assert val(c4["disability"]) is True
+    assert (st_["window_end"][st_["window_type"] == "cumulative"] <= day(1173)).all()
+
+
+def test_cumulative_unknown_when_a_year_is_not_covered():
+    # no EDSS within 91 days of the end of year 2 (day 730): year 2 is unknown, and so is
+    # every cumulative window that contains it, although the window ends are covered
+    vis = visits([-10, 100, 200, 290, 380, 470, 560, 840, 930, 1020, 1110])
+    st_ = status(vis=vis)
+    assert [val(row(st_, k)["disability"]) for k in (1, 2, 3)] == [True, None, True]
+    assert [val(row(st_, k, "cumulative")["disability"]) for k in (1, 2, 3)] == [
+        True, None, None]
+    assert row(st_, 3, "cumulative")["disability_reason"] == (
+        "year 2: no EDSS within 91 days of the window end")
+
+
+def test_cumulative_false_when_one_year_is_false():
+    # EDSS 3.0 at the start, 1.0 through year 1, 2.0 from day 470: against the year-2
+    # reference (1.0) a confirmed worsening; against the start (3.0) none
+    vis = visits([-10, 100, 200, 290, 380, 470, 560, 650, 740, 830, 920, 1010, 1100],
+                 [3.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    st_ = status(vis=vis)
+    assert [val(row(st_, k)["disability"]) for k in (1, 2, 3)] == [True, False, True]
+    for k in (2, 3):
+        c = row(st_, k, "cumulative")
+        assert val(c["disability"]) is False and c["cdw_onset_date"] == day(470)
+        assert c["disability_reason"] == ("year 2: confirmed disability worsening: EDSS 1.0 "
+                                          "to 2.0, onset 2021-04-15, confirmed 2021-07-14")
+        assert val(c["neda3"]) is False
+
+
+# ---------------------------------------------------------------------------------------------
+# relapses through relapse hygiene (rules 3.1); relapses not recorded (rules 0.3)
+
+
+def test_relapses_not_recorded_are_unknown_never_no_relapse():
+    st_ = neda_status(visits(), None, mri(standard_scans()), epochs((1, 0, None)))
+    assert st_["relapse"].isna().all()
+    assert (st_["relapse_reason"] == "relapses were not recorded").all()
+    assert st_["n_relapses"].isna().all()
+    assert st_["neda3"].isna().all() and row(st_)["neda3_reason"] == "unknown: relapse"
+    assert st_.attrs["provenance"]["relapse_data"] == "not given"
+    # other activity still decides
+    st2 = neda_status(visits(), None, mri(standard_scans(changes={365: {"new": 1}})),
+                      epochs((1, 0, None)))
+    assert val(row(st2)["neda3"]) is False
+    # an empty table means that none occurred
+    assert val(row(status())["relapse"]) is True
+    m = meda_status(visits(), None, _score_scans(0), epochs((1, 0, None)))
+    r = m[m["year"] == 1].iloc[0]
+    assert r["category"] == "unknown" and bool(r["relapses_uncertain"])
+    assert pd.isna(r["n_relapses"]) and "relapses were not recorded" in r["reason"]
+    g = magnims_score(visits(), None, _score_scans(3), epochs((1, 0, None))).iloc[0]
+    assert g["magnims_level"] == "unknown" and g["reason"].startswith("relapses ?, new T2 3")
+    two = magnims_score(visits(), relapses((1, 50), (1, 200)), _score_scans(0),
+                        epochs((1, 0, None))).iloc[0]
+    assert two["magnims_level"] == "high"
+
+
+def test_relapses_are_read_through_relapse_hygiene():
+    # attacks 20 days apart are one relapse (rules 3.1, McDonald 2001)
+    rel = relapses((1, 100), (1, 120))
+    r = row(status(rel=rel))
+    assert r["n_relapses"] == 1 and r["relapse_reason"] == "relapse on 2020-04-10"
+    # with relapse options, or a RelapseHygiene made beforehand
+    st2 = neda_status(visits(), rel, mri(standard_scans()), epochs((1, 0, None)),
+                      relapse_options=RelapseOptions(merge_days=0))
+    assert row(st2)["relapse_reason"] == "2 relapses, first on 2020-04-10"
+    assert st2.attrs["provenance"]["relapses"]["options"]["merge_days"] == 0
+    hyg = relapse_hygiene(rel)
+    st3 = neda_status(visits(), hyg, mri(standard_scans()), epochs((1, 0, None)))
+    assert row(st3)["n_relapses"] == 1
+    with pytest.raises(ValueError, match="relapse options differ"):
+        neda_status(visits(), hyg, mri(standard_scans()), epochs((1, 0, None)),
+                    relapse_options=RelapseOptions(merge_days=0))
+
+
+def test_pseudo_relapse_episode_leaves_out_assessments_to_its_end():
+    # a fever on day 370, resolved on day 450: the EDSS of days 380 and 440 are not used, so
+    # the worsening of day 290 has no confirmation yet
+    vis = visits([-10, 100, 200, 290, 380, 440], [2.0, 2.0, 2.0, 3.5, 3.5, 3.5])
+    assert val(row(status(vis=vis))["disability"]) is False
+    rel = pd.DataFrame({"subject": [1], "date": [day(370).strftime("%Y-%m-%d")],
+                        "resolved_date": [day(450)], "fever": [True]})
+    r = row(status(vis=vis, rel=rel))
+    assert val(r["relapse"]) is True
+    assert val(r["disability"]) is None
+    assert "worsening from 2020-10-17 (EDSS 2.0 to 3.5) not yet confirmed" in \
+        r["disability_reason"]
+
+
+def test_mri_contrast_no_means_gd_unknown():
+    # contrast "no": the Gd count is unknown whatever the cell says (rules 0.3)
+    no = standard_scans(changes={365: {"contrast": False}})
+    no[2]["gd"] = 0
+    r = row(status(scans=mri(no)))
+    assert val(r["mri"]) is None and "without contrast" in r["mri_reason"]
+
+
+@pytest.mark.xfail(raises=ValueError, strict=True,
+                   reason="neda.io.resolve_contrast fails on a blank contrast cell next to "
+                          "given ones (contrast == False is <NA> there)")
+def test_mri_blank_contrast_with_a_gd_count_means_contrast_given():
+    blank = standard_scans(changes={365: {"contrast": None, "gd": 0}})
+    assert val(row(status(scans=mri(blank)))["mri"]) is True
+
+
+# ---------------------------------------------------------------------------------------------
+# shared scan windows (rules 4.5, 10)
+
+
+def test_scan_windows_are_one_option_shared_with_the_scores():
+    with pytest.raises(ValueError, match="year1_scan_min_days <= year1_scan_target_days"):
+        NedaOptions(scan_windows=ScanWindows(year1_scan_min_days=500)).validated()
+    with pytest.raises(ValueError, match="baseline_scan_min_days must not exceed"):
+        ScanWindows(baseline_scan_min_days=40).validated()
+    with pytest.raises(ValueError, match="whole number of days"):
+        ScanWindows(year2_scan_max_days=822.5).validated()  # type: ignore[arg-type]
+    early = NedaOptions(scan_windows=ScanWindows(year1_scan_min_days=183))
+    assert early.rule_set == "custom"
+    assert early.validated() is early
+    m = mri([scan(-30, None), scan(200, -30, new=1)])
+    default = meda_status(visits(), no_relapses(), m, epochs((1, 0, None)), years=(1,))
+    assert pd.isna(default.iloc[0]["followup_scan_date"])
+    hyun = meda_status(visits(), no_relapses(), m, epochs((1, 0, None)), years=(1,),
+                       options=early)
+    assert hyun.iloc[0]["followup_scan_date"] == day(200)
+    assert hyun.iloc[0]["category"] == "MEDA"
+    assert hyun.attrs["provenance"]["options"]["scan_windows"]["year1_scan_min_days"] == 183
 
 
 # ---------------------------------------------------------------------------------------------
@@ -696,6 +868,62 @@ def test_property_adding_a_relapse_never_helps(seed, subject, d):
 # cohort scale
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_fixed_reference_kernel_mode_matches_the_course_engine(seed):
+    """The kernel's fixed-reference mode (all NEDA disability windows in one launch) gives
+    the course engine's first confirmed worsening and unconfirmed worsening, subject by
+    subject, with NEDA's engine options (rules 2.3, 2.6, 4.1)."""
+    from neda.course import confirmed_events
+    from neda.course._kernel import fixed_reference_runs, fixed_reference_runs_serial
+
+    rng = np.random.default_rng(seed)
+    copts = NedaOptions(edss_thresholds="havrdova2009" if seed % 2 else "three_strata"
+                        ).course_options()
+    rows, rel_rows = [], []
+    for s_ in range(1, 41):
+        days = np.sort(rng.choice(np.arange(0, 1500), size=int(rng.integers(1, 16)),
+                                  replace=False))
+        steps = rng.choice([-1.0, -0.5, 0.0, 0.0, 0.5, 1.0, 1.5], size=len(days))
+        edss = np.clip(rng.choice([0.0, 1.0, 2.0, 3.5, 6.0]) + np.cumsum(steps), 0, 9.5)
+        edss = np.where(edss == 0.5, 1.0, edss)
+        rows += [(s_, day(d), e) for d, e in zip(days, edss, strict=True)]
+        r = -60 + int(rng.integers(0, 90))
+        for _ in range(int(rng.integers(0, 4))):
+            rel_rows.append((s_, r))
+            r += int(rng.integers(30, 400))
+    vis = pd.DataFrame(rows, columns=["subject", "date", "edss"])
+    rel = (relapses(*rel_rows) if rel_rows else no_relapses())
+    res = confirmed_events(vis, rel, copts)
+    ev = res.events.set_index("subject")
+    un = res.unconfirmed.set_index("subject")
+    # the kernel on the same visits: one run per subject, from its first visit
+    dd = (vis["date"] - D0).dt.days.to_numpy(float)
+    sid = vis["subject"].to_numpy()
+    ra = np.array([r[1] for r in rel_rows], float)
+    rs = np.array([r[0] for r in rel_rows])
+    elig = np.array([not ((rs == s_) & (ra <= x) & (x <= ra + 29)).any()
+                     for s_, x in zip(sid, dd, strict=True)])
+    values = vis["edss"].to_numpy(float)
+    first = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+    end = np.r_[first[1:], len(sid)]
+    args = (dd, values, copts.worsening_delta(values), copts.improvement_delta(values), elig,
+            np.ones(len(values), bool), elig, first.astype(np.int64), first + 1,
+            end.astype(np.int64), 84.0, math.inf, 1, 1e-9, True, True)
+    on, conf, unc = fixed_reference_runs(*args)
+    for a, b in zip((on, conf, unc), fixed_reference_runs_serial(*args), strict=True):
+        assert (a == b).all()
+    for i, s_ in enumerate(sid[first]):
+        want_on = ev.loc[s_, "onset_date"] if s_ in ev.index else None
+        got_on = day(dd[on[i]]) if on[i] >= 0 else None
+        assert got_on == want_on, (seed, s_)
+        if want_on is not None:
+            assert day(dd[conf[i]]) == ev.loc[s_, "confirmation_date"]
+        want_un = un.loc[s_, "onset_date"] if s_ in un.index else None
+        got_un = day(dd[unc[i]]) if unc[i] >= 0 else None
+        assert got_un == want_un, (seed, s_)
+    assert (on >= 0).sum() >= 3 and (unc >= 0).sum() >= 1  # the cohort exercises both
+
+
 def test_cohort_scale_smoke():
     from neda.demo import demo_cohort
 
@@ -745,6 +973,7 @@ def _peer_cohort(seed: int, n: int):
         steps = rng.choice([0.0, 0.0, 0.0, 0.5, 1.0, 1.5], size=len(vd))
         steps[0] = 0
         edss = np.minimum(rng.choice([0.0, 1.0, 2.0, 3.0, 5.5, 6.0]) + np.cumsum(steps), 9.5)
+        edss = np.where(edss == 0.5, 1.0, edss)  # EDSS 0.5 does not exist (rules 1.1)
         for d, e in zip(vd, edss, strict=True):
             vis.append((p, s + pd.Timedelta(days=int(d)), float(e)))
         for j in rng.choice(np.arange(1, 12), size=rng.integers(0, 3), replace=False):

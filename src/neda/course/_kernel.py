@@ -926,3 +926,148 @@ def relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b):
                     if d < dplus[i]:
                         dplus[i] = d
     return dminus, dplus
+
+
+@njit(cache=True)
+def _fixed_reference_run(
+    r, dates, value, dw, di, ok_ref, ok_event, ok_conf, ref, lo, hi,
+    conf_lo, conf_hi, sgn, tol, check_intermediate, proceed_firstconf,
+    cdw_onset, cdw_conf, un_onset,
+):
+    """One run of :func:`fixed_reference_runs` (writes its three outputs at ``r``)."""
+    r0 = ref[r]
+    l0 = lo[r]
+    n = 1 + max(hi[r] - l0, 0)
+    # 1. the reference must be eligible (the engine moves it forward otherwise)
+    bl = 0
+    proceed = True
+    while proceed and not ok_ref[r0 if bl == 0 else l0 + bl - 1]:
+        bl += 1
+        if bl > n - 2:
+            proceed = False
+    if bl > n - 1:
+        bl = n - 1
+    ib = r0 if bl == 0 else l0 + bl - 1
+    b = value[ib]
+    bdw = dw[ib]
+    bdi = di[ib]
+    search = bl + 1
+    sust_to_end = False
+    while proceed:
+        # 6. onset: first later visit that differs from the reference
+        change = -1
+        for x in range(search, n):
+            ix = l0 + x - 1
+            xv = value[ix]
+            if (_wors(xv, b, bdw, sgn, False, tol) or _impr(xv, b, bdi, sgn, False, tol)) \
+                    and ok_event[ix]:
+                change = x
+                break
+        if change == -1:
+            break
+        ic = l0 + change - 1
+        cv = value[ic]
+        # 8. first confirmation candidate
+        c0 = -1
+        for x in range(change + 1, n):
+            ix = l0 + x - 1
+            gap = dates[ix] - dates[ic]
+            if conf_lo <= gap and gap <= conf_hi and ok_conf[ix]:
+                c0 = x
+                break
+        impr_held = False
+        if c0 != -1 and _impr(cv, b, bdi, sgn, False, tol):
+            impr_held = True
+            if check_intermediate:
+                for x in range(change + 1, c0 + 1):
+                    if not _impr(value[l0 + x - 1], b, bdi, sgn, False, tol):
+                        impr_held = False
+                        break
+            else:
+                impr_held = _impr(value[l0 + c0 - 1], b, bdi, sgn, False, tol)
+        if impr_held:
+            # 9a. confirmed improvement: the fixed reference stays, the search moves on
+            search = (c0 if proceed_firstconf else change) + 1
+            continue
+        confirmed = False
+        if c0 != -1 and _wors(cv, b, bdw, sgn, False, tol):
+            confirmed = True
+            if check_intermediate:
+                for x in range(change + 1, c0 + 1):
+                    if not _wors(value[l0 + x - 1], b, bdw, sgn, False, tol):
+                        confirmed = False
+                        break
+            else:
+                confirmed = _wors(value[l0 + c0 - 1], b, bdw, sgn, False, tol)
+        if confirmed:
+            # 9c. the first confirmed worsening ends the run (firstCDW)
+            cdw_onset[r] = ic
+            cdw_conf[r] = l0 + c0 - 1
+            sust_to_end = True
+            for x in range(c0 + 1, n):
+                if not _wors(value[l0 + x - 1], b, bdw, sgn, False, tol):
+                    sust_to_end = False
+                    break
+            break
+        # 9e. not confirmed
+        search = change + 1
+    # a worsening at the last visit that no confirmed worsening sustained to it explains
+    if n >= 2 and bl < n - 1 and not (cdw_onset[r] != -1 and sust_to_end):
+        if _wors(value[l0 + n - 2], b, bdw, sgn, False, tol):
+            j = n - 1
+            while j - 1 > bl and _wors(value[l0 + j - 2], b, bdw, sgn, False, tol):
+                j -= 1
+            un_onset[r] = l0 + j - 1
+
+
+@njit(cache=True, parallel=True)
+def fixed_reference_runs(
+    dates, value, dw, di, ok_ref, ok_event, ok_conf, ref, lo, hi,
+    conf_lo, conf_hi, sgn, tol, check_intermediate, proceed_firstconf,
+):
+    """Fixed-reference mode: many first-CDW runs over one visit array in one launch.
+
+    Run ``r`` is the visit sequence ``[ref[r]] + [lo[r], hi[r])`` (global indices into the
+    visit arrays, in date order, ``lo[r] > ref[r]``): the same scan as :func:`scan_all` with
+    ``baseline = fixed``, ``event = firstCDW``, one confirmation period ``[conf_lo, conf_hi]``,
+    no sub-threshold or post-relapse re-baselining, no local-extremum skipping, no
+    ``require_sust_days``, no imputation or death confirmation and no RAW/PIRA attribution
+    (the disability component of NEDA, rules 4.1). ``ok_ref`` / ``ok_event`` / ``ok_conf``
+    say whether a visit may be the reference / an onset / a confirmation (the relapse
+    distances ``relapse_to_bl`` / ``relapse_to_event`` / ``relapse_to_conf``, rules 2.3).
+
+    Returns, per run, global visit indices (-1 = none): the first confirmed worsening's onset
+    and first confirmation visit, and the onset of a worsening still present at the run's
+    last visit and part of no confirmed worsening sustained to it (what
+    ``confirmed_events(...).unconfirmed`` reports for a subject). Runs are independent and
+    run in parallel; :func:`fixed_reference_runs_serial` is the same for a few runs (one
+    patient), without the cost of starting the threads.
+    """
+    R = ref.shape[0]
+    cdw_onset = np.full(R, -1, np.int64)
+    cdw_conf = np.full(R, -1, np.int64)
+    un_onset = np.full(R, -1, np.int64)
+    for r in prange(R):
+        _fixed_reference_run(
+            r, dates, value, dw, di, ok_ref, ok_event, ok_conf, ref, lo, hi,
+            conf_lo, conf_hi, sgn, tol, check_intermediate, proceed_firstconf,
+            cdw_onset, cdw_conf, un_onset)
+    return cdw_onset, cdw_conf, un_onset
+
+
+@njit(cache=True)
+def fixed_reference_runs_serial(
+    dates, value, dw, di, ok_ref, ok_event, ok_conf, ref, lo, hi,
+    conf_lo, conf_hi, sgn, tol, check_intermediate, proceed_firstconf,
+):
+    """:func:`fixed_reference_runs` in one thread (for a few runs)."""
+    R = ref.shape[0]
+    cdw_onset = np.full(R, -1, np.int64)
+    cdw_conf = np.full(R, -1, np.int64)
+    un_onset = np.full(R, -1, np.int64)
+    for r in range(R):
+        _fixed_reference_run(
+            r, dates, value, dw, di, ok_ref, ok_event, ok_conf, ref, lo, hi,
+            conf_lo, conf_hi, sgn, tol, check_intermediate, proceed_firstconf,
+            cdw_onset, cdw_conf, un_onset)
+    return cdw_onset, cdw_conf, un_onset
