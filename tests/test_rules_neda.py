@@ -665,12 +665,13 @@ def test_mri_contrast_no_means_gd_unknown():
     assert val(r["mri"]) is None and "without contrast" in r["mri_reason"]
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="neda.io.resolve_contrast fails on a blank contrast cell next to "
-                          "given ones (contrast == False is <NA> there)")
 def test_mri_blank_contrast_with_a_gd_count_means_contrast_given():
-    blank = standard_scans(changes={365: {"contrast": None, "gd": 0}})
+    # the one contrast rule (rules §0.3): blank + a recorded Gd count = contrast given
+    blank = standard_scans()
+    blank[2]["contrast"] = None  # the year-1 scan, Gd count 0 recorded
     assert val(row(status(scans=mri(blank)))["mri"]) is True
+    blank[2]["gd"] = np.nan  # blank and no count: unknown, never "no activity"
+    assert val(row(status(scans=mri(blank)))["mri"]) is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,11 +680,11 @@ def test_mri_blank_contrast_with_a_gd_count_means_contrast_given():
 
 def test_scan_windows_are_one_option_shared_with_the_scores():
     with pytest.raises(ValueError, match="year1_scan_min_days <= year1_scan_target_days"):
-        NedaOptions(scan_windows=ScanWindows(year1_scan_min_days=500)).validated()
+        NedaOptions(scan_windows=ScanWindows(year1_scan_min_days=500))
     with pytest.raises(ValueError, match="baseline_scan_min_days must not exceed"):
-        ScanWindows(baseline_scan_min_days=40).validated()
-    with pytest.raises(ValueError, match="whole number of days"):
-        ScanWindows(year2_scan_max_days=822.5).validated()  # type: ignore[arg-type]
+        ScanWindows(baseline_scan_min_days=40)
+    with pytest.raises(ValueError, match="year2_scan_max_days .* must be a whole number"):
+        ScanWindows(year2_scan_max_days=822.5)  # type: ignore[arg-type]
     early = NedaOptions(scan_windows=ScanWindows(year1_scan_min_days=183))
     assert early.rule_set == "custom"
     assert early.validated() is early

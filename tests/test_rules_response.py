@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neda.io import InputError
+from neda.rules._windows import ScanWindows
 from neda.rules.response import (
     MRIO_COLUMNS,
     RIO_COLUMNS,
@@ -140,7 +141,7 @@ def test_year1_scan_closest_to_365_tie_earlier_and_hyun_variant():
     assert one(rio_score(treat(), STABLE, NO_REL, m))["year1_scan_date"] == day(345)
     m = scans({"day": -30, "gd": 0}, {"day": 200, "comp": -30, "gd": 0, "new": 0})
     assert pd.isna(one(rio_score(treat(), STABLE, NO_REL, m))["year1_scan_date"])
-    hyun = ResponseOptions(year1_scan_min_days=183)
+    hyun = ResponseOptions(scan_windows=ScanWindows(year1_scan_min_days=183))
     assert one(rio_score(treat(), STABLE, NO_REL, m, hyun))["year1_scan_date"] == day(200)
 
 

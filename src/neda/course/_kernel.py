@@ -1,7 +1,7 @@
 """Compiled disease-course scan: confirmed worsening / improvement for many subjects at once.
 
 The scan follows the msprog method (Montobbio et al., Mult Scler J 2024) step by step, as
-written in the clinical spec section 2.6, so that the pymsprog drop-in (`neda.msprog`) and
+written in the clinical rules §2.6, so that the pymsprog drop-in (`neda.msprog`) and
 the native API (`neda.course`) share one engine. Everything here works on flat, sorted
 arrays: visits of subject ``s`` are ``vstart[s]:vend[s]``, relapses ``rstart[s]:rend[s]``.
 Subjects are independent, so the outer loop runs in parallel (``prange``).
@@ -715,7 +715,7 @@ def _sustained(dates, value, i0, n, change, next_ns, b, d, sgn, tol, require_sus
 @njit(cache=True)
 def _classify(dates, i0, n, change, bl, ld, confset, limit, clean, att_a, att_b, a0, na,
               asc0, asc1, ra0, ra1, ind_lo, ind_hi, ind_set_lo, ind_set_hi, prec_type, t0):
-    """RAW / PIRA / undefined / unknown for one confirmed worsening (spec 2.7.2).
+    """RAW / PIRA / undefined / unknown for one confirmed worsening (rules §2.7.2).
 
     Relapses are onset intervals [a, b]; a = b for day-precise dates, which makes
     "lies inside" and "touches" coincide and the result equal to msprog's.
@@ -905,7 +905,7 @@ def relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b):
     """Days from each visit to the closest relapse before (``d-``) and after (``d+``) it.
 
     Relapse onsets are intervals [a, b] (a = b when the day is known). A visit inside an
-    interval is at distance 0 on both sides (the conservative reading of spec 2.7.2); for
+    interval is at distance 0 on both sides (the conservative reading of rules §2.7.2); for
     day-precise onsets this is msprog's ``closest_rel-`` / ``closest_rel+``.
     """
     V = dates.shape[0]
@@ -1032,9 +1032,9 @@ def fixed_reference_runs(
     ``baseline = fixed``, ``event = firstCDW``, one confirmation period ``[conf_lo, conf_hi]``,
     no sub-threshold or post-relapse re-baselining, no local-extremum skipping, no
     ``require_sust_days``, no imputation or death confirmation and no RAW/PIRA attribution
-    (the disability component of NEDA, rules 4.1). ``ok_ref`` / ``ok_event`` / ``ok_conf``
+    (the disability component of NEDA, rules §4.1). ``ok_ref`` / ``ok_event`` / ``ok_conf``
     say whether a visit may be the reference / an onset / a confirmation (the relapse
-    distances ``relapse_to_bl`` / ``relapse_to_event`` / ``relapse_to_conf``, rules 2.3).
+    distances ``relapse_to_bl`` / ``relapse_to_event`` / ``relapse_to_conf``, rules §2.3).
 
     Returns, per run, global visit indices (-1 = none): the first confirmed worsening's onset
     and first confirmation visit, and the onset of a worsening still present at the run's

@@ -34,10 +34,14 @@ from ._kernel import (
     ERR_T0_UNSET,
     PIRA,
     RAW,
+    fixed_reference_runs,
+    fixed_reference_runs_serial,
     relapse_distances,
 )
 
 __all__ = [
+    "fixed_reference_runs",
+    "fixed_reference_runs_serial",
     "CDI",
     "CDW_NOT_CLASSIFIED",
     "CDW_UNDEFINED",

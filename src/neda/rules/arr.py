@@ -91,8 +91,8 @@ FOLLOWUP_INTERVALS = ("closed", "left_open")
 class ArrOptions(Options):
     """Options of the annualised relapse rate (rules §10 keys ``arr.*``).
 
-    year_days : ``arr.year_days`` = 365.25 days per person-year (rules §0.2 ``time.person_year_days``
-        [C]; peers msclinical/mstrial use 365.25).
+    year_days : ``arr.year_days`` = 365.25 days per person-year (rules §0.2
+        ``time.person_year_days`` [C]; peers msclinical/mstrial use 365.25).
     min_followup_days : ``arr.min_followup_days`` = 183 (6 months, rules §0.2); a per-patient (or
         per-window) rate over fewer days is not reported (``insufficient_followup``). Spec 4.6 [C].
     pre_treatment_days : ``arr.pre_treatment_days`` = 365 (variant 730): the pre-treatment

@@ -317,7 +317,8 @@ def convert_fs(grade: int | None, system: str, options: EdssOptions | None = Non
 
 # ------------------------------------------------------------------------- the step rules
 class FsRule(enum.IntEnum):
-    """Which line of the FS step table (rules §1.4/1.5) decided ``F``; counts use converted grades."""
+    """Which line of the FS step table (rules §1.4/1.5) decided ``F``; counts use converted
+    grades."""
 
     ALL_ZERO = 0
     ONE_1 = 1

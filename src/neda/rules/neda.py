@@ -5,32 +5,32 @@
   confirmed disability worsening, no MRI activity) and NEDA-4 (Kappos et al., Mult Scler 2016:
   NEDA-3 plus annualised brain volume loss below 0.4 %/year).
 * :func:`cohort_neda_proportion` - the proportion with NEDA among assessable patients, always
-  with the number not assessable (rules 4.4; STRIVE convention).
+  with the number not assessable (rules §4.4; STRIVE convention).
 * :func:`meda_status` - minimal evident disease activity (Prosperini et al., JNNP 2020).
 * :func:`magnims_score` - the MAGNIMS score (Sormani et al., Neurology 2016), levels
   low / medium / high with the later 0 / 1 / 2 numbering (Sormani 2021; Kunchok 2021).
-* :func:`mri_rebaseline_scan` - the on-treatment MRI re-baseline scan (rules 4.1, 4.3).
+* :func:`mri_rebaseline_scan` - the on-treatment MRI re-baseline scan (rules §4.1, 4.3).
 
-Every component is three-valued (rules 0.2): ``True`` = no activity, ``False`` = activity,
+Every component is three-valued (rules §0.2): ``True`` = no activity, ``False`` = activity,
 ``<NA>`` = unknown; missing data never give ``True``, any evidence of activity gives ``False``
 even when other data are missing. Each ``False`` or unknown component carries a reason in
 plain words. The disability component is the disease-course engine's scan with a fixed
 reference (the kernel's fixed-reference mode, :func:`neda.course._kernel.fixed_reference_runs`:
 every window of every patient in one launch), so confirmation follows the engine's pymsprog
-1.0.7 inequalities exactly (rules 2.3, 2.6).
+1.0.7 inequalities exactly (rules §2.3, 2.6).
 
 Inputs are read once by :mod:`neda.io` (:func:`neda.io.ensure_table`: visits, MRI with the
-contrast rule of rules 0.3 already applied) and relapses through relapse hygiene
-(:func:`neda.rules.relapses.as_hygiene`, rules 3.1): pseudo-relapses are not relapses, and the
+contrast rule of rules §0.3 already applied) and relapses through relapse hygiene
+(:func:`neda.rules.relapses.as_hygiene`, rules §3.1): pseudo-relapses are not relapses, and the
 EDSS assessments during their episodes are not used. ``relapses=None`` means relapses were not
 recorded: every relapse component is then unknown, never "no relapse".
 
-Day conventions (rules 0.2, 4.0): all differences are whole calendar days; ``S`` is the epoch
+Day conventions (rules §0.2, 4.0): all differences are whole calendar days; ``S`` is the epoch
 start (first dose). Per-year window k is ``[S + 365(k-1), S + 365k)`` - the ``window_end``
 column is that exclusive bound, i.e. the first day **after** the window - cut at the end of
 the epoch (``partial_window``). MRI scans belong to window k when dated in
 ``[window_start + 30, window_end + 30)``. Cumulative window k is ``[S, window_end of year k)``,
-cut at the last clinical contact (rules 4.4): a component is True there only when it is True in
+cut at the last clinical contact (rules §4.4): a component is True there only when it is True in
 every year the window covers.
 """
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,8 +46,9 @@ import pandas as pd
 from numba import njit
 
 from neda.course import CourseOptions
-from neda.course._kernel import fixed_reference_runs, fixed_reference_runs_serial
+from neda.course.scan import fixed_reference_runs, fixed_reference_runs_serial
 from neda.io import ensure_table
+from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 from ._common import Tri, provenance, rule_set_name, tri_all
@@ -57,10 +58,10 @@ from ._windows import ScanWindows
 HAVRDOVA2009_THRESHOLDS: tuple[tuple[float, float], ...] = ((0.0, 1.5), (10.0, 1.0))
 
 #: Used for ``clinical_from = "onset_delay"`` when the epochs table has no ``onset`` column
-#: (``dmt.onset_delay_days`` default, rules 8.3).
+#: (``dmt.onset_delay_days`` default, rules §8.3).
 DEFAULT_ONSET_DELAY_DAYS = 183
 
-#: Person-year length used to annualise brain volume change (rules 0.2, 4.2).
+#: Person-year length used to annualise brain volume change (rules §0.2, 4.2).
 YEAR_DAYS = 365.25
 
 NEDA_SOURCE = ("neda rules (docs/rules.md) sections 0.2, 0.3, 2.7.2, 3.1, 4.0-4.5, 9 (Havrdova "
@@ -74,22 +75,22 @@ NEDA_COLUMNS = {
     "subject": "Subject identifier.",
     "epoch": "Epoch number (treatment epochs table).",
     "drug": "DMT of the epoch.",
-    "epoch_start": "First dose S (rules 4.0).",
+    "epoch_start": "First dose S (rules §4.0).",
     "epoch_end": "Last day of the epoch (inclusive); NaT = ongoing.",
     "window_type": "per_year (window k alone) or cumulative (from S to the end of year k).",
     "window": "k = 1, 2, ...",
     "window_start": "First day of the window (S for cumulative windows).",
     "window_end": "First day after the window (exclusive end: S + 365k, or the day after the "
                   "epoch end when the window is cut; a cumulative window ends at the last "
-                  "clinical contact at the latest, rules 4.4).",
+                  "clinical contact at the latest, rules §4.4).",
     "partial_window": "The window is shorter than k years: cut at the end of the epoch (rules "
                       "4.0) or, for a cumulative window, at the last clinical contact (4.4).",
     "clinical_start": "First day from which relapses and disability worsening count "
                       "(window start, or later under neda.clinical_from).",
     "mri_window_start": "First day of the MRI window (window start + mri_grace_days).",
     "mri_window_end": "First day after the MRI window (window end + mri_grace_days).",
-    "rebaseline_scan_date": "MRI re-baseline scan of the epoch (rules 4.1); NaT = none.",
-    "edss_reference_date": "Fixed EDSS reference of the disability run (rules 4.1); NaT = none.",
+    "rebaseline_scan_date": "MRI re-baseline scan of the epoch (rules §4.1); NaT = none.",
+    "edss_reference_date": "Fixed EDSS reference of the disability run (rules §4.1); NaT = none.",
     "n_relapses": "Relapses with their whole onset interval in the clinical window; <NA> when "
                   "relapses were not recorded.",
     "relapse": "No relapse (True), relapse (False), unknown (<NA>).",
@@ -100,7 +101,7 @@ NEDA_COLUMNS = {
     "n_scans_counted": "Scans whose lesion counts entered the MRI component.",
     "mri": "No MRI activity (True), activity (False), unknown (<NA>).",
     "mri_reason": "Why mri is False or unknown.",
-    "bvl_pairs": "Eligible brain-volume scan pairs (rules 4.2).",
+    "bvl_pairs": "Eligible brain-volume scan pairs (rules §4.2).",
     "bvl_loss_pct_per_year": "Annualised brain volume loss, % per year (positive = loss).",
     "bvl": "Annualised loss below the threshold (True), at/above (False), unknown (<NA>).",
     "bvl_reason": "Why bvl is False or unknown.",
@@ -119,7 +120,7 @@ PROPORTION_COLUMNS = {
     "n_assessable": "Patients with a known status (True or False).",
     "n_neda": "Patients with NEDA (True).",
     "n_evident_activity": "Patients with evidence of activity (False).",
-    "n_not_assessable": "Patients with an unknown status (always reported, rules 4.4).",
+    "n_not_assessable": "Patients with an unknown status (always reported, rules §4.4).",
     "proportion": "n_neda / n_assessable (NaN when nobody is assessable).",
 }
 
@@ -128,7 +129,7 @@ _YEAR_COMMON = {
     "epoch": "Epoch number.",
     "drug": "DMT of the epoch.",
     "epoch_start": "Treatment start S.",
-    "year": "1 or 2 (rules 4.5).",
+    "year": "1 or 2 (rules §4.5).",
     "window_start": "S + 365(year-1): first day of the relapse window.",
     "window_end": "First day after the relapse window (exclusive; cut at the epoch end).",
     "partial_window": "The relapse window was cut at the end of the epoch.",
@@ -149,7 +150,7 @@ _YEAR_COMMON = {
 MEDA_COLUMNS = {
     **_YEAR_COMMON,
     "cel": "Contrast-enhancing lesions on the follow-up scan; <NA> = unknown / no contrast.",
-    "category": "MEDA, no_evident_activity, evident_activity or unknown (rules 4.5).",
+    "category": "MEDA, no_evident_activity, evident_activity or unknown (rules §4.5).",
     "reason": "Why the category was given.",
     "rule_set": "Options name.",
 }
@@ -167,11 +168,11 @@ MAGNIMS_LEVELS = ("low", "medium", "high")
 
 
 @dataclass(frozen=True)
-class NedaOptions:
+class NedaOptions(Options):
     """Options of NEDA-3/4, MEDA and the MAGNIMS score (rules section 10, keys ``neda.*``,
     ``meda.*``, ``scores.*`` used by 4.5, ``mri.count_spinal_cord``). Defaults are the rules'.
 
-    Windows (rules 4.0):
+    Windows (rules §4.0):
 
     window_days : ``neda.window_days`` = 365 - per-year window length [C].
     mri_grace_days : ``neda.mri_grace_days`` = 30 - a "12-month" scan done up to 29 days late
@@ -180,9 +181,9 @@ class NedaOptions:
         worsening count from S; ``"onset_delay"``: from the epoch's ``onset`` (S +
         ``dmt.onset_delay_days``); ``"rebaseline"``: from the MRI re-baseline scan (S + 183
         without one), as many real-world studies do. The disability reference time moves with
-        it (rules 4.3) [C].
+        it (rules §4.3) [C].
 
-    MRI (rules 4.1, 4.3, 9):
+    MRI (rules §4.1, 4.3, 9):
 
     mri_from : ``neda.mri_from`` = ``"rebaseline_scan"`` - MRI activity counts from the
         re-baseline scan (CMSC 2016 "new baseline ~6 months after switching"; STRIVE;
@@ -197,7 +198,7 @@ class NedaOptions:
         scan covers it; False counts brain lesions only (``<count>_brain`` columns, else the
         counts of a cord-covering scan are unknown) (MAGNIMS monitoring summary [V] / [C]).
 
-    Disability (rules 4.1):
+    Disability (rules §4.1):
 
     edss_thresholds : ``neda.edss_thresholds`` = ``"three_strata"`` (= ``cdw.edss_thresholds``;
         Kalincik 2015: +1.5 from 0, +1.0 up to 5.5, +0.5 from 6.0 - the last stratum is not in
@@ -213,7 +214,7 @@ class NedaOptions:
     edss_end_window_days : ``neda.edss_end_window_days`` = 91 - an EDSS must be dated within
         this many days of the window end, else the component is unknown [C].
 
-    Brain volume (rules 4.2; Kappos et al., Mult Scler 2016; De Stefano 2016):
+    Brain volume (rules §4.2; Kappos et al., Mult Scler 2016; De Stefano 2016):
 
     bvl_activity_threshold_pct : ``neda.bvl_activity_threshold_pct`` = 0.4 (% per year).
     bvl_boundary : ``neda.bvl_boundary`` = ``"activity_at_threshold"`` - a loss of exactly
@@ -222,7 +223,7 @@ class NedaOptions:
     bvl_min_interval_days : ``neda.bvl_min_interval_days`` = 168 - minimum scan interval of a
         brain-volume pair [C].
 
-    MEDA and MAGNIMS score (rules 4.5):
+    MEDA and MAGNIMS score (rules §4.5):
 
     meda_include_zero_new_t2 : ``meda.include_zero_new_t2`` = False - 0 new T2 lesions is "no
         evident activity", not MEDA (Prosperini et al., JNNP 2020); True merges it into MEDA
@@ -239,60 +240,60 @@ class NedaOptions:
         the default, else ``"custom"``.
     """
 
-    window_days: int = 365
-    mri_grace_days: int = 30
-    clinical_from: str = "epoch_start"
-    mri_from: str = "rebaseline_scan"
-    mri_rebaseline_target_days: int = 183
-    mri_rebaseline_min_days: int = 91
-    mri_rebaseline_max_days: int = 274
-    mri_requires_gd: bool = True
-    count_spinal_cord: bool = True
+    window_days: int = option(365, whole=True, ge=1, key="neda.window_days")
+    mri_grace_days: int = option(30, whole=True, ge=0, key="neda.mri_grace_days")
+    clinical_from: str = option("epoch_start", choices=("epoch_start", "onset_delay",
+                                                         "rebaseline"),
+                                key="neda.clinical_from")
+    mri_from: str = option("rebaseline_scan", choices=("rebaseline_scan", "epoch_start"),
+                           key="neda.mri_from")
+    mri_rebaseline_target_days: int = option(183, whole=True,
+                                             key="neda.mri_rebaseline_target_days")
+    mri_rebaseline_min_days: int = option(91, whole=True, key="neda.mri_rebaseline_min_days")
+    mri_rebaseline_max_days: int = option(274, whole=True, key="neda.mri_rebaseline_max_days")
+    mri_requires_gd: bool = option(True, key="neda.mri_requires_gd")
+    count_spinal_cord: bool = option(True, key="mri.count_spinal_cord")
     edss_thresholds: str = "three_strata"
-    cdw_confirm_days: int = 84
-    per_window_reference: str = "window_start"
-    edss_reference_lookback_days: int = 183
-    edss_reference_lookahead_days: int = 91
-    edss_end_window_days: int = 91
-    bvl_activity_threshold_pct: float = 0.4
-    bvl_boundary: str = "activity_at_threshold"
-    bvl_min_interval_days: int = 168
-    meda_include_zero_new_t2: bool = False
-    scan_windows: ScanWindows = ScanWindows()
-    magnims_new_t2_cutoff: int = 3
-    magnims_count: str = "new_only"
+    cdw_confirm_days: int = option(84, whole=True, ge=1, key="neda.cdw_confirm_days")
+    per_window_reference: str = option("window_start", choices=("window_start", "epoch_start"),
+                                       key="neda.per_window_reference")
+    edss_reference_lookback_days: int = option(183, whole=True, ge=0,
+                                               key="neda.edss_reference_lookback_days")
+    edss_reference_lookahead_days: int = option(91, whole=True, ge=0,
+                                                key="neda.edss_reference_lookahead_days")
+    edss_end_window_days: int = option(91, whole=True, ge=0, key="neda.edss_end_window_days")
+    bvl_activity_threshold_pct: float = option(0.4, ge=0, key="neda.bvl_activity_threshold_pct")
+    bvl_boundary: str = option("activity_at_threshold",
+                               choices=("activity_at_threshold", "neda_at_threshold"),
+                               key="neda.bvl_boundary")
+    bvl_min_interval_days: int = option(168, whole=True, ge=0, key="neda.bvl_min_interval_days")
+    meda_include_zero_new_t2: bool = option(False, key="meda.include_zero_new_t2")
+    scan_windows: ScanWindows = field(default_factory=ScanWindows)
+    magnims_new_t2_cutoff: int = option(3, whole=True, ge=0, key="scores.magnims_new_t2_cutoff")
+    magnims_count: str = option("new_only", choices=("new_only", "new_or_enlarging"),
+                                key="scores.magnims_count")
     name: str | None = None
 
     @property
     def rule_set(self) -> str:
         return rule_set_name(self)
 
-    def validated(self) -> NedaOptions:
-        choices = {
-            "clinical_from": ("epoch_start", "onset_delay", "rebaseline"),
-            "mri_from": ("rebaseline_scan", "epoch_start"),
-            "per_window_reference": ("window_start", "epoch_start"),
-            "bvl_boundary": ("activity_at_threshold", "neda_at_threshold"),
-            "magnims_count": ("new_only", "new_or_enlarging"),
-        }
-        for key, allowed in choices.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"option {key}={getattr(self, key)!r} is not valid; expected "
-                                 "one of " + ", ".join(map(repr, allowed)))
-        if self.window_days < 1:
-            raise ValueError("window_days must be at least 1")
+    def _check_together(self) -> list[str]:
+        problems = []
         if not (self.mri_rebaseline_min_days <= self.mri_rebaseline_target_days
                 <= self.mri_rebaseline_max_days):
-            raise ValueError("mri_rebaseline_min_days <= target <= max_days is required")
+            problems.append("mri_rebaseline_min_days <= target <= max_days is required")
         if not isinstance(self.scan_windows, ScanWindows):
-            raise ValueError("scan_windows must be a neda.rules._windows.ScanWindows, got "
-                             f"{type(self.scan_windows).__name__}")
-        self.scan_windows.validated()
-        self.course_options()  # rejects an unknown threshold table
-        return self
+            problems.append("scan_windows must be a neda.rules._windows.ScanWindows, got "
+                            f"{type(self.scan_windows).__name__}")
+        try:
+            self.course_options()  # rejects an unknown threshold table
+        except ValueError as exc:
+            problems.append(str(exc))
+        return problems
 
     def course_options(self) -> CourseOptions:
-        """The course-engine options of the NEDA disability component (rules 4.1): fixed
+        """The course-engine options of the NEDA disability component (rules §4.1): fixed
         reference, first CDW, 84-day confirmation with tolerance (0, inf), relapse distances
         30 / 0 / 30, no re-baselining, no RAW/PIRA attribution."""
         thresholds: Any = (HAVRDOVA2009_THRESHOLDS if self.edss_thresholds == "havrdova2009"
@@ -392,7 +393,7 @@ def _key(sid: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 def _codes(subjects: pd.Index, values: Any) -> np.ndarray:
     """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
-    compared as text when one table holds numbers and the other text (rules 0.3)."""
+    compared as text when one table holds numbers and the other text (rules §0.3)."""
     vals = pd.Index(values)
     numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
     if len(numeric) == 2 and len(vals) and len(subjects):
@@ -452,7 +453,7 @@ def _flag_is(frame: pd.DataFrame, col: str, value: bool) -> np.ndarray:
 
 @dataclass
 class _Scans:
-    """Validated MRI scans (rules 9), sorted by subject code and day, one per day."""
+    """Validated MRI scans (rules §9), sorted by subject code and day, one per day."""
 
     sid: np.ndarray
     day: np.ndarray
@@ -491,7 +492,7 @@ class _Data:
     v_day: np.ndarray
     v_edss: np.ndarray
     v_key: np.ndarray
-    v_elig: np.ndarray        # may be a reference / confirmation (rules 2.3 relapse distance)
+    v_elig: np.ndarray        # may be a reference / confirmation (rules §2.3 relapse distance)
     r_given: bool             # relapses were recorded (a table, possibly empty)
     r_sid: np.ndarray         # counted relapses, sorted by subject code and a
     r_a: np.ndarray
@@ -534,7 +535,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     if drug is not None:
         drug = drug[order]
 
-    # ---- relapses: relapse hygiene is the one relapse table (rules 3.1) ----
+    # ---- relapses: relapse hygiene is the one relapse table (rules §3.1) ----
     hyg: RelapseHygiene | None = as_hygiene(relapses, options=relapse_options)
     if hyg is not None:
         od = hyg.onset_days()
@@ -575,7 +576,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
         if vorder is not None:
             vsid, vday, vedss = vsid[vorder], vday[vorder], vedss[vorder]
         if len(vsid):
-            # relapse ascertainment default: first to last clinical contact (rules 2.7.2)
+            # relapse ascertainment default: first to last clinical contact (rules §2.7.2)
             first = np.ones(len(vsid), bool)
             first[1:] = vsid[1:] != vsid[:-1]
             last = np.ones(len(vsid), bool)
@@ -586,7 +587,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
         v_sid, v_day, v_edss = vsid[has], vday[has], vedss[has]
     v_key = _key(v_sid, v_day)
     keep = _last_of_equal(v_key)
-    # assessments during a pseudo-relapse episode are not used (rules 3.1; engine rule)
+    # assessments during a pseudo-relapse episode are not used (rules §3.1; engine rule)
     keep &= ~_in_ranges(v_key, esid, e0, e1 + 1)
     if not keep.all():
         v_sid, v_day, v_edss, v_key = v_sid[keep], v_day[keep], v_edss[keep], v_key[keep]
@@ -597,7 +598,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     v_elig = ~_in_ranges(v_key, rsid, ra, rb + gap)
     last_visit = a1.copy()
 
-    # ---- ascertainment table overrides the default (rules 2.7.2) ----
+    # ---- ascertainment table overrides the default (rules §2.7.2) ----
     if ascertainment is not None and not _no_rows(ascertainment):
         asc = ensure_table(ascertainment, "followup")
         if len(asc):
@@ -628,7 +629,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
         ls[scans.sid[lastscan]] = scans.day[lastscan] - o.mri_grace_days
         last_contact = np.maximum(last_contact, ls)
     last_contact = np.where(np.isneginf(last_contact), np.nan, last_contact)
-    # a cumulative window never ends after the last clinical contact (rules 4.4)
+    # a cumulative window never ends after the last clinical contact (rules §4.4)
     cut = np.where(np.isfinite(last_visit), last_visit,
                    np.where(np.isfinite(last_contact), last_contact, np.inf))
     return _Data(subjects, sid, epoch, drug, S, E, onset, v_sid, v_day, v_edss, v_key, v_elig,
@@ -649,7 +650,7 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
         z = np.zeros(0)
         return _Scans(np.zeros(0, np.int64), z, z, z, z, z, z, np.zeros(0, bool),
                       np.zeros(0, np.int64))
-    m = ensure_table(mri, "mri")  # the contrast rule is applied here (rules 0.3, 9)
+    m = ensure_table(mri, "mri")  # the contrast rule is applied here (rules §0.3, 9)
     sid = _codes(subjects, m["subject"].to_numpy())
     day = _days(m["date"])
     comp = (_days(m["comparator_date"]) if "comparator_date" in m.columns
@@ -663,7 +664,7 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
         return x
 
     new = count("new_t2")
-    # without an enlarging_t2 column, new_t2 is read as "new or enlarging" (rules 9)
+    # without an enlarging_t2 column, new_t2 is read as "new or enlarging" (rules §9)
     enl = count("enlarging_t2") if "enlarging_t2" in m.columns else np.zeros(len(m))
     gd = count("gd")
     pbvc = _column(m, "pbvc")
@@ -721,8 +722,8 @@ def _relapse_window_counts(r_lo, r_hi, ra, rb, w0, w1):
 @njit(cache=True)
 def _mri_window_stats(s_lo, s_hi, sday, scomp, t2_active, t2_clean, gd, pbvc, protocol_change,
                       B, S, k, rebaseline_mode, max_days, req_gd, min_interval):
-    """Per window: the scans of its MRI window (s_lo[w]:s_hi[w]) classified as in rules 4.1
-    (counted, active, clean, skipped) and the brain-volume pairs of rules 4.2."""
+    """Per window: the scans of its MRI window (s_lo[w]:s_hi[w]) classified as in rules §4.1
+    (counted, active, clean, skipped) and the brain-volume pairs of rules §4.2."""
     n = s_lo.shape[0]
     n_active = np.zeros(n, np.int64)
     n_counted = np.zeros(n, np.int64)
@@ -850,7 +851,7 @@ def _segment_cumsum(x, seg_off):
 
 
 # =============================================================================================
-# MRI re-baseline scan (rules 4.1)
+# MRI re-baseline scan (rules §4.1)
 
 
 def _closest_scan(scans: _Scans, sid: np.ndarray, lo: np.ndarray, hi: np.ndarray,
@@ -889,7 +890,7 @@ def _rebaseline(d: _Data, o: NedaOptions) -> np.ndarray:
 
 def mri_rebaseline_scan(mri: Any, epochs: Any, options: NedaOptions | None = None
                         ) -> pd.DataFrame:
-    """The MRI re-baseline scan of each treatment epoch (rules 4.1, 4.3).
+    """The MRI re-baseline scan of each treatment epoch (rules §4.1, 4.3).
 
     B = the scan closest to S + 183 among scans dated in [S + 91, S + 274] (the earlier on a
     tie), not after the epoch's last day. Later scans are compared with it; new lesions on B
@@ -922,7 +923,7 @@ def _finish(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame:
 
 
 # =============================================================================================
-# windows (rules 4.0, 4.4)
+# windows (rules §4.0, 4.4)
 
 
 def _clinical_start(d: _Data, o: NedaOptions, b: np.ndarray) -> np.ndarray:
@@ -946,7 +947,7 @@ class _Win:
 
     The cumulative window k combines its own evaluation over ``[S, end)`` with the
     evaluations of the years it covers (its *slots*): years 1 .. min(k, j_cut), the last one
-    replaced by the cut year when there is one (rules 4.4)."""
+    replaced by the cut year when there is one (rules §4.4)."""
 
     ei: np.ndarray
     sid: np.ndarray
@@ -955,7 +956,7 @@ class _Win:
     ws: np.ndarray
     we: np.ndarray
     partial: np.ndarray
-    at_contact: np.ndarray    # the window ends at the last clinical contact (rules 4.4)
+    at_contact: np.ndarray    # the window ends at the last clinical contact (rules §4.4)
     contact: np.ndarray       # that contact (day)
     cs: np.ndarray
     mws: np.ndarray
@@ -986,7 +987,7 @@ def _windows(d: _Data, o: NedaOptions, b: np.ndarray, c0: np.ndarray) -> _Win:
     lim = np.minimum(e_ex, np.where(np.isnan(last), -np.inf, last + 1))
     with np.errstate(invalid="ignore"):
         K = np.maximum(1, np.ceil((lim - S) / W)).astype(np.int64)
-    # cumulative windows end at the last clinical contact at the latest (rules 4.4)
+    # cumulative windows end at the last clinical contact at the latest (rules §4.4)
     # (empty when the last contact is on or before the start)
     cut = np.maximum(d.cut[d.ep_sid] if n_ep else np.zeros(0), S)
     we_K = np.minimum(S + W * K, e_ex)
@@ -1026,7 +1027,7 @@ def _windows(d: _Data, o: NedaOptions, b: np.ndarray, c0: np.ndarray) -> _Win:
     C0 = c0[ei_all]
     cs = np.maximum(ws_all, C0)
 
-    # slots of the cumulative windows (rules 4.4)
+    # slots of the cumulative windows (rules §4.4)
     slot_off = np.cumsum(j_cut) - j_cut
     n_slots = int(j_cut.sum())
     slot_e = np.repeat(np.arange(n_ep), j_cut)
@@ -1047,7 +1048,7 @@ def _windows(d: _Data, o: NedaOptions, b: np.ndarray, c0: np.ndarray) -> _Win:
 
 def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | None = None,
              own_false_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative windows (rules 4.4): True only when every year they cover is True (and their
+    """Cumulative windows (rules §4.4): True only when every year they cover is True (and their
     own evaluation, when ``direct``), False when any is False, else unknown.
 
     Returns, for the cumulative rows, the combined codes and the row whose result decides
@@ -1229,7 +1230,7 @@ def _reasons(win: _Win, code: np.ndarray, src: np.ndarray, texts: Any) -> np.nda
 
 
 # =============================================================================================
-# components (rules 4.1, 4.2): codes for every window, texts built lazily for the rows shown
+# components (rules §4.1, 4.2): codes for every window, texts built lazily for the rows shown
 
 
 def _relapse_counts(d: _Data, sid: np.ndarray, w0: np.ndarray, w1: np.ndarray
@@ -1251,7 +1252,7 @@ def _last_contact_txt(win: _Win, rows: np.ndarray) -> np.ndarray:
 
 
 def _covered(d: _Data, sid: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Relapse follow-up [A0, A1] covers the window: A0 <= start and A1 >= end (rules 4.1)."""
+    """Relapse follow-up [A0, A1] covers the window: A0 <= start and A1 >= end (rules §4.1)."""
     a0, a1 = d.a0[sid], d.a1[sid]
     with np.errstate(invalid="ignore"):
         return np.asarray((a0 <= start) & (a1 >= end))
@@ -1320,7 +1321,7 @@ def _relapse_component(d: _Data, win: _Win) -> tuple[_Component, np.ndarray, np.
 
 def _disability_component(d: _Data, win: _Win, o: NedaOptions
                           ) -> tuple[_Component, dict[str, Any], dict[str, Any]]:
-    """First confirmed worsening from a fixed reference (rules 4.1), for every window at once:
+    """First confirmed worsening from a fixed reference (rules §4.1), for every window at once:
     the course engine's scan in its fixed-reference mode, one run per distinct (subject,
     reference time, first day), long enough to confirm any onset of its windows."""
     n = len(win)
@@ -1487,8 +1488,8 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
 
 def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
                    ) -> tuple[_Component, dict[str, np.ndarray]]:
-    """MRI activity (rules 4.1, 9, 12.16) of the per-year windows and cut years ``rows``,
-    and the brain-volume sums of their pairs (rules 4.2)."""
+    """MRI activity (rules §4.1, 9, 12.16) of the per-year windows and cut years ``rows``,
+    and the brain-volume sums of their pairs (rules §4.2)."""
     n = len(win)
     sc = d.scans
     sid = win.sid[rows]
@@ -1602,9 +1603,9 @@ def _bvl_loss_texts(v: np.ndarray, carried: np.ndarray, sym: str, thr: float) ->
 
 def _bvl_component(win: _Win, o: NedaOptions, n_pairs: np.ndarray, s_pbvc: np.ndarray,
                    s_dt: np.ndarray) -> tuple[_Component, np.ndarray]:
-    """Annualised brain volume loss (rules 4.2): pooled over the pairs of each window (for a
+    """Annualised brain volume loss (rules §4.2): pooled over the pairs of each window (for a
     cumulative window, over its years); once lost, lost for good in later cumulative windows
-    (rules 4.4)."""
+    (rules §4.4)."""
     n = len(win)
     cum = win.cum_rows
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1667,7 +1668,7 @@ _TRI_CODES: tuple[Tri, ...] = (False, None, True)
 
 
 def _tri_all_codes(names: list[str], codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Three-valued AND of component codes (rules 0.2, via :func:`tri_all`) and a reason
+    """Three-valued AND of component codes (rules §0.2, via :func:`tri_all`) and a reason
     naming the components that decide it: ``"activity: relapse, MRI"`` when False,
     ``"unknown: disability"`` when unknown."""
     combos = list(itertools.product(_TRI_CODES, repeat=len(codes)))
@@ -1705,7 +1706,7 @@ def _tri_all_columns(cols: list[tuple[str, pd.arrays.BooleanArray]]
 def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: Any = None,
                 options: NedaOptions | None = None, *,
                 relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """NEDA-3 and NEDA-4 per patient, per DMT epoch, per-year and cumulative (rules 4.0-4.4).
+    """NEDA-3 and NEDA-4 per patient, per DMT epoch, per-year and cumulative (rules §4.0-4.4).
 
     Parameters
     ----------
@@ -1713,23 +1714,23 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
         unless already validated: ``subject``, ``date``, ``edss``. Every visit is a clinical
         contact for relapse ascertainment.
     relapses : a :class:`~neda.rules.relapses.RelapseHygiene`, or a relapses table (cleaned
-        here by relapse hygiene with ``relapse_options``, rules 3.1): pseudo-relapses are not
+        here by relapse hygiene with ``relapse_options``, rules §3.1): pseudo-relapses are not
         relapses and the EDSS assessments during their episodes are not used; attacks under
         30 days apart are one relapse; imprecise onsets stay intervals. ``None`` means
         relapses were *not recorded*: every relapse component is unknown ("relapses were not
         recorded"); pass an empty table when none occurred.
-    mri : one row per read scan (``docs/data-model.md``; the contrast rule of rules 0.3 is
+    mri : one row per read scan (``docs/data-model.md``; the contrast rule of rules §0.3 is
         applied by the reader): ``subject``, ``date``, ``comparator_date``, ``contrast``,
         ``gd``, ``new_t2``, ``enlarging_t2`` (optional), ``spinal_cord``, ``pbvc``,
         ``same_protocol`` (optional).
     epochs : treatment epochs (``neda.rules.dmt.treatment_epochs``): ``subject``, ``epoch``,
         ``drug``, ``start``, ``end`` (last day, inclusive; NaT = ongoing), ``onset``.
     ascertainment : optional follow-up table ``subject``, ``start``, ``end`` (blank end:
-        ongoing): the relapse-ascertainment interval [A0, A1] (rules 2.7.2); default: first to
+        ongoing): the relapse-ascertainment interval [A0, A1] (rules §2.7.2); default: first to
         last visit.
     options : :class:`NedaOptions`.
     relapse_options : :class:`~neda.rules.relapses.RelapseOptions` for a relapses table
-        [rules 3.1 defaults].
+        [rules §3.1 defaults].
 
     Returns
     -------
@@ -1737,7 +1738,7 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
     window type x window; ``attrs["provenance"]`` holds every option, the course-engine
     options of the disability runs, relapse hygiene's options and the epochs' provenance.
 
-    Rules (rules 4.1-4.4): relapse ``False`` when a relapse onset lies in the clinical window;
+    Rules (rules §4.1-4.4): relapse ``False`` when a relapse onset lies in the clinical window;
     unknown when relapse follow-up does not cover it, an imprecise onset lies partly in it, or
     relapses were not recorded. Disability: a fixed-reference first-CDW engine run from the
     latest eligible EDSS in [T - 183, T] (else the first in (T, T + 91]); ``False`` when the
@@ -1885,7 +1886,7 @@ def cohort_neda_proportion(status: pd.DataFrame, by: str | list[str] | tuple[str
 
 
 # ---------------------------------------------------------------------------------------------
-# MEDA and MAGNIMS score (rules 4.5)
+# MEDA and MAGNIMS score (rules §4.5)
 
 
 def _chain_count(d: _Data, sid: np.ndarray, ref: np.ndarray, fu: np.ndarray,
@@ -1932,7 +1933,7 @@ def _year_frame(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
                 relapse_options: RelapseOptions | None) -> tuple[pd.DataFrame, _Data]:
     for y in years:
         if y not in (1, 2):
-            raise ValueError("years must be 1 and/or 2 (rules 4.5)")
+            raise ValueError("years must be 1 and/or 2 (rules §4.5)")
     d = _prepare(visits, relapses, mri, epochs, ascertainment, o, relapse_options)
     sw = o.scan_windows
     S = d.ep_S
@@ -2043,7 +2044,7 @@ def _relapse_why(f: pd.DataFrame, d: _Data) -> np.ndarray:
 def meda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: Any = None,
                 options: NedaOptions | None = None, *, years: tuple[int, ...] = (1, 2),
                 relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """Minimal evident disease activity (MEDA) after year 1 and year 2 (rules 4.5).
+    """Minimal evident disease activity (MEDA) after year 1 and year 2 (rules §4.5).
 
     Prosperini et al. (JNNP 2020), after year 1 (also validated after year 2) of interferon-beta
     or glatiramer acetate: MEDA = 0 relapses, 1-2 new T2 lesions and no contrast-enhancing
@@ -2107,7 +2108,7 @@ def _magnims_level(r: np.ndarray, n: np.ndarray, cutoff: float) -> np.ndarray:
 def magnims_score(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: Any = None,
                   options: NedaOptions | None = None, *, years: tuple[int, ...] = (1,),
                   relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
-    """MAGNIMS score after year 1 of interferon-beta / glatiramer acetate (rules 4.5, 5.3).
+    """MAGNIMS score after year 1 of interferon-beta / glatiramer acetate (rules §4.5, 5.3).
 
     Sormani et al. (Neurology 2016) [M], as restated by Prosperini 2020 [V]: **low** = 0
     relapses and < 3 new T2 lesions; **medium** = 0 relapses and >= 3 new T2, or 1 relapse and

@@ -27,9 +27,8 @@ risk group is reported whenever every completion of the unknown criteria gives t
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,9 @@ import pandas as pd
 
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
-from ._common import provenance, with_provenance
+from ..options import Options, option
+from ._common import provenance, rule_set_name, with_provenance
+from ._windows import ScanWindows
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
@@ -117,18 +118,15 @@ MRIO_COLUMNS = {
 
 
 @dataclass(frozen=True)
-class ResponseOptions:
+class ResponseOptions(Options):
     """Options of the Rio and modified Rio scores (rules §10 keys ``scores.*``).
 
     Defaults in brackets; spec section and evidence tag in parentheses.
 
-    baseline_scan_min_days, baseline_scan_max_days : ``scores.baseline_scan_min_days`` /
-        ``..._max_days`` [-183, 30] - the pre-treatment reference scan is the latest scan dated
-        in [S-183, S+30] (4.5 [C]).
-    year1_scan_target_days, year1_scan_min_days, year1_scan_max_days : ``scores.year1_scan_*``
-        [365, 274, 457] - the year-1 scan is the scan closest to S+365 among scans in
-        [S+274, S+457], tie -> the earlier (4.5 [C]; Río 2022: MRI before start and at 12
-        months). Variant ``year1_scan_min_days = 183`` = the 6-15 months accepted by Hyun 2015.
+    scan_windows : :class:`~neda.rules._windows.ScanWindows` - the pre-treatment reference
+        scan (latest in [S-183, S+30]) and the year-1 scan (closest to S+365 in [S+274,
+        S+457]); keys ``scores.baseline_scan_*`` and ``scores.year1_scan_*``, declared once and
+        shared with MEDA and the MAGNIMS score (rules §4.5).
     relapse_window_days : [365] - relapses count when their onset lies in [S, S+365) (4.5, 5).
     rio_active_lesions_gt : ``scores.rio_active_lesions_gt`` [2] - the MRI criterion needs
         more than 2 active lesions (new or enlarging T2 plus Gd-enhancing not already counted,
@@ -159,47 +157,27 @@ class ResponseOptions:
     ``neda.rules.neda``).
     """
 
-    baseline_scan_min_days: int = -183
-    baseline_scan_max_days: int = 30
-    year1_scan_target_days: int = 365
-    year1_scan_min_days: int = 274
-    year1_scan_max_days: int = 457
-    relapse_window_days: int = 365
-    rio_active_lesions_gt: int = 2
-    rio_edss_threshold: float = 1.0
-    rio_confirm_days: int = 183
-    rio_edss_reference_lookback_days: int = 183
-    rio_edss_reference_lookahead_days: int = 91
-    rio_edss_end_window_days: int = 91
-    relapse_to_bl_days: int = 30
-    mrio_new_t2_gt: int = 4
-    mrio_count: str = "new_only"
+    scan_windows: ScanWindows = field(default_factory=ScanWindows)
+    relapse_window_days: int = option(365, whole=True, ge=1, key="scores.relapse_window_days")
+    rio_active_lesions_gt: int = option(2, whole=True, ge=0, key="scores.rio_active_lesions_gt")
+    rio_edss_threshold: float = option(1.0, gt=0, key="scores.rio_edss_threshold")
+    rio_confirm_days: int = option(183, whole=True, gt=0, key="scores.rio_confirm_days")
+    rio_edss_reference_lookback_days: int = option(183, whole=True, ge=0)
+    rio_edss_reference_lookahead_days: int = option(91, whole=True, ge=0)
+    rio_edss_end_window_days: int = option(91, whole=True, ge=0)
+    relapse_to_bl_days: int = option(30, whole=True, ge=0, key="cdw.relapse_to_bl")
+    mrio_new_t2_gt: int = option(4, choices=(4, 5), key="scores.mrio_new_t2_gt")
+    mrio_count: str = option("new_only", choices=COUNT_CHOICES, key="scores.mrio_count")
     validated_drug_classes: tuple[str, ...] = VALIDATED_DRUG_CLASSES
     name: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "validated_drug_classes", tuple(self.validated_drug_classes))
+        super().__post_init__()
+
     @property
     def rule_set(self) -> str:
-        if self.name:
-            return self.name
-        default = dataclasses.replace(self, name=None) == ResponseOptions()
-        return "spec_defaults" if default else "custom"
-
-    def validated(self) -> ResponseOptions:
-        if self.mrio_count not in COUNT_CHOICES:
-            raise ValueError(f"scores.mrio_count={self.mrio_count!r}: use one of {COUNT_CHOICES}")
-        if self.mrio_new_t2_gt not in (4, 5):
-            raise ValueError(f"scores.mrio_new_t2_gt must be 4 or 5 (rules §5.2), got "
-                             f"{self.mrio_new_t2_gt!r}")
-        if not self.baseline_scan_min_days <= self.baseline_scan_max_days:
-            raise ValueError("scores.baseline_scan_min_days must be <= baseline_scan_max_days")
-        if not (self.year1_scan_min_days <= self.year1_scan_target_days
-                <= self.year1_scan_max_days):
-            raise ValueError("scores.year1_scan_min_days <= year1_scan_target_days <= "
-                             "year1_scan_max_days is required")
-        if self.rio_edss_threshold <= 0 or self.rio_confirm_days <= 0:
-            raise ValueError("scores.rio_edss_threshold and scores.rio_confirm_days must be > 0")
-        object.__setattr__(self, "validated_drug_classes", tuple(self.validated_drug_classes))
-        return self
+        return rule_set_name(self)
 
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -404,11 +382,12 @@ def _select_scans(rows: pd.DataFrame, scans: pd.DataFrame, opts: ResponseOptions
     sc["_i"] = np.arange(len(scans))
     m = rows[["_w", "subject", "S"]].merge(sc, on="subject", how="inner")
     rel = m["day"].to_numpy() - m["S"].to_numpy()
-    in_ref = (rel >= opts.baseline_scan_min_days) & (rel <= opts.baseline_scan_max_days)
+    sw = opts.scan_windows
+    in_ref = (rel >= sw.baseline_scan_min_days) & (rel <= sw.baseline_scan_max_days)
     r = m[in_ref].sort_values(["_w", "day"]).groupby("_w")["_i"].last()
     ref[r.index.to_numpy()] = r.to_numpy()
-    in_y1 = (rel >= opts.year1_scan_min_days) & (rel <= opts.year1_scan_max_days)
-    c = m[in_y1].assign(_dist=np.abs(rel[in_y1] - opts.year1_scan_target_days))
+    in_y1 = (rel >= sw.year1_scan_min_days) & (rel <= sw.year1_scan_max_days)
+    c = m[in_y1].assign(_dist=np.abs(rel[in_y1] - sw.year1_scan_target_days))
     c = c.sort_values(["_w", "_dist", "day"]).groupby("_w")["_i"].first()
     y1[c.index.to_numpy()] = c.to_numpy()
     return ref, y1
@@ -478,12 +457,13 @@ def _mri_counts(rows: pd.DataFrame, mri: Any, opts: ResponseOptions, which: str,
     his = np.full(n, INF)
     for k in range(n):
         if ref[k] < 0:
-            why.append(f"no pre-treatment reference scan in [S{opts.baseline_scan_min_days:+d}, "
-                       f"S{opts.baseline_scan_max_days:+d}]")
+            sw = opts.scan_windows
+            why.append(f"no pre-treatment reference scan in [S{sw.baseline_scan_min_days:+d}, "
+                       f"S{sw.baseline_scan_max_days:+d}]")
             continue
         if y1[k] < 0:
-            why.append(f"no year-1 scan in [S+{opts.year1_scan_min_days}, "
-                       f"S+{opts.year1_scan_max_days}]")
+            why.append(f"no year-1 scan in [S+{opts.scan_windows.year1_scan_min_days}, "
+                       f"S+{opts.scan_windows.year1_scan_max_days}]")
             continue
         if day[y1[k]] <= day[ref[k]]:
             why.append("year-1 scan is not after the reference scan")
