@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -346,20 +346,93 @@ def _numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return num, bad
 
 
+def _numeric_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_numeric` of a whole column, parsing each distinct text once (``None``: no bad
+    cell possible)."""
+    if values.dtype.kind in "biuf":
+        return values.astype(float), None
+    if values.dtype != object:
+        return _numeric(values)
+    codes, uniques = pd.factorize(values)
+    num, bad = _numeric(np.asarray(uniques, dtype=object))
+    return np.append(num, np.nan)[codes], np.append(bad, False)[codes]
+
+
 def _range_text(lo: int, hi: int) -> str:
     return f"a whole number from {lo} to {hi}"
 
 
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values)`` (codes in order of first appearance, -1 = missing) that hashes
+    only the rows where an object column changes value: instrument, date and identifier columns
+    of a pros table are long runs of one value."""
+    n = values.size
+    if values.dtype == object and n > 1:
+        try:
+            change = np.asarray(values[1:] != values[:-1], dtype=bool)
+        except (TypeError, ValueError):  # pd.NA, arrays in cells: hash every row
+            change = np.ones(0, bool)
+        if change.shape == (n - 1,):
+            starts = np.flatnonzero(np.concatenate(([True], change)))
+            if starts.size <= n // 4:
+                codes, uniques = pd.factorize(values[starts])
+                return np.repeat(codes, np.diff(np.append(starts, n))), uniques
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques)
+
+
+def _parse_dates(raw: np.ndarray) -> np.ndarray:
+    """Dates as datetime64[ns] (NaT = not a date); each distinct value is parsed once."""
+    if raw.dtype == np.dtype("datetime64[ns]"):
+        return raw
+    dcodes, d_uniques = _factorize(raw)
+    parsed = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce").to_numpy()
+    if parsed.dtype.kind == "M":
+        return np.append(parsed, np.datetime64("NaT")).astype("datetime64[ns]")[dcodes]
+    return np.where(dcodes >= 0, parsed[np.maximum(dcodes, 0)] if len(parsed)
+                    else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
+
+
 # ------------------------------------------------------------------------------- scoring
-def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarray],
-                                                             list[list[str]]]:
-    """Scores of every response set (row of ``m``) and the reasons of missing scales."""
-    g = m.shape[0]
+_Reason = tuple[np.ndarray, np.ndarray, Callable[[int], str]]
+
+
+def _reasons(parts: list[_Reason], g: int) -> np.ndarray:
+    """Why scales are missing, per response set (None when all were scored). ``parts`` holds,
+    per scale in order, the "not scored" mask, the answered counts and the text of a count;
+    each distinct combination of failed scales and counts is written once."""
+    out = np.full(g, None, dtype=object)
+    failed = np.zeros(g, bool)
+    for mask, _, _ in parts:
+        failed |= mask
+    rows = np.flatnonzero(failed)
+    if rows.size:
+        key = np.stack([np.where(mask[rows], k[rows], -1) for mask, k, _ in parts], axis=1)
+        combos, inverse = np.unique(key, axis=0, return_inverse=True)
+        texts = ["; ".join(text(int(k)) for (_, _, text), k in zip(parts, combo, strict=True)
+                           if k >= 0) for combo in combos]
+        out[rows] = np.array(texts, dtype=object)[inverse.reshape(-1)]
+    return out
+
+
+def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
+    if sc.kind == "value":
+        return lambda k: f"{sc.label}: not answered"
+    if sc.kind == "mean":
+        return lambda k: (f"{sc.label}: {k} of {n} items answered (at least "
+                          f"{n - sc.max_missing} needed, {sc.rule})")
+    return lambda k: (f"{sc.label}: {n - k} of {n} items missing (at most {sc.max_missing} "
+                      f"allowed, {sc.rule})")
+
+
+def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Scores of every response set (row of ``m``, one column per item) and the reasons of
+    missing scales (see :func:`_reasons`)."""
     pos = {item: j for j, item in enumerate(inst.items)}
     lo_all = np.asarray(inst.lo, float)
     hi_all = np.asarray(inst.hi, float)
     cols: dict[str, np.ndarray] = {}
-    reasons: list[list[str]] = [[] for _ in range(g)]
+    parts: list[_Reason] = []
     for sc in inst.scales:
         idx = np.array([pos[i] for i in sc.items])
         sub = m[:, idx]
@@ -383,26 +456,275 @@ def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarra
                 assert sc.raw_column is not None
                 cols[sc.raw_column] = np.where(ok, raw, np.nan)
         cols[sc.column] = np.where(ok, val, np.nan)
-        for r in np.flatnonzero(~ok):
-            if sc.kind == "value":
-                reasons[r].append(f"{sc.label}: not answered")
-            elif sc.kind == "mean":
-                reasons[r].append(f"{sc.label}: {k[r]} of {n} items answered (at least "
-                                  f"{n - sc.max_missing} needed, {sc.rule})")
-            else:
-                reasons[r].append(f"{sc.label}: {n - k[r]} of {n} items missing (at most "
-                                  f"{sc.max_missing} allowed, {sc.rule})")
+        parts.append((~ok, k, _reason_text(sc, n)))
     if inst.name == "MFIS":
-        parts = [cols["mfis_physical"], cols["mfis_cognitive"], cols["mfis_psychosocial"]]
-        total = parts[0] + parts[1] + parts[2]
+        total = cols["mfis_physical"] + cols["mfis_cognitive"] + cols["mfis_psychosocial"]
         cols["mfis_total"] = total
-        for r in np.flatnonzero(np.isnan(total)):
-            reasons[r].append("total: needs all three subscales")
+        missing = np.isnan(total)
+        parts.append((missing, np.zeros(missing.size, np.int64),
+                      lambda k: "total: needs all three subscales"))
     if inst.name == "FSS":
         cols["fss_sum"] = cols["fss"] * 9.0
-    return cols, reasons
+    return cols, _reasons(parts, m.shape[0])
 
 
+# ------------------------------------------------------------------------ grouping the rows
+def _increasing(*keys: np.ndarray) -> bool:
+    """Whether consecutive rows of the key columns are in strictly increasing order."""
+    ok = np.zeros(keys[0].size - 1, bool)
+    tie = np.ones(keys[0].size - 1, bool)
+    for k in keys:
+        a, b = k[:-1], k[1:]
+        ok |= tie & (b > a)
+        tie &= b == a
+    return bool(ok.all())
+
+
+def _group_rows(subjects: np.ndarray, days: np.ndarray, canon: np.ndarray, n_canon: int
+                ) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(order, starts)``: the rows in output order (subject, date, instrument; stable, so a
+    response set's first row is its first row in the table) and where each set starts.
+    ``order`` is None when the table is already in that order (no sort needed).
+
+    Identifiers are ordered like ``DataFrame.sort_values``; identifiers that cannot be ordered
+    (mixed types) keep the order in which they first appear."""
+    n = subjects.size
+    kind = subjects.dtype.kind
+    numeric = kind in "biufmM"
+    skey = subjects.view(np.int64) if kind in "mM" else subjects
+    change = (days[1:] != days[:-1]) | (canon[1:] != canon[:-1])
+    if numeric:
+        change |= skey[1:] != skey[:-1]
+    else:
+        try:
+            same = np.asarray(subjects[1:] == subjects[:-1], dtype=bool)
+        except (TypeError, ValueError):
+            same = np.ones(0, bool)
+        if same.shape != (n - 1,):
+            codes = pd.factorize(subjects)[0]
+            same = codes[1:] == codes[:-1]
+        change |= ~same
+    starts = np.flatnonzero(np.concatenate(([True], change)))
+    sortable = True
+    if numeric:
+        rank = skey[starts]
+    else:
+        try:
+            rank = pd.factorize(subjects[starts], sort=True)[0]
+        except TypeError:
+            sortable = False
+            rank = pd.factorize(subjects[starts])[0]
+    if _increasing(rank, days[starts], canon[starts]):
+        return None, starts
+    if numeric or not sortable:
+        s_codes = pd.factorize(skey, sort=numeric)[0]
+    else:
+        try:
+            s_codes = pd.factorize(subjects, sort=True)[0]
+        except TypeError:
+            s_codes = pd.factorize(subjects)[0]
+    d_codes, d_uniques = pd.factorize(days, sort=True)
+    key = (s_codes.astype(np.int64) * len(d_uniques) + d_codes) * n_canon + canon
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    return order, starts
+
+
+def _runs(lengths: np.ndarray) -> np.ndarray:
+    """Positions of the rows of consecutive groups of these lengths, counted from each start."""
+    total = int(lengths.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+# ------------------------------------------------------------------------- numbered items
+class _BadInput(Exception):
+    """A bad cell was found; the row-by-row checks name the first one (see _raise_first)."""
+
+
+def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, base: np.ndarray,
+                insts: dict[int, _Instrument]) -> tuple[np.ndarray, np.ndarray]:
+    """(cell of every answer in the score matrices, position of the item on its form)."""
+    local = np.cumsum(lens) - lens
+    kind = items.dtype.kind
+    contiguous = all(inst.items == tuple(range(1, len(inst.items) + 1))
+                     for inst in insts.values())
+    if contiguous and (kind == "i" or (kind == "u" and items.dtype.itemsize < 8)):
+        # items 1..n on every form present: the cell is the set's base + item - 1
+        it = items.astype(np.int64, copy=False)
+        n_of = np.zeros(max(insts) + 1, np.int64)
+        for c, inst in insts.items():
+            n_of[c] = len(inst.items)
+        if ((np.minimum.reduceat(it, local) < 1)
+                | (np.maximum.reduceat(it, local) > n_of[canon])).any():
+            raise _BadInput
+        cells = np.repeat(base - 1, lens)
+        cells += it
+        return cells, it
+    top = max(max(inst.items) for inst in insts.values())
+    table = np.full((max(insts) + 1, top + 2), -1, np.int64)
+    for c, inst in insts.items():
+        table[c, list(inst.items)] = np.arange(len(inst.items))
+    if items.dtype == object:
+        codes, uniques = pd.factorize(items)
+        num, _ = _numeric(np.asarray(uniques, dtype=object))
+        codes = np.where(codes < 0, num.size, codes)
+        num = np.append(num, np.nan)
+    else:
+        num, _ = _numeric(items)
+        codes = None
+    whole = np.isfinite(num) & (num == np.round(num)) & (num >= 0) & (num <= top)
+    as_int = np.where(whole, num, top + 1).astype(np.int64)
+    row_canon = np.repeat(canon, lens)
+    j = table[row_canon, as_int] if codes is None else table[:, as_int][row_canon, codes]
+    if (j < 0).any():
+        raise _BadInput
+    return np.repeat(base, lens) + j, j
+
+
+def _score_numbered(items: np.ndarray, responses: np.ndarray, canon: np.ndarray,
+                    lens: np.ndarray, defs: dict[str, _Instrument], canon_names: list[str]
+                    ) -> dict[str, np.ndarray]:
+    """Columns of the numbered-item response sets (consecutive rows of ``lens`` each, of
+    instrument ``canon``; rows in output order). Raises :class:`_BadInput` on any bad cell."""
+    g = lens.size
+    insts = {int(c): defs[canon_names[c]] for c in np.unique(canon)}
+    # every instrument's sets form one block of a flat matrix, one row per set
+    start_of = np.zeros(max(insts) + 1, np.int64)
+    width = np.zeros(max(insts) + 1, np.int64)
+    rank = np.zeros(g, np.int64)
+    members: dict[int, np.ndarray] = {}
+    offset = 0
+    for c, inst in insts.items():
+        members[c] = np.flatnonzero(canon == c)
+        rank[members[c]] = np.arange(members[c].size)
+        start_of[c] = offset
+        width[c] = len(inst.items)
+        offset += members[c].size * len(inst.items)
+    base = start_of[canon] + rank * width[canon]
+    cells, position = _item_cells(items, canon, lens, base, insts)
+
+    values, bad = _numeric_column(responses)
+    if bad is not None and bad.any():
+        raise _BadInput
+    # an item answered twice: positions must rise within each set, else count filled cells
+    rising = position[1:] > position[:-1]
+    rising[(np.cumsum(lens) - lens)[1:] - 1] = True
+    if not rising.all():
+        filled = np.zeros(offset, bool)
+        filled[cells] = True
+        if int(np.count_nonzero(filled)) != cells.size:
+            raise _BadInput
+    m = np.full(offset, np.nan)
+    m[cells] = values
+
+    out: dict[str, np.ndarray] = {
+        "n_items": np.zeros(g, np.int64), "items_answered": np.zeros(g, np.int64),
+        "scored": np.zeros(g, bool), "reason": np.full(g, None, dtype=object)}
+    for c, inst in insts.items():
+        idx = members[c]
+        block = m[start_of[c]: start_of[c] + idx.size * len(inst.items)].reshape(
+            idx.size, len(inst.items))
+        answered = ~np.isnan(block)
+        if inst.not_scored is not None:
+            wrong = answered & ((block != np.round(block)) | ~np.isfinite(block))
+        else:
+            lo = np.asarray(inst.lo, float)
+            hi = np.asarray(inst.hi, float)
+            wrong = answered & ((block < lo) | (block > hi) | (block != np.round(block)))
+        if wrong.any():
+            raise _BadInput
+        out["n_items"][idx] = len(inst.items)
+        out["items_answered"][idx] = answered.sum(axis=1)
+        if inst.not_scored is not None:
+            out["reason"][idx] = inst.not_scored
+            continue
+        cols, reasons = _score_matrix(inst, block)
+        scored = np.ones(idx.size, bool)
+        for col in inst.headline:
+            scored &= ~np.isnan(cols[col]) if col in cols else False
+        out["scored"][idx] = scored
+        out["reason"][idx] = reasons
+        for col, v in cols.items():
+            if col not in out:
+                out[col] = np.full(g, np.nan)
+            out[col][idx] = v
+    return out
+
+
+# ------------------------------------------------------------------------- Modified Ashworth
+_ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
+_ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
+
+
+def _ashworth_code(v: Any) -> int:
+    """Ordinal code 0-5 of one answer that is not blank; -2 when it is no category, -3 when
+    the row-by-row check stops on it otherwise."""
+    key = v.strip().upper() if isinstance(v, str) else v
+    code = None
+    if isinstance(key, str | int | float | np.integer | np.floating) and not isinstance(
+            key, bool):
+        try:
+            code = _ASHWORTH_MAP.get(key)
+        except TypeError:
+            code = None
+        if code is None and isinstance(key, str):
+            try:
+                num = float(key)
+                code = _ASHWORTH_MAP.get(num) if num == int(num) else None
+            except ValueError:
+                code = None
+            except OverflowError:
+                return -3
+    return -2 if code is None else code
+
+
+def _ashworth_column(values: np.ndarray) -> np.ndarray:
+    """Ordinal codes 0-5 of Modified Ashworth answers (-1 = not answered, below -1 = bad),
+    each distinct answer parsed once."""
+    kinds = set(map(type, values)) if values.dtype == object else {values.dtype.type}
+    if kinds & {bool, np.bool_}:  # True hashes like 1 but is no category: row by row
+        uniques, codes = values, None
+    else:
+        codes, found = pd.factorize(values)
+        uniques = np.asarray(found)
+    blank = _blank(uniques)
+    parsed = np.array([-1 if b else _ashworth_code(v) for v, b in zip(uniques, blank,
+                                                                      strict=True)], np.int64)
+    return parsed if codes is None else np.append(parsed, -1)[codes]
+
+
+def _muscle_names(muscles: np.ndarray) -> np.ndarray:
+    """``str(item).strip()`` of Ashworth rows, each distinct item once where that is safe."""
+    if muscles.dtype == object:
+        once = set(map(type, muscles)) <= {str, int}
+    else:
+        once = muscles.dtype.kind in "iu"
+    if not once:  # e.g. 1 and 1.0 are one value for hashing but read "1" and "1.0"
+        return np.array([str(x).strip() for x in muscles], dtype=object)
+    codes, uniques = pd.factorize(muscles)
+    return np.array([str(x).strip() for x in uniques], dtype=object)[codes]
+
+
+def _score_ashworth(muscles: np.ndarray, responses: np.ndarray, group: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order of the rows by set and muscle, muscle names, codes) of Ashworth rows grouped by
+    set (``group``, rising). Raises :class:`_BadInput` on any bad cell."""
+    if _blank(muscles).any():
+        raise _BadInput
+    names = _muscle_names(muscles)
+    rank = pd.factorize(names, sort=True)[0]
+    order = np.lexsort((rank, group))
+    g, r = group[order], rank[order]
+    if ((g[1:] == g[:-1]) & (r[1:] == r[:-1])).any():
+        raise _BadInput
+    codes = _ashworth_column(responses)
+    if (codes < -1).any():
+        raise _BadInput
+    return order, names[order], codes[order]
+
+
+# ------------------------------------------------------------------- naming the bad cell
 def _keys(subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int,
           extra: np.ndarray | None = None, n_extra: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(group index per row, first row of each group) for subject x date (x extra)."""
@@ -428,11 +750,11 @@ def _duplicate_error(ctx: _Context, rows: np.ndarray, key: np.ndarray,
                       "item")
 
 
-def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
+def _check_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
                  responses: np.ndarray, subj_codes: np.ndarray, date_codes: np.ndarray,
-                 n_dates: int) -> tuple[dict[str, np.ndarray], np.ndarray, list[list[str]],
-                                        np.ndarray]:
-    """Validate and score the rows of one numbered-item instrument."""
+                 n_dates: int) -> None:
+    """Raise the first bad cell of one numbered-item instrument: an unknown item, then an
+    answer out of range, then an item answered twice."""
     it, it_bad = _numeric(items[rows])
     top = max(inst.items)
     valid = np.zeros(top + 2, bool)
@@ -470,27 +792,15 @@ def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.n
         raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {plain(responses[r])!r}; "
                          f"expected {expected}")
 
-    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates)
-    n_items = len(inst.items)
-    cell = group * n_items + j
-    err = _duplicate_error(ctx, rows, cell, responses)
+    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates)
+    err = _duplicate_error(ctx, rows, group * len(inst.items) + j, responses)
     if err is not None:
         raise err
-    m = np.full((first.size, n_items), np.nan)
-    m[group, j] = v
-    n_answered = (~np.isnan(m)).sum(axis=1)
-    if inst.not_scored is not None:
-        return {}, first, [[inst.not_scored] for _ in range(first.size)], n_answered
-    cols, reasons = _score_matrix(inst, m)
-    return cols, first, reasons, n_answered
-
-
-_ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
-_ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
 
 
 def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Ordinal codes 0-5 (-1 = not answered)."""
+    """Ordinal codes 0-5 (-1 = not answered); raises on the first answer that is no
+    category."""
     codes = np.full(values.size, -1, np.int64)
     blank = _blank(values)
     for i in np.flatnonzero(~blank):
@@ -518,10 +828,10 @@ def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.n
     return codes
 
 
-def _score_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
-                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first row per muscle rating, muscle names, codes) for the Ashworth rows."""
+def _check_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
+                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int) -> None:
+    """Raise the first bad cell of the Ashworth rows: a blank muscle, then a muscle rated
+    twice, then an answer that is no category."""
     muscles = items[rows]
     blank = _blank(muscles)
     if blank.any():
@@ -529,16 +839,32 @@ def _score_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, response
                          "Ashworth needs the muscle group (and side) in `item`")
     names = np.array([str(x).strip() for x in muscles], dtype=object)
     m_codes, m_uniques = pd.factorize(names)
-    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
+    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
     err = _duplicate_error(ctx, rows, group, responses)
     if err is not None:
         raise err
-    codes = _ashworth_codes(responses[rows], rows, ctx)
-    out_codes = np.full(first.size, -1, np.int64)
-    out_codes[group] = codes
-    return first, names[first], out_codes
+    _ashworth_codes(responses[rows], rows, ctx)
 
 
+def _raise_first(ctx: _Context, canon_names: list[str], row_canon: np.ndarray,
+                 items: np.ndarray, responses: np.ndarray, subjects: np.ndarray,
+                 row_dates: np.ndarray, defs: dict[str, _Instrument]) -> NoReturn:
+    """Raise the message of the first bad cell, checking instrument by instrument in name
+    order, row by row (only called once the columnar pass has found a bad cell)."""
+    subj_codes = pd.factorize(subjects)[0]
+    date_codes, date_uniques = pd.factorize(row_dates)
+    n_dates = max(len(date_uniques), 1)
+    for c, name in enumerate(canon_names):
+        rows = np.flatnonzero(row_canon == c)
+        if name == "ashworth":
+            _check_ashworth(rows, ctx, items, responses, subj_codes, date_codes, n_dates)
+        else:
+            _check_items(defs[name], rows, ctx, items, responses, subj_codes, date_codes,
+                         n_dates)
+    raise AssertionError("score_pros: a bad cell was found, but no check names it")
+
+
+# ---------------------------------------------------------------------------------- output
 def _check_table(pros: pd.DataFrame, subject: str) -> pd.DataFrame:
     if not isinstance(pros, pd.DataFrame):
         raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
@@ -598,26 +924,20 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     items = table["item"].to_numpy()
     responses = table["response"].to_numpy()
 
-    inst_codes, inst_uniques = pd.factorize(raw_inst, use_na_sentinel=True)
-    subj_codes, subj_uniques = pd.factorize(subjects, use_na_sentinel=True)
-    dcodes, d_uniques = pd.factorize(raw_dates, use_na_sentinel=True)
-    parsed_u = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce")
-    parsed_vals = parsed_u.to_numpy()
-    row_dates = np.where(dcodes >= 0, parsed_vals[np.maximum(dcodes, 0)] if len(parsed_vals)
-                         else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
+    inst_codes, inst_uniques = _factorize(raw_inst)
+    row_dates = _parse_dates(raw_dates)
     ctx = _Context(subjects, row_dates, raw_inst, items)
     if (inst_codes < 0).any():
         raise ValueError(f"{ctx.where(int(np.flatnonzero(inst_codes < 0)[0]))}: no instrument "
                          f"given; expected one of {', '.join(INSTRUMENTS)}")
-    if (subj_codes < 0).any():
-        raise ValueError(f"{ctx.where(int(np.flatnonzero(subj_codes < 0)[0]))}: no subject")
+    no_subject = np.asarray(pd.isna(subjects), bool)
+    if no_subject.any():
+        raise ValueError(f"{ctx.where(int(np.flatnonzero(no_subject)[0]))}: no subject")
     bad_date = np.isnat(row_dates)
     if bad_date.any():
         r = int(np.flatnonzero(bad_date)[0])
         raise ValueError(f"{ctx.where(r)}: date {raw_dates[r]!r} is not a date (ISO 8601 "
                          "expected)")
-    date_codes, date_uniques = pd.factorize(row_dates)
-    n_dates = max(len(date_uniques), 1)
 
     names: list[str] = []
     for k, u in enumerate(inst_uniques):
@@ -627,51 +947,93 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
             r = int(np.flatnonzero(inst_codes == k)[0])
             raise ValueError(f"{ctx.where(r)}: {exc}") from None
     canon_names = sorted(set(names))
-    row_canon = np.array([canon_names.index(x) for x in names], np.int64)[inst_codes]
-
+    row_canon = np.array([canon_names.index(x) for x in names], np.int8)[inst_codes]
     defs = _instruments(opts)
-    parts: list[pd.DataFrame] = []
-    for c, name in enumerate(canon_names):
-        rows = np.flatnonzero(row_canon == c)
-        part: dict[str, Any]
-        if name == "ashworth":
-            first, muscles, codes = _score_ashworth(rows, ctx, items, responses, subj_codes,
-                                                    date_codes, n_dates)
-            answered = codes >= 0
-            part = {
-                "muscle": muscles, "n_items": np.ones(first.size, np.int64),
-                "items_answered": answered.astype(np.int64), "scored": answered,
-                "reason": [None if a else "Modified Ashworth: not answered" for a in answered],
-                "ashworth_code": np.where(answered, codes, np.nan),
-            }
-        else:
-            inst = defs[name]
-            cols, first, reasons, n_answered = _score_items(
-                inst, rows, ctx, items, responses, subj_codes, date_codes, n_dates)
-            scored = np.ones(first.size, bool)
-            for col in inst.headline:
-                scored &= ~np.isnan(cols[col]) if col in cols else False
-            part = {"muscle": None, "n_items": len(inst.items), "items_answered": n_answered,
-                    "scored": scored,
-                    "reason": [("; ".join(r) if r else None) for r in reasons], **cols}
-        frame = pd.DataFrame({
-            "subject": subjects[rows[first]],
-            "date": row_dates[rows[first]], "instrument": name, **part})
-        parts.append(frame)
 
-    out = pd.concat(parts, ignore_index=True)
-    out = out.reindex(columns=[c for c in RESULT_COLUMNS if c != "rule_set"])
-    out = _finish(out)
+    n = len(table)
+    order, starts = _group_rows(subjects, row_dates.view(np.int64), row_canon, len(canon_names))
+    lens = np.diff(np.append(starts, n))
+    first = starts if order is None else order[starts]
+    canon = row_canon[first].astype(np.int64)
+    ashworth_code = canon_names.index("ashworth") if "ashworth" in canon_names else -1
+    is_ash = canon == ashworth_code
     try:
-        out = out.sort_values(["subject", "date", "instrument", "muscle"], kind="stable",
-                              na_position="first")
-    except TypeError:  # mixed identifier types: keep first-appearance order of subjects
-        first_seen = {s: i for i, s in reversed(list(enumerate(subj_uniques)))}
-        out = out.assign(_s=out["subject"].map(first_seen)).sort_values(
-            ["_s", "date", "instrument", "muscle"], kind="stable", na_position="first"
-        ).drop(columns="_s")
-    out = out.reset_index(drop=True)
-    return with_provenance(out, record)
+        if not is_ash.any():
+            in_order = (slice(None) if order is None else order)
+            cols = _score_numbered(items[in_order], responses[in_order], canon, lens, defs,
+                                   canon_names)
+            out_first, out_canon = first, canon
+            muscle = np.full(first.size, None, dtype=object)
+            codes = np.full(first.size, -1, np.int64)
+        else:
+            cols, out_first, out_canon, muscle, codes = _score_with_ashworth(
+                items, responses, order, lens, first, canon, is_ash, defs, canon_names)
+    except _BadInput:
+        _raise_first(ctx, canon_names, row_canon, items, responses, subjects, row_dates, defs)
+
+    g = out_first.size
+    data: dict[str, Any] = {
+        "subject": subjects[out_first], "date": row_dates[out_first],
+        "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": muscle,
+        "n_items": cols["n_items"], "items_answered": cols["items_answered"],
+        "scored": cols["scored"], "reason": cols["reason"]}
+    for c in _SCORE_COLUMNS:
+        data[c] = cols[c] if c in cols else np.full(g, np.nan)
+    data["ashworth"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
+        list(ASHWORTH_CATEGORIES), ordered=True))
+    data["ashworth_code"] = pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)
+    out = pd.DataFrame(data)
+    out["rule_set"] = record["rule_set"]
+    out.attrs["provenance"] = record
+    return out
+
+
+def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.ndarray | None,
+                         lens: np.ndarray, first: np.ndarray, canon: np.ndarray,
+                         is_ash: np.ndarray, defs: dict[str, _Instrument],
+                         canon_names: list[str]
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray,
+                                    np.ndarray]:
+    """Output columns when the table has Modified Ashworth rows: one output row per muscle."""
+    row_is_ash = np.repeat(is_ash, lens)
+    pos_a = np.flatnonzero(row_is_ash)
+    pos_n = np.flatnonzero(~row_is_ash)
+    rows_a = pos_a if order is None else order[pos_a]
+    rows_n = pos_n if order is None else order[pos_n]
+    ash_sets = np.flatnonzero(is_ash)
+    num_sets = np.flatnonzero(~is_ash)
+    a_order, a_muscles, a_codes = _score_ashworth(items[rows_a], responses[rows_a],
+                                                  np.repeat(ash_sets, lens[ash_sets]))
+    n_out = np.where(is_ash, lens, 1)
+    out_start = np.cumsum(n_out) - n_out
+    g = int(n_out.sum())
+    at_n = out_start[num_sets]
+    at_a = np.repeat(out_start[ash_sets], lens[ash_sets]) + _runs(lens[ash_sets])
+    out_first = np.empty(g, np.int64)
+    out_first[at_n] = first[num_sets]
+    out_first[at_a] = rows_a[a_order]
+    out_canon = np.empty(g, np.int64)
+    out_canon[at_n] = canon[num_sets]
+    out_canon[at_a] = canon[ash_sets[0]]
+    muscle = np.full(g, None, dtype=object)
+    muscle[at_a] = a_muscles
+    codes = np.full(g, -1, np.int64)
+    codes[at_a] = a_codes
+    answered = a_codes >= 0
+    cols: dict[str, np.ndarray] = {
+        "n_items": np.ones(g, np.int64), "items_answered": np.zeros(g, np.int64),
+        "scored": np.zeros(g, bool), "reason": np.full(g, None, dtype=object)}
+    cols["items_answered"][at_a] = answered
+    cols["scored"][at_a] = answered
+    cols["reason"][at_a[~answered]] = "Modified Ashworth: not answered"
+    if num_sets.size:
+        numbered = _score_numbered(items[rows_n], responses[rows_n], canon[num_sets],
+                                   lens[num_sets], defs, canon_names)
+        for c, v in numbered.items():
+            if c not in cols:
+                cols[c] = np.full(g, np.nan)
+            cols[c][at_n] = v
+    return cols, out_first, out_canon, muscle, codes
 
 
 # ------------------------------------------------------------------ per-instrument helpers
