@@ -346,11 +346,8 @@ def _numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return num, bad
 
 
-def _numeric_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`_numeric` of a whole column, parsing each distinct text once (``None``: no bad
-    cell possible)."""
-    if values.dtype.kind in "biuf":
-        return values.astype(float), None
+def _numeric_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_numeric` of a whole column, parsing each distinct text once."""
     if values.dtype != object:
         return _numeric(values)
     codes, uniques = pd.factorize(values)
@@ -362,30 +359,49 @@ def _range_text(lo: int, hi: int) -> str:
     return f"a whole number from {lo} to {hi}"
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values)`` (codes in order of first appearance, -1 = missing) that hashes
-    only the rows where an object column changes value: instrument, date and identifier columns
-    of a pros table are long runs of one value."""
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Rows where any of the columns differs from the row before (and row 0), computed a
+    million rows at a time. Object columns compare with ``!=`` (may raise, e.g. for pd.NA)."""
+    n = columns[0].size
+    parts = [np.zeros(1, np.int64)]
+    for a in range(1, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        change = np.zeros(b - a, bool)
+        for col in columns:
+            change |= np.not_equal(col[a:b], col[a - 1: b - 1])
+        parts.append(np.flatnonzero(change) + a)
+    return np.concatenate(parts)
+
+
+def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(starts, codes, uniques)``: ``pd.factorize(values)`` (codes in order of first
+    appearance, -1 = missing) hashing only the rows where an object column changes value, as
+    the instrument, date and identifier columns of a pros table are long runs of one value.
+    ``codes`` are per run beginning at ``starts``, or per row when ``starts`` is None."""
     n = values.size
     if values.dtype == object and n > 1:
         try:
-            change = np.asarray(values[1:] != values[:-1], dtype=bool)
+            starts = _run_starts(values)
         except (TypeError, ValueError):  # pd.NA, arrays in cells: hash every row
-            change = np.ones(0, bool)
-        if change.shape == (n - 1,):
-            starts = np.flatnonzero(np.concatenate(([True], change)))
-            if starts.size <= n // 4:
-                codes, uniques = pd.factorize(values[starts])
-                return np.repeat(codes, np.diff(np.append(starts, n))), uniques
+            starts = np.arange(n)
+        if starts.size <= n // 4:
+            codes, uniques = pd.factorize(values[starts])
+            return starts, codes, np.asarray(uniques)
     codes, uniques = pd.factorize(values)
-    return codes, np.asarray(uniques)
+    return None, codes, np.asarray(uniques)
+
+
+def _per_row(starts: np.ndarray | None, values: np.ndarray, n: int) -> np.ndarray:
+    """Values given per run (see :func:`_factorize_runs`) repeated for every row."""
+    return values if starts is None else np.repeat(values, np.diff(np.append(starts, n)))
 
 
 def _parse_dates(raw: np.ndarray) -> np.ndarray:
     """Dates as datetime64[ns] (NaT = not a date); each distinct value is parsed once."""
     if raw.dtype == np.dtype("datetime64[ns]"):
         return raw
-    dcodes, d_uniques = _factorize(raw)
+    starts, codes, d_uniques = _factorize_runs(raw)
+    dcodes = _per_row(starts, codes, raw.size)
     parsed = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce").to_numpy()
     if parsed.dtype.kind == "M":
         return np.append(parsed, np.datetime64("NaT")).astype("datetime64[ns]")[dcodes]
@@ -395,6 +411,8 @@ def _parse_dates(raw: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- scoring
 _Reason = tuple[np.ndarray, np.ndarray, Callable[[int], str]]
+_CHUNK = 1 << 20  # rows per step of the passes over the whole table
+_SCORE_ROW = {c: i for i, c in enumerate(_SCORE_COLUMNS)}
 
 
 def _reasons(parts: list[_Reason], g: int) -> np.ndarray:
@@ -425,22 +443,37 @@ def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
                       f"allowed, {sc.rule})")
 
 
-def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Scores of every response set (row of ``m``, one column per item) and the reasons of
-    missing scales (see :func:`_reasons`)."""
+def _columns(idx: np.ndarray) -> np.ndarray | slice:
+    """A slice for consecutive matrix columns (a view, no copy), else the index array."""
+    if idx.size and np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size)):
+        return slice(int(idx[0]), int(idx[0]) + idx.size)
+    return idx
+
+
+def _score_matrix(inst: _Instrument, filled: np.ndarray, answered: np.ndarray
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Scores of every response set (a row of ``filled``: one column per item, 0 where not
+    answered) and the reasons of missing scales (see :func:`_reasons`).
+
+    The answers are whole numbers and the sums small, so every sum is exact whatever the
+    order of the additions (a product with a 0/1 item-to-scale matrix, in float32 when
+    ``filled`` is)."""
     pos = {item: j for j, item in enumerate(inst.items)}
     lo_all = np.asarray(inst.lo, float)
     hi_all = np.asarray(inst.hi, float)
+    member = np.zeros((len(inst.items), len(inst.scales)), filled.dtype)
+    for q, sc in enumerate(inst.scales):
+        member[[pos[i] for i in sc.items], q] = 1
+    sums = (filled @ member).astype(float)
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
-    for sc in inst.scales:
+    for q, sc in enumerate(inst.scales):
         idx = np.array([pos[i] for i in sc.items])
-        sub = m[:, idx]
-        ans = ~np.isnan(sub)
-        k = ans.sum(axis=1)
+        ans = answered[:, _columns(idx)]
+        k = np.count_nonzero(ans, axis=1)
         n = idx.size
         ok = (n - k <= sc.max_missing) & (k > 0)
-        s = np.where(ans, sub, 0.0).sum(axis=1)
+        s = sums[:, q]
         kk = np.maximum(k, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             if sc.kind == "sum":
@@ -448,8 +481,12 @@ def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarra
             elif sc.kind in ("mean", "value"):
                 val = s / kk
             else:  # percent: mean imputation, generic range (spec 7.5)
-                lo_a = (ans * lo_all[idx]).sum(axis=1)
-                hi_a = (ans * hi_all[idx]).sum(axis=1)
+                if len(set(lo_all[idx])) == 1 and len(set(hi_all[idx])) == 1:
+                    lo_a = k * lo_all[idx[0]]
+                    hi_a = k * hi_all[idx[0]]
+                else:
+                    lo_a = (ans * lo_all[idx]).sum(axis=1)
+                    hi_a = (ans * hi_all[idx]).sum(axis=1)
                 val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
                 lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
@@ -465,7 +502,7 @@ def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarra
                       lambda k: "total: needs all three subscales"))
     if inst.name == "FSS":
         cols["fss_sum"] = cols["fss"] * 9.0
-    return cols, _reasons(parts, m.shape[0])
+    return cols, _reasons(parts, filled.shape[0])
 
 
 # ------------------------------------------------------------------------ grouping the rows
@@ -488,23 +525,16 @@ def _group_rows(subjects: np.ndarray, days: np.ndarray, canon: np.ndarray, n_can
 
     Identifiers are ordered like ``DataFrame.sort_values``; identifiers that cannot be ordered
     (mixed types) keep the order in which they first appear."""
-    n = subjects.size
     kind = subjects.dtype.kind
     numeric = kind in "biufmM"
     skey = subjects.view(np.int64) if kind in "mM" else subjects
-    change = (days[1:] != days[:-1]) | (canon[1:] != canon[:-1])
     if numeric:
-        change |= skey[1:] != skey[:-1]
+        starts = _run_starts(skey, days, canon)
     else:
         try:
-            same = np.asarray(subjects[1:] == subjects[:-1], dtype=bool)
-        except (TypeError, ValueError):
-            same = np.ones(0, bool)
-        if same.shape != (n - 1,):
-            codes = pd.factorize(subjects)[0]
-            same = codes[1:] == codes[:-1]
-        change |= ~same
-    starts = np.flatnonzero(np.concatenate(([True], change)))
+            starts = _run_starts(subjects, days, canon)
+        except (TypeError, ValueError):  # pd.NA and the like: compare codes
+            starts = _run_starts(pd.factorize(subjects)[0], days, canon)
     sortable = True
     if numeric:
         rank = skey[starts]
@@ -526,9 +556,7 @@ def _group_rows(subjects: np.ndarray, days: np.ndarray, canon: np.ndarray, n_can
     d_codes, d_uniques = pd.factorize(days, sort=True)
     key = (s_codes.astype(np.int64) * len(d_uniques) + d_codes) * n_canon + canon
     order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    return order, starts
+    return order, _run_starts(key[order])
 
 
 def _runs(lengths: np.ndarray) -> np.ndarray:
@@ -542,27 +570,27 @@ class _BadInput(Exception):
     """A bad cell was found; the row-by-row checks name the first one (see _raise_first)."""
 
 
-def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, base: np.ndarray,
-                insts: dict[int, _Instrument]) -> tuple[np.ndarray, np.ndarray]:
-    """(cell of every answer in the score matrices, position of the item on its form)."""
-    local = np.cumsum(lens) - lens
+def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: np.ndarray,
+                base: np.ndarray, insts: dict[int, _Instrument]) -> tuple[np.ndarray, np.ndarray]:
+    """(cell of every answer in the score matrix, position of the item on its form): sets
+    are ``lens`` consecutive rows from ``local``, of instrument ``canon``, their cells begin at
+    ``base``. Raises :class:`_BadInput` for an item not on the form."""
     kind = items.dtype.kind
     contiguous = all(inst.items == tuple(range(1, len(inst.items) + 1))
                      for inst in insts.values())
     if contiguous and (kind == "i" or (kind == "u" and items.dtype.itemsize < 8)):
         # items 1..n on every form present: the cell is the set's base + item - 1
-        it = items.astype(np.int64, copy=False)
         n_of = np.zeros(max(insts) + 1, np.int64)
         for c, inst in insts.items():
             n_of[c] = len(inst.items)
-        if ((np.minimum.reduceat(it, local) < 1)
-                | (np.maximum.reduceat(it, local) > n_of[canon])).any():
+        if ((np.minimum.reduceat(items, local) < 1)
+                | (np.maximum.reduceat(items, local) > n_of[canon])).any():
             raise _BadInput
         cells = np.repeat(base - 1, lens)
-        cells += it
-        return cells, it
+        np.add(cells, items, out=cells, casting="unsafe")
+        return cells, items
     top = max(max(inst.items) for inst in insts.values())
-    table = np.full((max(insts) + 1, top + 2), -1, np.int64)
+    table = np.full((max(insts) + 1, top + 2), -1, np.int32)
     for c, inst in insts.items():
         table[c, list(inst.items)] = np.arange(len(inst.items))
     if items.dtype == object:
@@ -577,79 +605,126 @@ def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, base: np
     as_int = np.where(whole, num, top + 1).astype(np.int64)
     row_canon = np.repeat(canon, lens)
     j = table[row_canon, as_int] if codes is None else table[:, as_int][row_canon, codes]
+    del row_canon
     if (j < 0).any():
         raise _BadInput
-    return np.repeat(base, lens) + j, j
+    cells = np.repeat(base, lens)
+    cells += j
+    return cells, j
 
 
-def _score_numbered(items: np.ndarray, responses: np.ndarray, canon: np.ndarray,
-                    lens: np.ndarray, defs: dict[str, _Instrument], canon_names: list[str]
-                    ) -> dict[str, np.ndarray]:
-    """Columns of the numbered-item response sets (consecutive rows of ``lens`` each, of
-    instrument ``canon``; rows in output order). Raises :class:`_BadInput` on any bad cell."""
+def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
+                   insts: dict[int, _Instrument]) -> bool:
+    """Whether every answer is a whole number in its item's range, checked per response set
+    on its smallest and largest answer (for forms whose items differ in range see
+    :func:`_block_valid`)."""
+    whole = values.dtype.kind in "biu"
+    if not whole and ((np.floor(values) != values) & (values == values)).any():
+        return False  # not whole and not NaN (inf: see below)
+    size = max(insts) + 1
+    lo, hi = np.full(size, -np.inf), np.full(size, np.inf)
+    finite = np.zeros(size, bool)
+    for c, inst in insts.items():
+        if inst.not_scored is not None:
+            finite[c] = not whole
+        elif len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1:
+            lo[c], hi[c] = inst.lo[0], inst.hi[0]
+    low = np.fmin.reduceat(values, local)  # NaN: nothing answered
+    high = np.fmax.reduceat(values, local)
+    bad = (low < lo[canon]) | (high > hi[canon])
+    if finite.any():
+        bad |= finite[canon] & (np.isinf(low) | np.isinf(high))
+    return not bad.any()
+
+
+def _block_valid(inst: _Instrument, block: np.ndarray) -> bool:
+    """Whether every answer of a form whose items differ in range is within its item's."""
+    if inst.not_scored is not None or (len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1):
+        return True  # checked by _answers_valid
+    low = np.fmin.reduce(block, axis=0)  # NaN-ignoring column minima (NaN: none answered)
+    high = np.fmax.reduce(block, axis=0)
+    return not ((low < np.asarray(inst.lo, float)) | (high > np.asarray(inst.hi, float))).any()
+
+
+def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray | None,
+                    canon: np.ndarray, lens: np.ndarray, defs: dict[str, _Instrument],
+                    canon_names: list[str], out: dict[str, np.ndarray], at: np.ndarray | None
+                    ) -> None:
+    """Score the numbered-item response sets: ``lens`` consecutive rows each of ``rows`` (the
+    table's rows in output order; None: as they are), of instrument ``canon``; the results go
+    to rows ``at`` (None: all, in order) of the output columns ``out``. Raises
+    :class:`_BadInput` on any bad cell.
+
+    Every instrument's sets form one block of a flat matrix (sets x items, NaN = not
+    answered); each answer is written to its cell at once, then each block is scored."""
     g = lens.size
     insts = {int(c): defs[canon_names[c]] for c in np.unique(canon)}
-    # every instrument's sets form one block of a flat matrix, one row per set
     start_of = np.zeros(max(insts) + 1, np.int64)
     width = np.zeros(max(insts) + 1, np.int64)
     rank = np.zeros(g, np.int64)
     members: dict[int, np.ndarray] = {}
-    offset = 0
+    size = 0
     for c, inst in insts.items():
         members[c] = np.flatnonzero(canon == c)
         rank[members[c]] = np.arange(members[c].size)
-        start_of[c] = offset
+        start_of[c] = size
         width[c] = len(inst.items)
-        offset += members[c].size * len(inst.items)
+        size += members[c].size * len(inst.items)
     base = start_of[canon] + rank * width[canon]
-    cells, position = _item_cells(items, canon, lens, base, insts)
-
-    values, bad = _numeric_column(responses)
-    if bad is not None and bad.any():
-        raise _BadInput
-    # an item answered twice: positions must rise within each set, else count filled cells
-    rising = position[1:] > position[:-1]
-    rising[(np.cumsum(lens) - lens)[1:] - 1] = True
-    if not rising.all():
-        filled = np.zeros(offset, bool)
-        filled[cells] = True
-        if int(np.count_nonzero(filled)) != cells.size:
+    if size < 2**31 - 1:
+        base = base.astype(np.int32)
+    # whole numbers in range: exact in float32 unless a form allows large answers
+    small = all(max(map(abs, inst.lo + inst.hi)) * len(inst.items) < 2**24
+                for inst in insts.values() if inst.not_scored is None)
+    m = np.full(size, np.nan, np.float32 if small else np.float64)
+    # a million rows (whole sets) at a time: no temporary the size of the table
+    ends = np.cumsum(lens)
+    local = ends - lens
+    cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1)
+    for ga, gb in zip(np.r_[0, cuts], np.r_[cuts, g], strict=True):
+        if ga >= gb:
+            continue
+        ra, rb = int(local[ga]), int(ends[gb - 1])
+        sel = slice(ra, rb) if rows is None else rows[ra:rb]
+        c_lens, c_local, c_canon = lens[ga:gb], local[ga:gb] - ra, canon[ga:gb]
+        cells, position = _item_cells(items[sel], c_canon, c_lens, c_local, base[ga:gb], insts)
+        values = responses[sel]
+        if values.dtype.kind not in "biuf":
+            values, bad = _numeric_column(values)
+            if bad.any():
+                raise _BadInput
+        if not _answers_valid(values, c_canon, c_local, insts):
             raise _BadInput
-    m = np.full(offset, np.nan)
-    m[cells] = values
+        # an item answered twice: positions rise within each set, or two cells are the same
+        rising = position[1:] > position[:-1]
+        rising[c_local[1:] - 1] = True
+        if not rising.all() and np.unique(cells).size != cells.size:
+            raise _BadInput
+        with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
+            m[cells] = values
 
-    out: dict[str, np.ndarray] = {
-        "n_items": np.zeros(g, np.int64), "items_answered": np.zeros(g, np.int64),
-        "scored": np.zeros(g, bool), "reason": np.full(g, None, dtype=object)}
     for c, inst in insts.items():
         idx = members[c]
+        at_c = idx if at is None else at[idx]
         block = m[start_of[c]: start_of[c] + idx.size * len(inst.items)].reshape(
             idx.size, len(inst.items))
-        answered = ~np.isnan(block)
+        answered = block == block  # not NaN
+        out["n_items"][at_c] = len(inst.items)
+        out["items_answered"][at_c] = np.count_nonzero(answered, axis=1)
         if inst.not_scored is not None:
-            wrong = answered & ((block != np.round(block)) | ~np.isfinite(block))
-        else:
-            lo = np.asarray(inst.lo, float)
-            hi = np.asarray(inst.hi, float)
-            wrong = answered & ((block < lo) | (block > hi) | (block != np.round(block)))
-        if wrong.any():
-            raise _BadInput
-        out["n_items"][idx] = len(inst.items)
-        out["items_answered"][idx] = answered.sum(axis=1)
-        if inst.not_scored is not None:
-            out["reason"][idx] = inst.not_scored
+            out["reason"][at_c] = inst.not_scored
             continue
-        cols, reasons = _score_matrix(inst, block)
+        if not _block_valid(inst, block):
+            raise _BadInput
+        np.copyto(block, 0, where=~answered)  # the matrix is ours: unanswered counts 0
+        cols, reasons = _score_matrix(inst, block, answered)
         scored = np.ones(idx.size, bool)
         for col in inst.headline:
             scored &= ~np.isnan(cols[col]) if col in cols else False
-        out["scored"][idx] = scored
-        out["reason"][idx] = reasons
+        out["scored"][at_c] = scored
+        out["reason"][at_c] = reasons
         for col, v in cols.items():
-            if col not in out:
-                out[col] = np.full(g, np.nan)
-            out[col][idx] = v
-    return out
+            out["scores"][_SCORE_ROW[col], at_c] = v
 
 
 # ------------------------------------------------------------------------- Modified Ashworth
@@ -924,18 +999,26 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     items = table["item"].to_numpy()
     responses = table["response"].to_numpy()
 
-    inst_codes, inst_uniques = _factorize(raw_inst)
+    n = len(table)
+    i_starts, i_codes, inst_uniques = _factorize_runs(raw_inst)
+
+    def first_row(runs: np.ndarray) -> int:  # first row of the first run (row) marked
+        r = int(np.flatnonzero(runs)[0])
+        return r if i_starts is None else int(i_starts[r])
+
     row_dates = _parse_dates(raw_dates)
     ctx = _Context(subjects, row_dates, raw_inst, items)
-    if (inst_codes < 0).any():
-        raise ValueError(f"{ctx.where(int(np.flatnonzero(inst_codes < 0)[0]))}: no instrument "
-                         f"given; expected one of {', '.join(INSTRUMENTS)}")
-    no_subject = np.asarray(pd.isna(subjects), bool)
-    if no_subject.any():
-        raise ValueError(f"{ctx.where(int(np.flatnonzero(no_subject)[0]))}: no subject")
-    bad_date = np.isnat(row_dates)
-    if bad_date.any():
-        r = int(np.flatnonzero(bad_date)[0])
+    if (i_codes < 0).any():
+        raise ValueError(f"{ctx.where(first_row(i_codes < 0))}: no instrument given; expected "
+                         f"one of {', '.join(INSTRUMENTS)}")
+    if subjects.dtype.kind not in "biu":
+        no_subject = np.asarray(pd.isna(subjects), bool)
+        if no_subject.any():
+            raise ValueError(f"{ctx.where(int(np.flatnonzero(no_subject)[0]))}: no subject")
+        del no_subject
+    days = row_dates.view(np.int64)
+    if days.min() == np.iinfo(np.int64).min:  # NaT
+        r = int(np.flatnonzero(np.isnat(row_dates))[0])
         raise ValueError(f"{ctx.where(r)}: date {raw_dates[r]!r} is not a date (ISO 8601 "
                          "expected)")
 
@@ -944,57 +1027,61 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
         try:
             names.append(canonical_instrument(u))
         except ValueError as exc:
-            r = int(np.flatnonzero(inst_codes == k)[0])
-            raise ValueError(f"{ctx.where(r)}: {exc}") from None
+            raise ValueError(f"{ctx.where(first_row(i_codes == k))}: {exc}") from None
     canon_names = sorted(set(names))
-    row_canon = np.array([canon_names.index(x) for x in names], np.int8)[inst_codes]
+    row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
+                                            np.int8)[i_codes], n)
     defs = _instruments(opts)
 
-    n = len(table)
-    order, starts = _group_rows(subjects, row_dates.view(np.int64), row_canon, len(canon_names))
+    order, starts = _group_rows(subjects, days, row_canon, len(canon_names))
     lens = np.diff(np.append(starts, n))
     first = starts if order is None else order[starts]
     canon = row_canon[first].astype(np.int64)
-    ashworth_code = canon_names.index("ashworth") if "ashworth" in canon_names else -1
-    is_ash = canon == ashworth_code
+    is_ash = canon == (canon_names.index("ashworth") if "ashworth" in canon_names else -1)
     try:
         if not is_ash.any():
-            in_order = (slice(None) if order is None else order)
-            cols = _score_numbered(items[in_order], responses[in_order], canon, lens, defs,
-                                   canon_names)
+            out = _empty_columns(first.size)
+            _score_numbered(items, responses, order, canon, lens, defs, canon_names, out, None)
             out_first, out_canon = first, canon
-            muscle = np.full(first.size, None, dtype=object)
-            codes = np.full(first.size, -1, np.int64)
         else:
-            cols, out_first, out_canon, muscle, codes = _score_with_ashworth(
+            out, out_first, out_canon = _score_with_ashworth(
                 items, responses, order, lens, first, canon, is_ash, defs, canon_names)
     except _BadInput:
         _raise_first(ctx, canon_names, row_canon, items, responses, subjects, row_dates, defs)
 
-    g = out_first.size
-    data: dict[str, Any] = {
+    codes = out["ashworth_code"]
+    keys = pd.DataFrame({
         "subject": subjects[out_first], "date": row_dates[out_first],
-        "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": muscle,
-        "n_items": cols["n_items"], "items_answered": cols["items_answered"],
-        "scored": cols["scored"], "reason": cols["reason"]}
-    for c in _SCORE_COLUMNS:
-        data[c] = cols[c] if c in cols else np.full(g, np.nan)
-    data["ashworth"] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
-        list(ASHWORTH_CATEGORIES), ordered=True))
-    data["ashworth_code"] = pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)
-    out = pd.DataFrame(data)
-    out["rule_set"] = record["rule_set"]
-    out.attrs["provenance"] = record
-    return out
+        "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": out["muscle"],
+        "n_items": out["n_items"], "items_answered": out["items_answered"],
+        "scored": out["scored"], "reason": out["reason"]})
+    scores = pd.DataFrame(out["scores"].T, columns=_SCORE_COLUMNS, copy=False)
+    ash = pd.DataFrame({
+        "ashworth": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
+            list(ASHWORTH_CATEGORIES), ordered=True)),
+        "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0),
+        "rule_set": record["rule_set"]})
+    result = pd.concat([keys, scores, ash], axis=1, copy=False)  # type: ignore[call-overload]
+    result.attrs["provenance"] = record
+    return result
+
+
+def _empty_columns(g: int) -> dict[str, np.ndarray]:
+    """Output columns of ``g`` rows before scoring (``scores``: one row per score column)."""
+    return {"muscle": np.full(g, None, dtype=object), "n_items": np.ones(g, np.int64),
+            "items_answered": np.zeros(g, np.int64), "scored": np.zeros(g, bool),
+            "reason": np.full(g, None, dtype=object),
+            "scores": np.full((len(_SCORE_COLUMNS), g), np.nan),
+            "ashworth_code": np.full(g, -1, np.int64)}
 
 
 def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.ndarray | None,
                          lens: np.ndarray, first: np.ndarray, canon: np.ndarray,
                          is_ash: np.ndarray, defs: dict[str, _Instrument],
                          canon_names: list[str]
-                         ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray,
-                                    np.ndarray]:
-    """Output columns when the table has Modified Ashworth rows: one output row per muscle."""
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Output columns, first rows and instruments when the table has Modified Ashworth rows:
+    one output row per muscle."""
     row_is_ash = np.repeat(is_ash, lens)
     pos_a = np.flatnonzero(row_is_ash)
     pos_n = np.flatnonzero(~row_is_ash)
@@ -1015,25 +1102,17 @@ def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.nda
     out_canon = np.empty(g, np.int64)
     out_canon[at_n] = canon[num_sets]
     out_canon[at_a] = canon[ash_sets[0]]
-    muscle = np.full(g, None, dtype=object)
-    muscle[at_a] = a_muscles
-    codes = np.full(g, -1, np.int64)
-    codes[at_a] = a_codes
+    out = _empty_columns(g)
+    out["muscle"][at_a] = a_muscles
+    out["ashworth_code"][at_a] = a_codes
     answered = a_codes >= 0
-    cols: dict[str, np.ndarray] = {
-        "n_items": np.ones(g, np.int64), "items_answered": np.zeros(g, np.int64),
-        "scored": np.zeros(g, bool), "reason": np.full(g, None, dtype=object)}
-    cols["items_answered"][at_a] = answered
-    cols["scored"][at_a] = answered
-    cols["reason"][at_a[~answered]] = "Modified Ashworth: not answered"
+    out["items_answered"][at_a] = answered
+    out["scored"][at_a] = answered
+    out["reason"][at_a[~answered]] = "Modified Ashworth: not answered"
     if num_sets.size:
-        numbered = _score_numbered(items[rows_n], responses[rows_n], canon[num_sets],
-                                   lens[num_sets], defs, canon_names)
-        for c, v in numbered.items():
-            if c not in cols:
-                cols[c] = np.full(g, np.nan)
-            cols[c][at_n] = v
-    return cols, out_first, out_canon, muscle, codes
+        _score_numbered(items, responses, rows_n, canon[num_sets], lens[num_sets], defs,
+                        canon_names, out, at_n)
+    return out, out_first, out_canon
 
 
 # ------------------------------------------------------------------ per-instrument helpers
