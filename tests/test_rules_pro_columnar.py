@@ -91,6 +91,24 @@ def test_demo_registry_in_other_forms_same_as_before(demo_pros):
     assert_same_as_before(part.assign(subject=part["subject"].astype(float)))
 
 
+def test_passes_in_small_steps_same_as_before(demo_pros, monkeypatch):
+    import neda.rules.pro as pro
+
+    monkeypatch.setattr(pro, "_CHUNK", 1000)  # the table is read a million rows at a time
+    part = demo_pros.iloc[:40_000]
+    assert_same_as_before(part)
+    assert_same_as_before(part.sample(frac=1.0, random_state=4).reset_index(drop=True))
+    assert_same_as_before(part.assign(instrument=part["instrument"].str.lower(),
+                                      item=part["item"].astype(str),
+                                      response=part["response"].astype(float)))
+    late = part.copy()
+    late.loc[30_001, "response"] = 9  # out of range far into the table
+    assert_same_as_before(late)
+    twice = pd.concat([part, part.iloc[[35_000]]], ignore_index=True)  # answered twice
+    assert_same_as_before(twice)
+    assert_same_as_before(twice.sort_values(["subject", "date"], kind="stable"))
+
+
 def test_all_instruments_and_options_same_as_before():
     frames = [
         long("MFIS", {i: i % 5 for i in range(1, 22)}),
@@ -197,7 +215,8 @@ RANGE = {"MFIS": (0, 4), "mfis": (0, 4), "MFIS-5": (0, 4), "FSS": (1, 7), "MSIS-
          "msis29 v2": (1, 4), "MSWS-12v1": (1, 5), "MSWS-12v2": (1, 5),
          "spasticity_nrs": (0, 10), "PDDS": (0, 8)}
 MUSCLES = ["elbow L", "elbow R", " knee ", "knee", "ankle"]
-ODD_ANSWERS = [None, "", " 3 ", "3.0", 2.5, "often", -1, 11, float("nan"), "1+"]
+ODD_ANSWERS = [None, "", " 3 ", "3.0", 2.5, "often", -1, 11, float("nan"), "1+", float("inf"),
+               -(2**40), 2**60]
 
 
 @st.composite
@@ -255,7 +274,10 @@ def messy_table(draw):
 OPTIONS = [None, ProOptions(mfis5_item_numbering="mfis21", fss_min_answered=3),
            ProOptions(msws12_score_v2=True, msws12_v2_items=tuple(
                (i, 1, 3 if i <= 4 else 5) for i in range(1, 13)),
-               mfis_max_missing_fraction=0.0, msis29_max_missing_fraction=0.9)]
+               mfis_max_missing_fraction=0.0, msis29_max_missing_fraction=0.9),
+           # a hypothetical form with negative minima and large maxima (float64 matrix)
+           ProOptions(msws12_score_v2=True, msws12_v2_items=tuple(
+               (i, -3, 3) if i <= 6 else (i, 0, 100_000) for i in range(1, 13)))]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

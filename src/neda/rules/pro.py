@@ -443,34 +443,33 @@ def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
                       f"allowed, {sc.rule})")
 
 
-def _columns(idx: np.ndarray) -> np.ndarray | slice:
-    """A slice for consecutive matrix columns (a view, no copy), else the index array."""
-    if idx.size and np.array_equal(idx, np.arange(idx[0], idx[0] + idx.size)):
-        return slice(int(idx[0]), int(idx[0]) + idx.size)
-    return idx
-
-
-def _score_matrix(inst: _Instrument, filled: np.ndarray, answered: np.ndarray
+def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int
                   ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Scores of every response set (a row of ``filled``: one column per item, 0 where not
-    answered) and the reasons of missing scales (see :func:`_reasons`).
+    """Scores of every response set and the reasons of missing scales (see :func:`_reasons`).
 
-    The answers are whole numbers and the sums small, so every sum is exact whatever the
-    order of the additions (a product with a 0/1 item-to-scale matrix, in float32 when
-    ``filled`` is)."""
+    ``block`` has a row per set and a column per item: 0 where the item is not answered, else
+    ``step`` + answer - ``low``. A product with the 0/1 item-to-scale matrix gives, per scale,
+    ``step`` x (items answered) + (sum of the answers - ``low`` per answer); ``step`` exceeds
+    the second term, so both come out exactly (whole numbers; see :func:`_score_numbered`)."""
     pos = {item: j for j, item in enumerate(inst.items)}
     lo_all = np.asarray(inst.lo, float)
     hi_all = np.asarray(inst.hi, float)
-    member = np.zeros((len(inst.items), len(inst.scales)), filled.dtype)
+    member = np.zeros((len(inst.items), len(inst.scales)), block.dtype)
     for q, sc in enumerate(inst.scales):
         member[[pos[i] for i in sc.items], q] = 1
-    sums = (filled @ member).astype(float)
+    total = (block @ member).astype(float)
+    counts = np.floor(total / step)
+    sums = total - counts * step + counts * low
+    uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
+    if not uniform:  # the minima and maxima of the answered items differ by item
+        answered = (block != 0).astype(block.dtype)
+        lo_sums = (answered @ (member * lo_all[:, None])).astype(float)
+        hi_sums = (answered @ (member * hi_all[:, None])).astype(float)
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
     for q, sc in enumerate(inst.scales):
         idx = np.array([pos[i] for i in sc.items])
-        ans = answered[:, _columns(idx)]
-        k = np.count_nonzero(ans, axis=1)
+        k = counts[:, q]
         n = idx.size
         ok = (n - k <= sc.max_missing) & (k > 0)
         s = sums[:, q]
@@ -481,12 +480,10 @@ def _score_matrix(inst: _Instrument, filled: np.ndarray, answered: np.ndarray
             elif sc.kind in ("mean", "value"):
                 val = s / kk
             else:  # percent: mean imputation, generic range (spec 7.5)
-                if len(set(lo_all[idx])) == 1 and len(set(hi_all[idx])) == 1:
-                    lo_a = k * lo_all[idx[0]]
-                    hi_a = k * hi_all[idx[0]]
+                if uniform:
+                    lo_a, hi_a = k * lo_all[0], k * hi_all[0]
                 else:
-                    lo_a = (ans * lo_all[idx]).sum(axis=1)
-                    hi_a = (ans * hi_all[idx]).sum(axis=1)
+                    lo_a, hi_a = lo_sums[:, q], hi_sums[:, q]
                 val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
                 lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
@@ -502,7 +499,7 @@ def _score_matrix(inst: _Instrument, filled: np.ndarray, answered: np.ndarray
                       lambda k: "total: needs all three subscales"))
     if inst.name == "FSS":
         cols["fss_sum"] = cols["fss"] * 9.0
-    return cols, _reasons(parts, filled.shape[0])
+    return cols, _reasons(parts, block.shape[0])
 
 
 # ------------------------------------------------------------------------ grouping the rows
@@ -616,8 +613,8 @@ def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: n
 def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
                    insts: dict[int, _Instrument]) -> bool:
     """Whether every answer is a whole number in its item's range, checked per response set
-    on its smallest and largest answer (for forms whose items differ in range see
-    :func:`_block_valid`)."""
+    on its smallest and largest answer (forms whose items differ in range: within the widest
+    range here, then item by item in :func:`_block_valid`)."""
     whole = values.dtype.kind in "biu"
     if not whole and ((np.floor(values) != values) & (values == values)).any():
         return False  # not whole and not NaN (inf: see below)
@@ -627,8 +624,8 @@ def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
     for c, inst in insts.items():
         if inst.not_scored is not None:
             finite[c] = not whole
-        elif len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1:
-            lo[c], hi[c] = inst.lo[0], inst.hi[0]
+        else:
+            lo[c], hi[c] = min(inst.lo), max(inst.hi)
     low = np.fmin.reduceat(values, local)  # NaN: nothing answered
     high = np.fmax.reduceat(values, local)
     bad = (low < lo[canon]) | (high > hi[canon])
@@ -637,12 +634,15 @@ def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
     return not bad.any()
 
 
-def _block_valid(inst: _Instrument, block: np.ndarray) -> bool:
-    """Whether every answer of a form whose items differ in range is within its item's."""
-    if inst.not_scored is not None or (len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1):
+def _block_valid(inst: _Instrument, block: np.ndarray, shift: int) -> bool:
+    """Whether every answer of a form whose items differ in range is within its item's
+    (``block`` as in :func:`_score_matrix`: answer + ``shift``, 0 = not answered)."""
+    if len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1:
         return True  # checked by _answers_valid
-    low = np.fmin.reduce(block, axis=0)  # NaN-ignoring column minima (NaN: none answered)
-    high = np.fmax.reduce(block, axis=0)
+    answered = block != 0
+    values = block.astype(float) - shift
+    low = np.where(answered, values, np.inf).min(axis=0)
+    high = np.where(answered, values, -np.inf).max(axis=0)
     return not ((low < np.asarray(inst.lo, float)) | (high > np.asarray(inst.hi, float))).any()
 
 
@@ -655,8 +655,8 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     to rows ``at`` (None: all, in order) of the output columns ``out``. Raises
     :class:`_BadInput` on any bad cell.
 
-    Every instrument's sets form one block of a flat matrix (sets x items, NaN = not
-    answered); each answer is written to its cell at once, then each block is scored."""
+    Every instrument's sets form one block of a flat matrix (sets x items); each answer is
+    written to its cell at once, then each block is scored."""
     g = lens.size
     insts = {int(c): defs[canon_names[c]] for c in np.unique(canon)}
     start_of = np.zeros(max(insts) + 1, np.int64)
@@ -673,10 +673,19 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     base = start_of[canon] + rank * width[canon]
     if size < 2**31 - 1:
         base = base.astype(np.int32)
-    # whole numbers in range: exact in float32 unless a form allows large answers
-    small = all(max(map(abs, inst.lo + inst.hi)) * len(inst.items) < 2**24
-                for inst in insts.values() if inst.not_scored is None)
-    m = np.full(size, np.nan, np.float32 if small else np.float64)
+    # The matrix holds answer + shift (0 = not answered), shift = step - lowest minimum,
+    # step > items x range: a product then gives counts and sums at once (_score_matrix);
+    # exact in float32 for the published forms (whole numbers below 2**24).
+    scored_forms = [inst for inst in insts.values() if inst.not_scored is None]
+    low = min((min(inst.lo) for inst in scored_forms), default=0)
+    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
+    n_max = max((len(inst.items) for inst in scored_forms), default=1)
+    step = 1 << (n_max * spread).bit_length()
+    shift = step - low
+    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
+    exact32 = n_max * max(step + spread, big) < 2**24
+    m = np.zeros(size, np.float32 if exact32 else np.float64)
+    answered = np.empty(g, np.int64)
     # a million rows (whole sets) at a time: no temporary the size of the table
     ends = np.cumsum(lens)
     local = ends - lens
@@ -700,24 +709,29 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         rising[c_local[1:] - 1] = True
         if not rising.all() and np.unique(cells).size != cells.size:
             raise _BadInput
+        if values.dtype.kind == "f":
+            answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
+                                                       dtype=np.int64)
+            coded = np.fmax(values + shift, 0.0)  # NaN (not answered) -> 0
+        else:
+            answered[ga:gb] = c_lens
+            coded = values + shift
         with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
-            m[cells] = values
+            m[cells] = coded
 
     for c, inst in insts.items():
         idx = members[c]
         at_c = idx if at is None else at[idx]
-        block = m[start_of[c]: start_of[c] + idx.size * len(inst.items)].reshape(
-            idx.size, len(inst.items))
-        answered = block == block  # not NaN
         out["n_items"][at_c] = len(inst.items)
-        out["items_answered"][at_c] = np.count_nonzero(answered, axis=1)
+        out["items_answered"][at_c] = answered[idx]
         if inst.not_scored is not None:
             out["reason"][at_c] = inst.not_scored
             continue
-        if not _block_valid(inst, block):
+        block = m[start_of[c]: start_of[c] + idx.size * len(inst.items)].reshape(
+            idx.size, len(inst.items))
+        if not _block_valid(inst, block, shift):
             raise _BadInput
-        np.copyto(block, 0, where=~answered)  # the matrix is ours: unanswered counts 0
-        cols, reasons = _score_matrix(inst, block, answered)
+        cols, reasons = _score_matrix(inst, block, step, low)
         scored = np.ones(idx.size, bool)
         for col in inst.headline:
             scored &= ~np.isnan(cols[col]) if col in cols else False
@@ -1050,18 +1064,20 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
         _raise_first(ctx, canon_names, row_canon, items, responses, subjects, row_dates, defs)
 
     codes = out["ashworth_code"]
-    keys = pd.DataFrame({
+    index = pd.RangeIndex(codes.size)
+    columns = {
         "subject": subjects[out_first], "date": row_dates[out_first],
         "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": out["muscle"],
         "n_items": out["n_items"], "items_answered": out["items_answered"],
-        "scored": out["scored"], "reason": out["reason"]})
-    scores = pd.DataFrame(out["scores"].T, columns=_SCORE_COLUMNS, copy=False)
-    ash = pd.DataFrame({
+        "scored": out["scored"], "reason": out["reason"],
+        **dict(zip(_SCORE_COLUMNS, out["scores"], strict=True)),
         "ashworth": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
             list(ASHWORTH_CATEGORIES), ordered=True)),
-        "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0),
-        "rule_set": record["rule_set"]})
-    result = pd.concat([keys, scores, ash], axis=1, copy=False)  # type: ignore[call-overload]
+        "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
+    # one block per column, no copies, no type inference on the object columns
+    result = pd.DataFrame({c: pd.Series(v, index=index, dtype=getattr(v, "dtype", None),
+                                        copy=False) for c, v in columns.items()}, copy=False)
+    result["rule_set"] = record["rule_set"]
     result.attrs["provenance"] = record
     return result
 
