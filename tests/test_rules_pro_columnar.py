@@ -216,7 +216,7 @@ RANGE = {"MFIS": (0, 4), "mfis": (0, 4), "MFIS-5": (0, 4), "FSS": (1, 7), "MSIS-
          "spasticity_nrs": (0, 10), "PDDS": (0, 8)}
 MUSCLES = ["elbow L", "elbow R", " knee ", "knee", "ankle"]
 ODD_ANSWERS = [None, "", " 3 ", "3.0", 2.5, "often", -1, 11, float("nan"), "1+", float("inf"),
-               -(2**40), 2**60]
+               -(2**40), 2**60, 1e300]
 
 
 @st.composite

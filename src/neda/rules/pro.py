@@ -2,9 +2,13 @@
 
 Input is the long ``pros`` table of ``docs/data-model.md``: one row per item answer with
 ``subject``, ``date``, ``instrument``, ``item`` and ``response``. :func:`score_pros` scores every
-response set (one subject, date and instrument) at once - it pivots the answers of each
-instrument into a NumPy matrix (sets x items) and scores whole columns, so a million item rows
-take about a second.
+response set (one subject, date and instrument) at once, in whole-column operations: each
+distinct instrument name, date, item and answer text is parsed once; a table already in
+subject, date and instrument order (as the readers and the demo registry give it) is not
+sorted; every answer is written to its cell of a matrix per instrument (sets x items), and the
+(sub)scale sums and answered counts are products of that matrix with 0/1 item-to-scale
+matrices. 18.5 million item answers take about a second (``docs/performance.md``). Bad cells
+are found in the same pass; only then do row-by-row checks run, to name the first one.
 
 Instruments (names matched case-insensitively, ignoring blanks, ``-`` and ``_``):
 
@@ -457,9 +461,9 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int
     member = np.zeros((len(inst.items), len(inst.scales)), block.dtype)
     for q, sc in enumerate(inst.scales):
         member[[pos[i] for i in sc.items], q] = 1
-    total = (block @ member).astype(float)
-    counts = np.floor(total / step)
-    sums = total - counts * step + counts * low
+    product = (block @ member).astype(float)
+    counts = np.floor(product / step)
+    sums = product - counts * step + counts * low
     uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
     if not uniform:  # the minima and maxima of the answered items differ by item
         answered = (block != 0).astype(block.dtype)
@@ -658,7 +662,7 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     Every instrument's sets form one block of a flat matrix (sets x items); each answer is
     written to its cell at once, then each block is scored."""
     g = lens.size
-    insts = {int(c): defs[canon_names[c]] for c in np.unique(canon)}
+    insts = {c: defs[canon_names[c]] for c in np.flatnonzero(np.bincount(canon))}
     start_of = np.zeros(max(insts) + 1, np.int64)
     width = np.zeros(max(insts) + 1, np.int64)
     rank = np.zeros(g, np.int64)
@@ -671,8 +675,6 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         width[c] = len(inst.items)
         size += members[c].size * len(inst.items)
     base = start_of[canon] + rank * width[canon]
-    if size < 2**31 - 1:
-        base = base.astype(np.int32)
     # The matrix holds answer + shift (0 = not answered), shift = step - lowest minimum,
     # step > items x range: a product then gives counts and sums at once (_score_matrix);
     # exact in float32 for the published forms (whole numbers below 2**24).
@@ -709,15 +711,15 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         rising[c_local[1:] - 1] = True
         if not rising.all() and np.unique(cells).size != cells.size:
             raise _BadInput
+        with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
+            coded = np.add(values, shift, dtype=m.dtype)
         if values.dtype.kind == "f":
             answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
                                                        dtype=np.int64)
-            coded = np.fmax(values + shift, 0.0)  # NaN (not answered) -> 0
+            np.fmax(coded, 0, out=coded)  # NaN (not answered): 0
         else:
             answered[ga:gb] = c_lens
-            coded = values + shift
-        with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
-            m[cells] = coded
+        m[cells] = coded
 
     for c, inst in insts.items():
         idx = members[c]
