@@ -662,7 +662,7 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     Every instrument's sets form one block of a flat matrix (sets x items); each answer is
     written to its cell at once, then each block is scored."""
     g = lens.size
-    insts = {c: defs[canon_names[c]] for c in np.flatnonzero(np.bincount(canon))}
+    insts = {int(c): defs[canon_names[c]] for c in np.flatnonzero(np.bincount(canon))}
     start_of = np.zeros(max(insts) + 1, np.int64)
     width = np.zeros(max(insts) + 1, np.int64)
     rank = np.zeros(g, np.int64)
@@ -687,7 +687,7 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
     exact32 = n_max * max(step + spread, big) < 2**24
     m = np.zeros(size, np.float32 if exact32 else np.float64)
-    answered = np.empty(g, np.int64)
+    n_answered = np.empty(g, np.int64)
     # a million rows (whole sets) at a time: no temporary the size of the table
     ends = np.cumsum(lens)
     local = ends - lens
@@ -714,18 +714,18 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
             coded = np.add(values, shift, dtype=m.dtype)
         if values.dtype.kind == "f":
-            answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
-                                                       dtype=np.int64)
+            n_answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
+                                                         dtype=np.int64)
             np.fmax(coded, 0, out=coded)  # NaN (not answered): 0
         else:
-            answered[ga:gb] = c_lens
+            n_answered[ga:gb] = c_lens
         m[cells] = coded
 
     for c, inst in insts.items():
         idx = members[c]
         at_c = idx if at is None else at[idx]
         out["n_items"][at_c] = len(inst.items)
-        out["items_answered"][at_c] = answered[idx]
+        out["items_answered"][at_c] = n_answered[idx]
         if inst.not_scored is not None:
             out["reason"][at_c] = inst.not_scored
             continue
