@@ -571,11 +571,18 @@ class _BadInput(Exception):
     """A bad cell was found; the row-by-row checks name the first one (see _raise_first)."""
 
 
+def _rising(position: np.ndarray, local: np.ndarray) -> bool:
+    """Whether ``position`` strictly rises within each set (sets begin at ``local``)."""
+    rising = position[1:] > position[:-1]
+    rising[local[1:] - 1] = True
+    return bool(rising.all())
+
+
 def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: np.ndarray,
-                base: np.ndarray, insts: dict[int, _Instrument]) -> tuple[np.ndarray, np.ndarray]:
-    """(cell of every answer in the score matrix, position of the item on its form): sets
-    are ``lens`` consecutive rows from ``local``, of instrument ``canon``, their cells begin at
-    ``base``. Raises :class:`_BadInput` for an item not on the form."""
+                base: np.ndarray, insts: dict[int, _Instrument]) -> tuple[np.ndarray, bool]:
+    """(cell of every answer in the score matrix, whether the items rise within each set):
+    sets are ``lens`` consecutive rows from ``local``, of instrument ``canon``, their cells
+    begin at ``base``. Raises :class:`_BadInput` for an item not on the form."""
     kind = items.dtype.kind
     contiguous = all(inst.items == tuple(range(1, len(inst.items) + 1))
                      for inst in insts.values())
@@ -584,12 +591,16 @@ def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: n
         n_of = np.zeros(max(insts) + 1, np.int64)
         for c, inst in insts.items():
             n_of[c] = len(inst.items)
-        if ((np.minimum.reduceat(items, local) < 1)
-                | (np.maximum.reduceat(items, local) > n_of[canon])).any():
+        rising = _rising(items, local)
+        if rising:  # the first and the last item of a set are its smallest and largest
+            smallest, largest = items[local], items[local + lens - 1]
+        else:
+            smallest, largest = np.minimum.reduceat(items, local), np.maximum.reduceat(items, local)
+        if ((smallest < 1) | (largest > n_of[canon])).any():
             raise _BadInput
         cells = np.repeat(base - 1, lens)
         np.add(cells, items, out=cells, casting="unsafe")
-        return cells, items
+        return cells, rising
     top = max(max(inst.items) for inst in insts.values())
     table = np.full((max(insts) + 1, top + 2), -1, np.int32)
     for c, inst in insts.items():
@@ -611,7 +622,7 @@ def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: n
         raise _BadInput
     cells = np.repeat(base, lens)
     cells += j
-    return cells, j
+    return cells, _rising(j, local)
 
 
 def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
@@ -698,7 +709,7 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         ra, rb = int(local[ga]), int(ends[gb - 1])
         sel = slice(ra, rb) if rows is None else rows[ra:rb]
         c_lens, c_local, c_canon = lens[ga:gb], local[ga:gb] - ra, canon[ga:gb]
-        cells, position = _item_cells(items[sel], c_canon, c_lens, c_local, base[ga:gb], insts)
+        cells, rising = _item_cells(items[sel], c_canon, c_lens, c_local, base[ga:gb], insts)
         values = responses[sel]
         if values.dtype.kind not in "biuf":
             values, bad = _numeric_column(values)
@@ -706,10 +717,8 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
                 raise _BadInput
         if not _answers_valid(values, c_canon, c_local, insts):
             raise _BadInput
-        # an item answered twice: positions rise within each set, or two cells are the same
-        rising = position[1:] > position[:-1]
-        rising[c_local[1:] - 1] = True
-        if not rising.all() and np.unique(cells).size != cells.size:
+        # an item answered twice: items rise within each set, or two cells are the same
+        if not rising and np.unique(cells).size != cells.size:
             raise _BadInput
         with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
             coded = np.add(values, shift, dtype=m.dtype)
