@@ -447,28 +447,36 @@ def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
                       f"allowed, {sc.rule})")
 
 
-def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int
-                  ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
+                  calc: type[np.floating]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Scores of every response set and the reasons of missing scales (see :func:`_reasons`).
 
     ``block`` has a row per set and a column per item: 0 where the item is not answered, else
     ``step`` + answer - ``low``. A product with the 0/1 item-to-scale matrix gives, per scale,
     ``step`` x (items answered) + (sum of the answers - ``low`` per answer); ``step`` exceeds
-    the second term, so both come out exactly (whole numbers; see :func:`_score_numbered`)."""
+    the second term, so both come out exactly: whole numbers, and ``calc`` (the float type of
+    the products) holds them exactly (see :func:`_score_numbered`)."""
     pos = {item: j for j, item in enumerate(inst.items)}
     lo_all = np.asarray(inst.lo, float)
     hi_all = np.asarray(inst.hi, float)
-    member = np.zeros((len(inst.items), len(inst.scales)), block.dtype)
+    member = np.zeros((len(inst.items), len(inst.scales)), calc)
     for q, sc in enumerate(inst.scales):
         member[[pos[i] for i in sc.items], q] = 1
-    product = (block @ member).astype(float)
+    uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
+    product = np.empty((block.shape[0], len(inst.scales)))
+    if not uniform:  # the minima and maxima of the answered items differ by item
+        lo_sums, hi_sums = np.empty_like(product), np.empty_like(product)
+        lo_member, hi_member = member * lo_all[:, None], member * hi_all[:, None]
+    step_rows = max(1, _CHUNK // len(inst.items))
+    for r in range(0, block.shape[0], step_rows):  # a million cells at a time
+        part = block[r: r + step_rows].astype(calc)
+        product[r: r + step_rows] = part @ member
+        if not uniform:
+            answered = (part != 0).astype(calc)
+            lo_sums[r: r + step_rows] = answered @ lo_member
+            hi_sums[r: r + step_rows] = answered @ hi_member
     counts = np.floor(product / step)
     sums = product - counts * step + counts * low
-    uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
-    if not uniform:  # the minima and maxima of the answered items differ by item
-        answered = (block != 0).astype(block.dtype)
-        lo_sums = (answered @ (member * lo_all[:, None])).astype(float)
-        hi_sums = (answered @ (member * hi_all[:, None])).astype(float)
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
     for q, sc in enumerate(inst.scales):
@@ -685,20 +693,28 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         start_of[c] = size
         width[c] = len(inst.items)
         size += members[c].size * len(inst.items)
-    base = start_of[canon] + rank * width[canon]
+    base = rank
+    base *= width[canon]
+    base += start_of[canon]
+    del rank
     # The matrix holds answer + shift (0 = not answered), shift = step - lowest minimum,
-    # step > items x range: a product then gives counts and sums at once (_score_matrix);
-    # exact in float32 for the published forms (whole numbers below 2**24).
+    # step > the largest sum of answer - lowest minimum over a scale: a product then gives
+    # counts and sums at once (_score_matrix). For the published forms the coded answers fit
+    # in a byte, and the products are exact in float32.
     scored_forms = [inst for inst in insts.values() if inst.not_scored is None]
     low = min((min(inst.lo) for inst in scored_forms), default=0)
     spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
-    n_max = max((len(inst.items) for inst in scored_forms), default=1)
-    step = 1 << (n_max * spread).bit_length()
+    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
+                 for inst in scored_forms for sc in inst.scales), default=0)
+    step = 1 << bound.bit_length()
     shift = step - low
+    coded_max = step + spread
+    kind = np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF else np.float64
     big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
-    exact32 = n_max * max(step + spread, big) < 2**24
-    m = np.zeros(size, np.float32 if exact32 else np.float64)
-    n_answered = np.empty(g, np.int64)
+    n_max = max((len(inst.items) for inst in scored_forms), default=1)
+    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
+    m = np.zeros(size, kind)
+    n_answered = out["items_answered"] if at is None else np.empty(g, np.int64)
     # a million rows (whole sets) at a time: no temporary the size of the table
     ends = np.cumsum(lens)
     local = ends - lens
@@ -720,21 +736,22 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         # an item answered twice: items rise within each set, or two cells are the same
         if not rising and np.unique(cells).size != cells.size:
             raise _BadInput
-        with np.errstate(over="ignore"):  # answers of unscored forms may exceed float32
-            coded = np.add(values, shift, dtype=m.dtype)
         if values.dtype.kind == "f":
             n_answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
                                                          dtype=np.int64)
-            np.fmax(coded, 0, out=coded)  # NaN (not answered): 0
+            coded = np.fmax(values + shift, 0)  # NaN (not answered): 0
         else:
             n_answered[ga:gb] = c_lens
-        m[cells] = coded
+            coded = values + shift
+        with np.errstate(over="ignore", invalid="ignore"):  # answers of unscored forms
+            m[cells] = coded  # (any whole number) may not fit; they are never read
 
     for c, inst in insts.items():
         idx = members[c]
         at_c = idx if at is None else at[idx]
         out["n_items"][at_c] = len(inst.items)
-        out["items_answered"][at_c] = n_answered[idx]
+        if at is not None:
+            out["items_answered"][at_c] = n_answered[idx]
         if inst.not_scored is not None:
             out["reason"][at_c] = inst.not_scored
             continue
@@ -742,7 +759,7 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
             idx.size, len(inst.items))
         if not _block_valid(inst, block, shift):
             raise _BadInput
-        cols, reasons = _score_matrix(inst, block, step, low)
+        cols, reasons = _score_matrix(inst, block, step, low, calc)
         scored = np.ones(idx.size, bool)
         for col in inst.headline:
             scored &= ~np.isnan(cols[col]) if col in cols else False
@@ -1061,7 +1078,7 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     order, starts = _group_rows(subjects, days, row_canon, len(canon_names))
     lens = np.diff(np.append(starts, n))
     first = starts if order is None else order[starts]
-    canon = row_canon[first].astype(np.int64)
+    canon = row_canon[first]
     is_ash = canon == (canon_names.index("ashworth") if "ashworth" in canon_names else -1)
     try:
         if not is_ash.any():
