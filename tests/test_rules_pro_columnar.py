@@ -275,7 +275,10 @@ OPTIONS = [None, ProOptions(mfis5_item_numbering="mfis21", fss_min_answered=3),
            ProOptions(msws12_score_v2=True, msws12_v2_items=tuple(
                (i, 1, 3 if i <= 4 else 5) for i in range(1, 13)),
                mfis_max_missing_fraction=0.0, msis29_max_missing_fraction=0.9),
-           # a hypothetical form with negative minima and large maxima (float64 matrix)
+           # hypothetical forms with wider ranges (16-bit and float64 score matrices),
+           # negative minima
+           ProOptions(msws12_score_v2=True, msws12_v2_items=tuple(
+               (i, 1, 100) for i in range(1, 13))),
            ProOptions(msws12_score_v2=True, msws12_v2_items=tuple(
                (i, -3, 3) if i <= 6 else (i, 0, 100_000) for i in range(1, 13)))]
 
