@@ -101,6 +101,16 @@ def test_passes_in_small_steps_same_as_before(demo_pros, monkeypatch):
     assert_same_as_before(part.assign(instrument=part["instrument"].str.lower(),
                                       item=part["item"].astype(str),
                                       response=part["response"].astype(float)))
+    visits = part[["subject", "date"]].drop_duplicates().iloc[::3]
+    rng = np.random.default_rng(7)
+    muscles = pd.DataFrame({"item": ["elbow flexors L", "knee extensors R", "ankle L"]})
+    spastic = visits.merge(muscles, how="cross").assign(
+        instrument="ashworth", response=lambda f: rng.choice(
+            np.array(["0", "1", "1+", "2", "3", "4", None], dtype=object), len(f)))
+    mixed = pd.concat([part.astype({"item": object, "response": object}), spastic],
+                      ignore_index=True)
+    assert_same_as_before(mixed)
+    assert_same_as_before(mixed.sort_values(["subject", "date"], kind="stable"))
     late = part.copy()
     late.loc[30_001, "response"] = 9  # out of range far into the table
     assert_same_as_before(late)

@@ -4,11 +4,11 @@ Input is the long ``pros`` table of ``docs/data-model.md``: one row per item ans
 ``subject``, ``date``, ``instrument``, ``item`` and ``response``. :func:`score_pros` scores every
 response set (one subject, date and instrument) at once, in whole-column operations: each
 distinct instrument name, date, item and answer text is parsed once; a table already in
-subject, date and instrument order (as the readers and the demo registry give it) is not
-sorted; every answer is written to its cell of a matrix per instrument (sets x items), and the
-(sub)scale sums and answered counts are products of that matrix with 0/1 item-to-scale
-matrices. 18.5 million item answers take about a second (``docs/performance.md``). Bad cells
-are found in the same pass; only then do row-by-row checks run, to name the first one.
+subject, date and instrument order (e.g. the demo registry's) is not sorted; every answer is
+written to its cell of a matrix per instrument (sets x items), and the (sub)scale sums and
+answered counts are products of that matrix with 0/1 item-to-scale matrices. 18.5 million item
+answers take under a second (``docs/performance.md``). Bad cells are found in the same pass;
+only then do row-by-row checks run, to name the first one.
 
 Instruments (names matched case-insensitively, ignoring blanks, ``-`` and ``_``):
 
