@@ -736,15 +736,16 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
         # an item answered twice: items rise within each set, or two cells are the same
         if not rising and np.unique(cells).size != cells.size:
             raise _BadInput
-        if values.dtype.kind == "f":
-            n_answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
-                                                         dtype=np.int64)
-            coded = np.fmax(values + shift, 0)  # NaN (not answered): 0
-        else:
-            n_answered[ga:gb] = c_lens
-            coded = values + shift
-        with np.errstate(over="ignore", invalid="ignore"):  # answers of unscored forms
-            m[cells] = coded  # (any whole number) may not fit; they are never read
+        # answers of unscored forms (any whole number) may not fit: they are never read
+        with np.errstate(over="ignore", invalid="ignore"):
+            if values.dtype.kind == "f":
+                n_answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
+                                                             dtype=np.int64)
+                coded = np.fmax(values + shift, 0).astype(kind)  # NaN (not answered): 0
+            else:
+                n_answered[ga:gb] = c_lens
+                coded = np.add(values, shift, dtype=kind, casting="unsafe")
+        m[cells] = coded
 
     for c, inst in insts.items():
         idx = members[c]
