@@ -2,9 +2,13 @@
 
 Input is the long ``pros`` table of ``docs/data-model.md``: one row per item answer with
 ``subject``, ``date``, ``instrument``, ``item`` and ``response``. :func:`score_pros` scores every
-response set (one subject, date and instrument) at once - it pivots the answers of each
-instrument into a NumPy matrix (sets x items) and scores whole columns, so a million item rows
-take about a second.
+response set (one subject, date and instrument) at once, in whole-column operations: each
+distinct instrument name, date, item and answer text is parsed once; a table already in
+subject, date and instrument order (e.g. the demo registry's) is not sorted; every answer is
+written to its cell of a matrix per instrument (sets x items), and the (sub)scale sums and
+answered counts are products of that matrix with 0/1 item-to-scale matrices. 18.5 million item
+answers take under a second (``docs/performance.md``). Bad cells are found in the same pass;
+only then do row-by-row checks run, to name the first one.
 
 Instruments (names matched case-insensitively, ignoring blanks, ``-`` and ``_``):
 
@@ -40,10 +44,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -346,28 +350,141 @@ def _numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return num, bad
 
 
+def _numeric_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_numeric` of a whole column, parsing each distinct text once."""
+    if values.dtype != object:
+        return _numeric(values)
+    codes, uniques = pd.factorize(values)
+    num, bad = _numeric(np.asarray(uniques, dtype=object))
+    return np.append(num, np.nan)[codes], np.append(bad, False)[codes]
+
+
 def _range_text(lo: int, hi: int) -> str:
     return f"a whole number from {lo} to {hi}"
 
 
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Rows where any of the columns differs from the row before (and row 0), computed a
+    million rows at a time. Object columns compare with ``!=`` (may raise, e.g. for pd.NA)."""
+    n = columns[0].size
+    parts = [np.zeros(1, np.int64)]
+    for a in range(1, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        change = np.zeros(b - a, bool)
+        for col in columns:
+            change |= np.not_equal(col[a:b], col[a - 1: b - 1])
+        parts.append(np.flatnonzero(change) + a)
+    return np.concatenate(parts)
+
+
+def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(starts, codes, uniques)``: ``pd.factorize(values)`` (codes in order of first
+    appearance, -1 = missing) hashing only the rows where an object column changes value, as
+    the instrument, date and identifier columns of a pros table are long runs of one value.
+    ``codes`` are per run beginning at ``starts``, or per row when ``starts`` is None."""
+    n = values.size
+    if values.dtype == object and n > 1:
+        try:
+            starts = _run_starts(values)
+        except (TypeError, ValueError):  # pd.NA, arrays in cells: hash every row
+            starts = np.arange(n)
+        if starts.size <= n // 4:
+            codes, uniques = pd.factorize(values[starts])
+            return starts, codes, np.asarray(uniques)
+    codes, uniques = pd.factorize(values)
+    return None, codes, np.asarray(uniques)
+
+
+def _per_row(starts: np.ndarray | None, values: np.ndarray, n: int) -> np.ndarray:
+    """Values given per run (see :func:`_factorize_runs`) repeated for every row."""
+    return values if starts is None else np.repeat(values, np.diff(np.append(starts, n)))
+
+
+def _parse_dates(raw: np.ndarray) -> np.ndarray:
+    """Dates as datetime64[ns] (NaT = not a date); each distinct value is parsed once."""
+    if raw.dtype == np.dtype("datetime64[ns]"):
+        return raw
+    starts, codes, d_uniques = _factorize_runs(raw)
+    dcodes = _per_row(starts, codes, raw.size)
+    parsed = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce").to_numpy()
+    if parsed.dtype.kind == "M":
+        return np.append(parsed, np.datetime64("NaT")).astype("datetime64[ns]")[dcodes]
+    return np.where(dcodes >= 0, parsed[np.maximum(dcodes, 0)] if len(parsed)
+                    else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
+
+
 # ------------------------------------------------------------------------------- scoring
-def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarray],
-                                                             list[list[str]]]:
-    """Scores of every response set (row of ``m``) and the reasons of missing scales."""
-    g = m.shape[0]
+_Reason = tuple[np.ndarray, np.ndarray, Callable[[int], str]]
+_CHUNK = 1 << 20  # rows per step of the passes over the whole table
+_SCORE_ROW = {c: i for i, c in enumerate(_SCORE_COLUMNS)}
+
+
+def _reasons(parts: list[_Reason], g: int) -> np.ndarray:
+    """Why scales are missing, per response set (None when all were scored). ``parts`` holds,
+    per scale in order, the "not scored" mask, the answered counts and the text of a count;
+    each distinct combination of failed scales and counts is written once."""
+    out = np.full(g, None, dtype=object)
+    failed = np.zeros(g, bool)
+    for mask, _, _ in parts:
+        failed |= mask
+    rows = np.flatnonzero(failed)
+    if rows.size:
+        key = np.stack([np.where(mask[rows], k[rows], -1) for mask, k, _ in parts], axis=1)
+        combos, inverse = np.unique(key, axis=0, return_inverse=True)
+        texts = ["; ".join(text(int(k)) for (_, _, text), k in zip(parts, combo, strict=True)
+                           if k >= 0) for combo in combos]
+        out[rows] = np.array(texts, dtype=object)[inverse.reshape(-1)]
+    return out
+
+
+def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
+    if sc.kind == "value":
+        return lambda k: f"{sc.label}: not answered"
+    if sc.kind == "mean":
+        return lambda k: (f"{sc.label}: {k} of {n} items answered (at least "
+                          f"{n - sc.max_missing} needed, {sc.rule})")
+    return lambda k: (f"{sc.label}: {n - k} of {n} items missing (at most {sc.max_missing} "
+                      f"allowed, {sc.rule})")
+
+
+def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
+                  calc: type[np.floating]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Scores of every response set and the reasons of missing scales (see :func:`_reasons`).
+
+    ``block`` has a row per set and a column per item: 0 where the item is not answered, else
+    ``step`` + answer - ``low``. A product with the 0/1 item-to-scale matrix gives, per scale,
+    ``step`` x (items answered) + (sum of the answers - ``low`` per answer); ``step`` exceeds
+    the second term, so both come out exactly: whole numbers, and ``calc`` (the float type of
+    the products) holds them exactly (see :func:`_score_numbered`)."""
     pos = {item: j for j, item in enumerate(inst.items)}
     lo_all = np.asarray(inst.lo, float)
     hi_all = np.asarray(inst.hi, float)
+    member = np.zeros((len(inst.items), len(inst.scales)), calc)
+    for q, sc in enumerate(inst.scales):
+        member[[pos[i] for i in sc.items], q] = 1
+    uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
+    product = np.empty((block.shape[0], len(inst.scales)))
+    if not uniform:  # the minima and maxima of the answered items differ by item
+        lo_sums, hi_sums = np.empty_like(product), np.empty_like(product)
+        lo_member, hi_member = member * lo_all[:, None], member * hi_all[:, None]
+    step_rows = max(1, _CHUNK // len(inst.items))
+    for r in range(0, block.shape[0], step_rows):  # a million cells at a time
+        part = block[r: r + step_rows].astype(calc)
+        product[r: r + step_rows] = part @ member
+        if not uniform:
+            answered = (part != 0).astype(calc)
+            lo_sums[r: r + step_rows] = answered @ lo_member
+            hi_sums[r: r + step_rows] = answered @ hi_member
+    counts = np.floor(product / step)
+    sums = product - counts * step + counts * low
     cols: dict[str, np.ndarray] = {}
-    reasons: list[list[str]] = [[] for _ in range(g)]
-    for sc in inst.scales:
+    parts: list[_Reason] = []
+    for q, sc in enumerate(inst.scales):
         idx = np.array([pos[i] for i in sc.items])
-        sub = m[:, idx]
-        ans = ~np.isnan(sub)
-        k = ans.sum(axis=1)
+        k = counts[:, q]
         n = idx.size
         ok = (n - k <= sc.max_missing) & (k > 0)
-        s = np.where(ans, sub, 0.0).sum(axis=1)
+        s = sums[:, q]
         kk = np.maximum(k, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             if sc.kind == "sum":
@@ -375,34 +492,357 @@ def _score_matrix(inst: _Instrument, m: np.ndarray) -> tuple[dict[str, np.ndarra
             elif sc.kind in ("mean", "value"):
                 val = s / kk
             else:  # percent: mean imputation, generic range (spec 7.5)
-                lo_a = (ans * lo_all[idx]).sum(axis=1)
-                hi_a = (ans * hi_all[idx]).sum(axis=1)
+                if uniform:
+                    lo_a, hi_a = k * lo_all[0], k * hi_all[0]
+                else:
+                    lo_a, hi_a = lo_sums[:, q], hi_sums[:, q]
                 val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
                 lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
                 assert sc.raw_column is not None
                 cols[sc.raw_column] = np.where(ok, raw, np.nan)
         cols[sc.column] = np.where(ok, val, np.nan)
-        for r in np.flatnonzero(~ok):
-            if sc.kind == "value":
-                reasons[r].append(f"{sc.label}: not answered")
-            elif sc.kind == "mean":
-                reasons[r].append(f"{sc.label}: {k[r]} of {n} items answered (at least "
-                                  f"{n - sc.max_missing} needed, {sc.rule})")
-            else:
-                reasons[r].append(f"{sc.label}: {n - k[r]} of {n} items missing (at most "
-                                  f"{sc.max_missing} allowed, {sc.rule})")
+        parts.append((~ok, k, _reason_text(sc, n)))
     if inst.name == "MFIS":
-        parts = [cols["mfis_physical"], cols["mfis_cognitive"], cols["mfis_psychosocial"]]
-        total = parts[0] + parts[1] + parts[2]
+        total = cols["mfis_physical"] + cols["mfis_cognitive"] + cols["mfis_psychosocial"]
         cols["mfis_total"] = total
-        for r in np.flatnonzero(np.isnan(total)):
-            reasons[r].append("total: needs all three subscales")
+        missing = np.isnan(total)
+        parts.append((missing, np.zeros(missing.size, np.int64),
+                      lambda k: "total: needs all three subscales"))
     if inst.name == "FSS":
         cols["fss_sum"] = cols["fss"] * 9.0
-    return cols, reasons
+    return cols, _reasons(parts, block.shape[0])
 
 
+# ------------------------------------------------------------------------ grouping the rows
+def _increasing(*keys: np.ndarray) -> bool:
+    """Whether consecutive rows of the key columns are in strictly increasing order."""
+    ok = np.zeros(keys[0].size - 1, bool)
+    tie = np.ones(keys[0].size - 1, bool)
+    for k in keys:
+        a, b = k[:-1], k[1:]
+        ok |= tie & (b > a)
+        tie &= b == a
+    return bool(ok.all())
+
+
+def _group_rows(subjects: np.ndarray, days: np.ndarray, canon: np.ndarray, n_canon: int
+                ) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(order, starts)``: the rows in output order (subject, date, instrument; stable, so a
+    response set's first row is its first row in the table) and where each set starts.
+    ``order`` is None when the table is already in that order (no sort needed).
+
+    Identifiers are ordered like ``DataFrame.sort_values``; identifiers that cannot be ordered
+    (mixed types) keep the order in which they first appear."""
+    kind = subjects.dtype.kind
+    numeric = kind in "biufmM"
+    skey = subjects.view(np.int64) if kind in "mM" else subjects
+    if numeric:
+        starts = _run_starts(skey, days, canon)
+    else:
+        try:
+            starts = _run_starts(subjects, days, canon)
+        except (TypeError, ValueError):  # pd.NA and the like: compare codes
+            starts = _run_starts(pd.factorize(subjects)[0], days, canon)
+    sortable = True
+    if numeric:
+        rank = skey[starts]
+    else:
+        try:
+            rank = pd.factorize(subjects[starts], sort=True)[0]
+        except TypeError:
+            sortable = False
+            rank = pd.factorize(subjects[starts])[0]
+    if _increasing(rank, days[starts], canon[starts]):
+        return None, starts
+    if numeric or not sortable:
+        s_codes = pd.factorize(skey, sort=numeric)[0]
+    else:
+        try:
+            s_codes = pd.factorize(subjects, sort=True)[0]
+        except TypeError:
+            s_codes = pd.factorize(subjects)[0]
+    d_codes, d_uniques = pd.factorize(days, sort=True)
+    key = (s_codes.astype(np.int64) * len(d_uniques) + d_codes) * n_canon + canon
+    order = np.argsort(key, kind="stable")
+    return order, _run_starts(key[order])
+
+
+def _runs(lengths: np.ndarray) -> np.ndarray:
+    """Positions of the rows of consecutive groups of these lengths, counted from each start."""
+    total = int(lengths.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+# ------------------------------------------------------------------------- numbered items
+class _BadInput(Exception):
+    """A bad cell was found; the row-by-row checks name the first one (see _raise_first)."""
+
+
+def _rising(position: np.ndarray, local: np.ndarray) -> bool:
+    """Whether ``position`` strictly rises within each set (sets begin at ``local``)."""
+    rising = position[1:] > position[:-1]
+    rising[local[1:] - 1] = True
+    return bool(rising.all())
+
+
+def _item_cells(items: np.ndarray, canon: np.ndarray, lens: np.ndarray, local: np.ndarray,
+                base: np.ndarray, insts: dict[int, _Instrument]) -> tuple[np.ndarray, bool]:
+    """(cell of every answer in the score matrix, whether the items rise within each set):
+    sets are ``lens`` consecutive rows from ``local``, of instrument ``canon``, their cells
+    begin at ``base``. Raises :class:`_BadInput` for an item not on the form."""
+    kind = items.dtype.kind
+    contiguous = all(inst.items == tuple(range(1, len(inst.items) + 1))
+                     for inst in insts.values())
+    if contiguous and (kind == "i" or (kind == "u" and items.dtype.itemsize < 8)):
+        # items 1..n on every form present: the cell is the set's base + item - 1
+        n_of = np.zeros(max(insts) + 1, np.int64)
+        for c, inst in insts.items():
+            n_of[c] = len(inst.items)
+        rising = _rising(items, local)
+        if rising:  # the first and the last item of a set are its smallest and largest
+            smallest, largest = items[local], items[local + lens - 1]
+        else:
+            smallest, largest = np.minimum.reduceat(items, local), np.maximum.reduceat(items, local)
+        if ((smallest < 1) | (largest > n_of[canon])).any():
+            raise _BadInput
+        cells = np.repeat(base - 1, lens)
+        np.add(cells, items, out=cells, casting="unsafe")
+        return cells, rising
+    top = max(max(inst.items) for inst in insts.values())
+    table = np.full((max(insts) + 1, top + 2), -1, np.int32)
+    for c, inst in insts.items():
+        table[c, list(inst.items)] = np.arange(len(inst.items))
+    if items.dtype == object:
+        codes, uniques = pd.factorize(items)
+        num, _ = _numeric(np.asarray(uniques, dtype=object))
+        codes = np.where(codes < 0, num.size, codes)
+        num = np.append(num, np.nan)
+    else:
+        num, _ = _numeric(items)
+        codes = None
+    whole = np.isfinite(num) & (num == np.round(num)) & (num >= 0) & (num <= top)
+    as_int = np.where(whole, num, top + 1).astype(np.int64)
+    row_canon = np.repeat(canon, lens)
+    j = table[row_canon, as_int] if codes is None else table[:, as_int][row_canon, codes]
+    del row_canon
+    if (j < 0).any():
+        raise _BadInput
+    cells = np.repeat(base, lens)
+    cells += j
+    return cells, _rising(j, local)
+
+
+def _answers_valid(values: np.ndarray, canon: np.ndarray, local: np.ndarray,
+                   insts: dict[int, _Instrument]) -> bool:
+    """Whether every answer is a whole number in its item's range, checked per response set
+    on its smallest and largest answer (forms whose items differ in range: within the widest
+    range here, then item by item in :func:`_block_valid`)."""
+    whole = values.dtype.kind in "biu"
+    if not whole and ((np.floor(values) != values) & (values == values)).any():
+        return False  # not whole and not NaN (inf: see below)
+    size = max(insts) + 1
+    lo, hi = np.full(size, -np.inf), np.full(size, np.inf)
+    finite = np.zeros(size, bool)
+    for c, inst in insts.items():
+        if inst.not_scored is not None:
+            finite[c] = not whole
+        else:
+            lo[c], hi[c] = min(inst.lo), max(inst.hi)
+    low = np.fmin.reduceat(values, local)  # NaN: nothing answered
+    high = np.fmax.reduceat(values, local)
+    bad = (low < lo[canon]) | (high > hi[canon])
+    if finite.any():
+        bad |= finite[canon] & (np.isinf(low) | np.isinf(high))
+    return not bad.any()
+
+
+def _block_valid(inst: _Instrument, block: np.ndarray, shift: int) -> bool:
+    """Whether every answer of a form whose items differ in range is within its item's
+    (``block`` as in :func:`_score_matrix`: answer + ``shift``, 0 = not answered)."""
+    if len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1:
+        return True  # checked by _answers_valid
+    answered = block != 0
+    values = block.astype(float) - shift
+    low = np.where(answered, values, np.inf).min(axis=0)
+    high = np.where(answered, values, -np.inf).max(axis=0)
+    return not ((low < np.asarray(inst.lo, float)) | (high > np.asarray(inst.hi, float))).any()
+
+
+def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray | None,
+                    canon: np.ndarray, lens: np.ndarray, defs: dict[str, _Instrument],
+                    canon_names: list[str], out: dict[str, np.ndarray], at: np.ndarray | None
+                    ) -> None:
+    """Score the numbered-item response sets: ``lens`` consecutive rows each of ``rows`` (the
+    table's rows in output order; None: as they are), of instrument ``canon``; the results go
+    to rows ``at`` (None: all, in order) of the output columns ``out``. Raises
+    :class:`_BadInput` on any bad cell.
+
+    Every instrument's sets form one block of a flat matrix (sets x items); each answer is
+    written to its cell at once, then each block is scored."""
+    g = lens.size
+    insts = {int(c): defs[canon_names[c]] for c in np.flatnonzero(np.bincount(canon))}
+    start_of = np.zeros(max(insts) + 1, np.int64)
+    width = np.zeros(max(insts) + 1, np.int64)
+    rank = np.zeros(g, np.int64)
+    members: dict[int, np.ndarray] = {}
+    size = 0
+    for c, inst in insts.items():
+        members[c] = np.flatnonzero(canon == c)
+        rank[members[c]] = np.arange(members[c].size)
+        start_of[c] = size
+        width[c] = len(inst.items)
+        size += members[c].size * len(inst.items)
+    base = rank
+    base *= width[canon]
+    base += start_of[canon]
+    del rank
+    # The matrix holds answer + shift (0 = not answered), shift = step - lowest minimum,
+    # step > the largest sum of answer - lowest minimum over a scale: a product then gives
+    # counts and sums at once (_score_matrix). For the published forms the coded answers fit
+    # in a byte, and the products are exact in float32.
+    scored_forms = [inst for inst in insts.values() if inst.not_scored is None]
+    low = min((min(inst.lo) for inst in scored_forms), default=0)
+    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
+    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
+                 for inst in scored_forms for sc in inst.scales), default=0)
+    step = 1 << bound.bit_length()
+    shift = step - low
+    coded_max = step + spread
+    kind = np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF else np.float64
+    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
+    n_max = max((len(inst.items) for inst in scored_forms), default=1)
+    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
+    m = np.zeros(size, kind)
+    n_answered = out["items_answered"] if at is None else np.empty(g, np.int64)
+    # a million rows (whole sets) at a time: no temporary the size of the table
+    ends = np.cumsum(lens)
+    local = ends - lens
+    cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1)
+    for ga, gb in zip(np.r_[0, cuts], np.r_[cuts, g], strict=True):
+        if ga >= gb:
+            continue
+        ra, rb = int(local[ga]), int(ends[gb - 1])
+        sel = slice(ra, rb) if rows is None else rows[ra:rb]
+        c_lens, c_local, c_canon = lens[ga:gb], local[ga:gb] - ra, canon[ga:gb]
+        cells, rising = _item_cells(items[sel], c_canon, c_lens, c_local, base[ga:gb], insts)
+        values = responses[sel]
+        if values.dtype.kind not in "biuf":
+            values, bad = _numeric_column(values)
+            if bad.any():
+                raise _BadInput
+        if not _answers_valid(values, c_canon, c_local, insts):
+            raise _BadInput
+        # an item answered twice: items rise within each set, or two cells are the same
+        if not rising and np.unique(cells).size != cells.size:
+            raise _BadInput
+        # answers of unscored forms (any whole number) may not fit: they are never read
+        with np.errstate(over="ignore", invalid="ignore"):
+            if values.dtype.kind == "f":
+                n_answered[ga:gb] = c_lens - np.add.reduceat(np.isnan(values), c_local,
+                                                             dtype=np.int64)
+                coded = np.fmax(values + shift, 0).astype(kind)  # NaN (not answered): 0
+            else:
+                n_answered[ga:gb] = c_lens
+                coded = np.add(values, shift, dtype=kind, casting="unsafe")
+        m[cells] = coded
+
+    for c, inst in insts.items():
+        idx = members[c]
+        at_c = idx if at is None else at[idx]
+        out["n_items"][at_c] = len(inst.items)
+        if at is not None:
+            out["items_answered"][at_c] = n_answered[idx]
+        if inst.not_scored is not None:
+            out["reason"][at_c] = inst.not_scored
+            continue
+        block = m[start_of[c]: start_of[c] + idx.size * len(inst.items)].reshape(
+            idx.size, len(inst.items))
+        if not _block_valid(inst, block, shift):
+            raise _BadInput
+        cols, reasons = _score_matrix(inst, block, step, low, calc)
+        scored = np.ones(idx.size, bool)
+        for col in inst.headline:
+            scored &= ~np.isnan(cols[col]) if col in cols else False
+        out["scored"][at_c] = scored
+        out["reason"][at_c] = reasons
+        for col, v in cols.items():
+            out["scores"][_SCORE_ROW[col], at_c] = v
+
+
+# ------------------------------------------------------------------------- Modified Ashworth
+_ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
+_ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
+
+
+def _ashworth_code(v: Any) -> int:
+    """Ordinal code 0-5 of one answer that is not blank; -2 when it is no category, -3 when
+    the row-by-row check stops on it otherwise."""
+    key = v.strip().upper() if isinstance(v, str) else v
+    code = None
+    if isinstance(key, str | int | float | np.integer | np.floating) and not isinstance(
+            key, bool):
+        try:
+            code = _ASHWORTH_MAP.get(key)
+        except TypeError:
+            code = None
+        if code is None and isinstance(key, str):
+            try:
+                num = float(key)
+                code = _ASHWORTH_MAP.get(num) if num == int(num) else None
+            except ValueError:
+                code = None
+            except OverflowError:
+                return -3
+    return -2 if code is None else code
+
+
+def _ashworth_column(values: np.ndarray) -> np.ndarray:
+    """Ordinal codes 0-5 of Modified Ashworth answers (-1 = not answered, below -1 = bad),
+    each distinct answer parsed once."""
+    kinds = set(map(type, values)) if values.dtype == object else {values.dtype.type}
+    if kinds & {bool, np.bool_}:  # True hashes like 1 but is no category: row by row
+        uniques, codes = values, None
+    else:
+        codes, found = pd.factorize(values)
+        uniques = np.asarray(found)
+    blank = _blank(uniques)
+    parsed = np.array([-1 if b else _ashworth_code(v) for v, b in zip(uniques, blank,
+                                                                      strict=True)], np.int64)
+    return parsed if codes is None else np.append(parsed, -1)[codes]
+
+
+def _muscle_names(muscles: np.ndarray) -> np.ndarray:
+    """``str(item).strip()`` of Ashworth rows, each distinct item once where that is safe."""
+    if muscles.dtype == object:
+        once = set(map(type, muscles)) <= {str, int}
+    else:
+        once = muscles.dtype.kind in "iu"
+    if not once:  # e.g. 1 and 1.0 are one value for hashing but read "1" and "1.0"
+        return np.array([str(x).strip() for x in muscles], dtype=object)
+    codes, uniques = pd.factorize(muscles)
+    return np.array([str(x).strip() for x in uniques], dtype=object)[codes]
+
+
+def _score_ashworth(muscles: np.ndarray, responses: np.ndarray, group: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(order of the rows by set and muscle, muscle names, codes) of Ashworth rows grouped by
+    set (``group``, rising). Raises :class:`_BadInput` on any bad cell."""
+    if _blank(muscles).any():
+        raise _BadInput
+    names = _muscle_names(muscles)
+    rank = pd.factorize(names, sort=True)[0]
+    order = np.lexsort((rank, group))
+    g, r = group[order], rank[order]
+    if ((g[1:] == g[:-1]) & (r[1:] == r[:-1])).any():
+        raise _BadInput
+    codes = _ashworth_column(responses)
+    if (codes < -1).any():
+        raise _BadInput
+    return order, names[order], codes[order]
+
+
+# ------------------------------------------------------------------- naming the bad cell
 def _keys(subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int,
           extra: np.ndarray | None = None, n_extra: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(group index per row, first row of each group) for subject x date (x extra)."""
@@ -428,11 +868,11 @@ def _duplicate_error(ctx: _Context, rows: np.ndarray, key: np.ndarray,
                       "item")
 
 
-def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
+def _check_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
                  responses: np.ndarray, subj_codes: np.ndarray, date_codes: np.ndarray,
-                 n_dates: int) -> tuple[dict[str, np.ndarray], np.ndarray, list[list[str]],
-                                        np.ndarray]:
-    """Validate and score the rows of one numbered-item instrument."""
+                 n_dates: int) -> None:
+    """Raise the first bad cell of one numbered-item instrument: an unknown item, then an
+    answer out of range, then an item answered twice."""
     it, it_bad = _numeric(items[rows])
     top = max(inst.items)
     valid = np.zeros(top + 2, bool)
@@ -470,27 +910,15 @@ def _score_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.n
         raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {plain(responses[r])!r}; "
                          f"expected {expected}")
 
-    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates)
-    n_items = len(inst.items)
-    cell = group * n_items + j
-    err = _duplicate_error(ctx, rows, cell, responses)
+    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates)
+    err = _duplicate_error(ctx, rows, group * len(inst.items) + j, responses)
     if err is not None:
         raise err
-    m = np.full((first.size, n_items), np.nan)
-    m[group, j] = v
-    n_answered = (~np.isnan(m)).sum(axis=1)
-    if inst.not_scored is not None:
-        return {}, first, [[inst.not_scored] for _ in range(first.size)], n_answered
-    cols, reasons = _score_matrix(inst, m)
-    return cols, first, reasons, n_answered
-
-
-_ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
-_ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
 
 
 def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Ordinal codes 0-5 (-1 = not answered)."""
+    """Ordinal codes 0-5 (-1 = not answered); raises on the first answer that is no
+    category."""
     codes = np.full(values.size, -1, np.int64)
     blank = _blank(values)
     for i in np.flatnonzero(~blank):
@@ -518,10 +946,10 @@ def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.n
     return codes
 
 
-def _score_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
-                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first row per muscle rating, muscle names, codes) for the Ashworth rows."""
+def _check_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
+                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int) -> None:
+    """Raise the first bad cell of the Ashworth rows: a blank muscle, then a muscle rated
+    twice, then an answer that is no category."""
     muscles = items[rows]
     blank = _blank(muscles)
     if blank.any():
@@ -529,16 +957,32 @@ def _score_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, response
                          "Ashworth needs the muscle group (and side) in `item`")
     names = np.array([str(x).strip() for x in muscles], dtype=object)
     m_codes, m_uniques = pd.factorize(names)
-    group, first = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
+    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
     err = _duplicate_error(ctx, rows, group, responses)
     if err is not None:
         raise err
-    codes = _ashworth_codes(responses[rows], rows, ctx)
-    out_codes = np.full(first.size, -1, np.int64)
-    out_codes[group] = codes
-    return first, names[first], out_codes
+    _ashworth_codes(responses[rows], rows, ctx)
 
 
+def _raise_first(ctx: _Context, canon_names: list[str], row_canon: np.ndarray,
+                 items: np.ndarray, responses: np.ndarray, subjects: np.ndarray,
+                 row_dates: np.ndarray, defs: dict[str, _Instrument]) -> NoReturn:
+    """Raise the message of the first bad cell, checking instrument by instrument in name
+    order, row by row (only called once the columnar pass has found a bad cell)."""
+    subj_codes = pd.factorize(subjects)[0]
+    date_codes, date_uniques = pd.factorize(row_dates)
+    n_dates = max(len(date_uniques), 1)
+    for c, name in enumerate(canon_names):
+        rows = np.flatnonzero(row_canon == c)
+        if name == "ashworth":
+            _check_ashworth(rows, ctx, items, responses, subj_codes, date_codes, n_dates)
+        else:
+            _check_items(defs[name], rows, ctx, items, responses, subj_codes, date_codes,
+                         n_dates)
+    raise AssertionError("score_pros: a bad cell was found, but no check names it")
+
+
+# ---------------------------------------------------------------------------------- output
 def _check_table(pros: pd.DataFrame, subject: str) -> pd.DataFrame:
     if not isinstance(pros, pd.DataFrame):
         raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
@@ -598,80 +1042,122 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     items = table["item"].to_numpy()
     responses = table["response"].to_numpy()
 
-    inst_codes, inst_uniques = pd.factorize(raw_inst, use_na_sentinel=True)
-    subj_codes, subj_uniques = pd.factorize(subjects, use_na_sentinel=True)
-    dcodes, d_uniques = pd.factorize(raw_dates, use_na_sentinel=True)
-    parsed_u = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce")
-    parsed_vals = parsed_u.to_numpy()
-    row_dates = np.where(dcodes >= 0, parsed_vals[np.maximum(dcodes, 0)] if len(parsed_vals)
-                         else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
+    n = len(table)
+    i_starts, i_codes, inst_uniques = _factorize_runs(raw_inst)
+
+    def first_row(runs: np.ndarray) -> int:  # first row of the first run (row) marked
+        r = int(np.flatnonzero(runs)[0])
+        return r if i_starts is None else int(i_starts[r])
+
+    row_dates = _parse_dates(raw_dates)
     ctx = _Context(subjects, row_dates, raw_inst, items)
-    if (inst_codes < 0).any():
-        raise ValueError(f"{ctx.where(int(np.flatnonzero(inst_codes < 0)[0]))}: no instrument "
-                         f"given; expected one of {', '.join(INSTRUMENTS)}")
-    if (subj_codes < 0).any():
-        raise ValueError(f"{ctx.where(int(np.flatnonzero(subj_codes < 0)[0]))}: no subject")
-    bad_date = np.isnat(row_dates)
-    if bad_date.any():
-        r = int(np.flatnonzero(bad_date)[0])
+    if (i_codes < 0).any():
+        raise ValueError(f"{ctx.where(first_row(i_codes < 0))}: no instrument given; expected "
+                         f"one of {', '.join(INSTRUMENTS)}")
+    if subjects.dtype.kind not in "biu":
+        no_subject = np.asarray(pd.isna(subjects), bool)
+        if no_subject.any():
+            raise ValueError(f"{ctx.where(int(np.flatnonzero(no_subject)[0]))}: no subject")
+        del no_subject
+    days = row_dates.view(np.int64)
+    if days.min() == np.iinfo(np.int64).min:  # NaT
+        r = int(np.flatnonzero(np.isnat(row_dates))[0])
         raise ValueError(f"{ctx.where(r)}: date {raw_dates[r]!r} is not a date (ISO 8601 "
                          "expected)")
-    date_codes, date_uniques = pd.factorize(row_dates)
-    n_dates = max(len(date_uniques), 1)
 
     names: list[str] = []
     for k, u in enumerate(inst_uniques):
         try:
             names.append(canonical_instrument(u))
         except ValueError as exc:
-            r = int(np.flatnonzero(inst_codes == k)[0])
-            raise ValueError(f"{ctx.where(r)}: {exc}") from None
+            raise ValueError(f"{ctx.where(first_row(i_codes == k))}: {exc}") from None
     canon_names = sorted(set(names))
-    row_canon = np.array([canon_names.index(x) for x in names], np.int64)[inst_codes]
-
+    row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
+                                            np.int8)[i_codes], n)
     defs = _instruments(opts)
-    parts: list[pd.DataFrame] = []
-    for c, name in enumerate(canon_names):
-        rows = np.flatnonzero(row_canon == c)
-        part: dict[str, Any]
-        if name == "ashworth":
-            first, muscles, codes = _score_ashworth(rows, ctx, items, responses, subj_codes,
-                                                    date_codes, n_dates)
-            answered = codes >= 0
-            part = {
-                "muscle": muscles, "n_items": np.ones(first.size, np.int64),
-                "items_answered": answered.astype(np.int64), "scored": answered,
-                "reason": [None if a else "Modified Ashworth: not answered" for a in answered],
-                "ashworth_code": np.where(answered, codes, np.nan),
-            }
-        else:
-            inst = defs[name]
-            cols, first, reasons, n_answered = _score_items(
-                inst, rows, ctx, items, responses, subj_codes, date_codes, n_dates)
-            scored = np.ones(first.size, bool)
-            for col in inst.headline:
-                scored &= ~np.isnan(cols[col]) if col in cols else False
-            part = {"muscle": None, "n_items": len(inst.items), "items_answered": n_answered,
-                    "scored": scored,
-                    "reason": [("; ".join(r) if r else None) for r in reasons], **cols}
-        frame = pd.DataFrame({
-            "subject": subjects[rows[first]],
-            "date": row_dates[rows[first]], "instrument": name, **part})
-        parts.append(frame)
 
-    out = pd.concat(parts, ignore_index=True)
-    out = out.reindex(columns=[c for c in RESULT_COLUMNS if c != "rule_set"])
-    out = _finish(out)
+    order, starts = _group_rows(subjects, days, row_canon, len(canon_names))
+    lens = np.diff(np.append(starts, n))
+    first = starts if order is None else order[starts]
+    canon = row_canon[first]
+    is_ash = canon == (canon_names.index("ashworth") if "ashworth" in canon_names else -1)
     try:
-        out = out.sort_values(["subject", "date", "instrument", "muscle"], kind="stable",
-                              na_position="first")
-    except TypeError:  # mixed identifier types: keep first-appearance order of subjects
-        first_seen = {s: i for i, s in reversed(list(enumerate(subj_uniques)))}
-        out = out.assign(_s=out["subject"].map(first_seen)).sort_values(
-            ["_s", "date", "instrument", "muscle"], kind="stable", na_position="first"
-        ).drop(columns="_s")
-    out = out.reset_index(drop=True)
-    return with_provenance(out, record)
+        if not is_ash.any():
+            out = _empty_columns(first.size)
+            _score_numbered(items, responses, order, canon, lens, defs, canon_names, out, None)
+            out_first, out_canon = first, canon
+        else:
+            out, out_first, out_canon = _score_with_ashworth(
+                items, responses, order, lens, first, canon, is_ash, defs, canon_names)
+    except _BadInput:
+        _raise_first(ctx, canon_names, row_canon, items, responses, subjects, row_dates, defs)
+
+    codes = out["ashworth_code"]
+    index = pd.RangeIndex(codes.size)
+    columns = {
+        "subject": subjects[out_first], "date": row_dates[out_first],
+        "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": out["muscle"],
+        "n_items": out["n_items"], "items_answered": out["items_answered"],
+        "scored": out["scored"], "reason": out["reason"],
+        **dict(zip(_SCORE_COLUMNS, out["scores"], strict=True)),
+        "ashworth": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
+            list(ASHWORTH_CATEGORIES), ordered=True)),
+        "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
+    # one block per column, no copies, no type inference on the object columns
+    result = pd.DataFrame({c: pd.Series(v, index=index, dtype=getattr(v, "dtype", None),
+                                        copy=False) for c, v in columns.items()}, copy=False)
+    result["rule_set"] = record["rule_set"]
+    result.attrs["provenance"] = record
+    return result
+
+
+def _empty_columns(g: int) -> dict[str, np.ndarray]:
+    """Output columns of ``g`` rows before scoring (``scores``: one row per score column)."""
+    return {"muscle": np.full(g, None, dtype=object), "n_items": np.ones(g, np.int64),
+            "items_answered": np.zeros(g, np.int64), "scored": np.zeros(g, bool),
+            "reason": np.full(g, None, dtype=object),
+            "scores": np.full((len(_SCORE_COLUMNS), g), np.nan),
+            "ashworth_code": np.full(g, -1, np.int64)}
+
+
+def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.ndarray | None,
+                         lens: np.ndarray, first: np.ndarray, canon: np.ndarray,
+                         is_ash: np.ndarray, defs: dict[str, _Instrument],
+                         canon_names: list[str]
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Output columns, first rows and instruments when the table has Modified Ashworth rows:
+    one output row per muscle."""
+    row_is_ash = np.repeat(is_ash, lens)
+    pos_a = np.flatnonzero(row_is_ash)
+    pos_n = np.flatnonzero(~row_is_ash)
+    rows_a = pos_a if order is None else order[pos_a]
+    rows_n = pos_n if order is None else order[pos_n]
+    ash_sets = np.flatnonzero(is_ash)
+    num_sets = np.flatnonzero(~is_ash)
+    a_order, a_muscles, a_codes = _score_ashworth(items[rows_a], responses[rows_a],
+                                                  np.repeat(ash_sets, lens[ash_sets]))
+    n_out = np.where(is_ash, lens, 1)
+    out_start = np.cumsum(n_out) - n_out
+    g = int(n_out.sum())
+    at_n = out_start[num_sets]
+    at_a = np.repeat(out_start[ash_sets], lens[ash_sets]) + _runs(lens[ash_sets])
+    out_first = np.empty(g, np.int64)
+    out_first[at_n] = first[num_sets]
+    out_first[at_a] = rows_a[a_order]
+    out_canon = np.empty(g, np.int64)
+    out_canon[at_n] = canon[num_sets]
+    out_canon[at_a] = canon[ash_sets[0]]
+    out = _empty_columns(g)
+    out["muscle"][at_a] = a_muscles
+    out["ashworth_code"][at_a] = a_codes
+    answered = a_codes >= 0
+    out["items_answered"][at_a] = answered
+    out["scored"][at_a] = answered
+    out["reason"][at_a[~answered]] = "Modified Ashworth: not answered"
+    if num_sets.size:
+        _score_numbered(items, responses, rows_n, canon[num_sets], lens[num_sets], defs,
+                        canon_names, out, at_n)
+    return out, out_first, out_canon
 
 
 # ------------------------------------------------------------------ per-instrument helpers
