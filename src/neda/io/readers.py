@@ -299,8 +299,8 @@ def _read(raw: RawTable, schema: TableSchema, opts: ReadOptions, *, required: tu
         more = f" and {len(ignored) - 12} more" if len(ignored) > 12 else ""
         notes.append(f"{raw.label}: columns not used: {shown}{more}")
     frame_out = _to_pandas(result, schema)
-    if schema.name == "relapses":
-        # relapse hygiene names the rows it removes or merges in the user's numbering
+    if schema.name in ("relapses", "pros"):
+        # relapse hygiene and PRO scoring name rows in the user's numbering
         frame_out["source_row"] = _source_rows(raw, result["__pos"].to_numpy())
     frame_out.attrs[_NEDA_TABLE] = schema.name
     frame_out.attrs["report"] = InputReport(raw.label, n_read, len(frame_out), tuple(dropped),
@@ -711,8 +711,30 @@ def read_treatments(source: Source, *, options: ReadOptions | None = None,
 
 def read_pros(source: Source, *, options: ReadOptions | None = None,
               file_label: str | None = None, **changes: Any) -> pd.DataFrame:
-    """Read PRO item answers (one row per answered item; scored by ``neda.rules.pro``)."""
-    return read_table(source, "pros", options, file_label=file_label, **changes)
+    """Read PRO item answers (one row per answered item; scored by ``neda.rules.pro``, which
+    checks each item number and answer against the instrument's form).
+
+    ``item`` and ``response`` are whole numbers (int64 / float64, NaN = unanswered) when every
+    cell is one, else text (e.g. ``1+`` on the Modified Ashworth scale)."""
+    table = read_table(source, "pros", options, file_label=file_label, **changes)
+    for column in ("item", "response"):
+        table[column] = _numbers_if_all(table[column], whole=column == "item")
+    return table
+
+
+def _numbers_if_all(values: pd.Series, *, whole: bool) -> pd.Series:
+    """A text column as numbers when every present cell is a plain number."""
+    present = values.notna().to_numpy()
+    if not present.any():
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers[present].isna().any():
+        return values
+    if whole:
+        if present.all() and (numbers == numbers.round()).all():
+            return numbers.astype(np.int64)
+        return values
+    return numbers.astype(np.float64)
 
 
 def read_patients(source: Source, *, options: ReadOptions | None = None,

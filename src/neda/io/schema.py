@@ -326,6 +326,11 @@ PROS = TableSchema(
     ),
     key=("subject", "date", "instrument", "item"),
     signature=("instrument", "item", "response"),
+    derived=(
+        ("item", "a whole number when every item is one, else text"),
+        ("response", "a number when every answer is one, else text (e.g. `1+`)"),
+        ("source_row", "the row in the source, so that scoring errors name it"),
+    ),
 )
 
 FOLLOWUP = TableSchema(

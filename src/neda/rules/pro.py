@@ -1,4 +1,4 @@
-"""Patient-reported outcome (PRO) and spasticity scores (clinical spec sections 7.2-7.8).
+"""Patient-reported outcome (PRO) and spasticity scores (clinical rules §7.2-7.8).
 
 Input is the long ``pros`` table of ``docs/data-model.md``: one row per item answer with
 ``subject``, ``date``, ``instrument``, ``item`` and ``response``. :func:`score_pros` scores every
@@ -15,29 +15,29 @@ Instruments (names matched case-insensitively, ignoring blanks, ``-`` and ``_``)
 ========================  ==================================================================
 ``MFIS``                  Modified Fatigue Impact Scale, 21 items 0-4 (MSQLI; Fisk 1994,
                           Ritvo 1997): physical, cognitive, psychosocial subscales, total,
-                          and the MFIS-5 items (spec 7.2)
-``MFIS-5``                abbreviated MFIS administered on its own, 5 items 0-4 (spec 7.2)
-``FSS``                   Fatigue Severity Scale, 9 items 1-7, mean (Krupp 1989; spec 7.3)
+                          and the MFIS-5 items (rules §7.2)
+``MFIS-5``                abbreviated MFIS administered on its own, 5 items 0-4 (rules §7.2)
+``FSS``                   Fatigue Severity Scale, 9 items 1-7, mean (Krupp 1989; rules §7.3)
 ``MSIS-29v1``/``v2``      MS Impact Scale, physical (1-20) and psychological (21-29) on 0-100
-                          (Hobart 2001; spec 7.4); a version is required
-``MSWS-12v1``/``v2``      MS Walking Scale, 0-100 (Hobart 2003; spec 7.5); v2 is not scored
+                          (Hobart 2001; rules §7.4); a version is required
+``MSWS-12v1``/``v2``      MS Walking Scale, 0-100 (Hobart 2003; rules §7.5); v2 is not scored
                           unless its item metadata are loaded (``msws12.score_v2``)
-``spasticity_nrs``        0-10 numeric rating scale, item 1 (Farrar 2008; spec 7.6)
+``spasticity_nrs``        0-10 numeric rating scale, item 1 (Farrar 2008; rules §7.6)
 ``ashworth``              Modified Ashworth Scale, one row per muscle group (the ``item``),
-                          categories 0, 1, 1+, 2, 3, 4 (Bohannon & Smith 1987; spec 7.6)
-``PDDS``                  Patient Determined Disease Steps, item 1, 0-8 (spec 7.7, optional)
+                          categories 0, 1, 1+, 2, 3, 4 (Bohannon & Smith 1987; rules §7.6)
+``PDDS``                  Patient Determined Disease Steps, item 1, 0-8 (rules §7.7, optional)
 ========================  ==================================================================
 
-Missing items (spec 7.2-7.5, 7.8): a (sub)scale is scored when enough of its items are answered
+Missing items (rules §7.2-7.5, 7.8): a (sub)scale is scored when enough of its items are answered
 (see :class:`ProOptions`); each missing item then takes the mean of the answered items of that
 (sub)scale, unrounded. For the 0-100 scales this is computed as
 ``100 x (sum answered - sum of their minima) / (sum of their maxima - sum of their minima)``,
 which equals mean imputation followed by ``(raw - min) / (max - min) x 100`` and stays correct
-when items have different ranges (spec 7.5: never hard-code the range).
+when items have different ranges (rules §7.5: never hard-code the range).
 
-No item is reverse-scored in these instruments as published (spec 7.8). MSSS-88, MSSS and ARMSS
+No item is reverse-scored in these instruments as published (rules §7.8). MSSS-88, MSSS and ARMSS
 are not scored: MSSS-88 needs the licensed form's item-to-subscale map, MSSS/ARMSS the
-published lookup tables (spec 7.6, 7.7: "do not approximate").
+published lookup tables (rules §7.6, 7.7: "do not approximate").
 """
 
 from __future__ import annotations
@@ -52,19 +52,20 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 
+from neda.io import ReadOptions, ensure_table
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
-    "clinical-rules.md draft 2 sections 7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
+    "docs/rules.md §7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
     "FSS: Krupp 1989; MSIS-29: Hobart 2001; MSWS-12: Hobart 2003; spasticity NRS: Farrar 2008; "
-    "Modified Ashworth: Bohannon & Smith 1987; PDDS (spec 7.7)"
+    "Modified Ashworth: Bohannon & Smith 1987; PDDS (rules §7.7)"
 )
 
-#: Modified Ashworth categories in order; the ordinal code is the position (spec 7.6).
+#: Modified Ashworth categories in order; the ordinal code is the position (rules §7.6).
 ASHWORTH_CATEGORIES = ("0", "1", "1+", "2", "3", "4")
 MFIS5_NUMBERINGS = ("form", "mfis21")
 
-#: MFIS subscales (spec 7.2; MSQLI manual) and the MFIS-5 items, in MFIS numbering.
+#: MFIS subscales (rules §7.2; MSQLI manual) and the MFIS-5 items, in MFIS numbering.
 MFIS_PHYSICAL = (4, 6, 7, 10, 13, 14, 17, 20, 21)
 MFIS_COGNITIVE = (1, 2, 3, 5, 11, 12, 15, 16, 18, 19)
 MFIS_PSYCHOSOCIAL = (8, 9)
@@ -73,7 +74,7 @@ MFIS5_ITEMS = (1, 9, 10, 17, 19)
 
 @dataclass(frozen=True)
 class ProOptions:
-    """Options of PRO scoring; every ``pro.*`` and ``msws12.*`` key of spec section 10.
+    """Options of PRO scoring; every ``pro.*`` and ``msws12.*`` key of rules §10.
 
     Parameters (default in brackets; spec section and source in parentheses):
 
@@ -114,7 +115,7 @@ class ProOptions:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 9:
             raise ValueError(f"pro.fss_min_answered must be a whole number from 1 to 9, got {n!r}")
         if not isinstance(self.msws12_score_v2, bool):
-            raise ValueError("msws12.score_v2 must be True or False (spec 7.5)")
+            raise ValueError("msws12.score_v2 must be True or False (rules §7.5)")
         if self.mfis5_item_numbering not in MFIS5_NUMBERINGS:
             raise ValueError(f"unknown pro.mfis5_item_numbering {self.mfis5_item_numbering!r}; "
                              f"choose one of {', '.join(MFIS5_NUMBERINGS)}")
@@ -132,7 +133,7 @@ class ProOptions:
             object.__setattr__(self, "msws12_v2_items", tuple(sorted(rows)))
         if self.msws12_score_v2 and meta is None:
             raise ValueError("msws12.score_v2=True needs msws12_v2_items: the item-level response "
-                             "options of the licensed MSWS-12 v2 form (spec 7.5)")
+                             "options of the licensed MSWS-12 v2 form (rules §7.5)")
 
     @property
     def rule_set(self) -> str:
@@ -254,7 +255,7 @@ def canonical_instrument(name: Any) -> str:
     if key in ("msis29", "msws12"):
         base = "MSIS-29" if key == "msis29" else "MSWS-12"
         raise ValueError(f"instrument {name!r} needs its version: {base}v1 or {base}v2 "
-                         "(spec 7.4/7.5: store the version with every response set)")
+                         "(rules §7.4/7.5: store the version with every response set)")
     raise ValueError(f"unknown instrument {name!r}; expected one of {', '.join(INSTRUMENTS)}")
 
 
@@ -491,7 +492,7 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
                 val = np.where(k == n, s, s / kk * n)
             elif sc.kind in ("mean", "value"):
                 val = s / kk
-            else:  # percent: mean imputation, generic range (spec 7.5)
+            else:  # percent: mean imputation, generic range (rules §7.5)
                 if uniform:
                     lo_a, hi_a = k * lo_all[0], k * hi_all[0]
                 else:
@@ -938,7 +939,7 @@ def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.n
                 except ValueError:
                     code = None
         if code is None:
-            hint = (" - '1+' is a category, not 1.5 (spec 7.6)"
+            hint = (" - '1+' is a category, not 1.5 (rules §7.6)"
                     if str(v).strip() in ("1.5", "1,5") else "")
             raise ValueError(f"{ctx.where(int(rows[i]))}: Modified Ashworth answered {v!r}; "
                              f"expected one of 0, 1, 1+, 2, 3, 4{hint}")
@@ -1018,7 +1019,7 @@ def _finish(out: pd.DataFrame) -> pd.DataFrame:
 
 def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
                subject: str = "subject") -> pd.DataFrame:
-    """Score every response set of a long ``pros`` table (spec 7.2-7.8), vectorised.
+    """Score every response set of a long ``pros`` table (rules §7.2-7.8), vectorised.
 
     One output row per subject, date and instrument (per muscle group for Modified Ashworth),
     with every column of :data:`RESULT_COLUMNS` (scores of other instruments are NaN), sorted by
@@ -1031,7 +1032,11 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     the item's range or not a whole number, the same item answered twice, a missing date.
     """
     opts = options or ProOptions()
-    table = _check_table(pros, subject)
+    # the one way in (rules §0.3): subject, date and instrument are read and checked by the
+    # pros reader; items and answers are checked here against each instrument's form
+    table = ensure_table(pros, "pros", ReadOptions(
+        columns={"subject": subject} if subject != "subject" else {}))
+    subject = "subject"
     record = provenance(opts.rule_set, opts, SOURCE)
     if len(table) == 0:
         return with_provenance(_empty_result(), record)
@@ -1203,7 +1208,7 @@ def _version(base: str, version: Any) -> str | None:
 
 def mfis(pros: pd.DataFrame, options: ProOptions | None = None, *,
          subject: str = "subject") -> pd.DataFrame:
-    """MFIS subscales, total and MFIS-5 items of every 21-item MFIS (spec 7.2; MSQLI manual).
+    """MFIS subscales, total and MFIS-5 items of every 21-item MFIS (rules §7.2; MSQLI manual).
 
     Physical = items 4, 6, 7, 10, 13, 14, 17, 20, 21 (0-36); cognitive = 1, 2, 3, 5, 11, 12,
     15, 16, 18, 19 (0-40); psychosocial = 8, 9 (0-8); total = their sum (0-84), only when all
@@ -1215,21 +1220,21 @@ def mfis(pros: pd.DataFrame, options: ProOptions | None = None, *,
 
 def mfis5(pros: pd.DataFrame, options: ProOptions | None = None, *,
           subject: str = "subject") -> pd.DataFrame:
-    """Stand-alone MFIS-5 (items 1, 9, 10, 17, 19 of the MFIS; 0-20; spec 7.2)."""
+    """Stand-alone MFIS-5 (items 1, 9, 10, 17, 19 of the MFIS; 0-20; rules §7.2)."""
     return _select(pros, ("MFIS-5",), "MFIS-5" if "instrument" not in pros.columns else None,
                    options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
 
 
 def fss(pros: pd.DataFrame, options: ProOptions | None = None, *,
         subject: str = "subject") -> pd.DataFrame:
-    """Fatigue Severity Scale: mean of 9 items 1-7 and the sum (Krupp 1989; spec 7.3)."""
+    """Fatigue Severity Scale: mean of 9 items 1-7 and the sum (Krupp 1989; rules §7.3)."""
     return _select(pros, ("FSS",), "FSS" if "instrument" not in pros.columns else None,
                    options, subject, INSTRUMENT_COLUMNS["FSS"])
 
 
 def msis29(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
            subject: str = "subject") -> pd.DataFrame:
-    """MSIS-29 physical and psychological scales, 0-100 (Hobart 2001; spec 7.4).
+    """MSIS-29 physical and psychological scales, 0-100 (Hobart 2001; rules §7.4).
 
     ``version`` (1 or 2) restricts to one version, and is required without an ``instrument``
     column.
@@ -1240,14 +1245,14 @@ def msis29(pros: pd.DataFrame, options: ProOptions | None = None, *, version: An
 
 def msws12(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
            subject: str = "subject") -> pd.DataFrame:
-    """MSWS-12, 0-100 (Hobart 2003; spec 7.5); v2 only with its item metadata loaded."""
+    """MSWS-12, 0-100 (Hobart 2003; rules §7.5); v2 only with its item metadata loaded."""
     return _select(pros, ("MSWS-12v1", "MSWS-12v2"), _version("MSWS-12", version), options,
                    subject, INSTRUMENT_COLUMNS["MSWS-12"])
 
 
 def spasticity_nrs(pros: pd.DataFrame, options: ProOptions | None = None, *,
                    subject: str = "subject") -> pd.DataFrame:
-    """Spasticity numeric rating scale 0-10, item 1 (Farrar 2008; spec 7.6)."""
+    """Spasticity numeric rating scale 0-10, item 1 (Farrar 2008; rules §7.6)."""
     return _select(pros, ("spasticity_nrs",),
                    "spasticity_nrs" if "instrument" not in pros.columns else None,
                    options, subject, INSTRUMENT_COLUMNS["spasticity_nrs"])
@@ -1255,7 +1260,7 @@ def spasticity_nrs(pros: pd.DataFrame, options: ProOptions | None = None, *,
 
 def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
              subject: str = "subject") -> pd.DataFrame:
-    """Modified Ashworth Scale per muscle group (Bohannon & Smith 1987; spec 7.6).
+    """Modified Ashworth Scale per muscle group (Bohannon & Smith 1987; rules §7.6).
 
     ``item`` names the muscle group (and side); ``response`` is 0, 1, "1+", 2, 3 or 4.
     ``ashworth`` is an ordered categorical (1+ is a category, not 1.5) and ``ashworth_code``
@@ -1267,7 +1272,7 @@ def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
 
 def pdds(pros: pd.DataFrame, options: ProOptions | None = None, *,
          subject: str = "subject") -> pd.DataFrame:
-    """Patient Determined Disease Steps, 0-8, item 1 (spec 7.7, optional measure)."""
+    """Patient Determined Disease Steps, 0-8, item 1 (rules §7.7, optional measure)."""
     return _select(pros, ("PDDS",), "PDDS" if "instrument" not in pros.columns else None,
                    options, subject, INSTRUMENT_COLUMNS["PDDS"])
 
