@@ -125,11 +125,11 @@ class CourseOptions(Options):
     preset: str = "mueller2023"
     base_preset: str = "mueller2023"
     outcome: str = option("edss", choices=("edss", "t25fw", "nhpt", "sdmt", "custom"),
-                          key="cdw.outcome")
+                          key="")
     edss_thresholds: str | tuple[tuple[float, float], ...] = "three_strata"
     cdi_thresholds: str = option("same_as_worsening",
                                  choices=("same_as_worsening", *CDI_THRESHOLDS),
-                                 key="cdi.thresholds")
+                                 key="cdi.edss_thresholds")
     timed_test_pct: float = option(20.0, gt=0, key="cdw.timed_test_pct")
     sdmt_points: float = option(4.0, gt=0, key="cdw.sdmt_points")
     sdmt_pct: float = option(10.0, gt=0, key="cdw.sdmt_pct")
@@ -158,23 +158,23 @@ class CourseOptions(Options):
     require_sust_days: float = option(0, ge=0, key="cdw.require_sust_days")
     check_intermediate: bool = option(True, key="cdw.check_intermediate")
     event: str = option("multiple", choices=("multiple", "firstCDW", "firstCDI", "first",
-                                             "firstPIRA", "firstRAW"), key="cdw.event")
-    attribution: bool = option(True, key="cdw.attribution")
+                                             "firstPIRA", "firstRAW"), key="cdw.event_mode")
+    attribution: bool = option(True)
     confirm_magnitude: str = option(
         "threshold_vs_reference", choices=("threshold_vs_reference", "at_or_above_onset"),
         key="cdw.confirm_magnitude")
     death_confirms: bool = option(False, key="cdw.death_confirms")
     impute_last_visit: float = 0
-    require_ascertainment: bool = option(True, key="pira.require_ascertainment")
+    require_ascertainment: bool = option(True, key="attribution.require_ascertainment")
     history_lookback_days: float = option(0, ge=0, key="relapse.history_lookback_days")
     practice_effect_visits: int = option(2, whole=True, ge=1,
-                                         key="cdw.practice_effect_visits")
+                                         key="cog.practice_effect_visits")
     exclude_pseudo_relapse_visits: bool = option(True,
                                                  key="cdw.exclude_pseudo_relapse_visits")
     threshold_tolerance: float = option(1e-9, ge=0)
     mri_window_start: str = option("reference", choices=("reference", "onset"),
-                                   key="pirma.window_start")
-    mri_comparator_lead_days: float = option(0, ge=0, key="pirma.comparator_lead_days")
+                                   key="pira.mri_window_start")
+    mri_comparator_lead_days: float = option(0, ge=0, key="pira.mri_comparator_lead_days")
 
     # ---------------------------------------------------------------- construction
     @classmethod

@@ -109,7 +109,7 @@ class ArrOptions(Options):
     min_followup_days: int = option(183, whole=True, ge=0, key="arr.min_followup_days")
     pre_treatment_days: int = option(365, whole=True, ge=0, key="arr.pre_treatment_days")
     followup_interval: str = option("closed", choices=FOLLOWUP_INTERVALS,
-                                    key="arr.followup_interval")
+                                    key="")
     name: str | None = None
 
     @property

@@ -127,15 +127,15 @@ class MsfcOptions(Options):
     unable_t25fw_trial_s: float = option(165.7948, gt=0, key="msfc.unable_t25fw_trial_s")
     unable_pasat_score: float = option(0.0, ge=0, le=60, key="msfc.unable_pasat_score")
     unable_sdmt_score: float | None = option(None, ge=0, le=110, optional=True,
-                                             key="msfc.unable_sdmt_score")
+                                             key="")
     timed_unable_rule: str = option("incapacity_value", choices=TIMED_UNABLE_RULES,
                                     key="cdw.timed_unable_rule")
-    cap_at_incapacity: bool = option(True, key="msfc.cap_at_incapacity")
-    t25fw_time_limit_s: float = option(180.0, gt=0, key="msfc.t25fw_time_limit_s")
-    nhpt_time_limit_s: float = option(300.0, gt=0, key="msfc.nhpt_time_limit_s")
-    t25fw_scale: str = option("seconds", choices=T25FW_SCALES, key="msfc.t25fw_scale")
+    cap_at_incapacity: bool = option(True)
+    t25fw_time_limit_s: float = option(180.0, gt=0)
+    nhpt_time_limit_s: float = option(300.0, gt=0)
+    t25fw_scale: str = option("seconds", choices=T25FW_SCALES)
     nhpt_combined_column: str = option("as_both_hands", choices=NHPT_COMBINED_RULES,
-                                       key="msfc.nhpt_combined_column")
+                                       key="")
 
     def _check_together(self) -> list[str]:
         problems = []

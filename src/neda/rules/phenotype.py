@@ -155,8 +155,8 @@ class PhenotypeOptions(Options):
                                        key="phenotype.activity_window_days")
     mri_requires_gd: bool = option(True, key="neda.mri_requires_gd")
     progression_preset: str = option("mueller2023", choices=tuple(PRESETS),
-                                     key="phenotype.progression_preset")
-    edss_edge_days: int = option(91, whole=True, ge=0, key="phenotype.edss_edge_days")
+                                     key="")
+    edss_edge_days: int = option(91, whole=True, ge=0)
     min_edss: float = option(4.0, ge=0, le=10, key="spms.min_edss")
     min_fs_pyramidal: int = option(2, whole=True, ge=0, le=6, key="spms.min_fs_pyramidal")
     relapse_exclusion_days: float = option(30, ge=0, key="spms.relapse_exclusion_days")
@@ -164,9 +164,9 @@ class PhenotypeOptions(Options):
     regression_days: float = option(272.25, ge=0, key="spms.regression_days")
     relapse_rebaseline_days: float = option(181.5, ge=0, key="spms.relapse_rebaseline_days")
     reference_after_failed_candidate: str = option(
-        "core", choices=REFERENCE_AFTER_FAILED, key="spms.reference_after_failed_candidate")
+        "core", choices=REFERENCE_AFTER_FAILED)
     unconfirmed_at_end: str = option("unknown", choices=UNCONFIRMED_AT_END,
-                                     key="spms.unconfirmed_at_end")
+                                     key="")
     exclude_pseudo_relapse_visits: bool = option(True, key="cdw.exclude_pseudo_relapse_visits")
     name: str | None = None
 

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from neda.io import ReadOptions, ensure_table
+from neda.options import Options, option
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
@@ -73,7 +74,7 @@ MFIS5_ITEMS = (1, 9, 10, 17, 19)
 
 
 @dataclass(frozen=True)
-class ProOptions:
+class ProOptions(Options):
     """Options of PRO scoring; every ``pro.*`` and ``msws12.*`` key of rules §10.
 
     Parameters (default in brackets; spec section and source in parentheses):
@@ -97,28 +98,19 @@ class ProOptions:
         19), or by their MFIS numbers.
     """
 
-    mfis_max_missing_fraction: float = 0.5
-    fss_min_answered: int = 7
-    msis29_max_missing_fraction: float = 0.5
-    msws12_max_missing_fraction: float = 0.5
-    msws12_score_v2: bool = False
+    mfis_max_missing_fraction: float = option(0.5, ge=0, le=0.999999,
+                                              key="pro.mfis_max_missing_fraction")
+    fss_min_answered: int = option(7, whole=True, ge=1, le=9, key="pro.fss_min_answered")
+    msis29_max_missing_fraction: float = option(0.5, ge=0, le=0.999999,
+                                                key="pro.msis29_max_missing_fraction")
+    msws12_max_missing_fraction: float = option(0.5, ge=0, le=0.999999,
+                                                key="pro.msws12_max_missing_fraction")
+    msws12_score_v2: bool = option(False, key="msws12.score_v2")
     msws12_v2_items: tuple[tuple[int, int, int], ...] | None = None
-    mfis5_item_numbering: str = "form"
+    mfis5_item_numbering: str = option("form", choices=MFIS5_NUMBERINGS)
 
     def __post_init__(self) -> None:
-        for name in ("mfis_max_missing_fraction", "msis29_max_missing_fraction",
-                     "msws12_max_missing_fraction"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1:
-                raise ValueError(f"pro.{name} must be a fraction in [0, 1), got {v!r}")
-        n = self.fss_min_answered
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 9:
-            raise ValueError(f"pro.fss_min_answered must be a whole number from 1 to 9, got {n!r}")
-        if not isinstance(self.msws12_score_v2, bool):
-            raise ValueError("msws12.score_v2 must be True or False (rules §7.5)")
-        if self.mfis5_item_numbering not in MFIS5_NUMBERINGS:
-            raise ValueError(f"unknown pro.mfis5_item_numbering {self.mfis5_item_numbering!r}; "
-                             f"choose one of {', '.join(MFIS5_NUMBERINGS)}")
+        super().__post_init__()
         meta = self.msws12_v2_items
         if meta is not None:
             try:

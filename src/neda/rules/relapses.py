@@ -227,7 +227,7 @@ class RelapseOptions(Options):
     history_lookback_days: int = option(0, whole=True, ge=0,
                                         key="relapse.history_lookback_days")
     pre_window_days: int = option(365, whole=True, ge=0, key="recovery.pre_window_days")
-    pre_relapse_gap_days: int = option(30, whole=True, ge=0, key="cdw.relapse_to_bl")
+    pre_relapse_gap_days: int = option(30, whole=True, ge=0)
     peak_window_days: int = option(30, whole=True, ge=0, key="recovery.peak_window_days")
     peak_source: str = option("max_in_window", choices=PEAK_SOURCES, key="recovery.peak_source")
     post_rule: str = option("closest_to_target", choices=POST_RULES, key="recovery.post_rule")

@@ -158,14 +158,14 @@ class ResponseOptions(Options):
     """
 
     scan_windows: ScanWindows = field(default_factory=ScanWindows)
-    relapse_window_days: int = option(365, whole=True, ge=1, key="scores.relapse_window_days")
+    relapse_window_days: int = option(365, whole=True, ge=1)
     rio_active_lesions_gt: int = option(2, whole=True, ge=0, key="scores.rio_active_lesions_gt")
     rio_edss_threshold: float = option(1.0, gt=0, key="scores.rio_edss_threshold")
     rio_confirm_days: int = option(183, whole=True, gt=0, key="scores.rio_confirm_days")
     rio_edss_reference_lookback_days: int = option(183, whole=True, ge=0)
     rio_edss_reference_lookahead_days: int = option(91, whole=True, ge=0)
     rio_edss_end_window_days: int = option(91, whole=True, ge=0)
-    relapse_to_bl_days: int = option(30, whole=True, ge=0, key="cdw.relapse_to_bl")
+    relapse_to_bl_days: int = option(30, whole=True, ge=0)
     mrio_new_t2_gt: int = option(4, choices=(4, 5), key="scores.mrio_new_t2_gt")
     mrio_count: str = option("new_only", choices=COUNT_CHOICES, key="scores.mrio_count")
     validated_drug_classes: tuple[str, ...] = VALIDATED_DRUG_CLASSES
