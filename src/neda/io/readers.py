@@ -29,6 +29,7 @@ from neda.io._parse import (
     DateUnit,
     Decimal,
     Problems,
+    as_text,
     blank_rows,
     cell_text,
     comma_allowed,
@@ -405,53 +406,49 @@ def _relapse_dates(out: dict[str, Any], columns: dict[str, str], raw: RawTable,
                            "a resolution date on or after the onset (dates out of order)")
 
 
+def _lookup_each_distinct(cells: pl.Series, lookup: Any) -> tuple[np.ndarray, np.ndarray,
+                                                                    dict[str, str]]:
+    """(values, bad, messages): ``lookup(text)`` applied once per distinct text; None for
+    blank cells; ``bad`` where lookup raised (its message kept per text)."""
+    text, blank = as_text(cells)
+    mapping: dict[str, str | None] = {}
+    messages: dict[str, str] = {}
+    for u in text.drop_nulls().unique().to_list():
+        try:
+            mapping[u] = lookup(u)
+        except (KeyError, ValueError) as exc:
+            messages[u] = str(exc).strip("'\"")
+            mapping[u] = None
+    values = np.asarray(text.replace_strict(mapping, default=None, return_dtype=pl.String)
+                        .to_numpy(), dtype=object) if mapping else np.full(len(text), None)
+    values[blank] = None
+    bad = np.asarray(text.is_in(list(messages)).fill_null(False).to_numpy(), dtype=bool)
+    return values, bad & ~blank, messages
+
+
 def _parse_drugs(header: str, cells: pl.Series, problems: Problems) -> np.ndarray:
     from neda.rules.dmt_catalogue import lookup_drug
 
-    text = parse_text(cells)
-    present = np.flatnonzero(np.array([t is not None for t in text], bool))
-    messages: dict[str, str] = {}
-    for name in {str(text[i]) for i in present}:
-        try:
-            lookup_drug(name)
-        except (KeyError, ValueError) as exc:
-            messages[name] = str(exc).strip("'\"")
-    bad = [i for i in present if str(text[i]) in messages]
-    if bad:
+    values, bad, messages = _lookup_each_distinct(cells, lambda name: (lookup_drug(name), name)[1])
+    if bad.any():
         def expected(v: str | None) -> str:
             return f"a drug of the DMT catalogue ({messages.get(str(v).strip(), '')})"
 
-        problems.cells(header, np.array(bad), cells, expected)
-    missing = np.flatnonzero(np.array([t is None for t in text], bool))
+        problems.cells(header, np.flatnonzero(bad), cells, expected)
+    missing = np.flatnonzero(pd.isna(values) & ~bad)
     if missing.size:
         problems.cells(header, missing, cells, "a drug name")
-    return text
+    return values
 
 
 def _parse_instruments(header: str, cells: pl.Series, problems: Problems) -> np.ndarray:
-    from neda.rules.pro import canonical_instrument
+    from neda.rules.pro import INSTRUMENTS, canonical_instrument
 
-    text = parse_text(cells)
-    out = np.full(len(text), None, dtype=object)
-    lookup: dict[str, str | None] = {}
-    for name in {str(t) for t in text if t is not None}:
-        try:
-            lookup[name] = canonical_instrument(name)
-        except ValueError:
-            lookup[name] = None
-    bad = []
-    for i, t in enumerate(text):
-        if t is None:
-            bad.append(i)
-            continue
-        out[i] = lookup[str(t)]
-        if out[i] is None:
-            bad.append(i)
-    if bad:
-        from neda.rules.pro import INSTRUMENTS
-
-        problems.cells(header, np.array(bad), cells, f"one of {', '.join(INSTRUMENTS)}")
-    return out
+    values, bad, _ = _lookup_each_distinct(cells, canonical_instrument)
+    bad = bad | pd.isna(values)
+    if bad.any():
+        problems.cells(header, np.flatnonzero(bad), cells, f"one of {', '.join(INSTRUMENTS)}")
+    return values
 
 
 def _assemble(out: dict[str, Any], schema: TableSchema, extra: dict[str, str],
