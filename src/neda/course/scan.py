@@ -9,8 +9,8 @@ constants exported here. Nothing in this module validates tables or builds frame
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,19 +154,24 @@ def _first_capacity(nvis: np.ndarray) -> np.ndarray:
 SERIAL_BELOW_SUBJECTS = 2_000
 
 
-@contextlib.contextmanager
-def _threads_for(n_subjects: int) -> Iterator[None]:
-    if n_subjects >= SERIAL_BELOW_SUBJECTS:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+def _one_thread_when_small(scan: Callable[..., ScanResult]) -> Callable[..., ScanResult]:
+    """Run ``scan`` on the calling thread only when it has few subjects."""
+
+    @functools.wraps(scan)
+    def wrapper(**kwargs: Any) -> ScanResult:
+        if len(kwargs["vstart"]) >= SERIAL_BELOW_SUBJECTS:
+            return scan(**kwargs)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return scan(**kwargs)
+        finally:
+            numba.set_num_threads(previous)
+
+    return wrapper
 
 
+@_one_thread_when_small
 def run_scan(
     *,
     vstart: np.ndarray,
@@ -216,58 +221,6 @@ def run_scan(
     replay_draws: bool = False,
 ) -> ScanResult:
     """Distances to relapses, capacity planning and one compiled pass over all subjects."""
-    with _threads_for(len(vstart)):
-        return _run_scan(**{k: v for k, v in locals().items()})
-
-
-def _run_scan(
-    *,
-    vstart: np.ndarray,
-    vend: np.ndarray,
-    dates: np.ndarray,
-    value: np.ndarray,
-    dw: np.ndarray,
-    di: np.ndarray,
-    validconf: np.ndarray,
-    rstart: np.ndarray,
-    rend: np.ndarray,
-    rel_date: np.ndarray,
-    rel_a: np.ndarray,
-    rel_b: np.ndarray,
-    astart: np.ndarray,
-    aend: np.ndarray,
-    att_a: np.ndarray,
-    att_b: np.ndarray,
-    asc0: np.ndarray,
-    asc1: np.ndarray,
-    conf_days: list[float],
-    conf_tol: list[tuple[float, float]],
-    worsening_sign: int,
-    tol: float,
-    baseline: str,
-    proceed_from: str,
-    sub_threshold_rebl: str,
-    relapse_rebl: bool,
-    bl_geq: bool,
-    alias_delta: bool,
-    skip_local_extrema: str,
-    relapse_to_bl: tuple[float, float],
-    relapse_to_event: tuple[float, float],
-    relapse_to_conf: tuple[float, float],
-    relapse_assoc: tuple[float, float],
-    relapse_indep: dict[str, Any],
-    event: str,
-    rawpira: bool,
-    check_intermediate: bool,
-    require_sust_days: float,
-    impute_p: float,
-    impute_max_fu: float,
-    at_or_above_onset: bool,
-    death_value: float,
-    death_confirms: bool,
-    conf_window_int: bool,
-    replay_draws: bool,
-) -> ScanResult:
     n_subj = len(vstart)
     dminus, dplus = relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
     nvis = vend - vstart
