@@ -1,0 +1,140 @@
+"""Every object access goes through here (healthchecks' ``_get_check_for_user`` pattern).
+
+Staff see their own clinic's patients only; a patient sees only their own record; a
+researcher reads pseudonymised data and changes nothing. A record the user may not see is
+answered with 404 (not 403), so that guessing identifiers tells nothing. Views never filter
+patients themselves: they call these helpers, and the access-matrix test enumerates every
+route to hold them to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from uuid import UUID
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+
+from .models import EDITING_ROLES, Patient, PatientAccount, PatientRecord, StaffMember
+
+R = TypeVar("R", bound=PatientRecord)
+View = Callable[..., HttpResponse]
+
+
+def staff_of(user: Any) -> StaffMember | None:
+    """The user's staff membership, or None (patients, anonymous users)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.staff  # type: ignore[no-any-return]
+    except StaffMember.DoesNotExist:
+        return None
+
+
+def account_of(user: Any) -> PatientAccount | None:
+    """The user's patient account, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.patient_account  # type: ignore[no-any-return]
+    except PatientAccount.DoesNotExist:
+        return None
+
+
+def role_of(user: Any) -> str | None:
+    """``clinician``, ``nurse``, ``researcher``, ``admin``, ``patient`` or None."""
+    staff = staff_of(user)
+    if staff is not None:
+        return staff.role
+    return "patient" if account_of(user) is not None else None
+
+
+def patients_for_user(user: Any) -> QuerySet[Patient]:
+    """The patients this user may see (none for anyone else)."""
+    staff = staff_of(user)
+    if staff is not None:
+        return Patient.objects.filter(clinic_id=staff.clinic_id)
+    account = account_of(user)
+    if account is not None:
+        return Patient.objects.filter(pk=account.patient_id)
+    return Patient.objects.none()
+
+
+def get_patient_for_user(user: Any, public_id: UUID | str) -> Patient:
+    """The patient behind an opaque id, if this user may see them; else 404."""
+    try:
+        return patients_for_user(user).select_related("clinic").get(public_id=public_id)
+    except (Patient.DoesNotExist, ValueError) as exc:
+        raise Http404("no such patient") from exc
+
+
+def get_record_for_user(user: Any, model: type[R], patient: Patient, pk: int) -> R:
+    """One record of a patient the user may see (the patient already checked); else 404."""
+    try:
+        return model.objects.get(pk=pk, patient=patient)
+    except model.DoesNotExist as exc:
+        raise Http404("no such record") from exc
+
+
+def can_edit(user: Any) -> bool:
+    staff = staff_of(user)
+    return staff is not None and staff.role in EDITING_ROLES
+
+
+def is_admin(user: Any) -> bool:
+    staff = staff_of(user)
+    return staff is not None and staff.role == "admin"
+
+
+def staff_required(view: View) -> View:
+    """Any staff role (clinician, nurse, researcher, administrator)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if staff_of(request.user) is None:
+            raise PermissionDenied("staff only")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def editor_required(view: View) -> View:
+    """Staff who may change records (clinician, nurse, administrator)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_edit(request.user):
+            raise PermissionDenied("your role cannot change records")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_admin(request.user):
+            raise PermissionDenied("administrators only")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def patient_required(view: View) -> View:
+    """A patient's own portal (issue: the patient portal)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if account_of(request.user) is None:
+            raise PermissionDenied("patients only")
+        return view(request, *args, **kwargs)
+
+    return wrapper

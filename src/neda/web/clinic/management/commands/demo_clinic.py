@@ -1,0 +1,60 @@
+"""``neda-admin demo_clinic``: a demo clinic of synthetic patients (``neda.demo``), and demo
+logins for every role. Passwords: ``$NEDA_DEMO_PASSWORD`` when set, else a random one
+printed once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from neda.demo import demo_registry
+from neda.io import read_tables
+from neda.web.clinic.importing import commit
+from neda.web.clinic.models import Clinic, Patient, PatientAccount, StaffMember
+
+DEMO_CLINIC = "Demo MS clinic"
+STAFF = (("admin", "admin"), ("clinician", "clinician"), ("nurse", "nurse"),
+         ("researcher", "researcher"))
+
+
+class Command(BaseCommand):
+    help = "Load a demo clinic of synthetic patients and create the demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--patients", type=int, default=300)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--patient-accounts", type=int, default=3,
+                            help="patient logins patient1, patient2, ...")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        password = os.environ.get("NEDA_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        clinic, created = Clinic.objects.get_or_create(name=DEMO_CLINIC)
+        if created or not Patient.objects.filter(clinic=clinic).exists():
+            reg = demo_registry(opts["patients"], seed=opts["seed"])
+            tables = read_tables(None, **reg)
+            result = commit(clinic, tables)
+            self.stdout.write(f"Demo clinic loaded: {result.summary()}.")
+        user_model = get_user_model()
+        with transaction.atomic():
+            for username, role in STAFF:
+                user, _ = user_model.objects.get_or_create(username=username)
+                user.set_password(password)
+                user.save()
+                StaffMember.objects.update_or_create(user=user, defaults={
+                    "clinic": clinic, "role": role})
+            patients = list(Patient.objects.filter(clinic=clinic).order_by("pk"))
+            for i, patient in enumerate(patients[: opts["patient_accounts"]], start=1):
+                user, _ = user_model.objects.get_or_create(username=f"patient{i}")
+                user.set_password(password)
+                user.save()
+                PatientAccount.objects.update_or_create(user=user, defaults={
+                    "patient": patient})
+        names = ", ".join([s for s, _ in STAFF]
+                          + [f"patient{i}" for i in range(1, opts["patient_accounts"] + 1)])
+        shown = ("$NEDA_DEMO_PASSWORD" if os.environ.get("NEDA_DEMO_PASSWORD") else password)
+        self.stdout.write(f"Demo logins: {names}; password: {shown}")

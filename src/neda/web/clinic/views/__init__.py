@@ -1,0 +1,1 @@
+"""One module per screen (healthchecks style: plain function views)."""

@@ -1,0 +1,18 @@
+"""``/``: staff go to the patient list, patients to their portal."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from ..access import account_of, staff_of
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if staff_of(request.user) is not None:
+        return redirect("patient_list")
+    if account_of(request.user) is not None:
+        return redirect("my_course")
+    return redirect("logout")

@@ -1,0 +1,45 @@
+"""Fixtures of the web tests: a demo clinic (real database: SQLite, or PostgreSQL when
+DATABASE_URL says so) and logged-in clients for every role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from neda.web.clinic.models import Clinic, Patient
+
+PASSWORD = "demo-password-for-tests"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """One small demo clinic for the whole session (tests that change data roll back)."""
+    import os
+
+    os.environ["NEDA_DEMO_PASSWORD"] = PASSWORD
+    with django_db_blocker.unblock():
+        call_command("demo_clinic", patients=12, seed=3, patient_accounts=2, verbosity=0)
+        other = Clinic.objects.create(name="Other clinic")
+        Patient.objects.create(clinic=other, subject="OTHER-1")
+
+
+def login(username: str) -> Client:
+    """A client logged in as this demo user (the login form itself is tested on its own)."""
+    from django.contrib.auth import get_user_model
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return client
+
+
+@pytest.fixture
+def clinician(db: Any) -> Client:
+    return login("clinician")
+
+
+@pytest.fixture
+def demo_patient(db: Any) -> Patient:
+    return Patient.objects.filter(clinic__name="Demo MS clinic").order_by("pk").first()  # type: ignore[return-value]
