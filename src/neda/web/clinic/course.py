@@ -36,7 +36,8 @@ OPTIONS = SummaryOptions()
 
 _VISIT_COLUMNS = ["date", "edss", "edss_method", "fs_pyramidal", "fs_cerebellar",
                   "fs_brainstem", "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral",
-                  "ambulation", "t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "sdmt", "pasat"]
+                  "ambulation", "t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "sdmt",
+                  "pasat"]
 _RELAPSE_COLUMNS = ["onset", "onset_end", "resolved_date", "duration_hours", "fever",
                     "infection", "paroxysmal", "objective", "severity", "steroids", "plex",
                     "hospitalised", "symptoms", "fs_affected", "status"]
