@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from .clinic.access import public
 from .clinic.views import health, home
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(template_name="clinic/login.html",
-                                               redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", public(auth_views.LoginView.as_view(template_name="clinic/login.html",
+                                                      redirect_authenticated_user=True)),
+         name="login"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("", home.home, name="home"),
     path("", include("neda.web.clinic.urls")),          # screens
     path("", include("neda.web.clinic.urls_records")),  # forms: add, edit, delete, restore

@@ -90,51 +90,48 @@ def is_admin(user: Any) -> bool:
     return staff is not None and staff.role == "admin"
 
 
-def staff_required(view: View) -> View:
-    """Any staff role (clinician, nurse, researcher, administrator)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if staff_of(request.user) is None:
-            raise PermissionDenied("staff only")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def editor_required(view: View) -> View:
-    """Staff who may change records (clinician, nurse, administrator)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_edit(request.user):
-            raise PermissionDenied("your role cannot change records")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: Who may call a view, by policy name. Every view of the site carries one (set by the
+#: decorators below, read by the access-matrix test, which fails on an untagged route).
+POLICIES: dict[str, Callable[[Any], bool]] = {
+    "public": lambda user: True,
+    "any_user": lambda user: bool(getattr(user, "is_authenticated", False)),
+    "staff": lambda user: staff_of(user) is not None,
+    "editor": can_edit,
+    "admin": is_admin,
+    "patient": lambda user: account_of(user) is not None,
+}
 
 
-def admin_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_admin(request.user):
-            raise PermissionDenied("administrators only")
-        return view(request, *args, **kwargs)
+def _guarded(policy: str, message: str) -> Callable[[View], View]:
+    allowed = POLICIES[policy]
 
-    return wrapper
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allowed(request.user):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        wrapper.neda_access = policy  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
-def patient_required(view: View) -> View:
-    """A patient's own portal (issue: the patient portal)."""
+#: Any staff role (clinician, nurse, researcher, administrator).
+staff_required = _guarded("staff", "staff only")
+#: Staff who may change records (clinician, nurse, administrator).
+editor_required = _guarded("editor", "your role cannot change records")
+#: A clinic's administrators (restore deleted records, manage accounts).
+admin_required = _guarded("admin", "administrators only")
+#: A patient's own pages.
+patient_required = _guarded("patient", "patients only")
+#: Any logged-in user (e.g. the home page, which sends each role to its start).
+user_required = _guarded("any_user", "log in first")
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if account_of(request.user) is None:
-            raise PermissionDenied("patients only")
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def public(view: View) -> View:
+    """A page anyone may open (log-in, health check): tagged so the matrix knows."""
+    view.neda_access = "public"  # type: ignore[attr-defined]
+    return view

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from ..access import account_of, staff_of
+from ..access import account_of, staff_of, user_required
 
 
-@login_required
+@user_required
 def home(request: HttpRequest) -> HttpResponse:
     if staff_of(request.user) is not None:
         return redirect("patient_list")
