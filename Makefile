@@ -1,4 +1,4 @@
-# `make run`  sets up and runs neda on a demo cohort.
+# `make run`  sets up and serves the demo clinic on http://127.0.0.1:8000 (prints the logins).
 # `make test` sets up and runs all tests.
 
 PYTHON ?= python3.11
@@ -9,9 +9,10 @@ NP2    := .venv-numpy2
 NEEDS_PYMSPROG := tests/test_msprog_differential.py tests/test_msprog_milestone.py \
 	tests/test_msprog_rng.py tests/test_course_properties.py
 BIN    := $(VENV)/bin
-DEMO   := build/demo
+CLINIC := build/clinic
+export NEDA_DATA_DIR ?= $(CLINIC)
 
-.PHONY: run test clean
+.PHONY: run test test-postgres clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,27 +27,43 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# The demo clinic: migrate, load synthetic patients once, print the logins, serve with two
+# workers. Passwords: $NEDA_DEMO_PASSWORD when set, else a random one printed here.
 run: $(VENV)/.installed-run
-	$(BIN)/neda demo-cohort --patients 200 --seed 1 --out $(DEMO)
-	$(BIN)/neda progression $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv
-	$(BIN)/neda course $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv --mri $(DEMO)/mri.csv \
-		--treatments $(DEMO)/treatments.csv --pros $(DEMO)/pros.csv -o $(DEMO)/course
-	$(BIN)/neda course $(DEMO)/visits.csv --relapses $(DEMO)/relapses.csv --mri $(DEMO)/mri.csv \
-		--treatments $(DEMO)/treatments.csv --pros $(DEMO)/pros.csv --patient 10
+	$(BIN)/neda-admin migrate --noinput -v0
+	$(BIN)/neda-admin collectstatic --noinput -v0
+	$(BIN)/neda-admin demo_clinic --patients 300
+	@echo "Serving the demo clinic on http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(BIN)/gunicorn neda.web.wsgi --bind 127.0.0.1:8000 --workers 2 --access-logfile - \
+		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(M)sms'
 
 $(NP2)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(NP2)
 	$(NP2)/bin/python -m pip install --quiet --upgrade pip
-	$(NP2)/bin/python -m pip install --quiet -e . pytest hypothesis msclinical==0.1.0 mstrial==0.1.0
+	$(NP2)/bin/python -m pip install --quiet -e . pytest pytest-django hypothesis \
+		msclinical==0.1.0 mstrial==0.1.0
 	$(NP2)/bin/python -c "import numpy; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
 	touch $@
 
+# Everything on SQLite, the web tests again on PostgreSQL, the core again under numpy 2.
 test: $(VENV)/.installed-test $(NP2)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
-	$(BIN)/pytest -q
-	NUMBA_CACHE_DIR=$(NP2)/numba-cache $(NP2)/bin/python -m pytest -q -p no:cacheprovider \
-		$(addprefix --ignore=,$(NEEDS_PYMSPROG))
+	NEDA_DATA_DIR=build/test-sqlite $(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-postgres
+	NUMBA_CACHE_DIR=$(NP2)/numba-cache NEDA_DATA_DIR=build/test-np2 $(NP2)/bin/python -m pytest \
+		-q -p no:cacheprovider $(addprefix --ignore=,$(NEEDS_PYMSPROG)) --ignore=tests/web
+
+# The web tests against a real PostgreSQL (the machine's; scripts/postgres-for-tests.sh starts
+# it and makes the role). Without PostgreSQL this says so, and fails when NEDA_REQUIRE_POSTGRES=1.
+test-postgres: $(VENV)/.installed-test
+	@url=$$(scripts/postgres-for-tests.sh) ; status=$$? ; \
+	if [ $$status -ne 0 ]; then \
+		if [ "$$NEDA_REQUIRE_POSTGRES" = 1 ]; then echo "PostgreSQL is required"; exit 1; fi; \
+		echo "PostgreSQL not available: the web tests ran on SQLite only"; exit 0; \
+	fi ; \
+	echo "web tests on PostgreSQL" ; \
+	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres $(BIN)/pytest -q tests/web
 
 clean:
 	rm -rf $(VENV) $(NP2) build
