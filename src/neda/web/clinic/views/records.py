@@ -55,7 +55,8 @@ def _form_class(table: str) -> type[RecordForm]:
 def _saved(request: HttpRequest, form: CheckedForm) -> bool:
     """Whether this POST may be saved: a valid form, asked to save, with no warnings or with
     exactly the warnings shown confirmed."""
-    if request.POST.get("action", "save") != "save" or not form.is_valid():
+    valid = form.is_valid()  # read it in any case: "compute" shows what the rules make of it
+    if request.POST.get("action", "save") != "save" or not valid:
         return False
     warnings = form.checked.warnings
     return not warnings or request.POST.get("confirm") == form.checked.digest()
