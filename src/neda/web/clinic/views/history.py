@@ -44,17 +44,17 @@ def audit_trail(record: Any, labels: dict[str, str]) -> list[dict[str, Any]]:
     for h in record.history.order_by("history_date", "history_id").select_related(
             "history_user"):
         if previous is None:
-            kind = "created" if h.history_type == "+" else "first recorded change"
+            # records loaded in bulk (imports) have no entry before their first change
+            kind = ("created" if h.history_type == "+" else
+                    "deleted" if h.deleted_at is not None else "first recorded change")
             changes = [(label(n), "", _shown(getattr(h, n))) for n in fields
                        if cell_text(getattr(h, n))]
         else:
-            delta = h.diff_against(previous)
-            changed = {c.field: c for c in delta.changes}
             kind = "changed"
-            if "deleted_at" in changed:
+            if h.deleted_at != previous.deleted_at:
                 kind = "deleted" if h.deleted_at is not None else "restored"
-            changes = [(label(c.field), _shown(c.old), _shown(c.new))
-                       for c in delta.changes if c.field in fields]
+            changes = [(label(n), _shown(getattr(previous, n)), _shown(getattr(h, n)))
+                       for n in fields if getattr(previous, n) != getattr(h, n)]
         user = h.history_user
         entries.append({"kind": kind, "when": h.history_date,
                         "who": user.get_username() if user is not None else "system",
