@@ -97,8 +97,8 @@ def test_the_calculator_checks_a_rated_edss(staff: Client) -> None:
                                          "whole number from 0 to 16"),
     ({"ambulation": "2.5"}, "ambulation", "Ambulation score: '2.5' is not accepted"),
     ({"ambulation": "14", "edss_method": "neurostatus_12"}, "ambulation",
-     "Ambulation score: ambulation score 14 is out of range; allowed whole numbers 0-13 "
-     "(neurostatus_12 coding"),
+     "Ambulation score: '14' is not accepted; enter a whole number from 0 to 13 (the "
+     "neurostatus_12 coding of the EDSS method chosen)"),
     ({"edss": "0.5"}, "edss", "Rated EDSS (optional): '0.5' is not accepted; enter an EDSS "
                               "value on the scale"),
 ])

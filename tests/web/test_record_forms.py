@@ -131,7 +131,10 @@ def test_editing_a_visit_shows_its_values_and_saves_the_change(nurse: Client,
     ({"ambulation": "17"}, "ambulation", "Ambulation score: '17' is not accepted; enter a "
                                          "whole number from 0 to 16"),
     ({"ambulation": "14", "edss_method": "neurostatus_12"}, "ambulation",
-     "ambulation score 14 is out of range; allowed whole numbers 0-13"),
+     "Ambulation score: '14' is not accepted; enter a whole number from 0 to 13 (the "
+     "neurostatus_12 coding"),
+    ({"fs_visual": "not done"}, "fs_visual", "FS visual: 'not done' is too long to store; "
+                                             "enter at most 4 characters"),
     ({"edss_method": "guess"}, "edss_method", "EDSS method: 'guess' is not accepted; enter "
                                               "one of neurostatus_16"),
 ])
@@ -368,10 +371,16 @@ def test_an_mri_scan_is_read_by_the_mri_reader(nurse: Client, demo_patient: Pati
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
-    ({"item": "30", "response": "2"}, "item", "Item: unknown item '30' for MFIS; expected an "
+    ({"item": "30", "response": "2"}, "item", "Item: '30' is not an item of MFIS; enter an "
                                               "item number 1-21"),
-    ({"item": "3", "response": "7"}, "response", "Answer: MFIS item answered '7'; expected a "
-                                                 "whole number from 0 to 4"),
+    ({"item": "3", "response": "7"}, "response", "Answer: '7' is not an answer of MFIS; enter "
+                                                 "a whole number from 0 to 4"),
+    ({"item": "", "response": "2"}, "item",
+     "Item: nothing entered; enter an item number 1-21 of MFIS"),
+    ({"instrument": "ashworth", "item": "", "response": "2"}, "item",
+     "Item: enter the muscle group (and side) rated on the Modified Ashworth scale"),
+    ({"instrument": "ashworth", "item": "elbow flexors left", "response": "1.5"}, "response",
+     "Answer: '1.5' is not accepted; enter one of 0, 1, 1+, 2, 3, 4 - '1+' is a category"),
     ({"instrument": "questionnaire", "item": "3", "response": "2"}, "instrument",
      "Questionnaire: 'questionnaire' is not accepted; enter one of MFIS"),
 ])

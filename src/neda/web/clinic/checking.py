@@ -223,10 +223,29 @@ def nurse_message(label: str, problem: InputProblem, noun: str = "record") -> st
     return f"{label}: '{problem.value}' is not accepted; enter {expected}"
 
 
+#: The rules' messages about one cell (the EDSS rules' ambulation coding, the scoring rules'
+#: items and answers), reworded the same way: the value, then what to enter.
+_PLAIN_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r) for p, r in (
+    (r"^ambulation score '?([^' ]+?)'? is out of range; allowed whole numbers (\d+)-(\d+) "
+     r"\((\w+) coding, rules §1\.3\)$",
+     r"'\1' is not accepted; enter a whole number from \2 to \3 (the \4 coding of the EDSS "
+     "method chosen)"),
+    (r"^unknown item None for (\S+); expected (.+)$", r"nothing entered; enter \2 of \1"),
+    (r"^unknown item (.+?) for (\S+); expected (.+)$", r"\1 is not an item of \2; enter \3"),
+    (r"^(\S+) item answered (.+?); expected (.+)$", r"\2 is not an answer of \1; enter \3"),
+    (r"^Modified Ashworth answered (.+?); expected (.+)$", r"\1 is not accepted; enter \2"),
+    (r"^Modified Ashworth needs the muscle group \(and side\) in `item`$",
+     "enter the muscle group (and side) rated on the Modified Ashworth scale"),
+))
+
+
 def _rule_message(text: str) -> str:
-    """A rule's ``ValueError`` without the row it names (the form is the row)."""
+    """A rule's ``ValueError`` about one cell without the row it names (the form is the row),
+    in the words of :func:`nurse_message`."""
     text = re.sub(r"^pros row \S+ \([^)]*\): ", "", text)
     text = re.sub(r"^visits row \S+, column '[^']+': ", "", text)
+    for pattern, repl in _PLAIN_RULES:
+        text = pattern.sub(repl, text)
     return text
 
 
@@ -325,8 +344,8 @@ def _storage_limits(spec: TableSpec, labels: Mapping[str, str], checked: Checked
         model_field = spec.model._meta.get_field(name)
         limit = getattr(model_field, "max_length", None)
         if isinstance(value, str) and limit and len(value) > limit:
-            checked.error(name, f"{labels.get(name, name)}: at most {limit} characters "
-                                f"(got {len(value)})")
+            checked.error(name, f"{labels.get(name, name)}: '{value}' is too long to store; "
+                                f"enter at most {limit} characters")
 
 
 # ------------------------------------------------------------------------------ records
@@ -486,9 +505,8 @@ def _score_check(read: pd.DataFrame, labels: Mapping[str, str], checked: Checked
     try:
         score_pros(read)
     except ValueError as exc:
-        text = _rule_message(str(exc))
-        name = "response" if " answered " in text else "item"
-        checked.error(name, f"{labels.get(name, name)}: {text}")
+        name = "response" if " answered " in str(exc) else "item"
+        checked.error(name, f"{labels.get(name, name)}: {_rule_message(str(exc))}")
 
 
 # --------------------------------------------------------------------------------- EDSS
@@ -518,7 +536,7 @@ def edss_check(row: Mapping[str, Any] | pd.Series
         for s in FS_SYSTEMS:
             if text.startswith(f"FS {s}:"):
                 name = f"fs_{s}"
-        return {name: [text]}, None, None
+        return {name: [_rule_message(text)]}, None, None
     return {}, result, None
 
 
