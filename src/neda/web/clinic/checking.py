@@ -547,7 +547,7 @@ def _edss_warning(checked: Checked, note: str | None) -> None:
     if result is None:
         return
     if result.mismatch is True:
-        checked.warnings.append(f"EDSS check (rules §1.5): {result.mismatch_reason}. "
+        checked.warnings.append(f"EDSS check: {result.mismatch_reason}. "
                                 f"Computed from the FS grades and ambulation: "
                                 f"{result.step_rule}.")
     elif result.mismatch is False:
