@@ -17,12 +17,20 @@ from uuid import UUID
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponseBase
 
-from .models import EDITING_ROLES, Patient, PatientAccount, PatientRecord, StaffMember
+from .models import (
+    EDITING_ROLES,
+    Patient,
+    PatientAccount,
+    PatientRecord,
+    SoftDeleteModel,
+    StaffMember,
+)
 
 R = TypeVar("R", bound=PatientRecord)
-View = Callable[..., HttpResponse]
+S = TypeVar("S", bound=SoftDeleteModel)
+View = Callable[..., HttpResponseBase]
 
 
 def staff_of(user: Any) -> StaffMember | None:
@@ -108,7 +116,7 @@ def _guarded(policy: str, message: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not allowed(request.user):
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
@@ -135,3 +143,24 @@ def public(view: View) -> View:
     """A page anyone may open (log-in, health check): tagged so the matrix knows."""
     view.neda_access = "public"  # type: ignore[attr-defined]
     return view
+
+
+# ------------------------------------------------------------------ deleted records (restore)
+def deleted_for_user(user: Any, model: type[SoftDeleteModel]) -> QuerySet[Any]:
+    """Softly deleted patients (``model`` = :class:`Patient`) or records of the user's clinic,
+    for its administrators only (the restore screen); none for anyone else."""
+    staff = staff_of(user)
+    if staff is None or staff.role != "admin":
+        return model.all_objects.none()
+    deleted: QuerySet[Any] = model.all_objects.filter(deleted_at__isnull=False)
+    if model is Patient:
+        return deleted.filter(clinic_id=staff.clinic_id)
+    return deleted.filter(patient__clinic_id=staff.clinic_id)
+
+
+def get_deleted_for_user(user: Any, model: type[S], pk: int) -> S:
+    """One softly deleted patient or record of the administrator's clinic; else 404."""
+    try:
+        return deleted_for_user(user, model).get(pk=pk)  # type: ignore[no-any-return]
+    except model.DoesNotExist as exc:
+        raise Http404("no such deleted record") from exc
