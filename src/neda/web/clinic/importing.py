@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from django.db import transaction
 from django.db.models import F
+from simple_history.utils import bulk_create_with_history
 
 from neda.io import Tables
 
@@ -77,8 +78,9 @@ def _onset_text(row: dict[str, Any]) -> tuple[str, Any]:
     return start.strftime("%Y-%m-%d"), None
 
 
-def commit(clinic: Clinic, tables: Tables) -> ImportResult:
-    """Store every row of these validated tables in the clinic, all or nothing."""
+def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
+    """Store every row of these validated tables in the clinic, all or nothing. Every stored
+    row gets its audit entry (who: ``user``; why: an import)."""
     result = ImportResult()
     with transaction.atomic():
         known = {p.subject: p for p in Patient.all_objects.filter(clinic=clinic)}
@@ -126,7 +128,8 @@ def commit(clinic: Clinic, tables: Tables) -> ImportResult:
                         str(int(kwargs["response"])) if isinstance(kwargs["response"], float)
                         and float(kwargs["response"]).is_integer() else str(kwargs["response"]))
                 objects.append(model(patient=known[str(row["subject"])], **kwargs))
-            model.objects.bulk_create(objects, batch_size=2000)  # type: ignore[attr-defined]
+            bulk_create_with_history(objects, model, batch_size=2000, default_user=user,
+                                     default_change_reason="import")
             result.rows[name] = len(objects)
         # bulk_create skips save(): the changed patients' courses must be recomputed
         Patient.all_objects.filter(pk__in=[known[s].pk for s in subjects]).update(

@@ -44,8 +44,9 @@ def audit_trail(record: Any, labels: dict[str, str]) -> list[dict[str, Any]]:
     for h in record.history.order_by("history_date", "history_id").select_related(
             "history_user"):
         if previous is None:
-            # records loaded in bulk (imports) have no entry before their first change
-            kind = ("created" if h.history_type == "+" else
+            # an import records its rows as created (with the importing user, if any)
+            kind = ("imported" if h.history_type == "+" and h.history_change_reason == "import"
+                    else "created" if h.history_type == "+" else
                     "deleted" if h.deleted_at is not None else "first recorded change")
             changes = [(label(n), "", _shown(getattr(h, n))) for n in fields
                        if cell_text(getattr(h, n))]
@@ -57,7 +58,8 @@ def audit_trail(record: Any, labels: dict[str, str]) -> list[dict[str, Any]]:
                        for n in fields if getattr(previous, n) != getattr(h, n)]
         user = h.history_user
         entries.append({"kind": kind, "when": h.history_date,
-                        "who": user.get_username() if user is not None else "system",
+                        "who": user.get_username() if user is not None else (
+                            "import" if h.history_change_reason == "import" else "system"),
                         "changes": changes})
         previous = h
     return entries[::-1]
