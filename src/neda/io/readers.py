@@ -717,8 +717,9 @@ def read_pros(source: Source, *, options: ReadOptions | None = None,
     ``item`` and ``response`` are numbers (int64 items, float64 answers, NaN = unanswered) when
     every cell is one, else text (e.g. ``1+`` on the Modified Ashworth scale).
     ``source_row`` and ``attrs["row_kind"]`` name each row as the user numbers it (``"row"``:
-    the spreadsheet row of a file; ``"row index"``: the DataFrame's index label), so that the
-    scoring names the row of a bad item or answer."""
+    the spreadsheet row of a file; ``"row index"``: the DataFrame's index label), and
+    ``attrs["headers"]`` each column as the source names it (``{"response": "Answer", ...}``),
+    so that the scoring names the cell of a bad item or answer."""
     opts = options or ReadOptions()
     if changes:
         opts = replace(opts, **changes)
@@ -728,6 +729,7 @@ def read_pros(source: Source, *, options: ReadOptions | None = None,
     for column in ("item", "response"):
         table[column] = _numbers_if_all(table[column], whole=column == "item")
     table.attrs["row_kind"] = raw.row_kind
+    table.attrs["headers"] = _resolve(raw, SCHEMAS["pros"], opts, Problems(raw), (), {})
     return table
 
 
