@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.io import InputError, InputProblem, ReadOptions, ensure_table
+from neda.io import InputError, InputProblem, ReadOptions, ensure_table, read_pros
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
@@ -841,9 +841,11 @@ def _cell(value: Any) -> str | None:
 class _Names:
     """Each row of the validated table as the user knows it: the file, the row (spreadsheet
     row, or the DataFrame's index label: ``source_row``), the column's header, the subject and
-    the date (see :func:`neda.io.read_pros`)."""
+    the date (see :func:`neda.io.read_pros`). ``context``: name the subject and date (not for
+    the one made-up set of :func:`score_response_set`)."""
 
-    def __init__(self, table: pd.DataFrame, subjects: np.ndarray, dates: np.ndarray) -> None:
+    def __init__(self, table: pd.DataFrame, subjects: np.ndarray, dates: np.ndarray, *,
+                 context: bool = True) -> None:
         report = table.attrs.get("report")
         self.file = str(getattr(report, "file", "pros"))
         self.kind = table.attrs.get("row_kind", "row")
@@ -853,14 +855,26 @@ class _Names:
         # problems are listed in the user's row order when rows are numbers, else table order
         self.rank = (self.rows if self.rows.dtype.kind in "iu"
                      else np.arange(len(table), dtype=np.int64))
-        self.subjects, self.dates = subjects, dates
+        self.subjects, self.dates, self.context = subjects, dates, context
 
     def row(self, r: int) -> Any:
         return plain(self.rows[r])
 
     def who(self, r: int) -> str:
+        """``subject 3 on 2020-01-01`` ("" without context)."""
+        if not self.context:
+            return ""
         day = pd.Timestamp(self.dates[r]).strftime("%Y-%m-%d")
         return f"subject {plain(self.subjects[r])} on {day}"
+
+    def of(self, r: int) -> str:
+        """`` of subject 3 on 2020-01-01`` ("" without context)."""
+        return f" of {self.who(r)}" if self.context else ""
+
+    def note(self, r: int, first: str = "", last: str = "") -> str:
+        """`` (first; subject 3 on 2020-01-01; last)`` without the empty parts."""
+        parts = [p for p in (first, self.who(r), last) if p]
+        return f" ({'; '.join(parts)})" if parts else ""
 
     def problem(self, r: int, column: str, value: str | None, expected: str) -> InputProblem:
         return InputProblem(self.file, self.row(r), self.headers.get(column, column), value,
@@ -908,7 +922,7 @@ def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np
               else f"{inst.items[0]}-{inst.items[-1]}"
               if inst.items == tuple(range(inst.items[0], inst.items[-1] + 1))
               else ", ".join(map(str, inst.items)))
-    hint = "; see pro.mfis5_item_numbering" if inst.name == "MFIS-5" else ""
+    hint = "see pro.mfis5_item_numbering" if inst.name == "MFIS-5" else ""
     position = np.full(top + 2, -1, np.int64)
     position[list(inst.items)] = np.arange(len(inst.items))
 
@@ -917,14 +931,14 @@ def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np
 
     def unknown(r: int) -> InputProblem:
         return names.problem(r, "item", _cell(items[r]), f"an item number {listed} of "
-                             f"{inst.name} ({names.who(r)}{hint})")
+                             f"{inst.name}{names.note(r, last=hint)}")
 
     def answer(r: int) -> InputProblem:
         j = position[number(r)]
         rule = ("a whole number" if inst.not_scored is not None
                 else f"a whole number from {inst.lo[j]} to {inst.hi[j]}")
         return names.problem(r, "response", _cell(responses[r]),
-                             f"{rule} ({inst.name} item {number(r)}; {names.who(r)})")
+                             f"{rule}{names.note(r, first=f'{inst.name} item {number(r)}')}")
 
     rows_k = rows[known]
     j = position[as_int[known]]
@@ -940,7 +954,7 @@ def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np
 
     def repeat(r: int) -> InputProblem:
         return names.problem(r, "item", _cell(items[r]), f"one answer per item, but "
-                             f"{names.who(r)} also answered {inst.name} item {number(r)} in "
+                             f"{inst.name} item {number(r)}{names.of(r)} is also answered in "
                              f"{names.others(others(r), responses)}")
 
     return [("item", rows[~known], unknown), ("response", rows_k[v_bad | off], answer),
@@ -965,11 +979,11 @@ def _ashworth_problems(rows: np.ndarray, names: _Names, items: np.ndarray,
 
     def no_muscle(r: int) -> InputProblem:
         return names.problem(r, "item", None, "the muscle group (and side) rated on the "
-                             f"Modified Ashworth scale ({names.who(r)})")
+                             f"Modified Ashworth scale{names.note(r)}")
 
     def repeat(r: int) -> InputProblem:
         return names.problem(r, "item", _cell(items[r]), f"one rating per muscle, but "
-                             f"{names.who(r)} also rated '{muscle(r)}' in "
+                             f"'{muscle(r)}'{names.of(r)} is also rated in "
                              f"{names.others(others(r), responses)}")
 
     def answer(r: int) -> InputProblem:
@@ -977,9 +991,9 @@ def _ashworth_problems(rows: np.ndarray, names: _Names, items: np.ndarray,
         hint = ("; '1+' is a category, not 1.5 (rules §7.6)"
                 if str(value).strip() in ("1.5", "1,5") else "")
         m = muscle(r)
-        where = f"muscle '{m}'; " if m is not None else ""
+        where = names.note(r, first=f"muscle '{m}'" if m is not None else "")
         return names.problem(r, "response", value, "a Modified Ashworth category 0, 1, 1+, 2, "
-                             f"3 or 4 ({where}{names.who(r)}){hint}")
+                             f"3 or 4{where}{hint}")
 
     return [("item", rows[blank], no_muscle), ("item", twice, repeat),
             ("response", rows[bad], answer)]
@@ -1057,11 +1071,15 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     the file, the user's row (``source_row``), the column, the value, what was expected and the
     subject, date, instrument and item. Rows with a blank response count as unanswered items.
     """
-    opts = options or ProOptions()
     # the one way in (rules §0.3): subject, date and instrument are read and checked by the
     # pros reader; items and answers are checked here against each instrument's form
     table = ensure_table(pros, "pros", ReadOptions(
         columns={"subject": subject} if subject != "subject" else {}))
+    return _score(table, options or ProOptions())
+
+
+def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd.DataFrame:
+    """:func:`score_pros` of a validated table (``context``: see :class:`_Names`)."""
     record = provenance(opts.rule_set, opts, SOURCE)
     if len(table) == 0:
         return with_provenance(_empty_result(), record)
@@ -1097,8 +1115,8 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     except _BadInput:
         set_of = np.empty(n, np.int64)  # the response set of every row
         set_of[slice(None) if order is None else order] = np.repeat(np.arange(lens.size), lens)
-        raise _input_error(_Names(table, subjects, row_dates), canon_names, row_canon, items,
-                           responses, set_of, defs) from None
+        raise _input_error(_Names(table, subjects, row_dates, context=context), canon_names,
+                           row_canon, items, responses, set_of, defs) from None
 
     codes = out["ashworth_code"]
     index = pd.RangeIndex(codes.size)
@@ -1290,14 +1308,19 @@ def score_response_set(instrument: str, responses: Mapping[Any, Any],
     name = canonical_instrument(instrument)
     if name == "ashworth":
         raise ValueError("Modified Ashworth is rated per muscle group; use ashworth()")
-    frame = pd.DataFrame({"subject": 0, "date": pd.Timestamp("2000-01-01"),
-                          "instrument": name, "item": list(responses.keys()),
-                          "response": pd.Series(list(responses.values()), dtype=object)})
-    if frame.empty:
+    if not responses:
         defs = _instruments(options or ProOptions())
         return {"instrument": name, "n_items": len(defs[name].items), "items_answered": 0,
                 "scored": False, "reason": "no item answered"}
-    row = score_pros(frame, options).iloc[0]
+    # one made-up subject and date; a bad cell is named by its item ("row index" = the key)
+    keys = pd.Index(list(responses.keys()), dtype=object)
+    index = pd.RangeIndex(len(keys)) if keys.hasnans else keys  # a blank item: by position
+    frame = pd.DataFrame({"subject": 0, "date": pd.Timestamp("2000-01-01"), "instrument": name,
+                          "item": keys.to_numpy(), "response": pd.Series(
+                              list(responses.values()), index=index, dtype=object)},
+                         index=index)
+    row = _score(read_pros(frame, file_label=f"{name} responses"), options or ProOptions(),
+                 context=False).iloc[0]
     group = name.rsplit("v", 1)[0] if name.startswith(("MSIS", "MSWS")) else name
     keys = ["instrument", "n_items", "items_answered", "scored", "reason",
             *INSTRUMENT_COLUMNS[group]]
