@@ -367,6 +367,14 @@ def test_per_instrument_functions():
         msws12(long("MSWS-12v1", {1: 1}).drop(columns="instrument"))
     no_inst = long("MSWS-12v1", {i: 5 for i in range(1, 13)}).drop(columns="instrument")
     assert msws12(no_inst, version="v1")["msws12"].tolist() == [100.0]
+    # every row is read and checked, only the chosen instrument's items and answers are scored
+    other = pd.concat([both, long("PDDS", {1: 99})], ignore_index=True)
+    assert fss(other)["fss"].tolist() == [1.0]
+    assert reader_problems(pd.concat([both, long("MFIS-X", {1: 1})], ignore_index=True)) == [
+        ("pros", 67, "instrument", "MFIS-X")]
+    with pytest.raises(InputError, match="row index 67, column 'instrument': got 'MFIS-X'"):
+        fss(pd.concat([both, long("MFIS-X", {1: 1})], ignore_index=True))
+    assert fss(read_pros(other))["fss"].tolist() == [1.0]  # a validated table as it is
 
 
 def test_demo_registry_scores():

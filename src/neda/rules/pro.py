@@ -52,7 +52,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.io import InputError, InputProblem, ReadOptions, ensure_table, read_pros
+from neda.io import (
+    InputError,
+    InputProblem,
+    ReadOptions,
+    ensure_table,
+    is_validated,
+    read_pros,
+)
 from neda.rules._common import plain, provenance, with_provenance
 
 SOURCE = (
@@ -1187,29 +1194,21 @@ def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.nda
 
 
 # ------------------------------------------------------------------ per-instrument helpers
-def _select(pros: pd.DataFrame, names: tuple[str, ...], default: str | None,
+def _select(pros: Any, names: tuple[str, ...], version: str | None,
             options: ProOptions | None, subject: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not isinstance(pros, pd.DataFrame):
-        raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
-    if "instrument" not in pros.columns:
-        if default is None:
+    """Scores of the instrument(s) ``names`` (``version``: only that one). Every row is read and
+    checked (rules §0.3); only the rows of these instruments are scored."""
+    only = version or (names[0] if len(names) == 1 else None)
+    if (isinstance(pros, pd.DataFrame) and not is_validated(pros, "pros")
+            and "instrument" not in pros.columns):
+        if only is None:
             raise ValueError(f"pros has no `instrument` column: say which version "
                              f"({' or '.join(names)}) with version=")
-        frame = pros.assign(instrument=default)
-    else:
-        uniques = pd.unique(pros["instrument"].to_numpy())
-        keep = []
-        for u in uniques:
-            try:
-                if canonical_instrument(u) in names:
-                    keep.append(u)
-            except ValueError:
-                continue
-        frame = pros[pros["instrument"].isin(keep)]
-        if default is not None:
-            frame = frame[[canonical_instrument(u) == default
-                           for u in frame["instrument"].to_numpy()]]
-    out = score_pros(frame, options, subject=subject)
+        pros = pros.assign(instrument=only)
+    table = ensure_table(pros, "pros", ReadOptions(
+        columns={"subject": subject} if subject != "subject" else {}))
+    chosen = table[table["instrument"].isin([only] if only else names).to_numpy()]
+    out = _score(chosen, options or ProOptions())
     keep_cols = [*_KEY_COLUMNS, *columns, "rule_set"]
     if "ashworth" not in columns:
         keep_cols.remove("muscle")
@@ -1235,22 +1234,19 @@ def mfis(pros: pd.DataFrame, options: ProOptions | None = None, *,
     15, 16, 18, 19 (0-40); psychosocial = 8, 9 (0-8); total = their sum (0-84), only when all
     three are scored. Without an ``instrument`` column every row is read as MFIS.
     """
-    return _select(pros, ("MFIS",), "MFIS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["MFIS"])
+    return _select(pros, ("MFIS",), None, options, subject, INSTRUMENT_COLUMNS["MFIS"])
 
 
 def mfis5(pros: pd.DataFrame, options: ProOptions | None = None, *,
           subject: str = "subject") -> pd.DataFrame:
     """Stand-alone MFIS-5 (items 1, 9, 10, 17, 19 of the MFIS; 0-20; rules §7.2)."""
-    return _select(pros, ("MFIS-5",), "MFIS-5" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
+    return _select(pros, ("MFIS-5",), None, options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
 
 
 def fss(pros: pd.DataFrame, options: ProOptions | None = None, *,
         subject: str = "subject") -> pd.DataFrame:
     """Fatigue Severity Scale: mean of 9 items 1-7 and the sum (Krupp 1989; rules §7.3)."""
-    return _select(pros, ("FSS",), "FSS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["FSS"])
+    return _select(pros, ("FSS",), None, options, subject, INSTRUMENT_COLUMNS["FSS"])
 
 
 def msis29(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
@@ -1274,9 +1270,8 @@ def msws12(pros: pd.DataFrame, options: ProOptions | None = None, *, version: An
 def spasticity_nrs(pros: pd.DataFrame, options: ProOptions | None = None, *,
                    subject: str = "subject") -> pd.DataFrame:
     """Spasticity numeric rating scale 0-10, item 1 (Farrar 2008; rules §7.6)."""
-    return _select(pros, ("spasticity_nrs",),
-                   "spasticity_nrs" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["spasticity_nrs"])
+    return _select(pros, ("spasticity_nrs",), None, options, subject,
+                   INSTRUMENT_COLUMNS["spasticity_nrs"])
 
 
 def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
@@ -1287,15 +1282,13 @@ def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
     ``ashworth`` is an ordered categorical (1+ is a category, not 1.5) and ``ashworth_code``
     its ordinal code 0-5. Never average these values.
     """
-    return _select(pros, ("ashworth",), "ashworth" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["ashworth"])
+    return _select(pros, ("ashworth",), None, options, subject, INSTRUMENT_COLUMNS["ashworth"])
 
 
 def pdds(pros: pd.DataFrame, options: ProOptions | None = None, *,
          subject: str = "subject") -> pd.DataFrame:
     """Patient Determined Disease Steps, 0-8, item 1 (rules §7.7, optional measure)."""
-    return _select(pros, ("PDDS",), "PDDS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["PDDS"])
+    return _select(pros, ("PDDS",), None, options, subject, INSTRUMENT_COLUMNS["PDDS"])
 
 
 def score_response_set(instrument: str, responses: Mapping[Any, Any],
