@@ -840,7 +840,7 @@ def _cell(value: Any) -> str | None:
     if isinstance(value, float | np.floating):
         if np.isnan(value):
             return None
-        if np.isfinite(value) and value == int(value):
+        if abs(value) < 2**53 and value == int(value):
             return str(int(value))
     return str(plain(value))
 
