@@ -838,10 +838,11 @@ def _cell(value: Any) -> str | None:
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float | np.floating):
-        if np.isnan(value):
+        number = float(value)
+        if math.isnan(number):
             return None
-        if abs(value) < 2**53 and value == int(value):
-            return str(int(value))
+        if abs(number) < 2**53 and number == int(number):
+            return str(int(number))
     return str(plain(value))
 
 
