@@ -918,7 +918,7 @@ def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np
                    responses: np.ndarray, set_of: np.ndarray) -> list[_Found]:
     """Every bad cell of one numbered-item instrument (``rows``, rising): an item not on the
     form, an answer out of its item's range or not a whole number, an item answered twice."""
-    it, it_bad = _numeric(items[rows])
+    it, it_bad = _numeric_column(items[rows])
     top = max(inst.items)
     valid = np.zeros(top + 2, bool)
     valid[list(inst.items)] = True
@@ -950,7 +950,7 @@ def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np
 
     rows_k = rows[known]
     j = position[as_int[known]]
-    v, v_bad = _numeric(responses[rows_k])
+    v, v_bad = _numeric_column(responses[rows_k])
     answered = ~np.isnan(v)
     with np.errstate(invalid="ignore"):
         if inst.not_scored is not None:
