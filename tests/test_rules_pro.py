@@ -1,5 +1,6 @@
-"""PRO and spasticity scores (clinical spec 7.2-7.8): hand-computed examples, missing-item rules
-at their limits, bad-input messages, properties and speed."""
+"""PRO and spasticity scores (rules §7.2-7.8): hand-computed examples, missing-item rules at
+their limits, bad-input messages (the pros reader's for subjects, dates, instruments and repeated
+rows; score_pros' for items and answers, naming the user's row), properties and speed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neda.io import InputError, read_pros
 from neda.rules.pro import (
     RESULT_COLUMNS,
     ProOptions,
@@ -34,6 +36,13 @@ def long(instrument: str, answers: dict, subject: object = 1, date: str = "2020-
 
 def drop(answers: dict, *items: int) -> dict:
     return {k: v for k, v in answers.items() if k not in items}
+
+
+def problems(call) -> list[str]:
+    """The lines of the InputError that ``call()`` raises, one per bad cell."""
+    with pytest.raises(InputError) as info:
+        call()
+    return [str(p) for p in info.value.problems]
 
 
 # item i answered i mod 5 (0-4)
@@ -92,8 +101,10 @@ def test_mfis5_missing_limit_and_unrounded_imputation():
 
 
 def test_mfis5_item_numbering_option():
-    with pytest.raises(ValueError, match=r"unknown item 9 for MFIS-5.*pro.mfis5_item_numbering"):
-        score_response_set("MFIS-5", {1: 0, 9: 1, 10: 2, 17: 3, 19: 4})
+    # every item off the form at once, each named by its item (the row index of the set)
+    assert problems(lambda: score_response_set("MFIS-5", {1: 0, 9: 1, 10: 2, 17: 3, 19: 4})) == [
+        f"MFIS-5 responses, row index {i}, column 'item': got '{i}'; expected an item number "
+        "1-5 of MFIS-5 (see pro.mfis5_item_numbering)" for i in (9, 10, 17, 19)]
     opts = ProOptions(mfis5_item_numbering="mfis21")
     assert score_response_set("MFIS-5", {1: 0, 9: 1, 10: 2, 17: 3, 19: 4}, opts)["mfis5"] == 10
 
@@ -128,9 +139,9 @@ def test_msis29_v1_and_v2_hand_computed():
     r = score_response_set("MSIS-29 v2", answers)
     assert r["msis29_physical"] == pytest.approx(200 / 3)
     assert r["msis29_psychological"] == pytest.approx(100 / 3)
-    with pytest.raises(ValueError, match=r"MSIS-29v2 item answered 5; expected a whole number "
-                                         r"from 1 to 4"):
-        score_response_set("MSIS-29v2", {1: 5})
+    assert problems(lambda: score_response_set("MSIS-29v2", {1: 5})) == [
+        "MSIS-29v2 responses, row index 1, column 'response': got '5'; expected a whole number "
+        "from 1 to 4 (MSIS-29v2 item 1)"]
 
 
 def test_msis29_missing_items_at_the_limit():
@@ -204,37 +215,122 @@ def test_modified_ashworth_keeps_1_plus_as_a_category():
     assert out["ashworth_code"].tolist()[:3] == [2, 3, 0]  # 0,1,1+,2,3,4 -> 0..5
     assert out["ashworth"].cat.ordered and out["ashworth"].max() == "2"
     assert out["scored"].tolist() == [True, True, True, False]
-    with pytest.raises(ValueError, match=r"answered '1.5'.*'1\+' is a category, not 1.5"):
-        ashworth(long("ashworth", {"elbow": "1.5"}))
-    with pytest.raises(ValueError, match="expected one of 0, 1, 1\\+, 2, 3, 4"):
+    assert problems(lambda: ashworth(long("ashworth", {"elbow": "1.5", "knee": "1+"}))) == [
+        "pros, row index 0, column 'response': got '1.5'; expected a Modified Ashworth category "
+        "0, 1, 1+, 2, 3 or 4 (muscle 'elbow'; subject 1 on 2020-01-01); '1+' is a category, "
+        "not 1.5 (rules §7.6)"]
+    with pytest.raises(InputError, match=r"got '5'; expected a Modified Ashworth category 0, 1, "
+                                         r"1\+, 2, 3 or 4 \(muscle 'elbow'"):
         ashworth(long("ashworth", {"elbow": 5}))
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_bad_input_messages_name_subject_date_instrument_item():
-    with pytest.raises(ValueError, match=(
-            r"subject 7, date 2021-03-04, instrument 'MFIS', item 3\): MFIS item answered 5; "
-            r"expected a whole number from 0 to 4")):
-        score_pros(long("MFIS", {1: 1, 3: 5}, subject=7, date="2021-03-04"))
-    with pytest.raises(ValueError, match=r"item 22\): unknown item 22 for MFIS; expected an "
-                                         r"item number 1-21"):
-        score_pros(long("MFIS", {1: 1, 22: 1}))
-    with pytest.raises(ValueError, match=r"unknown instrument 'MFIS-X'; expected one of"):
-        score_pros(long("MFIS-X", {1: 1}))
+def reader_problems(frame: pd.DataFrame) -> list[tuple]:
+    """(file, row, column, value) of each problem score_pros raises; the reader raises the
+    same error."""
+    with pytest.raises(InputError) as scored:
+        score_pros(frame)
+    with pytest.raises(InputError) as read:
+        read_pros(frame)
+    assert str(scored.value) == str(read.value)
+    return [(p.file, p.row, p.column, p.value) for p in scored.value.problems]
+
+
+def test_bad_subjects_dates_instruments_and_repeats_are_the_readers_errors():
+    assert reader_problems(long("MFIS-X", {1: 1})) == [("pros", 0, "instrument", "MFIS-X")]
+    assert reader_problems(long("MSIS-29", {1: 1})) == [("pros", 0, "instrument", "MSIS-29")]
+    assert reader_problems(long("MFIS", {1: 1}, date="31/31/2020")) == [
+        ("pros", 0, "date", "31/31/2020")]
+    assert reader_problems(long("MFIS", {1: 1, 2: 1}, subject=None)) == [
+        ("pros", 0, "subject", None), ("pros", 1, "subject", None)]
+    assert reader_problems(long("MFIS", {1: 1}, date=None)) == [("pros", 0, "date", None)]
+    # the same item answered twice, two answers: both rows, each naming the other
     dup = pd.concat([long("FSS", {1: 3, 2: 4}), long("FSS", {2: 5})], ignore_index=True)
-    with pytest.raises(ValueError, match=r"item 2\): answered twice \(responses 4 in row 1 and "
-                                         r"5 in row 2\)"):
+    assert reader_problems(dup) == [("pros", 1, "response", "4"), ("pros", 2, "response", "5")]
+    with pytest.raises(InputError, match=r"row index 1, column 'response': got '4'; expected "
+                                         r"one value per .* also has '5' in row index 2"):
         score_pros(dup)
-    with pytest.raises(ValueError, match="needs its version"):
-        score_pros(long("MSIS-29", {1: 1}))
-    with pytest.raises(ValueError, match="MFIS item answered 2.5"):
-        score_pros(long("MFIS", {1: 2.5}))
-    with pytest.raises(ValueError, match="MFIS item answered 'often'"):
-        score_pros(long("MFIS", {1: "often"}))
-    with pytest.raises(ValueError, match="is not a date"):
-        score_pros(long("MFIS", {1: 1}, date="31/31/2020"))
-    with pytest.raises(ValueError, match="missing column"):
-        score_pros(pd.DataFrame({"subject": [1], "item": [1]}))
+    assert reader_problems(pd.DataFrame({"subject": [1], "item": [1]})) == [
+        ("pros", None, "date", None), ("pros", None, "instrument", None),
+        ("pros", None, "response", None)]
+    # the same answer twice is one answer (merged by the reader, listed in its report)
+    same = pd.concat([long("FSS", {i: 4 for i in range(1, 10)}), long("FSS", {2: 4})],
+                     ignore_index=True)
+    assert score_pros(same)["fss"].tolist() == [4.0]
+
+
+def test_bad_items_and_answers_name_the_users_row_subject_date_instrument_and_item():
+    frame = long("MFIS", {1: 1, 3: 5}, subject=7, date="2021-03-04")
+    assert problems(lambda: score_pros(frame)) == [
+        "pros, row index 1, column 'response': got '5'; expected a whole number from 0 to 4 "
+        "(MFIS item 3; subject 7 on 2021-03-04)"]
+    # the row is the DataFrame's index label, whatever order the reader puts the rows in
+    moved = frame.iloc[::-1].set_axis(["first", "second"])
+    assert problems(lambda: score_pros(moved)) == [
+        "pros, row index first, column 'response': got '5'; expected a whole number from 0 to 4 "
+        "(MFIS item 3; subject 7 on 2021-03-04)"]
+    assert problems(lambda: score_pros(long("MFIS", {1: 1, 22: 1}))) == [
+        "pros, row index 1, column 'item': got '22'; expected an item number 1-21 of MFIS "
+        "(subject 1 on 2020-01-01)"]
+    assert problems(lambda: score_pros(long("MFIS", {1: 2.5, 2: "often", 3: float("inf")}))) == [
+        f"pros, row index {i}, column 'response': got '{v}'; expected a whole number from 0 to 4 "
+        f"(MFIS item {i + 1}; subject 1 on 2020-01-01)" for i, v in enumerate(("2.5", "often",
+                                                                               "inf"))]
+    assert problems(lambda: score_pros(long("MSWS-12v2", {1: 2.5, 13: 1}))) == [
+        "pros, row index 0, column 'response': got '2.5'; expected a whole number (MSWS-12v2 "
+        "item 1; subject 1 on 2020-01-01)",
+        "pros, row index 1, column 'item': got '13'; expected an item number 1-12 of MSWS-12v2 "
+        "(subject 1 on 2020-01-01)"]
+    # an item written twice in two ways gets past the reader: named here, both rows
+    assert problems(lambda: score_pros(long("FSS", {"2": 3, "02": 4}))) == [
+        "pros, row index 0, column 'item': got '2'; expected one answer per item, but FSS item 2 "
+        "of subject 1 on 2020-01-01 is also answered in row index 1 ('4')",
+        "pros, row index 1, column 'item': got '2'; expected one answer per item, but FSS item 2 "
+        "of subject 1 on 2020-01-01 is also answered in row index 0 ('3')"]
+    ash = pd.concat([long("ashworth", {" ": 1, "elbow": 2}), long("ashworth", {"elbow ": 3})],
+                    ignore_index=True)
+    assert problems(lambda: score_pros(ash.assign(item=["", "elbow", "elbow 1"]))) == [
+        "pros, row index 0, column 'item': got an empty cell; expected the muscle group (and "
+        "side) rated on the Modified Ashworth scale (subject 1 on 2020-01-01)"]
+
+
+def test_bad_cells_of_a_file_all_at_once_in_the_files_rows_and_headers(tmp_path):
+    path = tmp_path / "answers.csv"
+    path.write_text("Patient ID,Date,Questionnaire,Item,Answer\n"
+                    "3,2020-01-01,MFIS,10,5\n"      # row 2: out of range
+                    "3,2020-01-01,MFIS,1,3\n"
+                    "3,2020-01-01,mfis,22,1\n"      # row 4: no item 22
+                    "4,2020-02-01,FSS,2,often\n"    # row 5: not a number
+                    "4,2020-02-01,ashworth,elbow,1.5\n")  # row 6: no category
+    with pytest.raises(InputError) as info:
+        score_pros(path)
+    assert str(info.value).splitlines() == [
+        "4 problems in the input; nothing was read:",
+        "answers.csv, row 2, column 'Answer': got '5'; expected a whole number from 0 to 4 "
+        "(MFIS item 10; subject 3 on 2020-01-01)",
+        "answers.csv, row 4, column 'Item': got '22'; expected an item number 1-21 of MFIS "
+        "(subject 3 on 2020-01-01)",
+        "answers.csv, row 5, column 'Answer': got 'often'; expected a whole number from 1 to 7 "
+        "(FSS item 2; subject 4 on 2020-02-01)",
+        "answers.csv, row 6, column 'Answer': got '1.5'; expected a Modified Ashworth category "
+        "0, 1, 1+, 2, 3 or 4 (muscle 'elbow'; subject 4 on 2020-02-01); '1+' is a category, "
+        "not 1.5 (rules §7.6)"]
+    # the validated table scores the same, and names the same rows
+    with pytest.raises(InputError) as again:
+        score_pros(read_pros(path))
+    assert str(again.value) == str(info.value)
+
+
+def test_a_wholly_wrong_column_lists_the_first_rows_and_counts_the_rest():
+    frame = pd.concat([long("FSS", {i: 9 for i in range(1, 10)}, subject=s) for s in range(8)],
+                      ignore_index=True)  # 72 answers of 9 on a 1-7 scale
+    lines = str(pytest.raises(InputError, score_pros, frame).value).splitlines()
+    assert lines[0] == "72 problems in the input; nothing was read:"
+    assert lines[1].startswith("pros, row index 0, column 'response': got '9'; expected a whole "
+                               "number from 1 to 7 (FSS item 1; subject 0 on 2020-01-01)")
+    assert len(lines) == 1 + 50 + 1
+    assert lines[50].startswith("pros, row index 49, ")
+    assert lines[-1] == "pros, column 'response': and 22 more rows with problems"
 
 
 def test_output_schema_sorting_and_provenance():
@@ -271,6 +367,14 @@ def test_per_instrument_functions():
         msws12(long("MSWS-12v1", {1: 1}).drop(columns="instrument"))
     no_inst = long("MSWS-12v1", {i: 5 for i in range(1, 13)}).drop(columns="instrument")
     assert msws12(no_inst, version="v1")["msws12"].tolist() == [100.0]
+    # every row is read and checked, only the chosen instrument's items and answers are scored
+    other = pd.concat([both, long("PDDS", {1: 99})], ignore_index=True)
+    assert fss(other)["fss"].tolist() == [1.0]
+    assert reader_problems(pd.concat([both, long("MFIS-X", {1: 1})], ignore_index=True)) == [
+        ("pros", 67, "instrument", "MFIS-X")]
+    with pytest.raises(InputError, match="row index 67, column 'instrument': got 'MFIS-X'"):
+        fss(pd.concat([both, long("MFIS-X", {1: 1})], ignore_index=True))
+    assert fss(read_pros(other))["fss"].tolist() == [1.0]  # a validated table as it is
 
 
 def test_demo_registry_scores():

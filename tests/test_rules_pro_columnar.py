@@ -1,12 +1,20 @@
-"""PRO scoring after the columnar rewrite: same frames and messages as before, and the documented
-sums and missing-item rules on generated answer sets.
+"""PRO scoring after the columnar rewrite and the move to the pros reader: the same frames as
+before, every bad cell named, and the documented sums and missing-item rules on generated answer
+sets.
 
-``pro_reference.score_pros`` is the implementation before the rewrite (frozen copy). Every
-comparison is exact: columns, dtypes, values (bit for bit), row order, ``attrs`` and, for bad
-input, the message of the ``ValueError``.
+``pro_reference.score_pros`` is the implementation before the rewrite (frozen copy). It is applied
+to the same validated table as the new code (``read_pros(raw)``), so only the reader's
+normalisation (sorted rows, canonical instruments, mixed identifiers as text, numbers read once)
+separates them. Every comparison is exact: columns, dtypes, values (bit for bit), row order and
+``attrs``. For bad input: what the reader refuses (subjects, dates, instruments, repeated rows)
+is the reader's error, unchanged; for bad items and answers the new error lists the cell the
+reference names (by the user's row), every row it lists is in a bad response set, and without
+those rows the reference scores the table.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -15,6 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from neda.io import InputError, read_pros
+from neda.rules._common import plain
 from neda.rules.pro import (
     MFIS5_ITEMS,
     MFIS_COGNITIVE,
@@ -25,22 +35,53 @@ from neda.rules.pro import (
 )
 
 
-def outcome(fn, frame: pd.DataFrame, options: ProOptions | None = None, **kw):
+def run(fn, *args, **kw):
+    """(result, None) or (None, the ValueError raised)."""
     try:
-        return "ok", fn(frame, options, **kw)
+        return fn(*args, **kw), None
     except ValueError as exc:
-        return "error", str(exc)
+        return None, exc
+
+
+_REFERENCE_CELL = re.compile(r"^pros row (\d+) \(.*?\): (.*)$", re.S)
+
+
+def reference_cell(table: pd.DataFrame, message: str) -> tuple[object, str]:
+    """(user's row, column) of the cell the reference's message names by its position in the
+    validated table."""
+    found = _REFERENCE_CELL.match(message)
+    assert found, message
+    what = found.group(2)
+    column = ("item" if what.startswith(("unknown item", "Modified Ashworth needs"))
+              or "answered twice" in what else "response")
+    return plain(table["source_row"].iloc[int(found.group(1))]), column
 
 
 def assert_same_as_before(frame: pd.DataFrame, options: ProOptions | None = None, **kw) -> None:
-    new_kind, new = outcome(score_pros, frame, options, **kw)
-    old_kind, old = outcome(ref.score_pros, frame, options, **kw)
-    assert new_kind == old_kind, (new, old)
-    if new_kind == "error":
-        assert new == old
+    new, new_error = run(score_pros, frame, options, **kw)
+    subject = kw.get("subject", "subject")
+    table, read_error = run(read_pros, frame,
+                            columns={"subject": subject} if subject != "subject" else {})
+    if read_error is not None:  # subjects, dates, instruments, repeated rows: the reader's
+        assert isinstance(read_error, InputError)
+        assert new_error is not None and str(new_error) == str(read_error)
         return
-    pd.testing.assert_frame_equal(new, old, check_exact=True)
-    assert new.attrs == old.attrs
+    old, old_error = run(ref.score_pros, table, options)
+    assert (new_error is None) == (old_error is None), (new_error, old_error)
+    if old_error is None:
+        pd.testing.assert_frame_equal(new, old, check_exact=True)
+        assert new.attrs == old.attrs
+        return
+    assert isinstance(new_error, InputError), new_error
+    named = {(p.row, p.column) for p in new_error.problems}
+    assert reference_cell(table, str(old_error)) in named, (str(old_error), str(new_error))
+    rows = table["source_row"].map(plain)
+    flagged = rows.isin({row for row, _ in named}).to_numpy()
+    sets = table.groupby(["subject", "date", "instrument"]).ngroup().to_numpy()
+    for s in np.unique(sets[flagged]):  # every row listed is in a set the reference refuses
+        assert run(ref.score_pros, table[sets == s], options)[1] is not None
+    if not new_error.omitted:  # every bad cell is listed: the rest scores
+        assert run(ref.score_pros, table[~flagged], options)[1] is None, str(new_error)
 
 
 def long(instrument: str, answers: dict, subject: object = 1, date: object = "2020-01-01"
@@ -172,47 +213,96 @@ def test_edge_frames_same_as_before():
     assert_same_as_before(tz)
 
 
-BAD = [
-    long("MFIS", {1: 1, 3: 5}, subject=7, date="2021-03-04"),
-    long("MFIS", {1: 1, 22: 1}),
-    long("MFIS", {1: 1, "x": 1}),
-    long("MFIS", {1: 1, 2.5: 1}),
-    long("MFIS", {1: 1, None: 1}),
-    long("MFIS-X", {1: 1}),
-    long("MSIS-29", {1: 1}),
-    long("MFIS", {1: 2.5}),
-    long("MFIS", {1: "often"}),
-    long("MFIS", {1: float("inf")}),
-    long("MFIS", {1: 1}, date="31/31/2020"),
-    long("MFIS", {1: 1}, date=None),
-    long("MFIS", {1: 1}, subject=None),
-    long(None, {1: 1}),  # type: ignore[arg-type]
-    long("MSWS-12v2", {1: 2.5}),
-    long("MSWS-12v2", {13: 2}),
-    long("ashworth", {"elbow": "1.5"}),
-    long("ashworth", {"elbow": 5}),
-    long("ashworth", {"elbow": True}),
-    long("ashworth", {" ": 1}),
-    pd.concat([long("FSS", {1: 3, 2: 4}), long("FSS", {2: 5})], ignore_index=True),
-    pd.concat([long("FSS", {1: 3, 2: 4}, subject=2), long("FSS", {2: 5, 1: 1}, subject=2),
-               long("FSS", {1: 3, 2: 4}, subject=1), long("FSS", {2: 5, 1: 9}, subject=1)],
-              ignore_index=True),
-    pd.concat([long("ashworth", {"elbow": 1}), long("ashworth", {" elbow ": 2})],
-              ignore_index=True),
-    # errors in two instruments: the first instrument in name order is reported
-    pd.concat([long("MFIS", {1: 9}), long("FSS", {1: 9}), long("PDDS", {2: 1})],
-              ignore_index=True),
-    pd.concat([long("spasticity_nrs", {1: 11}), long("ashworth", {"elbow": 7})],
-              ignore_index=True),
-    pd.concat([long("MFIS", {1: 1, 2: 1}), long("MFIS", {2: 1, 1: 9})], ignore_index=True),
-    pd.DataFrame({"subject": [1], "item": [1]}),
+READER = "pros, row index {}, column '{}': got {}; expected "
+
+
+def mine(row: int, column: str, value: str, expected: str) -> str:
+    return f"pros, row index {row}, column '{column}': got '{value}'; expected {expected}"
+
+
+ON = "subject 1 on 2020-01-01"
+BAD = [  # (frame, the beginning of each line of the error)
+    (long("MFIS", {1: 1, 3: 5}, subject=7, date="2021-03-04"),
+     [mine(1, "response", "5", "a whole number from 0 to 4 (MFIS item 3; subject 7 on "
+                               "2021-03-04)")]),
+    (long("MFIS", {1: 1, 22: 1}), [mine(1, "item", "22", f"an item number 1-21 of MFIS ({ON})")]),
+    (long("MFIS", {1: 1, "x": 1}), [mine(1, "item", "x", f"an item number 1-21 of MFIS ({ON})")]),
+    (long("MFIS", {1: 1, 2.5: 1}),
+     [mine(1, "item", "2.5", f"an item number 1-21 of MFIS ({ON})")]),
+    (long("MFIS", {1: 1, None: 1}),
+     ["pros, row index 1, column 'item': got an empty cell; expected an item number 1-21 of "
+      f"MFIS ({ON})"]),
+    (long("MFIS-X", {1: 1}), [READER.format(0, "instrument", "'MFIS-X'")]),
+    (long("MSIS-29", {1: 1}), [READER.format(0, "instrument", "'MSIS-29'")]),
+    (long("MFIS", {1: 2.5}), [mine(0, "response", "2.5", "a whole number from 0 to 4 (MFIS item "
+                                                         f"1; {ON})")]),
+    (long("MFIS", {1: "often"}), [mine(0, "response", "often", "a whole number from 0 to 4 "
+                                                               f"(MFIS item 1; {ON})")]),
+    (long("MFIS", {1: float("inf")}), [mine(0, "response", "inf", "a whole number from 0 to 4 "
+                                                                  f"(MFIS item 1; {ON})")]),
+    (long("MFIS", {1: 1}, date="31/31/2020"), [READER.format(0, "date", "'31/31/2020'")]),
+    (long("MFIS", {1: 1}, date=None), [READER.format(0, "date", "an empty cell")]),
+    (long("MFIS", {1: 1}, subject=None), [READER.format(0, "subject", "an empty cell")]),
+    (long(None, {1: 1}), [READER.format(0, "instrument", "an empty cell")]),  # type: ignore[arg-type]
+    (long("MSWS-12v2", {1: 2.5}), [mine(0, "response", "2.5", "a whole number (MSWS-12v2 item "
+                                                              f"1; {ON})")]),
+    (long("MSWS-12v2", {13: 2}), [mine(0, "item", "13", f"an item number 1-12 of MSWS-12v2 "
+                                                        f"({ON})")]),
+    (long("ashworth", {"elbow": "1.5"}),
+     [mine(0, "response", "1.5", "a Modified Ashworth category 0, 1, 1+, 2, 3 or 4 (muscle "
+                                 f"'elbow'; {ON}); '1+' is a category, not 1.5 (rules §7.6)")]),
+    (long("ashworth", {"elbow": 5}),
+     [mine(0, "response", "5", "a Modified Ashworth category 0, 1, 1+, 2, 3 or 4 (muscle "
+                               f"'elbow'; {ON})")]),
+    (long("ashworth", {"elbow": True}),
+     [mine(0, "response", "true", "a Modified Ashworth category 0, 1, 1+, 2, 3 or 4 (muscle "
+                                  f"'elbow'; {ON})")]),
+    (long("ashworth", {" ": 1}),
+     ["pros, row index 0, column 'item': got an empty cell; expected the muscle group (and side) "
+      f"rated on the Modified Ashworth scale ({ON})"]),
+    (pd.concat([long("FSS", {1: 3, 2: 4}), long("FSS", {2: 5})], ignore_index=True),
+     [READER.format(1, "response", "'4'") + "one value per",
+      READER.format(2, "response", "'5'") + "one value per"]),
+    (pd.concat([long("FSS", {1: 3, 2: 4}, subject=2), long("FSS", {2: 5, 1: 1}, subject=2),
+                long("FSS", {1: 3, 2: 4}, subject=1), long("FSS", {2: 5, 1: 9}, subject=1)],
+               ignore_index=True),
+     [READER.format(i, "response", f"'{v}'") for i, v in enumerate("34513459")]),
+    (pd.concat([long("ashworth", {"elbow": 1}), long("ashworth", {" elbow ": 2})],
+               ignore_index=True),
+     [READER.format(0, "response", "'1'"), READER.format(1, "response", "'2'")]),
+    # errors in three instruments: all of them
+    (pd.concat([long("MFIS", {1: 9}), long("FSS", {1: 9}), long("PDDS", {2: 1})],
+               ignore_index=True),
+     [mine(0, "response", "9", f"a whole number from 0 to 4 (MFIS item 1; {ON})"),
+      mine(1, "response", "9", f"a whole number from 1 to 7 (FSS item 1; {ON})"),
+      mine(2, "item", "2", f"an item number 1 of PDDS ({ON})")]),
+    (pd.concat([long("spasticity_nrs", {1: 11}), long("ashworth", {"elbow": 7})],
+               ignore_index=True),
+     [mine(0, "response", "11", f"a whole number from 0 to 10 (spasticity_nrs item 1; {ON})"),
+      mine(1, "response", "7", "a Modified Ashworth category 0, 1, 1+, 2, 3 or 4 (muscle "
+                               f"'elbow'; {ON})")]),
+    (pd.concat([long("MFIS", {1: 1, 2: 1}), long("MFIS", {2: 1, 1: 9})], ignore_index=True),
+     [READER.format(0, "response", "'1'"), READER.format(3, "response", "'9'")]),
+    # two spellings of one item pass the reader: both rows, each naming the other
+    (long("FSS", {1: 3, "01": 4}),
+     [mine(0, "item", "1", f"one answer per item, but FSS item 1 of {ON} is also answered in "
+                           "row index 1 ('4')"),
+      mine(1, "item", "1", f"one answer per item, but FSS item 1 of {ON} is also answered in "
+                           "row index 0 ('3')")]),
+    (pd.DataFrame({"subject": [1], "item": [1]}),
+     ["pros, column 'date': missing", "pros, column 'instrument': missing",
+      "pros, column 'response': missing"]),
 ]
 
 
-@pytest.mark.parametrize("frame", BAD, ids=range(len(BAD)))
-def test_bad_input_same_message_as_before(frame):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("case", BAD, ids=range(len(BAD)))
+def test_bad_input_names_every_bad_cell(case):
+    frame, lines = case
+    with pytest.raises(InputError) as info:
         score_pros(frame)
+    got = [str(p) for p in info.value.problems]
+    assert len(got) == len(lines), got
+    assert all(g.startswith(x) for g, x in zip(got, lines, strict=True)), got
     assert_same_as_before(frame)
 
 

@@ -711,27 +711,47 @@ def read_pros(source: Source, *, options: ReadOptions | None = None,
     """Read PRO item answers (one row per answered item; scored by ``neda.rules.pro``, which
     checks each item number and answer against the instrument's form).
 
-    ``item`` and ``response`` are whole numbers (int64 / float64, NaN = unanswered) when every
-    cell is one, else text (e.g. ``1+`` on the Modified Ashworth scale)."""
-    table = read_table(source, "pros", options, file_label=file_label, **changes)
+    ``item`` and ``response`` are numbers (int64 items, float64 answers, NaN = unanswered) when
+    every cell is one, else text (e.g. ``1+`` on the Modified Ashworth scale).
+    ``source_row`` and ``attrs["row_kind"]`` name each row as the user numbers it (``"row"``:
+    the spreadsheet row of a file; ``"row index"``: the DataFrame's index label), and
+    ``attrs["headers"]`` each column as the source names it (``{"response": "Answer", ...}``),
+    so that the scoring names the cell of a bad item or answer."""
+    opts = options or ReadOptions()
+    if changes:
+        opts = replace(opts, **changes)
+    raw = load_table(source, file_label=file_label, default_label="pros", sheet=opts.sheet,
+                     encoding=opts.encoding, separator=opts.separator)
+    table = _read(raw, SCHEMAS["pros"], opts, required=(), extra={})
+    # one string object per instrument name, not one per row: an eighth of the memory, and
+    # rows compare by identity (the scoring finds the response sets row by row)
+    codes, names = pd.factorize(table["instrument"].to_numpy(dtype=object))
+    table["instrument"] = np.asarray(names, dtype=object)[codes]
     for column in ("item", "response"):
         table[column] = _numbers_if_all(table[column], whole=column == "item")
+    table.attrs["row_kind"] = raw.row_kind
+    table.attrs["headers"] = _resolve(raw, SCHEMAS["pros"], opts, Problems(raw), (), {})
     return table
 
 
 def _numbers_if_all(values: pd.Series, *, whole: bool) -> pd.Series:
-    """A text column as numbers when every present cell is a plain number."""
-    present = values.notna().to_numpy()
-    if not present.any():
+    """A text column as numbers when every present cell is a plain number (``whole``: every
+    cell a whole number, as int64), else unchanged. Each distinct text is parsed once."""
+    if values.dtype.kind in "biuf":
         return values
-    numbers = pd.to_numeric(values, errors="coerce")
-    if numbers[present].isna().any():
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # -1: blank
+    if len(uniques) == 0:
+        return values
+    numbers = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(
+        np.float64)
+    if np.isnan(numbers).any():  # a cell that is not a number
         return values
     if whole:
-        if present.all() and (numbers == numbers.round()).all():
-            return numbers.astype(np.int64)
-        return values
-    return numbers.astype(np.float64)
+        exact = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) < 2**53)
+        if (codes < 0).any() or not exact.all():
+            return values
+        return pd.Series(numbers.astype(np.int64)[codes], index=values.index, name=values.name)
+    return pd.Series(np.append(numbers, np.nan)[codes], index=values.index, name=values.name)
 
 
 def read_patients(source: Source, *, options: ReadOptions | None = None,

@@ -47,12 +47,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from neda.io import ReadOptions, ensure_table
+from neda.io import (
+    InputError,
+    InputProblem,
+    ReadOptions,
+    ensure_table,
+    is_validated,
+    read_pros,
+)
 from neda.options import Options, option
 from neda.rules._common import plain, provenance, with_provenance
 
@@ -302,21 +309,6 @@ INSTRUMENT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 # ------------------------------------------------------------------------------- parsing
-class _Context:
-    """Row descriptions for error messages."""
-
-    def __init__(self, subjects: np.ndarray, dates: np.ndarray, instruments: np.ndarray,
-                 items: np.ndarray) -> None:
-        self.subjects, self.dates, self.instruments, self.items = (subjects, dates, instruments,
-                                                                   items)
-
-    def where(self, row: int) -> str:
-        d = self.dates[row]
-        day = "NaT" if pd.isna(d) else pd.Timestamp(d).strftime("%Y-%m-%d")
-        return (f"pros row {row} (subject {plain(self.subjects[row])!r}, date {day}, instrument "
-                f"{plain(self.instruments[row])!r}, item {plain(self.items[row])!r})")
-
-
 def _blank(values: np.ndarray) -> np.ndarray:
     """True for NaN/None/NA and blank strings (object arrays checked element-wise)."""
     out = pd.isna(values)
@@ -350,10 +342,6 @@ def _numeric_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(values)
     num, bad = _numeric(np.asarray(uniques, dtype=object))
     return np.append(num, np.nan)[codes], np.append(bad, False)[codes]
-
-
-def _range_text(lo: int, hi: int) -> str:
-    return f"a whole number from {lo} to {hi}"
 
 
 def _run_starts(*columns: np.ndarray) -> np.ndarray:
@@ -391,19 +379,6 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, 
 def _per_row(starts: np.ndarray | None, values: np.ndarray, n: int) -> np.ndarray:
     """Values given per run (see :func:`_factorize_runs`) repeated for every row."""
     return values if starts is None else np.repeat(values, np.diff(np.append(starts, n)))
-
-
-def _parse_dates(raw: np.ndarray) -> np.ndarray:
-    """Dates as datetime64[ns] (NaT = not a date); each distinct value is parsed once."""
-    if raw.dtype == np.dtype("datetime64[ns]"):
-        return raw
-    starts, codes, d_uniques = _factorize_runs(raw)
-    dcodes = _per_row(starts, codes, raw.size)
-    parsed = pd.to_datetime(pd.Series(d_uniques, dtype=object), errors="coerce").to_numpy()
-    if parsed.dtype.kind == "M":
-        return np.append(parsed, np.datetime64("NaT")).astype("datetime64[ns]")[dcodes]
-    return np.where(dcodes >= 0, parsed[np.maximum(dcodes, 0)] if len(parsed)
-                    else np.datetime64("NaT"), np.datetime64("NaT")).astype("datetime64[ns]")
 
 
 # ------------------------------------------------------------------------------- scoring
@@ -712,6 +687,8 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     ends = np.cumsum(lens)
     local = ends - lens
     cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1)
+    taken: np.ndarray | None = None  # cells written by sets whose items do not rise
+    marked = 0
     for ga, gb in zip(np.r_[0, cuts], np.r_[cuts, g], strict=True):
         if ga >= gb:
             continue
@@ -726,9 +703,13 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
                 raise _BadInput
         if not _answers_valid(values, c_canon, c_local, insts):
             raise _BadInput
-        # an item answered twice: items rise within each set, or two cells are the same
-        if not rising and np.unique(cells).size != cells.size:
-            raise _BadInput
+        # an item answered twice: items rise within each set, or two rows share a cell (the
+        # reader orders items as text - 1, 10, 11, ..., 2 - so most tables come here)
+        if not rising:
+            if taken is None:
+                taken = np.zeros(size, bool)
+            taken[cells] = True
+            marked += cells.size
         # answers of unscored forms (any whole number) may not fit: they are never read
         with np.errstate(over="ignore", invalid="ignore"):
             if values.dtype.kind == "f":
@@ -739,6 +720,8 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
                 n_answered[ga:gb] = c_lens
                 coded = np.add(values, shift, dtype=kind, casting="unsafe")
         m[cells] = coded
+    if taken is not None and np.count_nonzero(taken) != marked:
+        raise _BadInput  # sets are whole within a pass: only a set's own rows share a cell
 
     for c, inst in insts.items():
         idx = members[c]
@@ -835,156 +818,216 @@ def _score_ashworth(muscles: np.ndarray, responses: np.ndarray, group: np.ndarra
     return order, names[order], codes[order]
 
 
-# ------------------------------------------------------------------- naming the bad cell
-def _keys(subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int,
-          extra: np.ndarray | None = None, n_extra: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """(group index per row, first row of each group) for subject x date (x extra)."""
-    key = subj_codes.astype(np.int64) * n_dates + date_codes
-    if extra is not None:
-        key = key * n_extra + extra
-    group, _ = pd.factorize(key, sort=True)
-    _, first = np.unique(group, return_index=True)
-    return group.astype(np.int64), first.astype(np.int64)
+# ------------------------------------------------------------------- naming the bad cells
+_LISTED = 50  # problems listed per column, the rest counted (as the readers do)
+#: One kind of bad cell: the column, the rows of the table, and the problem of one such row.
+_Found = tuple[str, np.ndarray, Callable[[int], InputProblem]]
 
 
-def _duplicate_error(ctx: _Context, rows: np.ndarray, key: np.ndarray,
-                     responses: np.ndarray) -> ValueError | None:
+def _cell(value: Any) -> str | None:
+    """A cell of the validated table as text (None: an empty cell); whole numbers read back
+    as typed (``5``, not ``5.0``)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        if abs(number) < 2**53 and number == int(number):
+            return str(int(number))
+    return str(plain(value))
+
+
+class _Names:
+    """Each row of the validated table as the user knows it: the file, the row (spreadsheet
+    row, or the DataFrame's index label: ``source_row``), the column's header, the subject and
+    the date (see :func:`neda.io.read_pros`). ``context``: name the subject and date (not for
+    the one made-up set of :func:`score_response_set`)."""
+
+    def __init__(self, table: pd.DataFrame, subjects: np.ndarray, dates: np.ndarray, *,
+                 context: bool = True) -> None:
+        report = table.attrs.get("report")
+        self.file = str(getattr(report, "file", "pros"))
+        self.kind = table.attrs.get("row_kind", "row")
+        self.headers = table.attrs.get("headers", {})
+        self.rows = (table["source_row"].to_numpy() if "source_row" in table.columns
+                     else np.arange(len(table)))
+        # problems are listed in the user's row order when rows are numbers, else table order
+        self.rank = (self.rows if self.rows.dtype.kind in "iu"
+                     else np.arange(len(table), dtype=np.int64))
+        self.subjects, self.dates, self.context = subjects, dates, context
+
+    def row(self, r: int) -> Any:
+        return plain(self.rows[r])
+
+    def who(self, r: int) -> str:
+        """``subject 3 on 2020-01-01`` ("" without context)."""
+        if not self.context:
+            return ""
+        day = pd.Timestamp(self.dates[r]).strftime("%Y-%m-%d")
+        return f"subject {plain(self.subjects[r])} on {day}"
+
+    def of(self, r: int) -> str:
+        """`` of subject 3 on 2020-01-01`` ("" without context)."""
+        return f" of {self.who(r)}" if self.context else ""
+
+    def note(self, r: int, first: str = "", last: str = "") -> str:
+        """`` (first; subject 3 on 2020-01-01; last)`` without the empty parts."""
+        parts = [p for p in (first, self.who(r), last) if p]
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    def problem(self, r: int, column: str, value: str | None, expected: str) -> InputProblem:
+        return InputProblem(self.file, self.row(r), self.headers.get(column, column), value,
+                            expected, self.kind)
+
+    def others(self, rows: np.ndarray, values: np.ndarray) -> str:
+        """``row 3 ('4') and row 9 (blank)``: other rows of a repeated item, with the answer."""
+        return " and ".join(f"{self.kind} {self.row(int(q))} "
+                            + (f"('{v}')" if (v := _cell(values[q])) is not None else "(blank)")
+                            for q in rows)
+
+
+def _repeated(rows: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, Callable[[int],
+                                                                                np.ndarray]]:
+    """(rows sharing their ``key`` with another row, the other rows of such a row); ``rows``
+    rise."""
     order = np.argsort(key, kind="stable")
     k = key[order]
-    same = np.flatnonzero(k[1:] == k[:-1])
-    if not same.size:
-        return None
-    a, b = order[same[0]], order[same[0] + 1]
-    ra, rb = rows[a], rows[b]
-    return ValueError(f"{ctx.where(int(rb))}: answered twice (responses {responses[ra]!r} in "
-                      f"row {ra} and {responses[rb]!r} in row {rb}); expected one answer per "
-                      "item")
+    same = k[1:] == k[:-1]
+    shared = np.zeros(k.size, bool)
+    shared[1:] |= same
+    shared[:-1] |= same
+
+    def others(r: int) -> np.ndarray:
+        kr = key[np.searchsorted(rows, r)]
+        members = rows[order[np.searchsorted(k, kr, "left"): np.searchsorted(k, kr, "right")]]
+        return members[members != r]
+
+    return np.sort(rows[order[shared]]), others
 
 
-def _check_items(inst: _Instrument, rows: np.ndarray, ctx: _Context, items: np.ndarray,
-                 responses: np.ndarray, subj_codes: np.ndarray, date_codes: np.ndarray,
-                 n_dates: int) -> None:
-    """Raise the first bad cell of one numbered-item instrument: an unknown item, then an
-    answer out of range, then an item answered twice."""
-    it, it_bad = _numeric(items[rows])
+def _item_problems(inst: _Instrument, rows: np.ndarray, names: _Names, items: np.ndarray,
+                   responses: np.ndarray, set_of: np.ndarray) -> list[_Found]:
+    """Every bad cell of one numbered-item instrument (``rows``, rising): an item not on the
+    form, an answer out of its item's range or not a whole number, an item answered twice."""
+    it, it_bad = _numeric_column(items[rows])
     top = max(inst.items)
     valid = np.zeros(top + 2, bool)
     valid[list(inst.items)] = True
-    as_int = np.where(np.isfinite(it) & (it == np.round(it)) & (it >= 0) & (it <= top), it,
-                      top + 1).astype(np.int64)
-    bad = it_bad | ~valid[as_int]
-    if bad.any():
-        r = rows[int(np.flatnonzero(bad)[0])]
-        listed = (f"{inst.items[0]}-{inst.items[-1]}"
-                  if inst.items == tuple(range(inst.items[0], inst.items[-1] + 1))
-                  else ", ".join(map(str, inst.items)))
-        hint = ""
-        if inst.name == "MFIS-5":
-            hint = " (see pro.mfis5_item_numbering)"
-        raise ValueError(f"{ctx.where(int(r))}: unknown item {plain(items[r])!r} for {inst.name}; "
-                         f"expected an item number {listed}{hint}")
+    with np.errstate(invalid="ignore"):
+        as_int = np.where(np.isfinite(it) & (it == np.round(it)) & (it >= 0) & (it <= top), it,
+                          top + 1).astype(np.int64)
+    known = ~it_bad & valid[as_int]
+    listed = (str(inst.items[0]) if len(inst.items) == 1
+              else f"{inst.items[0]}-{inst.items[-1]}"
+              if inst.items == tuple(range(inst.items[0], inst.items[-1] + 1))
+              else ", ".join(map(str, inst.items)))
+    hint = "see pro.mfis5_item_numbering" if inst.name == "MFIS-5" else ""
     position = np.full(top + 2, -1, np.int64)
     position[list(inst.items)] = np.arange(len(inst.items))
-    j = position[as_int]
 
-    v, v_bad = _numeric(responses[rows])
-    lo = np.asarray(inst.lo, float)[j]
-    hi = np.asarray(inst.hi, float)[j]
+    def number(r: int) -> int:  # the item of a row on the form
+        return int(float(items[r]))
+
+    def unknown(r: int) -> InputProblem:
+        return names.problem(r, "item", _cell(items[r]), f"an item number {listed} of "
+                             f"{inst.name}{names.note(r, last=hint)}")
+
+    def answer(r: int) -> InputProblem:
+        j = position[number(r)]
+        rule = ("a whole number" if inst.not_scored is not None
+                else f"a whole number from {inst.lo[j]} to {inst.hi[j]}")
+        return names.problem(r, "response", _cell(responses[r]),
+                             f"{rule}{names.note(r, first=f'{inst.name} item {number(r)}')}")
+
+    rows_k = rows[known]
+    j = position[as_int[known]]
+    v, v_bad = _numeric_column(responses[rows_k])
     answered = ~np.isnan(v)
-    if inst.not_scored is not None:
-        out_of = v_bad | (answered & ((v != np.round(v)) | ~np.isfinite(v)))
-    else:
-        out_of = v_bad | (answered & ((v < lo) | (v > hi) | (v != np.round(v))))
-    if out_of.any():
-        i = int(np.flatnonzero(out_of)[0])
-        r = rows[i]
-        expected = ("a whole number" if inst.not_scored is not None
-                    else _range_text(int(lo[i]), int(hi[i])))
-        raise ValueError(f"{ctx.where(int(r))}: {inst.name} item answered {plain(responses[r])!r}; "
-                         f"expected {expected}")
+    with np.errstate(invalid="ignore"):
+        if inst.not_scored is not None:
+            off = answered & ((v != np.round(v)) | ~np.isfinite(v))
+        else:
+            off = answered & ((v < np.asarray(inst.lo, float)[j])
+                              | (v > np.asarray(inst.hi, float)[j]) | (v != np.round(v)))
+    twice, others = _repeated(rows_k, set_of[rows_k] * len(inst.items) + j)
 
-    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates)
-    err = _duplicate_error(ctx, rows, group * len(inst.items) + j, responses)
-    if err is not None:
-        raise err
+    def repeat(r: int) -> InputProblem:
+        return names.problem(r, "item", _cell(items[r]), f"one answer per item, but "
+                             f"{inst.name} item {number(r)}{names.of(r)} is also answered in "
+                             f"{names.others(others(r), responses)}")
 
-
-def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.ndarray:
-    """Ordinal codes 0-5 (-1 = not answered); raises on the first answer that is no
-    category."""
-    codes = np.full(values.size, -1, np.int64)
-    blank = _blank(values)
-    for i in np.flatnonzero(~blank):
-        v = values[i]
-        key = v.strip().upper() if isinstance(v, str) else v
-        code = None
-        if isinstance(key, str | int | float | np.integer | np.floating) and not isinstance(
-                key, bool):
-            try:
-                code = _ASHWORTH_MAP.get(key)
-            except TypeError:
-                code = None
-            if code is None and isinstance(key, str):
-                try:
-                    num = float(key)
-                    code = _ASHWORTH_MAP.get(num) if num == int(num) else None
-                except ValueError:
-                    code = None
-        if code is None:
-            hint = (" - '1+' is a category, not 1.5 (rules §7.6)"
-                    if str(v).strip() in ("1.5", "1,5") else "")
-            raise ValueError(f"{ctx.where(int(rows[i]))}: Modified Ashworth answered {v!r}; "
-                             f"expected one of 0, 1, 1+, 2, 3, 4{hint}")
-        codes[i] = code
-    return codes
+    return [("item", rows[~known], unknown), ("response", rows_k[v_bad | off], answer),
+            ("item", twice, repeat)]
 
 
-def _check_ashworth(rows: np.ndarray, ctx: _Context, items: np.ndarray, responses: np.ndarray,
-                    subj_codes: np.ndarray, date_codes: np.ndarray, n_dates: int) -> None:
-    """Raise the first bad cell of the Ashworth rows: a blank muscle, then a muscle rated
-    twice, then an answer that is no category."""
-    muscles = items[rows]
-    blank = _blank(muscles)
-    if blank.any():
-        raise ValueError(f"{ctx.where(int(rows[int(np.flatnonzero(blank)[0])]))}: Modified "
-                         "Ashworth needs the muscle group (and side) in `item`")
-    names = np.array([str(x).strip() for x in muscles], dtype=object)
-    m_codes, m_uniques = pd.factorize(names)
-    group, _ = _keys(subj_codes[rows], date_codes[rows], n_dates, m_codes, len(m_uniques))
-    err = _duplicate_error(ctx, rows, group, responses)
-    if err is not None:
-        raise err
-    _ashworth_codes(responses[rows], rows, ctx)
+def _ashworth_problems(rows: np.ndarray, names: _Names, items: np.ndarray,
+                       responses: np.ndarray, set_of: np.ndarray) -> list[_Found]:
+    """Every bad cell of the Modified Ashworth rows (``rows``, rising): no muscle group, a
+    muscle rated twice, an answer that is no category."""
+    blank = _blank(items[rows])
+    rows_m = rows[~blank]
+    names_m = _muscle_names(items[rows_m])
+    m_codes, m_uniques = pd.factorize(names_m)
+    twice, others = _repeated(rows_m, set_of[rows_m] * max(len(m_uniques), 1) + m_codes)
+
+    def muscle(r: int) -> str | None:
+        i = int(np.searchsorted(rows_m, r))
+        return str(names_m[i]) if i < rows_m.size and rows_m[i] == r else None
+
+    bad = _ashworth_column(responses[rows]) < -1
+
+    def no_muscle(r: int) -> InputProblem:
+        return names.problem(r, "item", None, "the muscle group (and side) rated on the "
+                             f"Modified Ashworth scale{names.note(r)}")
+
+    def repeat(r: int) -> InputProblem:
+        return names.problem(r, "item", _cell(items[r]), f"one rating per muscle, but "
+                             f"'{muscle(r)}'{names.of(r)} is also rated in "
+                             f"{names.others(others(r), responses)}")
+
+    def answer(r: int) -> InputProblem:
+        value = _cell(responses[r])
+        hint = ("; '1+' is a category, not 1.5 (rules §7.6)"
+                if str(value).strip() in ("1.5", "1,5") else "")
+        m = muscle(r)
+        where = names.note(r, first=f"muscle '{m}'" if m is not None else "")
+        return names.problem(r, "response", value, "a Modified Ashworth category 0, 1, 1+, 2, "
+                             f"3 or 4{where}{hint}")
+
+    return [("item", rows[blank], no_muscle), ("item", twice, repeat),
+            ("response", rows[bad], answer)]
 
 
-def _raise_first(ctx: _Context, canon_names: list[str], row_canon: np.ndarray,
-                 items: np.ndarray, responses: np.ndarray, subjects: np.ndarray,
-                 row_dates: np.ndarray, defs: dict[str, _Instrument]) -> NoReturn:
-    """Raise the message of the first bad cell, checking instrument by instrument in name
-    order, row by row (only called once the columnar pass has found a bad cell)."""
-    subj_codes = pd.factorize(subjects)[0]
-    date_codes, date_uniques = pd.factorize(row_dates)
-    n_dates = max(len(date_uniques), 1)
+def _input_error(names: _Names, canon_names: list[str], row_canon: np.ndarray,
+                 items: np.ndarray, responses: np.ndarray, set_of: np.ndarray,
+                 defs: dict[str, _Instrument]) -> InputError:
+    """All bad items and answers at once, in the user's row order, at most :data:`_LISTED`
+    per column (only called once the columnar pass has found a bad cell)."""
+    found: list[_Found] = []
     for c, name in enumerate(canon_names):
         rows = np.flatnonzero(row_canon == c)
         if name == "ashworth":
-            _check_ashworth(rows, ctx, items, responses, subj_codes, date_codes, n_dates)
+            found += _ashworth_problems(rows, names, items, responses, set_of)
         else:
-            _check_items(defs[name], rows, ctx, items, responses, subj_codes, date_codes,
-                         n_dates)
-    raise AssertionError("score_pros: a bad cell was found, but no check names it")
-
-
-# ---------------------------------------------------------------------------------- output
-def _check_table(pros: pd.DataFrame, subject: str) -> pd.DataFrame:
-    if not isinstance(pros, pd.DataFrame):
-        raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
-    need = [subject, "date", "instrument", "item", "response"]
-    missing = [c for c in need if c not in pros.columns]
-    if missing:
-        raise ValueError(f"pros: missing column(s) {', '.join(missing)}; expected {need} "
-                         "(docs/data-model.md)")
-    return pros
+            found += _item_problems(defs[name], rows, names, items, responses, set_of)
+    listed: list[tuple[int, int, int, InputProblem]] = []
+    omitted: dict[tuple[str, str], int] = {}
+    for order, column in enumerate(("item", "response")):
+        parts = [(rows, problem) for col, rows, problem in found if col == column and rows.size]
+        if not parts:
+            continue
+        rows = np.concatenate([p[0] for p in parts])
+        kind = np.repeat(np.arange(len(parts)), [p[0].size for p in parts])
+        for i in np.lexsort((kind, rows, names.rank[rows]))[:_LISTED]:
+            r = int(rows[i])
+            listed.append((int(names.rank[r]), order, r, parts[kind[i]][1](r)))
+        if rows.size > _LISTED:
+            omitted[(names.file, names.headers.get(column, column))] = rows.size - _LISTED
+    if not listed:
+        raise AssertionError("score_pros: a bad cell was found, but no check names it")
+    listed.sort(key=lambda t: t[:3])
+    return InputError([t[3] for t in listed], omitted)
 
 
 def _empty_result() -> pd.DataFrame:
@@ -1018,61 +1061,44 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
     subject, date, instrument and muscle; ``attrs["provenance"]`` holds every option.
     ``subject`` names the identifier column (e.g. ``"id"`` for the demo registry).
 
-    Rows with a blank response count as unanswered items. Bad input raises a ``ValueError``
-    naming the row, subject, date, instrument and item, and what was expected: an unknown
-    instrument (or MSIS-29/MSWS-12 without a version), an unknown item number, an answer out of
-    the item's range or not a whole number, the same item answered twice, a missing date.
+    ``pros`` is read through :func:`neda.io.read_pros` unless it came from it (rules §0.3): the
+    reader checks subjects, dates and instrument names (or MSIS-29/MSWS-12 without a version)
+    and repeated rows, and raises :class:`neda.io.InputError` naming file, row, column and
+    value. Items and answers are then checked against each instrument's form: an unknown item
+    number, an answer out of the item's range or not a whole number, the same item answered
+    twice (e.g. ``1`` and ``01``), a Modified Ashworth row without its muscle or with no
+    category. Every such cell is listed at once in one :class:`~neda.io.InputError`, each with
+    the file, the user's row (``source_row``), the column, the value, what was expected and the
+    subject, date, instrument and item. Rows with a blank response count as unanswered items.
     """
-    opts = options or ProOptions()
     # the one way in (rules §0.3): subject, date and instrument are read and checked by the
     # pros reader; items and answers are checked here against each instrument's form
     table = ensure_table(pros, "pros", ReadOptions(
         columns={"subject": subject} if subject != "subject" else {}))
-    subject = "subject"
+    return _score(table, options or ProOptions())
+
+
+def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd.DataFrame:
+    """:func:`score_pros` of a validated table (``context``: see :class:`_Names`)."""
     record = provenance(opts.rule_set, opts, SOURCE)
     if len(table) == 0:
         return with_provenance(_empty_result(), record)
 
-    subjects = table[subject].to_numpy()
-    raw_dates = table["date"].to_numpy()
-    raw_inst = table["instrument"].to_numpy()
+    subjects = table["subject"].to_numpy()
+    row_dates = table["date"].to_numpy("datetime64[ns]")  # never NaT: the reader checks
     items = table["item"].to_numpy()
     responses = table["response"].to_numpy()
 
     n = len(table)
-    i_starts, i_codes, inst_uniques = _factorize_runs(raw_inst)
-
-    def first_row(runs: np.ndarray) -> int:  # first row of the first run (row) marked
-        r = int(np.flatnonzero(runs)[0])
-        return r if i_starts is None else int(i_starts[r])
-
-    row_dates = _parse_dates(raw_dates)
-    ctx = _Context(subjects, row_dates, raw_inst, items)
-    if (i_codes < 0).any():
-        raise ValueError(f"{ctx.where(first_row(i_codes < 0))}: no instrument given; expected "
-                         f"one of {', '.join(INSTRUMENTS)}")
-    if subjects.dtype.kind not in "biu":
-        no_subject = np.asarray(pd.isna(subjects), bool)
-        if no_subject.any():
-            raise ValueError(f"{ctx.where(int(np.flatnonzero(no_subject)[0]))}: no subject")
-        del no_subject
-    days = row_dates.view(np.int64)
-    if days.min() == np.iinfo(np.int64).min:  # NaT
-        r = int(np.flatnonzero(np.isnat(row_dates))[0])
-        raise ValueError(f"{ctx.where(r)}: date {raw_dates[r]!r} is not a date (ISO 8601 "
-                         "expected)")
-
-    names: list[str] = []
-    for k, u in enumerate(inst_uniques):
-        try:
-            names.append(canonical_instrument(u))
-        except ValueError as exc:
-            raise ValueError(f"{ctx.where(first_row(i_codes == k))}: {exc}") from None
+    # instruments are canonical names (the reader), in long runs: hash where they change
+    i_starts, i_codes, inst_uniques = _factorize_runs(table["instrument"].to_numpy())
+    names = [canonical_instrument(u) for u in inst_uniques]
     canon_names = sorted(set(names))
     row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
                                             np.int8)[i_codes], n)
     defs = _instruments(opts)
 
+    days = row_dates.view(np.int64)
     order, starts = _group_rows(subjects, days, row_canon, len(canon_names))
     lens = np.diff(np.append(starts, n))
     first = starts if order is None else order[starts]
@@ -1087,7 +1113,10 @@ def score_pros(pros: pd.DataFrame, options: ProOptions | None = None, *,
             out, out_first, out_canon = _score_with_ashworth(
                 items, responses, order, lens, first, canon, is_ash, defs, canon_names)
     except _BadInput:
-        _raise_first(ctx, canon_names, row_canon, items, responses, subjects, row_dates, defs)
+        set_of = np.empty(n, np.int64)  # the response set of every row
+        set_of[slice(None) if order is None else order] = np.repeat(np.arange(lens.size), lens)
+        raise _input_error(_Names(table, subjects, row_dates, context=context), canon_names,
+                           row_canon, items, responses, set_of, defs) from None
 
     codes = out["ashworth_code"]
     index = pd.RangeIndex(codes.size)
@@ -1158,29 +1187,21 @@ def _score_with_ashworth(items: np.ndarray, responses: np.ndarray, order: np.nda
 
 
 # ------------------------------------------------------------------ per-instrument helpers
-def _select(pros: pd.DataFrame, names: tuple[str, ...], default: str | None,
+def _select(pros: Any, names: tuple[str, ...], version: str | None,
             options: ProOptions | None, subject: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    if not isinstance(pros, pd.DataFrame):
-        raise ValueError("pros must be a pandas DataFrame (docs/data-model.md)")
-    if "instrument" not in pros.columns:
-        if default is None:
+    """Scores of the instrument(s) ``names`` (``version``: only that one). Every row is read and
+    checked (rules §0.3); only the rows of these instruments are scored."""
+    only = version or (names[0] if len(names) == 1 else None)
+    if (isinstance(pros, pd.DataFrame) and not is_validated(pros, "pros")
+            and "instrument" not in pros.columns):
+        if only is None:
             raise ValueError(f"pros has no `instrument` column: say which version "
                              f"({' or '.join(names)}) with version=")
-        frame = pros.assign(instrument=default)
-    else:
-        uniques = pd.unique(pros["instrument"].to_numpy())
-        keep = []
-        for u in uniques:
-            try:
-                if canonical_instrument(u) in names:
-                    keep.append(u)
-            except ValueError:
-                continue
-        frame = pros[pros["instrument"].isin(keep)]
-        if default is not None:
-            frame = frame[[canonical_instrument(u) == default
-                           for u in frame["instrument"].to_numpy()]]
-    out = score_pros(frame, options, subject=subject)
+        pros = pros.assign(instrument=only)
+    table = ensure_table(pros, "pros", ReadOptions(
+        columns={"subject": subject} if subject != "subject" else {}))
+    chosen = table[table["instrument"].isin([only] if only else names).to_numpy()]
+    out = _score(chosen, options or ProOptions())
     keep_cols = [*_KEY_COLUMNS, *columns, "rule_set"]
     if "ashworth" not in columns:
         keep_cols.remove("muscle")
@@ -1206,22 +1227,19 @@ def mfis(pros: pd.DataFrame, options: ProOptions | None = None, *,
     15, 16, 18, 19 (0-40); psychosocial = 8, 9 (0-8); total = their sum (0-84), only when all
     three are scored. Without an ``instrument`` column every row is read as MFIS.
     """
-    return _select(pros, ("MFIS",), "MFIS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["MFIS"])
+    return _select(pros, ("MFIS",), None, options, subject, INSTRUMENT_COLUMNS["MFIS"])
 
 
 def mfis5(pros: pd.DataFrame, options: ProOptions | None = None, *,
           subject: str = "subject") -> pd.DataFrame:
     """Stand-alone MFIS-5 (items 1, 9, 10, 17, 19 of the MFIS; 0-20; rules §7.2)."""
-    return _select(pros, ("MFIS-5",), "MFIS-5" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
+    return _select(pros, ("MFIS-5",), None, options, subject, INSTRUMENT_COLUMNS["MFIS-5"])
 
 
 def fss(pros: pd.DataFrame, options: ProOptions | None = None, *,
         subject: str = "subject") -> pd.DataFrame:
     """Fatigue Severity Scale: mean of 9 items 1-7 and the sum (Krupp 1989; rules §7.3)."""
-    return _select(pros, ("FSS",), "FSS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["FSS"])
+    return _select(pros, ("FSS",), None, options, subject, INSTRUMENT_COLUMNS["FSS"])
 
 
 def msis29(pros: pd.DataFrame, options: ProOptions | None = None, *, version: Any = None,
@@ -1245,9 +1263,8 @@ def msws12(pros: pd.DataFrame, options: ProOptions | None = None, *, version: An
 def spasticity_nrs(pros: pd.DataFrame, options: ProOptions | None = None, *,
                    subject: str = "subject") -> pd.DataFrame:
     """Spasticity numeric rating scale 0-10, item 1 (Farrar 2008; rules §7.6)."""
-    return _select(pros, ("spasticity_nrs",),
-                   "spasticity_nrs" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["spasticity_nrs"])
+    return _select(pros, ("spasticity_nrs",), None, options, subject,
+                   INSTRUMENT_COLUMNS["spasticity_nrs"])
 
 
 def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
@@ -1258,15 +1275,13 @@ def ashworth(pros: pd.DataFrame, options: ProOptions | None = None, *,
     ``ashworth`` is an ordered categorical (1+ is a category, not 1.5) and ``ashworth_code``
     its ordinal code 0-5. Never average these values.
     """
-    return _select(pros, ("ashworth",), "ashworth" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["ashworth"])
+    return _select(pros, ("ashworth",), None, options, subject, INSTRUMENT_COLUMNS["ashworth"])
 
 
 def pdds(pros: pd.DataFrame, options: ProOptions | None = None, *,
          subject: str = "subject") -> pd.DataFrame:
     """Patient Determined Disease Steps, 0-8, item 1 (rules §7.7, optional measure)."""
-    return _select(pros, ("PDDS",), "PDDS" if "instrument" not in pros.columns else None,
-                   options, subject, INSTRUMENT_COLUMNS["PDDS"])
+    return _select(pros, ("PDDS",), None, options, subject, INSTRUMENT_COLUMNS["PDDS"])
 
 
 def score_response_set(instrument: str, responses: Mapping[Any, Any],
@@ -1279,14 +1294,19 @@ def score_response_set(instrument: str, responses: Mapping[Any, Any],
     name = canonical_instrument(instrument)
     if name == "ashworth":
         raise ValueError("Modified Ashworth is rated per muscle group; use ashworth()")
-    frame = pd.DataFrame({"subject": 0, "date": pd.Timestamp("2000-01-01"),
-                          "instrument": name, "item": list(responses.keys()),
-                          "response": pd.Series(list(responses.values()), dtype=object)})
-    if frame.empty:
+    if not responses:
         defs = _instruments(options or ProOptions())
         return {"instrument": name, "n_items": len(defs[name].items), "items_answered": 0,
                 "scored": False, "reason": "no item answered"}
-    row = score_pros(frame, options).iloc[0]
+    # one made-up subject and date; a bad cell is named by its item ("row index" = the key)
+    keys = pd.Index(list(responses.keys()), dtype=object)
+    index = pd.RangeIndex(len(keys)) if keys.hasnans else keys  # a blank item: by position
+    frame = pd.DataFrame({"subject": 0, "date": pd.Timestamp("2000-01-01"), "instrument": name,
+                          "item": keys.to_numpy(), "response": pd.Series(
+                              list(responses.values()), index=index, dtype=object)},
+                         index=index)
+    row = _score(read_pros(frame, file_label=f"{name} responses"), options or ProOptions(),
+                 context=False).iloc[0]
     group = name.rsplit("v", 1)[0] if name.startswith(("MSIS", "MSWS")) else name
     keys = ["instrument", "n_items", "items_answered", "scored", "reason",
             *INSTRUMENT_COLUMNS[group]]
