@@ -1,0 +1,271 @@
+"""Load test of the clinic: 50 concurrent clients against a 2-worker gunicorn on a demo clinic.
+
+    python bench/web.py                        # 5,000 patients, 50 clients, 30 s per phase
+    python bench/web.py --patients 300 --seconds 10 --clients 20
+
+Builds (once, cached in ``build/bench-web-<N>``) a SQLite demo clinic of ``--patients`` patients,
+serves it with ``gunicorn --workers 2`` exactly as ``make run`` does, logs every client in as the
+demo clinician through the login form (CSRF, argon2, session cookie) and gives the API clients a
+token from ``neda-admin issue_token``. Each client loops over a mix of requests:
+
+* the patient overview of a random patient (the one-page screen, chart data included),
+* a page of the patient list (random page, sort or search),
+* the computed course of a random patient from the JSON API (``/api/patients/<id>/course``).
+
+Two phases, reported separately:
+
+``saturated``  every client sends its next request as soon as the last one is answered: the
+               server's throughput at full load, and the latency 50 waiting clinicians would see.
+``clinic``     every client waits a random 0.5-1.5 s between requests (a clinician reads a page
+               before opening the next): the latency of a busy clinic of 50 people.
+
+Courses are cached per worker process (keyed by data version and rule-set digest), so a patient's
+first overview in a worker computes the course and later ones do not; the report gives the first
+requests of each worker (the list computes the whole clinic's table) apart from the rest.
+
+The load generator runs on the same 2-core machine as the server and takes some of its CPU, so
+the figures are a lower bound on what the server alone would do. Timings are printed, never
+asserted. There is no peer web application to measure against; the target of issue 9 is a p95
+under 150 ms with no errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "bench-password-0f3c9a"
+
+
+def _bin(name: str) -> str:
+    """A console script of the environment running this benchmark (``neda-admin``, ``gunicorn``)."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else name
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env.update(NEDA_DATA_DIR=str(data_dir), NEDA_DEMO_PASSWORD=PASSWORD,
+               PYTHONPATH=str(ROOT / "src"))
+    return env
+
+
+def build_clinic(patients: int, seed: int) -> Path:
+    """The demo clinic's database, made once per size (its folder holds the SQLite file)."""
+    data_dir = ROOT / "build" / f"bench-web-{patients}"
+    stamp = data_dir / ".complete"
+    if stamp.exists():
+        return data_dir
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = _env(data_dir)
+    admin = _bin("neda-admin")
+    t0 = time.perf_counter()
+    subprocess.run([admin, "migrate", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([admin, "collectstatic", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([admin, "demo_clinic", "--patients", str(patients), "--seed", str(seed)],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    stamp.touch()
+    print(f"demo clinic of {patients} patients built in {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)
+    return data_dir
+
+
+def issue_token(data_dir: Path) -> str:
+    out = subprocess.run([_bin("neda-admin"), "issue_token", "--username", "clinician",
+                          "--name", f"bench {time.time():.0f}"],
+                         env=_env(data_dir), check=True, capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def patient_ids(data_dir: Path) -> list[str]:
+    code = ("import django; django.setup();"
+            "from neda.web.clinic.models import Patient;"
+            "print('\\n'.join(str(p) for p in Patient.objects.values_list('public_id', flat=True)))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         env={**_env(data_dir), "DJANGO_SETTINGS_MODULE": "neda.web.settings"})
+    return out.stdout.split()
+
+
+def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [_bin("gunicorn"), "neda.web.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning"],
+        env=_env(data_dir), start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    server.terminate()
+    raise SystemExit("gunicorn did not answer /healthz within 60 s")
+
+
+class Session:
+    """One client: a cookie jar (logged in through the form) or an API token."""
+
+    def __init__(self, base: str, token: str | None = None) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def login(self, username: str) -> None:
+        with self.opener.open(f"{self.base}/login/", timeout=30) as r:
+            page = r.read().decode()
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if match is None:
+            raise SystemExit("the login page has no CSRF token")
+        data = urllib.parse.urlencode({"csrfmiddlewaretoken": match.group(1),
+                                       "username": username, "password": PASSWORD}).encode()
+        request = urllib.request.Request(f"{self.base}/login/", data=data,
+                                         headers={"Referer": f"{self.base}/login/"})
+        with self.opener.open(request, timeout=30) as r:
+            r.read()
+        if not any(c.name == "sessionid" for c in self.jar):
+            raise SystemExit(f"logging in as {username} failed (wrong NEDA_DEMO_PASSWORD?)")
+
+    def get(self, path: str) -> int:
+        request = urllib.request.Request(self.base + path, headers=self.headers)
+        try:
+            with self.opener.open(request, timeout=60) as r:
+                r.read()
+                return int(r.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0
+
+
+@dataclass
+class Results:
+    times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.times[kind].append(seconds)
+            if status != 200:
+                self.errors[kind].append(status)
+
+
+def _request(session: Session, api: Session, ids: list[str], rng: random.Random) -> tuple[str, int]:
+    kind = rng.choices(["overview", "list", "api course"], weights=[5, 3, 2])[0]
+    if kind == "overview":
+        return kind, session.get(f"/patients/{rng.choice(ids)}/")
+    if kind == "list":
+        query = rng.choice([{"page": str(rng.randint(1, 20))},
+                            {"sort": "last_visit", "dir": "desc"},
+                            {"sort": "neda", "page": str(rng.randint(1, 5))},
+                            {"q": f"{rng.randint(1, 999):03d}"}])
+        return kind, session.get("/patients/?" + urllib.parse.urlencode(query))
+    return kind, api.get(f"/api/patients/{rng.choice(ids)}/course")
+
+
+def run_phase(base: str, sessions: list[Session], apis: list[Session], ids: list[str],
+              seconds: float, think: tuple[float, float] | None) -> tuple[Results, float]:
+    results = Results()
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        rng = random.Random(i)
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            kind, status = _request(sessions[i], apis[i], ids, rng)
+            results.add(kind, time.perf_counter() - t0, status)
+            if think:
+                time.sleep(rng.uniform(*think))
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(sessions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - t0
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+        else values[0]
+
+
+def report(name: str, results: Results, elapsed: float) -> None:
+    every = [t for ts in results.times.values() for t in ts]
+    n_errors = sum(len(e) for e in results.errors.values())
+    print(f"\n{name}: {len(every)} requests in {elapsed:.1f} s = {len(every) / elapsed:.1f} "
+          f"requests/s, p50 {1000 * _p(every, 50):.0f} ms, p95 {1000 * _p(every, 95):.0f} ms, "
+          f"errors {n_errors}")
+    print(f"  {'request':<12} {'n':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
+    for kind, ts in sorted(results.times.items()):
+        print(f"  {kind:<12} {len(ts):>6} {len(ts) / elapsed:>7.1f} {1000 * _p(ts, 50):>7.0f} "
+              f"{1000 * _p(ts, 95):>7.0f} {1000 * max(ts):>7.0f}")
+    for kind, codes in results.errors.items():
+        print(f"  errors in {kind}: " + ", ".join(f"{c} x{codes.count(c)}" for c in set(codes)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    data_dir = build_clinic(args.patients, args.seed)
+    ids = patient_ids(data_dir)
+    token = issue_token(data_dir)
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_server(data_dir, args.port, args.workers)
+    try:
+        sessions = [Session(base) for _ in range(args.clients)]
+        for s in sessions:
+            s.login("clinician")
+        apis = [Session(base, token) for _ in range(args.clients)]
+        print(f"{len(ids)} patients, {args.clients} clients logged in, gunicorn with "
+              f"{args.workers} workers", file=sys.stderr)
+
+        # First requests of each worker: the list computes the clinic's table once per process.
+        first = Results()
+        for _ in range(2 * args.workers):
+            t0 = time.perf_counter()
+            status = sessions[0].get("/patients/")
+            first.add("list", time.perf_counter() - t0, status)
+        print("first list requests (one per worker computes the whole clinic): "
+              + ", ".join(f"{1000 * t:.0f} ms" for t in first.times["list"]))
+
+        results, elapsed = run_phase(base, sessions, apis, ids, args.seconds, think=None)
+        report(f"saturated ({args.clients} clients, no pause)", results, elapsed)
+        results, elapsed = run_phase(base, sessions, apis, ids, args.seconds, think=(0.5, 1.5))
+        report(f"clinic ({args.clients} clients, 0.5-1.5 s between requests)", results, elapsed)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
