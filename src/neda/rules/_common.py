@@ -114,6 +114,36 @@ def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
     }
 
 
+_EPOCH0 = np.datetime64("1970-01-01", "D")
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def day_numbers(values: Any) -> np.ndarray:
+    """Day numbers since 1970-01-01 (float; NaN for missing).
+
+    Validated tables hold ``datetime64`` columns, converted here by numpy alone: on them
+    ``pd.to_datetime`` would first box up to thousands of cells as Timestamps to decide
+    whether to cache (pandas' ``should_cache``), the largest cost of a one-patient call."""
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
+    d = arr.astype("datetime64[D]")
+    out = (d - _EPOCH0).astype(np.int64).astype(np.float64)
+    out[np.isnat(d)] = np.nan
+    return out
+
+
+def day_dates(days: Any) -> np.ndarray:
+    """Day numbers as ``datetime64[ns]`` (NaT for missing)."""
+    arr = np.asarray(days, dtype=float)
+    ok = np.isfinite(arr)
+    if ok.all():
+        return (arr.astype(np.int64) * _NS_PER_DAY).view("datetime64[ns]")
+    ns = np.full(arr.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[ok] = arr[ok].astype(np.int64) * _NS_PER_DAY
+    return ns.view("datetime64[ns]")
+
+
 def with_provenance(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame:
     """Add the ``rule_set`` column and ``attrs["provenance"]`` to a result table."""
     frame = frame.copy()

@@ -43,7 +43,7 @@ import pandas as pd
 from ..io import ensure_table
 from ..options import Options, option
 from ._common import as_pandas as _to_pandas
-from ._common import provenance, rule_set_name
+from ._common import day_dates, day_numbers, provenance, rule_set_name
 from .relapses import RelapseOptions, as_hygiene
 
 #: Columns of :attr:`ArrResult.rates`, in order.
@@ -149,28 +149,13 @@ class ArrResult:
 
 # ---------------------------------------------------------------------------------------------
 
-_EPOCH0 = np.datetime64("1970-01-01", "D")
-
-
-
-
 def _day_array(values: pd.Series, what: str) -> np.ndarray:
     """Day numbers (float, NaN for missing)."""
-    ts = pd.to_datetime(values)
-    out = np.full(len(ts), np.nan)
-    ok = ts.notna().to_numpy()
-    if ok.any():
-        d = ts[ok].to_numpy().astype("datetime64[D]")
-        out[ok] = (d - _EPOCH0).astype(np.int64)
-    return out
+    return day_numbers(values)
 
 
 def _dates(days: np.ndarray) -> pd.Series:
-    arr = np.array(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH0 + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
+    return pd.Series(day_dates(days))
 
 
 def _count(win: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:

@@ -52,6 +52,8 @@ from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 from ._common import Tri, provenance, rule_set_name, tri_all
+from ._common import day_dates as _dates
+from ._common import day_numbers as _days
 from ._windows import ScanWindows
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
@@ -334,31 +336,6 @@ def _subject_col(frame: pd.DataFrame, table: str) -> str:
             return c
     raise ValueError(f"{table} table has no subject column (looked for 'subject', 'id', "
                      f"'patient'; columns: {list(frame.columns)})")
-
-
-def _days(values: Any) -> np.ndarray:
-    """Day numbers since 1970-01-01 (float; NaN for missing)."""
-    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
-    if arr.dtype.kind != "M":
-        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
-    d = arr.astype("datetime64[D]")
-    out = (d - _E0).astype(np.int64).astype(np.float64)
-    out[np.isnat(d)] = np.nan
-    return out
-
-
-_NS_PER_DAY = 86_400_000_000_000
-
-
-def _dates(days: Any) -> np.ndarray:
-    """Day numbers as ``datetime64[ns]`` (NaT for missing)."""
-    arr = np.asarray(days, dtype=float)
-    ok = np.isfinite(arr)
-    if ok.all():
-        return (arr.astype(np.int64) * _NS_PER_DAY).view("datetime64[ns]")
-    ns = np.full(arr.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    ns[ok] = arr[ok].astype(np.int64) * _NS_PER_DAY
-    return ns.view("datetime64[ns]")
 
 
 def _filled(n: int, text: str) -> np.ndarray:

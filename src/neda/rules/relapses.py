@@ -31,7 +31,7 @@ from ..io import PRECISIONS, InputError, InputProblem, ReadOptions, ensure_table
 from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
 from ..options import Options, option
-from ._common import provenance, rule_set_name, with_provenance
+from ._common import day_dates, day_numbers, provenance, rule_set_name, with_provenance
 from .edss import FS_SYSTEMS, parse_fs_grade
 
 SOURCE = ("docs/rules.md §3.1 (relapse definition and hygiene), 3.2 (severity), "
@@ -323,7 +323,6 @@ def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None
 
 
 # ------------------------------------------------------------------------------ input
-_EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def relapse_onset_intervals(onset: pd.Series, onset_end: pd.Series | None = None
@@ -389,11 +388,7 @@ def _tri_series(codes: np.ndarray) -> pd.Series:
 
 
 def _dates(days: np.ndarray) -> pd.Series:
-    arr = np.asarray(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
+    return pd.Series(day_dates(days))
 
 
 def _join(parts: list[np.ndarray], names: list[str]) -> np.ndarray:
@@ -1029,8 +1024,7 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
 
 
 def _day_of(values: pd.Series) -> np.ndarray:
-    d = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
-    return np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
+    return day_numbers(values)
 
 
 def _id_frame(ctx: _Context) -> pd.DataFrame:

@@ -37,7 +37,8 @@ import pandas as pd
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import provenance, rule_set_name, with_provenance
+from ._common import day_dates, provenance, rule_set_name, with_provenance
+from ._common import day_numbers as _days
 from ._windows import ScanWindows
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
@@ -183,28 +184,8 @@ class ResponseOptions(Options):
 # ------------------------------------------------------------------------------ shared helpers
 # (also used by neda.rules.phenotype)
 
-_EPOCH0 = np.datetime64("1970-01-01", "D")
-
-
-
-
-def _days(values: Any) -> np.ndarray:
-    """Day numbers since 1970-01-01 (float; NaN for missing)."""
-    ts = pd.to_datetime(pd.Series(values))
-    out = np.full(len(ts), np.nan)
-    ok = ts.notna().to_numpy()
-    if ok.any():
-        d = ts[ok].to_numpy().astype("datetime64[D]")
-        out[ok] = (d - _EPOCH0).astype(np.int64)
-    return out
-
-
 def _dates(days: Any) -> pd.Series:
-    arr = np.asarray(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH0 + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
+    return pd.Series(day_dates(days))
 
 
 def relapse_days(relapses: Any, options: RelapseOptions | None = None
