@@ -182,8 +182,12 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
                         options=opts.neda) if len(epochs) else None)
     stage(6)
     clinician = _clinician_courses(tables.patients, courses)
+    # the progression modifier reads the engine's PIRA events: the run above when its
+    # options are the progression preset's (the default), instead of a second run
+    same_engine = opts.course == CourseOptions.from_preset(opts.phenotype.progression_preset)
     phenotype = lublin_descriptors(vis, hygiene, scans, opts.phenotype, courses=clinician,
-                                   ascertainment=tables.followup)
+                                   ascertainment=tables.followup,
+                                   course_result=course if same_engine else None)
     stage(7)
     spms = objective_spms(vis, hygiene, opts.phenotype)
 

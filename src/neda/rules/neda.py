@@ -53,7 +53,9 @@ from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 from ._common import Tri, provenance, rule_set_name, tri_all
 from ._common import day_dates as _dates
+from ._common import day_key as _key
 from ._common import day_numbers as _days
+from ._common import subject_codes as _codes
 from ._windows import ScanWindows
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
@@ -312,8 +314,6 @@ class NedaOptions(Options):
 # input preparation
 
 _E0 = np.datetime64("1970-01-01", "D")
-_KEY = np.int64(1 << 23)
-_SHIFT = 1 << 21
 
 # three-valued codes: False < unknown < True, so a three-valued AND is a minimum
 _F, _U, _T = np.int8(0), np.int8(1), np.int8(2)
@@ -361,21 +361,6 @@ def _iso(days: np.ndarray) -> np.ndarray:
     else:
         out[ok] = np.datetime_as_string(_E0 + v, unit="D").astype(object)
     return out
-
-
-def _key(sid: np.ndarray, day: np.ndarray) -> np.ndarray:
-    return np.asarray(sid, np.int64) * _KEY + (np.asarray(day, np.float64) + _SHIFT).astype(
-        np.int64)
-
-
-def _codes(subjects: pd.Index, values: Any) -> np.ndarray:
-    """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
-    compared as text when one table holds numbers and the other text (rules §0.3)."""
-    vals = pd.Index(values)
-    numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
-    if len(numeric) == 2 and len(vals) and len(subjects):
-        return np.asarray(subjects.astype(str).get_indexer(vals.astype(str)), np.int64)
-    return np.asarray(subjects.get_indexer(vals), np.int64)
 
 
 def _sort_by_key(key: np.ndarray) -> np.ndarray | None:
