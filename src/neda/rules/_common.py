@@ -153,6 +153,15 @@ def with_provenance(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame
     return frame
 
 
+def texts_by_key(keys: np.ndarray, text: Any) -> np.ndarray:
+    """``text(key)`` per row, written once per distinct key (an object array): reasons and
+    flags depend on a few codes, so a registry needs a handful of texts, not one per row."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = [text(k) for k in distinct.tolist()]
+    return table[inverse.reshape(-1)]
+
+
 def provenance_frame(columns: dict[str, Any], record: dict[str, Any]) -> pd.DataFrame:
     """A result table built once from finished columns, with the ``rule_set`` column and
     ``attrs["provenance"]`` (as :func:`with_provenance`, without copying a frame)."""

@@ -32,7 +32,14 @@ from ..course import CourseOptions, CourseResult, confirmed_events
 from ..course.options import PRESETS
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import DayIndex, provenance, provenance_frame, rule_set_name, with_provenance
+from ._common import (
+    DayIndex,
+    provenance,
+    provenance_frame,
+    rule_set_name,
+    texts_by_key,
+    with_provenance,
+)
 from ._common import as_pandas as _to_pandas
 from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
@@ -251,14 +258,6 @@ def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
                     course_in, subjects, subjects.get_indexer(pd.Index(subject)))
 
 
-def _texts(keys: np.ndarray, text: Any) -> np.ndarray:
-    """``text(key)`` per row, written once per distinct key (an object array)."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    table = np.empty(len(distinct), dtype=object)
-    table[:] = [text(k) for k in distinct.tolist()]
-    return table[inverse.reshape(-1)]
-
-
 _MRI_ACTIVE = "MRI activity (Gd-enhancing or new/enlarging T2 lesions)"
 _MRI_CLEAN = "no MRI activity on the scans of the window"
 _MRI_NONE = "no scan in the window"
@@ -312,7 +311,7 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
             parts.append("no contrast or Gd count missing")
         return "; ".join(parts) or "incomplete MRI counts"
 
-    why = _texts(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
+    why = texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
     why[~has] = _MRI_NONE
     why[c] = _MRI_CLEAN
     why[a] = _MRI_ACTIVE
@@ -370,7 +369,7 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
                       "(relapse date imprecise or ascertainment incomplete)")
     pira = n_pira > 0
     vals[pira] = True
-    why[pira] = _texts(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the window "
+    why[pira] = texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the window "
                        f"(preset {eng.preset})")
     return _Progression(vals, why, n_pira, n_raw > 0)
 
@@ -488,13 +487,13 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
                              None: "indeterminate"}[p] for p in p_t], dtype=object)
     progression[~applies] = "not applicable"
     p_why = prog.why.copy()
-    p_why[~applies] = _texts(course[~applies].astype(str), lambda c: (
+    p_why[~applies] = texts_by_key(course[~applies].astype(str), lambda c: (
         f"progression modifiers apply to progressive courses only ({c})"))
     flag_bits = (legacy.astype(np.int64) + 2 * is_none + 4 * mri_a.early
                  + 8 * (applies & prog.raw))
     flag_names = ("legacy_PRMS", "course_not_given", "scan_interval_starts_before_window",
                   "relapse_associated_worsening")
-    flags = _texts(flag_bits, lambda k: ";".join(f for i, f in enumerate(flag_names)
+    flags = texts_by_key(flag_bits, lambda k: ";".join(f for i, f in enumerate(flag_names)
                                                  if k >> i & 1))
     descriptor = activity.copy()
     descriptor[~is_none] = course[~is_none] + ", " + activity[~is_none]
