@@ -192,13 +192,25 @@ def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
     the windows with person-time (rules §4.6). Not the mean of the per-patient rates.
     Groups are the key values that occur, in sorted order (missing last)."""
     keys = [by] if isinstance(by, str) else list(by or [])
-    used = np.nan_to_num(rates["days"].to_numpy(np.float64, na_value=np.nan)) > 0
-    has_obj = bool(rates["relapses_objective"].notna().any()) if len(rates) else False
+    return pd.DataFrame(_pooled(rates["subject"].to_numpy(), _floats(rates["days"]),
+                                _floats(rates["relapses"]), _floats(rates["relapses_objective"]),
+                                {k: rates[k].to_numpy() for k in keys}, year_days))
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(np.float64, na_value=np.nan)
+
+
+def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
+            objective: np.ndarray, keys: dict[str, np.ndarray], year_days: float
+            ) -> dict[str, Any]:
+    """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>)."""
+    used = np.nan_to_num(days) > 0
+    has_obj = bool((~np.isnan(objective)).any())
     # group of each used window: codes of the sorted key values, combined
     key_codes, key_values = [], []
-    for k in keys:
-        codes, uniques = pd.factorize(rates[k].to_numpy()[used], sort=True,
-                                      use_na_sentinel=False)
+    for values in keys.values():
+        codes, uniques = pd.factorize(values[used], sort=True, use_na_sentinel=False)
         key_codes.append(codes)
         key_values.append(uniques)
     if keys:
@@ -208,31 +220,29 @@ def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
         groups, group = np.zeros((1, 0), np.int64), np.zeros(int(used.sum()), np.int64)
     n = len(groups)
 
-    def total(col: str) -> np.ndarray:
-        values = rates[col].to_numpy(np.float64, na_value=0.0)[used]  # <NA> adds nothing
-        return np.bincount(group, weights=values, minlength=n)
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=np.nan_to_num(values[used]), minlength=n)
 
-    subject = pd.factorize(rates["subject"].to_numpy()[used])[0]
-    pairs = np.unique(np.stack([group, subject], axis=1), axis=0)
+    code = pd.factorize(subject[used])[0]
+    pairs = np.unique(np.stack([group, code], axis=1), axis=0)
     pairs = pairs[pairs[:, 1] >= 0]  # a missing subject is no subject (as nunique)
-    days = total("days")
-    relapses = total("relapses")
-    objective = total("relapses_objective")
-    py = days / year_days
+    py = total(days) / year_days
+    n_rel = total(relapses)
+    n_obj = total(objective)
     with np.errstate(divide="ignore", invalid="ignore"):
-        arr = np.where(py > 0, relapses / py, np.nan)
-        arr_obj = np.where(py > 0, objective / py, np.nan)
+        arr = np.where(py > 0, n_rel / py, np.nan)
+        arr_obj = np.where(py > 0, n_obj / py, np.nan)
     out: dict[str, Any] = {k: pd.api.extensions.take(v, groups[:, i])
                            for i, (k, v) in enumerate(zip(keys, key_values, strict=True))}
     out["subjects"] = np.bincount(pairs[:, 0], minlength=n).astype("int64")
     out["windows"] = np.bincount(group, minlength=n).astype("int64")
-    out["relapses"] = relapses.astype("int64")
-    out["relapses_objective"] = (pd.array(objective.astype("int64"), dtype="Int64") if has_obj
-                                 else pd.array([pd.NA] * n, dtype="Int64"))
+    out["relapses"] = n_rel.astype("int64")
+    out["relapses_objective"] = pd.arrays.IntegerArray(n_obj.astype("int64"),
+                                                       np.full(n, not has_obj))
     out["person_years"] = py
     out["arr"] = arr
-    out["arr_objective"] = arr_obj if has_obj else np.nan
-    return pd.DataFrame(out)
+    out["arr_objective"] = arr_obj if has_obj else np.full(n, np.nan)
+    return out
 
 
 def _flags(bits: np.ndarray) -> np.ndarray:
@@ -428,36 +438,49 @@ def annualised_relapse_rate(
                         pd.factorize(sid_all, sort=True)[0]))
     rates = pd.DataFrame({k: (v[order] if not isinstance(v, str) else v)
                           for k, v in columns.items()})
-    first_epoch = np.concatenate(first)[order]
 
     # ---- pooled ----------------------------------------------------------------------------
-    parts: list[pd.DataFrame] = []
-    kinds = rates["window"].to_numpy()
-    for kind_name in ("followup", "on_treatment", "pre_treatment"):
-        sel = rates[kinds == kind_name]
-        if kind_name == "followup":
-            parts.append(pooled_arr(sel, year_days=o.year_days).assign(
-                window=kind_name, drug="all", pooled_over="follow-up window of every subject"))
-            continue
-        if len(sel) == 0:
+    # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and
+    # per drug; pre-treatment over each subject's first epoch and per drug
+    kind_sorted = window[order]
+    first_epoch = np.concatenate(first)[order]
+    values = (rates["subject"].to_numpy(), days[order],
+              np.where(finite, n, 0.0)[order] if not no_data else np.full(n_win, np.nan),
+              np.where(finite, n_obj, 0.0)[order] if has_obj else np.full(n_win, np.nan))
+    drugs = rates["drug"].to_numpy()
+    parts: list[dict[str, Any]] = []
+
+    def part(rows: np.ndarray, kind_name: str, pooled_over: str, per_drug: bool) -> None:
+        subject, days_, relapses_, objective_ = (v[rows] for v in values)
+        cols = _pooled(subject, days_, relapses_, objective_,
+                       {"drug": drugs[rows]} if per_drug else {}, o.year_days)
+        m = len(cols["subjects"])
+        parts.append({"window": np.full(m, kind_name, dtype=object),
+                      "drug": cols.pop("drug") if per_drug else np.full(m, "all", dtype=object),
+                      "pooled_over": np.full(m, pooled_over, dtype=object), **cols})
+
+    part(kind_sorted == "followup", "followup", "follow-up window of every subject", False)
+    for kind_name in ("on_treatment", "pre_treatment"):
+        rows = kind_sorted == kind_name
+        if not rows.any():
             continue
         if kind_name == "on_treatment":
-            total = pooled_arr(sel, year_days=o.year_days).assign(
-                pooled_over="on_treatment windows of every epoch")
+            part(rows, kind_name, "on_treatment windows of every epoch", False)
         else:
-            total = pooled_arr(sel[first_epoch[kinds == kind_name]], year_days=o.year_days
-                               ).assign(pooled_over="pre_treatment window of each subject's "
-                                                    "first epoch")
-        per_drug = pooled_arr(sel, by="drug", year_days=o.year_days).assign(
-            pooled_over=f"{kind_name} windows of every epoch of the drug")
-        parts.append(total.assign(window=kind_name, drug="all"))
-        parts.append(per_drug.assign(window=kind_name))
-    pooled = pd.concat(parts, ignore_index=True)
-    pooled["rule_set"] = o.rule_set
-    pooled = pooled[list(POOLED_COLUMNS)]
+            part(rows & first_epoch, kind_name,
+                 "pre_treatment window of each subject's first epoch", False)
+        part(rows, kind_name, f"{kind_name} windows of every epoch of the drug", True)
+    pooled_cols: dict[str, Any] = {c: np.concatenate([p[c] for p in parts])
+                                   for c in POOLED_COLUMNS if c not in ("relapses_objective",
+                                                                        "rule_set")}
+    objective = [p["relapses_objective"] for p in parts]
+    pooled_cols["relapses_objective"] = pd.arrays.IntegerArray(
+        np.concatenate([x.to_numpy(np.int64, na_value=0) for x in objective]),
+        np.concatenate([x.isna() for x in objective]) | (not has_obj))
     if not has_obj:
-        pooled["relapses_objective"] = pd.Series(pd.NA, index=pooled.index, dtype="Int64")
-        pooled["arr_objective"] = np.nan
+        pooled_cols["arr_objective"] = np.full(len(pooled_cols["arr"]), np.nan)
+    pooled_cols["rule_set"] = o.rule_set
+    pooled = pd.DataFrame({c: pooled_cols[c] for c in POOLED_COLUMNS})
     rates.attrs["provenance"] = record
     pooled.attrs["provenance"] = record
     return ArrResult(rates=rates, pooled=pooled, options=o, provenance=record)
