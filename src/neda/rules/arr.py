@@ -379,14 +379,13 @@ def annualised_relapse_rate(
     n_mid = np.zeros(len(sid_all))
     if hygiene is not None:
         record["relapses"] = hygiene.provenance
-        days_rel = hygiene.onset_days()
+        days_rel = hygiene.onset_arrays()
         has_obj = bool((days_rel["objective"] >= 0).any())
         rel_index = pd.Index(pd.unique(sid_all))
         rows = np.flatnonzero(finite)
         counted = _count(subject_codes(rel_index, sid_all[rows]), w0[rows], w1[rows],
-                         subject_codes(rel_index, days_rel["subject"].to_numpy()),
-                         days_rel["a"].to_numpy(np.float64), days_rel["b"].to_numpy(np.float64),
-                         days_rel["objective"].to_numpy() == 1)
+                         subject_codes(rel_index, days_rel["subject"]),
+                         days_rel["a"], days_rel["b"], days_rel["objective"] == 1)
         n[rows], n_obj[rows], n_mid[rows] = counted
     else:
         has_obj = False

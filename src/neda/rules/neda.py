@@ -500,20 +500,20 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     # ---- relapses: relapse hygiene is the one relapse table (rules §3.1) ----
     hyg: RelapseHygiene | None = as_hygiene(relapses, options=relapse_options)
     if hyg is not None:
-        od = hyg.onset_days()
-        rsid = _codes(subjects, od["subject"].to_numpy())
+        od = hyg.onset_arrays()
+        rsid = _codes(subjects, od["subject"])
         ok = rsid >= 0
-        ra = od["a"].to_numpy(np.float64)[ok]
-        rb = od["b"].to_numpy(np.float64)[ok]
-        rlab = od["label"].to_numpy(dtype=object)[ok]
+        ra = od["a"][ok]
+        rb = od["b"][ok]
+        rlab = od["label"][ok]
         rsid = rsid[ok]
         rorder = np.argsort(_key(rsid, ra), kind="stable")
         rsid, ra, rb, rlab = rsid[rorder], ra[rorder], rb[rorder], rlab[rorder]
-        epi = hyg.episode_days()
-        esid = _codes(subjects, epi["subject"].to_numpy())
+        epi = hyg.episode_arrays()
+        esid = _codes(subjects, epi["subject"])
         eok = esid >= 0
-        e0 = epi["e0"].to_numpy(np.float64)[eok]
-        e1 = epi["e1"].to_numpy(np.float64)[eok]
+        e0 = epi["e0"][eok]
+        e1 = epi["e1"][eok]
         esid = esid[eok]
     else:
         rsid = np.zeros(0, np.int64)

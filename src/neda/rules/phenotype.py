@@ -34,6 +34,7 @@ from ..io import ensure_table
 from ..options import Options, option
 from ._common import (
     DayIndex,
+    day_dates,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -45,11 +46,9 @@ from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 from .response import (
-    _dates,
     _days,
     _scan_columns,
     ascertainment_intervals,
-    relapse_days,
     relapse_reason,
     scan_count_bounds,
     window_relapse_counts,
@@ -331,10 +330,11 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
                  course_result: CourseResult | None) -> _Progression:
     """Per window: PIRA with onset in the window (rules §6.1), tri-state."""
     n = len(w.subject)
-    ed = vis[[vsubj, "date", "edss"]].dropna(subset=["edss"])
     eng = CourseOptions.from_preset(opts.progression_preset)
-    res = (course_result if course_result is not None
-           else confirmed_events(ed, relapses, eng, ascertainment=ascertainment))
+    res = course_result
+    if res is None:
+        ed = vis[[vsubj, "date", "edss"]].dropna(subset=["edss"])
+        res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
     ev = res.events
     cdw = (ev["event_type"] == "CDW").to_numpy()
     cls = ev["cdw_class"].to_numpy()[cdw]
@@ -351,7 +351,8 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
     n_un = DayIndex.of(w.codes(un["subject"]),
                        _days(un["onset_date"])).count(w.code, w.w0, w.w1)
     k = opts.edss_edge_days
-    edss = DayIndex.of(w.codes(ed[vsubj]), _days(ed["date"]))
+    rated = ~np.isnan(vis["edss"].to_numpy(np.float64))
+    edss = DayIndex.of(w.codes(vis[vsubj].to_numpy()[rated]), _days(vis["date"])[rated])
     s_ok = edss.count(w.code, w.w0 - k, w.w0 + k) > 0
     e_ok = edss.count(w.code, w.w1 - k, w.w1 + k) > 0
     vals = np.full(n, False, dtype=object)
@@ -449,7 +450,8 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     course = np.array([parsed[c][0] for c in text_code], dtype=object)
     legacy = np.array([parsed[c][1] for c in text_code], dtype=bool)
     # relapses (rules §4.1 relapse rule over the window)
-    rel, _ep, _h = relapse_days(hygiene)
+    rel = (hygiene.onset_arrays() if hygiene is not None
+           else {"subject": np.zeros(0, dtype=object), "a": np.zeros(0), "b": np.zeros(0)})
     asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
     counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc)
     rmin, rmax = counts["rel_min"], counts["rel_max"]
@@ -500,23 +502,23 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     descriptor[applies] = descriptor[applies] + ", " + progression[applies]
     columns = {
         "subject": w.subject,
-        "window_start": _dates(w.w0),
-        "window_end": _dates(w.w1),
-        "course": pd.Series(course, dtype=object),
-        "activity": pd.Series(activity, dtype=object),
+        "window_start": day_dates(w.w0),
+        "window_end": day_dates(w.w1),
+        "course": course,
+        "activity": activity,
         "active": pd.array(active, dtype="boolean"),
         "relapse_activity": rel_act,
         # a column of True / False / pd.NA objects, as it has always been
         "mri_activity": mri_a.mri.to_numpy(),
-        "activity_reason": pd.Series(reason, dtype=object),
+        "activity_reason": np.asarray(reason, dtype=object),
         "relapses": counts["inside"].astype(np.int64),
         "scans": mri_a.scans.astype(np.int64),
-        "progression": pd.Series(progression, dtype=object),
+        "progression": progression,
         "progressing": pd.array(p_t, dtype="boolean"),
-        "progression_reason": pd.Series(p_why, dtype=object),
+        "progression_reason": p_why.astype(object),
         "pira_events": prog.pira.astype(np.int64),
-        "descriptor": pd.Series(descriptor, dtype=object),
-        "flags": pd.Series(flags, dtype=object),
+        "descriptor": descriptor,
+        "flags": flags,
     }
     record = provenance(opts.rule_set, opts, PHENOTYPE_SOURCE)
     record["course_engine"] = {"preset": opts.progression_preset}
@@ -884,40 +886,40 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
         fs[:, -1] = vis["ambulation"].to_numpy(np.float64)
     keep = ~np.isnan(edss) & ~np.isnan(day)
     if hygiene is not None:
-        onsets = hygiene.onset_days()
+        onsets = hygiene.onset_arrays()
         # days since the most recent attack: a merged relapse lasts to its last attack
-        rel = pd.DataFrame({"subject": onsets["subject"], "a": onsets["a"],
-                            "b": onsets["last_b"]})
-        episodes = hygiene.episode_days()
+        rel_subject, rel_a, rel_b = onsets["subject"], onsets["a"], onsets["last_b"]
+        episodes = hygiene.episode_arrays()
     else:
-        rel, episodes, _ = relapse_days(None)
-    v = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "day": day, "edss": edss,
-                      "_r": np.arange(len(vis))})[keep]
-    if opts.exclude_pseudo_relapse_visits and len(episodes):
-        hit = v.merge(episodes, on="subject")
-        hit = hit[(hit["day"] >= hit["e0"]) & (hit["day"] <= hit["e1"])]
-        v = v[~v["_r"].isin(hit["_r"])]
-    v = v.sort_values(["subject", "day", "_r"], kind="stable")
-    v = v.drop_duplicates(["subject", "day"], keep="last")
-    codes, subjects = pd.factorize(v["subject"], sort=False)
-    codes = codes.astype(np.int64)
+        rel_subject, rel_a, rel_b = np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
+        episodes = {"subject": np.zeros(0, dtype=object), "e0": np.zeros(0), "e1": np.zeros(0)}
+    subject_all = vis[vsubj].to_numpy()
+    rows = np.flatnonzero(keep)
+    if opts.exclude_pseudo_relapse_visits and len(episodes["e0"]):
+        index = pd.Index(pd.unique(subject_all[rows]))
+        _, hit = DayIndex.of(index.get_indexer(pd.Index(subject_all[rows])), day[rows]).pairs(
+            index.get_indexer(pd.Index(episodes["subject"])), episodes["e0"], episodes["e1"])
+        rows = np.delete(rows, hit)
+    # by subject, day and row; one visit per subject and day (the last row)
+    rows = rows[np.lexsort((rows, day[rows], pd.factorize(subject_all[rows], sort=True)[0]))]
+    codes, subjects = pd.factorize(subject_all[rows], sort=False)
+    last_of_day = np.ones(len(rows), bool)
+    last_of_day[:-1] = (codes[1:] != codes[:-1]) | (day[rows][1:] != day[rows][:-1])
+    rows = rows[last_of_day]
+    codes = codes[last_of_day].astype(np.int64)
     nsub = len(subjects)
     counts = np.bincount(codes, minlength=nsub)
-    # rows are grouped by subject (sorted by subject then day)
-    order = np.argsort(codes, kind="stable")
-    rows = v["_r"].to_numpy()[order]
-    codes = codes[order]
     vend = np.cumsum(counts).astype(np.int64)
     vstart = (vend - counts).astype(np.int64)
     vday = day[rows]
     vedss = edss[rows]
     vfs = np.ascontiguousarray(fs[rows])
     fsna = np.isnan(vfs).all(axis=1)
-    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel["subject"])) if len(rel)
+    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel_subject)) if len(rel_subject)
              else np.zeros(0, np.int64))
     okr = rcode >= 0
     dpr = _days_since_relapse(codes, vday, rcode[okr].astype(np.int64),
-                              rel["a"].to_numpy(float)[okr], rel["b"].to_numpy(float)[okr])
+                              np.asarray(rel_a, float)[okr], np.asarray(rel_b, float)[okr])
     status = np.zeros(nsub, np.int64)
     onset = np.zeros(nsub, np.int64)
     ref = np.zeros(nsub, np.int64)
@@ -938,38 +940,39 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)
     spms_vals = _tri(met, status == _NOT_MET)
-    lead_txt = np.array([";".join(_FS_NAMES[f] for f in range(8) if m >> f & 1) if m else ""
-                         for m in lead], dtype=object)
-    reasons = []
-    for st_, ok, oi, ri in zip(status, met, o, r, strict=True):
-        if ok:
-            reasons.append(
-                f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
-                f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
-                f"visit, pyramidal FS >= {opts.min_fs_pyramidal}, leading FS confirmed")
-        else:
-            reasons.append(_REASONS[int(st_)])
-    out = pd.DataFrame({
+    lead_txt = texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
+                                                    if m >> f & 1))
+    reasons = texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
+    reasons[met] = [
+        f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
+        f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
+        f"visit, pyramidal FS >= {opts.min_fs_pyramidal}, leading FS confirmed"
+        for oi, ri in zip(o[met], r[met], strict=True)]
+    columns = {
         "subject": np.asarray(subjects),
         "spms": spms_vals,
-        "spms_date": _dates(np.where(met, vday[o], np.nan)),
+        "spms_date": day_dates(np.where(met, vday[o], np.nan)),
         "reason": reasons,
         "edss_at_spms": np.where(met, vedss[o], np.nan),
         "fs_pyramidal_at_spms": np.where(met, pyr, np.nan),
         "confirmed_edss": np.where(met, conf, np.nan),
         "leading_fs": np.where(met, lead_txt, ""),
-        "reference_date": _dates(np.where(met, vday[r], np.nan)),
+        "reference_date": day_dates(np.where(met, vday[r], np.nan)),
         "reference_edss": np.where(met, vedss[r], np.nan),
         "sustained_days": np.where(met, sust, np.nan),
         "visits": counts.astype(np.int64),
-    })
+    }
+    record = provenance(opts.rule_set, opts, PHENOTYPE_SOURCE)
     # subjects whose every EDSS is missing: not assessed
+    if len(all_subjects) == nsub:
+        return provenance_frame(columns, record)
+    out = pd.DataFrame(columns)
     seen = set(out["subject"])
-    missing = [s_ for s_ in all_subjects if s_ not in seen] if len(all_subjects) != nsub else []
+    missing = [s_ for s_ in all_subjects if s_ not in seen]
     if missing:
         extra = pd.DataFrame({"subject": missing, "spms": pd.array([pd.NA] * len(missing),
                                                                     dtype="boolean"),
                               "reason": _REASONS[_FEW_VISITS], "visits": 0})
         out = pd.concat([out, extra], ignore_index=True)
         out["leading_fs"] = out["leading_fs"].fillna("")
-    return with_provenance(out, provenance(opts.rule_set, opts, PHENOTYPE_SOURCE))
+    return with_provenance(out, record)

@@ -279,6 +279,9 @@ class RelapseHygiene:
     pseudo_episodes: pd.DataFrame
     options: RelapseOptions
     provenance: dict[str, Any] = field(default_factory=dict)
+    # day-number arrays derived from the tables, computed once: every rule reads them
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     def counts(self) -> dict[str, int]:
         """Input, kept and removed rows, and removed rows per reason."""
@@ -292,23 +295,40 @@ class RelapseHygiene:
         ``subject``, ``a`` / ``b`` (earliest / latest possible onset day), ``last_b`` (latest
         possible onset of any attack merged in), ``objective`` (1 / 0 / -1 unknown),
         ``label`` (the onset at its precision, for messages), sorted by subject and ``a``."""
+        return pd.DataFrame(self.onset_arrays())
+
+    def onset_arrays(self) -> dict[str, np.ndarray]:
+        """:meth:`onset_days` as arrays, computed once per table (not to be edited)."""
         c = self.relapses
-        return pd.DataFrame({
-            "subject": c["subject"].to_numpy(),
-            "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
-            "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
-            else _day_of(c["onset_end"]),
-            "objective": _flag_codes(c, "objective"),
-            "label": onset_labels(c),
-        })
+        cached = self._derived.get("onsets")
+        if cached is None or cached[0] is not c:  # a table replaced since: derive again
+            arrays = {
+                "subject": c["subject"].to_numpy(),
+                "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
+                "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
+                else _day_of(c["onset_end"]),
+                "objective": _flag_codes(c, "objective"),
+                "label": onset_labels(c),
+            }
+            cached = (c, arrays)
+            self._derived["onsets"] = cached
+        return dict(cached[1])
 
     def episode_days(self) -> pd.DataFrame:
         """Pseudo-relapse episodes as day numbers (``subject``, ``e0``, ``e1``, inclusive):
         assessments inside them are left out by the rules that use visits (rules §3.1)."""
+        return pd.DataFrame(self.episode_arrays())
+
+    def episode_arrays(self) -> dict[str, np.ndarray]:
+        """:meth:`episode_days` as arrays, computed once per table (not to be edited)."""
         e = self.pseudo_episodes
-        return pd.DataFrame({"subject": e["subject"].to_numpy(),
-                             "e0": _day_of(e["episode_start"]),
-                             "e1": _day_of(e["episode_end"])})
+        cached = self._derived.get("episodes")
+        if cached is None or cached[0] is not e:
+            arrays = {"subject": e["subject"].to_numpy(), "e0": _day_of(e["episode_start"]),
+                      "e1": _day_of(e["episode_end"])}
+            cached = (e, arrays)
+            self._derived["episodes"] = cached
+        return dict(cached[1])
 
 
 def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None = None, *,

@@ -237,8 +237,10 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
 
 
 def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
-                          rel: pd.DataFrame, asc: pd.DataFrame) -> dict[str, np.ndarray]:
-    """:func:`count_relapses` on arrays: one entry per window (subject, first and last day)."""
+                          rel: dict[str, np.ndarray] | pd.DataFrame, asc: pd.DataFrame
+                          ) -> dict[str, np.ndarray]:
+    """:func:`count_relapses` on arrays: one entry per window (subject, first and last day);
+    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns)."""
     subject = np.asarray(subject)
     w0 = np.asarray(w0, np.float64)
     w1 = np.asarray(w1, np.float64)
@@ -247,9 +249,9 @@ def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
     code = index.get_indexer(pd.Index(subject))
     inside_n = np.zeros(n, np.int64)
     partial_n = np.zeros(n, np.int64)
-    if len(rel) and n:
-        a = rel["a"].to_numpy(np.float64)
-        b = rel["b"].to_numpy(np.float64)
+    a = np.asarray(rel["a"], np.float64)
+    b = np.asarray(rel["b"], np.float64)
+    if len(a) and n:
         # a relapse overlapping [w0, w1] has w0 - (longest onset interval) <= a <= w1
         reach = float(np.max(b - a))
         w, r = DayIndex.of(index.get_indexer(pd.Index(rel["subject"])), a).pairs(
