@@ -85,10 +85,14 @@ class CourseSummary:
         s = matches[0]
 
         def rows(df: pd.DataFrame) -> pd.DataFrame:
-            return df[df["subject"] == s].reset_index(drop=True)
+            """The patient's rows, renumbered (a copy of the table when they are all)."""
+            keep = np.flatnonzero(df["subject"].to_numpy() == s)
+            out = df.copy() if len(keep) == len(df) else df.take(keep)
+            out.index = pd.RangeIndex(len(out))
+            return out
 
         return PatientCourse(
-            row=self.patients[self.patients["subject"] == s].iloc[0],
+            row=self.patients.iloc[ids.index(s)],
             events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
             scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
         )
@@ -490,8 +494,9 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
+    values = [df[c].tolist() for c in cols]  # Python scalars, as a row iteration gives
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
-            for row in df[cols].itertuples(index=False)]
+            for row in zip(*values, strict=True)]
 
 
 @dataclass
@@ -506,8 +511,12 @@ class PatientCourse:
     visits: pd.DataFrame
     provenance: dict[str, Any]
 
+    def _values(self) -> dict[str, Any]:
+        """The row as a dict of its values (each look-up on a Series costs microseconds)."""
+        return dict(zip(map(str, self.row.index), self.row.tolist(), strict=True))
+
     def to_dict(self) -> dict[str, Any]:
-        r = self.row
+        r = self._values()
         return {
             "subject": _num(r["subject"]),
             "follow_up": {"first_visit": _fmt_date(r["first_visit"]),
@@ -553,7 +562,7 @@ class PatientCourse:
                 "objective_spms_date": _fmt_date(r.get("spms_date")),
                 "objective_spms_reason": _num(r.get("spms_reason")),
             },
-            "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r.index
+            "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r
                               if k.endswith("_latest") and not k.startswith("edss")},
             "plain_language": self.plain_language(),
             "rule_set": r["rule_set"],
@@ -633,7 +642,7 @@ class PatientCourse:
 
     def plain_language(self) -> str:
         """A paragraph a patient can read: what happened, in everyday words, terms explained."""
-        r = self.row
+        r = self._values()
         parts = []
         years = r["follow_up_years"]
         parts.append(
