@@ -22,6 +22,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
+from .rules._common import empty_table
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.neda import NedaOptions, neda_status
@@ -170,15 +171,15 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
 
     stage(2)
     epochs = (treatment_epochs(tr, opts.dmt) if tr is not None and len(tr)
-              else pd.DataFrame(columns=["subject", "epoch", "drug", "route", "drug_class",
-                                         "efficacy", "start", "onset", "end", "end_reason"]))
+              else empty_table("subject", "epoch", "drug", "route", "drug_class",
+                               "efficacy", "start", "onset", "end", "end_reason"))
     stage(3)
     arr = annualised_relapse_rate(hygiene, followup, epochs if len(epochs) else None, opts.arr)
     rates = arr.rates
 
     stage(4)
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
-              else pd.DataFrame(columns=["subject", "date", "instrument"]))
+              else empty_table("subject", "date", "instrument"))
 
     stage(5)
     neda = (neda_status(vis, hygiene, scans, epochs, ascertainment=tables.followup,
@@ -223,10 +224,10 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
-                         vis, neda if neda is not None else pd.DataFrame(),
+                         vis, neda if neda is not None else empty_table(),
                          dropped=course.dropped, course_result=course,
                          removed_relapses=hygiene.removed if hygiene is not None
-                         else pd.DataFrame())
+                         else empty_table())
 
 
 def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
@@ -451,8 +452,7 @@ _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "e
 def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
     """One row per counted relapse (after hygiene) with its recovery (rules §3.1, 3.3)."""
     if hygiene is None or not len(hygiene.relapses):
-        return pd.DataFrame(columns=["subject", "relapse_n", "onset_start", "onset_end",
-                                     "recovery"])
+        return empty_table("subject", "relapse_n", "onset_start", "onset_end", "recovery")
     clean = hygiene.relapses
     assert recovery is not None
     out = {c: clean[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",

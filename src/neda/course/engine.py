@@ -9,6 +9,7 @@ confirmation, class and the option set that produced them (clinical rules §2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import DayIndex, as_pandas, subject_codes
+from ..rules._common import DayIndex, as_pandas, empty_table, subject_codes
 from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
 from .options import CourseOptions
@@ -312,7 +313,7 @@ def confirmed_events(
                                      events)
     summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
-               else pd.DataFrame(columns=["row", "subject", "date", "reason"]))
+               else empty_table("row", "subject", "date", "reason"))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
                   "options_digest": digest, "course_options_digest": opts.digest(),
                   "relapses": relapse_record,
@@ -655,8 +656,6 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     The onset is the first visit of the final uninterrupted run of visits that meet the
     threshold against the reference in force at the end of the scan.
     """
-    cols = ["subject", "onset_date", "onset_value", "reference_date", "reference_value",
-            "last_visit_date"]
     n = len(subjects)
     sgn = opts.worsening_sign
     tol = opts.threshold_tolerance
@@ -693,10 +692,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         keep &= ~(has & to_last & (ref_day == dates[i_ref]))
     s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
     if not len(s):
-        frame = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date")
-                                           else float) for c in cols})
-        frame["subject"] = frame["subject"].astype(object)
-        return frame
+        return _no_unconfirmed().copy()
     # onset: the first visit of the run of worse visits ending at the last one, after the
     # reference
     owner = np.repeat(np.arange(len(s)), last - i_ref)
@@ -714,6 +710,19 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         "reference_value": res.final_bl_val[s].astype(float),
         "last_visit_date": _to_dates(dates[last]),
     })
+
+
+@functools.cache
+def _no_unconfirmed() -> pd.DataFrame:
+    """The empty unconfirmed table (built once: an empty frame costs pandas a millisecond)."""
+    frame = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date") else float)
+                          for c in _UNCONFIRMED_COLUMNS})
+    frame["subject"] = frame["subject"].astype(object)
+    return frame
+
+
+_UNCONFIRMED_COLUMNS = ("subject", "onset_date", "onset_value", "reference_date",
+                        "reference_value", "last_visit_date")
 
 
 def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
