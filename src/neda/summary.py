@@ -22,7 +22,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import empty_table
+from .rules._common import bare, empty_table
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.neda import NedaOptions, neda_status
@@ -87,7 +87,7 @@ class CourseSummary:
 
         def rows(df: pd.DataFrame) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
-            keep = np.flatnonzero(df["subject"].to_numpy() == s)
+            keep = np.flatnonzero(bare(df)["subject"].to_numpy() == s)
             out = df.copy() if len(keep) == len(df) else df.take(keep)
             out.index = pd.RangeIndex(len(out))
             return out
@@ -277,6 +277,7 @@ def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, names: list[str],
           rename: dict[str, str] | None = None) -> None:
     """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
+    table = bare(table)
     pos = _positions(pd.Index(table["subject"]), subjects)
     for name in names:
         columns[(rename or {}).get(name, name)] = _take(table[name].array, pos)
@@ -285,7 +286,9 @@ def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, name
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
                      rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
                      opts: SummaryOptions) -> dict[str, Any]:
-    s = course.summary
+    # columns are read from attrs-free views (see neda.rules._common.bare)
+    s = bare(course.summary)
+    vis, epochs, rates, scores, rel = (bare(t) for t in (vis, epochs, rates, scores, rel))
     subject = s["subject"].to_numpy()
     subjects = pd.Index(subject)
     n = len(subject)
@@ -311,7 +314,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         out[f"{col}_latest_date"] = _take(date, last)
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
         out[col] = s[col].to_numpy()
-    ev = course.events
+    ev = bare(course.events)
     pirma = _positions(subjects, ev["subject"])[(ev["pira_mri"] == "PIRMA").to_numpy()]
     out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
     out["unconfirmed_worsening"] = s["unconfirmed_worsening"].to_numpy()
@@ -403,6 +406,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                   ) -> pd.DataFrame:
     if not len(epochs):
         return epochs
+    epochs, rates = bare(epochs), bare(rates)
     out: dict[str, Any] = {c: epochs[c].array for c in epochs.columns}
     on = rates[(rates["window"] == "on_treatment").to_numpy()]
     pos = _pair_positions(epochs["subject"], epochs["epoch"], on["subject"], on["epoch"])
@@ -410,6 +414,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                       ("arr", "arr"), ("arr_status", "status")):
         out[name] = _take(on[col].array, pos)
     if neda is not None and len(neda):
+        neda = bare(neda)
         cum = _latest_windows(neda, "cumulative")
         pos = _pair_positions(epochs["subject"], epochs["epoch"],
                               neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
@@ -429,6 +434,7 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
             for c in _NEDA_KEEP:
                 columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
         return
+    neda = bare(neda)
     ncode = _positions(subjects, neda["subject"])
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
@@ -455,12 +461,12 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame
         return empty_table("subject", "relapse_n", "onset_start", "onset_end", "recovery")
     clean = hygiene.relapses
     assert recovery is not None
-    out = {c: clean[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",
+    cols, rec = bare(clean), bare(recovery)
+    out = {c: cols[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",
                                        "precision", "objective", "merged_from")}
-    pos = _pair_positions(clean["subject"], clean["relapse_n"], recovery["subject"],
-                          recovery["relapse_n"])
+    pos = _pair_positions(cols["subject"], cols["relapse_n"], rec["subject"], rec["relapse_n"])
     for c in _RECOVERY_KEEP:
-        out["recovery_reason" if c == "reason" else c] = _take(recovery[c].array, pos)
+        out["recovery_reason" if c == "reason" else c] = _take(rec[c].array, pos)
     table = pd.DataFrame(out)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
@@ -494,6 +500,7 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
+    df = bare(df)
     values = [df[c].tolist() for c in cols]  # Python scalars, as a row iteration gives
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
             for row in zip(*values, strict=True)]

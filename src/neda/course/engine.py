@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import DayIndex, as_pandas, empty_table, subject_codes
+from ..rules._common import DayIndex, as_pandas, bare, empty_table, subject_codes
 from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
 from .options import CourseOptions
@@ -192,7 +192,7 @@ def confirmed_events(
 
     # ---- visits as arrays, sorted by subject, day and row (pandas sorts cost more than the
     # scan on one patient) ----
-    table = vis_table
+    table = bare(vis_table)  # columns read without copying the reader's report each time
     if subjects is not None:
         table = table[table[subject].isin(list(subjects))]
     subj = table[subject].to_numpy()
@@ -209,7 +209,7 @@ def confirmed_events(
 
     # ---- relapses: the hygiene table (rules §3.1) as onset intervals (rules §2.7.2) ----
     if hygiene is not None:
-        clean = hygiene.relapses
+        clean = bare(hygiene.relapses)
         rel = _Relapses(clean["subject"].to_numpy(), _day_numbers(clean["onset_start"]),
                         _day_numbers(clean["onset_end"]), onset_labels(clean))
         episodes = hygiene.pseudo_episodes
@@ -350,6 +350,7 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
         return out
     if not is_pira.any():
         return out
+    mri = bare(mri)
     n = len(mri)
     nan = np.full(n, np.nan)
     gd = mri["gd"].to_numpy(np.float64) if "gd" in mri.columns else nan
@@ -574,7 +575,7 @@ def _ascertainment(asc: Any, subjects: Any, dates: np.ndarray, vstart: np.ndarra
     a0 = dates[vstart] - lookback
     a1 = dates[vend - 1]
     if asc is not None:
-        table = ensure_table(asc, "followup", ro)
+        table = bare(ensure_table(asc, "followup", ro))
         idx = pd.Index(subjects).get_indexer(table["subject"])
         ok = idx >= 0
         a0 = a0.copy()

@@ -44,6 +44,7 @@ from ..io import ensure_table
 from ..options import Options, option
 from ._common import (
     DayIndex,
+    bare,
     day_dates,
     day_numbers,
     provenance,
@@ -288,7 +289,7 @@ def annualised_relapse_rate(
     record = provenance(o.rule_set, o, ARR_SOURCE)
 
     # ---- follow-up -------------------------------------------------------------------------
-    fu = ensure_table(followup, "followup")
+    fu = bare(ensure_table(followup, "followup"))
     fsubj = "subject"
     dup = fu[fsubj].duplicated(keep=False)
     if dup.any():
@@ -325,6 +326,7 @@ def annualised_relapse_rate(
             raise ValueError(f"windows table lacks {missing} (expected the output of "
                              "neda.rules.dmt.treatment_epochs)")
         record["windows_provenance"] = ep.attrs.get("provenance")
+        ep = bare(ep)
         ep_subject = ep["subject"].to_numpy()
         ep_code = pd.factorize(ep_subject, sort=True)[0]
         s = _day_array(ep["start"], "start")

@@ -51,7 +51,7 @@ from neda.io import ensure_table
 from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
-from ._common import Tri, provenance, rule_set_name, tri_all
+from ._common import Tri, bare, provenance, rule_set_name, tri_all
 from ._common import day_dates as _dates
 from ._common import day_key as _key
 from ._common import day_numbers as _days
@@ -473,9 +473,11 @@ class _Data:
 
 def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: Any,
              o: NedaOptions, relapse_options: RelapseOptions | None) -> _Data:
-    ep_in = _pd(epochs)
-    if ep_in is None:
+    ep_given = _pd(epochs)
+    if ep_given is None:
         raise ValueError("an epochs table is required (neda.rules.dmt.treatment_epochs)")
+    # columns are read from attrs-free views (neda.rules._common.bare)
+    ep_in = bare(ep_given)
     esubj = _subject_col(ep_in, "epochs")
     missing = [c for c in ("start",) if c not in ep_in.columns]
     if missing:
@@ -528,7 +530,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     v_sid = np.zeros(0, np.int64)
     v_day = v_edss = np.zeros(0)
     if visits is not None and not _no_rows(visits):
-        vis = ensure_table(visits, "visits")
+        vis = bare(ensure_table(visits, "visits"))
         vsid = _codes(subjects, vis["subject"].to_numpy())
         vday = _days(vis["date"])
         ok = (vsid >= 0) & ~np.isnan(vday)
@@ -562,7 +564,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
 
     # ---- ascertainment table overrides the default (rules §2.7.2) ----
     if ascertainment is not None and not _no_rows(ascertainment):
-        asc = ensure_table(ascertainment, "followup")
+        asc = bare(ensure_table(ascertainment, "followup"))
         if len(asc):
             idx = _codes(subjects, asc["subject"].to_numpy())
             s0 = _days(asc["start"])
@@ -597,7 +599,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     return _Data(subjects, sid, epoch, drug, S, E, onset, v_sid, v_day, v_edss, v_key, v_elig,
                  hyg is not None, rsid, ra, rb, rlab, r_start, r_end, a0, a1, last_contact, cut,
                  scans, hyg.provenance if hyg is not None else None,
-                 ep_in.attrs.get("provenance"))
+                 ep_given.attrs.get("provenance"))
 
 
 def _no_rows(frame: Any) -> bool:
@@ -612,7 +614,7 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
         z = np.zeros(0)
         return _Scans(np.zeros(0, np.int64), z, z, z, z, z, z, np.zeros(0, bool),
                       np.zeros(0, np.int64))
-    m = ensure_table(mri, "mri")  # the contrast rule is applied here (rules §0.3, 9)
+    m = bare(ensure_table(mri, "mri"))  # the contrast rule is applied here (rules §0.3, 9)
     sid = _codes(subjects, m["subject"].to_numpy())
     day = _days(m["date"])
     comp = (_days(m["comparator_date"]) if "comparator_date" in m.columns

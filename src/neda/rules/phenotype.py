@@ -34,6 +34,7 @@ from ..io import ensure_table
 from ..options import Options, option
 from ._common import (
     DayIndex,
+    bare,
     day_dates,
     provenance,
     provenance_frame,
@@ -335,7 +336,7 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
     if res is None:
         ed = vis[[vsubj, "date", "edss"]].dropna(subset=["edss"])
         res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
-    ev = res.events
+    ev = bare(res.events)
     cdw = (ev["event_type"] == "CDW").to_numpy()
     cls = ev["cdw_class"].to_numpy()[cdw]
     wi, ei = DayIndex.of(w.codes(ev["subject"].to_numpy()[cdw]),
@@ -347,12 +348,13 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
     n_pira = events_of(cls == "PIRA")
     n_unk = events_of(cls == "unknown")
     n_raw = events_of((cls == "RAW") | (cls == "undefined"))
-    un = res.unconfirmed
+    un = bare(res.unconfirmed)
     n_un = DayIndex.of(w.codes(un["subject"]),
                        _days(un["onset_date"])).count(w.code, w.w0, w.w1)
     k = opts.edss_edge_days
-    rated = ~np.isnan(vis["edss"].to_numpy(np.float64))
-    edss = DayIndex.of(w.codes(vis[vsubj].to_numpy()[rated]), _days(vis["date"])[rated])
+    cols = bare(vis)
+    rated = ~np.isnan(cols["edss"].to_numpy(np.float64))
+    edss = DayIndex.of(w.codes(cols[vsubj].to_numpy()[rated]), _days(cols["date"])[rated])
     s_ok = edss.count(w.code, w.w0 - k, w.w0 + k) > 0
     e_ok = edss.count(w.code, w.w1 - k, w.w1 + k) > 0
     vals = np.full(n, False, dtype=object)
@@ -441,7 +443,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     hygiene = as_hygiene(relapses, options=relapse_options)
     if course_result is not None:
         _check_course_result(course_result, opts, hygiene)
-    w = _windows(windows, vis, vsubj, opts)
+    w = _windows(windows, bare(vis), vsubj, opts)
     n = len(w.subject)
     course_txt = _courses(w, courses)
     # each distinct text parsed once; missing values (code -1) take the last entry
@@ -452,7 +454,8 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     # relapses (rules §4.1 relapse rule over the window)
     rel = (hygiene.onset_arrays() if hygiene is not None
            else {"subject": np.zeros(0, dtype=object), "a": np.zeros(0), "b": np.zeros(0)})
-    asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
+    asc = ascertainment_intervals(bare(vis), vsubj, ascertainment,
+                                  recorded=hygiene is not None)
     counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc)
     rmin, rmax = counts["rel_min"], counts["rel_max"]
     rel_act = _tri(rmin >= 1, rmax == 0)
@@ -869,18 +872,19 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     courses and keep the clinician's phenotype separately (rules §6.2: propose, not impose).
     """
     opts = (options or PhenotypeOptions()).validated()
-    vis = ensure_table(visits, "visits", required=["edss"])
+    # columns read from an attrs-free view, numbered from 0 (rows named in messages)
+    vis = bare(ensure_table(visits, "visits", required=["edss"]))
+    vis.index = pd.RangeIndex(len(vis))
     vsubj = "subject"
     hygiene = as_hygiene(relapses, options=relapse_options)
     all_subjects = pd.unique(vis[vsubj])
     edss = vis["edss"].to_numpy(np.float64)
     day = _days(vis["date"])
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
-    frame_idx = vis.reset_index(drop=True)
     eo = EdssOptions()
     for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
         if col in vis.columns:
-            g, _m = parse_fs_column(frame_idx, col, name, eo)
+            g, _m = parse_fs_column(vis, col, name, eo)
             fs[:, f] = np.where(g >= 0, g, np.nan)
     if "ambulation" in vis.columns:
         fs[:, -1] = vis["ambulation"].to_numpy(np.float64)

@@ -32,6 +32,7 @@ from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
 from ..options import Options, option
 from ._common import (
+    bare,
     day_dates,
     day_numbers,
     provenance,
@@ -302,6 +303,7 @@ class RelapseHygiene:
         c = self.relapses
         cached = self._derived.get("onsets")
         if cached is None or cached[0] is not c:  # a table replaced since: derive again
+            c = bare(c)
             arrays = {
                 "subject": c["subject"].to_numpy(),
                 "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
@@ -310,7 +312,7 @@ class RelapseHygiene:
                 "objective": _flag_codes(c, "objective"),
                 "label": onset_labels(c),
             }
-            cached = (c, arrays)
+            cached = (self.relapses, arrays)
             self._derived["onsets"] = cached
         return dict(cached[1])
 
@@ -324,8 +326,9 @@ class RelapseHygiene:
         e = self.pseudo_episodes
         cached = self._derived.get("episodes")
         if cached is None or cached[0] is not e:
-            arrays = {"subject": e["subject"].to_numpy(), "e0": _day_of(e["episode_start"]),
-                      "e1": _day_of(e["episode_end"])}
+            cols = bare(e)
+            arrays = {"subject": cols["subject"].to_numpy(),
+                      "e0": _day_of(cols["episode_start"]), "e1": _day_of(cols["episode_end"])}
             cached = (e, arrays)
             self._derived["episodes"] = cached
         return dict(cached[1])
@@ -463,8 +466,8 @@ def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
 def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool,
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
-    vis = ensure_table(visits, "visits", _subject_option(read_options, subject),
-                       required=["edss"] if need_edss else [])
+    vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
+                            required=["edss"] if need_edss else []))
     day = _day_of(vis["date"])
     code = subjects.get_indexer(pd.Index(vis["subject"]))
     edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
@@ -685,8 +688,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     user numbers them: the spreadsheet row of a file, or the DataFrame's index label.
     """
     opts = options or RelapseOptions()
-    rel = ensure_table(relapses, "relapses", _subject_option(read_options, subject))
-    rel = rel.reset_index(drop=True)
+    rel = bare(ensure_table(relapses, "relapses", _subject_option(read_options, subject)))
+    rel.index = pd.RangeIndex(len(rel))
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
@@ -1058,7 +1061,7 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
     else:
         opts = options or RelapseOptions()
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
-    clean = hyg.relapses
+    clean = bare(hyg.relapses)
     subj = str(clean.columns[0])
     subjects = pd.Index(pd.unique(clean[subj]))
     code = subjects.get_indexer(pd.Index(clean[subj])).astype(np.int64)
