@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -85,6 +86,15 @@ def rule_set_name(options: Any) -> str:
     ``custom`` - so an edited definition is never reported under the default's name."""
     if options.name:
         return str(options.name)
+    try:
+        return _unnamed_rule_set(options)
+    except TypeError:  # options holding an unhashable value: not cached
+        return _unnamed_rule_set.__wrapped__(options)
+
+
+@functools.lru_cache(maxsize=256)
+def _unnamed_rule_set(options: Any) -> str:
+    # cached per options object (frozen, hashable): the comparison makes two option objects
     default = type(options)()
     return "spec_defaults" if dataclasses.replace(options, name=None) == default else "custom"
 
@@ -106,14 +116,24 @@ def options_dict(options: Any) -> dict[str, Any]:
 
 def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
     """The provenance record stored with a result: rule set, every option, its source."""
-    values = options_dict(options) if options is not None else {}
-    blob = json.dumps(values, sort_keys=True, default=str)
+    try:
+        values, digest = _options_record(options)
+    except TypeError:  # options holding an unhashable value: not cached
+        values, digest = _options_record.__wrapped__(options)
     return {
         "rule_set": rule_set,
-        "options": values,
-        "options_digest": hashlib.sha256(blob.encode()).hexdigest()[:12],
+        "options": copy.deepcopy(values),  # every record its own copy
+        "options_digest": digest,
         "source": source,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _options_record(options: Any) -> tuple[dict[str, Any], str]:
+    """Every option value and their digest, once per options object (frozen, hashable)."""
+    values = options_dict(options) if options is not None else {}
+    blob = json.dumps(values, sort_keys=True, default=str)
+    return values, hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 _EPOCH0 = np.datetime64("1970-01-01", "D")

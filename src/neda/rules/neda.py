@@ -36,6 +36,7 @@ every year the window covers.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -300,14 +301,23 @@ class NedaOptions(Options):
         """The course-engine options of the NEDA disability component (rules §4.1): fixed
         reference, first CDW, 84-day confirmation with tolerance (0, inf), relapse distances
         30 / 0 / 30, no re-baselining, no RAW/PIRA attribution."""
-        thresholds: Any = (HAVRDOVA2009_THRESHOLDS if self.edss_thresholds == "havrdova2009"
-                           else self.edss_thresholds)
-        return CourseOptions.from_preset(
-            "mueller2023", baseline="fixed", event="firstCDW", edss_thresholds=thresholds,
-            conf_days=(self.cdw_confirm_days,), conf_tol_days=(0, math.inf),
-            relapse_to_bl=(30, 0), relapse_to_event=(0, 0), relapse_to_conf=(30, 0),
-            relapse_rebl=False, bl_geq=False, attribution=False,
-        )
+        try:
+            return _disability_engine(self)
+        except TypeError:  # options holding an unhashable value: not cached
+            return _disability_engine.__wrapped__(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _disability_engine(o: NedaOptions) -> CourseOptions:
+    """:meth:`NedaOptions.course_options`, made once per options object (both frozen)."""
+    thresholds: Any = (HAVRDOVA2009_THRESHOLDS if o.edss_thresholds == "havrdova2009"
+                       else o.edss_thresholds)
+    return CourseOptions.from_preset(
+        "mueller2023", baseline="fixed", event="firstCDW", edss_thresholds=thresholds,
+        conf_days=(o.cdw_confirm_days,), conf_tol_days=(0, math.inf),
+        relapse_to_bl=(30, 0), relapse_to_event=(0, 0), relapse_to_conf=(30, 0),
+        relapse_rebl=False, bl_geq=False, attribution=False,
+    )
 
 
 # =============================================================================================
