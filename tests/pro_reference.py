@@ -234,7 +234,7 @@ def _ashworth_codes(values: np.ndarray, rows: np.ndarray, ctx: _Context) -> np.n
                 try:
                     num = float(key)
                     code = _ASHWORTH_MAP.get(num) if num == int(num) else None
-                except ValueError:
+                except (ValueError, OverflowError):  # 'nan', 'inf': not a category
                     code = None
         if code is None:
             hint = (" - '1+' is a category, not 1.5 (spec 7.6)"

@@ -389,6 +389,15 @@ def test_generated_tables_same_as_before(frame, options):
     assert_same_as_before(frame, options)
 
 
+@pytest.mark.parametrize("answer", ["inf", "-inf", "nan", "1e400", "2.0", "1.5"])
+def test_a_non_category_ashworth_number_is_named(answer):
+    # found by the generated tables: the reference crashed on 'inf' (OverflowError)
+    frame = pd.DataFrame({"subject": 1, "date": ["2020-01-01", "2020-02-10"],
+                          "instrument": "ashworth", "item": "elbow L",
+                          "response": ["1+", answer]})
+    assert_same_as_before(frame)
+
+
 # ------------------------------------------------------------------------------- invariants
 SCALES = {
     "MFIS": [("mfis_physical", MFIS_PHYSICAL), ("mfis_cognitive", MFIS_COGNITIVE),

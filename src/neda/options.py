@@ -136,8 +136,8 @@ class Options:
         check_options(self)
 
     def validated(self) -> Any:
-        """The options themselves, checked (kept for callers that ask explicitly)."""
-        check_options(self)
+        """The options themselves (kept for callers that ask explicitly): they were checked
+        when made, and a frozen dataclass cannot change afterwards."""
         return self
 
     def _check_together(self) -> list[str]:

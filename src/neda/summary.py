@@ -12,6 +12,7 @@ paragraph says what the numbers mean, not what to do.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .course import CourseOptions, confirmed_events
-from .io import ReadOptions, Tables, read_tables
+from .io import ReadOptions, Tables, followup_from_visits, read_tables
+from .rules._common import bare, empty_table
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.neda import NedaOptions, neda_status
@@ -84,10 +86,14 @@ class CourseSummary:
         s = matches[0]
 
         def rows(df: pd.DataFrame) -> pd.DataFrame:
-            return df[df["subject"] == s].reset_index(drop=True)
+            """The patient's rows, renumbered (a copy of the table when they are all)."""
+            keep = np.flatnonzero(bare(df)["subject"].to_numpy() == s)
+            out = df.copy() if len(keep) == len(df) else df.take(keep)
+            out.index = pd.RangeIndex(len(out))
+            return out
 
         return PatientCourse(
-            row=self.patients[self.patients["subject"] == s].iloc[0],
+            row=self.patients.iloc[ids.index(s)],
             events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
             scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
         )
@@ -160,51 +166,52 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     stage(1)
     course = confirmed_events(vis, hygiene, opts.course, mri=scans,
                               ascertainment=tables.followup)
-    first = vis.groupby("subject", sort=False)["date"].min()
-    last = vis.groupby("subject", sort=False)["date"].max()
-    followup = pd.DataFrame({"subject": first.index, "start": first.to_numpy(),
-                             "end": last.to_numpy()})
+    # relapse rates are per follow-up: first to last visit (dates the visits reader checked)
+    followup = followup_from_visits(vis)
 
     stage(2)
     epochs = (treatment_epochs(tr, opts.dmt) if tr is not None and len(tr)
-              else pd.DataFrame(columns=["subject", "epoch", "drug", "route", "drug_class",
-                                         "efficacy", "start", "onset", "end", "end_reason"]))
+              else empty_table("subject", "epoch", "drug", "route", "drug_class",
+                               "efficacy", "start", "onset", "end", "end_reason"))
     stage(3)
     arr = annualised_relapse_rate(hygiene, followup, epochs if len(epochs) else None, opts.arr)
     rates = arr.rates
 
     stage(4)
     scores = (score_pros(pr, opts.pro) if pr is not None and len(pr)
-              else pd.DataFrame(columns=["subject", "date", "instrument"]))
+              else empty_table("subject", "date", "instrument"))
 
     stage(5)
     neda = (neda_status(vis, hygiene, scans, epochs, ascertainment=tables.followup,
                         options=opts.neda) if len(epochs) else None)
     stage(6)
     clinician = _clinician_courses(tables.patients, courses)
+    # the progression modifier reads the engine's PIRA events: the run above when its
+    # options are the progression preset's (the default), instead of a second run
+    same_engine = opts.course == CourseOptions.from_preset(opts.phenotype.progression_preset)
     phenotype = lublin_descriptors(vis, hygiene, scans, opts.phenotype, courses=clinician,
-                                   ascertainment=tables.followup)
+                                   ascertainment=tables.followup,
+                                   course_result=course if same_engine else None)
     stage(7)
     spms = objective_spms(vis, hygiene, opts.phenotype)
 
     stage(8)
     relapses_out = _relapses_table(hygiene, recovery)
-    patients = _patients_table(vis, course, epochs, rates, scores, relapses_out, opts)
-    patients = patients.merge(
-        phenotype[["subject", "course", "activity", "activity_reason", "progression",
-                   "progression_reason", "descriptor"]], on="subject", how="left")
-    patients = patients.merge(
-        spms[["subject", "spms", "spms_date", "reason"]].rename(columns={"reason": "spms_reason"}),
-        on="subject", how="left")
+    columns = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
+    # one row per patient: the other tables' rows looked up by subject (a left join)
+    subjects = pd.Index(columns["subject"])
+    _join(columns, subjects, phenotype, ["course", "activity", "activity_reason", "progression",
+                                         "progression_reason", "descriptor"])
+    _join(columns, subjects, spms, ["spms", "spms_date", "reason"], {"reason": "spms_reason"})
     if tables.patients is not None:
         facts = [c for c in ("birth_date", "sex", "onset_date", "diagnosis_date",
                              "phenotype_at_diagnosis") if c in tables.patients.columns]
         if facts:
-            patients = patients.merge(tables.patients[["subject", *facts]], on="subject",
-                                      how="left")
+            _join(columns, subjects, tables.patients, facts)
     epochs_out = _epochs_table(epochs, rates, neda)
-    patients = _with_current_neda(patients, neda)
-    patients["relapse_data"] = "given" if hygiene is not None else "not given"
+    _current_neda(columns, subjects, neda)
+    columns["relapse_data"] = "given" if hygiene is not None else "not given"
+    patients = pd.DataFrame(columns)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -217,10 +224,10 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
-                         vis, neda if neda is not None else pd.DataFrame(),
+                         vis, neda if neda is not None else empty_table(),
                          dropped=course.dropped, course_result=course,
                          removed_relapses=hygiene.removed if hygiene is not None
-                         else pd.DataFrame())
+                         else empty_table())
 
 
 def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
@@ -235,69 +242,123 @@ def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
     return None
 
 
-def _latest(vis: pd.DataFrame, col: str) -> pd.DataFrame:
-    have = vis[vis[col].notna()] if col in vis.columns else vis.iloc[:0]
-    g = have.groupby("subject", sort=False)
-    return pd.DataFrame({f"{col}_first": g[col].first(), f"{col}_first_date": g["date"].first(),
-                         f"{col}_latest": g[col].last(), f"{col}_latest_date": g["date"].last()})
+# The cohort tables are assembled from finished columns: every lookup below is a binary search
+# on subject codes and a take, where pandas joins, merges and drop_duplicates cost about a
+# millisecond each on one patient's rows (and copied every column on a registry).
 
 
-def _patients_table(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame, rates: pd.DataFrame,
-                    scores: pd.DataFrame, rel: pd.DataFrame, opts: SummaryOptions
-                    ) -> pd.DataFrame:
-    s = course.summary.set_index("subject")
-    out = pd.DataFrame(index=s.index)
-    out["n_visits"] = s["n_visits"]
-    out["first_visit"] = s["first_visit"]
-    out["last_visit"] = s["last_visit"]
-    out["follow_up_years"] = (s["follow_up_days"] / 365.25).round(2)
-    out = out.join(_latest(vis, "edss"))
-    for col in ("t25fw", "nhpt", "sdmt"):
-        if col in vis.columns:
-            out = out.join(_latest(vis, col)[[f"{col}_latest", f"{col}_latest_date"]])
+def _take(values: Any, pos: np.ndarray) -> Any:
+    """``values`` (a column or an array) at ``pos``; -1 gives a missing value, in the dtype a
+    pandas left join gives (NaN in floats and objects, integers and flags widened, NaT,
+    <NA>)."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
+            values, pd.api.extensions.ExtensionArray):
+        values = np.asarray(values)
+    return pd.api.extensions.take(values, pos, allow_fill=True)
+
+
+def _positions(subjects: pd.Index, values: Any) -> np.ndarray:
+    """Position of each identifier of ``values`` in ``subjects`` (-1: not there)."""
+    return np.asarray(subjects.get_indexer(pd.Index(values)), np.int64)
+
+
+def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last row (in table order) of each of ``n`` codes; -1 where none."""
+    rows = np.flatnonzero(code >= 0)
+    first = np.full(n, len(code), np.int64)
+    last = np.full(n, -1, np.int64)
+    np.minimum.at(first, code[rows], rows)
+    np.maximum.at(last, code[rows], rows)
+    return np.where(first == len(code), -1, first), last
+
+
+def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, names: list[str],
+          rename: dict[str, str] | None = None) -> None:
+    """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
+    table = bare(table)
+    pos = _positions(pd.Index(table["subject"]), subjects)
+    for name in names:
+        columns[(rename or {}).get(name, name)] = _take(table[name].array, pos)
+
+
+def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
+                     rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
+                     opts: SummaryOptions) -> dict[str, Any]:
+    # columns are read from attrs-free views (see neda.rules._common.bare)
+    s = bare(course.summary)
+    vis, epochs, rates, scores, rel = (bare(t) for t in (vis, epochs, rates, scores, rel))
+    subject = s["subject"].to_numpy()
+    subjects = pd.Index(subject)
+    n = len(subject)
+    out: dict[str, Any] = {
+        "subject": subject,
+        "n_visits": s["n_visits"].to_numpy(),
+        "first_visit": s["first_visit"].to_numpy(),
+        "last_visit": s["last_visit"].to_numpy(),
+        "follow_up_years": np.round(s["follow_up_days"].to_numpy() / 365.25, 2),
+    }
+    # first and latest value of each measure (rows in table order)
+    vcode = _positions(subjects, vis["subject"])
+    date = vis["date"].to_numpy()
+    for col in ("edss", "t25fw", "nhpt", "sdmt"):
+        if col not in vis.columns:
+            continue
+        values = vis[col].to_numpy()
+        first, last = _first_last(np.where(pd.notna(values), vcode, -1), n)
+        if col == "edss":
+            out["edss_first"] = _take(values, first)
+            out["edss_first_date"] = _take(date, first)
+        out[f"{col}_latest"] = _take(values, last)
+        out[f"{col}_latest_date"] = _take(date, last)
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
-        out[col] = s[col]
-    ev = course.events
-    pirma = ev[ev["pira_mri"] == "PIRMA"].groupby("subject").size()
-    out["PIRMA"] = pirma.reindex(out.index).fillna(0).astype(int)
-    out["unconfirmed_worsening"] = s["unconfirmed_worsening"]
-    if len(rel):
-        counts = rel.groupby("subject")["recovery"].value_counts().unstack(fill_value=0)
-        for label in ("complete", "incomplete", "not_assessable"):
-            have = counts[label] if label in counts.columns else pd.Series(dtype=int)
-            out[f"relapses_recovery_{label}"] = have.reindex(out.index).fillna(0).astype(int)
-    else:
-        for label in ("complete", "incomplete", "not_assessable"):
-            out[f"relapses_recovery_{label}"] = 0
-    follow = rates[rates["window"] == "followup"].set_index("subject")
+        out[col] = s[col].to_numpy()
+    ev = bare(course.events)
+    pirma = _positions(subjects, ev["subject"])[(ev["pira_mri"] == "PIRMA").to_numpy()]
+    out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
+    out["unconfirmed_worsening"] = s["unconfirmed_worsening"].to_numpy()
+    rcode = _positions(subjects, rel["subject"]) if len(rel) else np.zeros(0, np.int64)
+    recovery = rel["recovery"].to_numpy() if len(rel) else np.zeros(0, object)
+    for label in ("complete", "incomplete", "not_assessable"):
+        hit = rcode[(recovery == label) & (rcode >= 0)]
+        out[f"relapses_recovery_{label}"] = np.bincount(hit, minlength=n).astype(np.int64)
+    follow = rates[(rates["window"] == "followup").to_numpy()]
+    fpos = _positions(pd.Index(follow["subject"]), subjects)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = follow["relapses"].reindex(out.index).astype("Int64")
-    out["arr"] = follow["arr"].reindex(out.index)
-    out["arr_status"] = follow["status"].reindex(out.index)
+    out["relapses"] = _take(follow["relapses"].astype("Int64").array, fpos)
+    out["arr"] = _take(follow["arr"].to_numpy(), fpos)
+    out["arr_status"] = _take(follow["status"].to_numpy(), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
-    as_of = (pd.Timestamp(opts.as_of) if opts.as_of else None)
-    cur_drug = pd.Series(None, index=out.index, dtype=object)
-    cur_since = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    cur_drug = np.full(n, None, dtype=object)
+    cur_since = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(epochs):
-        # the last epoch row as a whole (groupby().last() would skip a missing end date)
-        latest = (epochs.sort_values(["subject", "start"])
-                  .drop_duplicates("subject", keep="last").set_index("subject"))
-        ref = out["last_visit"] if as_of is None else pd.Series(as_of, index=out.index)
-        lat = latest.reindex(out.index)
-        ongoing = lat["drug"].notna() & (lat["end"].isna() | (lat["end"] >= ref))
-        cur_drug[ongoing] = lat.loc[ongoing, "drug"]
-        cur_since[ongoing] = lat.loc[ongoing, "start"]
+        # the last epoch row as a whole (latest start; the later row on a tie)
+        ecode = _positions(subjects, epochs["subject"])
+        start = epochs["start"].to_numpy()
+        order = np.lexsort((np.arange(len(ecode)), start, ecode))
+        latest = np.full(n, -1, np.int64)
+        known = order[ecode[order] >= 0]
+        latest[ecode[known]] = known  # sorted: the last row of each subject is written last
+        ref = (out["last_visit"] if opts.as_of is None
+               else np.datetime64(pd.Timestamp(opts.as_of), "ns"))
+        drug = _take(epochs["drug"].to_numpy(dtype=object), latest)
+        end = _take(epochs["end"].to_numpy(), latest)
+        ongoing = pd.notna(drug) & (np.isnat(end) | (end >= ref))
+        cur_drug[ongoing] = drug[ongoing]
+        cur_since[ongoing] = _take(start, latest)[ongoing]
     out["current_dmt"] = cur_drug
     out["current_dmt_since"] = cur_since
     if len(scores) and "instrument" in scores.columns:
-        for instrument, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
-                                ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
+        instrument = scores["instrument"].to_numpy()
+        scode = _positions(subjects, scores["subject"])
+        for name, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
+                          ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
             if col not in scores.columns:
                 continue
-            sub = scores[(scores["instrument"] == instrument) & scores[col].notna()]
-            latest_score = sub.groupby("subject")[col].last()
-            out[f"{col}_latest"] = latest_score.reindex(out.index)
-    out = out.reset_index()
+            have = (instrument == name) & scores[col].notna().to_numpy()
+            _, last = _first_last(np.where(have, scode, -1), n)
+            out[f"{col}_latest"] = _take(scores[col], last)
     out["rule_set"] = course.options.preset
     return out
 
@@ -307,53 +368,86 @@ _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", 
 
 
 def _latest_windows(neda: pd.DataFrame, window_type: str,
-                    last_contact: pd.Series | None = None) -> pd.DataFrame:
-    """The last window of each epoch: for per-year windows the latest one that ended by the
-    last contact (a year still running is incomplete by construction), else the latest."""
-    w = neda[neda["window_type"] == window_type].sort_values(["subject", "epoch", "window"])
-    if last_contact is not None and len(w):
-        done = w["window_end"] <= w["subject"].map(last_contact) + pd.Timedelta(days=1)
-        latest_done = w[done].drop_duplicates(["subject", "epoch"], keep="last")
-        rest = w.drop_duplicates(["subject", "epoch"], keep="last")
-        rest = rest[~rest.set_index(["subject", "epoch"]).index.isin(
-            latest_done.set_index(["subject", "epoch"]).index)]
-        return pd.concat([latest_done, rest]).sort_values(["subject", "epoch"])
-    return w.drop_duplicates(["subject", "epoch"], keep="last")
+                    last_contact: np.ndarray | None = None) -> np.ndarray:
+    """Rows of the last window of each epoch: for per-year windows the latest one that ended
+    by the last contact (a year still running is incomplete by construction), else the latest
+    (the later row on a tie). ``last_contact``: per neda row, its subject's last contact."""
+    rows = np.flatnonzero((neda["window_type"] == window_type).to_numpy())
+    if not len(rows):
+        return rows
+    subject = pd.factorize(neda["subject"].to_numpy()[rows])[0]
+    epoch = neda["epoch"].to_numpy()[rows]
+    window = neda["window"].to_numpy()[rows]
+    done = np.ones(len(rows), bool)
+    if last_contact is not None:
+        done = neda["window_end"].to_numpy()[rows] <= last_contact[rows] + np.timedelta64(1, "D")
+    # per (subject, epoch): a finished window before an unfinished one, then the latest
+    order = np.lexsort((rows, window, done, epoch, subject))
+    last = np.ones(len(order), bool)
+    last[:-1] = (subject[order][1:] != subject[order][:-1]) | (
+        epoch[order][1:] != epoch[order][:-1])
+    return rows[order[last]]
+
+
+def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number: Any
+                    ) -> np.ndarray:
+    """Row of ``table`` with the same (subject, number) as each row (-1: none); the table's
+    pairs are unique (epochs, relapses)."""
+    index = pd.Index(pd.unique(np.asarray(table_subject)))
+    left = _positions(index, subject)
+    right = _positions(index, table_subject)
+    # (subject code, number) as one integer: numbers are small positive counters
+    key = pd.Index(right * (1 << 32) + np.asarray(table_number, np.int64))
+    pos = np.asarray(key.get_indexer(left * (1 << 32) + np.asarray(number, np.int64)), np.int64)
+    return np.where(left >= 0, pos, -1)
 
 
 def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None
                   ) -> pd.DataFrame:
     if not len(epochs):
         return epochs
-    on = rates[rates["window"] == "on_treatment"][["subject", "epoch", "relapses",
-                                                   "person_years", "arr", "status"]]
-    on = on.rename(columns={"relapses": "relapses_on_treatment", "status": "arr_status"})
-    out = epochs.merge(on, on=["subject", "epoch"], how="left")
+    epochs, rates = bare(epochs), bare(rates)
+    out: dict[str, Any] = {c: epochs[c].array for c in epochs.columns}
+    on = rates[(rates["window"] == "on_treatment").to_numpy()]
+    pos = _pair_positions(epochs["subject"], epochs["epoch"], on["subject"], on["epoch"])
+    for name, col in (("relapses_on_treatment", "relapses"), ("person_years", "person_years"),
+                      ("arr", "arr"), ("arr_status", "status")):
+        out[name] = _take(on[col].array, pos)
     if neda is not None and len(neda):
-        cum = _latest_windows(neda, "cumulative")[["subject", "epoch", *_NEDA_KEEP]]
-        cum = cum.rename(columns={c: f"{c}_cumulative" for c in _NEDA_KEEP})
-        out = out.merge(cum, on=["subject", "epoch"], how="left")
-    return out
+        neda = bare(neda)
+        cum = _latest_windows(neda, "cumulative")
+        pos = _pair_positions(epochs["subject"], epochs["epoch"],
+                              neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
+        rows = np.full(len(pos), -1, np.int64)
+        rows[pos >= 0] = cum[pos[pos >= 0]]
+        for c in _NEDA_KEEP:
+            out[f"{c}_cumulative"] = _take(neda[c].array, rows)
+    return pd.DataFrame(out)
 
 
-def _with_current_neda(patients: pd.DataFrame, neda: pd.DataFrame | None) -> pd.DataFrame:
+def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
+                  ) -> None:
     """NEDA on the current therapy: its latest treatment year and since it started."""
-    cols = [f"{c}_{w}" for w in ("current_year", "since_start") for c in _NEDA_KEEP]
+    n = len(subjects)
     if neda is None or not len(neda):
-        for c in cols:
-            patients[c] = None
-        return patients
-    current = patients[["subject", "current_dmt_since"]].dropna()
-    last_contact = patients.set_index("subject")["last_visit"]
-    out = patients
+        for w in ("current_year", "since_start"):
+            for c in _NEDA_KEEP:
+                columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
+        return
+    neda = bare(neda)
+    ncode = _positions(subjects, neda["subject"])
+    last_contact = _take(columns["last_visit"], ncode)
+    since = _take(columns["current_dmt_since"], ncode)
+    epoch_start = neda["epoch_start"].to_numpy()
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
-        w = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
-                            else None)
-        w = w.merge(current, left_on=["subject", "epoch_start"],
-                    right_on=["subject", "current_dmt_since"])[["subject", *_NEDA_KEEP]]
-        out = out.merge(w.rename(columns={c: f"{c}_{suffix}" for c in _NEDA_KEEP}),
-                        on="subject", how="left")
-    return out
+        rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
+                               else None)
+        # the window of the epoch the current therapy started
+        current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
+        pos = np.full(n, -1, np.int64)
+        pos[ncode[current]] = current
+        for c in _NEDA_KEEP:
+            columns[f"{c}_{suffix}"] = _take(neda[c].array, pos)
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -364,14 +458,20 @@ _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "e
 def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
     """One row per counted relapse (after hygiene) with its recovery (rules §3.1, 3.3)."""
     if hygiene is None or not len(hygiene.relapses):
-        return pd.DataFrame(columns=["subject", "relapse_n", "onset_start", "onset_end",
-                                     "recovery"])
-    clean = hygiene.relapses[["subject", "relapse_n", "onset_start", "onset_end", "precision",
-                              "objective", "merged_from"]]
+        return empty_table("subject", "relapse_n", "onset_start", "onset_end", "recovery")
+    clean = hygiene.relapses
     assert recovery is not None
-    rec = recovery[["subject", "relapse_n", *_RECOVERY_KEEP]].rename(
-        columns={"reason": "recovery_reason"})
-    return clean.merge(rec, on=["subject", "relapse_n"], how="left")
+    cols, rec = bare(clean), bare(recovery)
+    out = {c: cols[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",
+                                       "precision", "objective", "merged_from")}
+    pos = _pair_positions(cols["subject"], cols["relapse_n"], rec["subject"], rec["relapse_n"])
+    for c in _RECOVERY_KEEP:
+        out["recovery_reason" if c == "reason" else c] = _take(rec[c].array, pos)
+    table = pd.DataFrame(out)
+    # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
+    if clean.attrs and clean.attrs == recovery.attrs:
+        table.attrs = copy.deepcopy(clean.attrs)
+    return table
 
 
 # ------------------------------------------------------------------------------ one patient
@@ -400,8 +500,10 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
+    df = bare(df)
+    values = [df[c].tolist() for c in cols]  # Python scalars, as a row iteration gives
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
-            for row in df[cols].itertuples(index=False)]
+            for row in zip(*values, strict=True)]
 
 
 @dataclass
@@ -416,8 +518,12 @@ class PatientCourse:
     visits: pd.DataFrame
     provenance: dict[str, Any]
 
+    def _values(self) -> dict[str, Any]:
+        """The row as a dict of its values (each look-up on a Series costs microseconds)."""
+        return dict(zip(map(str, self.row.index), self.row.tolist(), strict=True))
+
     def to_dict(self) -> dict[str, Any]:
-        r = self.row
+        r = self._values()
         return {
             "subject": _num(r["subject"]),
             "follow_up": {"first_visit": _fmt_date(r["first_visit"]),
@@ -463,7 +569,7 @@ class PatientCourse:
                 "objective_spms_date": _fmt_date(r.get("spms_date")),
                 "objective_spms_reason": _num(r.get("spms_reason")),
             },
-            "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r.index
+            "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r
                               if k.endswith("_latest") and not k.startswith("edss")},
             "plain_language": self.plain_language(),
             "rule_set": r["rule_set"],
@@ -543,7 +649,7 @@ class PatientCourse:
 
     def plain_language(self) -> str:
         """A paragraph a patient can read: what happened, in everyday words, terms explained."""
-        r = self.row
+        r = self._values()
         parts = []
         years = r["follow_up_years"]
         parts.append(

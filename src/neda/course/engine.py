@@ -9,6 +9,7 @@ confirmation, class and the option set that produced them (clinical rules §2).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import as_pandas
+from ..rules._common import DayIndex, as_pandas, bare, empty_table, subject_codes
 from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
 from .options import CourseOptions
@@ -189,65 +190,68 @@ def confirmed_events(
     subject, date = "subject", "date"
     dropped_parts: list[pd.DataFrame] = []
 
-    vis = vis_table[[c for c in dict.fromkeys([subject, date, value, validconf]) if c]].copy()
+    # ---- visits as arrays, sorted by subject, day and row (pandas sorts cost more than the
+    # scan on one patient) ----
+    table = bare(vis_table)  # columns read without copying the reader's report each time
     if subjects is not None:
-        vis = vis[vis[subject].isin(list(subjects))]
-    vis["_row"] = np.arange(len(vis))
-    missing = vis[value].isna()
+        table = table[table[subject].isin(list(subjects))]
+    subj = table[subject].to_numpy()
+    day_all = _day_numbers(table[date])
+    value_all = table[value].to_numpy(np.float64)
+    conf_all = (table[validconf].fillna(False).astype(bool).to_numpy() if validconf
+                else np.ones(len(table), bool))
+    missing = np.isnan(value_all)
     if missing.any():
-        dropped_parts.append(_dropped(vis[missing], subject, date, "missing value"))
-        vis = vis[~missing]
-    vis["_day"] = _day_numbers(vis[date])
-    vis = vis.sort_values([subject, "_day", "_row"], kind="stable")
+        dropped_parts.append(_dropped_rows(table, np.flatnonzero(missing), subject, date,
+                                           "missing value"))
+    rows = np.flatnonzero(~missing)
+    rows = rows[np.lexsort((rows, day_all[rows], pd.factorize(subj[rows], sort=True)[0]))]
 
     # ---- relapses: the hygiene table (rules §3.1) as onset intervals (rules §2.7.2) ----
     if hygiene is not None:
-        clean = hygiene.relapses
-        rel = pd.DataFrame({subject: clean["subject"].to_numpy(),
-                            "_a": _day_numbers(clean["onset_start"]),
-                            "_b": _day_numbers(clean["onset_end"]),
-                            "_label": onset_labels(clean)})
+        clean = bare(hygiene.relapses)
+        rel = _Relapses(clean["subject"].to_numpy(), _day_numbers(clean["onset_start"]),
+                        _day_numbers(clean["onset_end"]), onset_labels(clean))
         episodes = hygiene.pseudo_episodes
         if len(episodes) and opts.exclude_pseudo_relapse_visits:
-            ep = pd.DataFrame({subject: episodes["subject"].to_numpy(),
-                               "_e0": _day_numbers(episodes["episode_start"]),
-                               "_e1": _day_numbers(episodes["episode_end"])})
-            hit = vis[[subject, "_day", "_row"]].merge(ep, on=subject)
-            hit = hit[(hit["_day"] >= hit["_e0"]) & (hit["_day"] <= hit["_e1"])]
-            inside = vis["_row"].isin(hit["_row"])
+            index = pd.Index(pd.unique(subj[rows]))
+            _, hit = DayIndex.of(index.get_indexer(pd.Index(subj[rows])), day_all[rows]).pairs(
+                index.get_indexer(pd.Index(episodes["subject"])),
+                _day_numbers(episodes["episode_start"]), _day_numbers(episodes["episode_end"]))
+            inside = np.zeros(len(rows), bool)
+            inside[hit] = True
             if inside.any():
-                dropped_parts.append(_dropped(vis[inside], subject, date,
-                                              "assessed during a pseudo-relapse episode"))
-                vis = vis[~inside]
+                dropped_parts.append(_dropped_rows(table, rows[inside], subject, date,
+                                                   "assessed during a pseudo-relapse episode"))
+                rows = rows[~inside]
     else:
-        rel = pd.DataFrame({subject: pd.Series([], dtype=vis[subject].dtype),
-                            "_a": np.zeros(0), "_b": np.zeros(0),
-                            "_label": np.zeros(0, dtype=object)})
-    rel = rel.sort_values([subject, "_a"], kind="stable")
+        rel = _Relapses(np.zeros(0, dtype=subj.dtype), np.zeros(0), np.zeros(0),
+                        np.zeros(0, dtype=object))
 
     # ---- practice effect for cognitive / dexterity tests (rules §2.2) ----
     if opts.outcome in ("sdmt", "nhpt") and opts.practice_effect_visits > 1:
-        vis = _practice_effect(vis, subject, value, opts.practice_effect_visits,
-                               opts.worsening_sign, dropped_parts, date)
+        rows = _practice_effect(table, rows, subject, value, opts.practice_effect_visits,
+                                opts.worsening_sign, dropped_parts, date)
 
     # ---- flat arrays ----
-    codes, subjects = pd.factorize(vis[subject], sort=False)
+    codes, subjects = pd.factorize(subj[rows], sort=False)
     codes = codes.astype(np.int64)
     n_subj = len(subjects)
     vstart, vend = offsets(codes, n_subj)
-    dates = vis["_day"].to_numpy(np.float64)
-    values = vis[value].to_numpy(np.float64).copy()
+    dates = day_all[rows]
+    values = value_all[rows]
     dw = opts.worsening_delta(values)
     di = opts.improvement_delta(values)
-    vconf = (vis[validconf].fillna(False).astype(bool).to_numpy() if validconf
-             else np.ones(len(vis), bool))
+    vconf = conf_all[rows]
 
-    rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel[subject])).astype(np.int64)
-    known = rcodes_all >= 0
-    rel = rel[known]
-    rcodes_all = rcodes_all[known]
-    att_a = rel["_a"].to_numpy(np.float64)
-    att_b = rel["_b"].to_numpy(np.float64)
+    # relapses of the analysed subjects, by subject (in visit order) and onset
+    rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel.subject)).astype(np.int64)
+    analysed = np.flatnonzero(rcodes_all >= 0)
+    analysed = analysed[np.lexsort((rel.a[analysed], rcodes_all[analysed]))]
+    rel = rel.take(analysed)
+    rcodes_all = rcodes_all[analysed]
+    att_a = rel.a
+    att_b = rel.b
     astart, aend = offsets(rcodes_all, n_subj)
     # the engine ignores relapses long before follow-up (rules §2.3); attribution sees all
     first_day = dates[vstart[rcodes_all]] if len(rcodes_all) else np.zeros(0)
@@ -309,7 +313,7 @@ def confirmed_events(
                                      events)
     summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
-               else pd.DataFrame(columns=["row", "subject", "date", "reason"]))
+               else empty_table("row", "subject", "date", "reason"))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
                   "options_digest": digest, "course_options_digest": opts.digest(),
                   "relapses": relapse_record,
@@ -346,6 +350,7 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
         return out
     if not is_pira.any():
         return out
+    mri = bare(mri)
     n = len(mri)
     nan = np.full(n, np.nan)
     gd = mri["gd"].to_numpy(np.float64) if "gd" in mri.columns else nan
@@ -353,121 +358,155 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
     if "enlarging_t2" in mri.columns:
         # new + enlarging; an unknown part leaves the sum unknown (data model)
         new = new + mri["enlarging_t2"].to_numpy(np.float64)
-    comparator = (mri["comparator_date"] if "comparator_date" in mri.columns
-                  else pd.Series(pd.NaT, index=mri.index, dtype="datetime64[ns]"))
-    scans = pd.DataFrame({"subject": mri["subject"].to_numpy(), "date": mri["date"].to_numpy(),
-                          "comparator_date": comparator.to_numpy(), "gd": gd, "new_t2": new})
-    ev = events.loc[is_pira, ["subject", "reference_date", "onset_date",
-                              "pira_confirmation_date"]].copy()
-    ev["_pos"] = np.flatnonzero(is_pira)
-    ev["s0"] = ev["reference_date"] if opts.mri_window_start == "reference" else ev["onset_date"]
-    if scans["subject"].dtype != ev["subject"].dtype:
-        scans["subject"] = scans["subject"].astype(str)
-        ev["subject"] = ev["subject"].astype(str)
-    pairs = ev.merge(scans, on="subject", how="left")
-    inside = (pairs["date"] >= pairs["s0"]) & (pairs["date"] <= pairs["pira_confirmation_date"])
-    pairs = pairs[inside]
-    lead = pd.Timedelta(days=opts.mri_comparator_lead_days)
-    comp_ok = pairs["comparator_date"].notna()
-    placed = comp_ok & (pairs["comparator_date"] >= pairs["s0"] - lead)
-    gd_active = pairs["gd"] > 0
-    t2_active = placed & (pairs["new_t2"] > 0)
-    clean = (pairs["gd"] == 0) & comp_ok & (pairs["new_t2"] == 0)
-    by_event = pd.DataFrame({"_pos": pairs["_pos"], "active": gd_active | t2_active,
-                             "clean": clean}).groupby("_pos").agg(
-        active=("active", "any"), clean=("clean", "all"), n=("clean", "size"))
-    out[is_pira] = "MRI_unknown"
-    pos = by_event.index.to_numpy()
-    out[pos[by_event["active"].to_numpy(bool)]] = "PIRA_with_MRI_activity"
-    ok = ~by_event["active"].to_numpy(bool) & by_event["clean"].to_numpy(bool) & (
-        by_event["n"].to_numpy() > 0)
-    out[pos[ok]] = "PIRMA"
+    date = mri["date"].to_numpy().astype("datetime64[ns]")
+    comparator = (mri["comparator_date"].to_numpy().astype("datetime64[ns]")
+                  if "comparator_date" in mri.columns
+                  else np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
+    pos = np.flatnonzero(is_pira)
+    s0 = events["reference_date" if opts.mri_window_start == "reference" else "onset_date"
+                ].to_numpy()[pos]
+    cp = events["pira_confirmation_date"].to_numpy()[pos]
+    # every (event, scan of its subject dated in [S0, cP]): identifiers compared as text
+    # when one table has numbers and the other text
+    index = pd.Index(pd.unique(events["subject"].to_numpy()[pos]))
+    ev_code = subject_codes(index, events["subject"].to_numpy()[pos])
+    scan_day = _day_numbers(mri["date"])
+    e, k = DayIndex.of(subject_codes(index, mri["subject"].to_numpy()), scan_day).pairs(
+        ev_code, _day_numbers(pd.Series(s0)), _day_numbers(pd.Series(cp)))
+    inside = (date[k] >= s0[e]) & (date[k] <= cp[e])  # the exact times, as given
+    e, k = e[inside], k[inside]
+    lead = pd.Timedelta(days=opts.mri_comparator_lead_days).to_timedelta64()
+    comp = comparator[k]
+    comp_ok = ~np.isnat(comp)
+    placed = comp_ok & (comp >= s0[e] - lead)
+    active = (gd[k] > 0) | (placed & (new[k] > 0))
+    clean = (gd[k] == 0) & comp_ok & (new[k] == 0)
+    m = len(pos)
+    any_active = np.bincount(e, weights=active, minlength=m) > 0
+    all_clean = np.bincount(e, weights=~clean, minlength=m) == 0
+    scanned = np.bincount(e, minlength=m) > 0
+    out[pos] = "MRI_unknown"
+    out[pos[any_active]] = "PIRA_with_MRI_activity"
+    out[pos[~any_active & all_clean & scanned]] = "PIRMA"
     return out
 
 
-def attribution_reasons(events: pd.DataFrame, rel: pd.DataFrame, subjects: Any,
+def attribution_reasons(events: pd.DataFrame, rel: _Relapses, subjects: Any,
                         asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
                         relapses_given: bool) -> np.ndarray:
     """Why each confirmed worsening got its class (rules §2.7.2), in words.
 
     RAW names the relapse; PIRA the relapse-free period checked and the ascertainment;
     undefined and unknown say what is missing. The class itself comes from the compiled
-    engine; this only explains it.
+    engine; this only explains it. ``rel``: the relapses of the analysed subjects, sorted
+    by subject (in ``subjects`` order) and onset.
     """
     out = np.full(len(events), "", dtype=object)
     is_cdw = (events["event_type"] == "CDW").to_numpy()
     if not is_cdw.any():
         return out
-    cls = events["cdw_class"].to_numpy()
+    cls_all = events["cdw_class"].to_numpy()
+    out[is_cdw & (cls_all == "not_classified")] = "attribution off (option attribution=False)"
+    rows = np.flatnonzero(is_cdw & (cls_all != "not_classified"))
+    if not relapses_given:
+        out[rows] = ("relapses were not given, so relapse activity is unknown (pass the "
+                     "relapses, or an empty table when none occurred)")
+        return out
     idx = pd.Index(subjects)
-    code = idx.get_indexer(events["subject"])
-    onset = _day_numbers(events["onset_date"])
-    ref = _day_numbers(events["reference_date"])
-    conf = _day_numbers(events["confirmation_date"])
-    rcode = idx.get_indexer(pd.Index(rel["subject"])) if len(rel) else np.zeros(0, np.int64)
-    ra = rel["_a"].to_numpy(np.float64)
-    rb = rel["_b"].to_numpy(np.float64)
-    labels = rel["_label"].to_numpy(object)
-    by_subject: dict[int, list[int]] = {}
-    for j, c in enumerate(rcode.tolist()):
-        by_subject.setdefault(c, []).append(j)
+    code = np.asarray(idx.get_indexer(pd.Index(events["subject"].to_numpy()[rows])), np.int64)
+    cls = cls_all[rows]
+    onset = _day_numbers(events["onset_date"])[rows]
+    ref = _day_numbers(events["reference_date"])[rows]
+    conf = _day_numbers(events["confirmation_date"])[rows]
+    rcode = np.asarray(idx.get_indexer(pd.Index(rel.subject)), np.int64)
+    ra, rb, labels = rel.a, rel.b, rel.label
     before, after = opts.relapse_assoc
     ind = opts.relapse_indep
+    # the RAW window [w0, w1] around the onset; the PIRA windows span [lo, hi]
+    w0 = onset - (before if before is not None else np.inf)
+    w1 = onset + (after if after is not None else 0)
+    lo = np.minimum.reduce([ref - (ind.prec[0] or 0), onset - (ind.event[0] or 0),
+                            conf - (ind.conf[0] or 0)])
+    hi = np.maximum.reduce([ref + (ind.prec[1] or 0), onset + (ind.event[1] or 0),
+                            conf + (ind.conf[1] or 0)])
+    if any(v is None for v in (*ind.prec, *ind.event, *ind.conf)):
+        lo, hi = np.minimum(lo, ref), np.maximum(hi, conf)
+    by_onset = DayIndex.of(rcode, ra)
+    reach = float(np.max(rb - ra)) if len(ra) else 0.0
+    n = len(rows)
 
-    def span(x: float) -> str:
-        return _iso(x)
+    def overlapping(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(event, relapse) pairs, relapses of the event's subject overlapping [start, end]
+        (relapses in onset order); an open start reaches every relapse of the subject."""
+        first = np.maximum(start - reach, -_OPEN)
+        e, j = by_onset.pairs(code, first, np.minimum(end, _OPEN))
+        keep = (ra[j] <= end[e]) & (rb[j] >= start[e])
+        return e[keep], j[keep]
 
-    for i in np.flatnonzero(is_cdw):
-        c = cls[i]
-        js = np.asarray(by_subject.get(int(code[i]), []), dtype=np.int64)
-        if c == "not_classified":
-            out[i] = "attribution off (option attribution=False)"
-            continue
-        if not relapses_given:
-            out[i] = ("relapses were not given, so relapse activity is unknown (pass the "
-                      "relapses, or an empty table when none occurred)")
-            continue
-        w0 = onset[i] - (before if before is not None else np.inf)
-        w1 = onset[i] + (after if after is not None else 0)
-        near = js[(ra[js] <= w1) & (rb[js] >= w0)] if js.size else js
+    def last_of(e: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Per event, the last relapse of its pairs (-1: none)."""
+        found = np.full(n, -1, np.int64)
+        np.maximum.at(found, e, j)
+        return found
+
+    def first_of(e: np.ndarray, j: np.ndarray) -> np.ndarray:
+        found = np.full(n, len(ra), np.int64)
+        np.minimum.at(found, e, j)
+        return np.where(found == len(ra), -1, found)
+
+    e, j = overlapping(w0, w1)
+    near = last_of(e, j)
+    inside = (ra[j] >= w0[e]) & (rb[j] <= w1[e])
+    near_inside = last_of(e[inside], j[inside])
+    e, j = overlapping(lo, hi)
+    n_hit = np.bincount(e, minlength=n)
+    imprecise = ra[j] != rb[j]
+    first_imprecise = first_of(e[imprecise], j[imprecise])
+    hits: dict[int, list[int]] = {}
+    for ei, ji in zip(e.tolist(), j.tolist(), strict=True):
+        hits.setdefault(ei, []).append(ji)
+    a0, a1 = asc0[code], asc1[code]
+    covered = (a0 <= lo) & (a1 >= hi)
+    lo_txt, hi_txt, a0_txt, a1_txt = (_iso_days(x) for x in (lo, hi, a0, a1))
+    reasons = []
+    for i, c in enumerate(cls.tolist()):
         if c == "RAW":
-            inside = near[(ra[near] >= w0) & (rb[near] <= w1)]
-            j = int(inside[-1]) if inside.size else int(near[-1])
-            days = int(onset[i] - rb[j])
-            out[i] = (f"relapse {labels[j]} began {days} days before the worsening's onset "
-                      f"(RAW window: {before:g} days before to {after:g} after)")
-            continue
-        if c == "unknown" and near.size:
-            j = int(near[-1])
-            out[i] = (f"relapse onset {labels[j]} is imprecise and may or may not fall in the "
-                      f"RAW window ({before:g} days before the onset to {after:g} after)")
-            continue
-        lo = min(ref[i] - (ind.prec[0] or 0), onset[i] - (ind.event[0] or 0),
-                 conf[i] - (ind.conf[0] or 0))
-        hi = max(ref[i] + (ind.prec[1] or 0), onset[i] + (ind.event[1] or 0),
-                 conf[i] + (ind.conf[1] or 0))
-        if any(v is None for v in (*ind.prec, *ind.event, *ind.conf)):
-            lo, hi = min(lo, ref[i]), max(hi, conf[i])
-        hit = js[(ra[js] <= hi) & (rb[js] >= lo)] if js.size else js
-        a0, a1 = asc0[code[i]], asc1[code[i]]
-        covered = a0 <= lo and a1 >= hi
-        if c == "PIRA":
-            out[i] = (f"no relapse from {span(lo)} to {span(hi)} (the PIRA windows around "
-                      f"reference, onset and confirmation); relapses ascertained "
-                      f"{span(a0)} to {span(a1)}")
+            k = near_inside[i] if near_inside[i] >= 0 else near[i]
+            days = int(onset[i] - rb[k])
+            reasons.append(f"relapse {labels[k]} began {days} days before the worsening's "
+                           f"onset (RAW window: {before:g} days before to {after:g} after)")
+        elif c == "unknown" and near[i] >= 0:
+            reasons.append(f"relapse onset {labels[near[i]]} is imprecise and may or may not "
+                           f"fall in the RAW window ({before:g} days before the onset to "
+                           f"{after:g} after)")
+        elif c == "PIRA":
+            reasons.append(f"no relapse from {lo_txt[i]} to {hi_txt[i]} (the PIRA windows "
+                           f"around reference, onset and confirmation); relapses ascertained "
+                           f"{a0_txt[i]} to {a1_txt[i]}")
         elif c == "undefined":
-            shown = ", ".join(str(labels[j]) for j in hit[:3])
-            out[i] = (f"relapse {shown} falls in the PIRA windows of every confirmation, but "
-                      "none in the RAW window")
-        elif hit.size and (ra[hit] != rb[hit]).any():
-            j = int(hit[ra[hit] != rb[hit]][0])
-            out[i] = (f"relapse onset {labels[j]} is imprecise and may fall in a PIRA window "
-                      f"({span(lo)} to {span(hi)})")
-        elif not covered:
-            out[i] = (f"relapse follow-up ({span(a0)} to {span(a1)}) does not cover the PIRA "
-                      f"windows ({span(lo)} to {span(hi)})")
+            shown = ", ".join(str(labels[k]) for k in hits.get(i, [])[:3])
+            reasons.append(f"relapse {shown} falls in the PIRA windows of every confirmation, "
+                           "but none in the RAW window")
+        elif n_hit[i] and first_imprecise[i] >= 0:
+            reasons.append(f"relapse onset {labels[first_imprecise[i]]} is imprecise and may "
+                           f"fall in a PIRA window ({lo_txt[i]} to {hi_txt[i]})")
+        elif not covered[i]:
+            reasons.append(f"relapse follow-up ({a0_txt[i]} to {a1_txt[i]}) does not cover the "
+                           f"PIRA windows ({lo_txt[i]} to {hi_txt[i]})")
         else:
-            out[i] = "relapses in the PIRA windows leave the class open"
+            reasons.append("relapses in the PIRA windows leave the class open")
+    out[rows] = np.array(reasons, dtype=object)
+    return out
+
+
+_OPEN = float(1 << 20)  # days: an open window end reaches every relapse (within a day key)
+
+
+def _iso_days(days: np.ndarray) -> np.ndarray:
+    """:func:`_iso` of each day number (an object array)."""
+    out = np.where(days > 0, "open end", "open start").astype(object)
+    ok = np.isfinite(days)
+    out[ok] = np.datetime_as_string(_EPOCH + days[ok].astype(np.int64), unit="D").astype(object)
     return out
 
 
@@ -477,27 +516,52 @@ def _iso(day: float) -> str:
     return str(_EPOCH + np.int64(day))
 
 
-def _dropped(df: pd.DataFrame, subject: str, date: str, reason: str) -> pd.DataFrame:
-    return pd.DataFrame({"row": df["_row"].to_numpy(), "subject": df[subject].to_numpy(),
-                         "date": df[date].to_numpy(), "reason": reason})
+@dataclass
+class _Relapses:
+    """Counted relapses as onset intervals in day numbers, with their onset in words."""
+
+    subject: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    label: np.ndarray
+
+    def take(self, rows: np.ndarray) -> _Relapses:
+        return _Relapses(self.subject[rows], self.a[rows], self.b[rows], self.label[rows])
 
 
-def _practice_effect(vis: pd.DataFrame, subject: str, value: str, n_first: int, sign: int,
-                     dropped_parts: list[pd.DataFrame], date: str) -> pd.DataFrame:
+def _dropped_rows(table: pd.DataFrame, rows: np.ndarray, subject: str, date: str,
+                  reason: str) -> pd.DataFrame:
+    """Visits left out (``rows``: positions in the visits table), with the reason."""
+    return pd.DataFrame({"row": rows, "subject": table[subject].to_numpy()[rows],
+                         "date": table[date].to_numpy()[rows], "reason": reason})
+
+
+def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value: str,
+                     n_first: int, sign: int, dropped_parts: list[pd.DataFrame], date: str
+                     ) -> np.ndarray:
     """Keep only the best of the first ``n_first`` administrations, so the reference starts
-    there and the search starts at the next one (rules §2.2, msclinical cogworse)."""
-    pos = vis.groupby(subject, sort=False).cumcount().to_numpy()
-    early = pos < n_first
-    head = vis[early]
-    # best = lowest time (worsening = increase) or highest score (worsening = decrease)
-    score = head[value] * sign
-    best_idx = score.groupby(head[subject], sort=False).idxmin()
-    drop = early & ~vis.index.isin(best_idx.to_numpy())
+    there and the search starts at the next one (rules §2.2, msclinical cogworse).
+    ``rows``: visits sorted by subject and date; returns the rows kept."""
+    code = pd.factorize(table[subject].to_numpy()[rows])[0]
+    n = len(rows)
+    new = np.ones(n, bool)
+    new[1:] = code[1:] != code[:-1]
+    pos = np.arange(n) - np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    early = np.flatnonzero(pos < n_first)
+    # best = lowest time (worsening = increase) or highest score (worsening = decrease); the
+    # earlier one on a tie
+    score = table[value].to_numpy(np.float64)[rows[early]] * sign
+    order = early[np.lexsort((early, score, code[early]))]
+    first = np.ones(len(order), bool)
+    first[1:] = code[order][1:] != code[order][:-1]
+    drop = np.zeros(n, bool)
+    drop[early] = True
+    drop[order[first]] = False
     if drop.any():
-        dropped_parts.append(_dropped(vis[drop], subject, date,
-                                      "practice effect: not the best of the first "
-                                      f"{n_first} administrations"))
-    return vis[~drop]
+        dropped_parts.append(_dropped_rows(table, rows[drop], subject, date,
+                                           "practice effect: not the best of the first "
+                                           f"{n_first} administrations"))
+    return rows[~drop]
 
 
 def _ascertainment(asc: Any, subjects: Any, dates: np.ndarray, vstart: np.ndarray,
@@ -511,7 +575,7 @@ def _ascertainment(asc: Any, subjects: Any, dates: np.ndarray, vstart: np.ndarra
     a0 = dates[vstart] - lookback
     a1 = dates[vend - 1]
     if asc is not None:
-        table = ensure_table(asc, "followup", ro)
+        table = bare(ensure_table(asc, "followup", ro))
         idx = pd.Index(subjects).get_indexer(table["subject"])
         ok = idx >= 0
         a0 = a0.copy()
@@ -558,7 +622,9 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
     n_v = (vend - vstart)[esubj]
     event_n = (np.arange(len(esubj)) - np.searchsorted(esubj, esubj) + 1) if len(esubj) \
         else np.zeros(0, np.int64)
-    cls = np.array([CLASS_NAMES.get(int(t), "") for t in etype], dtype=object)
+    cls = np.full(len(etype), "", dtype=object)
+    for code, name in CLASS_NAMES.items():
+        cls[etype == code] = name
     cls[is_cdi] = ""
     out = pd.DataFrame({
         "subject": np.asarray(subjects)[esubj],
@@ -592,54 +658,72 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     threshold against the reference in force at the end of the scan.
     """
     n = len(subjects)
-    out_rows = []
     sgn = opts.worsening_sign
     tol = opts.threshold_tolerance
-    last_cdw_sust: dict[int, tuple[int, bool]] = {}
+    nvis = vend - vstart
+    bl = res.final_bl.astype(np.int64)
+    # subjects whose reference is not their last visit (the last visit may be a worsening)
+    s = np.flatnonzero((nvis >= 2) & (bl < nvis - 1))
+    i_ref = vstart[s] + bl[s]
+    last = vend[s] - 1
+    ref = res.final_bl_val[s].astype(np.float64)
+    # the threshold of the reference value in force (its visit's, unless it was moved)
+    d = np.where(values[i_ref] == ref, dw[i_ref],
+                 opts.worsening_delta(ref) if len(ref) else np.zeros(0))
+
+    def worse(x: np.ndarray, who: np.ndarray) -> np.ndarray:
+        if sgn > 0:
+            return x - ref[who] >= d[who] - tol
+        return x - ref[who] <= -d[who] + tol
+
+    keep = worse(values[last], np.arange(len(s)))
+    # not when the last visit belongs to a confirmed worsening from this reference: the last
+    # CDW event of the subject, sustained to the last visit, from the reference's date
     if len(events):
-        ev = events[events["event_type"] == "CDW"]
-        for s_code, ref_date, to_last in zip(
-            pd.Index(subjects).get_indexer(ev["subject"]), ev["reference_date"],
-            ev["sustained_to_last_visit"], strict=True,
-        ):
-            last_cdw_sust[int(s_code)] = (int((np.datetime64(ref_date, "D") - _EPOCH)
-                                              .astype(int)), bool(to_last))
-    for s in range(n):
-        i0, i1 = int(vstart[s]), int(vend[s])
-        bl = int(res.final_bl[s])
-        if i1 - i0 < 2 or bl >= i1 - i0 - 1:
-            continue
-        ref = res.final_bl_val[s]
-        d = dw[i0 + bl] if values[i0 + bl] == ref else float(opts.worsening_delta(
-            np.array([ref]))[0])
-        def worse(x: float, ref: float = ref, d: float = d) -> bool:
-            return bool(x - ref >= d - tol) if sgn > 0 else bool(x - ref <= -d + tol)
-        if not worse(values[i1 - 1]):
-            continue
-        prev = last_cdw_sust.get(s)
-        if prev is not None and prev[1] and prev[0] == int(dates[i0 + bl]):
-            continue  # the last visit belongs to a confirmed worsening from this reference
-        j = i1 - 1
-        while j - 1 > i0 + bl and worse(values[j - 1]):
-            j -= 1
-        out_rows.append((subjects[s], dates[j], values[j], dates[i0 + bl], ref,
-                         dates[i1 - 1]))
-    cols = ["subject", "onset_date", "onset_value", "reference_date", "reference_value",
-            "last_visit_date"]
-    if not out_rows:
-        frame = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date")
-                                           else float) for c in cols})
-        frame["subject"] = frame["subject"].astype(object)
-        return frame
-    arr = list(zip(*out_rows, strict=True))
+        cdw = np.flatnonzero((events["event_type"] == "CDW").to_numpy())
+        code = np.asarray(pd.Index(subjects).get_indexer(
+            pd.Index(events["subject"].to_numpy()[cdw])), np.int64)
+        last_cdw = np.full(n, -1, np.int64)
+        np.maximum.at(last_cdw, code, cdw)
+        e = last_cdw[s]
+        has = e >= 0
+        e = np.where(has, e, 0)
+        ref_day = _day_numbers(events["reference_date"])[e]
+        to_last = events["sustained_to_last_visit"].to_numpy(bool)[e]
+        keep &= ~(has & to_last & (ref_day == dates[i_ref]))
+    s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
+    if not len(s):
+        return _no_unconfirmed().copy()
+    # onset: the first visit of the run of worse visits ending at the last one, after the
+    # reference
+    owner = np.repeat(np.arange(len(s)), last - i_ref)
+    visit = i_ref[owner] + (np.arange(len(owner)) - np.repeat(np.cumsum(last - i_ref)
+                                                              - (last - i_ref), last - i_ref)) + 1
+    not_worse = ~worse(values[visit], k[owner])
+    latest_not_worse = np.full(len(s), -1, np.int64)
+    np.maximum.at(latest_not_worse, owner[not_worse], visit[not_worse])
+    j = np.where(latest_not_worse >= 0, latest_not_worse + 1, i_ref + 1)
     return pd.DataFrame({
-        "subject": list(arr[0]),
-        "onset_date": _to_dates(np.array(arr[1], float)),
-        "onset_value": np.array(arr[2], float),
-        "reference_date": _to_dates(np.array(arr[3], float)),
-        "reference_value": np.array(arr[4], float),
-        "last_visit_date": _to_dates(np.array(arr[5], float)),
+        "subject": np.asarray(subjects)[s],
+        "onset_date": _to_dates(dates[j]),
+        "onset_value": values[j].astype(float),
+        "reference_date": _to_dates(dates[i_ref]),
+        "reference_value": res.final_bl_val[s].astype(float),
+        "last_visit_date": _to_dates(dates[last]),
     })
+
+
+@functools.cache
+def _no_unconfirmed() -> pd.DataFrame:
+    """The empty unconfirmed table (built once: an empty frame costs pandas a millisecond)."""
+    frame = pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c.endswith("date") else float)
+                          for c in _UNCONFIRMED_COLUMNS})
+    frame["subject"] = frame["subject"].astype(object)
+    return frame
+
+
+_UNCONFIRMED_COLUMNS = ("subject", "onset_date", "onset_value", "reference_date",
+                        "reference_value", "last_visit_date")
 
 
 def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
@@ -666,7 +750,7 @@ def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend
     has_unconf = np.zeros(n, bool)
     if len(unconfirmed):
         has_unconf[idx.get_indexer(unconfirmed["subject"])] = True
-    final_ref = np.array([dates[vstart[s] + res.final_bl[s]] for s in range(n)], float)
+    final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
     return pd.DataFrame({
         "subject": np.asarray(subjects),
         "n_visits": (vend - vstart).astype(np.int64),

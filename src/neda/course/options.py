@@ -8,12 +8,13 @@ are the rules' (section 10): preset ``mueller2023``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -187,9 +188,9 @@ class CourseOptions(Options):
         """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-        base = dataclasses.replace(cls(), **PRESETS[name], preset=name, base_preset=name)
+        base: CourseOptions = _preset(cast(Any, cls), name)
         if not changes:
-            return base.validated()
+            return base
         edited = dataclasses.replace(base, **_normalise(changes))
         engine_changed = any(
             getattr(edited, k) != getattr(base, k) for k in changes if k not in _NEUTRAL
@@ -312,6 +313,14 @@ class CourseOptions(Options):
         mine, theirs = self.as_dict(), base.as_dict()
         return {k: v for k, v in mine.items()
                 if k not in ("preset", "base_preset") and theirs.get(k) != v}
+
+
+
+@functools.cache
+def _preset(cls: Any, name: str) -> Any:
+    """The options of a preset, made (and checked) once: options are frozen, so one object
+    serves every caller."""
+    return dataclasses.replace(cls(), **PRESETS[name], preset=name, base_preset=name)
 
 
 def _normalise(changes: dict[str, Any]) -> dict[str, Any]:

@@ -766,6 +766,27 @@ def read_followup(source: Source, *, options: ReadOptions | None = None,
     return read_table(source, "followup", options, file_label=file_label, **changes)
 
 
+def followup_from_visits(visits: pd.DataFrame) -> pd.DataFrame:
+    """The followup table spanning each subject's first to last visit, from a validated
+    visits table: its dates were checked by the visits reader, so the table is returned as
+    read (``read_followup``'s columns and order: ``subject``, ``start``, ``end``, sorted by
+    subject) without parsing the same dates again."""
+    if not is_validated(visits, "visits"):
+        raise ValueError("followup_from_visits needs a visits table from read_visits")
+    codes, subjects = pd.factorize(visits["subject"].to_numpy(), sort=False)
+    ns = visits["date"].to_numpy().astype("datetime64[ns]").view(np.int64)
+    first = np.full(len(subjects), np.iinfo(np.int64).max)
+    last = np.full(len(subjects), np.iinfo(np.int64).min)  # NaT, never a validated date
+    np.minimum.at(first, codes, ns)
+    np.maximum.at(last, codes, ns)
+    by_subject = np.argsort(np.asarray(subjects), kind="stable")
+    frame = pd.DataFrame({"subject": np.asarray(subjects)[by_subject],
+                          "start": first[by_subject].view("datetime64[ns]"),
+                          "end": last[by_subject].view("datetime64[ns]")})
+    frame.attrs[_NEDA_TABLE] = "followup"
+    return frame
+
+
 def _with_columns(options: ReadOptions | None, **names: str | None) -> ReadOptions:
     opts = options or ReadOptions()
     given = {k: v for k, v in names.items() if v is not None and v != k}

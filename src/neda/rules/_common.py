@@ -13,11 +13,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,6 +86,15 @@ def rule_set_name(options: Any) -> str:
     ``custom`` - so an edited definition is never reported under the default's name."""
     if options.name:
         return str(options.name)
+    try:
+        return _unnamed_rule_set(options)
+    except TypeError:  # options holding an unhashable value: not cached
+        return _unnamed_rule_set.__wrapped__(options)
+
+
+@functools.lru_cache(maxsize=256)
+def _unnamed_rule_set(options: Any) -> str:
+    # cached per options object (frozen, hashable): the comparison makes two option objects
     default = type(options)()
     return "spec_defaults" if dataclasses.replace(options, name=None) == default else "custom"
 
@@ -104,14 +116,54 @@ def options_dict(options: Any) -> dict[str, Any]:
 
 def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
     """The provenance record stored with a result: rule set, every option, its source."""
-    values = options_dict(options) if options is not None else {}
-    blob = json.dumps(values, sort_keys=True, default=str)
+    try:
+        values, digest = _options_record(options)
+    except TypeError:  # options holding an unhashable value: not cached
+        values, digest = _options_record.__wrapped__(options)
     return {
         "rule_set": rule_set,
-        "options": values,
-        "options_digest": hashlib.sha256(blob.encode()).hexdigest()[:12],
+        "options": copy.deepcopy(values),  # every record its own copy
+        "options_digest": digest,
         "source": source,
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _options_record(options: Any) -> tuple[dict[str, Any], str]:
+    """Every option value and their digest, once per options object (frozen, hashable)."""
+    values = options_dict(options) if options is not None else {}
+    blob = json.dumps(values, sort_keys=True, default=str)
+    return values, hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+_EPOCH0 = np.datetime64("1970-01-01", "D")
+_NS_PER_DAY = 86_400_000_000_000
+
+
+def day_numbers(values: Any) -> np.ndarray:
+    """Day numbers since 1970-01-01 (float; NaN for missing).
+
+    Validated tables hold ``datetime64`` columns, converted here by numpy alone: on them
+    ``pd.to_datetime`` would first box up to thousands of cells as Timestamps to decide
+    whether to cache (pandas' ``should_cache``), the largest cost of a one-patient call."""
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
+    d = arr.astype("datetime64[D]")
+    out = (d - _EPOCH0).astype(np.int64).astype(np.float64)
+    out[np.isnat(d)] = np.nan
+    return out
+
+
+def day_dates(days: Any) -> np.ndarray:
+    """Day numbers as ``datetime64[ns]`` (NaT for missing)."""
+    arr = np.asarray(days, dtype=float)
+    ok = np.isfinite(arr)
+    if ok.all():
+        return (arr.astype(np.int64) * _NS_PER_DAY).view("datetime64[ns]")
+    ns = np.full(arr.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[ok] = arr[ok].astype(np.int64) * _NS_PER_DAY
+    return ns.view("datetime64[ns]")
 
 
 def with_provenance(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame:
@@ -120,3 +172,101 @@ def with_provenance(frame: pd.DataFrame, record: dict[str, Any]) -> pd.DataFrame
     frame["rule_set"] = record["rule_set"]
     frame.attrs["provenance"] = record
     return frame
+
+
+def texts_by_key(keys: np.ndarray, text: Any) -> np.ndarray:
+    """``text(key)`` per row, written once per distinct key (an object array): reasons and
+    flags depend on a few codes, so a registry needs a handful of texts, not one per row."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = [text(k) for k in distinct.tolist()]
+    return table[inverse.reshape(-1)]
+
+
+def bare(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same table (the same data, not a copy) without ``attrs``, to read columns from:
+    pandas deep-copies a frame's ``attrs`` into every column it hands out, and a provenance
+    record or a reader's report costs 0.05-0.1 ms per column. Not for passing on: a table
+    without its attrs is no longer marked as validated."""
+    return pd.DataFrame(frame, copy=False)
+
+
+def empty_table(*columns: str) -> pd.DataFrame:
+    """``pd.DataFrame(columns=[...])`` (no columns: ``pd.DataFrame()``) as a copy of one built
+    once: pandas takes most of a millisecond to build an empty frame with named columns."""
+    return _empty_table(columns).copy()
+
+
+@functools.cache
+def _empty_table(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
+
+
+def provenance_frame(columns: dict[str, Any], record: dict[str, Any]) -> pd.DataFrame:
+    """A result table built once from finished columns, with the ``rule_set`` column and
+    ``attrs["provenance"]`` (as :func:`with_provenance`, without copying a frame)."""
+    frame = pd.DataFrame({**columns, "rule_set": record["rule_set"]})
+    frame.attrs["provenance"] = record
+    return frame
+
+
+# ------------------------------------------------------------ sorted (subject, day) keys
+# Rules look up, per subject, the rows dated in a range of days: on keys sorted by subject
+# code and day that is a binary search, where a pandas merge and groupby cost about a
+# millisecond each even on one patient's rows, and build every pair on a registry.
+_KEY = np.int64(1 << 23)  # key range of one subject code (days)
+_SHIFT = 1 << 21  # days before 1970 a key can hold (about 5,700 years)
+
+
+def day_key(code: Any, day: Any) -> np.ndarray:
+    """Sortable key of (subject code, day number): ``code * 2**23 + day + 2**21``."""
+    return np.asarray(code, np.int64) * _KEY + (np.asarray(day, np.float64) + _SHIFT).astype(
+        np.int64)
+
+
+def subject_codes(subjects: pd.Index, values: Any) -> np.ndarray:
+    """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
+    compared as text when one table holds numbers and the other text (rules §0.3)."""
+    vals = pd.Index(values)
+    numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
+    if len(numeric) == 2 and len(vals) and len(subjects):
+        return np.asarray(subjects.astype(str).get_indexer(vals.astype(str)), np.int64)
+    return np.asarray(subjects.get_indexer(vals), np.int64)
+
+
+@dataclass
+class DayIndex:
+    """Rows (of one table) sorted by subject code and day, for range searches.
+
+    ``order``: positions of the input rows in key order (rows of unknown subjects, code -1,
+    left out); ``key``: their sorted keys."""
+
+    order: np.ndarray
+    key: np.ndarray
+
+    @classmethod
+    def of(cls, code: np.ndarray, day: np.ndarray) -> DayIndex:
+        known = np.flatnonzero(np.asarray(code) >= 0)
+        key = day_key(np.asarray(code)[known], np.asarray(day)[known])
+        order = np.argsort(key, kind="stable")
+        return cls(known[order], key[order])
+
+    def bounds(self, code: np.ndarray, lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per query: [start, stop) in key order of the rows of subject ``code`` dated in
+        [lo, hi] (both included; day numbers)."""
+        start = np.searchsorted(self.key, day_key(code, lo), side="left")
+        stop = np.searchsorted(self.key, day_key(code, hi), side="right")
+        return start, np.maximum(stop, start)
+
+    def count(self, code: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+        """Per query: rows of subject ``code`` dated in [lo, hi]."""
+        start, stop = self.bounds(code, lo, hi)
+        return (stop - start).astype(np.int64)
+
+    def pairs(self, code: np.ndarray, lo: Any, hi: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(query, input row) for every row of subject ``code`` dated in [lo, hi]."""
+        start, stop = self.bounds(code, lo, hi)
+        count = stop - start
+        query = np.repeat(np.arange(len(count)), count)
+        first = np.cumsum(count) - count
+        return query, self.order[start[query] + np.arange(int(count.sum())) - first[query]]

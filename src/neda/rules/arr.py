@@ -42,8 +42,17 @@ import pandas as pd
 
 from ..io import ensure_table
 from ..options import Options, option
+from ._common import (
+    DayIndex,
+    bare,
+    day_dates,
+    day_numbers,
+    provenance,
+    rule_set_name,
+    subject_codes,
+    texts_by_key,
+)
 from ._common import as_pandas as _to_pandas
-from ._common import provenance, rule_set_name
 from .relapses import RelapseOptions, as_hygiene
 
 #: Columns of :attr:`ArrResult.rates`, in order.
@@ -149,80 +158,99 @@ class ArrResult:
 
 # ---------------------------------------------------------------------------------------------
 
-_EPOCH0 = np.datetime64("1970-01-01", "D")
-
-
-
-
 def _day_array(values: pd.Series, what: str) -> np.ndarray:
     """Day numbers (float, NaN for missing)."""
-    ts = pd.to_datetime(values)
-    out = np.full(len(ts), np.nan)
-    ok = ts.notna().to_numpy()
-    if ok.any():
-        d = ts[ok].to_numpy().astype("datetime64[D]")
-        out[ok] = (d - _EPOCH0).astype(np.int64)
-    return out
+    return day_numbers(values)
 
 
-def _dates(days: np.ndarray) -> pd.Series:
-    arr = np.array(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH0 + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
-
-
-def _count(win: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
-    """Relapse counts per window row (``_w`` key) under the rules §3.1 counting rule."""
-    m = win[["_w", "_sid", "_w0", "_w1"]].merge(rel, on="_sid", how="inner")
-    if len(m) == 0:
-        return pd.DataFrame({"_w": [], "n": [], "n_obj": [], "n_mid": []})
-    a, b = m["_a"].to_numpy(), m["_b"].to_numpy()
-    w0, w1 = m["_w0"].to_numpy(), m["_w1"].to_numpy()
-    inside = (a >= w0) & (b <= w1)
-    outside = (b < w0) | (a > w1)
+def _count(sid: np.ndarray, w0: np.ndarray, w1: np.ndarray, rel_sid: np.ndarray,
+           a: np.ndarray, b: np.ndarray, objective: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Relapses counted per window (all, objective, by midpoint) under the rules §3.1 counting
+    rule; windows of subject codes ``sid`` over days [w0, w1], relapses of codes ``rel_sid``."""
+    n = len(sid)
+    if not len(a) or not n:
+        return np.zeros(n), np.zeros(n), np.zeros(n)
+    # a relapse overlapping [w0, w1] has w0 - (longest onset interval) <= a <= w1
+    reach = float(np.max(b - a))
+    w, r = DayIndex.of(rel_sid, a).pairs(sid, w0 - reach, w1)
+    a, b, lo, hi = a[r], b[r], w0[w], w1[w]
+    inside = (a >= lo) & (b <= hi)
+    outside = (b < lo) | (a > hi)
     mid = (a + b) / 2.0
     partial = ~inside & ~outside
-    by_mid = partial & (mid >= w0) & (mid < w1 + 1)
+    by_mid = partial & (mid >= lo) & (mid < hi + 1)
     counted = inside | by_mid
-    m = m.assign(n=counted.astype(int), n_obj=(counted & m["_obj"].to_numpy()).astype(int),
-                 n_mid=by_mid.astype(int))
-    return m.groupby("_w", as_index=False)[["n", "n_obj", "n_mid"]].sum()
+    return (np.bincount(w, weights=counted, minlength=n),
+            np.bincount(w, weights=counted & objective[r], minlength=n),
+            np.bincount(w, weights=by_mid, minlength=n))
 
 
 def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
                year_days: float = 365.25) -> pd.DataFrame:
     """Pooled ARR of a rates table (``ArrResult.rates`` or a subset, possibly merged with
     grouping columns such as the treatment arm): Σ relapses / Σ person-years per group over
-    the windows with person-time (rules §4.6). Not the mean of the per-patient rates."""
+    the windows with person-time (rules §4.6). Not the mean of the per-patient rates.
+    Groups are the key values that occur, in sorted order (missing last)."""
     keys = [by] if isinstance(by, str) else list(by or [])
-    r = rates[rates["days"].fillna(0) > 0]
-    has_obj = rates["relapses_objective"].notna().any() if len(rates) else False
+    return pd.DataFrame(_pooled(rates["subject"].to_numpy(), _floats(rates["days"]),
+                                _floats(rates["relapses"]), _floats(rates["relapses_objective"]),
+                                {k: rates[k].to_numpy() for k in keys}, year_days))
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(np.float64, na_value=np.nan)
+
+
+def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
+            objective: np.ndarray, keys: dict[str, np.ndarray], year_days: float
+            ) -> dict[str, Any]:
+    """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>)."""
+    used = np.nan_to_num(days) > 0
+    has_obj = bool((~np.isnan(objective)).any())
+    # group of each used window: codes of the sorted key values, combined
+    key_codes, key_values = [], []
+    for values in keys.values():
+        codes, uniques = pd.factorize(values[used], sort=True, use_na_sentinel=False)
+        key_codes.append(codes)
+        key_values.append(uniques)
     if keys:
-        groups = r.groupby(keys, dropna=False, sort=True)
-        agg = groups.agg(subjects=("subject", "nunique"), windows=("subject", "size"),
-                         relapses=("relapses", "sum"), objective=("relapses_objective", "sum"),
-                         days=("days", "sum")).reset_index()
+        groups, group = np.unique(np.stack(key_codes, axis=1), axis=0, return_inverse=True)
+        group = group.reshape(-1)
     else:
-        agg = pd.DataFrame({"subjects": [r["subject"].nunique()], "windows": [len(r)],
-                            "relapses": [r["relapses"].sum()],
-                            "objective": [r["relapses_objective"].sum()],
-                            "days": [r["days"].sum()]})
-    py = agg["days"].astype(float) / year_days
+        groups, group = np.zeros((1, 0), np.int64), np.zeros(int(used.sum()), np.int64)
+    n = len(groups)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=np.nan_to_num(values[used]), minlength=n)
+
+    code = pd.factorize(subject[used])[0]
+    pairs = np.unique(np.stack([group, code], axis=1), axis=0)
+    pairs = pairs[pairs[:, 1] >= 0]  # a missing subject is no subject (as nunique)
+    py = total(days) / year_days
+    n_rel = total(relapses)
+    n_obj = total(objective)
     with np.errstate(divide="ignore", invalid="ignore"):
-        arr = np.where(py > 0, agg["relapses"].astype(float) / py, np.nan)
-        arr_obj = np.where(py > 0, agg["objective"].astype(float) / py, np.nan)
-    out = agg[keys].copy() if keys else pd.DataFrame(index=agg.index)
-    out["subjects"] = agg["subjects"].astype("int64")
-    out["windows"] = agg["windows"].astype("int64")
-    out["relapses"] = agg["relapses"].astype("int64")
-    out["relapses_objective"] = (agg["objective"].astype("Int64") if has_obj
-                                 else pd.Series(pd.NA, index=agg.index, dtype="Int64"))
+        arr = np.where(py > 0, n_rel / py, np.nan)
+        arr_obj = np.where(py > 0, n_obj / py, np.nan)
+    out: dict[str, Any] = {k: pd.api.extensions.take(v, groups[:, i])
+                           for i, (k, v) in enumerate(zip(keys, key_values, strict=True))}
+    out["subjects"] = np.bincount(pairs[:, 0], minlength=n).astype("int64")
+    out["windows"] = np.bincount(group, minlength=n).astype("int64")
+    out["relapses"] = n_rel.astype("int64")
+    out["relapses_objective"] = pd.arrays.IntegerArray(n_obj.astype("int64"),
+                                                       np.full(n, not has_obj))
     out["person_years"] = py
     out["arr"] = arr
-    out["arr_objective"] = arr_obj if has_obj else np.nan
+    out["arr_objective"] = arr_obj if has_obj else np.full(n, np.nan)
     return out
+
+
+def _flags(bits: np.ndarray) -> np.ndarray:
+    """';'-joined window flags from bits (1 ongoing, 2 previous_dmt, 4 partial_window,
+    8 imprecise_midpoint), each distinct set written once."""
+    names = ("ongoing", "previous_dmt", "partial_window", "imprecise_midpoint")
+    return texts_by_key(bits, lambda k: ";".join(f for i, f in enumerate(names) if k >> i & 1))
 
 
 def annualised_relapse_rate(
@@ -261,7 +289,7 @@ def annualised_relapse_rate(
     record = provenance(o.rule_set, o, ARR_SOURCE)
 
     # ---- follow-up -------------------------------------------------------------------------
-    fu = ensure_table(followup, "followup")
+    fu = bare(ensure_table(followup, "followup"))
     fsubj = "subject"
     dup = fu[fsubj].duplicated(keep=False)
     if dup.any():
@@ -279,35 +307,17 @@ def annualised_relapse_rate(
                          "ends before it starts")
     if o.followup_interval == "left_open":
         f0 = f0 + 1  # (start, end] == [start + 1, end]
-    fu_map = {sid: (a, b) for sid, a, b in zip(fu[fsubj].to_numpy(), f0, f1, strict=True)}
 
-    # ---- windows ---------------------------------------------------------------------------
-    w: dict[str, list[Any]] = {k: [] for k in ("sid", "window", "epoch", "drug", "w0", "w1",
-                                                "flags", "first", "nofu")}
-
-    def add(sid: Any, kind: str, epoch: Any, drug: Any, n0: float, n1: float, flags: list[str],
-            first: bool) -> None:
-        if sid in fu_map:
-            a, b = fu_map[sid]
-            if n0 < a or (np.isfinite(n1) and n1 > b):
-                flags = [*flags, "partial_window"]
-            n0, n1 = max(n0, a), min(n1, b)
-            nofu = False
-        else:
-            nofu = True
-        w["sid"].append(sid)
-        w["window"].append(kind)
-        w["epoch"].append(epoch)
-        w["drug"].append(drug)
-        w["w0"].append(n0)
-        w["w1"].append(n1)
-        w["flags"].append(flags)
-        w["first"].append(first)
-        w["nofu"].append(nofu)
-
-    for sid, (a, b) in fu_map.items():
-        add(sid, "followup", pd.NA, None, a, b, [], False)
-
+    # ---- windows: follow-up, then on- and pre-treatment per epoch --------------------------
+    fu_subject = fu[fsubj].to_numpy()
+    subjects = pd.Index(fu_subject)
+    sid = [fu_subject]
+    kind = [np.full(len(fu), "followup", dtype=object)]
+    epoch = [np.zeros(len(fu), np.int64)]
+    drug = [np.full(len(fu), None, dtype=object)]
+    n0, n1 = [f0], [f1]
+    bits = [np.zeros(len(fu), np.int64)]
+    first = [np.zeros(len(fu), bool)]
     if windows is not None:
         ep = _to_pandas(windows)
         missing = [c for c in ("subject", "epoch", "drug", "start", "onset", "end")
@@ -316,59 +326,71 @@ def annualised_relapse_rate(
             raise ValueError(f"windows table lacks {missing} (expected the output of "
                              "neda.rules.dmt.treatment_epochs)")
         record["windows_provenance"] = ep.attrs.get("provenance")
-        ep = ep.sort_values(["subject", "start"], kind="stable")
+        ep = bare(ep)
+        ep_subject = ep["subject"].to_numpy()
+        ep_code = pd.factorize(ep_subject, sort=True)[0]
         s = _day_array(ep["start"], "start")
-        on = _day_array(ep["onset"], "onset")
-        en = _day_array(ep["end"], "end")
-        sids = ep["subject"].to_numpy()
-        prev_sid: Any = object()
-        earlier: list[tuple[float, float]] = []
-        epoch_no = ep["epoch"].astype(int).tolist()  # lists: no per-row .iloc in the loop
-        drug_name = ep["drug"].tolist()
-        for i in range(len(ep)):
-            sid = sids[i]
-            if sid != prev_sid:
-                earlier = []
-                prev_sid = sid
-            first = not earlier
-            end_i = np.inf if np.isnan(en[i]) else en[i]
-            flags = ["ongoing"] if np.isnan(en[i]) else []
-            add(sid, "on_treatment", epoch_no[i], drug_name[i], on[i], end_i, flags, first)
-            p0, p1 = s[i] - o.pre_treatment_days, s[i] - 1
-            pflags = (["previous_dmt"] if any(e0 <= p1 and e1 >= p0 for e0, e1 in earlier)
-                      else [])
-            add(sid, "pre_treatment", epoch_no[i], drug_name[i], p0, p1, pflags, first)
-            earlier.append((s[i], end_i))
-
-    win = pd.DataFrame({"_w": np.arange(len(w["sid"])), "_sid": w["sid"],
-                        "_w0": np.array(w["w0"], float), "_w1": np.array(w["w1"], float)})
-    nofu = np.array(w["nofu"], bool)
-    finite = ~nofu & np.isfinite(win["_w1"].to_numpy())
-    days = np.where(finite, np.maximum(win["_w1"].to_numpy() - win["_w0"].to_numpy() + 1, 0),
-                    np.nan)
+        order = np.lexsort((s, ep_code))  # by subject, then start (stable)
+        ep_subject, ep_code, s = ep_subject[order], ep_code[order], s[order]
+        on = _day_array(ep["onset"], "onset")[order]
+        en = _day_array(ep["end"], "end")[order]
+        end = np.where(np.isnan(en), np.inf, en)
+        new_subject = np.ones(len(order), bool)
+        new_subject[1:] = ep_code[1:] != ep_code[:-1]
+        # previous_dmt: an earlier epoch of the subject, started before this one, still running
+        # in the pre-treatment window [s - pre, s - 1]: the latest end among the epochs that
+        # precede the subject's first epoch with this start
+        p0 = s - o.pre_treatment_days
+        run_end = pd.Series(end).groupby(ep_code).cummax().to_numpy()
+        tie_start = np.ones(len(order), bool)
+        tie_start[1:] = new_subject[1:] | (s[1:] != s[:-1])
+        head = np.maximum.accumulate(np.where(tie_start, np.arange(len(order)), 0))
+        before = np.where(new_subject[head], -np.inf, run_end[np.maximum(head - 1, 0)])
+        previous = before >= p0
+        # rows in the order they were added: each epoch's on-treatment, then pre-treatment row
+        pair = np.repeat(np.arange(len(order)), 2)
+        on_row = np.tile([True, False], len(order))
+        sid.append(ep_subject[pair])
+        kind.append(np.where(on_row, "on_treatment", "pre_treatment").astype(object))
+        epoch.append(ep["epoch"].to_numpy()[order].astype(int)[pair])
+        drug.append(ep["drug"].to_numpy(dtype=object)[order][pair])
+        n0.append(np.where(on_row, on[pair], p0[pair]))
+        n1.append(np.where(on_row, end[pair], s[pair] - 1))
+        bits.append(np.where(on_row, np.isnan(en)[pair] * 1, previous[pair] * 2))
+        first.append(new_subject[pair])
+    sid_all = np.concatenate(sid)
+    w0, w1 = np.concatenate(n0), np.concatenate(n1)
+    flag_bits = np.concatenate(bits)
+    # windows are cut to the subject's follow-up (flag partial_window); none: no_followup
+    fpos = subjects.get_indexer(pd.Index(sid_all))
+    nofu = fpos < 0
+    fa = np.where(nofu, np.nan, f0[fpos])
+    fb = np.where(nofu, np.nan, f1[fpos])
+    cut = ~nofu & ((w0 < fa) | (np.isfinite(w1) & (w1 > fb)))
+    flag_bits = flag_bits + 4 * cut
+    w0 = np.where(~nofu & (fa > w0), fa, w0)  # max(w0, fa), NaN start kept
+    w1 = np.where(~nofu & (fb < w1), fb, w1)
+    finite = ~nofu & np.isfinite(w1)
+    days = np.where(finite, np.maximum(w1 - w0 + 1, 0), np.nan)
 
     # ---- relapses --------------------------------------------------------------------------
     # relapse hygiene is the one relapse table (rules §3.1); None = not recorded
     hygiene = as_hygiene(relapses, options=relapse_options)
+    n = np.zeros(len(sid_all))
+    n_obj = np.zeros(len(sid_all))
+    n_mid = np.zeros(len(sid_all))
     if hygiene is not None:
         record["relapses"] = hygiene.provenance
-        days_rel = hygiene.onset_days()
+        days_rel = hygiene.onset_arrays()
         has_obj = bool((days_rel["objective"] >= 0).any())
-        relc = pd.DataFrame({"_sid": days_rel["subject"].to_numpy(), "_a": days_rel["a"],
-                             "_b": days_rel["b"],
-                             "_obj": days_rel["objective"].to_numpy() == 1})
-        if len(relc) and len(win) and relc["_sid"].dtype != win["_sid"].dtype:
-            relc["_sid"] = relc["_sid"].astype(str)
-            win["_sid"] = win["_sid"].astype(str)
+        rel_index = pd.Index(pd.unique(sid_all))
+        rows = np.flatnonzero(finite)
+        counted = _count(subject_codes(rel_index, sid_all[rows]), w0[rows], w1[rows],
+                         subject_codes(rel_index, days_rel["subject"]),
+                         days_rel["a"], days_rel["b"], days_rel["objective"] == 1)
+        n[rows], n_obj[rows], n_mid[rows] = counted
     else:
         has_obj = False
-        relc = pd.DataFrame({"_sid": [], "_a": [], "_b": [], "_obj": []})
-    counts = _count(win[finite], relc).set_index("_w") if len(win) else pd.DataFrame()
-    n = counts["n"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts) else np.zeros(len(win))
-    n_obj = (counts["n_obj"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts)
-             else np.zeros(len(win)))
-    n_mid = (counts["n_mid"].reindex(win["_w"]).fillna(0).to_numpy() if len(counts)
-             else np.zeros(len(win)))
 
     # ---- assemble --------------------------------------------------------------------------
     no_data = hygiene is None
@@ -382,63 +404,84 @@ def annualised_relapse_rate(
     with np.errstate(divide="ignore", invalid="ignore"):
         arr = np.where(reported, n / py, np.nan)
         arr_obj = np.where(reported & has_obj, n_obj / py, np.nan)
-    flags = [";".join([*fl, *(["imprecise_midpoint"] if k > 0 else [])])
-             for fl, k in zip(w["flags"], n_mid, strict=True)]
-    w0_out = np.where(nofu, np.nan, win["_w0"].to_numpy())
-    w1_out = np.where(finite, win["_w1"].to_numpy(), np.nan)
-    rates = pd.DataFrame({
-        "subject": pd.Series(w["sid"]) if w["sid"] else pd.Series([], dtype=object),
-        "window": pd.Series(w["window"], dtype=object),
-        "epoch": pd.Series(w["epoch"], dtype="Int64"),
-        "drug": pd.Series(w["drug"], dtype=object),
-        "window_start": _dates(w0_out),
-        "window_end": _dates(w1_out),
-        "days": pd.Series(days, dtype="Float64").astype("Int64"),
+    flags = _flags(flag_bits + 8 * (n_mid > 0))
+    w0_out = np.where(nofu, np.nan, w0)
+    w1_out = np.where(finite, w1, np.nan)
+    window = np.concatenate(kind)
+    epoch_no = np.concatenate(epoch)
+    is_fu = window == "followup"
+    n_win = len(sid_all)
+    counts = np.where(finite, n, 0).astype(np.int64)
+    columns = {
+        "subject": sid_all if n_win else np.zeros(0, dtype=object),
+        "window": window,
+        "epoch": pd.arrays.IntegerArray(epoch_no, is_fu),
+        "drug": np.concatenate(drug),
+        "window_start": day_dates(w0_out),
+        "window_end": day_dates(w1_out),
+        "days": pd.array(days, dtype="Float64").astype("Int64"),
         "person_years": py,
-        "relapses": (pd.Series(np.where(finite, n, 0), dtype="Int64") if not no_data
-                     else pd.Series(pd.NA, index=range(len(win)), dtype="Int64")),
-        "relapses_objective": (pd.Series(np.where(finite, n_obj, 0), dtype="Int64") if has_obj
-                               else pd.Series(pd.NA, index=range(len(win)), dtype="Int64")),
-        "relapses_midpoint": pd.Series(np.where(finite, n_mid, 0), dtype="int64"),
+        "relapses": (pd.arrays.IntegerArray(counts, np.zeros(n_win, bool)) if not no_data
+                     else pd.array([pd.NA] * n_win, dtype="Int64")),
+        "relapses_objective": (pd.arrays.IntegerArray(np.where(finite, n_obj, 0).astype(
+            np.int64), np.zeros(n_win, bool)) if has_obj
+            else pd.array([pd.NA] * n_win, dtype="Int64")),
+        "relapses_midpoint": np.where(finite, n_mid, 0).astype(np.int64),
         "arr": arr,
         "arr_objective": arr_obj,
-        "status": pd.Series(status, dtype=object),
-        "flags": pd.Series(flags, dtype=object),
-    })
-    rates["rule_set"] = o.rule_set
-    order = {"followup": 0, "on_treatment": 1, "pre_treatment": 2}
-    rates["_o"] = rates["window"].map(order)
-    rates["_first"] = pd.Series(w["first"], dtype=bool)
-    rates = rates.sort_values(["subject", "_o", "epoch"], kind="stable").reset_index(drop=True)
-    first_epoch = rates.pop("_first")
-    rates = rates.drop(columns="_o")
+        "status": status.astype(object),
+        "flags": flags,
+        "rule_set": o.rule_set,
+    }
+    # rows by subject, then follow-up, on- and pre-treatment, then epoch (stable)
+    kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
+    order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
+                        pd.factorize(sid_all, sort=True)[0]))
+    rates = pd.DataFrame({k: (v[order] if not isinstance(v, str) else v)
+                          for k, v in columns.items()})
 
     # ---- pooled ----------------------------------------------------------------------------
-    parts: list[pd.DataFrame] = []
-    for kind in ("followup", "on_treatment", "pre_treatment"):
-        sel = rates[rates["window"] == kind]
-        if kind == "followup":
-            parts.append(pooled_arr(sel, year_days=o.year_days).assign(
-                window=kind, drug="all", pooled_over="follow-up window of every subject"))
+    # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and
+    # per drug; pre-treatment over each subject's first epoch and per drug
+    kind_sorted = window[order]
+    first_epoch = np.concatenate(first)[order]
+    values = (rates["subject"].to_numpy(), days[order],
+              np.where(finite, n, 0.0)[order] if not no_data else np.full(n_win, np.nan),
+              np.where(finite, n_obj, 0.0)[order] if has_obj else np.full(n_win, np.nan))
+    drugs = rates["drug"].to_numpy()
+    parts: list[dict[str, Any]] = []
+
+    def part(rows: np.ndarray, kind_name: str, pooled_over: str, per_drug: bool) -> None:
+        subject, days_, relapses_, objective_ = (v[rows] for v in values)
+        cols = _pooled(subject, days_, relapses_, objective_,
+                       {"drug": drugs[rows]} if per_drug else {}, o.year_days)
+        m = len(cols["subjects"])
+        parts.append({"window": np.full(m, kind_name, dtype=object),
+                      "drug": cols.pop("drug") if per_drug else np.full(m, "all", dtype=object),
+                      "pooled_over": np.full(m, pooled_over, dtype=object), **cols})
+
+    part(kind_sorted == "followup", "followup", "follow-up window of every subject", False)
+    for kind_name in ("on_treatment", "pre_treatment"):
+        rows = kind_sorted == kind_name
+        if not rows.any():
             continue
-        if len(sel) == 0:
-            continue
-        if kind == "on_treatment":
-            total = pooled_arr(sel, year_days=o.year_days).assign(
-                pooled_over="on_treatment windows of every epoch")
+        if kind_name == "on_treatment":
+            part(rows, kind_name, "on_treatment windows of every epoch", False)
         else:
-            total = pooled_arr(sel[first_epoch[sel.index]], year_days=o.year_days).assign(
-                pooled_over="pre_treatment window of each subject's first epoch")
-        per_drug = pooled_arr(sel, by="drug", year_days=o.year_days).assign(
-            pooled_over=f"{kind} windows of every epoch of the drug")
-        parts.append(total.assign(window=kind, drug="all"))
-        parts.append(per_drug.assign(window=kind))
-    pooled = pd.concat(parts, ignore_index=True)
-    pooled["rule_set"] = o.rule_set
-    pooled = pooled[list(POOLED_COLUMNS)]
+            part(rows & first_epoch, kind_name,
+                 "pre_treatment window of each subject's first epoch", False)
+        part(rows, kind_name, f"{kind_name} windows of every epoch of the drug", True)
+    pooled_cols: dict[str, Any] = {c: np.concatenate([p[c] for p in parts])
+                                   for c in POOLED_COLUMNS if c not in ("relapses_objective",
+                                                                        "rule_set")}
+    objective = [p["relapses_objective"] for p in parts]
+    pooled_cols["relapses_objective"] = pd.arrays.IntegerArray(
+        np.concatenate([x.to_numpy(np.int64, na_value=0) for x in objective]),
+        np.concatenate([x.isna() for x in objective]) | (not has_obj))
     if not has_obj:
-        pooled["relapses_objective"] = pd.Series(pd.NA, index=pooled.index, dtype="Int64")
-        pooled["arr_objective"] = np.nan
+        pooled_cols["arr_objective"] = np.full(len(pooled_cols["arr"]), np.nan)
+    pooled_cols["rule_set"] = o.rule_set
+    pooled = pd.DataFrame({c: pooled_cols[c] for c in POOLED_COLUMNS})
     rates.attrs["provenance"] = record
     pooled.attrs["provenance"] = record
     return ArrResult(rates=rates, pooled=pooled, options=o, provenance=record)

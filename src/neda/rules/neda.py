@@ -36,6 +36,7 @@ every year the window covers.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -51,7 +52,11 @@ from neda.io import ensure_table
 from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
-from ._common import Tri, provenance, rule_set_name, tri_all
+from ._common import Tri, bare, provenance, rule_set_name, tri_all
+from ._common import day_dates as _dates
+from ._common import day_key as _key
+from ._common import day_numbers as _days
+from ._common import subject_codes as _codes
 from ._windows import ScanWindows
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
@@ -296,22 +301,29 @@ class NedaOptions(Options):
         """The course-engine options of the NEDA disability component (rules §4.1): fixed
         reference, first CDW, 84-day confirmation with tolerance (0, inf), relapse distances
         30 / 0 / 30, no re-baselining, no RAW/PIRA attribution."""
-        thresholds: Any = (HAVRDOVA2009_THRESHOLDS if self.edss_thresholds == "havrdova2009"
-                           else self.edss_thresholds)
-        return CourseOptions.from_preset(
-            "mueller2023", baseline="fixed", event="firstCDW", edss_thresholds=thresholds,
-            conf_days=(self.cdw_confirm_days,), conf_tol_days=(0, math.inf),
-            relapse_to_bl=(30, 0), relapse_to_event=(0, 0), relapse_to_conf=(30, 0),
-            relapse_rebl=False, bl_geq=False, attribution=False,
-        )
+        try:
+            return _disability_engine(self)
+        except TypeError:  # options holding an unhashable value: not cached
+            return _disability_engine.__wrapped__(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _disability_engine(o: NedaOptions) -> CourseOptions:
+    """:meth:`NedaOptions.course_options`, made once per options object (both frozen)."""
+    thresholds: Any = (HAVRDOVA2009_THRESHOLDS if o.edss_thresholds == "havrdova2009"
+                       else o.edss_thresholds)
+    return CourseOptions.from_preset(
+        "mueller2023", baseline="fixed", event="firstCDW", edss_thresholds=thresholds,
+        conf_days=(o.cdw_confirm_days,), conf_tol_days=(0, math.inf),
+        relapse_to_bl=(30, 0), relapse_to_event=(0, 0), relapse_to_conf=(30, 0),
+        relapse_rebl=False, bl_geq=False, attribution=False,
+    )
 
 
 # =============================================================================================
 # input preparation
 
 _E0 = np.datetime64("1970-01-01", "D")
-_KEY = np.int64(1 << 23)
-_SHIFT = 1 << 21
 
 # three-valued codes: False < unknown < True, so a three-valued AND is a minimum
 _F, _U, _T = np.int8(0), np.int8(1), np.int8(2)
@@ -334,31 +346,6 @@ def _subject_col(frame: pd.DataFrame, table: str) -> str:
             return c
     raise ValueError(f"{table} table has no subject column (looked for 'subject', 'id', "
                      f"'patient'; columns: {list(frame.columns)})")
-
-
-def _days(values: Any) -> np.ndarray:
-    """Day numbers since 1970-01-01 (float; NaN for missing)."""
-    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
-    if arr.dtype.kind != "M":
-        arr = pd.to_datetime(pd.Series(arr)).to_numpy()
-    d = arr.astype("datetime64[D]")
-    out = (d - _E0).astype(np.int64).astype(np.float64)
-    out[np.isnat(d)] = np.nan
-    return out
-
-
-_NS_PER_DAY = 86_400_000_000_000
-
-
-def _dates(days: Any) -> np.ndarray:
-    """Day numbers as ``datetime64[ns]`` (NaT for missing)."""
-    arr = np.asarray(days, dtype=float)
-    ok = np.isfinite(arr)
-    if ok.all():
-        return (arr.astype(np.int64) * _NS_PER_DAY).view("datetime64[ns]")
-    ns = np.full(arr.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    ns[ok] = arr[ok].astype(np.int64) * _NS_PER_DAY
-    return ns.view("datetime64[ns]")
 
 
 def _filled(n: int, text: str) -> np.ndarray:
@@ -384,21 +371,6 @@ def _iso(days: np.ndarray) -> np.ndarray:
     else:
         out[ok] = np.datetime_as_string(_E0 + v, unit="D").astype(object)
     return out
-
-
-def _key(sid: np.ndarray, day: np.ndarray) -> np.ndarray:
-    return np.asarray(sid, np.int64) * _KEY + (np.asarray(day, np.float64) + _SHIFT).astype(
-        np.int64)
-
-
-def _codes(subjects: pd.Index, values: Any) -> np.ndarray:
-    """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
-    compared as text when one table holds numbers and the other text (rules §0.3)."""
-    vals = pd.Index(values)
-    numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
-    if len(numeric) == 2 and len(vals) and len(subjects):
-        return np.asarray(subjects.astype(str).get_indexer(vals.astype(str)), np.int64)
-    return np.asarray(subjects.get_indexer(vals), np.int64)
 
 
 def _sort_by_key(key: np.ndarray) -> np.ndarray | None:
@@ -511,9 +483,11 @@ class _Data:
 
 def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: Any,
              o: NedaOptions, relapse_options: RelapseOptions | None) -> _Data:
-    ep_in = _pd(epochs)
-    if ep_in is None:
+    ep_given = _pd(epochs)
+    if ep_given is None:
         raise ValueError("an epochs table is required (neda.rules.dmt.treatment_epochs)")
+    # columns are read from attrs-free views (neda.rules._common.bare)
+    ep_in = bare(ep_given)
     esubj = _subject_col(ep_in, "epochs")
     missing = [c for c in ("start",) if c not in ep_in.columns]
     if missing:
@@ -538,20 +512,20 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     # ---- relapses: relapse hygiene is the one relapse table (rules §3.1) ----
     hyg: RelapseHygiene | None = as_hygiene(relapses, options=relapse_options)
     if hyg is not None:
-        od = hyg.onset_days()
-        rsid = _codes(subjects, od["subject"].to_numpy())
+        od = hyg.onset_arrays()
+        rsid = _codes(subjects, od["subject"])
         ok = rsid >= 0
-        ra = od["a"].to_numpy(np.float64)[ok]
-        rb = od["b"].to_numpy(np.float64)[ok]
-        rlab = od["label"].to_numpy(dtype=object)[ok]
+        ra = od["a"][ok]
+        rb = od["b"][ok]
+        rlab = od["label"][ok]
         rsid = rsid[ok]
         rorder = np.argsort(_key(rsid, ra), kind="stable")
         rsid, ra, rb, rlab = rsid[rorder], ra[rorder], rb[rorder], rlab[rorder]
-        epi = hyg.episode_days()
-        esid = _codes(subjects, epi["subject"].to_numpy())
+        epi = hyg.episode_arrays()
+        esid = _codes(subjects, epi["subject"])
         eok = esid >= 0
-        e0 = epi["e0"].to_numpy(np.float64)[eok]
-        e1 = epi["e1"].to_numpy(np.float64)[eok]
+        e0 = epi["e0"][eok]
+        e1 = epi["e1"][eok]
         esid = esid[eok]
     else:
         rsid = np.zeros(0, np.int64)
@@ -566,7 +540,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     v_sid = np.zeros(0, np.int64)
     v_day = v_edss = np.zeros(0)
     if visits is not None and not _no_rows(visits):
-        vis = ensure_table(visits, "visits")
+        vis = bare(ensure_table(visits, "visits"))
         vsid = _codes(subjects, vis["subject"].to_numpy())
         vday = _days(vis["date"])
         ok = (vsid >= 0) & ~np.isnan(vday)
@@ -600,7 +574,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
 
     # ---- ascertainment table overrides the default (rules §2.7.2) ----
     if ascertainment is not None and not _no_rows(ascertainment):
-        asc = ensure_table(ascertainment, "followup")
+        asc = bare(ensure_table(ascertainment, "followup"))
         if len(asc):
             idx = _codes(subjects, asc["subject"].to_numpy())
             s0 = _days(asc["start"])
@@ -635,7 +609,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     return _Data(subjects, sid, epoch, drug, S, E, onset, v_sid, v_day, v_edss, v_key, v_elig,
                  hyg is not None, rsid, ra, rb, rlab, r_start, r_end, a0, a1, last_contact, cut,
                  scans, hyg.provenance if hyg is not None else None,
-                 ep_in.attrs.get("provenance"))
+                 ep_given.attrs.get("provenance"))
 
 
 def _no_rows(frame: Any) -> bool:
@@ -650,7 +624,7 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
         z = np.zeros(0)
         return _Scans(np.zeros(0, np.int64), z, z, z, z, z, z, np.zeros(0, bool),
                       np.zeros(0, np.int64))
-    m = ensure_table(mri, "mri")  # the contrast rule is applied here (rules §0.3, 9)
+    m = bare(ensure_table(mri, "mri"))  # the contrast rule is applied here (rules §0.3, 9)
     sid = _codes(subjects, m["subject"].to_numpy())
     day = _days(m["date"])
     comp = (_days(m["comparator_date"]) if "comparator_date" in m.columns

@@ -28,24 +28,31 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from ..course import CourseOptions, confirmed_events
+from ..course import CourseOptions, CourseResult, confirmed_events
 from ..course.options import PRESETS
 from ..io import ensure_table
 from ..options import Options, option
+from ._common import (
+    DayIndex,
+    bare,
+    day_dates,
+    provenance,
+    provenance_frame,
+    rule_set_name,
+    texts_by_key,
+    with_provenance,
+)
 from ._common import as_pandas as _to_pandas
-from ._common import provenance, rule_set_name, with_provenance
 from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
-from .relapses import RelapseOptions, as_hygiene
+from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 from .response import (
-    _dates,
     _days,
-    _scan_table,
+    _scan_columns,
     ascertainment_intervals,
-    count_relapses,
-    relapse_days,
     relapse_reason,
     scan_count_bounds,
+    window_relapse_counts,
 )
 
 PHENOTYPE_SOURCE = (
@@ -202,148 +209,198 @@ def _normalise_course(value: Any) -> tuple[str | None, bool]:
                      "(legacy PRMS is mapped to PPMS)")
 
 
-def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
-             ) -> pd.DataFrame:
+@dataclass
+class _Windows:
+    """Assessment windows as arrays: subject, first and last day (day numbers, included),
+    the course given for the window (None = not given), and subject codes (``code`` indexes
+    ``subjects``) for the searches by subject and day."""
+
+    subject: np.ndarray
+    w0: np.ndarray
+    w1: np.ndarray
+    course_in: np.ndarray
+    subjects: pd.Index
+    code: np.ndarray
+
+    def codes(self, values: Any) -> np.ndarray:
+        """Code of each subject identifier of another table (-1: no window)."""
+        return np.asarray(self.subjects.get_indexer(pd.Index(values)), np.int64)
+
+
+def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions) -> _Windows:
     if windows is None:
-        dd = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "d": _days(vis["date"])})
-        last = dd.dropna().groupby("subject", sort=False)["d"].max()
-        w = pd.DataFrame({"subject": last.index.to_numpy(), "w1": last.to_numpy()})
-        w["w0"] = w["w1"] - opts.activity_window_days + 1
-        w["course_in"] = None
-        return w
-    win = _to_pandas(windows)
-    wsubj = _subject_column(win, None, "windows")
-    end_col = "end" if "end" in win.columns else "date"
-    if end_col not in win.columns:
-        raise ValueError("windows table needs an 'end' (evaluation date) column")
-    w1 = _days(win[end_col])
-    if np.isnan(w1).any():
-        raise ValueError("windows table: missing end date")
-    w0 = _days(win["start"]) if "start" in win.columns else w1 - opts.activity_window_days + 1
-    w0 = np.where(np.isnan(w0), w1 - opts.activity_window_days + 1, w0)
-    return pd.DataFrame({"subject": win[wsubj].to_numpy(), "w0": w0, "w1": w1,
-                         "course_in": (win["course"].to_numpy() if "course" in win.columns
-                                       else None)})
+        # one window per subject, ending at its last visit (subjects in order of appearance)
+        day = _days(vis["date"])
+        ok = ~np.isnan(day)
+        codes, subjects = pd.factorize(vis[vsubj].to_numpy()[ok], sort=False)
+        last = np.full(len(subjects), -np.inf)
+        np.maximum.at(last, codes[codes >= 0], day[ok][codes >= 0])
+        subject = np.asarray(subjects)
+        w1 = last
+        w0 = w1 - opts.activity_window_days + 1
+        course_in = np.full(len(subject), None, dtype=object)
+    else:
+        win = _to_pandas(windows)
+        wsubj = _subject_column(win, None, "windows")
+        end_col = "end" if "end" in win.columns else "date"
+        if end_col not in win.columns:
+            raise ValueError("windows table needs an 'end' (evaluation date) column")
+        w1 = _days(win[end_col])
+        if np.isnan(w1).any():
+            raise ValueError("windows table: missing end date")
+        w0 = _days(win["start"]) if "start" in win.columns else w1 - opts.activity_window_days + 1
+        w0 = np.where(np.isnan(w0), w1 - opts.activity_window_days + 1, w0)
+        subject = win[wsubj].to_numpy()
+        course_in = (win["course"].to_numpy(dtype=object) if "course" in win.columns
+                     else np.full(len(subject), None, dtype=object))
+    subjects = pd.Index(pd.unique(subject))
+    return _Windows(subject, np.asarray(w0, np.float64), np.asarray(w1, np.float64),
+                    course_in, subjects, subjects.get_indexer(pd.Index(subject)))
 
 
-def _mri_activity(w: pd.DataFrame, mri: Any, opts: PhenotypeOptions) -> pd.DataFrame:
+_MRI_ACTIVE = "MRI activity (Gd-enhancing or new/enlarging T2 lesions)"
+_MRI_CLEAN = "no MRI activity on the scans of the window"
+_MRI_NONE = "no scan in the window"
+
+
+@dataclass
+class _MriActivity:
+    mri: pd.arrays.BooleanArray  # tri-state MRI activity per window
+    scans: np.ndarray  # scans dated in the window
+    why: np.ndarray
+    early: np.ndarray  # a scan's comparison interval starts before the window
+
+
+def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity:
     """Per window: MRI activity (tri-state), scans in the window and a reason (rules §9)."""
-    n = len(w)
-    out = pd.DataFrame({"mri": pd.array([pd.NA] * n, dtype="boolean"),
-                        "scans": np.zeros(n, np.int64),
-                        "mri_why": ["no MRI table"] * n, "early": np.zeros(n, bool)},
-                       index=w["_w"].to_numpy())
+    n = len(w.subject)
     if mri is None:
-        return out
-    scans, has_enl = _scan_table(mri)
-    lo, hi = scan_count_bounds(scans["new"].to_numpy(), scans["enl"].to_numpy(), has_enl,
-                               "new_or_enlarging")
-    no_comp = np.isnan(scans["comp"].to_numpy())
+        return _MriActivity(pd.array([pd.NA] * n, dtype="boolean"), np.zeros(n, np.int64),
+                            np.full(n, "no MRI table", dtype=object), np.zeros(n, bool))
+    scans, has_enl = _scan_columns(mri)
+    lo, hi = scan_count_bounds(scans["new"], scans["enl"], has_enl, "new_or_enlarging")
+    comp = scans["comp"]
+    no_comp = np.isnan(comp)
     lo = np.where(no_comp, 0.0, lo)
     hi = np.where(no_comp, np.inf, hi)
-    gd = scans["gd"].to_numpy()
+    gd = scans["gd"]
     act = (lo >= 1) | (np.nan_to_num(gd) >= 1)
     t2_zero = hi == 0
     gd_zero = gd == 0
     clean = t2_zero & (gd_zero if opts.mri_requires_gd else True)
-    sc = pd.DataFrame({"subject": scans["subject"].to_numpy(), "day": scans["day"].to_numpy(),
-                       "comp": scans["comp"].to_numpy(), "act": act, "clean": clean,
-                       "t2_unknown": ~np.isfinite(hi), "gd_unknown": np.isnan(gd)})
-    m = w[["_w", "subject", "w0", "w1"]].merge(sc, on="subject")
-    m = m[(m["day"] >= m["w0"]) & (m["day"] <= m["w1"])]
-    m = m.assign(early=m["comp"] < m["w0"])
-    g = m.groupby("_w").agg(n=("act", "size"), act=("act", "any"), clean=("clean", "all"),
-                            t2u=("t2_unknown", "any"), gdu=("gd_unknown", "any"),
-                            early=("early", "any"))
-    g = g.reindex(out.index)
-    for col in ("act", "clean", "t2u", "gdu", "early"):
-        g[col] = g[col].astype("boolean").fillna(False).astype(bool)
-    has = g["n"].fillna(0).to_numpy() > 0
-    a = g["act"].to_numpy(bool)
-    c = g["clean"].to_numpy(bool) & has
-    out["mri"] = _tri(a, c)
-    out["scans"] = g["n"].fillna(0).to_numpy().astype(np.int64)
-    out["early"] = g["early"].to_numpy(bool) & has
-    why = []
-    for h, ai, ci, t2u, gdu in zip(has, a, c, g["t2u"], g["gdu"], strict=True):
-        if ai:
-            why.append("MRI activity (Gd-enhancing or new/enlarging T2 lesions)")
-        elif ci:
-            why.append("no MRI activity on the scans of the window")
-        elif not h:
-            why.append("no scan in the window")
-        else:
-            parts = []
-            if t2u:
-                parts.append("new/enlarging T2 count unknown (missing or no comparator)")
-            if gdu and opts.mri_requires_gd:
-                parts.append("no contrast or Gd count missing")
-            why.append("; ".join(parts) or "incomplete MRI counts")
-    out["mri_why"] = why
-    return out
+    # every (window, scan dated in the window) of the subject
+    wi, si = DayIndex.of(w.codes(scans["subject"]), scans["day"]).pairs(
+        w.code, w.w0, w.w1)
+
+    def any_of(flag: np.ndarray) -> np.ndarray:
+        return np.bincount(wi, weights=flag[si], minlength=n) > 0
+
+    count = np.bincount(wi, minlength=n).astype(np.int64)
+    has = count > 0
+    a = any_of(act)
+    c = ~any_of(~clean) & has
+    t2u = any_of(~np.isfinite(hi))
+    gdu = any_of(np.isnan(gd))
+    early = (np.bincount(wi, weights=comp[si] < w.w0[wi], minlength=n) > 0) & has
+
+    def incomplete(k: int) -> str:
+        parts = []
+        if k & 1:
+            parts.append("new/enlarging T2 count unknown (missing or no comparator)")
+        if k & 2 and opts.mri_requires_gd:
+            parts.append("no contrast or Gd count missing")
+        return "; ".join(parts) or "incomplete MRI counts"
+
+    why = texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
+    why[~has] = _MRI_NONE
+    why[c] = _MRI_CLEAN
+    why[a] = _MRI_ACTIVE
+    return _MriActivity(_tri(a, c), count, why, early)
 
 
-def _progression(w: pd.DataFrame, vis: pd.DataFrame, vsubj: str, relapses: Any,
-                 ascertainment: Any, opts: PhenotypeOptions) -> pd.DataFrame:
+@dataclass
+class _Progression:
+    prog: np.ndarray  # True / False / None per window
+    why: np.ndarray
+    pira: np.ndarray  # PIRA events with onset in the window
+    raw: np.ndarray  # a RAW / undefined worsening in the window
+
+
+def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
+                 ascertainment: Any, opts: PhenotypeOptions,
+                 course_result: CourseResult | None) -> _Progression:
     """Per window: PIRA with onset in the window (rules §6.1), tri-state."""
-    n = len(w)
-    ed = vis[["subject", "date", "edss"]].dropna(subset=["edss"])
+    n = len(w.subject)
     eng = CourseOptions.from_preset(opts.progression_preset)
-    res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
-    ev = res.events[res.events["event_type"] == "CDW"]
-    ev = pd.DataFrame({"subject": ev["subject"].to_numpy(), "o": _days(ev["onset_date"]),
-                       "cls": ev["cdw_class"].to_numpy()})
-    m = w[["_w", "subject", "w0", "w1"]].merge(ev, on="subject")
-    m = m[(m["o"] >= m["w0"]) & (m["o"] <= m["w1"])]
-    pira = m[m["cls"] == "PIRA"].groupby("_w").size()
-    unk = m[m["cls"] == "unknown"].groupby("_w").size()
-    raw = m[m["cls"].isin(["RAW", "undefined"])].groupby("_w").size()
-    un = pd.DataFrame({"subject": res.unconfirmed["subject"].to_numpy(),
-                       "o": _days(res.unconfirmed["onset_date"])})
-    mu = w[["_w", "subject", "w0", "w1"]].merge(un, on="subject")
-    un_in = mu[(mu["o"] >= mu["w0"]) & (mu["o"] <= mu["w1"])].groupby("_w").size()
-    e = pd.DataFrame({"subject": ed["subject"].to_numpy(), "d": _days(ed["date"])})
-    me = w[["_w", "subject", "w0", "w1"]].merge(e, on="subject")
+    res = course_result
+    if res is None:
+        ed = vis[[vsubj, "date", "edss"]].dropna(subset=["edss"])
+        res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
+    ev = bare(res.events)
+    cdw = (ev["event_type"] == "CDW").to_numpy()
+    cls = ev["cdw_class"].to_numpy()[cdw]
+    wi, ei = DayIndex.of(w.codes(ev["subject"].to_numpy()[cdw]),
+                         _days(ev["onset_date"])[cdw]).pairs(w.code, w.w0, w.w1)
+
+    def events_of(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(wi, weights=mask[ei], minlength=n).astype(np.int64)
+
+    n_pira = events_of(cls == "PIRA")
+    n_unk = events_of(cls == "unknown")
+    n_raw = events_of((cls == "RAW") | (cls == "undefined"))
+    un = bare(res.unconfirmed)
+    n_un = DayIndex.of(w.codes(un["subject"]),
+                       _days(un["onset_date"])).count(w.code, w.w0, w.w1)
     k = opts.edss_edge_days
-    start_ok = me[(me["d"] >= me["w0"] - k) & (me["d"] <= me["w0"] + k)].groupby("_w").size()
-    end_ok = me[(me["d"] >= me["w1"] - k) & (me["d"] <= me["w1"] + k)].groupby("_w").size()
-    idx = w["_w"].to_numpy()
-
-    def get(s: pd.Series) -> np.ndarray:
-        return s.reindex(idx).fillna(0).to_numpy().astype(np.int64)
-
-    n_pira, n_unk, n_raw, n_un = get(pira), get(unk), get(raw), get(un_in)
-    s_ok, e_ok = get(start_ok) > 0, get(end_ok) > 0
-    vals: list[bool | None] = []
-    why = []
-    for i in range(n):
-        if n_pira[i]:
-            vals.append(True)
-            why.append(f"{n_pira[i]} PIRA event(s) with onset in the window "
+    cols = bare(vis)
+    rated = ~np.isnan(cols["edss"].to_numpy(np.float64))
+    edss = DayIndex.of(w.codes(cols[vsubj].to_numpy()[rated]), _days(cols["date"])[rated])
+    s_ok = edss.count(w.code, w.w0 - k, w.w0 + k) > 0
+    e_ok = edss.count(w.code, w.w1 - k, w.w1 + k) > 0
+    vals = np.full(n, False, dtype=object)
+    why = np.where(n_raw > 0, "no PIRA with onset in the window (relapse-associated "
+                   "worsening only)", "no PIRA with onset in the window").astype(object)
+    # the first rule that applies wins: assigned from the last to the first
+    no_edss = ~(s_ok & e_ok)
+    vals[no_edss] = None
+    why[no_edss] = np.where(s_ok[no_edss], f"no EDSS within {k} days of the window end",
+                            f"no EDSS within {k} days of the window start")
+    vals[n_un > 0] = None
+    why[n_un > 0] = "a worsening with onset in the window is not yet confirmed"
+    vals[n_unk > 0] = None
+    why[n_unk > 0] = ("a confirmed worsening in the window could not be attributed "
+                      "(relapse date imprecise or ascertainment incomplete)")
+    pira = n_pira > 0
+    vals[pira] = True
+    why[pira] = texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the window "
                        f"(preset {eng.preset})")
-        elif n_unk[i]:
-            vals.append(None)
-            why.append("a confirmed worsening in the window could not be attributed "
-                       "(relapse date imprecise or ascertainment incomplete)")
-        elif n_un[i]:
-            vals.append(None)
-            why.append("a worsening with onset in the window is not yet confirmed")
-        elif not (s_ok[i] and e_ok[i]):
-            vals.append(None)
-            why.append(f"no EDSS within {k} days of the window "
-                       + ("start" if not s_ok[i] else "end"))
-        else:
-            vals.append(False)
-            why.append("no PIRA with onset in the window"
-                       + (" (relapse-associated worsening only)" if n_raw[i] else ""))
-    return pd.DataFrame({"prog": pd.array(vals, dtype="boolean"), "prog_why": why,
-                         "pira": n_pira, "raw": n_raw > 0}, index=idx)
+    return _Progression(vals, why, n_pira, n_raw > 0)
+
+
+def _courses(w: _Windows, courses: Any) -> np.ndarray:
+    """The course per window: the windows table's, else ``courses`` (table or mapping)."""
+    if courses is None:
+        return w.course_in
+    if isinstance(courses, dict):
+        cmap = pd.Series(courses)
+    elif isinstance(courses, pd.Series):
+        cmap = courses
+    else:
+        ct = _to_pandas(courses)
+        cmap = pd.Series(ct["course"].to_numpy(), index=ct[_subject_column(ct, None,
+                                                                           "courses")])
+    given = cmap.reindex(w.subject).to_numpy()
+    missing = pd.isna(w.course_in)
+    if missing.all():
+        return given
+    return np.where(missing, given, w.course_in)
 
 
 def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
                        options: PhenotypeOptions | None = None, windows: Any = None, *,
                        courses: Any = None, ascertainment: Any = None,
-                       relapse_options: RelapseOptions | None = None) -> pd.DataFrame:
+                       relapse_options: RelapseOptions | None = None,
+                       course_result: CourseResult | None = None) -> pd.DataFrame:
     """Lublin 2014 phenotype modifiers per assessment window (rules §6.1).
 
     Activity: a relapse with onset in the window (relapse rule of 4.1: pseudo-relapses
@@ -373,6 +430,10 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         ``course``; default one window per subject ending at its last visit. Without
         ``start`` the window is the ``activity_window_days`` days ending at ``end``.
     courses : optional table ``subject``, ``course`` (or a mapping subject -> course).
+    course_result : optional :func:`~neda.course.confirmed_events` result of these visits,
+        relapses and ascertainment under the ``progression_preset`` options (as
+        :func:`neda.summary.course_summary` has one): its events are used instead of running
+        the course engine again. Options or relapse hygiene that differ raise ``ValueError``.
 
     Returns one row per window, columns :data:`LUBLIN_COLUMNS`.
     """
@@ -380,110 +441,105 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     vis = ensure_table(visits, "visits", required=["edss"])
     vsubj = "subject"
     hygiene = as_hygiene(relapses, options=relapse_options)
-    w = _windows(windows, vis, vsubj, opts).reset_index(drop=True)
-    w["_w"] = np.arange(len(w))
-    # courses
-    if courses is not None:
-        if isinstance(courses, dict):
-            cmap = pd.Series(courses)
-        elif isinstance(courses, pd.Series):
-            cmap = courses
-        else:
-            ct = _to_pandas(courses)
-            cmap = pd.Series(ct["course"].to_numpy(), index=ct[_subject_column(ct, None,
-                                                                               "courses")])
-        given = cmap.reindex(w["subject"]).to_numpy()
-        if w["course_in"].isna().all():
-            w["course_in"] = given
-        else:
-            w["course_in"] = w["course_in"].where(w["course_in"].notna(), given)
-    parsed = [_normalise_course(c) for c in w["course_in"].to_numpy()]
-    course = [p[0] for p in parsed]
-    legacy = [p[1] for p in parsed]
+    if course_result is not None:
+        _check_course_result(course_result, opts, hygiene)
+    w = _windows(windows, bare(vis), vsubj, opts)
+    n = len(w.subject)
+    course_txt = _courses(w, courses)
+    # each distinct text parsed once; missing values (code -1) take the last entry
+    text_code, texts = pd.factorize(course_txt)
+    parsed = [*(_normalise_course(v) for v in texts), (None, False)]
+    course = np.array([parsed[c][0] for c in text_code], dtype=object)
+    legacy = np.array([parsed[c][1] for c in text_code], dtype=bool)
     # relapses (rules §4.1 relapse rule over the window)
-    rel, _ep, _h = relapse_days(hygiene)
-    asc = ascertainment_intervals(vis, vsubj, ascertainment, recorded=hygiene is not None)
-    counts = count_relapses(w[["_w", "subject", "w0", "w1"]], rel, asc).reindex(w["_w"])
-    rmin, rmax = counts["rel_min"].to_numpy(), counts["rel_max"].to_numpy()
+    rel = (hygiene.onset_arrays() if hygiene is not None
+           else {"subject": np.zeros(0, dtype=object), "a": np.zeros(0), "b": np.zeros(0)})
+    asc = ascertainment_intervals(bare(vis), vsubj, ascertainment,
+                                  recorded=hygiene is not None)
+    counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc)
+    rmin, rmax = counts["rel_min"], counts["rel_max"]
     rel_act = _tri(rmin >= 1, rmax == 0)
     mri_a = _mri_activity(w, mri, opts)
-    prog = _progression(w, vis, vsubj, hygiene, ascertainment, opts)
-    rows = []
-    # plain lists: per-row .iloc in this loop cost seconds on a registry
-    mri_flag = mri_a["mri"].tolist()
-    mri_why = mri_a["mri_why"].tolist()
-    mri_early = mri_a["early"].tolist()
-    covered = counts["covered"].tolist()
-    partial = counts["partial"].tolist()
-    prog_flag = prog["prog"].tolist()
-    prog_why = prog["prog_why"].tolist()
-    prog_raw = prog["raw"].tolist()
-    for i in range(len(w)):
-        r = rel_act[i]
-        m = mri_flag[i]
-        r_t = None if r is pd.NA else bool(r)
-        m_t = None if m is pd.NA else bool(m)
-        if r_t or m_t:
-            active: bool | None = True
-        elif r_t is False and m_t is False:
-            active = False
-        else:
-            active = None
-        activity = {True: "active", False: "not active", None: "indeterminate"}[active]
-        rw = relapse_reason(rmin[i], rmax[i], bool(covered[i]), int(partial[i]),
-                            hygiene is not None)
-        reason = f"relapses: {rw}; MRI: {mri_why[i]}"
-        c = course[i]
-        flags = []
-        if legacy[i]:
-            flags.append("legacy_PRMS")
-        if c is None:
-            flags.append("course_not_given")
-        if bool(mri_early[i]):
-            flags.append("scan_interval_starts_before_window")
-        applies = c is None or c in PROGRESSIVE
-        if applies:
-            p = prog_flag[i]
-            p_t = None if p is pd.NA else bool(p)
-            progression = {True: "with progression", False: "without progression",
-                           None: "indeterminate"}[p_t]
-            p_why = str(prog_why[i])
-            if bool(prog_raw[i]):
-                flags.append("relapse_associated_worsening")
-        else:
-            p_t = None
-            progression = "not applicable"
-            p_why = f"progression modifiers apply to progressive courses only ({c})"
-        parts = [c] if c else []
-        parts.append(activity)
-        if applies:
-            parts.append(progression)
-        rows.append((activity, active, reason, progression, p_t, p_why, ", ".join(parts),
-                     ";".join(flags)))
-    cols: list[tuple[Any, ...]] = (list(zip(*rows, strict=True)) if rows
-                                   else [() for _ in range(8)])
-    frame = pd.DataFrame({
-        "subject": w["subject"].to_numpy(),
-        "window_start": _dates(w["w0"].to_numpy()),
-        "window_end": _dates(w["w1"].to_numpy()),
-        "course": pd.Series(course, dtype=object),
-        "activity": pd.Series(cols[0], dtype=object),
-        "active": pd.array(list(cols[1]), dtype="boolean"),
+    prog = _progression(w, vis, vsubj, hygiene, ascertainment, opts, course_result)
+
+    # activity: True if either part is True, False if both are False, else unknown
+    r_known = ~rel_act.isna()
+    m_known = ~mri_a.mri.isna()
+    r_true = rel_act.fillna(False).to_numpy(bool)
+    m_true = mri_a.mri.fillna(False).to_numpy(bool)
+    is_active = r_true | m_true
+    not_active = r_known & m_known & ~is_active
+    active = np.full(n, None, dtype=object)
+    active[is_active] = True
+    active[not_active] = False
+    activity = np.where(is_active, "active", np.where(not_active, "not active",
+                                                      "indeterminate")).astype(object)
+    recorded = hygiene is not None
+    rel_key = np.stack([rmin, rmax, counts["covered"], counts["partial"]], axis=1)
+    rel_why = np.empty(n, dtype=object)
+    if n:
+        distinct, inverse = np.unique(rel_key, axis=0, return_inverse=True)
+        rel_why[:] = np.array([relapse_reason(r0, r1, bool(c), int(p), recorded)
+                               for r0, r1, c, p in distinct.tolist()],
+                              dtype=object)[inverse.reshape(-1)]
+    reason = "relapses: " + rel_why + "; MRI: " + mri_a.why
+
+    is_none = np.array([c is None for c in course], dtype=bool)
+    applies = np.array([c is None or c in PROGRESSIVE for c in course], dtype=bool)
+    p_t = prog.prog.copy()
+    p_t[~applies] = None
+    progression = np.array([{True: "with progression", False: "without progression",
+                             None: "indeterminate"}[p] for p in p_t], dtype=object)
+    progression[~applies] = "not applicable"
+    p_why = prog.why.copy()
+    p_why[~applies] = texts_by_key(course[~applies].astype(str), lambda c: (
+        f"progression modifiers apply to progressive courses only ({c})"))
+    flag_bits = (legacy.astype(np.int64) + 2 * is_none + 4 * mri_a.early
+                 + 8 * (applies & prog.raw))
+    flag_names = ("legacy_PRMS", "course_not_given", "scan_interval_starts_before_window",
+                  "relapse_associated_worsening")
+    flags = texts_by_key(flag_bits, lambda k: ";".join(f for i, f in enumerate(flag_names)
+                                                 if k >> i & 1))
+    descriptor = activity.copy()
+    descriptor[~is_none] = course[~is_none] + ", " + activity[~is_none]
+    descriptor[applies] = descriptor[applies] + ", " + progression[applies]
+    columns = {
+        "subject": w.subject,
+        "window_start": day_dates(w.w0),
+        "window_end": day_dates(w.w1),
+        "course": course,
+        "activity": activity,
+        "active": pd.array(active, dtype="boolean"),
         "relapse_activity": rel_act,
-        "mri_activity": mri_a["mri"].to_numpy(),
-        "activity_reason": pd.Series(cols[2], dtype=object),
-        "relapses": counts["inside"].to_numpy(np.int64),
-        "scans": mri_a["scans"].to_numpy(np.int64),
-        "progression": pd.Series(cols[3], dtype=object),
-        "progressing": pd.array(list(cols[4]), dtype="boolean"),
-        "progression_reason": pd.Series(cols[5], dtype=object),
-        "pira_events": prog["pira"].to_numpy(np.int64),
-        "descriptor": pd.Series(cols[6], dtype=object),
-        "flags": pd.Series(cols[7], dtype=object),
-    })
+        # a column of True / False / pd.NA objects, as it has always been
+        "mri_activity": mri_a.mri.to_numpy(),
+        "activity_reason": np.asarray(reason, dtype=object),
+        "relapses": counts["inside"].astype(np.int64),
+        "scans": mri_a.scans.astype(np.int64),
+        "progression": progression,
+        "progressing": pd.array(p_t, dtype="boolean"),
+        "progression_reason": p_why.astype(object),
+        "pira_events": prog.pira.astype(np.int64),
+        "descriptor": descriptor,
+        "flags": flags,
+    }
     record = provenance(opts.rule_set, opts, PHENOTYPE_SOURCE)
     record["course_engine"] = {"preset": opts.progression_preset}
-    return with_provenance(frame, record)
+    return provenance_frame(columns, record)
+
+
+def _check_course_result(result: CourseResult, opts: PhenotypeOptions,
+                         hygiene: RelapseHygiene | None) -> None:
+    """A course-engine result given to :func:`lublin_descriptors` must be the run it would
+    make: the progression preset's options, the same relapse hygiene (or none)."""
+    if result.options != CourseOptions.from_preset(opts.progression_preset):
+        raise ValueError(f"course_result was computed with options {result.options.preset!r}, "
+                         f"not the progression preset {opts.progression_preset!r}")
+    given = result.provenance.get("relapse_data", "given") == "given"
+    if given != (hygiene is not None) or (
+            hygiene is not None and result.relapse_options != hygiene.options):
+        raise ValueError("course_result was computed from other relapse data or relapse "
+                         "options than these relapses")
 
 
 # ============================================================================ objective SPMS
@@ -816,57 +872,58 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     courses and keep the clinician's phenotype separately (rules §6.2: propose, not impose).
     """
     opts = (options or PhenotypeOptions()).validated()
-    vis = ensure_table(visits, "visits", required=["edss"])
+    # columns read from an attrs-free view, numbered from 0 (rows named in messages)
+    vis = bare(ensure_table(visits, "visits", required=["edss"]))
+    vis.index = pd.RangeIndex(len(vis))
     vsubj = "subject"
     hygiene = as_hygiene(relapses, options=relapse_options)
     all_subjects = pd.unique(vis[vsubj])
     edss = vis["edss"].to_numpy(np.float64)
     day = _days(vis["date"])
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
-    frame_idx = vis.reset_index(drop=True)
     eo = EdssOptions()
     for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
         if col in vis.columns:
-            g, _m = parse_fs_column(frame_idx, col, name, eo)
+            g, _m = parse_fs_column(vis, col, name, eo)
             fs[:, f] = np.where(g >= 0, g, np.nan)
     if "ambulation" in vis.columns:
         fs[:, -1] = vis["ambulation"].to_numpy(np.float64)
     keep = ~np.isnan(edss) & ~np.isnan(day)
     if hygiene is not None:
-        onsets = hygiene.onset_days()
+        onsets = hygiene.onset_arrays()
         # days since the most recent attack: a merged relapse lasts to its last attack
-        rel = pd.DataFrame({"subject": onsets["subject"], "a": onsets["a"],
-                            "b": onsets["last_b"]})
-        episodes = hygiene.episode_days()
+        rel_subject, rel_a, rel_b = onsets["subject"], onsets["a"], onsets["last_b"]
+        episodes = hygiene.episode_arrays()
     else:
-        rel, episodes, _ = relapse_days(None)
-    v = pd.DataFrame({"subject": vis[vsubj].to_numpy(), "day": day, "edss": edss,
-                      "_r": np.arange(len(vis))})[keep]
-    if opts.exclude_pseudo_relapse_visits and len(episodes):
-        hit = v.merge(episodes, on="subject")
-        hit = hit[(hit["day"] >= hit["e0"]) & (hit["day"] <= hit["e1"])]
-        v = v[~v["_r"].isin(hit["_r"])]
-    v = v.sort_values(["subject", "day", "_r"], kind="stable")
-    v = v.drop_duplicates(["subject", "day"], keep="last")
-    codes, subjects = pd.factorize(v["subject"], sort=False)
-    codes = codes.astype(np.int64)
+        rel_subject, rel_a, rel_b = np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
+        episodes = {"subject": np.zeros(0, dtype=object), "e0": np.zeros(0), "e1": np.zeros(0)}
+    subject_all = vis[vsubj].to_numpy()
+    rows = np.flatnonzero(keep)
+    if opts.exclude_pseudo_relapse_visits and len(episodes["e0"]):
+        index = pd.Index(pd.unique(subject_all[rows]))
+        _, hit = DayIndex.of(index.get_indexer(pd.Index(subject_all[rows])), day[rows]).pairs(
+            index.get_indexer(pd.Index(episodes["subject"])), episodes["e0"], episodes["e1"])
+        rows = np.delete(rows, hit)
+    # by subject, day and row; one visit per subject and day (the last row)
+    rows = rows[np.lexsort((rows, day[rows], pd.factorize(subject_all[rows], sort=True)[0]))]
+    codes, subjects = pd.factorize(subject_all[rows], sort=False)
+    last_of_day = np.ones(len(rows), bool)
+    last_of_day[:-1] = (codes[1:] != codes[:-1]) | (day[rows][1:] != day[rows][:-1])
+    rows = rows[last_of_day]
+    codes = codes[last_of_day].astype(np.int64)
     nsub = len(subjects)
     counts = np.bincount(codes, minlength=nsub)
-    # rows are grouped by subject (sorted by subject then day)
-    order = np.argsort(codes, kind="stable")
-    rows = v["_r"].to_numpy()[order]
-    codes = codes[order]
     vend = np.cumsum(counts).astype(np.int64)
     vstart = (vend - counts).astype(np.int64)
     vday = day[rows]
     vedss = edss[rows]
     vfs = np.ascontiguousarray(fs[rows])
     fsna = np.isnan(vfs).all(axis=1)
-    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel["subject"])) if len(rel)
+    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel_subject)) if len(rel_subject)
              else np.zeros(0, np.int64))
     okr = rcode >= 0
     dpr = _days_since_relapse(codes, vday, rcode[okr].astype(np.int64),
-                              rel["a"].to_numpy(float)[okr], rel["b"].to_numpy(float)[okr])
+                              np.asarray(rel_a, float)[okr], np.asarray(rel_b, float)[okr])
     status = np.zeros(nsub, np.int64)
     onset = np.zeros(nsub, np.int64)
     ref = np.zeros(nsub, np.int64)
@@ -887,38 +944,39 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)
     spms_vals = _tri(met, status == _NOT_MET)
-    lead_txt = np.array([";".join(_FS_NAMES[f] for f in range(8) if m >> f & 1) if m else ""
-                         for m in lead], dtype=object)
-    reasons = []
-    for st_, ok, oi, ri in zip(status, met, o, r, strict=True):
-        if ok:
-            reasons.append(
-                f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
-                f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
-                f"visit, pyramidal FS >= {opts.min_fs_pyramidal}, leading FS confirmed")
-        else:
-            reasons.append(_REASONS[int(st_)])
-    out = pd.DataFrame({
+    lead_txt = texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
+                                                    if m >> f & 1))
+    reasons = texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
+    reasons[met] = [
+        f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
+        f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
+        f"visit, pyramidal FS >= {opts.min_fs_pyramidal}, leading FS confirmed"
+        for oi, ri in zip(o[met], r[met], strict=True)]
+    columns = {
         "subject": np.asarray(subjects),
         "spms": spms_vals,
-        "spms_date": _dates(np.where(met, vday[o], np.nan)),
+        "spms_date": day_dates(np.where(met, vday[o], np.nan)),
         "reason": reasons,
         "edss_at_spms": np.where(met, vedss[o], np.nan),
         "fs_pyramidal_at_spms": np.where(met, pyr, np.nan),
         "confirmed_edss": np.where(met, conf, np.nan),
         "leading_fs": np.where(met, lead_txt, ""),
-        "reference_date": _dates(np.where(met, vday[r], np.nan)),
+        "reference_date": day_dates(np.where(met, vday[r], np.nan)),
         "reference_edss": np.where(met, vedss[r], np.nan),
         "sustained_days": np.where(met, sust, np.nan),
         "visits": counts.astype(np.int64),
-    })
+    }
+    record = provenance(opts.rule_set, opts, PHENOTYPE_SOURCE)
     # subjects whose every EDSS is missing: not assessed
+    if len(all_subjects) == nsub:
+        return provenance_frame(columns, record)
+    out = pd.DataFrame(columns)
     seen = set(out["subject"])
-    missing = [s_ for s_ in all_subjects if s_ not in seen] if len(all_subjects) != nsub else []
+    missing = [s_ for s_ in all_subjects if s_ not in seen]
     if missing:
         extra = pd.DataFrame({"subject": missing, "spms": pd.array([pd.NA] * len(missing),
                                                                     dtype="boolean"),
                               "reason": _REASONS[_FEW_VISITS], "visits": 0})
         out = pd.concat([out, extra], ignore_index=True)
         out["leading_fs"] = out["leading_fs"].fillna("")
-    return with_provenance(out, provenance(opts.rule_set, opts, PHENOTYPE_SOURCE))
+    return with_provenance(out, record)

@@ -31,7 +31,15 @@ from ..io import PRECISIONS, InputError, InputProblem, ReadOptions, ensure_table
 from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
 from ..options import Options, option
-from ._common import provenance, rule_set_name, with_provenance
+from ._common import (
+    bare,
+    day_dates,
+    day_numbers,
+    provenance,
+    provenance_frame,
+    rule_set_name,
+    with_provenance,
+)
 from .edss import FS_SYSTEMS, parse_fs_grade
 
 SOURCE = ("docs/rules.md §3.1 (relapse definition and hygiene), 3.2 (severity), "
@@ -272,6 +280,9 @@ class RelapseHygiene:
     pseudo_episodes: pd.DataFrame
     options: RelapseOptions
     provenance: dict[str, Any] = field(default_factory=dict)
+    # day-number arrays derived from the tables, computed once: every rule reads them
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     def counts(self) -> dict[str, int]:
         """Input, kept and removed rows, and removed rows per reason."""
@@ -285,23 +296,42 @@ class RelapseHygiene:
         ``subject``, ``a`` / ``b`` (earliest / latest possible onset day), ``last_b`` (latest
         possible onset of any attack merged in), ``objective`` (1 / 0 / -1 unknown),
         ``label`` (the onset at its precision, for messages), sorted by subject and ``a``."""
+        return pd.DataFrame(self.onset_arrays())
+
+    def onset_arrays(self) -> dict[str, np.ndarray]:
+        """:meth:`onset_days` as arrays, computed once per table (not to be edited)."""
         c = self.relapses
-        return pd.DataFrame({
-            "subject": c["subject"].to_numpy(),
-            "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
-            "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
-            else _day_of(c["onset_end"]),
-            "objective": _flag_codes(c, "objective"),
-            "label": onset_labels(c),
-        })
+        cached = self._derived.get("onsets")
+        if cached is None or cached[0] is not c:  # a table replaced since: derive again
+            c = bare(c)
+            arrays = {
+                "subject": c["subject"].to_numpy(),
+                "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
+                "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
+                else _day_of(c["onset_end"]),
+                "objective": _flag_codes(c, "objective"),
+                "label": onset_labels(c),
+            }
+            cached = (self.relapses, arrays)
+            self._derived["onsets"] = cached
+        return dict(cached[1])
 
     def episode_days(self) -> pd.DataFrame:
         """Pseudo-relapse episodes as day numbers (``subject``, ``e0``, ``e1``, inclusive):
         assessments inside them are left out by the rules that use visits (rules §3.1)."""
+        return pd.DataFrame(self.episode_arrays())
+
+    def episode_arrays(self) -> dict[str, np.ndarray]:
+        """:meth:`episode_days` as arrays, computed once per table (not to be edited)."""
         e = self.pseudo_episodes
-        return pd.DataFrame({"subject": e["subject"].to_numpy(),
-                             "e0": _day_of(e["episode_start"]),
-                             "e1": _day_of(e["episode_end"])})
+        cached = self._derived.get("episodes")
+        if cached is None or cached[0] is not e:
+            cols = bare(e)
+            arrays = {"subject": cols["subject"].to_numpy(),
+                      "e0": _day_of(cols["episode_start"]), "e1": _day_of(cols["episode_end"])}
+            cached = (e, arrays)
+            self._derived["episodes"] = cached
+        return dict(cached[1])
 
 
 def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None = None, *,
@@ -323,7 +353,6 @@ def as_hygiene(relapses: Any, visits: Any = None, options: RelapseOptions | None
 
 
 # ------------------------------------------------------------------------------ input
-_EPOCH = np.datetime64("1970-01-01", "D")
 
 
 def relapse_onset_intervals(onset: pd.Series, onset_end: pd.Series | None = None
@@ -382,6 +411,17 @@ def _flag_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
     return tri_codes(frame[column] if column in frame.columns else None, len(frame))
 
 
+def _tri_values(codes: np.ndarray) -> np.ndarray:
+    """Three-valued codes as the column values these tables have always had: bools, or
+    objects True / False / <NA> when one is unknown (``_tri_series(codes).to_numpy()``)."""
+    known = codes == 1
+    if not (codes < 0).any():
+        return known
+    out = known.astype(object)
+    out[codes < 0] = pd.NA
+    return out
+
+
 def _tri_series(codes: np.ndarray) -> pd.Series:
     out = pd.array(np.where(codes < 0, False, codes == 1), dtype="boolean")
     out[codes < 0] = pd.NA
@@ -389,11 +429,7 @@ def _tri_series(codes: np.ndarray) -> pd.Series:
 
 
 def _dates(days: np.ndarray) -> pd.Series:
-    arr = np.asarray(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
+    return pd.Series(day_dates(days))
 
 
 def _join(parts: list[np.ndarray], names: list[str]) -> np.ndarray:
@@ -430,8 +466,8 @@ def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
 def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool,
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
-    vis = ensure_table(visits, "visits", _subject_option(read_options, subject),
-                       required=["edss"] if need_edss else [])
+    vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
+                            required=["edss"] if need_edss else []))
     day = _day_of(vis["date"])
     code = subjects.get_indexer(pd.Index(vis["subject"]))
     edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
@@ -652,8 +688,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     user numbers them: the spreadsheet row of a file, or the DataFrame's index label.
     """
     opts = options or RelapseOptions()
-    rel = ensure_table(relapses, "relapses", _subject_option(read_options, subject))
-    rel = rel.reset_index(drop=True)
+    rel = bare(ensure_table(relapses, "relapses", _subject_option(read_options, subject)))
+    rel.index = pd.RangeIndex(len(rel))
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
@@ -722,8 +758,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     unc_rows[surv[uncertain]] = True
 
     kept = surv[~folded]  # input positions of counted relapses, in (subject, onset) order
-    clean, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
-                              is_pseudo, objective_in, unc_rows, opts, src)
+    front, rest, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
+                                    is_pseudo, objective_in, unc_rows, opts, src)
 
     # ---- pseudo-relapse episodes (removed ones only) ----
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
@@ -731,7 +767,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
     episodes = pd.DataFrame({
         "row": src[pe], subj: rel[subj].to_numpy()[pe],
-        "episode_start": _dates(a[pe]).to_numpy(), "episode_end": _dates(ep_end).to_numpy(),
+        "episode_start": day_dates(a[pe]), "episode_end": day_dates(ep_end),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
     })
 
@@ -760,35 +796,30 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         source[use] = "examination"
     dur_unknown = (np.isnan(duration[kept]) if "duration_hours" in rel.columns
                    else np.zeros(len(kept), bool))
-    derived = pd.DataFrame({
-        "objective": _tri_series(obj).to_numpy(),
+    derived = {
+        "objective": _tri_values(obj),
         "objective_source": source,
-        "in_follow_up": _tri_series(in_fu).to_numpy(),
-        "flags": _join([clean["merge_uncertain"].to_numpy(bool), partly,
-                        clean["pseudo"].to_numpy(bool), dur_unknown],
+        "in_follow_up": _tri_values(in_fu),
+        "flags": _join([front["merge_uncertain"], partly, front["pseudo"], dur_unknown],
                        ["merge_uncertain", "partly_outside_follow_up",
                         "pseudo_relapse_flagged", "duration_unknown"]),
         "input_row": src[kept],
-    })
-    n_front = list(clean.columns).index("pseudo") + 1
-    clean = pd.concat([clean.iloc[:, :n_front], derived, clean.iloc[:, n_front:]], axis=1)
+    }
 
     removed_pos = np.flatnonzero(reason != "")
-    removed = pd.DataFrame({
-        "row": src[removed_pos], "subject": rel[subj].to_numpy()[removed_pos],
+    removed = {
+        "row": src[removed_pos], subj: rel[subj].to_numpy()[removed_pos],
         "date": rel["date"].to_numpy()[removed_pos],
-        "onset_start": _dates(a[removed_pos]).to_numpy(),
-        "onset_end": _dates(b[removed_pos]).to_numpy(),
+        "onset_start": day_dates(a[removed_pos]),
+        "onset_end": day_dates(b[removed_pos]),
         "precision": np.array(PRECISIONS, dtype=object)[prec[removed_pos]],
         "reason": reason[removed_pos],
         "merged_into_row": _row_labels(src, merged_into[removed_pos]),
         "detail": detail[removed_pos],
-    })
-    if subj != "subject":
-        removed = removed.rename(columns={"subject": subj})
+    }
     record = provenance(opts.rule_set, opts, SOURCE)
-    return RelapseHygiene(relapses=with_provenance(clean, record),
-                          removed=with_provenance(removed, record),
+    return RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
+                          removed=provenance_frame(removed, record),
                           pseudo_episodes=episodes, options=opts, provenance=record)
 
 
@@ -908,10 +939,11 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
                  anchor_row: np.ndarray, a: np.ndarray, b: np.ndarray, prec: np.ndarray,
                  resolved: np.ndarray, is_pseudo: np.ndarray, objective_in: np.ndarray,
                  uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray
-                 ) -> tuple[pd.DataFrame, np.ndarray]:
+                 ) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """One row per counted relapse: its first onset's row, with the union of the merged rows
     (latest end date, any treatment, worst clinician severity, united symptoms / FS; spec
-    3.1). Returns the table (without the objective columns) and the clinician objective."""
+    3.1). Returns the columns of :data:`CLEAN_COLUMNS` up to ``pseudo``, the other input
+    columns, and the clinician objective."""
     n_kept = len(kept)
     slot = np.full(len(rel), -1, np.int64)
     slot[kept] = np.arange(n_kept)
@@ -924,10 +956,10 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         np.maximum.at(out, grp, np.where(np.isnan(v), -np.inf, v))
         return np.where(np.isneginf(out), np.nan, out)
 
-    rest = rel.iloc[kept].reset_index(drop=True)
-    rest = rest.drop(columns=[c for c in rest.columns
-                              if c in (subj, "subject", "date", "date_end", "source_row")
-                              or c in CLEAN_COLUMNS])
+    # the other input columns, at the first row of each relapse
+    rest = {c: _rows_of(rel[c], kept) for c in rel.columns
+            if c not in (subj, "subject", "date", "date_end", "source_row")
+            and c not in CLEAN_COLUMNS}
     def group_any(codes: np.ndarray) -> np.ndarray:
         """Three-valued OR over the merged rows (1 yes, 0 no, -1 unknown)."""
         yes = group_max((codes == 1).astype(float)) > 0
@@ -935,23 +967,23 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         return np.where(yes, 1, np.where(unknown, -1, 0)).astype(np.int8)
 
     for col in ("steroids", "plex", "hospitalised"):
-        if col in rest.columns:
-            rest[col] = _tri_series(group_any(_flag_codes(rel, col))).to_numpy()
-    if "severity" in rest.columns:
+        if col in rest:
+            rest[col] = _tri_values(group_any(_flag_codes(rel, col)))
+    if "severity" in rest:
         rank: dict[str | None, int] = {None: -1}
         rank.update({s: i for i, s in enumerate(CLINICIAN_SEVERITY)})
         worst = group_max(np.array([rank[s] for s in _clinician_severity(rel)], dtype=float))
         rest["severity"] = [None if w < 0 else CLINICIAN_SEVERITY[int(w)] for w in worst]
     multi = merged_from > 1
     for col in ("symptoms", "fs_affected"):
-        if col in rest.columns and multi.any():
+        if col in rest and multi.any():
             texts = rel[col].to_numpy(object)
             members: dict[int, list[str]] = {}
             for g, row in zip(grp.tolist(), surv.tolist(), strict=True):
                 if multi[g] and isinstance(texts[row], str):
                     members.setdefault(g, []).extend(
                         t.strip() for t in texts[row].split(";") if t.strip())
-            col_values = rest[col].to_numpy(object).copy()
+            col_values = np.asarray(rest[col], dtype=object).copy()
             for g, items in members.items():
                 col_values[g] = ";".join(dict.fromkeys(items))
             rest[col] = col_values
@@ -961,21 +993,38 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         rows_text[g] = f"{rows_text[g]};{src[row]}" if rows_text[g] else str(src[row])
     kcode = pd.factorize(rel[subj])[0][kept]
     flagged = group_max(is_pseudo) > 0
-    front = pd.DataFrame({
+    front = {
         subj: rel[subj].to_numpy()[kept],
-        "relapse_n": pd.Series(kcode).groupby(kcode).cumcount().to_numpy().astype(np.int64) + 1,
-        "onset_start": _dates(a[kept]).to_numpy(),
-        "onset_end": _dates(b[kept]).to_numpy(),
+        "relapse_n": _numbers_within(kcode),
+        "onset_start": day_dates(a[kept]),
+        "onset_end": day_dates(b[kept]),
         "precision": np.array(PRECISIONS, dtype=object)[prec[kept]],
         "merged_from": merged_from.astype(np.int64),
         "merged_rows": rows_text,
         "merge_uncertain": uncertain[kept],
-        "resolved_date": _dates(group_max(resolved)).to_numpy(),
-        "last_onset_end": _dates(group_max(b)).to_numpy(),
+        "resolved_date": day_dates(group_max(resolved)),
+        "last_onset_end": day_dates(group_max(b)),
         "pseudo": flagged if opts.exclude_fever_infection == "flag_only" else np.zeros(n_kept,
                                                                                       bool),
-    })
-    return pd.concat([front, rest], axis=1), group_any(objective_in)
+    }
+    return front, rest, group_any(objective_in)
+
+
+def _rows_of(column: pd.Series, rows: np.ndarray) -> Any:
+    """A column's values at ``rows``, in its own dtype (extension arrays stay so)."""
+    values = column.array
+    if isinstance(values, pd.arrays.NumpyExtensionArray):
+        return values.to_numpy()[rows]
+    return values.take(rows)
+
+
+def _numbers_within(code: np.ndarray) -> np.ndarray:
+    """1, 2, ... within each run of equal codes (rows sorted by code)."""
+    n = len(code)
+    new = np.ones(n, bool)
+    new[1:] = code[1:] != code[:-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    return (np.arange(n) - start + 1).astype(np.int64)
 
 
 # ------------------------------------------------------------------------------ severity / recovery
@@ -1012,7 +1061,7 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
     else:
         opts = options or RelapseOptions()
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
-    clean = hyg.relapses
+    clean = bare(hyg.relapses)
     subj = str(clean.columns[0])
     subjects = pd.Index(pd.unique(clean[subj]))
     code = subjects.get_indexer(pd.Index(clean[subj])).astype(np.int64)
@@ -1029,8 +1078,13 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
 
 
 def _day_of(values: pd.Series) -> np.ndarray:
-    d = pd.to_datetime(values).to_numpy().astype("datetime64[D]")
-    return np.where(np.isnat(d), np.nan, (d - _EPOCH).astype(np.int64).astype(float))
+    return day_numbers(values)
+
+
+def _id_columns(ctx: _Context) -> dict[str, Any]:
+    """The identifying columns of each counted relapse, as arrays."""
+    return {c: _rows_of(ctx.clean[c], np.arange(len(ctx.clean)))
+            for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision")}
 
 
 def _id_frame(ctx: _Context) -> pd.DataFrame:
@@ -1135,7 +1189,9 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     """
     ctx = _context(relapses, visits, options, subject)
     opts, vis, anc, a, b, nxt = ctx.options, ctx.vis, ctx.anchors, ctx.a, ctx.b, ctx.nxt
-    out = _id_frame(ctx)
+    # the columns are built as arrays and the table once (a column at a time into a frame
+    # cost more than the rule itself on one patient's relapses)
+    out = _id_columns(ctx)
     vday = vis.day.astype(float)
     values = {}
     for name, idx in (("pre", anc.pre), ("peak", anc.peak), ("post", anc.post)):
@@ -1144,9 +1200,9 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
         lag = pd.array(np.where(np.isnan(d), 0, d - a).astype(np.int64), dtype="Int64")
         lag[np.isnan(d)] = pd.NA
         out[f"edss_{name}"] = values[name]
-        out[f"edss_{name}_date"] = _dates(d).to_numpy()
+        out[f"edss_{name}_date"] = day_dates(d)
         out[f"edss_{name}_lag_days"] = lag
-    out["next_relapse_start"] = _dates(np.where(np.isinf(nxt), np.nan, nxt)).to_numpy()
+    out["next_relapse_start"] = day_dates(np.where(np.isinf(nxt), np.nan, nxt))
     e_pre, e_peak, e_post = values["pre"], values["peak"], values["post"]
     resid = e_post - e_pre
     out["residual_deficit"] = resid
@@ -1170,8 +1226,8 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["recovery"] = rec
     out["reason"] = why
     conf, conf_day = _confirmed_recovery(ctx, e_pre)
-    out["complete_confirmed"] = _tri_series(conf).to_numpy()
-    out["complete_confirmed_date"] = _dates(conf_day).to_numpy()
+    out["complete_confirmed"] = _tri_values(conf)
+    out["complete_confirmed_date"] = day_dates(conf_day)
     with np.errstate(invalid="ignore", divide="ignore"):
         rise = e_peak - e_pre
         defined = (rise > 0) & ~no_post
@@ -1183,12 +1239,12 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["recovery_fraction"] = np.clip(raw, 0.0, 1.0)
     out["recovery_fraction_raw"] = raw
     clipped = np.where(defined, (above | below).astype(np.int8), -1).astype(np.int8)
-    out["fraction_clipped"] = _tri_series(clipped).to_numpy()
+    out["fraction_clipped"] = _tri_values(clipped)
     out["flags"] = _join([a != b, ctx.clean["merge_uncertain"].to_numpy(bool), no_rise, above,
                           below, cut],
                          ["imprecise_onset", "merge_uncertain", "no_edss_increase",
                           "post_below_pre", "post_above_peak", "post_window_cut_by_next_relapse"])
-    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+    return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
 
 
 def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

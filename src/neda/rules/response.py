@@ -37,7 +37,8 @@ import pandas as pd
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import provenance, rule_set_name, with_provenance
+from ._common import DayIndex, day_dates, provenance, rule_set_name, with_provenance
+from ._common import day_numbers as _days
 from ._windows import ScanWindows
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
@@ -183,28 +184,8 @@ class ResponseOptions(Options):
 # ------------------------------------------------------------------------------ shared helpers
 # (also used by neda.rules.phenotype)
 
-_EPOCH0 = np.datetime64("1970-01-01", "D")
-
-
-
-
-def _days(values: Any) -> np.ndarray:
-    """Day numbers since 1970-01-01 (float; NaN for missing)."""
-    ts = pd.to_datetime(pd.Series(values))
-    out = np.full(len(ts), np.nan)
-    ok = ts.notna().to_numpy()
-    if ok.any():
-        d = ts[ok].to_numpy().astype("datetime64[D]")
-        out[ok] = (d - _EPOCH0).astype(np.int64)
-    return out
-
-
 def _dates(days: Any) -> pd.Series:
-    arr = np.asarray(days, dtype=float)
-    out = np.full(len(arr), np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(arr)
-    out[ok] = _EPOCH0 + arr[ok].astype(np.int64).astype("timedelta64[D]")
-    return pd.Series(out.astype("datetime64[ns]"))
+    return pd.Series(day_dates(days))
 
 
 def relapse_days(relapses: Any, options: RelapseOptions | None = None
@@ -230,10 +211,17 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     """Relapse-ascertainment interval [A0, A1] per subject (rules §2.7.2): first to last clinical
     visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given.
     ``recorded=False`` (relapses were not recorded): no day is ascertained."""
-    d = pd.DataFrame({"subject": visits[vsubj].to_numpy(), "_d": _days(visits["date"])})
-    d = d[~np.isnan(d["_d"])]
-    out = d.groupby("subject", sort=False)["_d"].agg(["min", "max"]).rename(
-        columns={"min": "A0", "max": "A1"})
+    day = _days(visits["date"])
+    ok = ~np.isnan(day)
+    # subjects in order of appearance (as groupby(sort=False)); min / max by numpy
+    codes, subjects = pd.factorize(visits[vsubj].to_numpy()[ok], sort=False)
+    day = day[ok][codes >= 0]
+    codes = codes[codes >= 0]
+    first = np.full(len(subjects), INF)
+    last = np.full(len(subjects), -INF)
+    np.minimum.at(first, codes, day)
+    np.maximum.at(last, codes, day)
+    out = pd.DataFrame({"A0": first, "A1": last}, index=pd.Index(subjects, name="subject"))
     if not recorded:
         out["A0"], out["A1"] = INF, -INF
         return out
@@ -248,6 +236,40 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     return out
 
 
+def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
+                          rel: dict[str, np.ndarray] | pd.DataFrame, asc: pd.DataFrame
+                          ) -> dict[str, np.ndarray]:
+    """:func:`count_relapses` on arrays: one entry per window (subject, first and last day);
+    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns)."""
+    subject = np.asarray(subject)
+    w0 = np.asarray(w0, np.float64)
+    w1 = np.asarray(w1, np.float64)
+    n = len(subject)
+    index = pd.Index(pd.unique(subject))
+    code = index.get_indexer(pd.Index(subject))
+    inside_n = np.zeros(n, np.int64)
+    partial_n = np.zeros(n, np.int64)
+    a = np.asarray(rel["a"], np.float64)
+    b = np.asarray(rel["b"], np.float64)
+    if len(a) and n:
+        # a relapse overlapping [w0, w1] has w0 - (longest onset interval) <= a <= w1
+        reach = float(np.max(b - a))
+        w, r = DayIndex.of(index.get_indexer(pd.Index(rel["subject"])), a).pairs(
+            code, w0 - reach, w1)
+        inside = (a[r] >= w0[w]) & (b[r] <= w1[w])
+        partial = ~inside & (a[r] <= w1[w]) & (b[r] >= w0[w])
+        inside_n = np.bincount(w, weights=inside, minlength=n).astype(np.int64)
+        partial_n = np.bincount(w, weights=partial, minlength=n).astype(np.int64)
+    at = asc.index.get_indexer(pd.Index(subject))
+    known = at >= 0
+    a0 = np.where(known, asc["A0"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
+    a1 = np.where(known, asc["A1"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
+    covered = (a0 <= w0) & (a1 >= w1)
+    return {"inside": inside_n, "partial": partial_n, "covered": covered,
+            "rel_min": inside_n.astype(float),
+            "rel_max": np.where(covered, (inside_n + partial_n).astype(float), INF)}
+
+
 def count_relapses(windows: pd.DataFrame, rel: pd.DataFrame, asc: pd.DataFrame
                    ) -> pd.DataFrame:
     """Relapse counts per window as an interval (rules §3.1 counting rule, 4.1 coverage).
@@ -257,23 +279,9 @@ def count_relapses(windows: pd.DataFrame, rel: pd.DataFrame, asc: pd.DataFrame
     inside), ``covered`` (A0 <= w0 and A1 >= w1), ``rel_min``, ``rel_max`` (inf when not
     covered).
     """
-    m = windows[["_w", "subject", "w0", "w1"]].merge(rel, on="subject", how="inner")
-    a, b = m["a"].to_numpy(float), m["b"].to_numpy(float)
-    w0, w1 = m["w0"].to_numpy(float), m["w1"].to_numpy(float)
-    inside = (a >= w0) & (b <= w1)
-    partial = ~inside & (a <= w1) & (b >= w0)
-    cnt = pd.DataFrame({"_w": m["_w"].to_numpy(), "inside": inside.astype(np.int64),
-                        "partial": partial.astype(np.int64)}).groupby("_w").sum()
-    out = windows[["_w", "subject", "w0", "w1"]].set_index("_w")
-    out = out.join(cnt)
-    out[["inside", "partial"]] = out[["inside", "partial"]].fillna(0).astype(np.int64)
-    a0 = asc["A0"].reindex(out["subject"]).to_numpy(float)
-    a1 = asc["A1"].reindex(out["subject"]).to_numpy(float)
-    covered = (a0 <= out["w0"].to_numpy(float)) & (a1 >= out["w1"].to_numpy(float))
-    out["covered"] = covered
-    out["rel_min"] = out["inside"].astype(float)
-    out["rel_max"] = np.where(covered, (out["inside"] + out["partial"]).astype(float), INF)
-    return out.drop(columns=["subject", "w0", "w1"])
+    counts = window_relapse_counts(windows["subject"].to_numpy(), windows["w0"].to_numpy(),
+                                   windows["w1"].to_numpy(), rel, asc)
+    return pd.DataFrame(counts, index=pd.Index(windows["_w"].to_numpy(), name="_w"))
 
 
 def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
@@ -289,9 +297,9 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
     return "no relapse with onset in the window; follow-up covers it"
 
 
-def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
-    """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat columns;
-    second value: whether ``enlarging_t2`` is a column."""
+def _scan_columns(mri: Any) -> tuple[dict[str, np.ndarray], bool]:
+    """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat arrays in
+    table order; second value: whether ``enlarging_t2`` is a column."""
     scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
 
@@ -300,7 +308,7 @@ def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
             return np.full(len(scans), np.nan)
         return scans[col].to_numpy(np.float64)
 
-    out = pd.DataFrame({
+    return {
         "subject": scans["subject"].to_numpy(),
         "day": _days(scans["date"]),
         "comp": (_days(scans["comparator_date"]) if "comparator_date" in scans.columns
@@ -309,7 +317,13 @@ def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
         "enl": num("enlarging_t2"),
         "gd": num("gd"),
         "cua": num("combined_unique_active"),
-    })
+    }, has_enl
+
+
+def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
+    """:func:`_scan_columns` as a frame sorted by subject and day."""
+    columns, has_enl = _scan_columns(mri)
+    out = pd.DataFrame(columns)
     # one scan per subject and date: the reader merged repeats
     out = out.sort_values(["subject", "day"], kind="stable").reset_index(drop=True)
     return out, has_enl
