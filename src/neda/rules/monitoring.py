@@ -454,10 +454,9 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
             "previous_date": np.where(has_prev, dates[prev_idx], np.datetime64("NaT")),
         })
         part["change"] = (part["latest"] - part["previous"]).round(6)
-        change = part["change"].to_numpy()
-        part["trend"] = np.where(np.isnan(change), None,
-                                 np.where(change > 0, "up",
-                                          np.where(change < 0, "down", "unchanged")))
+        change = part["change"].to_numpy(dtype=float)
+        trend = np.where(change > 0, "up", np.where(change < 0, "down", "unchanged"))
+        part["trend"] = pd.Series(trend, dtype=object).where(~np.isnan(change), None)
         part["worse_when"] = worse
         part["n_values"] = (idx - starts + 1).astype(np.int64)
         parts.append(part)
