@@ -71,9 +71,15 @@ def test_no_relapse_needs_the_record_to_cover_the_window() -> None:
     row = status(vis, relapses=empty)
     assert pd.isna(row["relapse_last_year"]) and "last visit" in row["relapse_last_year_reason"]
     # a clinic's register: relapses are recorded up to as_of
-    row = status(vis, relapses=empty,
-                 options=MonitoringOptions(relapses_recorded_to="as_of"))
+    register = MonitoringOptions(relapses_recorded_to="as_of")
+    row = status(vis, relapses=empty, options=register)
     assert row["relapse_last_year"] == False  # noqa: E712 - a pandas boolean
+    # ... for a patient the clinic saw in the window only
+    gone = visits(800, 400)
+    gone_empty = relapse_hygiene(pd.DataFrame({"subject": [], "date": []}), visits=gone)
+    row = status(gone, relapses=gone_empty, options=register)
+    assert pd.isna(row["relapse_last_year"]) and "no visit since" in row[
+        "relapse_last_year_reason"]
     # a follow-up table covering the window
     follow = pd.DataFrame({"subject": ["A"], "start": [day(900)], "end": [pd.NaT]})
     assert status(vis, relapses=empty, followup=follow)["relapse_last_year"] == False  # noqa

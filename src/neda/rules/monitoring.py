@@ -9,8 +9,9 @@ date in the data; a clinic passes today). The window of "the last 12 months" is
   - **relapses in the last year** (count, and yes / no / unknown with a reason): relapses after
     relapse hygiene (rules §3.1) whose onset interval lies in the window; an onset interval
     only partly in it makes the answer unknown unless another relapse is inside; "no" needs
-    the relapse record to cover the window (a follow-up table, else first to last visit, or to
-    ``as_of`` with ``relapses_recorded_to = "as_of"``); no relapse table = unknown;
+    the relapse record to cover the window (a follow-up table, else first to last visit, or -
+    with ``relapses_recorded_to = "as_of"`` - up to ``as_of`` for a patient seen in the
+    window); no relapse table = unknown;
   - **confirmed worsening in the last year**: confirmed disability worsening (rules §2) with
     onset in the window, confirmed by ``as_of``, counted by class (RAW, PIRA, of which PIRMA,
     and the rest: undefined or unknown);
@@ -63,7 +64,8 @@ class MonitoringOptions(Options):
         follow-up table, relapses count as recorded from the first to the last visit (rules
         §2.7.2), so "no relapse in the last year" needs a visit on or after ``as_of``;
         ``"as_of"``: relapses are recorded continuously up to ``as_of`` (a clinic's register,
-        where an empty relapse list means none occurred).
+        where an empty relapse list means none occurred) for every patient seen in the
+        window; a patient without a visit in the last 12 months stays unknown.
     name : rule-set name stored with results.
     """
 
@@ -349,7 +351,8 @@ def _relapse_coverage(subjects: pd.Index, first: np.ndarray, last: np.ndarray, w
             covered[code[hit]] = True
         return covered
     if opts.relapses_recorded_to == "as_of":
-        return np.ones(n, bool)
+        # a register kept up to as_of, for patients the clinic saw in the window
+        return last >= w0
     return (first <= w0) & (last >= now)
 
 
@@ -358,6 +361,9 @@ def _coverage_reason(first: float, last: float, w0: int, now: int,
     if followup is not None:
         return (f"the relapse follow-up does not cover {_fmt(w0)} to {_fmt(now)} "
                 "(rules §2.7.2)")
+    if opts.relapses_recorded_to == "as_of":
+        return (f"no visit since {_fmt(last)}: the relapse record is not known to be kept for "
+                f"the 12 months from {_fmt(w0)} (rules §14.2)")
     if first > w0:
         return (f"no relapse recorded since the first visit on {_fmt(first)}; the 12 months "
                 f"from {_fmt(w0)} are not all covered (rules §2.7.2)")

@@ -12,6 +12,7 @@ name (a search by identifier would tell them who is in the clinic).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -68,6 +69,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _natural(label: Any) -> str:
+    """Registry identifiers in natural order (``2`` before ``10``, ``MS-9`` before
+    ``MS-10``)."""
+    return _DIGITS.sub(lambda m: m.group().zfill(12), str(label).lower())
+
+
+_DIGITS = re.compile(r"\d+")
+
+
 def _sort_key(frame: pd.DataFrame, sort: str) -> pd.Series:
     def tri(col: str, order: dict[Any, int]) -> pd.Series:
         return frame[col].map(lambda v: order[_plain(v)]) if col in frame else \
@@ -89,7 +99,7 @@ def _sort_key(frame: pd.DataFrame, sort: str) -> pd.Series:
         return frame["labs_status"].map(lambda v: _ORDER_LABS.get(v, 9))
     if sort == "last_visit":
         return frame["last_visit"]
-    return frame["label"].map(lambda v: str(v).lower())
+    return frame["label"].map(_natural)
 
 
 @staff_required

@@ -39,6 +39,7 @@ def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
                          ("since_start", "Since the start of the therapy")),
         "neda_components": (("relapse", "Relapses"), ("disability", "Disability worsening"),
                             ("mri", "MRI activity"), ("bvl", "Brain volume loss (NEDA-4)")),
+        "rows": ":",  # every row (the printable page shows the latest few)
         "record_tables": ("visits", "relapses", "mri", "treatments", "labs",
                           "symptom_treatments", "pros"),
     }

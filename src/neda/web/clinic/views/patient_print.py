@@ -20,4 +20,5 @@ def patient_print(request: HttpRequest, public_id: UUID) -> HttpResponse:
     patient = get_patient_for_user(request.user, public_id)
     context = overview_context(request, patient)
     context["printed"] = timezone.localtime()
+    context["rows"] = "-6:"  # the latest six relapses, events and therapies: one sheet
     return render(request, "clinic/patient_print.html", context)

@@ -12,7 +12,7 @@
     rated: "#1f4e79", computed: "#7b3294", mismatch: "#b42318",
     raw: "#c2410c", pira: "#7e22ce", pirma: "#be185d", unknown: "#6b7280", cdi: "#15803d",
     yes: "#1a7f37", no: "#b42318", unk: "#b58900",
-    high: "#1f4e79", moderate: "#3b82b6", platform: "#7fb3d5", other: "#94a3b8"
+    high: "#1f4e79", moderate_high: "#2f6ea5", moderate: "#3b82b6", other: "#64748b"
   };
   var SEVERITY_SIZE = { no_edss_change: 9, mild: 11, moderate: 15, severe: 19, unknown: 11 };
   var SEVERITY_COLOUR = { no_edss_change: "#64748b", mild: "#d97706", moderate: "#ea580c",
@@ -44,7 +44,7 @@
     traces.push({
       name: "EDSS rated", x: rated.map(function (v) { return v.date; }),
       y: rated.map(function (v) { return v.edss; }), mode: "lines+markers", type: "scatter",
-      line: { color: COLOURS.rated, width: 2, shape: "hv" }, marker: { size: 6 },
+      line: { color: COLOURS.rated, width: 2 }, marker: { size: 6 },
       hovertemplate: "%{x}<br>EDSS %{y} (rated)<extra></extra>", yaxis: "y"
     });
     var computed = d.visits.filter(function (v) { return v.computed !== null; });
@@ -104,9 +104,10 @@
     });
     if (links.x.length) {
       traces.push({
-        name: "reference → confirmation", x: links.x, y: links.y, mode: "lines",
-        type: "scatter", yaxis: "y", hoverinfo: "skip",
-        line: { color: COLOURS.unknown, dash: "dot", width: 1 }
+        name: "reference and confirmation visits", x: links.x, y: links.y,
+        mode: "lines+markers", type: "scatter", yaxis: "y", hoverinfo: "skip",
+        line: { color: COLOURS.unknown, dash: "dot", width: 1 },
+        marker: { symbol: "line-ns-open", size: 10, color: COLOURS.unknown }
       });
     }
     return traces;
@@ -159,8 +160,8 @@
         y: d.scans.map(function () { return name; }), type: "scatter", mode: "markers+text",
         yaxis: "y3", showlegend: false,
         text: values.map(function (v) { return v === null ? "?" : String(v); }),
-        textposition: "middle center", textfont: { color: "#ffffff", size: 10 },
-        marker: { size: 18, symbol: "square",
+        textposition: "middle center", textfont: { color: "#ffffff", size: 9 },
+        marker: { size: 24, symbol: "square",
                   color: values.map(function (v) {
                     return v === null ? "#9ca3af" : (v > 0 ? COLOURS.no : COLOURS.yes); }) },
         customdata: d.scans.map(hover),
@@ -234,14 +235,19 @@
     d.visits.forEach(function (v) { dates.push(v.date); });
     d.epochs.forEach(function (e) { dates.push(e.start); });
     d.relapses.forEach(function (r) { dates.push(r.onset_start); });
+    d.scans.forEach(function (s) { dates.push(s.date); });
     dates = dates.filter(Boolean).sort();
-    var last = d.as_of || dates[dates.length - 1];
+    function shift(day, days) {
+      return new Date(Date.parse(day) + days * DAY).toISOString().slice(0, 10);
+    }
+    var first = shift(dates[0], -90);
+    var last = shift(d.as_of || dates[dates.length - 1], 30);
     var layout = {
       height: 560, margin: { l: 90, r: 20, t: 10, b: 40 }, barmode: "overlay",
       hovermode: "closest", showlegend: true,
       legend: { orientation: "h", y: -0.08, font: { size: 11 } },
       font: { family: "system-ui, sans-serif", size: 12, color: "#1b1f24" },
-      xaxis: { type: "date", range: [dates[0], last], showgrid: true, gridcolor: "#eef0f3",
+      xaxis: { type: "date", range: [first, last], showgrid: true, gridcolor: "#eef0f3",
                anchor: "y5" },
       yaxis: { domain: [0.46, 1], range: [-0.2, 10.2], title: { text: "EDSS" },
                dtick: 1, gridcolor: "#eef0f3", zeroline: false },
