@@ -146,3 +146,11 @@ def test_a_record_that_does_not_read_is_shown_not_a_server_error(clinician: Clie
     treated.refresh_from_db()
     r = clinician.get(f"/patients/{treated.public_id}/")
     assert r.status_code == 200 and "cannot be computed" in r.content.decode()
+
+
+def test_read_only_pages_refuse_other_methods_after_the_access_check(clinician: Client,
+                                                                    treated: Patient) -> None:
+    other = Patient.objects.get(subject="OTHER-1")
+    for suffix in ("", "print/"):
+        assert clinician.post(f"/patients/{treated.public_id}/{suffix}").status_code == 405
+        assert clinician.post(f"/patients/{other.public_id}/{suffix}").status_code == 404

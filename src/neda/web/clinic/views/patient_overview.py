@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
-from django.views.decorators.http import require_safe
 
 from ..access import get_patient_for_user, role_of, staff_required
 from ..course import course_for, symptom_treatments_for
@@ -45,8 +44,18 @@ def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     }
 
 
+def read_only(request: HttpRequest) -> HttpResponse | None:
+    """405 for anything but GET and HEAD - asked after the patient was found, so that another
+    clinic's patient is a 404 whatever the method (existence is never disclosed)."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    return HttpResponseNotAllowed(["GET", "HEAD"])
+
+
 @staff_required
-@require_safe
 def patient_overview(request: HttpRequest, public_id: UUID) -> HttpResponse:
     patient = get_patient_for_user(request.user, public_id)
+    refused = read_only(request)
+    if refused is not None:
+        return refused
     return render(request, "clinic/patient_overview.html", overview_context(request, patient))
