@@ -204,6 +204,22 @@ def test_as_of_defaults_to_the_latest_date_in_the_data() -> None:
 
 
 # ------------------------------------------------------------ score trends (rules §14.5)
+def test_the_latest_msfc_or_why_not() -> None:
+    vis = pd.DataFrame({"subject": "A", "date": pd.to_datetime(["2020-01-01", "2021-01-01"]),
+                        "edss": [2.0, 2.0], "t25fw": [5.0, 5.5],
+                        "nhpt_dominant": [20.0, 21.0], "nhpt_nondominant": [None, None],
+                        "pasat": [50, 48]})
+    one = course_summary(vis).patient().to_dict()
+    assert one["msfc"]["date"] == "2021-01-01" and one["msfc"]["latest"] is None
+    assert "9HPT (non-dominant hand)" in one["msfc"]["reason"]
+    # the latest composite there is, with its date
+    some = course_summary(vis.assign(nhpt_nondominant=[22.0, None])).patient().to_dict()
+    assert some["msfc"]["date"] == "2020-01-01" and some["msfc"]["latest"] is not None
+    full = course_summary(vis.assign(nhpt_nondominant=[22.0, 23.0])).patient().to_dict()
+    assert full["msfc"]["latest"] is not None and full["msfc"]["reason"] is None
+    assert "msfc" in {t["measure"] for t in full["score_trends"]}
+
+
 def test_score_trends_latest_previous_and_direction() -> None:
     frame = pd.DataFrame({"subject": ["A", "A", "A", "B"],
                           "date": pd.to_datetime(["2020-01-01", "2021-01-01", "2022-01-01",
@@ -246,5 +262,6 @@ def test_the_course_summary_carries_monitoring_severity_and_computed_edss() -> N
     assert one["monitoring"]["as_of"] == "2024-06-30"
     assert one["relapses"][0]["severity"] == "severe"
     assert [t["measure"] for t in one["score_trends"]] == ["edss"]
+    assert one["msfc"]["latest"] is None and one["msfc"]["reason"] == "no MSFC component recorded"
     status_ = one["current_therapy"]["neda"]["current_year"]["component_status"]
     assert set(status_) == {"relapse", "disability", "mri", "bvl"}

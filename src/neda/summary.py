@@ -111,6 +111,7 @@ class CourseSummary:
             events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
             scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
             trends=rows(self.trends) if len(self.trends) else self.trends,
+            assessments=rows(self.assessments) if len(self.assessments) else self.assessments,
         )
 
 
@@ -499,6 +500,7 @@ class PatientCourse:
     visits: pd.DataFrame
     provenance: dict[str, Any]
     trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    assessments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.row
@@ -553,6 +555,7 @@ class PatientCourse:
             },
             "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r.index
                               if k.endswith("_latest") and not k.startswith("edss")},
+            "msfc": self._msfc(),
             "monitoring": self._monitoring(),
             "score_trends": _records(self.trends, [
                 "measure", "label", "symptom", "latest", "latest_date", "previous",
@@ -560,6 +563,20 @@ class PatientCourse:
             "plain_language": self.plain_language(),
             "rule_set": r["rule_set"],
         }
+
+    def _msfc(self) -> dict[str, Any] | None:
+        """The latest MSFC composite (rules §7.1), or why the latest visit has none."""
+        a = self.assessments
+        if not len(a) or "msfc" not in a.columns:
+            return None
+        have = a[a["msfc"].notna()]
+        if len(have):
+            last = have.iloc[-1]
+            return {"latest": _num(last["msfc"]), "date": _fmt_date(last["date"]),
+                    "reason": None}
+        last = a.iloc[-1]
+        return {"latest": None, "date": _fmt_date(last["date"]),
+                "reason": _num(last.get("msfc_reason"))}
 
     def _monitoring(self) -> dict[str, Any] | None:
         """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""
