@@ -25,6 +25,7 @@ from django.views.decorators.http import require_safe
 
 from ..access import patients_for_user, role_of, staff_of, staff_required
 from ..course import clinic_overview, rule_set_digest
+from ..models import Patient
 
 PAGE_SIZE = 50
 
@@ -113,13 +114,17 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     sort = sort if sort in SORTS else "patient"
     descending = request.GET.get("dir") == "desc"
 
-    patients = patients_for_user(request.user).select_related("clinic")
+    patients = patients_for_user(request.user)
     if query and not researcher:
         patients = patients.filter(subject__icontains=query) | patients.filter(
             name__icontains=query)
-    people = list(patients.only("pk", "public_id", "subject", "name", "clinic"))
-    labels = [p.pseudonym() if researcher else p.subject for p in people]
-    frame = pd.DataFrame({"pk": pd.Series([p.pk for p in people], dtype="int64"),
+    # plain rows, not model instances: a clinic has thousands of patients
+    people = list(patients.values_list("pk", "subject", "name"))
+    if researcher:  # the one pseudonym rule of the model, without loading each patient
+        labels = [Patient(pk=pk, clinic=staff.clinic).pseudonym() for pk, *_ in people]
+    else:
+        labels = [subject for _, subject, _ in people]
+    frame = pd.DataFrame({"pk": pd.Series([p[0] for p in people], dtype="int64"),
                           "label": pd.Series(labels, dtype=object),
                           "index": pd.Series(range(len(people)), dtype="int64")})
     if query and researcher:
@@ -140,11 +145,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     paginator = Paginator(range(len(frame)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     shown = frame.iloc[page.object_list.start:page.object_list.stop]  # type: ignore[attr-defined]
+    public_ids = dict(patients.filter(pk__in=shown["pk"].tolist()).values_list("pk",
+                                                                              "public_id"))
     rows = []
     for record in shown.to_dict("records"):
-        person = people[int(record["index"])]
-        rows.append({"patient": person, "label": record["label"],
-                     "name": "" if researcher else person.name,
+        pk, _, name = people[int(record["index"])]
+        rows.append({"public_id": public_ids[pk], "label": record["label"],
+                     "name": "" if researcher else name,
                      "status": {c: _plain(record.get(c)) for c in _STATUS}})
 
     def link(**changes: Any) -> str:
