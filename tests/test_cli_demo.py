@@ -24,7 +24,7 @@ def test_demo_cohort_command_writes_readable_files(tmp_path: Path) -> None:
     header = (out / "visits.csv").read_text().splitlines()[0]
     assert header == "id,date,edss,nhpt,t25fw,sdmt,fs_pyramidal"
     assert (out / "relapses.csv").read_text().splitlines()[0] == "id,date,pseudo,objective,steroids"
-    for name in ("treatments", "mri", "pros"):
+    for name in ("treatments", "mri", "pros", "labs"):
         assert (out / f"{name}.csv").exists() and f"{name}.csv" in result.output
 
     visits = read_visits(out / "visits.csv", outcomes=("edss", "nhpt", "t25fw", "sdmt"))

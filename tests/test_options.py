@@ -15,6 +15,7 @@ from neda.rules._windows import ScanWindows
 from neda.rules.arr import ArrOptions
 from neda.rules.dmt import DmtOptions
 from neda.rules.edss import EdssOptions
+from neda.rules.monitoring import MonitoringOptions
 from neda.rules.msfc import MsfcOptions
 from neda.rules.neda import NedaOptions
 from neda.rules.phenotype import PhenotypeOptions
@@ -23,7 +24,8 @@ from neda.rules.relapses import RelapseOptions
 from neda.rules.response import ResponseOptions
 
 CLASSES = [CourseOptions, RelapseOptions, ArrOptions, DmtOptions, EdssOptions, MsfcOptions,
-           NedaOptions, PhenotypeOptions, ResponseOptions, ScanWindows, ProOptions]
+           NedaOptions, PhenotypeOptions, ResponseOptions, ScanWindows, ProOptions,
+           MonitoringOptions]
 RULES = (Path(__file__).resolve().parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
 SECTION_10 = RULES[RULES.index("## 10 Configuration keys"):RULES.index("## 11 ")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -178,9 +179,10 @@ def demo_cohort_command(
     ] = Path("build/demo"),
     registry: Annotated[bool, typer.Option(
         "--registry/--visits-only",
-        help="Also write treatments.csv, mri.csv and pros.csv (default).")] = True,
+        help="Also write treatments.csv, mri.csv, pros.csv and labs.csv (default).")] = True,
 ) -> None:
-    """Write a synthetic cohort (visits, relapses, treatments, MRI, PROs) to try neda on."""
+    """Write a synthetic cohort (visits, relapses, treatments, MRI, PROs, labs) to try neda
+    on."""
     from neda.demo import write_demo_cohort, write_demo_registry
 
     if registry:
@@ -194,6 +196,7 @@ def demo_cohort_command(
         "treatments": "DMT courses: id, drug, start, stop, stop_reason",
         "mri": "scans: id, date, comparator_date, contrast, gd, new_t2, enlarging_t2, pbvc",
         "pros": "item answers: id, date, instrument, item, response",
+        "labs": "safety labs: id, date, test, result",
     }
     lines = [f"Wrote [bold]{patients}[/bold] synthetic patients (seed {seed}):"]
     for name, path in paths.items():
@@ -479,7 +482,7 @@ def _read_inputs(reading: dict[str, Any], visits: Path, relapses: Path | None,
                  no_relapses: bool, *, outcome: str = "edss", validconf: str | None = None,
                  mri: Path | None = None, treatments: Path | None = None,
                  pros: Path | None = None, patients: Path | None = None,
-                 followup: Path | None = None) -> Any:
+                 followup: Path | None = None, labs: Path | None = None) -> Any:
     """Every input file through the validated readers (one InputError listing every problem
     of every file), subject identifiers compared across files."""
     import pandas as pd
@@ -502,7 +505,7 @@ def _read_inputs(reading: dict[str, Any], visits: Path, relapses: Path | None,
     try:
         with console.status("Reading and checking the input..."):
             others = read_tables(reading, relapses=relapses, mri=mri, treatments=treatments,
-                                 pros=pros, patients=patients, followup=followup)
+                                 pros=pros, labs=labs, patients=patients, followup=followup)
     except InputError as exc:
         errors.append(exc)
     if errors:
@@ -510,7 +513,7 @@ def _read_inputs(reading: dict[str, Any], visits: Path, relapses: Path | None,
     assert others is not None
     frames: dict[str, pd.DataFrame | None] = {
         name: getattr(others, name) for name in ("relapses", "mri", "treatments", "pros",
-                                                 "patients", "followup")}
+                                                 "labs", "patients", "followup")}
     if no_relapses:
         # stated: relapses were recorded and none occurred
         frames["relapses"] = read_table(pd.DataFrame({"subject": [], "date": []}), "relapses",
@@ -671,12 +674,18 @@ def course_command(
         exists=True, dir_okay=False, help="DMT courses (drug, start, stop).")] = None,
     pros: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="PRO item answers.")] = None,
+    labs: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Safety laboratory tests (subject, date, test, "
+        "result): which are due (rules §14.4).")] = None,
     patients: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Patients: birth date, sex, diagnosis, course.")
     ] = None,
     followup: Annotated[Path | None, typer.Option(
         exists=True, dir_okay=False, help="Relapse ascertainment periods (subject, start, "
         "end); default: first to last visit.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The date 'now' refers to (current therapy, the last 12 months, what "
+        "is due); default: the latest date in the data.")] = None,
     patient: Annotated[str | None, typer.Option(
         help="Show this patient's course (default: the cohort overview).")] = None,
     format: Annotated[str, typer.Option(help="markdown or json (with --patient).")
@@ -713,7 +722,9 @@ def course_command(
     if output is not None and output.exists() and not output.is_dir():
         raise typer.BadParameter(f"-o {output}: a file of that name exists; give a folder")
     try:
-        options = SummaryOptions(course=CourseOptions.from_preset(preset))
+        if as_of is not None:
+            as_of = datetime.date.fromisoformat(as_of).isoformat()
+        options = SummaryOptions(course=CourseOptions.from_preset(preset), as_of=as_of)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
@@ -721,7 +732,7 @@ def course_command(
                             relapses_date_col)
     tables = _read_inputs(reading, visits, relapses, no_relapses, mri=mri,
                           treatments=treatments, pros=pros, patients=patients,
-                          followup=followup)
+                          followup=followup, labs=labs)
     _print_reports(tables)
     _no_relapse_warning(tables.relapses is None)
     if patient is not None:
@@ -763,7 +774,8 @@ def _only_subject(tables: Any, subject: Any) -> Any:
     from neda.io import Tables
 
     out = {}
-    for name in ("visits", "relapses", "mri", "treatments", "pros", "patients", "followup"):
+    for name in ("visits", "relapses", "mri", "treatments", "pros", "labs", "patients",
+                 "followup"):
         frame = getattr(tables, name)
         out[name] = None if frame is None else frame[frame["subject"] == subject]
     return Tables(**out)

@@ -257,7 +257,8 @@ _PRO_ITEMS = {"MFIS": (21, 0, 4), "FSS": (9, 1, 7), "MSWS-12v1": (12, 1, 5),
 def demo_registry(
     patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = "2026-06-30"
 ) -> dict[str, pd.DataFrame]:
-    """A whole synthetic registry: ``visits``, ``relapses``, ``treatments``, ``mri``, ``pros``.
+    """A whole synthetic registry: ``visits``, ``relapses``, ``treatments``, ``mri``, ``pros``,
+    ``labs``.
 
     ``visits`` and ``relapses`` are :func:`demo_cohort`'s; the other tables follow
     ``docs/data-model.md``. Most patients start a DMT within the first year; a relapse on a
@@ -266,6 +267,8 @@ def demo_registry(
     lesions more likely around relapses and off high-efficacy treatment; PROs (MFIS, FSS,
     MSWS-12, MSIS-29) are answered at about a third of visits and track disability. The
     simulated relapse rate does not depend on treatment: treatment effects are not modelled.
+    Safety labs follow the catalogue's schedule of each drug (rules §14.4) with some delay, and
+    some patients stop having them, so that labs fall due.
     """
     visits, relapses = demo_cohort(patients, seed=seed, start=start, cutoff=cutoff)
     rng = np.random.default_rng(seed + 1_000_003)
@@ -382,8 +385,55 @@ def demo_registry(
     pros = pd.concat(parts, ignore_index=True).sort_values(["id", "date", "instrument", "item"],
                                                            kind="stable")
     pros["response"] = pros["response"].astype(int)
+    labs = _demo_labs(treatments, last, seed)
     return {"visits": visits, "relapses": relapses, "treatments": treatments, "mri": mri,
-            "pros": pros.reset_index(drop=True)}
+            "pros": pros.reset_index(drop=True), "labs": labs}
+
+
+_LAB_RESULTS = {"cbc": ("lymphocytes {:.1f} x10^9/L", 0.6, 2.8),
+                "liver": ("ALT {:.0f} U/L", 12, 70), "creatinine": ("{:.0f} umol/L", 55, 105),
+                "thyroid": ("TSH {:.1f} mU/L", 0.5, 4.5)}
+
+
+def _demo_labs(treatments: pd.DataFrame, last: pd.Series, seed: int) -> pd.DataFrame:
+    """Safety labs along each DMT course: a baseline test before the start, then tests at the
+    schedule's interval stretched by 0-40 %; a quarter of the courses stop being tested part
+    way (their own random stream, so the other tables do not change)."""
+    from neda.rules.dmt_catalogue import lookup_drug
+
+    rng = np.random.default_rng(seed + 2_000_003)
+    rows: list[tuple[int, pd.Timestamp, str, str]] = []
+    for pid, drug, start, stop in treatments[["id", "drug", "start", "stop"]].itertuples(
+            index=False):
+        intervals = lookup_drug(drug).lab_intervals
+        if not intervals:
+            continue
+        end = min(pd.Timestamp(last[pid]), pd.Timestamp(stop) if pd.notna(stop)
+                  else pd.Timestamp(last[pid]))
+        if rng.random() < 0.25:
+            end = pd.Timestamp(start) + (end - pd.Timestamp(start)) * rng.uniform(0.2, 0.8)
+        for interval in intervals:
+            day = max(interval.from_day, 0) - (int(rng.integers(5, 40))
+                                              if interval.from_day == 0 else 0)
+            while True:
+                when = pd.Timestamp(start) + pd.Timedelta(days=int(day))
+                if when > end or (interval.to_day is not None and day >= interval.to_day):
+                    break
+                rows.append((int(pid), when.normalize(), interval.test,
+                             _lab_result(interval.test, rng)))
+                day += int(round(interval.days * rng.uniform(0.8, 1.4)))
+    labs = pd.DataFrame(rows, columns=["id", "date", "test", "result"])
+    labs = labs.drop_duplicates(["id", "date", "test"]).sort_values(["id", "date", "test"])
+    return labs.reset_index(drop=True)
+
+
+def _lab_result(test: str, rng: np.random.Generator) -> str:
+    if test == "jcv_antibody":
+        return "negative" if rng.random() < 0.6 else f"positive, index {rng.uniform(0.2, 3):.1f}"
+    if test == "urinalysis":
+        return "normal" if rng.random() < 0.9 else "microscopic haematuria"
+    text, lo, hi = _LAB_RESULTS.get(test, ("{:.1f}", 0, 1))
+    return text.format(rng.uniform(lo, hi))
 
 
 def write_demo_registry(out_dir: str | os.PathLike[str], patients: int, seed: int = 0
@@ -393,7 +443,7 @@ def write_demo_registry(out_dir: str | os.PathLike[str], patients: int, seed: in
     paths = dict(zip(("visits", "relapses"), write_demo_cohort(out, patients, seed=seed),
                      strict=True))
     tables = demo_registry(patients, seed=seed)
-    for name in ("treatments", "mri", "pros"):
+    for name in ("treatments", "mri", "pros", "labs"):
         frame = tables[name].copy()
         for c in frame.columns:
             if pd.api.types.is_datetime64_any_dtype(frame[c]):

@@ -25,10 +25,19 @@ from .io import ReadOptions, Tables, followup_from_visits, read_tables
 from .rules._common import bare, empty_table
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
+from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
+from .rules.monitoring import MonitoringOptions, monitoring_status, score_trends
+from .rules.msfc import MsfcOptions, msfc_scores
 from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
-from .rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene, relapse_recovery
+from .rules.relapses import (
+    RelapseHygiene,
+    RelapseOptions,
+    relapse_hygiene,
+    relapse_recovery,
+    relapse_severity,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,9 @@ class SummaryOptions:
     relapse: RelapseOptions = field(default_factory=RelapseOptions)
     phenotype: PhenotypeOptions = field(default_factory=PhenotypeOptions)
     neda: NedaOptions = field(default_factory=NedaOptions)
+    edss: EdssOptions = field(default_factory=EdssOptions)
+    msfc: MsfcOptions = field(default_factory=MsfcOptions)
+    monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
     as_of: str | None = None
 
 
@@ -68,6 +80,14 @@ class CourseSummary:
     course_result: Any = field(default=None, repr=False)
     removed_relapses: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Relapse rows relapse hygiene did not count, with the reason (rules §3.1)."""
+    assessments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per visit: the rated EDSS, the EDSS computed from the functional systems and
+    the mismatch flag (rules §1.5), the timed tests and SDMT, and the MSFC composite (rules
+    §7.1)."""
+    scans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The MRI scans as read (rules §9: a Gd count without contrast is unknown)."""
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Latest and previous value of every score per patient (rules §14.5)."""
 
     def describe(self) -> str:
         """The methods paragraph of the course engine, relapse hygiene included."""
@@ -96,6 +116,8 @@ class CourseSummary:
             row=self.patients.iloc[ids.index(s)],
             events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
             scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
+            trends=rows(self.trends) if len(self.trends) else self.trends,
+            assessments=rows(self.assessments) if len(self.assessments) else self.assessments,
         )
 
 
@@ -106,6 +128,7 @@ def course_summary(
     treatments: Any = None,
     pros: Any = None,
     *,
+    labs: Any = None,
     patients: Any = None,
     followup: Any = None,
     courses: Any = None,
@@ -122,15 +145,16 @@ def course_summary(
     NEDA, the phenotype and objective SPMS. ``relapses=None`` means relapses were not
     recorded: relapse-based results are unknown, never "no relapse" (pass an empty table when
     none occurred). ``patients`` (birth date, sex, onset and diagnosis dates, phenotype at
-    diagnosis, the clinician's ``course``) and ``followup`` (relapse ascertainment periods)
-    are optional. ``courses`` (``subject``, ``course``) is the older way to give the
-    clinician's phenotype; the computed descriptors never replace it.
+    diagnosis, the clinician's ``course``), ``labs`` (safety laboratory tests, rules §14.4) and
+    ``followup`` (relapse ascertainment periods) are optional. ``courses`` (``subject``,
+    ``course``) is the older way to give the clinician's phenotype; the computed descriptors
+    never replace it.
     """
     opts = options or SummaryOptions()
     if visits is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")
     tables = read_tables(read_options, visits=visits, relapses=relapses, mri=mri,
-                         treatments=treatments, pros=pros, patients=patients,
+                         treatments=treatments, pros=pros, labs=labs, patients=patients,
                          followup=followup)
     return summarise(tables, options=opts, courses=courses)
 
@@ -142,7 +166,8 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     ``progress``: optional callable ``(stage, done, total)`` told as each stage starts."""
     opts = options or SummaryOptions()
     stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
-              "PRO scores", "NEDA", "phenotype", "objective SPMS", "tables")
+              "PRO scores", "NEDA", "phenotype", "objective SPMS", "assessments",
+              "monitoring", "tables")
 
     def stage(i: int) -> None:
         if progress is not None:
@@ -196,7 +221,19 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     spms = objective_spms(vis, hygiene, opts.phenotype)
 
     stage(8)
-    relapses_out = _relapses_table(hygiene, recovery)
+    assessments = _assessments(vis, opts)
+    trends = score_trends(assessments, scores if len(scores) else None)
+
+    stage(9)
+    as_of = pd.Timestamp(opts.as_of) if opts.as_of else None
+    monitoring = monitoring_status(vis, hygiene, course.events, scans, tables.labs,
+                                   epochs if len(epochs) else None, as_of=as_of,
+                                   followup=tables.followup, options=opts.monitoring)
+
+    stage(10)
+    severity = (relapse_severity(hygiene, vis, opts.relapse) if hygiene is not None
+                and len(hygiene.relapses) else None)
+    relapses_out = _relapses_table(hygiene, recovery, severity)
     columns = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
     # one row per patient: the other tables' rows looked up by subject (a left join)
     subjects = pd.Index(columns["subject"])
@@ -211,6 +248,8 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     epochs_out = _epochs_table(epochs, rates, neda)
     _current_neda(columns, subjects, neda)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
+    _join(columns, subjects, monitoring,
+          [c for c in monitoring.columns if c not in ("subject", "rule_set")])
     patients = pd.DataFrame(columns)
     provenance = {
         "course": course.provenance,
@@ -221,13 +260,51 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         "phenotype": phenotype.attrs.get("provenance"),
         "spms": spms.attrs.get("provenance"),
         "neda": neda.attrs.get("provenance") if neda is not None else None,
+        "assessments": assessments.attrs.get("provenance"),
+        "monitoring": monitoring.attrs.get("provenance"),
         "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
                          vis, neda if neda is not None else empty_table(),
                          dropped=course.dropped, course_result=course,
                          removed_relapses=hygiene.removed if hygiene is not None
-                         else empty_table())
+                         else empty_table(), assessments=assessments,
+                         scans=scans if scans is not None else empty_table(),
+                         trends=trends)
+
+
+_MSFC_INPUTS = ("t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "pasat", "sdmt")
+
+
+def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
+    """One row per visit: rated and computed EDSS (rules §1.5), timed tests, SDMT, MSFC (rules
+    §7.1). The computed EDSS is a check of the rated one, never a replacement."""
+    keep = [c for c in ("subject", "date", "edss", "t25fw", "nhpt", "sdmt") if c in vis.columns]
+    out = vis[keep].reset_index(drop=True)
+    record: dict[str, Any] = {}
+    fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
+    if fs_given or "ambulation" in vis.columns:
+        computed = compute_edss(vis.reset_index(drop=True), opts.edss)
+        out["computed_edss"] = computed["computed_edss"].to_numpy()
+        out["edss_mismatch"] = computed["mismatch"].to_numpy()
+        out["edss_mismatch_reason"] = computed["mismatch_reason"].to_numpy()
+        out["computed_edss_reason"] = computed["reason"].to_numpy()
+        record["edss"] = computed.attrs.get("provenance")
+    else:
+        out["computed_edss"] = np.nan
+        out["edss_mismatch"] = pd.array([pd.NA] * len(out), dtype="boolean")
+        out["edss_mismatch_reason"] = None
+        out["computed_edss_reason"] = "no functional-system grades recorded"
+    if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
+        msfc = msfc_scores(vis.reset_index(drop=True), opts.msfc)
+        out["msfc"] = msfc["msfc"].to_numpy()
+        out["msfc_reason"] = msfc["reason"].to_numpy()
+        record["msfc"] = msfc.attrs.get("provenance")
+    else:
+        out["msfc"] = np.nan
+        out["msfc_reason"] = "no MSFC component recorded"
+    out.attrs["provenance"] = record
+    return out
 
 
 def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
@@ -364,7 +441,8 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
 
 
 _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", "window_end",
-              "relapse_reason", "disability_reason", "mri_reason", "bvl_reason"]
+              "relapse", "relapse_reason", "disability", "disability_reason", "mri",
+              "mri_reason", "bvl", "bvl_reason"]
 
 
 def _latest_windows(neda: pd.DataFrame, window_type: str,
@@ -455,10 +533,13 @@ _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "e
                   "recovery_fraction", "fraction_clipped"]
 
 
-def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per counted relapse (after hygiene) with its recovery (rules §3.1, 3.3)."""
+def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
+                    severity: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per counted relapse (after hygiene) with its severity and recovery (rules §3.1,
+    3.2, 3.3)."""
     if hygiene is None or not len(hygiene.relapses):
-        return empty_table("subject", "relapse_n", "onset_start", "onset_end", "recovery")
+        return empty_table("subject", "relapse_n", "onset_start", "onset_end", "severity",
+                           "recovery")
     clean = hygiene.relapses
     assert recovery is not None
     cols, rec = bare(clean), bare(recovery)
@@ -467,6 +548,12 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None) -> pd.DataFrame
     pos = _pair_positions(cols["subject"], cols["relapse_n"], rec["subject"], rec["relapse_n"])
     for c in _RECOVERY_KEEP:
         out["recovery_reason" if c == "reason" else c] = _take(rec[c].array, pos)
+    if severity is not None:
+        sev = bare(severity)
+        pos = _pair_positions(cols["subject"], cols["relapse_n"], sev["subject"],
+                              sev["relapse_n"])
+        for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
+            out[c] = _take(sev[c].array, pos)
     table = pd.DataFrame(out)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
@@ -517,6 +604,8 @@ class PatientCourse:
     scores: pd.DataFrame
     visits: pd.DataFrame
     provenance: dict[str, Any]
+    trends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    assessments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def _values(self) -> dict[str, Any]:
         """The row as a dict of its values (each look-up on a Series costs microseconds)."""
@@ -544,6 +633,9 @@ class PatientCourse:
                                          "neda4_reason": _num(r.get(f"neda4_reason_{w}")),
                                          "components": {
                                              c: _num(r.get(f"{c}_reason_{w}"))
+                                             for c in ("relapse", "disability", "mri", "bvl")},
+                                         "component_status": {
+                                             c: _num(r.get(f"{c}_{w}"))
                                              for c in ("relapse", "disability", "mri", "bvl")}}
                                      for w in ("current_year", "since_start")}}),
             "treatment_history": _records(self.epochs, [
@@ -551,7 +643,8 @@ class PatientCourse:
                 "relapses_on_treatment", "arr"]),
             "relapses": _records(self.relapses, [
                 "onset_start", "onset_end", "precision", "objective", "edss_pre", "edss_peak",
-                "edss_post", "residual_deficit", "recovery", "recovery_reason"]),
+                "edss_post", "residual_deficit", "recovery", "recovery_reason", "severity",
+                "severity_reason", "edss_change"]),
             "annualised_relapse_rate": _num(r.get("arr")),
             "confirmed_events": _records(self.events, [
                 "event_type", "cdw_class", "pira_mri", "onset_date", "onset_value",
@@ -571,8 +664,54 @@ class PatientCourse:
             },
             "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r
                               if k.endswith("_latest") and not k.startswith("edss")},
+            "msfc": self._msfc(),
+            "monitoring": self._monitoring(),
+            "score_trends": _records(self.trends, [
+                "measure", "label", "symptom", "latest", "latest_date", "previous",
+                "previous_date", "change", "trend", "worse_when", "n_values"]),
             "plain_language": self.plain_language(),
             "rule_set": r["rule_set"],
+        }
+
+    def _msfc(self) -> dict[str, Any] | None:
+        """The latest MSFC composite (rules §7.1), or why the latest visit has none."""
+        a = self.assessments
+        if not len(a) or "msfc" not in a.columns:
+            return None
+        have = a[a["msfc"].notna()]
+        if len(have):
+            last = have.iloc[-1]
+            return {"latest": _num(last["msfc"]), "date": _fmt_date(last["date"]),
+                    "reason": None}
+        last = a.iloc[-1]
+        return {"latest": None, "date": _fmt_date(last["date"]),
+                "reason": _num(last.get("msfc_reason"))}
+
+    def _monitoring(self) -> dict[str, Any] | None:
+        """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""
+        r = self._values()
+        if "as_of" not in r:
+            return None
+        return {
+            "as_of": _fmt_date(r["as_of"]),
+            "relapses_last_year": _num(r.get("relapses_last_year")),
+            "relapse_last_year": _num(r.get("relapse_last_year")),
+            "relapse_last_year_reason": _num(r.get("relapse_last_year_reason")),
+            "worsening_last_year": {k: _num(r.get(f"{k}_last_year")) for k in (
+                "cdw", "raw", "pira", "pirma", "unclassified")},
+            "edss": {"last_date": _fmt_date(r.get("edss_last_date")),
+                     "overdue": _num(r.get("edss_overdue")),
+                     "reason": _num(r.get("edss_reason"))},
+            "dmt": _num(r.get("dmt_at_as_of")),
+            "mri": {"last_date": _fmt_date(r.get("mri_last_date")),
+                    "status": _num(r.get("mri_status")),
+                    "overdue": _num(r.get("mri_overdue")),
+                    "reason": _num(r.get("mri_reason"))},
+            "labs": {"status": _num(r.get("labs_status")), "due": _num(r.get("labs_due")),
+                     "due_tests": [t for t in (_num(r.get("labs_due_tests")) or "").split(";")
+                                   if t],
+                     "next_due": _fmt_date(r.get("labs_next_due")),
+                     "reason": _num(r.get("labs_reason"))},
         }
 
     def to_json(self, indent: int = 2) -> str:

@@ -1,8 +1,8 @@
 """The one way in: schemas of the tidy tables and their validated readers.
 
 ``read_visits``, ``read_relapses``, ``read_mri``, ``read_treatments``, ``read_pros``,
-``read_patients`` and ``read_followup`` accept CSV, Parquet and Excel files and pandas or
-polars DataFrames, check every cell against the table's schema (:mod:`neda.io.schema`,
+``read_labs``, ``read_patients`` and ``read_followup`` accept CSV, Parquet and Excel files and
+pandas or polars DataFrames, check every cell against the table's schema (:mod:`neda.io.schema`,
 ``docs/data-model.md``), and either return a tidy pandas DataFrame or raise one
 :class:`InputError` that lists every problem (file, sheet, row, column, value, expectation).
 :func:`read_tables` reads several tables together and compares their subject identifiers.
@@ -19,6 +19,7 @@ from neda.io.readers import (
     followup_from_visits,
     is_validated,
     read_followup,
+    read_labs,
     read_mri,
     read_patients,
     read_pros,
@@ -53,6 +54,7 @@ __all__ = [
     "is_validated",
     "outcome_kind",
     "read_followup",
+    "read_labs",
     "read_mri",
     "read_patients",
     "read_pros",

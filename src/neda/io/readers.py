@@ -45,7 +45,7 @@ from neda.io._parse import (
 )
 from neda.io._table import RawTable, Source, fold, load_table
 from neda.io.errors import ChangedRows, InputError, InputProblem, InputReport, NedaInputWarning
-from neda.io.schema import SCHEMAS, TableSchema
+from neda.io.schema import LAB_TEST_SYNONYMS, SCHEMAS, TableSchema
 
 _NEDA_TABLE = "neda_table"
 
@@ -58,6 +58,7 @@ _SYNONYMS: dict[str, dict[str, str]] = {
     "stop_reason": {"efficacy": "inefficacy", "lack of efficacy": "inefficacy",
                     "adverse event": "adverse_event", "side effects": "adverse_event",
                     "ae": "adverse_event", "patient choice": "patient_choice"},
+    "test": LAB_TEST_SYNONYMS,
 }
 
 
@@ -173,7 +174,8 @@ def read_table(
     **changes: Any,
 ) -> pd.DataFrame:
     """Read and validate one table (``"visits"``, ``"relapses"``, ``"mri"``,
-    ``"treatments"``, ``"pros"``, ``"patients"``, ``"followup"``; see ``docs/data-model.md``).
+    ``"treatments"``, ``"pros"``, ``"labs"``, ``"patients"``, ``"followup"``; see
+    ``docs/data-model.md``).
 
     ``options`` (:class:`ReadOptions`) say how to read the source; keyword arguments override
     single fields (``date_format="%d/%m/%Y"``). ``required``: optional columns this caller
@@ -760,6 +762,13 @@ def read_patients(source: Source, *, options: ReadOptions | None = None,
     return read_table(source, "patients", options, file_label=file_label, **changes)
 
 
+def read_labs(source: Source, *, options: ReadOptions | None = None,
+              file_label: str | None = None, **changes: Any) -> pd.DataFrame:
+    """Read safety laboratory tests (``subject``, ``date``, ``test``, ``result``; rules §14.4).
+    Test names are read as the catalogue's tests (``ALT`` is ``liver``, ``FBC`` is ``cbc``)."""
+    return read_table(source, "labs", options, file_label=file_label, **changes)
+
+
 def read_followup(source: Source, *, options: ReadOptions | None = None,
                   file_label: str | None = None, **changes: Any) -> pd.DataFrame:
     """Read relapse-ascertainment periods (``subject``, ``start``, ``end``)."""
@@ -797,8 +806,8 @@ def _with_columns(options: ReadOptions | None, **names: str | None) -> ReadOptio
 
 READERS = {
     "visits": read_visits, "relapses": read_relapses, "mri": read_mri,
-    "treatments": read_treatments, "pros": read_pros, "patients": read_patients,
-    "followup": read_followup,
+    "treatments": read_treatments, "pros": read_pros, "labs": read_labs,
+    "patients": read_patients, "followup": read_followup,
 }
 
 
@@ -885,6 +894,7 @@ class Tables:
     mri: pd.DataFrame | None = None
     treatments: pd.DataFrame | None = None
     pros: pd.DataFrame | None = None
+    labs: pd.DataFrame | None = None
     patients: pd.DataFrame | None = None
     followup: pd.DataFrame | None = None
 
@@ -911,7 +921,7 @@ class Tables:
 def read_tables(options: ReadOptions | Mapping[str, ReadOptions] | None = None,
                 **sources: Source | None) -> Tables:
     """Read several tables at once (``visits=..., relapses=..., mri=..., treatments=...,
-    pros=..., patients=..., followup=...``), report every problem of every table together,
+    pros=..., labs=..., patients=..., followup=...``), report every problem of every table together,
     and compare subject identifiers across them (:func:`check_subjects`).
 
     ``options``: one :class:`ReadOptions` for all tables, or a mapping of table name to its

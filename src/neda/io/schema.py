@@ -1,10 +1,10 @@
 """The data model as code: one schema per tidy table.
 
-Every table neda reads (patients, visits, relapses, MRI scans, treatments, PRO answers, and the
-optional follow-up table) is described here once: its columns, their types, the values they
-allow, whether they are required, and what they mean. The readers in :mod:`neda.io.readers`
-validate against these schemas, the rules read the validated tables, and
-``docs/data-model.md`` is generated from them (``neda data-model > docs/data-model.md``; a
+Every table neda reads (patients, visits, relapses, MRI scans, treatments, PRO answers, safety
+laboratory tests, and the optional follow-up table) is described here once: its columns, their
+types, the values they allow, whether they are required, and what they mean. The readers in
+:mod:`neda.io.readers` validate against these schemas, the rules read the validated tables,
+and ``docs/data-model.md`` is generated from them (``neda data-model > docs/data-model.md``; a
 test checks the file is current).
 
 Section numbers (``rules §3.1``) refer to ``docs/rules.md``.
@@ -333,6 +333,57 @@ PROS = TableSchema(
     ),
 )
 
+#: Safety laboratory tests the DMT catalogue schedules (rules §14.4), with the spellings
+#: registries use for them (matched ignoring case, spaces and punctuation).
+LAB_TESTS: dict[str, str] = {
+    "cbc": "complete (full) blood count with differential, including the lymphocyte count",
+    "liver": "liver tests: transaminases (ALT, AST) and bilirubin",
+    "creatinine": "serum creatinine",
+    "urinalysis": "urinalysis with cell counts",
+    "thyroid": "thyroid function (TSH)",
+    "jcv_antibody": "anti-JC virus antibody (and index)",
+    "immunoglobulins": "serum immunoglobulins (IgG, IgM, IgA)",
+    "hbv": "hepatitis B serology",
+    "vzv_antibody": "varicella zoster virus antibodies",
+    "other": "any other test (never matches a schedule)",
+}
+LAB_TEST_SYNONYMS: dict[str, str] = {
+    "fbc": "cbc", "full blood count": "cbc", "complete blood count": "cbc",
+    "blood count": "cbc", "differential": "cbc", "lymphocytes": "cbc",
+    "lymphocyte count": "cbc", "alc": "cbc",
+    "alt": "liver", "ast": "liver", "lft": "liver", "lfts": "liver", "liver enzymes": "liver",
+    "liver function tests": "liver", "transaminases": "liver", "bilirubin": "liver",
+    "serum creatinine": "creatinine",
+    "urine": "urinalysis", "urine test": "urinalysis",
+    "tsh": "thyroid", "thyroid function": "thyroid", "tft": "thyroid",
+    "jcv": "jcv_antibody", "anti jcv": "jcv_antibody", "jcv index": "jcv_antibody",
+    "igg": "immunoglobulins", "serum immunoglobulins": "immunoglobulins",
+    "hepatitis b": "hbv", "hbsag": "hbv",
+    "vzv": "vzv_antibody", "varicella": "vzv_antibody",
+}
+
+LABS = TableSchema(
+    "labs", "labs (safety laboratory tests, one row per test and date)",
+    "One row per laboratory test done. The DMT catalogue's lab schedule (rules §14.4) says "
+    "which tests a drug needs and how often; a lab is due when the drug's interval since the "
+    "last test of that kind has passed. Spellings such as `ALT`, `FBC` or `TSH` are read as "
+    "the test they belong to.",
+    (
+        _SUBJECT,
+        Column("date", "date", "date the sample was taken", required=True,
+               aliases=("lab_date", "sample_date"), section="14.4"),
+        Column("test", "choice", "which test: " + "; ".join(
+            f"`{k}` = {v}" for k, v in LAB_TESTS.items()), required=True,
+               allowed=tuple(LAB_TESTS), aliases=("lab", "lab_test", "analyte"),
+               section="14.4"),
+        Column("result", "text", "the result as reported (value and unit, or words such as "
+               "`negative`); kept as entered, not interpreted", aliases=("lab_result",),
+               section="14.4"),
+    ),
+    key=("subject", "date", "test"),
+    signature=("test",),
+)
+
 FOLLOWUP = TableSchema(
     "followup", "followup (optional: periods in which relapses were recorded)",
     "Relapse ascertainment (rules §2.7.2): a relapse can only be known to be absent inside "
@@ -347,7 +398,7 @@ FOLLOWUP = TableSchema(
 )
 
 SCHEMAS: dict[str, TableSchema] = {
-    s.name: s for s in (PATIENTS, VISITS, RELAPSES, MRI, TREATMENTS, PROS, FOLLOWUP)
+    s.name: s for s in (PATIENTS, VISITS, RELAPSES, MRI, TREATMENTS, PROS, LABS, FOLLOWUP)
 }
 
 

@@ -21,6 +21,11 @@ Columns (one :class:`Drug` field each):
   (AHSCT, not a licensed medicine).
 * ``evidence`` (rules §0.1 tag V/M/C), ``label_source``, ``label_date`` (empty = not verified
   against the current label; open item 12.8), ``notes``.
+* ``lab_schedule`` - the safety labs as intervals (rules §14.4): ``test:days`` entries,
+  ``;``-separated, each optionally limited to a period of the therapy, ``@from-to`` in days
+  since its start (``to`` left open = onwards); ``none`` = the label asks for no routine safety
+  labs; blank = no interval schedule is known (labs "periodically" or "as clinically
+  indicated", or not retrieved). ``lab_schedule_evidence``: its tag (V/M/C).
 
 Facts are restated from the spec, which restates product labels (US PI / EU SmPC); nothing here
 is medical advice. Every row must be re-checked against the current labels before release
@@ -40,7 +45,7 @@ from importlib import resources
 import pandas as pd
 
 #: Version of the bundled catalogue; stored in every result's provenance.
-CATALOGUE_VERSION = "2026.11-draft2"
+CATALOGUE_VERSION = "2026.12-draft3"
 #: Where the facts come from.
 CATALOGUE_SOURCE = "docs/rules.md §8.1, 8.1b, 8.2, 8.3"
 
@@ -49,9 +54,63 @@ EFFICACY_MAPPINGS = {
     "B": "ABN 2015 guideline category 1 / 2 (Scolding et al., Pract Neurol 2015) [V]",
     "C": "He et al., Lancet Neurol 2020: higher vs lower efficacy [V]",
 }
+#: The test names of a lab schedule: the ``labs`` table's tests (docs/data-model.md).
+LAB_SCHEDULE_TESTS = ("cbc", "liver", "creatinine", "urinalysis", "thyroid", "jcv_antibody",
+                      "immunoglobulins", "hbv", "vzv_antibody")
 STATUS_VALUES = ("approved", "approved_nationally", "not_approved", "withdrawn", "off_label",
                  "procedure")
 SCHEDULES = ("continuous", "pulsed", "procedure")
+
+
+@dataclass(frozen=True)
+class LabInterval:
+    """One entry of a drug's lab schedule (rules §14.4): ``test`` is due ``days`` after the
+    last test of that kind, while the therapy day (days since its start) lies in
+    ``[from_day, to_day)`` (``to_day`` None = onwards)."""
+
+    test: str
+    days: int
+    from_day: int = 0
+    to_day: int | None = None
+
+    def applies(self, therapy_day: int) -> bool:
+        return self.from_day <= therapy_day and (self.to_day is None
+                                                 or therapy_day < self.to_day)
+
+    def describe(self) -> str:
+        period = ("" if self.from_day == 0 and self.to_day is None else
+                  f" from day {self.from_day}" + (f" to day {self.to_day}"
+                                                  if self.to_day is not None else " on"))
+        return f"{self.test} every {self.days} days{period}"
+
+
+def parse_lab_schedule(text: str | None) -> tuple[LabInterval, ...] | None:
+    """A ``lab_schedule`` cell as intervals: ``()`` for ``none`` (no routine labs), ``None``
+    for a blank cell (no schedule known). Raises ``ValueError`` on a malformed entry."""
+    if text is None or not text.strip():
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    out = []
+    for entry in text.split(";"):
+        entry = entry.strip()
+        match = _LAB_ENTRY.fullmatch(entry)
+        if match is None:
+            raise ValueError(f"lab schedule entry {entry!r}: expected test:days or "
+                             "test:days@from-to (days since the therapy start)")
+        test, days, lo, hi = match.groups()
+        if test not in LAB_SCHEDULE_TESTS:
+            raise ValueError(f"lab schedule entry {entry!r}: unknown test {test!r}; one of "
+                             f"{', '.join(LAB_SCHEDULE_TESTS)}")
+        interval = LabInterval(test, int(days), int(lo or 0), int(hi) if hi else None)
+        if interval.days < 1 or (interval.to_day is not None
+                                 and interval.to_day <= interval.from_day):
+            raise ValueError(f"lab schedule entry {entry!r}: empty interval or period")
+        out.append(interval)
+    return tuple(out)
+
+
+_LAB_ENTRY = re.compile(r"([a-z_]+):(\d+)(?:@(\d+)-(\d*))?")
 
 
 @dataclass(frozen=True)
@@ -81,6 +140,14 @@ class Drug:
     label_source: str
     label_date: str | None
     notes: str | None
+    lab_schedule: str | None = None
+    lab_schedule_evidence: str | None = None
+
+    @property
+    def lab_intervals(self) -> tuple[LabInterval, ...] | None:
+        """The lab schedule as intervals (rules §14.4): ``()`` = no routine labs, ``None`` = no
+        interval schedule known."""
+        return parse_lab_schedule(self.lab_schedule)
 
     def efficacy(self, mapping: str = "A") -> str | None:
         """Efficacy category under mapping ``A``, ``B`` or ``C`` (rules §8.2; ``None`` = not
@@ -155,7 +222,16 @@ def _parse(text: str) -> tuple[Drug, ...]:
             label_source=row["label_source"].strip(),
             label_date=_opt(row["label_date"]),
             notes=_opt(row["notes"]),
+            lab_schedule=_opt(row["lab_schedule"]),
+            lab_schedule_evidence=_opt(row["lab_schedule_evidence"]),
         )
+        try:
+            drug.lab_intervals  # noqa: B018 - checked once, when the catalogue is loaded
+        except ValueError as exc:
+            raise ValueError(f"DMT catalogue row {i} ({drug.name}): {exc}") from None
+        if drug.lab_schedule and drug.lab_schedule_evidence not in ("V", "M", "C"):
+            raise ValueError(f"DMT catalogue row {i} ({drug.name}): lab_schedule_evidence "
+                             "must be V, M or C")
         if drug.schedule not in SCHEDULES:
             raise ValueError(f"DMT catalogue row {i} ({drug.name}): schedule {drug.schedule!r}")
         if (drug.schedule == "continuous") != (drug.dosing_interval_days is not None):

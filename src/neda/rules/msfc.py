@@ -559,17 +559,23 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     composite = np.where(n_comp == 3, (z9 - zt + zc) / 3.0, np.nan)
 
     labels = np.array(["9HPT", "T25FW", _LABEL[cog]], dtype=object)
-    reason: list[str | None] = [None] * len(frame)
+    reason = np.full(len(frame), None, dtype=object)
     dom_missing = np.isnan(comp["nhpt_dominant"])
     non_missing = np.isnan(comp["nhpt_nondominant"])
-    for i in np.flatnonzero(n_comp < 3):
+    # each distinct pattern of missing components (and hands) is worded once
+    one_hand = dom_missing != non_missing
+    pattern = ((~have).astype(np.int64) @ np.array([1, 2, 4])
+               + 8 * one_hand + 16 * non_missing)
+    short = np.flatnonzero(n_comp < 3)
+    for key in np.unique(pattern[short]):
         parts = []
-        for k in np.flatnonzero(~have[i]):
-            text = str(labels[k])
-            if k == 0 and dom_missing[i] != non_missing[i]:
-                text += " (non-dominant hand)" if non_missing[i] else " (dominant hand)"
-            parts.append(text)
-        reason[i] = "missing component: " + ", ".join(parts)
+        for k in range(3):
+            if key >> k & 1:
+                text = str(labels[k])
+                if k == 0 and key >> 3 & 1:
+                    text += " (non-dominant hand)" if key >> 4 & 1 else " (dominant hand)"
+                parts.append(text)
+        reason[short[pattern[short] == key]] = "missing component: " + ", ".join(parts)
 
     incap_names = [("t25fw", comp["t25fw_incap"]), ("9hpt", comp["nhpt_incap"]),
                    (cog, comp[f"{cog}_incap"])]

@@ -155,6 +155,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# plotly.js comes from the installed plotly package (vendor/plotly/...), never from a CDN
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "neda.web.clinic.staticfinders.PlotlyFinder",
+]
 
 # Uploads are read in memory (imports are small tables); larger ones are refused.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024

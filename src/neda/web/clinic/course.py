@@ -9,6 +9,7 @@ digest, and the digest is shown on every screen.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable
@@ -16,12 +17,16 @@ from typing import Any
 
 import pandas as pd
 from django.core.cache import cache
+from django.utils import timezone
 
-from neda.io import Tables, read_tables
+from neda.io import InputError, Tables, read_tables
+from neda.rules.dmt_catalogue import CATALOGUE_VERSION
+from neda.rules.monitoring import MonitoringOptions
 from neda.summary import CourseSummary, SummaryOptions, summarise
 
 from .models import (
     Clinic,
+    LabTest,
     MriScan,
     Patient,
     ProAnswer,
@@ -31,8 +36,11 @@ from .models import (
     Visit,
 )
 
-#: The rule set of the clinic (defaults of docs/rules.md; one place to change them).
-OPTIONS = SummaryOptions()
+#: The rule set of the clinic (defaults of docs/rules.md; one place to change them). The
+#: clinic keeps a relapse register between visits (a patient's relapses are recorded when
+#: ``Patient.relapses_recorded``), so "no relapse in the last 12 months" is judged up to today
+#: (rules §14.2, ``monitoring.relapses_recorded_to``).
+OPTIONS = SummaryOptions(monitoring=MonitoringOptions(relapses_recorded_to="as_of"))
 
 _VISIT_COLUMNS = ["date", "edss", "edss_method", "fs_pyramidal", "fs_cerebellar",
                   "fs_brainstem", "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral",
@@ -45,15 +53,27 @@ _MRI_COLUMNS = ["date", "comparator_date", "contrast", "gd", "new_t2", "enlargin
                 "spinal_cord", "pbvc", "same_protocol"]
 _TREATMENT_COLUMNS = ["drug", "start", "stop", "stop_reason", "dosing_interval_days"]
 _PRO_COLUMNS = ["date", "instrument", "item", "response"]
+_LAB_COLUMNS = ["date", "test", "result"]
 
 
 def rule_set_digest() -> str:
-    """A fingerprint of every option of the clinic's rule set (shown on every screen)."""
-    blob = json.dumps({"course": OPTIONS.course.as_dict(), "relapse": repr(OPTIONS.relapse),
-                       "dmt": repr(OPTIONS.dmt), "arr": repr(OPTIONS.arr),
-                       "neda": repr(OPTIONS.neda), "phenotype": repr(OPTIONS.phenotype),
-                       "pro": repr(OPTIONS.pro)}, sort_keys=True, default=str)
+    """A fingerprint of every option of the clinic's rule set and of the DMT catalogue
+    version (shown on every screen)."""
+    options = {f.name: repr(getattr(OPTIONS, f.name)) for f in dataclasses.fields(OPTIONS)
+               if f.name not in ("course", "as_of")}
+    blob = json.dumps({"course": OPTIONS.course.as_dict(), **options,
+                       "catalogue": CATALOGUE_VERSION}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def as_of_today() -> str:
+    """The clinic's "now" (rules §14.1): today's date."""
+    return timezone.localdate().isoformat()
+
+
+def options_today() -> SummaryOptions:
+    """The clinic's rule set, judged as of today."""
+    return dataclasses.replace(OPTIONS, as_of=as_of_today())
 
 
 def _frame(rows: Iterable[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
@@ -80,9 +100,11 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
                         .values("patient_id", *_TREATMENT_COLUMNS), _TREATMENT_COLUMNS)
     pros = _frame(ProAnswer.objects.filter(patient_id__in=ids)
                   .values("patient_id", *_PRO_COLUMNS), _PRO_COLUMNS)
+    labs = _frame(LabTest.objects.filter(patient_id__in=ids)
+                  .values("patient_id", *_LAB_COLUMNS), _LAB_COLUMNS)
     for frame, cols in ((visits, ["date"]), (mri, ["date", "comparator_date"]),
                         (treatments, ["start", "stop"]), (pros, ["date"]),
-                        (rel, ["date_end", "resolved_date"])):
+                        (rel, ["date_end", "resolved_date"]), (labs, ["date"])):
         for c in cols:
             frame[c] = pd.to_datetime(frame[c])
     patients_frame = pd.DataFrame([{
@@ -92,84 +114,146 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
     } for p in patients])
     for c in ("birth_date", "onset_date", "diagnosis_date"):
         patients_frame[c] = pd.to_datetime(patients_frame[c])
+    # The clinic records scans and laboratory tests: a patient without any has had none
+    # recorded here (an empty table), which makes an MRI overdue or a lab due (rules §14.3,
+    # 14.4). Treatments and PROs stay "not given" when empty.
     return read_tables(
-        visits=visits, relapses=rel if recorded else None, mri=mri if len(mri) else None,
+        visits=visits, relapses=rel if recorded else None, mri=mri,
         treatments=treatments if len(treatments) else None, pros=pros if len(pros) else None,
-        patients=patients_frame)
+        labs=labs, patients=patients_frame)
 
 
 def course_for(patient: Patient) -> dict[str, Any]:
-    """One patient's whole course (``PatientCourse.to_dict()``), cached by data version and
-    rule-set digest; ``None``-safe for a patient without visits."""
+    """One patient's whole course (``PatientCourse.to_dict()`` with the chart data), as of
+    today, cached by data version, rule-set digest and date; ``{"no_visits": True}`` for a
+    patient without visits and ``{"input_error": ...}`` when a stored record does not read
+    (the readers' message, naming the table, row and column)."""
     digest = rule_set_digest()
-    key = f"neda:course:{patient.pk}:{patient.data_version}:{digest}"
+    options = options_today()
+    key = f"neda:course:{patient.pk}:{patient.data_version}:{digest}:{options.as_of}"
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    tables = tables_for([patient])
-    if tables.visits is None or not len(tables.visits):
-        result: dict[str, Any] = {"subject": patient.pk, "no_visits": True}
-    else:
-        summary = summarise(tables, options=OPTIONS)
-        result = summary.patient(patient.pk).to_dict()
-        result["chart"] = chart_data(summary, patient.pk)
+    result: dict[str, Any]
+    try:
+        tables = tables_for([patient])
+        if tables.visits is None or not len(tables.visits):
+            result = {"subject": patient.pk, "no_visits": True}
+        else:
+            summary = summarise(tables, options=options)
+            result = summary.patient(patient.pk).to_dict()
+            result["chart"] = chart_data(summary, patient.pk)
+    except InputError as exc:
+        result = {"subject": patient.pk, "input_error": str(exc)}
     result["rule_set_digest"] = digest
     result["data_version"] = patient.data_version
+    result["as_of"] = options.as_of
     cache.set(key, result, timeout=None)
     return result
 
 
 def clinic_overview(clinic: Clinic) -> pd.DataFrame:
-    """The patients table of the whole clinic's course (the list's status badges), cached by
-    the clinic's data version and the rule-set digest."""
+    """The patients table of the whole clinic's course (the list's status badges), as of
+    today, cached by the clinic's data version, the rule-set digest and the date.
+
+    Patients whose relapses are recorded and those whose relapses are not are computed apart:
+    one relapse table cannot say "none" for some patients and "not recorded" for others. A
+    stored record the readers refuse leaves the table empty, with the message in
+    ``attrs["input_error"]``."""
     clinic.refresh_from_db(fields=["data_version"])
-    key = f"neda:clinic:{clinic.pk}:{clinic.data_version}:{rule_set_digest()}"
+    options = options_today()
+    key = f"neda:clinic:{clinic.pk}:{clinic.data_version}:{rule_set_digest()}:{options.as_of}"
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    patients = list(Patient.objects.filter(clinic=clinic))
-    with_visits = [p for p in patients if p.pk in set(
-        Visit.objects.filter(patient__clinic=clinic).values_list("patient_id", flat=True))]
-    if not with_visits:
+    seen = set(Visit.objects.filter(patient__clinic=clinic).values_list("patient_id",
+                                                                         flat=True))
+    with_visits = [p for p in Patient.objects.filter(clinic=clinic) if p.pk in seen]
+    parts = []
+    error = None
+    for group in ([p for p in with_visits if p.relapses_recorded],
+                  [p for p in with_visits if not p.relapses_recorded]):
+        if not group:
+            continue
+        try:
+            parts.append(summarise(tables_for(group), options=options).patients)
+        except InputError as exc:
+            error = str(exc)
+    if error is not None or not parts:
         overview = pd.DataFrame({"subject": pd.Series([], dtype="int64")})
     else:
-        overview = summarise(tables_for(with_visits), options=OPTIONS).patients
+        overview = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    overview.attrs["input_error"] = error
+    overview.attrs["as_of"] = options.as_of
     cache.set(key, overview, timeout=None)
     return overview
 
 
 def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
-    """What the overview chart draws, straight from the computed tables (no computing here)."""
+    """What the overview chart draws, straight from the computed tables (no computing here):
+    treatment epochs, relapses with severity and recovery, the rated and computed EDSS per
+    visit, confirmed events with their reference and confirmation, scans with their lesion
+    counts, and NEDA per treatment year."""
     def rows(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["subject"] == subject] if len(frame) else frame
 
     def iso(v: Any) -> str | None:
-        return None if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+        return None if v is None or v is pd.NA or pd.isna(v) else pd.Timestamp(v).strftime(
+            "%Y-%m-%d")
 
-    vis = rows(summary._visits)
-    events = rows(summary.events)
-    epochs = rows(summary.epochs)
+    def num(v: Any) -> float | None:
+        return None if v is None or v is pd.NA or pd.isna(v) else float(v)
+
+    def flag(v: Any) -> bool | None:
+        return None if v is None or v is pd.NA or pd.isna(v) else bool(v)
+
+    def text(v: Any) -> str:
+        return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
+
+    def records(frame: pd.DataFrame, spec: dict[str, tuple[str, Any]]) -> list[dict[str, Any]]:
+        if not len(frame):
+            return []
+        cols = {k: frame[c] if c in frame.columns else pd.Series([None] * len(frame))
+                for k, (c, _) in spec.items()}
+        return [{k: spec[k][1](v) for k, v in zip(spec, values, strict=True)}
+                for values in zip(*(c.tolist() for c in cols.values()), strict=True)]
+
+    visits = rows(summary.assessments)
     neda = rows(summary.neda)
     years = (neda[neda["window_type"] == "per_year"] if len(neda) and "window_type" in neda
              else pd.DataFrame())
+    row = summary.patients[summary.patients["subject"] == subject]
+    as_of = iso(row["as_of"].iloc[0]) if len(row) and "as_of" in row.columns else None
     return {
-        "visits": [{"date": iso(d), "edss": None if pd.isna(e) else float(e)}
-                   for d, e in zip(vis["date"], vis["edss"], strict=True)],
-        "events": [{"type": t, "class": c or "", "onset": iso(o), "reference": iso(r),
-                    "confirmation": iso(cf), "value": float(v)}
-                   for t, c, o, r, cf, v in zip(events["event_type"], events["cdw_class"],
-                                                events["onset_date"], events["reference_date"],
-                                                events["confirmation_date"],
-                                                events["onset_value"], strict=True)],
-        "epochs": [{"drug": d, "start": iso(s), "end": iso(e)}
-                   for d, s, e in zip(epochs.get("drug", []), epochs.get("start", []),
-                                      epochs.get("end", []), strict=True)],
-        "neda_years": [{"start": iso(s), "end": iso(e), "epoch": int(ep),
-                        "neda3": None if pd.isna(v) else bool(v), "reason": r or ""}
-                       for s, e, ep, v, r in zip(years.get("window_start", []),
-                                                 years.get("window_end", []),
-                                                 years.get("epoch", []), years.get("neda3", []),
-                                                 years.get("neda3_reason", []), strict=True)],
+        "as_of": as_of,
+        "visits": records(visits, {
+            "date": ("date", iso), "edss": ("edss", num),
+            "computed": ("computed_edss", num), "mismatch": ("edss_mismatch", flag),
+            "mismatch_reason": ("edss_mismatch_reason", text)}),
+        "events": records(rows(summary.events), {
+            "type": ("event_type", text), "class": ("cdw_class", text),
+            "pira_mri": ("pira_mri", text), "onset": ("onset_date", iso),
+            "value": ("onset_value", num), "reference": ("reference_date", iso),
+            "reference_value": ("reference_value", num),
+            "confirmation": ("confirmation_date", iso),
+            "confirmation_value": ("confirmation_value", num)}),
+        "relapses": records(rows(summary.relapses), {
+            "onset_start": ("onset_start", iso), "onset_end": ("onset_end", iso),
+            "precision": ("precision", text), "severity": ("severity", text),
+            "recovery": ("recovery", text), "recovery_reason": ("recovery_reason", text),
+            "edss_pre": ("edss_pre", num), "edss_peak": ("edss_peak", num),
+            "edss_post": ("edss_post", num)}),
+        "scans": records(rows(summary.scans), {
+            "date": ("date", iso), "new_t2": ("new_t2", num),
+            "enlarging_t2": ("enlarging_t2", num), "gd": ("gd", num),
+            "contrast": ("contrast", flag)}),
+        "epochs": records(rows(summary.epochs), {
+            "drug": ("drug", text), "start": ("start", iso), "end": ("end", iso),
+            "efficacy": ("efficacy", text), "end_reason": ("end_reason", text)}),
+        "neda_years": records(years, {
+            "start": ("window_start", iso), "end": ("window_end", iso),
+            "epoch": ("epoch", num), "neda3": ("neda3", flag),
+            "reason": ("neda3_reason", text)}),
     }
 
 

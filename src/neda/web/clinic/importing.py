@@ -19,7 +19,7 @@ from simple_history.utils import bulk_create_with_history
 
 from neda.io import Tables
 
-from .models import Clinic, MriScan, Patient, ProAnswer, Relapse, Treatment, Visit
+from .models import Clinic, LabTest, MriScan, Patient, ProAnswer, Relapse, Treatment, Visit
 
 _FIELDS = {
     "visits": (Visit, ["date", "edss", "edss_method", "fs_pyramidal", "fs_cerebellar",
@@ -30,6 +30,7 @@ _FIELDS = {
                       "spinal_cord", "pbvc", "same_protocol"]),
     "treatments": (Treatment, ["drug", "start", "stop", "stop_reason", "dosing_interval_days"]),
     "pros": (ProAnswer, ["date", "instrument", "item", "response"]),
+    "labs": (LabTest, ["date", "test", "result"]),
     "relapses": (Relapse, ["resolved_date", "duration_hours", "fever", "infection",
                            "paroxysmal", "objective", "severity", "steroids", "plex",
                            "hospitalised", "symptoms", "fs_affected"]),
@@ -85,7 +86,7 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
     with transaction.atomic():
         known = {p.subject: p for p in Patient.all_objects.filter(clinic=clinic)}
         subjects: set[str] = set()
-        for name in ("patients", "visits", "relapses", "mri", "treatments", "pros"):
+        for name in ("patients", "visits", "relapses", "mri", "treatments", "pros", "labs"):
             frame = getattr(tables, name)
             if frame is not None:
                 subjects.update(str(s) for s in frame["subject"].unique())
@@ -114,7 +115,7 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
             for row in frame.to_dict("records"):
                 kwargs = {f: _value(row[f]) for f in present}
                 for f in ("edss_method", "severity", "stop_reason", "symptoms", "fs_affected",
-                          "response", "fs_pyramidal", "fs_cerebellar", "fs_brainstem",
+                          "response", "result", "fs_pyramidal", "fs_cerebellar", "fs_brainstem",
                           "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral"):
                     if f in kwargs and kwargs[f] is None:
                         kwargs[f] = ""

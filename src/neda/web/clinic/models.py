@@ -24,6 +24,8 @@ from django.db.models import F
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from neda.io.schema import LAB_TESTS
+
 ROLES = (("clinician", "Clinician"), ("nurse", "Nurse"), ("researcher", "Researcher"),
          ("admin", "Administrator"))
 #: Roles that may add and change records (researchers read pseudonymised data only).
@@ -290,6 +292,19 @@ class ProAnswer(PatientRecord):
         ordering = ["date", "instrument", "item"]
 
 
+class LabTest(PatientRecord):
+    """A safety laboratory test (``docs/data-model.md``: labs). The DMT catalogue's schedule
+    says when the next one of its kind is due (rules §14.4); the result is kept as reported."""
+
+    date = models.DateField("date of the sample")
+    test = models.CharField(max_length=20, choices=tuple(LAB_TESTS.items()))
+    result = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "test"]
+
+
 class PatientAccount(models.Model):
     """A patient's own login: they see their own record only."""
 
@@ -323,5 +338,5 @@ class ApiToken(models.Model):
 #: The record models of one patient, by the name of their table in the data model.
 RECORD_MODELS: dict[str, type[PatientRecord]] = {
     "visits": Visit, "relapses": Relapse, "mri": MriScan, "treatments": Treatment,
-    "symptom_treatments": SymptomTreatment, "pros": ProAnswer,
+    "symptom_treatments": SymptomTreatment, "pros": ProAnswer, "labs": LabTest,
 }

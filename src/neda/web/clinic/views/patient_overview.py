@@ -1,24 +1,61 @@
-"""The one-page overview of a patient: the whole course, NEDA on the current therapy with its
-reasons, relapses and recovery, worsening and why (all from ``neda.course_summary``)."""
+"""The one-page overview of a patient: the whole course on one time axis, NEDA on the current
+therapy with the reason for every "no" and "unknown", relapses with severity and recovery,
+worsening and why, what is due, the latest scores with symptom treatments beside them, and the
+plain-language paragraph - all from ``neda.course_summary`` (:func:`..course.course_for`)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 
 from ..access import get_patient_for_user, role_of, staff_required
 from ..course import course_for, symptom_treatments_for
+from ..models import SYMPTOMS, Patient
+
+
+def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
+    """What the overview and its printable page show (shared by both views)."""
+    course = course_for(patient)
+    researcher = role_of(request.user) == "researcher"
+    treatments = symptom_treatments_for(patient)
+    trends = course.get("score_trends") or []
+    symptoms = []
+    for code, title in SYMPTOMS:
+        given = [t for t in treatments if t.symptom == code]
+        scores = [t for t in trends if t.get("symptom") == code]
+        if given or scores:
+            symptoms.append({"symptom": title, "treatments": given, "scores": scores})
+    return {
+        "patient": patient, "course": course, "researcher": researcher,
+        "label": patient.pseudonym() if researcher else patient.subject,
+        "name": "" if researcher else patient.name,
+        "symptoms": symptoms, "symptom_treatments": treatments,
+        "chart": course.get("chart"),
+        "neda_windows": (("current_year", "Latest completed treatment year"),
+                         ("since_start", "Since the start of the therapy")),
+        "neda_components": (("relapse", "Relapses"), ("disability", "Disability worsening"),
+                            ("mri", "MRI activity"), ("bvl", "Brain volume loss (NEDA-4)")),
+        "rows": ":",  # every row (the printable page shows the latest few)
+        "record_tables": ("visits", "relapses", "mri", "treatments", "labs",
+                          "symptom_treatments", "pros"),
+    }
+
+
+def read_only(request: HttpRequest) -> HttpResponse | None:
+    """405 for anything but GET and HEAD - asked after the patient was found, so that another
+    clinic's patient is a 404 whatever the method (existence is never disclosed)."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    return HttpResponseNotAllowed(["GET", "HEAD"])
 
 
 @staff_required
 def patient_overview(request: HttpRequest, public_id: UUID) -> HttpResponse:
     patient = get_patient_for_user(request.user, public_id)
-    course = course_for(patient)
-    researcher = role_of(request.user) == "researcher"
-    return render(request, "clinic/patient_overview.html", {
-        "patient": patient, "course": course,
-        "label": patient.pseudonym() if researcher else patient.subject,
-        "symptom_treatments": symptom_treatments_for(patient),
-    })
+    refused = read_only(request)
+    if refused is not None:
+        return refused
+    return render(request, "clinic/patient_overview.html", overview_context(request, patient))

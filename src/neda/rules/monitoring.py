@@ -1,0 +1,475 @@
+"""Monitoring: the last 12 months, what is overdue, and how the scores move (rules §14).
+
+Everything here is relative to one date, ``as_of`` (the data cut-off: by default the latest
+date in the data; a clinic passes today). The window of "the last 12 months" is
+``(as_of - window_days, as_of]`` - the trailing window of the Lublin descriptors (rules §6.1).
+
+* :func:`monitoring_status` - one row per patient (rules §14.2-14.4):
+
+  - **relapses in the last year** (count, and yes / no / unknown with a reason): relapses after
+    relapse hygiene (rules §3.1) whose onset interval lies in the window; an onset interval
+    only partly in it makes the answer unknown unless another relapse is inside; "no" needs
+    the relapse record to cover the window (a follow-up table, else first to last visit, or -
+    with ``relapses_recorded_to = "as_of"`` - up to ``as_of`` for a patient seen in the
+    window); no relapse table = unknown;
+  - **confirmed worsening in the last year**: confirmed disability worsening (rules §2) with
+    onset in the window, confirmed by ``as_of``, counted by class (RAW, PIRA, of which PIRMA,
+    and the rest: undefined or unknown);
+  - **no EDSS in 12 months**: no rated EDSS in the window;
+  - **no MRI in 12 months while on a DMT**: on a DMT at ``as_of`` (a treatment epoch, rules
+    §8.3, covering it) and no scan in the window; not applicable off treatment; unknown when
+    MRI scans were not recorded;
+  - **safety labs due**: for the DMT at ``as_of``, each test of the catalogue's lab schedule
+    (rules §8.1, 14.4) that applies at this point of the therapy is due when its interval has
+    passed since the last test of that kind (or none is recorded); unknown when the drug has
+    no known interval schedule or labs were not recorded.
+
+* :func:`score_trends` - the latest and the previous value of every score (EDSS, timed tests,
+  SDMT, MSFC, questionnaires), their difference, and which direction is worse (rules §14.5).
+  A difference between two values is not a confirmed change: confirmed worsening is rules §2.
+
+Nothing here interprets a lab result: the schedule says when a test is due, not what it means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..options import Options, option
+from ._common import provenance, rule_set_name, with_provenance
+from .dmt_catalogue import lookup_drug
+from .relapses import as_hygiene
+
+SOURCE = ("docs/rules.md §14 (monitoring), 6.1 (trailing 12-month window), 3.1 (relapses), "
+          "2 (confirmed worsening), 8.1 (lab schedules of the DMT catalogue)")
+RELAPSES_RECORDED_TO = ("last_visit", "as_of")
+
+
+@dataclass(frozen=True)
+class MonitoringOptions(Options):
+    """Options of the monitoring statuses (rules §10 keys ``monitoring.*``, rules §14).
+
+    window_days : ``monitoring.window_days`` = 365: "the last 12 months" is
+        ``(as_of - 365, as_of]`` (rules §0.2: 12 months = 365 days; §6.1 window) [C].
+    edss_interval_days : ``monitoring.edss_interval_days`` = 365: an EDSS is overdue when
+        none was rated in the last 365 days [C] (annual assessment, Lublin 2014 [V]).
+    mri_interval_days : ``monitoring.mri_interval_days`` = 365: on a DMT, an MRI is overdue
+        when no scan was done in the last 365 days [C] (annual monitoring scan, MAGNIMS 2015 and
+        MAGNIMS-CMSC-NAIMS 2021, rules §5.4).
+    relapses_recorded_to : ``monitoring.relapses_recorded_to`` = ``"last_visit"``: without a
+        follow-up table, relapses count as recorded from the first to the last visit (rules
+        §2.7.2), so "no relapse in the last year" needs a visit on or after ``as_of``;
+        ``"as_of"``: relapses are recorded continuously up to ``as_of`` (a clinic's register,
+        where an empty relapse list means none occurred) for every patient seen in the
+        window; a patient without a visit in the last 12 months stays unknown.
+    name : rule-set name stored with results.
+    """
+
+    window_days: int = option(365, whole=True, ge=1, key="monitoring.window_days")
+    edss_interval_days: int = option(365, whole=True, ge=1,
+                                     key="monitoring.edss_interval_days")
+    mri_interval_days: int = option(365, whole=True, ge=1, key="monitoring.mri_interval_days")
+    relapses_recorded_to: str = option("last_visit", choices=RELAPSES_RECORDED_TO,
+                                       key="monitoring.relapses_recorded_to")
+    name: str | None = None
+
+    @property
+    def rule_set(self) -> str:
+        return rule_set_name(self)
+
+
+#: Columns of :func:`monitoring_status`, in order.
+MONITORING_COLUMNS = {
+    "subject": "Subject identifier.",
+    "as_of": "The date the statuses refer to.",
+    "relapses_last_year": "Relapses with onset in the window (<NA>: relapses not recorded).",
+    "relapse_last_year": "A relapse in the window: True / False / <NA> unknown.",
+    "relapse_last_year_reason": "Why (always given unless False).",
+    "cdw_last_year": "Confirmed disability worsening with onset in the window.",
+    "raw_last_year": "Of which RAW.",
+    "pira_last_year": "Of which PIRA.",
+    "pirma_last_year": "Of the PIRA, PIRMA (PIRA with MRI activity, rules §2.7.4).",
+    "unclassified_last_year": "Of which neither RAW nor PIRA (undefined or unknown).",
+    "edss_last_date": "Latest rated EDSS on or before as_of.",
+    "edss_overdue": "No EDSS in the last edss_interval_days.",
+    "edss_reason": "Why (the latest EDSS and how long ago).",
+    "dmt_at_as_of": "The DMT of the treatment epoch covering as_of (None: none).",
+    "mri_last_date": "Latest scan on or before as_of.",
+    "mri_status": "overdue, up_to_date, not_on_dmt or unknown (scans not recorded).",
+    "mri_overdue": "On a DMT and no scan in the last mri_interval_days (<NA>: not on a DMT, "
+                   "or unknown).",
+    "mri_reason": "Why.",
+    "labs_status": "due, up_to_date, not_required (the label asks for no routine labs), "
+                   "no_schedule (no interval schedule known), not_on_dmt or unknown (labs "
+                   "not recorded).",
+    "labs_due": "A scheduled lab is due (<NA>: not on a DMT, no schedule known, or unknown).",
+    "labs_due_tests": "The tests due, ';'-separated.",
+    "labs_next_due": "When the next scheduled lab falls due (when none is due now).",
+    "labs_reason": "Each scheduled test: its interval, the last test and when it is due.",
+    "rule_set": "Name of the options.",
+}
+
+#: Scores followed over time (rules §14.5): name -> (label, where it comes from, which
+#: direction is worse, the symptom it measures or None).
+MEASURES: dict[str, tuple[str, str, str, str | None]] = {
+    "edss": ("EDSS", "visits", "higher", None),
+    "t25fw": ("Timed 25-foot walk (s)", "visits", "higher", "walking"),
+    "nhpt": ("9-hole peg test (s)", "visits", "higher", None),
+    "sdmt": ("SDMT (correct)", "visits", "lower", "cognition"),
+    "msfc": ("MSFC (z-score)", "visits", "lower", None),
+    "mfis_total": ("MFIS total", "pros", "higher", "fatigue"),
+    "fss": ("FSS", "pros", "higher", "fatigue"),
+    "msws12": ("MSWS-12", "pros", "higher", "walking"),
+    "msis29_physical": ("MSIS-29 physical", "pros", "higher", None),
+    "msis29_psychological": ("MSIS-29 psychological", "pros", "higher", "mood"),
+    "spasticity_nrs": ("Spasticity NRS", "pros", "higher", "spasticity"),
+}
+
+#: Columns of :func:`score_trends`.
+TREND_COLUMNS = ["subject", "measure", "label", "symptom", "latest", "latest_date",
+                 "previous", "previous_date", "change", "trend", "worse_when", "n_values"]
+
+
+def _day(values: Any) -> np.ndarray:
+    """Dates as whole day numbers (NaN for missing)."""
+    ts = pd.to_datetime(pd.Series(values), errors="coerce")
+    days = ts.to_numpy("datetime64[D]").astype("int64").astype(float)
+    days[ts.isna().to_numpy()] = np.nan
+    return days
+
+
+def _fmt(day: float) -> str:
+    return str(np.datetime64(int(day), "D"))
+
+
+def _as_of_day(as_of: Any, tables: list[pd.DataFrame | None]) -> int:
+    if as_of is not None:
+        return int(_day([as_of])[0])
+    latest = -np.inf
+    for frame in tables:
+        if frame is None or not len(frame):
+            continue
+        for col in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                latest = max(latest, float(np.nanmax(np.r_[_day(frame[col]), -np.inf])))
+    if not np.isfinite(latest):
+        raise ValueError("monitoring: no date in the data to take as the cut-off; give as_of")
+    return int(latest)
+
+
+def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = None,
+                      mri: pd.DataFrame | None = None, labs: pd.DataFrame | None = None,
+                      epochs: pd.DataFrame | None = None, *, as_of: Any = None,
+                      followup: pd.DataFrame | None = None,
+                      options: MonitoringOptions | None = None) -> pd.DataFrame:
+    """The monitoring statuses of every patient of ``visits`` (rules §14); columns
+    :data:`MONITORING_COLUMNS`, ``attrs["provenance"]``.
+
+    ``visits``: ``subject``, ``date``, ``edss`` (a validated table, docs/data-model.md).
+    ``relapses``: a :class:`~neda.rules.relapses.RelapseHygiene` (its counted relapses) or
+    None (not recorded: unknown). ``events``: the course engine's events (``event_type``,
+    ``cdw_class``, ``pira_mri``, ``onset_date``, ``confirmation_date``) or None (none).
+    ``mri``, ``labs``: validated tables, or None (not recorded). ``epochs``: treatment epochs
+    (:func:`neda.rules.dmt.treatment_epochs`) or None (no treatment recorded). ``as_of``: the
+    date the statuses refer to (default: the latest date in any table). ``followup``: relapse
+    ascertainment periods (rules §2.7.2), if recorded.
+    """
+    opts = options or MonitoringOptions()
+    hygiene = as_hygiene(relapses, visits)
+    hygiene_rel = None if hygiene is None else hygiene.relapses
+    now = _as_of_day(as_of, [visits, mri, labs, None if hygiene_rel is None else
+                             hygiene_rel[["onset_start"]] if len(hygiene_rel) else None])
+    w0 = now - opts.window_days + 1  # first day of (now - window, now]
+    subjects = pd.Index(pd.unique(visits["subject"]))
+    n = len(subjects)
+    out = pd.DataFrame({"subject": subjects.to_numpy()})
+    out["as_of"] = pd.Timestamp(_fmt(now))
+
+    # ---- relapses (rules §14.2) ----
+    vday = _day(visits["date"])
+    vcode = subjects.get_indexer(pd.Index(visits["subject"]))
+    first = np.full(n, np.nan)
+    last = np.full(n, np.nan)
+    ok = ~np.isnan(vday)
+    np.fmin.at(first, vcode[ok], vday[ok])
+    np.fmax.at(last, vcode[ok], vday[ok])
+    rel_count = pd.array([pd.NA] * n, dtype="Int64")
+    rel_status = pd.array([pd.NA] * n, dtype="boolean")
+    rel_reason = np.full(n, "relapses were not recorded (rules §0.3)", dtype=object)
+    if hygiene_rel is not None:
+        covered = _relapse_coverage(subjects, first, last, w0, now, followup, opts)
+        inside = np.zeros(n, np.int64)
+        partial_label = np.full(n, None, dtype=object)
+        first_inside = np.full(n, None, dtype=object)
+        if len(hygiene_rel):
+            code = subjects.get_indexer(pd.Index(hygiene_rel["subject"]))
+            a, b = _day(hygiene_rel["onset_start"]), _day(hygiene_rel["onset_end"])
+            keep = code >= 0
+            is_in = keep & (a >= w0) & (b <= now)
+            is_partial = keep & ~is_in & (b >= w0) & (a <= now)
+            np.add.at(inside, code[is_in], 1)
+            for i in np.flatnonzero(is_in)[::-1]:
+                first_inside[code[i]] = _fmt(a[i]) if a[i] == b[i] else \
+                    f"{_fmt(a[i])} to {_fmt(b[i])}"
+            for i in np.flatnonzero(is_partial):
+                partial_label[code[i]] = f"{_fmt(a[i])} to {_fmt(b[i])}"
+        rel_count = pd.array(inside, dtype="Int64")
+        yes = inside > 0
+        unsure = ~yes & np.array([p is not None for p in partial_label], bool)
+        no = ~yes & ~unsure & covered
+        status = np.where(yes, 1, np.where(no, 0, -1))
+        rel_status = pd.arrays.BooleanArray(status == 1, status == -1)
+        rel_reason = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(yes):
+            rel_reason[i] = f"relapse with onset {first_inside[i]}"
+        for i in np.flatnonzero(unsure):
+            rel_reason[i] = (f"a relapse onset ({partial_label[i]}) lies only partly in the "
+                             "last 12 months (rules §3.1)")
+        for i in np.flatnonzero(~yes & ~unsure & ~covered):
+            rel_reason[i] = _coverage_reason(first[i], last[i], w0, now, followup, opts)
+    out["relapses_last_year"] = rel_count
+    out["relapse_last_year"] = rel_status
+    out["relapse_last_year_reason"] = rel_reason
+
+    # ---- confirmed worsening (rules §14.2) ----
+    for col in ("cdw_last_year", "raw_last_year", "pira_last_year", "pirma_last_year",
+                "unclassified_last_year"):
+        out[col] = np.zeros(n, np.int64)
+    if events is not None and len(events):
+        ev = events[events["event_type"] == "CDW"]
+        code = subjects.get_indexer(pd.Index(ev["subject"]))
+        onset, conf = _day(ev["onset_date"]), _day(ev["confirmation_date"])
+        hit = (code >= 0) & (onset >= w0) & (onset <= now) & (conf <= now)
+        cls = ev["cdw_class"].fillna("").to_numpy(dtype=object)
+        pirma = (ev["pira_mri"].fillna("").to_numpy(dtype=object) == "PIRMA"
+                 if "pira_mri" in ev.columns else np.zeros(len(ev), bool))
+        for col, mask in (("cdw_last_year", hit), ("raw_last_year", hit & (cls == "RAW")),
+                          ("pira_last_year", hit & (cls == "PIRA")),
+                          ("pirma_last_year", hit & (cls == "PIRA") & pirma),
+                          ("unclassified_last_year", hit & (cls != "RAW") & (cls != "PIRA"))):
+            counts = np.zeros(n, np.int64)
+            np.add.at(counts, code[mask], 1)
+            out[col] = counts
+
+    # ---- EDSS (rules §14.3) ----
+    has_edss = ok & visits["edss"].notna().to_numpy() & (vday <= now)
+    edss_last = np.full(n, np.nan)
+    np.fmax.at(edss_last, vcode[has_edss], vday[has_edss])
+    out["edss_last_date"] = _timestamps(edss_last)
+    overdue = np.isnan(edss_last) | (now - np.nan_to_num(edss_last) >= opts.edss_interval_days)
+    out["edss_overdue"] = overdue
+    out["edss_reason"] = [
+        "no EDSS recorded" if np.isnan(d) else
+        f"latest EDSS {_fmt(d)}, {int(now - d)} days before {_fmt(now)}"
+        + (f" (due every {opts.edss_interval_days} days)" if o else "")
+        for d, o in zip(edss_last, overdue, strict=True)]
+
+    # ---- the DMT at as_of (rules §8.3 epochs) ----
+    drug = np.full(n, None, dtype=object)
+    since = np.full(n, np.nan)
+    if epochs is not None and len(epochs):
+        code = subjects.get_indexer(pd.Index(epochs["subject"]))
+        start, end = _day(epochs["start"]), _day(epochs["end"])
+        on = (code >= 0) & (start <= now) & (np.isnan(end) | (end >= now))
+        names = epochs["drug"].to_numpy(dtype=object)
+        for i in np.flatnonzero(on):
+            if np.isnan(since[code[i]]) or start[i] > since[code[i]]:
+                drug[code[i]], since[code[i]] = names[i], start[i]
+    out["dmt_at_as_of"] = drug
+    on_dmt = np.array([d is not None for d in drug], bool)
+
+    # ---- MRI (rules §14.3) ----
+    mri_last = np.full(n, np.nan)
+    if mri is not None and len(mri):
+        code = subjects.get_indexer(pd.Index(mri["subject"]))
+        sday = _day(mri["date"])
+        keep = (code >= 0) & (sday <= now)
+        np.fmax.at(mri_last, code[keep], sday[keep])
+    out["mri_last_date"] = _timestamps(mri_last)
+    late = np.isnan(mri_last) | (now - np.nan_to_num(mri_last) >= opts.mri_interval_days)
+    if mri is None:
+        mri_status = np.where(on_dmt, "unknown", "not_on_dmt")
+    else:
+        mri_status = np.where(~on_dmt, "not_on_dmt", np.where(late, "overdue", "up_to_date"))
+    out["mri_status"] = mri_status
+    out["mri_overdue"] = pd.arrays.BooleanArray(mri_status == "overdue",
+                                                np.isin(mri_status, ["unknown", "not_on_dmt"]))
+    out["mri_reason"] = [
+        _mri_reason(s, d, now, opts, dr) for s, d, dr in zip(mri_status, mri_last, drug,
+                                                             strict=True)]
+
+    # ---- safety labs (rules §14.4) ----
+    last_lab: dict[tuple[int, str], float] = {}
+    if labs is not None and len(labs):
+        code = subjects.get_indexer(pd.Index(labs["subject"]))
+        lday = _day(labs["date"])
+        keep = (code >= 0) & (lday <= now)
+        frame = pd.DataFrame({"code": code[keep], "test": labs["test"].to_numpy()[keep],
+                              "day": lday[keep]})
+        latest = frame.groupby(["code", "test"])["day"].max()
+        last_lab = {(int(c), str(t)): float(d) for c, t, d in zip(
+            latest.index.get_level_values(0), latest.index.get_level_values(1),
+            latest.to_numpy(), strict=True)}
+    status = np.full(n, "not_on_dmt", dtype=object)
+    due = np.full(n, -1, np.int8)
+    due_tests = np.full(n, None, dtype=object)
+    next_due = np.full(n, np.nan)
+    lab_reason = np.full(n, "not on a DMT", dtype=object)
+    for i in np.flatnonzero(on_dmt):
+        status[i], due[i], due_tests[i], next_due[i], lab_reason[i] = _labs_for(
+            i, str(drug[i]), int(now - since[i]), now, last_lab, labs is not None)
+    out["labs_status"] = status
+    out["labs_due"] = pd.arrays.BooleanArray(due == 1, due == -1)
+    out["labs_due_tests"] = due_tests
+    out["labs_next_due"] = _timestamps(next_due)
+    out["labs_reason"] = lab_reason
+    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+
+
+def _timestamps(days: np.ndarray) -> pd.Series:
+    values = np.where(np.isnan(days), np.iinfo(np.int64).min,
+                      np.nan_to_num(days).astype(np.int64))
+    return pd.Series(values.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+def _relapse_coverage(subjects: pd.Index, first: np.ndarray, last: np.ndarray, w0: int,
+                      now: int, followup: pd.DataFrame | None, opts: MonitoringOptions
+                      ) -> np.ndarray:
+    """Whether the relapse record covers the whole window ``[w0, now]`` (rules §2.7.2)."""
+    n = len(subjects)
+    if followup is not None:
+        covered = np.zeros(n, bool)
+        if len(followup):
+            code = subjects.get_indexer(pd.Index(followup["subject"]))
+            s = _day(followup["start"])
+            e = _day(followup["end"]) if "end" in followup.columns else np.full(len(s), np.nan)
+            hit = (code >= 0) & (s <= w0) & (np.isnan(e) | (e >= now))
+            covered[code[hit]] = True
+        return covered
+    if opts.relapses_recorded_to == "as_of":
+        # a register kept up to as_of, for patients the clinic saw in the window
+        return last >= w0
+    return (first <= w0) & (last >= now)
+
+
+def _coverage_reason(first: float, last: float, w0: int, now: int,
+                     followup: pd.DataFrame | None, opts: MonitoringOptions) -> str:
+    if followup is not None:
+        return (f"the relapse follow-up does not cover {_fmt(w0)} to {_fmt(now)} "
+                "(rules §2.7.2)")
+    if opts.relapses_recorded_to == "as_of":
+        return (f"no visit since {_fmt(last)}: the relapse record is not known to be kept for "
+                f"the 12 months from {_fmt(w0)} (rules §14.2)")
+    if first > w0:
+        return (f"no relapse recorded since the first visit on {_fmt(first)}; the 12 months "
+                f"from {_fmt(w0)} are not all covered (rules §2.7.2)")
+    return (f"no relapse recorded to the last visit on {_fmt(last)}; relapses are counted as "
+            f"recorded to the last visit, not to {_fmt(now)} (rules §2.7.2, "
+            "monitoring.relapses_recorded_to)")
+
+
+def _mri_reason(status: str, last: float, now: int, opts: MonitoringOptions,
+                drug: Any) -> str:
+    if status == "not_on_dmt":
+        return "not on a DMT: no monitoring scan is scheduled (rules §14.3)"
+    if status == "unknown":
+        return "MRI scans were not recorded"
+    if np.isnan(last):
+        return f"on {drug}; no MRI recorded"
+    text = f"on {drug}; latest MRI {_fmt(last)}, {int(now - last)} days before {_fmt(now)}"
+    return text + (f" (due every {opts.mri_interval_days} days)" if status == "overdue" else "")
+
+
+def _labs_for(i: int, drug: str, therapy_day: int, now: int,
+              last_lab: dict[tuple[int, str], float], recorded: bool
+              ) -> tuple[str, int, str | None, float, str]:
+    entry = lookup_drug(drug)
+    intervals = entry.lab_intervals
+    if intervals is None:
+        return ("no_schedule", -1, None, np.nan,
+                f"no interval schedule of safety labs is known for {drug} (rules §14.4)")
+    if not intervals:
+        return ("not_required", 0, None, np.nan,
+                f"the {drug} label asks for no routine safety labs (rules §14.4)")
+    applying: dict[str, int] = {}
+    for interval in intervals:
+        if interval.applies(therapy_day):
+            applying[interval.test] = min(interval.days, applying.get(interval.test, 10**9))
+    if not applying:
+        return ("up_to_date", 0, None, np.nan,
+                f"no safety lab is scheduled on day {therapy_day} of {drug} (rules §14.4)")
+    if not recorded:
+        return ("unknown", -1, None, np.nan, "laboratory tests were not recorded")
+    due, parts, nxt = [], [], np.inf
+    for test, days in applying.items():
+        last = last_lab.get((i, test))
+        if last is None:
+            due.append(test)
+            parts.append(f"{test} every {days} days: none recorded, due")
+            continue
+        when = last + days
+        if now >= when:
+            due.append(test)
+            parts.append(f"{test} every {days} days: last {_fmt(last)}, due since {_fmt(when)}")
+        else:
+            nxt = min(nxt, when)
+            parts.append(f"{test} every {days} days: last {_fmt(last)}, next {_fmt(when)}")
+    reason = f"{drug}, day {therapy_day}: " + "; ".join(parts) + " (rules §14.4)"
+    if due:
+        return "due", 1, ";".join(due), np.nan, reason
+    return "up_to_date", 0, None, nxt, reason
+
+
+def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Latest and previous value of every measure of :data:`MEASURES` per patient (rules
+    §14.5); columns :data:`TREND_COLUMNS`.
+
+    ``visits``: one row per visit with any of ``edss``, ``t25fw``, ``nhpt``, ``sdmt``,
+    ``msfc`` (e.g. the summary's assessments). ``scores``: PRO scores
+    (:func:`neda.rules.pro.score_pros`), one row per questionnaire and date. ``change`` =
+    latest - previous; ``trend`` = ``up`` / ``down`` / ``unchanged`` (``None`` with one
+    value); ``worse_when`` says which direction is worse. The difference is not a confirmed
+    change (rules §2)."""
+    parts = []
+    for measure, (label, source, worse, symptom) in MEASURES.items():
+        frame = visits if source == "visits" else scores
+        if frame is None or measure not in frame.columns or not len(frame):
+            continue
+        have = frame.loc[frame[measure].notna(), ["subject", "date", measure]]
+        if not len(have):
+            continue
+        have = have.sort_values(["subject", "date"], kind="stable")
+        have = have.drop_duplicates(["subject", "date"], keep="last")
+        subj = have["subject"].to_numpy()
+        new_subject = np.r_[True, subj[1:] != subj[:-1]]
+        last_row = np.r_[new_subject[1:], True]
+        starts = np.flatnonzero(new_subject)
+        idx = np.flatnonzero(last_row)
+        has_prev = ~new_subject[idx]
+        prev_idx = np.where(has_prev, idx - 1, idx)
+        values = have[measure].to_numpy(dtype=float)
+        dates = have["date"].to_numpy()
+        previous = np.where(has_prev, values[prev_idx], np.nan)
+        part = pd.DataFrame({
+            "subject": subj[idx], "measure": measure, "label": label, "symptom": symptom,
+            "latest": values[idx], "latest_date": dates[idx], "previous": previous,
+            "previous_date": np.where(has_prev, dates[prev_idx], np.datetime64("NaT")),
+        })
+        part["change"] = (part["latest"] - part["previous"]).round(6)
+        change = part["change"].to_numpy(dtype=float)
+        trend = np.where(change > 0, "up", np.where(change < 0, "down", "unchanged"))
+        part["trend"] = pd.Series(trend, dtype=object).where(~np.isnan(change), None)
+        part["worse_when"] = worse
+        part["n_values"] = (idx - starts + 1).astype(np.int64)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=TREND_COLUMNS)
+    order = {m: k for k, m in enumerate(MEASURES)}
+    out = pd.concat(parts, ignore_index=True)
+    out["_o"] = out["measure"].map(order)
+    return out.sort_values(["subject", "_o"], kind="stable").drop(columns="_o").reset_index(
+        drop=True)[TREND_COLUMNS]

@@ -1,0 +1,135 @@
+"""The patient list: badges are the core's values, search, sort, paging, pseudonyms for
+researchers, one clinic only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from neda.summary import summarise
+from neda.web.clinic.course import options_today, tables_for
+from neda.web.clinic.models import Patient, Visit
+from neda.web.clinic.views import patient_list as view
+
+from .conftest import login
+from .pages import inline_scripts, parse
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Each test starts without computed courses: a rolled-back test leaves courses cached
+    under data versions the next test reaches again."""
+    cache.clear()
+
+
+def _yes_no(value: Any) -> str:
+    return "unknown" if value is None or value is pd.NA or pd.isna(value) else (
+        "yes" if bool(value) else "no")
+
+
+@pytest.fixture
+def demo(db: Any) -> list[Patient]:
+    return list(Patient.objects.filter(clinic__name="Demo MS clinic").order_by("pk"))
+
+
+def test_badges_are_the_cores_values(clinician: Client, demo: list[Patient]) -> None:
+    html = clinician.get("/patients/").content.decode()
+    rows = parse(html).rows
+    assert len(rows) == len(demo)
+    seen = set(Visit.objects.values_list("patient_id", flat=True))
+    # the core on the same tables, as of today, with the clinic's rule set (rules §14)
+    core = summarise(tables_for([p for p in demo if p.pk in seen]),
+                     options=options_today()).patients.set_index("subject")
+    checked = 0
+    for p in demo:
+        row = rows[str(p.public_id)]
+        if p.pk not in core.index:
+            continue
+        c = core.loc[p.pk]
+        assert row["neda"] == _yes_no(c["neda3_current_year"]), p.subject
+        assert row["worsening"] == (f"{c['cdw_last_year']}/{c['raw_last_year']}/"
+                                    f"{c['pira_last_year']}/{c['unclassified_last_year']}")
+        assert row["relapse"].split("/")[0] == _yes_no(c["relapse_last_year"])
+        assert row["edss"] == _yes_no(c["edss_overdue"])
+        assert row["mri"] == c["mri_status"] and row["labs"] == c["labs_status"]
+        assert row["therapy"] == (c["current_dmt"] if isinstance(c["current_dmt"], str) else "")
+        checked += 1
+    assert checked >= 10
+    # the demo clinic exercises the statuses the list shows
+    assert {r["labs"] for r in rows.values()} >= {"due", "not_on_dmt"}
+    assert {r["mri"] for r in rows.values()} >= {"overdue", "not_on_dmt"}
+    assert inline_scripts(html) == []
+
+
+def test_only_the_users_clinic(clinician: Client) -> None:
+    html = clinician.get("/patients/").content.decode()
+    assert "OTHER-1" not in html
+
+
+def test_search_by_registry_identifier_and_name(clinician: Client, demo: list[Patient]) -> None:
+    target = demo[3]
+    Patient.objects.filter(pk=target.pk).update(name="Ada Lovelace-Test")
+    rows = parse(clinician.get("/patients/", {"q": target.subject}).content.decode()).rows
+    assert str(target.public_id) in rows
+    rows = parse(clinician.get("/patients/", {"q": "lovelace"}).content.decode()).rows
+    assert list(rows) == [str(target.public_id)]
+    html = clinician.get("/patients/", {"q": "no-such-patient"}).content.decode()
+    assert parse(html).rows == {} and "No patients" in html
+
+
+def test_researchers_see_pseudonyms_only(demo: list[Patient]) -> None:
+    Patient.objects.filter(pk=demo[0].pk).update(name="Grace Hopper-Test")
+    for p in demo:  # registry identifiers that cannot occur by chance in the page
+        Patient.objects.filter(pk=p.pk).update(subject=f"MS-REG-{p.pk:05d}")
+    demo = [Patient.objects.get(pk=p.pk) for p in demo]
+    client = login("researcher")
+    html = client.get("/patients/").content.decode()
+    assert "Grace Hopper-Test" not in html and "MS-REG-" not in html
+    for p in demo:
+        assert p.pseudonym() in html
+    # searching by registry identifier or name tells a researcher nothing
+    assert parse(client.get("/patients/", {"q": demo[0].subject}).content.decode()).rows == {}
+    assert parse(client.get("/patients/", {"q": "Hopper"}).content.decode()).rows == {}
+    found = parse(client.get("/patients/", {"q": demo[0].pseudonym()}).content.decode()).rows
+    assert list(found) == [str(demo[0].public_id)]
+
+
+def test_sort_by_a_status_column(clinician: Client, demo: list[Patient]) -> None:
+    order = {"due": 0, "unknown": 1, "no_schedule": 2, "up_to_date": 3, "not_required": 4,
+             "not_on_dmt": 5}
+    page = parse(clinician.get("/patients/", {"sort": "labs"}).content.decode())
+    ranks = [order[page.rows[k]["labs"]] for k in page.order]
+    assert ranks == sorted(ranks)
+    page = parse(clinician.get("/patients/", {"sort": "labs", "dir": "desc"}).content.decode())
+    ranks = [order[page.rows[k]["labs"]] for k in page.order]
+    assert ranks == sorted(ranks, reverse=True)
+    html = clinician.get("/patients/", {"sort": "labs"}).content.decode()
+    assert 'aria-sort="ascending"' in html
+    # an unknown column sorts by patient
+    page = parse(clinician.get("/patients/", {"sort": "nope"}).content.decode())
+    by_id = {str(p.public_id): p.subject for p in demo}
+    labels = [by_id[k] for k in page.order]
+    assert labels == sorted(labels, key=lambda s: [int(t) if t.isdigit() else t for t in
+                                                    re.split(r"(\d+)", s.lower())])
+
+
+def test_paging(clinician: Client, demo: list[Patient], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(view, "PAGE_SIZE", 5)
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        html = clinician.get("/patients/", {"page": number}).content.decode()
+        assert f"Page {number} of 3" in html
+        seen += parse(html).order
+    assert sorted(seen) == sorted(str(p.public_id) for p in demo)
+    html = clinician.get("/patients/", {"page": 2, "sort": "mri"}).content.decode()
+    assert "page=1" in html and "page=3" in html and "sort=mri" in html
+
+
+def test_patients_and_anonymous_cannot_list(db: Any) -> None:
+    assert login("patient1").get("/patients/").status_code == 403
+    assert Client().get("/patients/").status_code == 302
