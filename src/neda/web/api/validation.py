@@ -13,7 +13,7 @@ Two more checks are not the reader's but the storage's and the whole course's:
 * the model's own field checks (``Model.full_clean``: lengths, the clinic-only ``status`` of a
   relapse, numbers a column cannot hold);
 * after the change, the patient's records must still read together and give a course: the
-  clinic's bridge (:func:`neda.web.clinic.course.tables_for`) reads every table of the patient
+  clinic's bridge (:func:`neda.web.clinic.course.course_for`) reads every table of the patient
   through the readers and the core computes the course. A second visit on the same date with
   other values, a PRO item the instrument does not have or a treatment stopping before it
   starts is refused there, with the core's message, and nothing is stored.
@@ -31,8 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from neda.io import SCHEMAS, Column, InputError, TableSchema, read_table
-from neda.summary import summarise
-from neda.web.clinic.course import OPTIONS, tables_for
+from neda.web.clinic.course import course_for
 from neda.web.clinic.importing import _onset_text, _value
 from neda.web.clinic.models import RECORD_MODELS, SYMPTOMS, Patient, PatientRecord
 
@@ -199,11 +198,12 @@ def clean(table: Table, record: PatientRecord) -> None:
 
 def check_course(table: Table, patient: Patient) -> None:
     """The patient's records, as they now are in this transaction, read together and give a
-    course (the same reading and computing as the screens); else :class:`ApiInputError`."""
+    course (the same reading and computing as the screens: :func:`course_for`, which also
+    caches the new course under the new data version for the next read); else
+    :class:`ApiInputError`, and the caller's transaction is rolled back."""
+    patient.refresh_from_db(fields=["data_version"])
     try:
-        tables = tables_for([patient])
-        if tables.visits is not None and len(tables.visits):
-            summarise(tables, options=OPTIONS)
+        course_for(patient)
     except InputError as exc:
         err = _from_input_error(table, exc, whole=True)
         raise ApiInputError([{**e, "msg": "with the patient's other records: " + e["msg"]}
