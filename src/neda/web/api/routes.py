@@ -55,9 +55,11 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-#: Answers every operation can give besides its success.
-_ERRORS: dict[int, Any] = {401: Problem, 404: Problem}
-_WRITE_ERRORS: dict[int, Any] = {401: Problem, 403: Problem, 404: Problem, 422: InputProblems}
+#: Answers every operation can give besides its success (422: a parameter of the wrong type;
+#: writes: a body the readers refuse; 400: a body that is no JSON).
+_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: InputProblems}
+_WRITE_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem,
+                                 422: InputProblems}
 
 #: Record numbers are database keys: beyond what a key can be, nothing exists.
 RecordId = Path(..., ge=1, le=2**63 - 1, description="the record's number")
@@ -94,7 +96,8 @@ def _patient_out(patient: Patient, researcher: bool) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ patients
-@api.get("/patients", response={200: PatientPage, 401: Problem}, tags=["patients"],
+@api.get("/patients", response={200: PatientPage, 401: Problem, 422: InputProblems},
+         tags=["patients"],
          operation_id="list_patients")
 def list_patients(request: HttpRequest,
                   limit: int = Query(100, ge=1, le=1000),
