@@ -34,7 +34,7 @@ from .schemas import (
     RECORD_CHANGE,
     RECORD_IN,
     RECORD_OUT,
-    InputProblems,
+    FieldProblems,
     PatientOut,
     PatientPage,
     Problem,
@@ -57,9 +57,9 @@ api = NinjaAPI(
 
 #: Answers every operation can give besides its success (422: a parameter of the wrong type;
 #: writes: a body the readers refuse; 400: a body that is no JSON).
-_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: InputProblems}
+_ERRORS: dict[int, Any] = {401: Problem, 404: Problem, 422: FieldProblems}
 _WRITE_ERRORS: dict[int, Any] = {400: Problem, 401: Problem, 403: Problem, 404: Problem,
-                                 422: InputProblems}
+                                 422: FieldProblems}
 
 #: Record numbers are database keys: beyond what a key can be, nothing exists.
 RecordId = Path(..., ge=1, le=2**63 - 1, description="the record's number")
@@ -80,8 +80,8 @@ def _researcher(request: HttpRequest) -> bool:
     return role_of(request.auth) == "researcher"  # type: ignore[attr-defined]
 
 
-def _patient_out(patient: Patient, researcher: bool) -> dict[str, Any]:
-    hidden = researcher
+def _patient_out(patient: Patient, hidden: bool) -> dict[str, Any]:
+    """What the caller sees of a patient (``hidden``: a researcher's pseudonymised view)."""
     return {
         "id": patient.public_id,
         "label": patient.pseudonym() if hidden else patient.subject,
@@ -96,16 +96,18 @@ def _patient_out(patient: Patient, researcher: bool) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ patients
-@api.get("/patients", response={200: PatientPage, 401: Problem, 422: InputProblems},
-         tags=["patients"],
-         operation_id="list_patients")
+@api.get("/patients", response={200: PatientPage, 401: Problem, 422: FieldProblems},
+         tags=["patients"], operation_id="list_patients")
 def list_patients(request: HttpRequest,
                   limit: int = Query(100, ge=1, le=1000),
                   offset: int = Query(0, ge=0, le=2**31)) -> dict[str, Any]:
     """The patients the caller may see (staff: their clinic's; a patient: themselves), by
-    registry identifier."""
+    registry identifier; for researchers in the order of the opaque identifier (the order of
+    registry identifiers would tell something about them)."""
     patients = patients_for_user(request.auth).select_related("clinic")  # type: ignore[attr-defined]
     researcher = _researcher(request)
+    if researcher:
+        patients = patients.order_by("public_id")
     page = list(patients[offset:offset + limit])
     return {"count": patients.count(), "items": [_patient_out(p, researcher) for p in page]}
 

@@ -27,14 +27,14 @@ class Problem(Schema):
     detail: str
 
 
-class InputProblem(Schema):
+class FieldProblem(Schema):
     type: str
     loc: list[str | int]
     msg: str
 
 
-class InputProblems(Schema):
-    detail: list[InputProblem]
+class FieldProblems(Schema):
+    detail: list[FieldProblem]
 
 
 class PatientOut(Schema):
