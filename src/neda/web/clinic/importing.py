@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import time
+import uuid
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from simple_history.utils import bulk_create_with_history
 
@@ -598,3 +599,187 @@ def _against_saved(tables: Tables, patients: dict[str, Patient], out: Preview) -
 
 def _key(key: tuple[str, ...] | None) -> str:
     return " and ".join(k if k != "subject" else "patient" for k in (key or ()))
+
+
+# ------------------------------------------------------------------------------- restore
+class RestoreError(ValueError):
+    """A backup that cannot be restored here (another format, a clinic or user name taken)."""
+
+
+@dataclass
+class RestoreResult:
+    clinic: Clinic
+    rows: dict[str, int] = field(default_factory=dict)
+    history: int = 0
+    accounts: int = 0
+    kept_ids: bool = True
+    kept_public_ids: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _stored_as_given(*model_classes: type[models.Model]) -> Any:
+    """Store ``created_at``/``updated_at`` as the backup has them (Django otherwise stamps
+    them with the time of the restore)."""
+    changed = []
+    for model in model_classes:
+        for f in model._meta.concrete_fields:
+            if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add):
+                changed.append((f, f.auto_now, f.auto_now_add))
+                f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, now, now_add in changed:
+            f.auto_now, f.auto_now_add = now, now_add
+
+
+def _taken(model: type[models.Model], name: str, values: list[Any]) -> bool:
+    """Whether any of ``values`` is already used in ``model.name`` (queried in chunks)."""
+    manager = getattr(model, "all_objects", model._default_manager)
+    for i in range(0, len(values), 500):
+        if manager.filter(**{f"{name}__in": values[i:i + 500]}).exists():
+            return True
+    return False
+
+
+def _python(model: type[models.Model], row: dict[str, Any], *, skip: tuple[str, ...] = ()
+            ) -> dict[str, Any]:
+    """A backed-up row as field values (ISO text back to dates, times and UUIDs)."""
+    out = {}
+    for f in model._meta.concrete_fields:
+        if f.attname in skip or f.attname not in row:
+            continue
+        value = row[f.attname]
+        if isinstance(f, models.ForeignKey):
+            out[f.attname] = value
+        else:
+            out[f.attname] = None if value is None else f.to_python(value)
+    return out
+
+
+def restore_clinic(data: dict[str, Any], *, name: str | None = None,
+                   accounts: bool = True) -> RestoreResult:
+    """Put back a clinic saved by :func:`.exporting.backup_clinic`, all or nothing (one
+    transaction): every patient and record with its deleted state, the audit trail, and
+    (``accounts``, if the backup has them) the staff and patient accounts.
+
+    Database ids are kept when they are free (a restore into an empty database gives the
+    same rows, URLs and pseudonyms); otherwise - a copy beside the original, ``name`` a new
+    clinic name - new ids are given and every reference follows, and the patients get new
+    opaque URL ids if theirs are taken. The audit trail names users by their user name."""
+    from django.contrib.auth import get_user_model
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from .exporting import BACKUP_FORMAT, BACKUP_MODELS, BACKUP_VERSION
+    from .models import PatientAccount, StaffMember
+
+    if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
+        raise RestoreError("not a neda clinic backup (made by 'neda-admin backup')")
+    if data.get("version") != BACKUP_VERSION:
+        raise RestoreError(f"backup version {data.get('version')} is not read by this neda "
+                           f"(it reads version {BACKUP_VERSION})")
+    clinic_row = dict(data["clinic"])
+    clinic_name = name or clinic_row["name"]
+    if Clinic.objects.filter(name=clinic_name).exists():
+        raise RestoreError(f"a clinic named '{clinic_name}' exists in this database; restore "
+                           "it under another name with --clinic NEW_NAME")
+    user_model = get_user_model()
+    backed_up = data.get("accounts") or {"staff": [], "patients": []}
+    if accounts:
+        names = [a["user"]["username"] for a in (*backed_up["staff"], *backed_up["patients"])]
+        taken = sorted(user_model.objects.filter(username__in=names).values_list(
+            "username", flat=True))
+        if taken:
+            raise RestoreError(f"user names taken in this database: {', '.join(taken)}; "
+                               "restore without the accounts (--no-accounts)")
+    touched: list[type[models.Model]] = [Clinic]
+    result: RestoreResult
+    with transaction.atomic(), _stored_as_given(Clinic, *BACKUP_MODELS.values()):
+        users: dict[str, Any] = {}
+        if accounts and backed_up["staff"] + backed_up["patients"]:
+            for account in (*backed_up["staff"], *backed_up["patients"]):
+                user = user_model(**_python(user_model, account["user"]))
+                user.save()  # the password is the backup's hash, never set in clear
+                users[user.get_username()] = user
+            touched.append(user_model)
+        fields = _python(Clinic, clinic_row, skip=("id",) if _taken(
+            Clinic, "pk", [clinic_row["id"]]) else ())
+        fields["name"] = clinic_name
+        clinic = Clinic(**fields)
+        clinic.save()
+        result = RestoreResult(clinic)
+        maps: dict[str, dict[int, int]] = {}
+        public_ids: dict[int, uuid.UUID] = {}
+        rows_of = data["tables"]
+        for table, model in BACKUP_MODELS.items():
+            rows = rows_of.get(table, [])
+            ids = [r["id"] for r in rows]
+            keep = not _taken(model, "pk", ids)
+            result.kept_ids &= keep
+            if model is Patient:
+                result.kept_public_ids = not _taken(Patient, "public_id",
+                                                    [r["public_id"] for r in rows])
+            objects = []
+            for row in rows:
+                values = _python(model, row, skip=() if keep else ("id",))
+                if model is Patient:
+                    values["clinic_id"] = clinic.pk
+                    if not result.kept_public_ids:
+                        values["public_id"] = uuid.uuid4()
+                else:
+                    values["patient_id"] = maps["patients"][row["patient_id"]]
+                objects.append(model(**values))
+            created = model.objects.bulk_create(objects, batch_size=500)  # type: ignore[attr-defined]
+            if any(o.pk is None for o in created):  # a database returning no ids
+                raise RestoreError("this database does not return the ids of inserted rows")
+            maps[table] = {r["id"]: o.pk for r, o in zip(rows, created, strict=True)}
+            if model is Patient:
+                public_ids = {o.pk: o.public_id for o in created}  # type: ignore[attr-defined]
+            result.rows[table] = len(created)
+            touched.append(model)
+        for table, model in BACKUP_MODELS.items():
+            history = model.history.model  # type: ignore[attr-defined]
+            entries = data.get("history", {}).get(table, [])
+            keep = not _taken(history, "pk", [e["history_id"] for e in entries])
+            known = {u.get_username(): u.pk for u in user_model.objects.filter(
+                username__in={e["history_user"] for e in entries if e["history_user"]})}
+            objects = []
+            for entry in entries:
+                values = _python(history, entry, skip=() if keep else ("history_id",))
+                values["id"] = maps[table][entry["id"]]
+                if "patient_id" in values:
+                    values["patient_id"] = maps["patients"].get(entry["patient_id"],
+                                                                entry["patient_id"])
+                if "clinic_id" in values:
+                    values["clinic_id"] = clinic.pk
+                if "public_id" in values and not result.kept_public_ids:
+                    values["public_id"] = public_ids[values["id"]]
+                values["history_user_id"] = known.get(entry["history_user"])
+                objects.append(history(**values))
+            history.objects.bulk_create(objects, batch_size=500)
+            result.history += len(objects)
+            touched.append(history)
+        if accounts:
+            for account in backed_up["staff"]:
+                StaffMember.objects.create(user=users[account["user"]["username"]],
+                                           clinic=clinic, role=account["role"])
+                result.accounts += 1
+            for account in backed_up["patients"]:
+                PatientAccount.objects.create(
+                    user=users[account["user"]["username"]],
+                    patient_id=maps["patients"][account["patient_id"]])
+                result.accounts += 1
+        # any course cached under the restored ids and versions is computed again
+        Patient.all_objects.filter(clinic=clinic).update(data_version=F("data_version") + 1)
+        Clinic.objects.filter(pk=clinic.pk).update(data_version=F("data_version") + 1)
+        with connection.cursor() as cursor:  # ids given explicitly: move the sequences on
+            for sql in connection.ops.sequence_reset_sql(no_style(), touched):
+                cursor.execute(sql)
+    if not result.kept_ids:
+        result.notes.append("ids were taken in this database: the rows got new ids (the "
+                            "pseudonyms researchers see are new too)")
+    if not result.kept_public_ids:
+        result.notes.append("the patients got new URL ids (theirs are used in this database)")
+    return result
