@@ -32,7 +32,8 @@ from typing import Any
 
 import pandas as pd
 from django.conf import settings
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from simple_history.utils import bulk_create_with_history
 
@@ -669,19 +670,17 @@ def restore_clinic(data: dict[str, Any], *, name: str | None = None,
     clinic name - new ids are given and every reference follows, and the patients get new
     opaque URL ids if theirs are taken. The audit trail names users by their user name."""
     from django.contrib.auth import get_user_model
-    from django.core.management.color import no_style
-    from django.db import connection
 
-    from .exporting import BACKUP_FORMAT, BACKUP_MODELS, BACKUP_VERSION
-    from .models import PatientAccount, StaffMember
+    from .exporting import BACKUP_FORMAT, BACKUP_VERSION
 
     if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
         raise RestoreError("not a neda clinic backup (made by 'neda-admin backup')")
     if data.get("version") != BACKUP_VERSION:
         raise RestoreError(f"backup version {data.get('version')} is not read by this neda "
                            f"(it reads version {BACKUP_VERSION})")
-    clinic_row = dict(data["clinic"])
-    clinic_name = name or clinic_row["name"]
+    clinic_name = name or str((data.get("clinic") or {}).get("name") or "")
+    if not clinic_name:
+        raise RestoreError("the backup names no clinic; give one with --clinic NAME")
     if Clinic.objects.filter(name=clinic_name).exists():
         raise RestoreError(f"a clinic named '{clinic_name}' exists in this database; restore "
                            "it under another name with --clinic NEW_NAME")
@@ -694,8 +693,33 @@ def restore_clinic(data: dict[str, Any], *, name: str | None = None,
         if taken:
             raise RestoreError(f"user names taken in this database: {', '.join(taken)}; "
                                "restore without the accounts (--no-accounts)")
+    try:
+        result = _restore(data, clinic_name, accounts, backed_up)
+    except RestoreError:
+        raise
+    except (KeyError, TypeError, ValueError, ValidationError, IntegrityError) as exc:
+        raise RestoreError(f"the backup is damaged ({type(exc).__name__}: {exc}); nothing "
+                           "was restored") from exc
+    if not result.kept_ids:
+        result.notes.append("ids were taken in this database: the rows got new ids (the "
+                            "pseudonyms researchers see are new too)")
+    if not result.kept_public_ids:
+        result.notes.append("the patients got new URL ids (theirs are used in this database)")
+    return result
+
+
+def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
+             backed_up: dict[str, Any]) -> RestoreResult:
+    from django.contrib.auth import get_user_model
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    from .exporting import BACKUP_MODELS
+    from .models import PatientAccount, StaffMember
+
+    user_model = get_user_model()
+    clinic_row = dict(data["clinic"])
     touched: list[type[models.Model]] = [Clinic]
-    result: RestoreResult
     with transaction.atomic(), _stored_as_given(Clinic, *BACKUP_MODELS.values()):
         users: dict[str, Any] = {}
         if accounts and backed_up["staff"] + backed_up["patients"]:
@@ -777,9 +801,4 @@ def restore_clinic(data: dict[str, Any], *, name: str | None = None,
         with connection.cursor() as cursor:  # ids given explicitly: move the sequences on
             for sql in connection.ops.sequence_reset_sql(no_style(), touched):
                 cursor.execute(sql)
-    if not result.kept_ids:
-        result.notes.append("ids were taken in this database: the rows got new ids (the "
-                            "pseudonyms researchers see are new too)")
-    if not result.kept_public_ids:
-        result.notes.append("the patients got new URL ids (theirs are used in this database)")
     return result
