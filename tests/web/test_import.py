@@ -378,3 +378,24 @@ def test_an_upload_belongs_to_its_user_and_clinic(nurse: Client) -> None:
     assert stranger.post(url2, {"action": "commit"}).status_code == 302
     assert counts() == before
     assert Patient.objects.filter(clinic=other_clinic, subject="NEW-1").exists()
+
+
+def test_an_upload_being_committed_cannot_be_committed_again(nurse: Client) -> None:
+    """A double click or a second tab: the first commit takes the upload (an atomic rename),
+    the second finds nothing; an upload given back after a failed commit can be retried."""
+    _, url = preview_of(nurse, {"visits": ("v.csv", VISITS)})
+    token = url.rstrip("/").rsplit("/", 1)[1]
+    staff = StaffMember.objects.get(user__username="nurse")
+    upload_ = importing.load_upload(token, staff.user_id, staff.clinic_id)
+    claimed = importing.claim_upload(upload_)
+    before = counts()
+    assert nurse.post(url, {"action": "commit"}).status_code == 404
+    assert counts() == before
+    with pytest.raises(importing.UploadNotFound):
+        importing.claim_upload(upload_)
+    importing.release_upload(claimed)
+    session = nurse.session
+    session["neda_imports"] = [token]
+    session.save()
+    assert nurse.post(url, {"action": "commit"}).status_code == 302
+    assert counts()[1] == before[1] + 4
