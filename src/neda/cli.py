@@ -816,3 +816,50 @@ def _print_cohort_overview(summary: Any) -> None:
     t.add_row("Relapses (after relapse hygiene)",
               f"{int(counted.sum()):,}" if len(counted) else "not recorded")
     console.print(t)
+
+
+# ------------------------------------------------------------------ the clinic's backups
+def _clinic_command(name: str, *args: str) -> None:
+    """Run one of the clinic's management commands (``neda-admin NAME ...``) with the
+    clinic's settings (``DJANGO_SETTINGS_MODULE=neda.web.settings`` unless set; the database
+    from ``DATABASE_URL`` / ``NEDA_DATA_DIR``)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "neda.web.settings")
+    import django
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    django.setup()
+    try:
+        call_command(name, *args)
+    except CommandError as exc:
+        console.print(f"neda {name}: {exc}", highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+
+
+@app.command("backup")
+def backup_command(
+    clinic: Annotated[str, typer.Option("--clinic", help="The clinic's name.")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", dir_okay=False,
+        help="The backup file (.json, or .json.gz compressed); readable by its owner only.")],
+    no_accounts: Annotated[bool, typer.Option(
+        "--no-accounts", help="Leave out the staff and patient accounts.")] = False,
+) -> None:
+    """Save every row of a clinic (patients, records with their deleted state, audit trail,
+    accounts with password hashes) in one file: 'neda-admin backup'."""
+    _clinic_command("backup", "--clinic", clinic, "-o", str(output),
+                    *(["--no-accounts"] if no_accounts else []))
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                         help="A file made by 'neda backup'.")],
+    clinic: Annotated[str | None, typer.Option(
+        "--clinic", help="Restore under this name (default: the name in the backup).")] = None,
+    no_accounts: Annotated[bool, typer.Option(
+        "--no-accounts", help="Leave out the accounts of the backup.")] = False,
+) -> None:
+    """Put back a clinic saved by 'neda backup', all or nothing: 'neda-admin restore'."""
+    _clinic_command("restore", str(file), *(["--clinic", clinic] if clinic else []),
+                    *(["--no-accounts"] if no_accounts else []))

@@ -522,7 +522,8 @@ def test_records_that_would_not_read_together_are_refused(world: World) -> None:
     r = client.post(f"/api/patients/{pid}/pros",
                     {"date": "2001-02-03", "instrument": "MFIS", "item": "99", "response": "1"},
                     content_type="application/json")
-    assert r.status_code == 422 and "unknown item" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422
+    assert "got '99'; expected an item number 1-21 of MFIS" in r.json()["detail"][0]["msg"]
     # nothing was stored, and the course is still computed
     assert Patient.objects.get(pk=patient.pk).data_version == version
     assert client.get(f"/api/patients/{pid}/course").status_code == 200

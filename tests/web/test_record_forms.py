@@ -371,16 +371,17 @@ def test_an_mri_scan_is_read_by_the_mri_reader(nurse: Client, demo_patient: Pati
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
-    ({"item": "30", "response": "2"}, "item", "Item: '30' is not an item of MFIS; enter an "
-                                              "item number 1-21"),
-    ({"item": "3", "response": "7"}, "response", "Answer: '7' is not an answer of MFIS; enter "
-                                                 "a whole number from 0 to 4"),
+    ({"item": "30", "response": "2"}, "item", "Item: '30' is not accepted; enter an item "
+                                              "number 1-21 of MFIS"),
+    ({"item": "3", "response": "7"}, "response", "Answer: '7' is not accepted; enter a whole "
+                                                 "number from 0 to 4 (MFIS item 3)"),
     ({"item": "", "response": "2"}, "item",
-     "Item: nothing entered; enter an item number 1-21 of MFIS"),
+     "Item is missing: enter an item number 1-21 of MFIS"),
     ({"instrument": "ashworth", "item": "", "response": "2"}, "item",
-     "Item: enter the muscle group (and side) rated on the Modified Ashworth scale"),
+     "Item is missing: enter the muscle group (and side) rated on the Modified Ashworth scale"),
     ({"instrument": "ashworth", "item": "elbow flexors left", "response": "1.5"}, "response",
-     "Answer: '1.5' is not accepted; enter one of 0, 1, 1+, 2, 3, 4 - '1+' is a category"),
+     "Answer: '1.5' is not accepted; enter a Modified Ashworth category 0, 1, 1+, 2, 3 or 4 "
+     "(muscle 'elbow flexors left'); '1+' is a category, not 1.5"),
     ({"instrument": "questionnaire", "item": "3", "response": "2"}, "instrument",
      "Questionnaire: 'questionnaire' is not accepted; enter one of MFIS"),
 ])

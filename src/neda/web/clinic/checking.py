@@ -28,7 +28,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from .course import OPTIONS
 from .importing import _onset_text
 from .models import (
     SYMPTOMS,
+    LabTest,
     MriScan,
     Patient,
     PatientRecord,
@@ -131,13 +132,15 @@ SPECS: dict[str, TableSpec] = {
     "symptom_treatments": TableSpec("symptom_treatments", SymptomTreatment, SYMPTOM_TREATMENTS,
                                     _same(*SYMPTOM_FIELDS), "symptom treatment"),
     "pros": TableSpec("pros", ProAnswer, SCHEMAS["pros"], _same(*PRO_FIELDS), "answer"),
+    "labs": TableSpec("labs", LabTest, SCHEMAS["labs"], _same("date", "test", "result"),
+                      "laboratory test"),
     "patients": TableSpec("patients", Patient, SCHEMAS["patients"], _same(*PATIENT_FIELDS),
                           "patient"),
 }
 
 #: Tables whose rows are identified by a key with the date (rules §0.3, same-day repeats):
 #: a new row is read together with the patient's saved rows.
-KEYED = ("visits", "mri", "treatments", "pros")
+KEYED = ("visits", "mri", "treatments", "pros", "labs")
 
 
 @dataclass
@@ -504,9 +507,18 @@ def _score_check(read: pd.DataFrame, labels: Mapping[str, str], checked: Checked
     """An answer checked against its instrument's form by the scoring rules (rules §7.8)."""
     try:
         score_pros(read)
-    except ValueError as exc:
-        name = "response" if " answered " in str(exc) else "item"
-        checked.error(name, f"{labels.get(name, name)}: {_rule_message(str(exc))}")
+    except InputError as exc:
+        for problem in exc.problems:
+            name = "response" if problem.column == "response" else "item"
+            # the form is this patient's answer of this day: the subject and date go
+            expected = _FORM_CONTEXT.sub(lambda m: f" ({m[1]})" if m[1] else "",
+                                         problem.expected)
+            checked.error(name, nurse_message(labels.get(name, name),
+                                              replace(problem, expected=expected), "answer"))
+
+
+#: "(subject 1 on 2026-07-01)", "(MFIS item 1; subject 1 on 2026-07-01)" in a rule's message
+_FORM_CONTEXT = re.compile(r" \(([^()]*?)(?:; )?subject [^()]*? on [0-9-]+\)")
 
 
 # --------------------------------------------------------------------------------- EDSS

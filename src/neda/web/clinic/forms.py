@@ -28,7 +28,7 @@ from .checking import (
     check_record,
     record_cells,
 )
-from .models import RELAPSE_STATUS, SYMPTOMS, Patient, PatientRecord
+from .models import LAB_TESTS, RELAPSE_STATUS, SYMPTOMS, Patient, PatientRecord
 
 DATE_HINT = "YYYY-MM-DD, e.g. 2024-03-05"
 FLAG_CHOICES = (("", "unknown"), ("yes", "yes"), ("no", "no"))
@@ -297,6 +297,16 @@ class ProAnswerForm(RecordForm):
                     "Ashworth scale)")
 
 
+class LabTestForm(RecordForm):
+    table = "labs"
+    fieldsets = (("Safety laboratory test", ("date", "test", "result")),)
+    list_fields = ("date", "test", "result")
+
+    date = date_field("Date of the sample")
+    test = choice("Test", (("", "choose"), *LAB_TESTS.items()))
+    result = text("Result", help_text="as reported (kept as text)")
+
+
 class PatientForm(CheckedForm):
     """The patient's own data (``clinic_id``; ``instance`` when editing)."""
 
@@ -350,7 +360,7 @@ class PatientForm(CheckedForm):
 
 RECORD_FORMS: dict[str, type[RecordForm]] = {
     "visits": VisitForm, "relapses": RelapseForm, "mri": MriForm, "treatments": TreatmentForm,
-    "symptom_treatments": SymptomTreatmentForm, "pros": ProAnswerForm,
+    "symptom_treatments": SymptomTreatmentForm, "pros": ProAnswerForm, "labs": LabTestForm,
 }
 
 

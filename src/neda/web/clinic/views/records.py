@@ -40,6 +40,7 @@ TITLES = {"visits": ("visit", "Visits"), "relapses": ("relapse", "Relapses"),
           "mri": ("MRI scan", "MRI scans"), "treatments": ("treatment", "Treatments"),
           "symptom_treatments": ("symptom treatment", "Symptom treatments"),
           "pros": ("questionnaire answer", "Questionnaire answers"),
+          "labs": ("laboratory test", "Safety laboratory tests"),
           "patients": ("patient", "Patients")}
 #: The record types, for the links between a patient's lists.
 TABLE_LINKS = [(t, TITLES[t][1]) for t in RECORD_FORMS]

@@ -1,0 +1,258 @@
+"""Data out: a patient's or the clinic's tables (CSV in a zip, or JSON), a patient's computed
+course (JSON), and the backup of a whole clinic (:func:`backup_clinic`, for ``neda-admin
+backup``; put back by :func:`.importing.restore_clinic`).
+
+The tables are those of neda's data model (``docs/data-model.md``) with the cells written as a
+user types them (ISO dates, ``yes``/``no``, blank for unknown), so that the exported files
+read back through :func:`neda.io.read_tables` - and through the import screen - unchanged.
+Two columns are the clinic's own and ignored by the rules: ``relapses.status`` (the review
+status; only ``confirmed`` and ``pseudo`` relapses reach the rules) and
+``patients.relapses_recorded``; the table ``symptom_treatments`` is the clinic's own too.
+
+Researchers get pseudonymised subject identifiers (:meth:`.models.Patient.pseudonym`) and no
+names; everyone else gets the registry identifiers. Deleted patients and records are never
+exported (the backup keeps them).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.utils import timezone
+
+from .checking import cell_text
+from .course import course_for, rule_set_digest
+from .models import (
+    Clinic,
+    LabTest,
+    MriScan,
+    Patient,
+    PatientAccount,
+    ProAnswer,
+    Relapse,
+    StaffMember,
+    SymptomTreatment,
+    Treatment,
+    Visit,
+)
+
+EXPORT_FORMAT = "neda-export"
+EXPORT_VERSION = 1
+
+_VISITS = ["date", "edss", "edss_method", "fs_pyramidal", "fs_cerebellar", "fs_brainstem",
+           "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral", "ambulation", "t25fw",
+           "nhpt", "nhpt_dominant", "nhpt_nondominant", "sdmt", "pasat"]
+_RELAPSES = ["date", "date_end", "resolved_date", "duration_hours", "pseudo", "fever",
+             "infection", "paroxysmal", "objective", "severity", "steroids", "plex",
+             "hospitalised", "symptoms", "fs_affected", "status"]
+_MRI = ["date", "comparator_date", "contrast", "gd", "new_t2", "enlarging_t2", "spinal_cord",
+        "pbvc", "same_protocol"]
+_TREATMENTS = ["drug", "start", "stop", "stop_reason", "dosing_interval_days"]
+_PROS = ["date", "instrument", "item", "response"]
+_LABS = ["date", "test", "result"]
+_SYMPTOM_TREATMENTS = ["drug", "symptom", "dose", "start", "stop"]
+_PATIENTS = ["birth_date", "sex", "onset_date", "diagnosis_date", "phenotype_at_diagnosis",
+             "course", "relapses_recorded"]
+
+#: Every exported table and its columns (after ``subject``), in order.
+COLUMNS: dict[str, list[str]] = {
+    "patients": _PATIENTS, "visits": _VISITS, "relapses": _RELAPSES, "mri": _MRI,
+    "treatments": _TREATMENTS, "pros": _PROS, "labs": _LABS,
+    "symptom_treatments": _SYMPTOM_TREATMENTS,
+}
+_MODELS: dict[str, type[models.Model]] = {
+    "visits": Visit, "relapses": Relapse, "mri": MriScan, "treatments": Treatment,
+    "pros": ProAnswer, "labs": LabTest, "symptom_treatments": SymptomTreatment,
+}
+
+
+def neda_version() -> str:
+    try:
+        return version("neda")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def subject_label(patient: Patient, pseudonymise: bool) -> str:
+    """What identifies the patient in an export: the registry identifier, or for
+    researchers the pseudonym."""
+    return patient.pseudonym() if pseudonymise else patient.subject
+
+
+def _blank(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def export_tables(patients: Sequence[Patient], *, pseudonymise: bool
+                  ) -> dict[str, dict[str, Any]]:
+    """The data-model tables of these patients (alive records only): table ->
+    ``{"columns": [...], "rows": [[typed values], ...]}``. Blank text is None (unknown)."""
+    labels = {p.pk: subject_label(p, pseudonymise) for p in patients}
+    out: dict[str, dict[str, Any]] = {}
+    patient_columns = ["subject", *([] if pseudonymise else ["name"]), *_PATIENTS]
+    out["patients"] = {"columns": patient_columns, "rows": [
+        [labels[p.pk], *([] if pseudonymise else [_blank(p.name)]),
+         *(_blank(getattr(p, f)) for f in _PATIENTS)]
+        for p in sorted(patients, key=lambda p: labels[p.pk])]}
+    for table, model in _MODELS.items():
+        columns = COLUMNS[table]
+        records = model.objects.filter(  # type: ignore[attr-defined]
+            patient_id__in=list(labels)).order_by("patient_id", "pk")
+        rows = []
+        for record in records:
+            if table == "relapses":
+                values = {"date": record.onset, "date_end": record.onset_end,
+                          "pseudo": record.status == "pseudo"}
+            else:
+                values = {}
+            rows.append([labels[record.patient_id], *(
+                _blank(values[c] if c in values else getattr(record, c)) for c in columns)])
+        rows.sort(key=lambda r: (str(r[0]), *(str(v) for v in r[1:3])))
+        out[table] = {"columns": ["subject", *columns], "rows": rows}
+    return out
+
+
+def manifest(clinic: Clinic, tables: dict[str, dict[str, Any]], *, scope: str,
+             pseudonymise: bool) -> dict[str, Any]:
+    return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION,
+            "exported_at": timezone.now().isoformat(), "neda_version": neda_version(),
+            "clinic": clinic.name, "scope": scope, "pseudonymised": pseudonymise,
+            "rows": {name: len(t["rows"]) for name, t in tables.items()},
+            "data_model": "neda's docs/data-model.md; relapses.status, "
+                          "patients.relapses_recorded and symptom_treatments are the clinic's "
+                          "own"}
+
+
+def tables_zip(tables: dict[str, dict[str, Any]], about: dict[str, Any]) -> bytes:
+    """A zip of one UTF-8 CSV file per table (cells as a user types them) and
+    ``export.json`` describing the export."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, table in tables.items():
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(table["columns"])
+            for row in table["rows"]:
+                writer.writerow([cell_text(v) for v in row])
+            archive.writestr(f"{name}.csv", text.getvalue())
+        archive.writestr("export.json", json.dumps(about, indent=2))
+    return buffer.getvalue()
+
+
+def tables_json(tables: dict[str, dict[str, Any]], about: dict[str, Any]) -> str:
+    """The same tables as JSON: ``{..., "tables": {name: [{column: value}, ...]}}`` with ISO
+    dates, numbers, true/false and null for unknown."""
+    body = dict(about)
+    body["tables"] = {name: [dict(zip(t["columns"], row, strict=True)) for row in t["rows"]]
+                      for name, t in tables.items()}
+    return json.dumps(body, default=_json_value, indent=1)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def course_export(patient: Patient, *, pseudonymise: bool) -> str:
+    """The computed course of a patient (:func:`.course.course_for`) as JSON, identified by
+    the export's label (the database id used inside the course never leaves)."""
+    course = course_for(patient)
+    label = subject_label(patient, pseudonymise)
+    body = {"format": "neda-course", "version": EXPORT_VERSION,
+            "exported_at": timezone.now().isoformat(), "neda_version": neda_version(),
+            "rule_set_digest": rule_set_digest(), "subject": label,
+            "pseudonymised": pseudonymise, "course": _relabel(course, patient.pk, label)}
+    return json.dumps(body, default=_json_value, indent=1)
+
+
+def _relabel(value: Any, pk: int, label: str) -> Any:
+    if isinstance(value, dict):
+        return {k: (label if k == "subject" and v == pk else _relabel(v, pk, label))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relabel(v, pk, label) for v in value]
+    return value
+
+
+# -------------------------------------------------------------------------------- backup
+BACKUP_FORMAT = "neda-clinic-backup"
+BACKUP_VERSION = 1
+
+#: The clinic's data models, in the order they are restored (patients first).
+BACKUP_MODELS: dict[str, type[models.Model]] = {
+    "patients": Patient, "visits": Visit, "relapses": Relapse, "mri": MriScan,
+    "treatments": Treatment, "symptom_treatments": SymptomTreatment, "pros": ProAnswer,
+    "labs": LabTest,
+}
+#: The account fields kept (the password as its hash, never in clear).
+USER_FIELDS = ("username", "password", "first_name", "last_name", "email", "is_active",
+               "is_staff", "is_superuser", "date_joined", "last_login")
+
+
+def field_value(value: Any) -> Any:
+    """A database value as JSON (dates and times in ISO 8601 with every digit)."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _rows(objects: Iterable[models.Model], fields: Sequence[models.Field[Any, Any]]
+          ) -> list[dict[str, Any]]:
+    return [{f.attname: field_value(getattr(o, f.attname)) for f in fields} for o in objects]
+
+
+def backup_clinic(clinic: Clinic, *, accounts: bool = True) -> dict[str, Any]:
+    """Every row of the clinic: the clinic, its patients and every record of theirs (deleted
+    ones too, with their deletion time), the audit trail of all of them, and - with
+    ``accounts`` - its staff and patient accounts (password hashes only). Rows keep their
+    database ids, so that references between them (and pseudonyms) survive a restore."""
+    user_model = get_user_model()
+    data: dict[str, Any] = {
+        "format": BACKUP_FORMAT, "version": BACKUP_VERSION,
+        "created_at": timezone.now().isoformat(), "neda_version": neda_version(),
+        "clinic": {f.attname: field_value(getattr(clinic, f.attname))
+                   for f in Clinic._meta.concrete_fields},
+        "tables": {}, "history": {}, "accounts": None,
+    }
+    patients = Patient.all_objects.filter(clinic=clinic)
+    for name, model in BACKUP_MODELS.items():
+        rows = (patients if model is Patient else
+                model.all_objects.filter(patient__clinic=clinic))  # type: ignore[attr-defined]
+        data["tables"][name] = _rows(rows.order_by("pk"), model._meta.concrete_fields)
+        history = model.history.model  # type: ignore[attr-defined]
+        entries = history.objects.filter(id__in=rows.values("pk")).order_by(
+            "history_id").select_related("history_user")
+        fields = [f for f in history._meta.concrete_fields if f.name != "history_user"]
+        data["history"][name] = [
+            {**row, "history_user": e.history_user.get_username() if e.history_user else None}
+            for row, e in zip(_rows(entries, fields), entries, strict=True)]
+    if accounts:
+        staff = StaffMember.objects.filter(clinic=clinic).select_related("user").order_by("pk")
+        own = PatientAccount.objects.filter(patient__clinic=clinic).select_related(
+            "user").order_by("pk")
+        user_fields = [f for f in user_model._meta.concrete_fields if f.name in USER_FIELDS]
+
+        def user(u: Any) -> dict[str, Any]:
+            return {f.attname: field_value(getattr(u, f.attname)) for f in user_fields}
+
+        data["accounts"] = {
+            "staff": [{"role": s.role, "user": user(s.user)} for s in staff],
+            "patients": [{"patient_id": a.patient_id, "user": user(a.user)} for a in own],
+        }
+    data["rows"] = {name: len(rows) for name, rows in data["tables"].items()}
+    return data

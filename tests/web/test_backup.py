@@ -1,0 +1,318 @@
+"""Backup and restore of a clinic: every row of every table (deleted ones with their deleted
+state, the audit trail, accounts as password hashes) comes back identical - into an empty
+database (same ids, URLs and pseudonyms), or as a copy beside the original."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import gzip
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from typer.testing import CliRunner
+
+from neda.web.clinic.exporting import BACKUP_MODELS, backup_clinic
+from neda.web.clinic.models import (
+    Clinic,
+    Patient,
+    PatientAccount,
+    Relapse,
+    StaffMember,
+    SymptomTreatment,
+    Visit,
+)
+
+from .conftest import PASSWORD
+
+DEMO = "Demo MS clinic"
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+# ------------------------------------------------------------------ a fresh database
+@dataclass
+class FreshDatabase:
+    """An empty, migrated database of its own (a SQLite file; with DATABASE_URL set to
+    PostgreSQL, a new PostgreSQL database), for commands run in other processes."""
+
+    url: str
+    env: dict[str, str]
+
+    def manage(self, *args: str, check: bool = True, **kwargs: Any
+               ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "neda.web.manage", *args], env=self.env,
+                              capture_output=True, text=True, timeout=600, **kwargs)
+        if check:
+            assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    def script(self, code: str) -> subprocess.CompletedProcess[str]:
+        """A Python script run with Django set up on this database."""
+        done = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + code],
+                              env=self.env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+
+@contextlib.contextmanager
+def fresh_database(folder: Path) -> Iterator[FreshDatabase]:
+    base = os.environ.get("DATABASE_URL", "")
+    name = None
+    if base.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        name = f"neda_io_{secrets.token_hex(4)}"
+        parts = urlsplit(base)
+        url = urlunsplit(parts._replace(path=f"/{name}"))
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    else:
+        url = f"sqlite:///{folder / 'fresh.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": url, "NEDA_DATA_DIR": str(folder / "data"),
+           "PYTHONPATH": str(SRC), "DJANGO_SETTINGS_MODULE": "neda.web.settings",
+           "NEDA_SECRET_KEY": "fresh-database-tests"}
+    fresh = FreshDatabase(url, env)
+    try:
+        fresh.manage("migrate", "-v0")
+        yield fresh
+    finally:
+        if name is not None:
+            import psycopg
+
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# ------------------------------------------------------------------ the clinic's content
+@pytest.fixture
+def lived_in(db: Any) -> Clinic:
+    """The demo clinic after some life: a name entered, a record edited by a user, a visit
+    and a patient deleted, a relapse reviewed, a symptomatic therapy."""
+    clinic = Clinic.objects.get(name=DEMO)
+    nurse = get_user_model().objects.get(username="nurse")
+    p = Patient.objects.get(clinic=clinic, subject="5")
+    p.name = "Jean Dupont"
+    p.birth_date = dt.date(1979, 7, 1)
+    p._history_user = nurse  # type: ignore[attr-defined]
+    p.save()
+    visit = Visit.objects.filter(patient=p).order_by("pk")[1]
+    visit.edss = 4.5
+    visit._history_user = nurse  # type: ignore[attr-defined]
+    visit.save()
+    Visit.objects.filter(patient=p).order_by("pk")[2].soft_delete()
+    Patient.objects.get(clinic=clinic, subject="6").soft_delete()
+    relapse = Relapse.objects.filter(patient__clinic=clinic).first()
+    assert relapse is not None
+    relapse.status = "rejected"
+    relapse.save()
+    SymptomTreatment.objects.create(patient=p, drug="baclofen", symptom="spasticity",
+                                    dose="10 mg tid", start=dt.date(2022, 1, 3))
+    return clinic
+
+
+def comparable(backup: dict[str, Any], *, same_ids: bool) -> dict[str, Any]:
+    """A backup without what a restore changes on purpose: when the rows got new ids, every
+    id becomes the row's position (references follow) and the URL ids go; the clinic's
+    name and the cache counters (data versions) go in any case."""
+    b = copy.deepcopy(backup)
+    for key in ("created_at", "rows"):
+        b.pop(key)
+    b["clinic"].pop("name")
+    b["clinic"].pop("data_version")
+    pos = {t: {r["id"]: i for i, r in enumerate(rows)} for t, rows in b["tables"].items()}
+    for table, rows in b["tables"].items():
+        for r in rows:
+            r.pop("data_version", None)
+            if not same_ids:
+                r["id"] = pos[table][r["id"]]
+                r.pop("clinic_id", None)
+                r.pop("public_id", None)
+                if "patient_id" in r:
+                    r["patient_id"] = pos["patients"][r["patient_id"]]
+    for table, entries in b["history"].items():
+        for i, h in enumerate(entries):
+            if not same_ids:
+                h["history_id"] = i
+                h["id"] = pos[table][h["id"]]
+                h.pop("clinic_id", None)
+                h.pop("public_id", None)
+                if "patient_id" in h:
+                    h["patient_id"] = pos["patients"][h["patient_id"]]
+    if not same_ids:
+        b["clinic"].pop("id")
+        for account in (b["accounts"] or {}).get("patients", []):
+            account["patient_id"] = pos["patients"][account["patient_id"]]
+    return b
+
+
+def test_a_backup_holds_every_row_deleted_ones_the_trail_and_account_hashes(
+        lived_in: Clinic, tmp_path: Path) -> None:
+    path = tmp_path / "clinic.json"
+    call_command("backup", clinic=DEMO, output=str(path), verbosity=0)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    data = json.loads(path.read_text())
+    assert data["format"] == "neda-clinic-backup"
+    for table, model in BACKUP_MODELS.items():
+        everything = model.all_objects.filter(  # type: ignore[attr-defined]
+            **({"clinic": lived_in} if model is Patient else {"patient__clinic": lived_in}))
+        assert len(data["tables"][table]) == everything.count() > 0
+    deleted = [r for r in data["tables"]["visits"] if r["deleted_at"]]
+    assert len(deleted) == 1
+    assert any(r["deleted_at"] for r in data["tables"]["patients"])
+    assert any(r["name"] == "Jean Dupont" for r in data["tables"]["patients"])
+    assert any(h["history_user"] == "nurse" for h in data["history"]["visits"])
+    assert any(h["history_change_reason"] == "import" for h in data["history"]["pros"])
+    users = [a["user"] for a in (*data["accounts"]["staff"], *data["accounts"]["patients"])]
+    assert {u["username"] for u in users} == {"admin", "clinician", "nurse", "researcher",
+                                              "patient1", "patient2"}
+    text = path.read_text()
+    assert all(u["password"].startswith(("argon2", "pbkdf2")) for u in users)
+    assert PASSWORD not in text
+    assert "OTHER-1" not in text
+    # without accounts, and compressed
+    call_command("backup", clinic=DEMO, output=str(tmp_path / "b.json.gz"), no_accounts=True,
+                 verbosity=0)
+    small = json.loads(gzip.decompress((tmp_path / "b.json.gz").read_bytes()))
+    assert small["accounts"] is None and small["tables"] == data["tables"]
+
+
+def test_restore_as_a_copy_beside_the_original_is_identical(lived_in: Clinic,
+                                                            tmp_path: Path) -> None:
+    path = tmp_path / "clinic.json"
+    call_command("backup", clinic=DEMO, output=str(path), verbosity=0)
+    original = json.loads(path.read_text())
+    # the accounts' user names are taken here: refused, nothing restored
+    with pytest.raises(CommandError, match="user names taken"):
+        call_command("restore", str(path), clinic="Copy", verbosity=0)
+    with pytest.raises(CommandError, match="exists"):
+        call_command("restore", str(path), no_accounts=True, verbosity=0)
+    assert not Clinic.objects.filter(name="Copy").exists()
+
+    call_command("restore", str(path), clinic="Copy", no_accounts=True, verbosity=0)
+    copy_ = Clinic.objects.get(name="Copy")
+    again = backup_clinic(copy_, accounts=False)
+    original["accounts"] = None
+    assert comparable(again, same_ids=False) == comparable(original, same_ids=False)
+    # the original is untouched, the copy is a clinic of its own
+    assert comparable(backup_clinic(lived_in, accounts=False), same_ids=True) == comparable(
+        original, same_ids=True)
+    assert Patient.objects.filter(clinic=copy_).count() == Patient.objects.filter(
+        clinic=lived_in).count()
+    assert not StaffMember.objects.filter(clinic=copy_).exists()
+
+
+def _wipe(clinic: Clinic) -> None:
+    """Remove the clinic and everything of it, hard (an empty database for this clinic)."""
+    user_model = get_user_model()
+    users = list(user_model.objects.filter(staff__clinic=clinic)) + list(
+        user_model.objects.filter(patient_account__patient__clinic=clinic))
+    PatientAccount.objects.filter(patient__clinic=clinic).delete()
+    StaffMember.objects.filter(clinic=clinic).delete()
+    for model in reversed(BACKUP_MODELS.values()):
+        rows = model.all_objects.filter(  # type: ignore[attr-defined]
+            **({"clinic": clinic} if model is Patient else {"patient__clinic": clinic}))
+        ids = list(rows.values_list("pk", flat=True))
+        rows.delete()  # (the audit trail records the deletion: removed below)
+        model.history.model.objects.filter(id__in=ids).delete()  # type: ignore[attr-defined]
+    clinic.delete()
+    for u in users:
+        u.delete()
+
+
+def test_restore_into_an_emptied_database_gives_the_same_rows_ids_and_pseudonyms(
+        lived_in: Clinic, tmp_path: Path) -> None:
+    path = tmp_path / "clinic.json"
+    call_command("backup", clinic=DEMO, output=str(path), verbosity=0)
+    original = json.loads(path.read_text())
+    pseudonyms = {p.public_id: p.pseudonym() for p in Patient.all_objects.filter(
+        clinic=lived_in)}
+    _wipe(lived_in)
+    assert not Clinic.objects.filter(name=DEMO).exists()
+
+    call_command("restore", str(path), verbosity=0)
+    restored = Clinic.objects.get(name=DEMO)
+    assert comparable(backup_clinic(restored), same_ids=True) == comparable(original,
+                                                                            same_ids=True)
+    assert {p.public_id: p.pseudonym() for p in Patient.all_objects.filter(
+        clinic=restored)} == pseudonyms
+    nurse = get_user_model().objects.get(username="nurse")
+    assert nurse.check_password(PASSWORD) and nurse.staff.clinic == restored
+    account = PatientAccount.objects.get(user__username="patient1")
+    assert account.patient.clinic == restored
+    # new rows get new ids after the restored ones
+    v = Visit.objects.create(patient=Patient.objects.filter(clinic=restored).first(),
+                             date=dt.date(2026, 10, 1), edss=2.0)
+    assert v.pk > max(r["id"] for r in original["tables"]["visits"])
+
+
+def test_restore_into_an_empty_database_of_its_own(lived_in: Clinic, tmp_path: Path) -> None:
+    """The commands as an administrator runs them: backup here, restore into a new database
+    (another process), back up from there: the same file, row for row."""
+    path = tmp_path / "clinic.json"
+    call_command("backup", clinic=DEMO, output=str(path), verbosity=0)
+    with fresh_database(tmp_path) as fresh:
+        done = fresh.manage("restore", str(path))
+        assert "Restored 'Demo MS clinic'" in done.stdout and "Checked" in done.stdout
+        again = tmp_path / "again.json"
+        fresh.manage("backup", "--clinic", DEMO, "-o", str(again))
+        assert comparable(json.loads(again.read_text()), same_ids=True) == comparable(
+            json.loads(path.read_text()), same_ids=True)
+        # a second restore of the same backup into that database is refused, nothing changes
+        done = fresh.manage("restore", str(path), check=False)
+        assert done.returncode != 0 and "exists" in done.stderr
+        # the restored patients' courses compute, and the restored staff can log in
+        fresh.script(
+            "from neda.web.clinic.models import Patient\n"
+            "from neda.web.clinic.course import course_for\n"
+            "from django.contrib.auth import get_user_model\n"
+            "p = Patient.objects.filter(visit__isnull=False).first()\n"
+            "assert course_for(p)['follow_up']['visits'] > 0\n"
+            "nurse = get_user_model().objects.get(username='nurse')\n"
+            f"assert nurse.check_password('{PASSWORD}') and nurse.staff.role == 'nurse'\n")
+
+
+def test_a_damaged_backup_restores_nothing(lived_in: Clinic, tmp_path: Path) -> None:
+    data = backup_clinic(lived_in, accounts=False)
+    data["tables"]["visits"][-1]["date"] = "2020-13-45"
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    before = (Clinic.objects.count(), Patient.all_objects.count(), Visit.all_objects.count())
+    with pytest.raises(CommandError, match="damaged"):
+        call_command("restore", str(path), clinic="Broken", verbosity=0)
+    assert (Clinic.objects.count(), Patient.all_objects.count(),
+            Visit.all_objects.count()) == before
+    (tmp_path / "not.json").write_text("hello")
+    with pytest.raises(CommandError, match="not a neda backup"):
+        call_command("restore", str(tmp_path / "not.json"), verbosity=0)
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something"}))
+    with pytest.raises(CommandError, match="not a neda clinic backup"):
+        call_command("restore", str(tmp_path / "other.json"), verbosity=0)
+
+
+def test_neda_backup_and_neda_restore(lived_in: Clinic, tmp_path: Path) -> None:
+    from neda.cli import app
+
+    runner = CliRunner()
+    path = tmp_path / "clinic.json.gz"
+    result = runner.invoke(app, ["backup", "--clinic", DEMO, "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Backed up 'Demo MS clinic'" in result.output
+    result = runner.invoke(app, ["restore", str(path), "--clinic", "Copy", "--no-accounts"])
+    assert result.exit_code == 0, result.output
+    assert Patient.all_objects.filter(clinic__name="Copy").count() == (
+        Patient.all_objects.filter(clinic=lived_in).count())
+    result = runner.invoke(app, ["backup", "--clinic", "No such", "-o", str(path)])
+    assert result.exit_code == 1 and "no clinic named 'No such'" in result.output
