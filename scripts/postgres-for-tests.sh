@@ -12,7 +12,7 @@ if ! pg_lsclusters -h | awk '{print $4}' | grep -q online; then
     if ! pg_lsclusters -h | grep -q .; then
         pg_createcluster "$version" main >/dev/null
     fi
-    pg_ctlcluster "$version" main start
+    pg_ctlcluster "$version" main start >&2  # stdout is only the URL
 fi
 port=$(pg_lsclusters -h | awk '$4 == "online" {print $3; exit}')
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }

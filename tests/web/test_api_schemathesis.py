@@ -18,6 +18,8 @@ import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -52,6 +54,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def target(db: Any) -> Iterator[dict[str, Any]]:
     """A clinician's token, a patient of their clinic, and one record of every table."""
     cache.clear()
+    # the WSGI application closes the database connection after each request; inside the
+    # test's transaction it must stay open (as Django's test client arranges)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     user = get_user_model().objects.get(username="clinician")
     _, key = ApiToken.issue(user, "schemathesis")
     patient = (Patient.objects.filter(clinic=user.staff.clinic, relapse__isnull=False,
@@ -61,8 +67,12 @@ def target(db: Any) -> Iterator[dict[str, Any]]:
                                     start="2020-01-01")  # not in the demo registry
     records = {name: table.model.objects.filter(patient=patient).first().pk  # type: ignore[union-attr]
                for name, table in TABLES.items()}
-    yield {"key": key, "public_id": str(patient.public_id), "records": records}
-    cache.clear()
+    try:
+        yield {"key": key, "public_id": str(patient.public_id), "records": records}
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+        cache.clear()
 
 
 @schema.parametrize()
