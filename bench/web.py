@@ -54,10 +54,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-0f3c9a"
 
 
-def _bin(name: str) -> str:
-    """A console script of the environment running this benchmark (``neda-admin``, ``gunicorn``)."""
+def _bin(name: str) -> list[str]:
+    """A console script of the environment running this benchmark (``neda-admin``,
+    ``gunicorn``), or its module run by this interpreter (a source tree not installed)."""
     here = Path(sys.executable).parent / name
-    return str(here) if here.exists() else name
+    if here.exists():
+        return [str(here)]
+    module = {"neda-admin": "neda.web.manage", "gunicorn": "gunicorn"}[name]
+    return [sys.executable, "-m", module]
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -79,9 +83,9 @@ def build_clinic(patients: int, seed: int) -> Path:
     env = _env(data_dir)
     admin = _bin("neda-admin")
     t0 = time.perf_counter()
-    subprocess.run([admin, "migrate", "--noinput", "-v0"], env=env, check=True)
-    subprocess.run([admin, "collectstatic", "--noinput", "-v0"], env=env, check=True)
-    subprocess.run([admin, "demo_clinic", "--patients", str(patients), "--seed", str(seed)],
+    subprocess.run([*admin, "migrate", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([*admin, "collectstatic", "--noinput", "-v0"], env=env, check=True)
+    subprocess.run([*admin, "demo_clinic", "--patients", str(patients), "--seed", str(seed)],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     stamp.touch()
     print(f"demo clinic of {patients} patients built in {time.perf_counter() - t0:.0f} s",
@@ -90,7 +94,7 @@ def build_clinic(patients: int, seed: int) -> Path:
 
 
 def issue_token(data_dir: Path) -> str:
-    out = subprocess.run([_bin("neda-admin"), "issue_token", "--username", "clinician",
+    out = subprocess.run([*_bin("neda-admin"), "issue_token", "--username", "clinician",
                           "--name", f"bench {time.time():.0f}"],
                          env=_env(data_dir), check=True, capture_output=True, text=True)
     return out.stdout.strip().splitlines()[-1]
@@ -99,7 +103,8 @@ def issue_token(data_dir: Path) -> str:
 def patient_ids(data_dir: Path) -> list[str]:
     code = ("import django; django.setup();"
             "from neda.web.clinic.models import Patient;"
-            "print('\\n'.join(str(p) for p in Patient.objects.values_list('public_id', flat=True)))")
+            "print('\\n'.join(str(p) for p in "
+            "Patient.objects.values_list('public_id', flat=True)))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**_env(data_dir), "DJANGO_SETTINGS_MODULE": "neda.web.settings"})
     return out.stdout.split()
@@ -107,7 +112,7 @@ def patient_ids(data_dir: Path) -> list[str]:
 
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [_bin("gunicorn"), "neda.web.wsgi", "--bind", f"127.0.0.1:{port}",
+        [*_bin("gunicorn"), "neda.web.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--log-level", "warning"],
         env=_env(data_dir), start_new_session=True)
     deadline = time.monotonic() + 60
@@ -116,9 +121,9 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                 if r.status == 200:
                     return server
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # not up yet, or a worker still booting
             time.sleep(0.3)
-    server.terminate()
+    os.killpg(server.pid, signal.SIGTERM)
     raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
 

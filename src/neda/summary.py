@@ -280,7 +280,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     """One row per visit: rated and computed EDSS (rules §1.5), timed tests, SDMT, MSFC (rules
     §7.1). The computed EDSS is a check of the rated one, never a replacement."""
     keep = [c for c in ("subject", "date", "edss", "t25fw", "nhpt", "sdmt") if c in vis.columns]
-    out = vis[keep].reset_index(drop=True)
+    out = bare(vis)[keep].reset_index(drop=True)
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
     if fs_given or "ambulation" in vis.columns:
@@ -662,8 +662,11 @@ class PatientCourse:
                 "objective_spms_date": _fmt_date(r.get("spms_date")),
                 "objective_spms_reason": _num(r.get("spms_reason")),
             },
+            # the scores this patient has (a cohort's table has a column for every score
+            # any of its patients has: the patient's course is the same in any cohort)
             "latest_scores": {k.replace("_latest", ""): _num(r[k]) for k in r
-                              if k.endswith("_latest") and not k.startswith("edss")},
+                              if k.endswith("_latest") and not k.startswith("edss")
+                              and _num(r[k]) is not None},
             "msfc": self._msfc(),
             "monitoring": self._monitoring(),
             "score_trends": _records(self.trends, [

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..options import Options, option
-from ._common import provenance, rule_set_name, with_provenance
+from ._common import bare, provenance, rule_set_name, with_provenance
 from .dmt_catalogue import lookup_drug
 from .relapses import as_hygiene
 
@@ -435,8 +435,10 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     value); ``worse_when`` says which direction is worse. The difference is not a confirmed
     change (rules §2)."""
     parts = []
+    # columns read from attrs-free views (a provenance record is deep-copied into every column)
+    tables = {"visits": bare(visits), "scores": None if scores is None else bare(scores)}
     for measure, (label, source, worse, symptom) in MEASURES.items():
-        frame = visits if source == "visits" else scores
+        frame = tables["visits" if source == "visits" else "scores"]
         if frame is None or measure not in frame.columns or not len(frame):
             continue
         have = frame.loc[frame[measure].notna(), ["subject", "date", measure]]

@@ -135,21 +135,51 @@ def course_for(patient: Patient) -> dict[str, Any]:
     if found is not None:
         return found  # type: ignore[no-any-return]
     result: dict[str, Any]
-    try:
-        tables = tables_for([patient])
-        if tables.visits is None or not len(tables.visits):
-            result = {"subject": patient.pk, "no_visits": True}
-        else:
-            summary = summarise(tables, options=options)
-            result = summary.patient(patient.pk).to_dict()
-            result["chart"] = chart_data(summary, patient.pk)
-    except InputError as exc:
-        result = {"subject": patient.pk, "input_error": str(exc)}
+    summary = _clinic_summary_with(patient, options)
+    if summary is not None:  # the clinic's course, computed for the list, is still current
+        result = summary.patient(patient.pk).to_dict()
+        result["chart"] = chart_data(summary, patient.pk)
+    else:
+        try:
+            tables = tables_for([patient])
+            if tables.visits is None or not len(tables.visits):
+                result = {"subject": patient.pk, "no_visits": True}
+            else:
+                summary = summarise(tables, options=options)
+                result = summary.patient(patient.pk).to_dict()
+                result["chart"] = chart_data(summary, patient.pk)
+        except InputError as exc:
+            result = {"subject": patient.pk, "input_error": str(exc)}
     result["rule_set_digest"] = digest
     result["data_version"] = patient.data_version
     result["as_of"] = options.as_of
     cache.set(key, result, timeout=None)
     return result
+
+
+#: The latest whole-clinic course of each clinic in this process (the list computes it): its
+#: cache key and, per group of patients, their ids and the summary. A patient's overview is
+#: taken from it while the clinic's data version is unchanged (tests/web check that it equals
+#: the patient's course computed alone); after any change the patient is computed alone.
+_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary]]]] = {}
+
+
+def _clinic_key(clinic_id: int, data_version: int, options: SummaryOptions) -> str:
+    return f"neda:clinic:{clinic_id}:{data_version}:{rule_set_digest()}:{options.as_of}"
+
+
+def _clinic_summary_with(patient: Patient, options: SummaryOptions) -> CourseSummary | None:
+    found = _CLINIC_SUMMARIES.get(patient.clinic_id)
+    if found is None:
+        return None
+    version = Clinic.objects.filter(pk=patient.clinic_id).values_list("data_version",
+                                                                       flat=True).first()
+    if found[0] != _clinic_key(patient.clinic_id, version or 0, options):
+        return None
+    for ids, summary in found[1]:
+        if patient.pk in ids:
+            return summary
+    return None
 
 
 def clinic_overview(clinic: Clinic) -> pd.DataFrame:
@@ -162,23 +192,26 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
     ``attrs["input_error"]``."""
     clinic.refresh_from_db(fields=["data_version"])
     options = options_today()
-    key = f"neda:clinic:{clinic.pk}:{clinic.data_version}:{rule_set_digest()}:{options.as_of}"
+    key = _clinic_key(clinic.pk, clinic.data_version, options)
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
     seen = set(Visit.objects.filter(patient__clinic=clinic).values_list("patient_id",
                                                                          flat=True))
     with_visits = [p for p in Patient.objects.filter(clinic=clinic) if p.pk in seen]
-    parts = []
+    summaries: list[CourseSummary] = []
     error = None
     for group in ([p for p in with_visits if p.relapses_recorded],
                   [p for p in with_visits if not p.relapses_recorded]):
         if not group:
             continue
         try:
-            parts.append(summarise(tables_for(group), options=options).patients)
+            summaries.append(summarise(tables_for(group), options=options))
         except InputError as exc:
             error = str(exc)
+    parts = [summary.patients for summary in summaries]
+    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary)
+                                          for summary in summaries] if error is None else [])
     if error is not None or not parts:
         overview = pd.DataFrame({"subject": pd.Series([], dtype="int64")})
     else:
