@@ -99,7 +99,8 @@ def issue_token(data_dir: Path) -> str:
 def patient_ids(data_dir: Path) -> list[str]:
     code = ("import django; django.setup();"
             "from neda.web.clinic.models import Patient;"
-            "print('\\n'.join(str(p) for p in Patient.objects.values_list('public_id', flat=True)))")
+            "print('\\n'.join(str(p) for p in "
+            "Patient.objects.values_list('public_id', flat=True)))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**_env(data_dir), "DJANGO_SETTINGS_MODULE": "neda.web.settings"})
     return out.stdout.split()
