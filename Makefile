@@ -12,7 +12,7 @@ BIN    := $(VENV)/bin
 CLINIC := build/clinic
 export NEDA_DATA_DIR ?= $(CLINIC)
 
-.PHONY: run test test-postgres clean
+.PHONY: run test test-postgres screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,8 @@ $(NP2)/.installed: pyproject.toml
 	$(NP2)/bin/python -c "import numpy; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
 	touch $@
 
-# Everything on SQLite, the web tests again on PostgreSQL, the core again under numpy 2.
+# Everything on SQLite (the browser tests in Chromium too), the web tests again on PostgreSQL,
+# the core again under numpy 2.
 test: $(VENV)/.installed-test $(NP2)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
@@ -56,6 +57,7 @@ test: $(VENV)/.installed-test $(NP2)/.installed
 
 # The web tests against a real PostgreSQL (the machine's; scripts/postgres-for-tests.sh starts
 # it and makes the role). Without PostgreSQL this says so, and fails when NEDA_REQUIRE_POSTGRES=1.
+# The browser tests serve a SQLite clinic of their own: they ran in the SQLite pass already.
 test-postgres: $(VENV)/.installed-test
 	@url=$$(scripts/postgres-for-tests.sh) ; status=$$? ; \
 	if [ $$status -ne 0 ]; then \
@@ -63,7 +65,14 @@ test-postgres: $(VENV)/.installed-test
 		echo "PostgreSQL not available: the web tests ran on SQLite only"; exit 0; \
 	fi ; \
 	echo "web tests on PostgreSQL" ; \
-	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres $(BIN)/pytest -q tests/web
+	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres $(BIN)/pytest -q tests/web \
+		--ignore=tests/web/test_browser.py
+
+# The screenshots of the docs (patient list, overview, import preview), taken by the browser
+# tests in Debian's Chromium, into docs/screenshots/.
+screenshots: $(VENV)/.installed-test
+	NEDA_REQUIRE_BROWSER=1 NEDA_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q \
+		-p no:cacheprovider tests/web/test_browser.py
 
 clean:
 	rm -rf $(VENV) $(NP2) build

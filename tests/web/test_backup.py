@@ -4,20 +4,12 @@ database (same ids, URLs and pseudonyms), or as a copy beside the original."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime as dt
 import gzip
 import json
-import os
-import secrets
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -37,63 +29,9 @@ from neda.web.clinic.models import (
 )
 
 from .conftest import PASSWORD
+from .live_server import fresh_database
 
 DEMO = "Demo MS clinic"
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-# ------------------------------------------------------------------ a fresh database
-@dataclass
-class FreshDatabase:
-    """An empty, migrated database of its own (a SQLite file; with DATABASE_URL set to
-    PostgreSQL, a new PostgreSQL database), for commands run in other processes."""
-
-    url: str
-    env: dict[str, str]
-
-    def manage(self, *args: str, check: bool = True, **kwargs: Any
-               ) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "neda.web.manage", *args], env=self.env,
-                              capture_output=True, text=True, timeout=600, **kwargs)
-        if check:
-            assert done.returncode == 0, done.stdout + done.stderr
-        return done
-
-    def script(self, code: str) -> subprocess.CompletedProcess[str]:
-        """A Python script run with Django set up on this database."""
-        done = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + code],
-                              env=self.env, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done
-
-
-@contextlib.contextmanager
-def fresh_database(folder: Path) -> Iterator[FreshDatabase]:
-    base = os.environ.get("DATABASE_URL", "")
-    name = None
-    if base.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        name = f"neda_io_{secrets.token_hex(4)}"
-        parts = urlsplit(base)
-        url = urlunsplit(parts._replace(path=f"/{name}"))
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    else:
-        url = f"sqlite:///{folder / 'fresh.sqlite3'}"
-    env = {**os.environ, "DATABASE_URL": url, "NEDA_DATA_DIR": str(folder / "data"),
-           "PYTHONPATH": str(SRC), "DJANGO_SETTINGS_MODULE": "neda.web.settings",
-           "NEDA_SECRET_KEY": "fresh-database-tests"}
-    fresh = FreshDatabase(url, env)
-    try:
-        fresh.manage("migrate", "-v0")
-        yield fresh
-    finally:
-        if name is not None:
-            import psycopg
-
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ------------------------------------------------------------------ the clinic's content

@@ -15,10 +15,6 @@ from __future__ import annotations
 import http.cookiejar
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,17 +24,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .test_backup import FreshDatabase, fresh_database
+from .live_server import FreshDatabase, Server, fresh_database
 
 PASSWORD = "crash-test-password-1"
 PATIENTS = 150
 VISITS_EACH = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _visits_file() -> bytes:
@@ -91,48 +81,6 @@ class Browser:
         found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
         assert found, html[:2000]
         return found.group(1)
-
-
-class Server:
-    """gunicorn serving the clinic on a free port, in a process group of its own."""
-
-    def __init__(self, fresh: FreshDatabase, folder: Path, **env: str):
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(folder / f"gunicorn-{self.port}.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "neda.web.wsgi:application", "--bind",
-             f"127.0.0.1:{self.port}", "--workers", "1", "--timeout", "300"],
-            env={**fresh.env, **env}, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if self.process.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise AssertionError(f"gunicorn did not start: {self.log_text()}")
-            time.sleep(0.2)
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text()
-
-    def kill(self) -> None:
-        """SIGKILL to the server's process group (the master and its worker): no handler,
-        no clean-up, as a power cut or the OOM killer would do it."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        self.log.close()
 
 
 def _upload(server: Server, data: bytes) -> tuple[Browser, str, str]:

@@ -19,3 +19,41 @@ def test_list_and_overview(clinician: Client, demo_patient: Patient) -> None:
     r = clinician.get(f"/patients/{demo_patient.public_id}/")
     assert r.status_code == 200
     assert "In plain words" in r.content.decode()
+
+
+def _links(html: str, nav: str) -> list[str]:
+    """The hrefs of the <nav aria-label="..."> of a page."""
+    import re
+
+    found = re.search(rf'<nav[^>]*aria-label="{nav}"[^>]*>(.*?)</nav>', html, re.S)
+    assert found, html[:2000]
+    return re.findall(r'href="([^"]+)"', found.group(1))
+
+
+def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Patient) -> None:
+    """The main menu and the overview's actions link each role's screens (import, export, new
+    patient, deleted records were reachable only by typing their address), and every link
+    opens for that role."""
+    from .conftest import login
+
+    expected = {
+        "clinician": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/"},
+        "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/"},
+        "researcher": {"/patients/", "/export/", "/edss/"},
+        "admin": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
+                  "/deleted/"},
+    }
+    overview = f"/patients/{demo_patient.public_id}/"
+    for role, screens in expected.items():
+        client = login(role)
+        menu = _links(client.get("/patients/").content.decode(), "main")
+        assert set(menu) == screens, role
+        actions = _links(client.get(overview).content.decode(), "patient")
+        assert f"/export{overview}" in actions
+        for href in menu + actions:
+            assert client.get(href).status_code == 200, (role, href)
+    admin = login("admin")
+    edit = admin.get(f"{overview}edit/").content.decode()
+    assert f'href="{overview}delete/"' in edit
+    assert f'href="{overview}delete/"' not in login("clinician").get(
+        f"{overview}edit/").content.decode()
