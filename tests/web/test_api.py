@@ -527,6 +527,12 @@ def test_records_that_would_not_read_together_are_refused(world: World) -> None:
     # nothing was stored, and the course is still computed
     assert Patient.objects.get(pk=patient.pk).data_version == version
     assert client.get(f"/api/patients/{pid}/course").status_code == 200
+    # the refused change left no course under the data version the next change gets
+    r = client.post(f"/api/patients/{pid}/pros",
+                    {"date": "2001-02-03", "instrument": "MFIS", "item": "3", "response": "1"},
+                    content_type="application/json")
+    assert r.status_code == 201, r.content
+    assert "input_error" not in client.get(f"/api/patients/{pid}/course").json()
 
 
 def test_put_replaces_and_patch_changes(world: World) -> None:

@@ -14,14 +14,13 @@ from neda.web.clinic.models import Clinic, Patient, Relapse
 
 
 def _courses(patients: list[Patient]) -> dict[int, dict[str, Any]]:
-    cache.clear()
+    cache.clear()  # the patients' cached courses; the clinic's course is kept
     return {p.pk: bridge.course_for(p) for p in patients}
 
 
 def test_a_course_from_the_clinic_equals_the_course_computed_alone(db: Any) -> None:
     clinic = Clinic.objects.get(name="Demo MS clinic")
     patients = list(Patient.objects.filter(clinic=clinic).order_by("pk"))
-    bridge._CLINIC_SUMMARIES.clear()
     alone = _courses(patients)
     cache.clear()
     overview = bridge.clinic_overview(clinic)

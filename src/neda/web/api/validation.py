@@ -198,8 +198,8 @@ def clean(table: Table, record: PatientRecord) -> None:
 
 def check_course(table: Table, patient: Patient) -> None:
     """The patient's records, as they now are in this transaction, read together and give a
-    course (the same reading and computing as the screens: :func:`course_for`, which also
-    caches the new course under the new data version for the next read); else
+    course (the same reading and computing as the screens: :func:`course_for`, uncached: the
+    transaction may still be rolled back); else
     :class:`ApiInputError`, and the caller's transaction is rolled back."""
     patient.refresh_from_db(fields=["data_version"])
     try:  # the readers first: their problems name the field
@@ -210,7 +210,7 @@ def check_course(table: Table, patient: Patient) -> None:
                              for e in err.errors]) from None
     # course_for keeps the rules' refusal (e.g. an item the questionnaire does not have) as
     # the course's "input_error" (the screens show it); here it refuses the change
-    refused = course_for(patient).get("input_error")
+    refused = course_for(patient, cached=False).get("input_error")
     if refused:
         raise ApiInputError([_error(None, f"with the patient's other records: {refused}")])
 

@@ -123,19 +123,23 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
         labs=labs, patients=patients_frame)
 
 
-def course_for(patient: Patient) -> dict[str, Any]:
+def course_for(patient: Patient, *, cached: bool = True) -> dict[str, Any]:
     """One patient's whole course (``PatientCourse.to_dict()`` with the chart data), as of
     today, cached by data version, rule-set digest and date; ``{"no_visits": True}`` for a
     patient without visits and ``{"input_error": ...}`` when a stored record does not read
-    (the readers' message, naming the table, row and column)."""
+    (the readers' message, naming the table, row and column).
+
+    ``cached=False`` computes from the records as this transaction sees them and caches
+    nothing: a change checked inside a transaction that may be rolled back (the API) must not
+    leave a course under a data version that is then given to other data."""
     digest = rule_set_digest()
     options = options_today()
     key = f"neda:course:{patient.pk}:{patient.data_version}:{digest}:{options.as_of}"
-    found = cache.get(key)
+    found = cache.get(key) if cached else None
     if found is not None:
         return found  # type: ignore[no-any-return]
     result: dict[str, Any]
-    summary = _clinic_summary_with(patient, options)
+    summary = _clinic_summary_with(patient, options) if cached else None
     if summary is not None:  # the clinic's course, computed for the list, is still current
         result = summary.patient(patient.pk).to_dict()
         result["chart"] = chart_data(summary, patient.pk)
@@ -153,15 +157,25 @@ def course_for(patient: Patient) -> dict[str, Any]:
     result["rule_set_digest"] = digest
     result["data_version"] = patient.data_version
     result["as_of"] = options.as_of
-    cache.set(key, result, timeout=None)
+    if cached:
+        cache.set(key, result, timeout=None)
     return result
 
 
+def forget_computed() -> None:
+    """Drop every course this process holds (the cache and the clinics' courses)."""
+    cache.clear()
+    _CLINIC_SUMMARIES.clear()
+
+
 #: The latest whole-clinic course of each clinic in this process (the list computes it): its
-#: cache key and, per group of patients, their ids and the summary. A patient's overview is
-#: taken from it while the clinic's data version is unchanged (tests/web check that it equals
-#: the patient's course computed alone); after any change the patient is computed alone.
-_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary]]]] = {}
+#: cache key, per group of patients their ids and the summary, and the list's table (kept
+#: here, not in the cache: unpickling 5,000 rows on every page costs more than the page). A
+#: patient's overview is taken from it while the clinic's data version is unchanged
+#: (tests/web check that it equals the patient's course computed alone); after any change the
+#: patient is computed alone. Callers read these tables and never change them.
+_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary]],
+                                   pd.DataFrame]] = {}
 
 
 def _clinic_key(clinic_id: int, data_version: int, options: SummaryOptions) -> str:
@@ -193,9 +207,9 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
     clinic.refresh_from_db(fields=["data_version"])
     options = options_today()
     key = _clinic_key(clinic.pk, clinic.data_version, options)
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
+    kept = _CLINIC_SUMMARIES.get(clinic.pk)
+    if kept is not None and kept[0] == key:
+        return kept[2]
     seen = set(Visit.objects.filter(patient__clinic=clinic).values_list("patient_id",
                                                                          flat=True))
     with_visits = [p for p in Patient.objects.filter(clinic=clinic) if p.pk in seen]
@@ -210,15 +224,15 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
         except InputError as exc:
             error = str(exc)
     parts = [summary.patients for summary in summaries]
-    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary)
-                                          for summary in summaries] if error is None else [])
     if error is not None or not parts:
         overview = pd.DataFrame({"subject": pd.Series([], dtype="int64")})
     else:
         overview = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     overview.attrs["input_error"] = error
     overview.attrs["as_of"] = options.as_of
-    cache.set(key, overview, timeout=None)
+    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary)
+                                          for summary in summaries] if error is None else [],
+                                    overview)
     return overview
 
 
