@@ -279,32 +279,39 @@ _MSFC_INPUTS = ("t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "pasat", "
 def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     """One row per visit: rated and computed EDSS (rules §1.5), timed tests, SDMT, MSFC (rules
     §7.1). The computed EDSS is a check of the rated one, never a replacement."""
-    keep = [c for c in ("subject", "date", "edss", "t25fw", "nhpt", "sdmt") if c in vis.columns]
-    out = bare(vis)[keep].reset_index(drop=True)
+    given = bare(vis)
+    n = len(given)
+    # columns gathered, the table built once (a column insert costs about 0.3 ms)
+    out: dict[str, Any] = {c: given[c].array for c in ("subject", "date", "edss", "t25fw",
+                                                         "nhpt", "sdmt") if c in given.columns}
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
     if fs_given or "ambulation" in vis.columns:
-        computed = compute_edss(vis.reset_index(drop=True), opts.edss)
+        computed = compute_edss(vis, opts.edss)
+        record["edss"] = computed.attrs.get("provenance")
+        computed = bare(computed)
         out["computed_edss"] = computed["computed_edss"].to_numpy()
         out["edss_mismatch"] = computed["mismatch"].to_numpy()
         out["edss_mismatch_reason"] = computed["mismatch_reason"].to_numpy()
         out["computed_edss_reason"] = computed["reason"].to_numpy()
-        record["edss"] = computed.attrs.get("provenance")
     else:
-        out["computed_edss"] = np.nan
-        out["edss_mismatch"] = pd.array([pd.NA] * len(out), dtype="boolean")
-        out["edss_mismatch_reason"] = None
-        out["computed_edss_reason"] = "no functional-system grades recorded"
+        out["computed_edss"] = np.full(n, np.nan)
+        out["edss_mismatch"] = pd.array([pd.NA] * n, dtype="boolean")
+        out["edss_mismatch_reason"] = np.full(n, None, dtype=object)
+        out["computed_edss_reason"] = np.full(n, "no functional-system grades recorded",
+                                              dtype=object)
     if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
-        msfc = msfc_scores(vis.reset_index(drop=True), opts.msfc)
+        msfc = msfc_scores(vis, opts.msfc)
+        record["msfc"] = msfc.attrs.get("provenance")
+        msfc = bare(msfc)
         out["msfc"] = msfc["msfc"].to_numpy()
         out["msfc_reason"] = msfc["reason"].to_numpy()
-        record["msfc"] = msfc.attrs.get("provenance")
     else:
-        out["msfc"] = np.nan
-        out["msfc_reason"] = "no MSFC component recorded"
-    out.attrs["provenance"] = record
-    return out
+        out["msfc"] = np.full(n, np.nan)
+        out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
+    table = pd.DataFrame(out)
+    table.attrs["provenance"] = record
+    return table
 
 
 def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:

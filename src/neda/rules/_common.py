@@ -202,10 +202,11 @@ def _empty_table(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
 
 
-def provenance_frame(columns: dict[str, Any], record: dict[str, Any]) -> pd.DataFrame:
+def provenance_frame(columns: dict[str, Any], record: dict[str, Any], index: Any = None
+                     ) -> pd.DataFrame:
     """A result table built once from finished columns, with the ``rule_set`` column and
     ``attrs["provenance"]`` (as :func:`with_provenance`, without copying a frame)."""
-    frame = pd.DataFrame({**columns, "rule_set": record["rule_set"]})
+    frame = pd.DataFrame({**columns, "rule_set": record["rule_set"]}, index=index)
     frame.attrs["provenance"] = record
     return frame
 

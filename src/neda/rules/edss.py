@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import Tri, provenance, with_provenance
+from neda.rules._common import Tri, bare, provenance, provenance_frame
 
 SOURCE = (
     "docs/rules.md §1; Kurtzke, Neurology 1983;33:1444; "
@@ -849,24 +849,30 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     fs_markers = _texts(marker_bits, lambda b: ",".join(
         s for j, s in enumerate(FS_SYSTEMS) if b >> j & 1))
 
-    out = pd.DataFrame(index=visits.index)
-    for col in (subj, "date"):
-        if col in visits.columns:
-            out[col] = visits[col]
+    # columns gathered, the table built once (a column insert costs about 0.3 ms)
+    given = bare(visits)
+    out: dict[str, Any] = {col: given[col] for col in (subj, "date") if col in given.columns}
     out["computed_edss"] = edss
     out["step_rule"] = step_rule
     out["reason"] = reason
     out["fs_markers"] = fs_markers
     out["mismatch"] = pd.Series(mismatch, index=visits.index)
     out["mismatch_reason"] = mismatch_reason
-    out["method_mixed"] = _method_mixed(visits, subj, method)
-    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+    out["method_mixed"] = _method_mixed(given, subj, method)
+    return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE), index=visits.index)
 
 
 def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Series:
     """True for every visit of a subject whose series uses more than one method or ambulation
     coding (pitfall 1.7.6: never mix them without flagging); one series if no subject column."""
-    keys = visits[subj] if subj in visits.columns else pd.Series(0, index=visits.index)
-    per = pd.Series(method, index=visits.index).groupby(keys.to_numpy(), dropna=False)
-    mixed = per.transform("nunique").to_numpy() > 1
+    if subj in visits.columns:
+        key = pd.factorize(visits[subj].to_numpy(), use_na_sentinel=False)[0]
+    else:
+        key = np.zeros(len(visits), np.int64)
+    code = pd.factorize(np.asarray(method), use_na_sentinel=True)[0]  # -1: no method
+    given = code >= 0
+    # distinct (subject, method) pairs, counted per subject
+    pairs = np.unique(np.stack([key[given], code[given]]), axis=1)
+    methods = np.bincount(pairs[0], minlength=int(key.max(initial=-1)) + 1)
+    mixed = methods[key] > 1 if len(key) else np.zeros(0, bool)
     return pd.Series(pd.array(mixed, dtype="boolean"), index=visits.index)

@@ -38,7 +38,6 @@ from ._common import (
     provenance,
     provenance_frame,
     rule_set_name,
-    with_provenance,
 )
 from .edss import FS_SYSTEMS, parse_fs_grade
 
@@ -1087,11 +1086,6 @@ def _id_columns(ctx: _Context) -> dict[str, Any]:
             for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision")}
 
 
-def _id_frame(ctx: _Context) -> pd.DataFrame:
-    return ctx.clean[[ctx.subject, "relapse_n", "onset_start", "onset_end", "precision"]
-                     ].reset_index(drop=True).copy()
-
-
 def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
                      subject: str | None = None) -> pd.DataFrame:
     """Severity of each counted relapse (rules §3.2); columns :data:`SEVERITY_COLUMNS`.
@@ -1109,7 +1103,8 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     """
     ctx = _context(relapses, visits, options, subject)
     opts, vis, anc, clean = ctx.options, ctx.vis, ctx.anchors, ctx.clean
-    out = _id_frame(ctx)
+    # columns gathered, the table built once (a column insert costs about 0.3 ms)
+    out = _id_columns(ctx)
     e_pre, e_peak = _take(vis.edss, anc.pre), _take(vis.edss, anc.peak)
     vday = vis.day.astype(float)
     out["edss_pre"] = e_pre
@@ -1154,8 +1149,8 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
         why[~has] = "no_clinician_rating"
     out["severity"] = label
     out["severity_reason"] = why
-    out["severity_scheme"] = opts.severity_scheme
-    return with_provenance(out, provenance(opts.rule_set, opts, SOURCE))
+    out["severity_scheme"] = np.full(len(clean), opts.severity_scheme, dtype=object)
+    return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
 
 
 def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
