@@ -50,10 +50,38 @@ def status_badge(status: Any, title: str = "", extra: str = "") -> str:
                        format_html(' title="{}"', title) if title else "", word)
 
 
+#: The relapse rules' reason codes (``neda.rules.relapses``, rules §3.2-3.3) in a nurse's words;
+#: other codes read with their underscores as spaces.
+_CODE_WORDS = {
+    "no_pre_relapse_edss": "no EDSS before the relapse",
+    "no_post_relapse_edss": "no EDSS after the relapse",
+    "post_at_or_below_pre": "EDSS back to or below the value before the relapse",
+    "no_edss_in_peak_window": "no EDSS in the weeks after onset",
+    "no_edss_change": "no EDSS change",
+    "hospitalised": "hospitalised",
+    "plasma_exchange": "plasma exchange",
+}
+
+
+def _code_words(code: str) -> str:
+    code = code.strip()
+    if code in _CODE_WORDS:
+        return _CODE_WORDS[code]
+    if code.startswith("edss_change_"):
+        return "EDSS change " + code.removeprefix("edss_change_")
+    if code.startswith("residual_at_least_"):
+        return ("EDSS still at least " + code.removeprefix("residual_at_least_")
+                + " above the value before the relapse")
+    return code.replace("_", " ")
+
+
 @register.filter
 def words(value: Any) -> str:
-    """A code of the core in words (``not_assessable`` -> ``not assessable``)."""
-    return "" if value is None else str(value).replace("_", " ")
+    """A code of the core in words (``not_assessable`` -> ``not assessable``; several codes
+    joined by ``;`` -> one phrase each)."""
+    if value is None:
+        return ""
+    return "; ".join(_code_words(c) for c in str(value).split(";"))
 
 
 @register.filter
