@@ -872,7 +872,8 @@ def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Ser
     code = pd.factorize(np.asarray(method), use_na_sentinel=True)[0]  # -1: no method
     given = code >= 0
     # distinct (subject, method) pairs, counted per subject
-    pairs = np.unique(np.stack([key[given], code[given]]), axis=1)
-    methods = np.bincount(pairs[0], minlength=int(key.max(initial=-1)) + 1)
+    width = int(code.max(initial=0)) + 1
+    pairs = np.unique(key[given].astype(np.int64) * width + code[given])
+    methods = np.bincount(pairs // width, minlength=int(key.max(initial=-1)) + 1)
     mixed = methods[key] > 1 if len(key) else np.zeros(0, bool)
     return pd.Series(pd.array(mixed, dtype="boolean"), index=visits.index)
