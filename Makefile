@@ -34,7 +34,8 @@ run: $(VENV)/.installed-run
 	$(BIN)/neda-admin collectstatic --noinput -v0
 	$(BIN)/neda-admin demo_clinic --patients 300
 	@echo "Serving the demo clinic on http://127.0.0.1:8000 (Ctrl-C to stop)"
-	$(BIN)/gunicorn neda.web.wsgi --bind 127.0.0.1:8000 --workers 2 --access-logfile - \
+	$(BIN)/gunicorn neda.web.wsgi --bind 127.0.0.1:8000 --workers 2 --timeout 120 \
+		--access-logfile - \
 		--access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(M)sms'
 
 $(NP2)/.installed: pyproject.toml

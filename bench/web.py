@@ -113,7 +113,7 @@ def patient_ids(data_dir: Path) -> list[str]:
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [*_bin("gunicorn"), "neda.web.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning"],
+         "--workers", str(workers), "--timeout", "120", "--log-level", "warning"],
         env=_env(data_dir), start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

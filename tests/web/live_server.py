@@ -55,8 +55,10 @@ class FreshDatabase:
 
 
 @contextlib.contextmanager
-def fresh_database(folder: Path, *, sqlite: bool = False) -> Iterator[FreshDatabase]:
-    """``sqlite=True``: a SQLite file even when DATABASE_URL names a PostgreSQL server."""
+def fresh_database(folder: Path, *, sqlite: bool = False, migrate: bool = True
+                   ) -> Iterator[FreshDatabase]:
+    """``sqlite=True``: a SQLite file even when DATABASE_URL names a PostgreSQL server;
+    ``migrate=False``: without neda's tables (a new data folder)."""
     base = "" if sqlite else os.environ.get("DATABASE_URL", "")
     name = None
     if base.startswith(("postgres://", "postgresql://")):
@@ -74,7 +76,8 @@ def fresh_database(folder: Path, *, sqlite: bool = False) -> Iterator[FreshDatab
            "NEDA_SECRET_KEY": "fresh-database-tests"}
     fresh = FreshDatabase(url, env)
     try:
-        fresh.manage("migrate", "-v0")
+        if migrate:
+            fresh.manage("migrate", "-v0")
         yield fresh
     finally:
         if name is not None:

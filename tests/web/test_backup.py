@@ -254,3 +254,20 @@ def test_neda_backup_and_neda_restore(lived_in: Clinic, tmp_path: Path) -> None:
         Patient.all_objects.filter(clinic=lived_in).count())
     result = runner.invoke(app, ["backup", "--clinic", "No such", "-o", str(path)])
     assert result.exit_code == 1 and "no clinic named 'No such'" in result.output
+
+
+def test_restore_into_a_new_data_folder_makes_its_tables(lived_in: Clinic, tmp_path: Path
+                                                        ) -> None:
+    """A new data folder has no tables: backup says so in one line, restore makes them."""
+    from neda.cli import app
+
+    path = tmp_path / "clinic.json.gz"
+    assert CliRunner().invoke(app, ["backup", "--clinic", DEMO, "-o", str(path)]).exit_code == 0
+    with fresh_database(tmp_path, migrate=False) as fresh:
+        done = fresh.manage("backup", "--clinic", DEMO, "-o", str(tmp_path / "x.json"),
+                            check=False)
+        assert done.returncode == 1
+        assert "has no (or old) neda tables" in done.stderr and "Traceback" not in done.stderr
+        done = fresh.manage("restore", str(path))
+        assert "migrations applied (neda's tables made)" in done.stdout
+        assert f"Restored '{DEMO}'" in done.stdout

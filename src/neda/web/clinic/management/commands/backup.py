@@ -22,6 +22,7 @@ from django.db import transaction
 
 from neda.web.clinic.exporting import backup_clinic
 from neda.web.clinic.models import Clinic
+from neda.web.clinic.schema_state import database_name, unapplied_migrations
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -55,6 +56,9 @@ class Command(BaseCommand):
                             help="leave out the staff and patient accounts")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if unapplied_migrations():
+            raise CommandError(f"the database {database_name()} has no (or old) neda tables: "
+                               "check NEDA_DATA_DIR / DATABASE_URL, or run 'neda-admin migrate'")
         try:
             clinic = Clinic.objects.get(name=opts["clinic"])
         except Clinic.DoesNotExist:

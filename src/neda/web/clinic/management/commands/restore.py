@@ -14,10 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from neda.io import InputError
 from neda.web.clinic.importing import RestoreError, restore_clinic
+from neda.web.clinic.schema_state import database_name, unapplied_migrations
 
 
 def read_backup(path: Path) -> Any:
@@ -45,6 +47,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         data = read_backup(Path(opts["file"]))
+        pending = unapplied_migrations()
+        if pending:  # a new data folder: its tables are made first
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write(f"Database {database_name()}: {len(pending)} migrations applied "
+                              "(neda's tables made).")
         try:
             result = restore_clinic(data, name=opts["clinic"],
                                     accounts=not opts["no_accounts"])
