@@ -20,6 +20,7 @@ from neda.web.api import routes
 from neda.web.api.validation import TABLES
 from neda.web.clinic.models import (
     ApiToken,
+    LabTest,
     MriScan,
     Patient,
     PatientRecord,
@@ -45,11 +46,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "treatments": {"drug": "Tysabri", "start": "1996-02-03", "stop": "1996-09-30"},
     "symptom_treatments": {"drug": "baclofen", "symptom": "spasticity", "start": "2001-02-03"},
     "pros": {"date": "2001-02-03", "instrument": "FSS", "item": "1", "response": "4"},
+    "labs": {"date": "2001-02-03", "test": "cbc", "result": "normal"},
 }
 CHANGES: dict[str, dict[str, Any]] = {
     "visits": {"edss": 4.0}, "relapses": {"severity": "mild"}, "mri": {"gd": 0},
     "treatments": {"stop_reason": "pregnancy"}, "symptom_treatments": {"dose": "10 mg"},
-    "pros": {"response": "5"},
+    "pros": {"response": "5"}, "labs": {"result": "lymphocytes 0.9"},
 }
 
 
@@ -62,6 +64,7 @@ def _record(model: type[PatientRecord], patient: Patient) -> PatientRecord:
         Treatment: {"drug": "natalizumab", "start": "1995-03-04", "stop": "1995-06-04"},
         SymptomTreatment: {"drug": "baclofen", "symptom": "spasticity", "start": "2002-03-04"},
         ProAnswer: {"date": "2002-03-04", "instrument": "FSS", "item": "2", "response": "3"},
+        LabTest: {"date": "2002-03-04", "test": "cbc", "result": "normal"},
     }
     record = model(patient=patient, **values[model])
     record.save()

@@ -110,6 +110,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     _table("treatments", "treatment", SCHEMAS["treatments"]),
     _table("symptom_treatments", "symptomatic treatment", SYMPTOM_TREATMENTS),
     _table("pros", "PRO answer", SCHEMAS["pros"]),
+    _table("labs", "safety laboratory test", SCHEMAS["labs"]),
 )}
 
 
