@@ -57,3 +57,12 @@ def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Pat
     assert f'href="{overview}delete/"' in edit
     assert f'href="{overview}delete/"' not in login("clinician").get(
         f"{overview}edit/").content.decode()
+
+
+def test_not_found_and_not_allowed_pages_lead_back(clinician: Any) -> None:
+    r = clinician.get("/patients/00000000-0000-0000-0000-000000000000/")
+    assert r.status_code == 404 and b"Back to the start page" in r.content
+    other = Patient.objects.get(subject="OTHER-1")
+    assert clinician.get(f"/patients/{other.public_id}/").status_code == 404
+    r = clinician.get("/deleted/")  # administrators only
+    assert r.status_code == 403 and b"Not allowed" in r.content
