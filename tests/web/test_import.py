@@ -166,7 +166,7 @@ def test_a_windows_1252_semicolon_file_with_day_month_dates(nurse: Client) -> No
         ("2", "Visit Date"), ("3", "Visit Date")]
     assert "choose how the file writes dates under 'Dates are written'" in problems[0][
         "expected"]
-    assert "looks like %d/%m/%Y: choose it under 'Dates are written'" in problems[1][
+    assert "looks like day/month/year: choose it under 'Dates are written'" in problems[1][
         "expected"]
     assert "--date-format" not in page.content.decode()
     # with it: read, and the encoding is noted in the report

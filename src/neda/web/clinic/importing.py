@@ -88,9 +88,16 @@ class ImportResult:
     patients_created: int = 0
 
     def summary(self) -> str:
-        parts = [f"{n} {name}" for name, n in self.rows.items() if n]
-        created = f"; {self.patients_created} new patients" if self.patients_created else ""
+        parts = [f"{n} {name if n != 1 else _ONE.get(name, name)}"
+                 for name, n in self.rows.items() if n]
+        made = self.patients_created
+        created = f"; {made} new patient{'s' if made != 1 else ''}" if made else ""
         return (", ".join(parts) or "nothing") + created
+
+
+#: A table's name for one row ("1 relapse", not "1 relapses").
+_ONE = {"visits": "visit", "relapses": "relapse", "treatments": "treatment", "pros": "pro",
+        "labs": "lab", "patients": "patient", "symptom_treatments": "symptom_treatment"}
 
 
 def _value(v: Any) -> Any:

@@ -257,7 +257,8 @@ def _commit(request: HttpRequest, upload: Upload, clinic: Clinic) -> HttpRespons
 
 # ------------------------------------------------------------------------------- showing
 #: The readers' hints for the command line and Python, as the import form's words.
-_IMPORT_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_FORMAT_WORDS = {code: words.split(":")[0] for code, words in DATE_FORMATS if code}
+_IMPORT_HINTS: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
     (re.compile(p), r) for p, r in (
         (r"^an ISO 8601 date YYYY-MM-DD; day and month order is ambiguous here, so pass "
          r"date_format.*$",
@@ -265,8 +266,8 @@ _IMPORT_HINTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          "dates under 'Dates are written' (day/month/year or month/day/year)"),
         (r"^an ISO 8601 date YYYY-MM-DD; this looks like (\S+), so pass date_format=\S+ "
          r"\(--date-format \S+\)",
-         r"a date written year-month-day (2024-03-05); this looks like \1: choose it under "
-         "'Dates are written'"),
+         lambda m: "a date written year-month-day (2024-03-05); this looks like "
+         + _FORMAT_WORDS.get(m[1], m[1]) + ": choose it under 'Dates are written'"),
         (r"^an ISO 8601 date YYYY-MM-DD \(other formats need an explicit date_format[^)]*\)",
          "a date written year-month-day (2024-03-05), or choose how the file writes dates "
          "under 'Dates are written'"),
