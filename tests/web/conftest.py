@@ -50,5 +50,15 @@ def clinician(db: Any) -> Client:
 
 
 @pytest.fixture
+def nurse(db: Any) -> Client:
+    return login("nurse")
+
+
+@pytest.fixture
+def admin(db: Any) -> Client:
+    return login("admin")
+
+
+@pytest.fixture
 def demo_patient(db: Any) -> Patient:
     return Patient.objects.filter(clinic__name="Demo MS clinic").order_by("pk").first()  # type: ignore[return-value]

@@ -7,12 +7,10 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -26,12 +24,6 @@ DEMO = "Demo MS clinic"
 TABLES = {"patients", "visits", "relapses", "mri", "treatments", "pros", "labs",
           "symptom_treatments"}
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def unzip(response: Any) -> dict[str, list[dict[str, str]]]:

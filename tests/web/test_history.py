@@ -3,20 +3,12 @@ for records and patients, including deletion and restoration."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from django.test import Client
 from django.urls import reverse
 
 from neda.web.clinic.models import Patient, Visit
 
 from .conftest import login
-
-
-@pytest.fixture
-def nurse(db: Any) -> Client:
-    return login("nurse")
 
 
 def history_url(patient: Patient, table: str, pk: int) -> str:

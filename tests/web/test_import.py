@@ -5,13 +5,11 @@ kept on the server between the two and bound to their user and clinic."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -25,16 +23,6 @@ from .conftest import login
 DEMO = "Demo MS clinic"
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def nurse(db: Any) -> Client:
-    return login("nurse")
 
 
 def upload(client: Client, files: dict[str, tuple[str, bytes]], **options: str) -> Any:

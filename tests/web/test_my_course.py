@@ -5,8 +5,6 @@ from __future__ import annotations
 import html as htmllib
 from typing import Any
 
-import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from neda.web.clinic.course import course_for
@@ -14,11 +12,6 @@ from neda.web.clinic.models import PatientAccount
 
 from .conftest import login
 from .pages import inline_scripts
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> None:
-    cache.clear()
 
 
 def _own(username: str) -> Any:

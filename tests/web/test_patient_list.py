@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from neda.summary import summarise
@@ -18,13 +17,6 @@ from neda.web.clinic.views import patient_list as view
 
 from .conftest import login
 from .pages import inline_scripts, parse
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> None:
-    """Each test starts without computed courses: a rolled-back test leaves courses cached
-    under data versions the next test reaches again."""
-    cache.clear()
 
 
 def _yes_no(value: Any) -> str:

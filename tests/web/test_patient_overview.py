@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from neda.web.clinic.course import course_for
@@ -16,13 +15,6 @@ from neda.web.clinic.models import Patient, Relapse, SymptomTreatment, Visit
 
 from .conftest import login
 from .pages import inline_scripts, parse
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> None:
-    """Each test starts without computed courses: a rolled-back test leaves courses cached
-    under data versions the next test reaches again."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ only editing roles of the patient's clinic let in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -24,19 +22,6 @@ from neda.web.clinic.models import (
 )
 
 from .conftest import login
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    # data versions roll back with each test's transaction: never reuse a cached course
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def nurse(db: Any) -> Client:
-    return login("nurse")
 
 
 @pytest.fixture

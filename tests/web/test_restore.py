@@ -3,12 +3,8 @@ an administrator of its clinic sees it on the restore screen and brings it back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -16,23 +12,6 @@ from neda.web.clinic.course import course_for
 from neda.web.clinic.models import Clinic, Patient, Relapse, StaffMember, Visit
 
 from .conftest import login
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def admin(db: Any) -> Client:
-    return login("admin")
-
-
-@pytest.fixture
-def nurse(db: Any) -> Client:
-    return login("nurse")
 
 
 def latest_visit(patient: Patient) -> Visit:
