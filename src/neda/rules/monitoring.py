@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..options import Options, option
-from ._common import bare, provenance, provenance_frame, rule_set_name
+from ._common import bare, day_numbers, provenance, provenance_frame, rule_set_name
 from .dmt_catalogue import lookup_drug
 from .relapses import as_hygiene
 
@@ -137,10 +137,8 @@ TREND_COLUMNS = ["subject", "measure", "label", "symptom", "latest", "latest_dat
 def _day(values: Any) -> np.ndarray:
     """Dates as whole day numbers (NaN for missing)."""
     arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values
-    if isinstance(arr, np.ndarray) and arr.dtype.kind == "M":  # validated dates: numpy alone
-        days = arr.astype("datetime64[D]").astype("int64").astype(float)
-        days[np.isnat(arr)] = np.nan
-        return days
+    if isinstance(arr, np.ndarray) and arr.dtype.kind == "M":  # validated dates
+        return day_numbers(arr)
     ts = pd.to_datetime(pd.Series(values), errors="coerce")
     days = ts.to_numpy("datetime64[D]").astype("int64").astype(float)
     days[ts.isna().to_numpy()] = np.nan

@@ -31,7 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from neda.io import SCHEMAS, Column, InputError, TableSchema, read_table
-from neda.web.clinic.course import course_for, tables_for
+from neda.web.clinic.course import compute_course
 from neda.web.clinic.importing import _onset_text, _value
 from neda.web.clinic.models import RECORD_MODELS, SYMPTOMS, Patient, PatientRecord
 
@@ -199,21 +199,16 @@ def clean(table: Table, record: PatientRecord) -> None:
 
 def check_course(table: Table, patient: Patient) -> None:
     """The patient's records, as they now are in this transaction, read together and give a
-    course (the same reading and computing as the screens: :func:`course_for`, uncached: the
-    transaction may still be rolled back); else
+    course (the same reading and computing as the screens, uncached: the transaction may
+    still be rolled back: :func:`compute_course`); else
     :class:`ApiInputError`, and the caller's transaction is rolled back."""
     patient.refresh_from_db(fields=["data_version"])
-    try:  # the readers first: their problems name the field
-        tables_for([patient])
+    try:
+        compute_course(patient)
     except InputError as exc:
         err = _from_input_error(table, exc, whole=True)
         raise ApiInputError([{**e, "msg": "with the patient's other records: " + e["msg"]}
                              for e in err.errors]) from None
-    # course_for keeps the rules' refusal (e.g. an item the questionnaire does not have) as
-    # the course's "input_error" (the screens show it); here it refuses the change
-    refused = course_for(patient, cached=False).get("input_error")
-    if refused:
-        raise ApiInputError([_error(None, f"with the patient's other records: {refused}")])
 
 
 def stored_input(table: Table, record: PatientRecord) -> dict[str, Any]:

@@ -10,6 +10,7 @@ digest, and the digest is shown on every screen.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -56,6 +57,7 @@ _PRO_COLUMNS = ["date", "instrument", "item", "response"]
 _LAB_COLUMNS = ["date", "test", "result"]
 
 
+@functools.cache  # the rule set is fixed for the life of the process
 def rule_set_digest() -> str:
     """A fingerprint of every option of the clinic's rule set and of the DMT catalogue
     version (shown on every screen)."""
@@ -123,42 +125,54 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
         labs=labs, patients=patients_frame)
 
 
-def course_for(patient: Patient, *, cached: bool = True) -> dict[str, Any]:
+def course_for(patient: Patient) -> dict[str, Any]:
     """One patient's whole course (``PatientCourse.to_dict()`` with the chart data), as of
     today, cached by data version, rule-set digest and date; ``{"no_visits": True}`` for a
     patient without visits and ``{"input_error": ...}`` when a stored record does not read
-    (the readers' message, naming the table, row and column).
-
-    ``cached=False`` computes from the records as this transaction sees them and caches
-    nothing: a change checked inside a transaction that may be rolled back (the API) must not
-    leave a course under a data version that is then given to other data."""
-    digest = rule_set_digest()
+    or a rule refuses it (the message names the table, row and column)."""
     options = options_today()
-    key = f"neda:course:{patient.pk}:{patient.data_version}:{digest}:{options.as_of}"
-    found = cache.get(key) if cached else None
+    key = (f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:"
+           f"{options.as_of}")
+    found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    result: dict[str, Any]
-    summary = _clinic_summary_with(patient, options) if cached else None
+    summary = _clinic_summary_with(patient, options)
     if summary is not None:  # the clinic's course, computed for the list, is still current
-        result = summary.patient(patient.pk).to_dict()
-        result["chart"] = chart_data(summary, patient.pk)
+        result = _course_from(summary, patient, options)
     else:
         try:
-            tables = tables_for([patient])
-            if tables.visits is None or not len(tables.visits):
-                result = {"subject": patient.pk, "no_visits": True}
-            else:
-                summary = summarise(tables, options=options)
-                result = summary.patient(patient.pk).to_dict()
-                result["chart"] = chart_data(summary, patient.pk)
+            result = compute_course(patient, options)
         except InputError as exc:
-            result = {"subject": patient.pk, "input_error": str(exc)}
-    result["rule_set_digest"] = digest
+            result = _course_from(None, patient, options, input_error=str(exc))
+    cache.set(key, result, timeout=None)
+    return result
+
+
+def compute_course(patient: Patient, options: SummaryOptions | None = None) -> dict[str, Any]:
+    """The patient's course computed alone from the records as this transaction sees them,
+    cached nowhere (a change checked inside a transaction that may be rolled back must not
+    leave a course under a data version later given to other data); raises
+    :class:`neda.io.InputError` when a record does not read or a rule refuses it."""
+    options = options or options_today()
+    tables = tables_for([patient])
+    if tables.visits is None or not len(tables.visits):
+        return _course_from(None, patient, options)
+    return _course_from(summarise(tables, options=options), patient, options)
+
+
+def _course_from(summary: CourseSummary | None, patient: Patient, options: SummaryOptions,
+                 *, input_error: str | None = None) -> dict[str, Any]:
+    result: dict[str, Any]
+    if input_error is not None:
+        result = {"subject": patient.pk, "input_error": input_error}
+    elif summary is None:
+        result = {"subject": patient.pk, "no_visits": True}
+    else:
+        result = summary.patient(patient.pk).to_dict()
+        result["chart"] = chart_data(summary, patient.pk)
+    result["rule_set_digest"] = rule_set_digest()
     result["data_version"] = patient.data_version
     result["as_of"] = options.as_of
-    if cached:
-        cache.set(key, result, timeout=None)
     return result
 
 
