@@ -31,28 +31,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from neda.io import SCHEMAS, Column, InputError, TableSchema, read_table
+from neda.web.clinic.checking import SYMPTOM_TREATMENTS
 from neda.web.clinic.course import compute_course
 from neda.web.clinic.importing import _onset_text, _value
-from neda.web.clinic.models import RECORD_MODELS, SYMPTOMS, Patient, PatientRecord
-
-#: Symptomatic therapies are a table of the clinic, not of the core's data model (no rule reads
-#: them), so they have no reader of their own: this schema, read by the same reader, checks
-#: their dates and symptom like any other table's.
-SYMPTOM_TREATMENTS = TableSchema(
-    "symptom_treatments", "symptom_treatments (one row per symptomatic therapy)",
-    "A symptomatic therapy (e.g. baclofen for spasticity), shown beside the scores of the "
-    "symptom it targets; no rule reads it.",
-    (
-        SCHEMAS["treatments"].column("subject"),
-        Column("drug", "text", "drug name (any symptomatic drug)", required=True),
-        Column("symptom", "choice", "the symptom it treats", required=True,
-               allowed=tuple(value for value, _ in SYMPTOMS)),
-        Column("dose", "text", "dose as prescribed"),
-        Column("start", "date", "first dose", required=True),
-        Column("stop", "date", "last dose (blank: ongoing)"),
-    ),
-    key=None,
-)
+from neda.web.clinic.models import RECORD_MODELS, Patient, PatientRecord
 
 #: Fields every record has that are no input: set by the database.
 _SYSTEM_FIELDS = ("id", "patient", "deleted_at", "created_at", "updated_at")

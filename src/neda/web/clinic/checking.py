@@ -71,19 +71,22 @@ CALCULATOR_SUBJECT = "calculator"
 NON_FIELD = "__all__"
 
 #: Symptomatic therapies are the clinic's own table (not part of neda's data model): read by
-#: the same reader with this schema, so their dates follow rules §0.3 like every other date.
+#: the same reader with this schema (the forms and the API alike), so their dates follow
+#: rules §0.3 like every other date.
 SYMPTOM_TREATMENTS = TableSchema(
-    "symptom_treatments", "symptom treatments (one row per symptomatic therapy)",
-    "A symptomatic therapy, shown beside the scores of the symptom it targets.",
+    "symptom_treatments", "symptom_treatments (one row per symptomatic therapy)",
+    "A symptomatic therapy (e.g. baclofen for spasticity), shown beside the scores of the "
+    "symptom it targets; no rule reads it.",
     (
-        Column("subject", "subject", "patient identifier", required=True),
-        Column("drug", "text", "drug name", required=True),
-        Column("symptom", "choice", "symptom treated", required=True,
-               allowed=tuple(k for k, _ in SYMPTOMS)),
-        Column("dose", "text", "dose"),
+        SCHEMAS["treatments"].column("subject"),
+        Column("drug", "text", "drug name (any symptomatic drug)", required=True),
+        Column("symptom", "choice", "the symptom it treats", required=True,
+               allowed=tuple(value for value, _ in SYMPTOMS)),
+        Column("dose", "text", "dose as prescribed"),
         Column("start", "date", "first dose", required=True),
         Column("stop", "date", "last dose (blank: ongoing)"),
     ),
+    key=None,
 )
 
 
