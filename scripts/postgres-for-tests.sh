@@ -3,6 +3,9 @@
 # Debian's postgresql package: the cluster runs as the postgres user; a role `neda` that may
 # create databases is made once (pytest-django creates and drops test_neda itself).
 set -euo pipefail
+# the postgres user may not enter the caller's folder (a mktemp clone is mode 700): psql would
+# warn "could not change directory" on every call
+cd /
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     echo "PostgreSQL is not installed (apt-get install postgresql)" >&2
     exit 3
