@@ -81,10 +81,23 @@ def fresh_database(folder: Path, *, sqlite: bool = False, migrate: bool = True
         yield fresh
     finally:
         if name is not None:
-            import psycopg
+            _drop_database(base, name)
 
+
+def _drop_database(base: str, name: str) -> None:
+    """Drop a test database. FORCE ends our own sessions in it; an autovacuum worker (run as
+    the server's superuser, which the test role may not end) leaves within seconds: wait."""
+    import psycopg
+
+    for attempt in range(40):
+        try:
             with psycopg.connect(base, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == 39:
+                raise
+            time.sleep(0.5)
 
 
 def free_port() -> int:
