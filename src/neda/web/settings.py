@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "neda.web.clinic",
+    # the patient portal (its own diary records; screens under /portal/)
+    "neda.web.portal",
     # the JSON API: its command (issue_token); ninja's own static Swagger UI for /api/docs
     # (with ninja installed, the docs page loads it from the site, not from a CDN)
     "neda.web.api",

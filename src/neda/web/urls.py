@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("neda.web.clinic.urls")),          # screens
     path("", include("neda.web.clinic.urls_records")),  # forms: add, edit, delete, restore
     path("", include("neda.web.clinic.urls_io")),       # import, export
+    path("portal/", include("neda.web.portal.urls")),   # the patient portal
     path("api/", include("neda.web.api.urls")),         # JSON API (OpenAPI)
 ]
