@@ -863,3 +863,395 @@ def restore_command(
     """Put back a clinic saved by 'neda backup', all or nothing: 'neda-admin restore'."""
     _clinic_command("restore", str(file), *(["--clinic", clinic] if clinic else []),
                     *(["--no-accounts"] if no_accounts else []))
+
+
+# ------------------------------------------------------------------ cohort analyses
+cohort_app = typer.Typer(
+    name="cohort",
+    help="Cohort analyses registries publish: Kaplan-Meier time to first event, NEDA "
+    "proportions per therapy, relapse rates and rate ratios, table one, one HTML report. "
+    "Each reads the input files through the same readers and course_summary as 'neda "
+    "course'.",
+    no_args_is_help=True,
+)
+app.add_typer(cohort_app, name="cohort")
+
+# the tables a folder given as DATA may hold, found by name (visits.csv, relapses.parquet, ...)
+_COHORT_TABLES = ("visits", "relapses", "mri", "treatments", "patients", "followup")
+_TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx", ".xls", ".tsv", ".txt")
+
+
+def _cohort_input_options(
+    data: Annotated[Path, typer.Argument(
+        exists=True, help="A folder holding visits.csv and, found by name, relapses, "
+        "treatments, mri, patients, followup (.csv, .parquet or .xlsx) - e.g. the folder "
+        "'neda demo-cohort' writes; or the visits file itself.")],
+    relapses: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapses (cleaned by relapse hygiene); default: "
+        "the folder's relapses file.")] = None,
+    no_relapses: NoRelapses = False,
+    mri: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="MRI scans; default: the folder's mri file.")
+    ] = None,
+    treatments: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="DMT courses; default: the folder's treatments "
+        "file.")] = None,
+    patients: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Patients (birth date, sex, onset, phenotype); "
+        "default: the folder's patients file.")] = None,
+    followup: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapse ascertainment periods; default: the "
+        "folder's followup file, else first to last visit.")] = None,
+    preset: Annotated[str, typer.Option(
+        help="Definition of worsening (see 'neda progression --help').")] = "mueller2023",
+    subject_col: SubjectCol = None,
+    date_col: DateCol = None,
+    date_format: DateFormat = None,
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    sheet: Sheets = None,
+    column: Columns = None,
+    relapses_subject_col: RelapsesSubjectCol = None,
+    relapses_date_col: RelapsesDateCol = None,
+    cutoff: Cutoff = None,
+    date_unit: DateUnit = None,
+    date_origin: DateOrigin = None,
+) -> None:
+    """The input options every 'neda cohort' command takes (see :func:`_cohort_command`)."""
+
+
+def _cohort_command(func: Any) -> Any:
+    """A 'neda cohort' command: ``func(summary, **own_options)`` gets the course summary of
+    the input files; its signature gains the input options of
+    :func:`_cohort_input_options` (the same readers and reading options as 'neda course')."""
+    import functools
+    import inspect
+
+    own = inspect.signature(func, eval_str=True)
+    shared = inspect.signature(_cohort_input_options, eval_str=True)
+    names = list(shared.parameters)
+    params = [shared.parameters["data"],
+              *(p for n, p in own.parameters.items() if n != "summary"),
+              *(p for n, p in shared.parameters.items() if n != "data")]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        inputs = {n: kwargs.pop(n) for n in names}
+        return func(_cohort_summary(**inputs), **kwargs)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+def _find_table(folder: Path, name: str) -> Path | None:
+    for suffix in _TABLE_SUFFIXES:
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _cohort_summary(data: Path, relapses: Path | None, no_relapses: bool, mri: Path | None,
+                    treatments: Path | None, patients: Path | None, followup: Path | None,
+                    preset: str, subject_col: str | None, date_col: str | None,
+                    date_format: str | None, decimal: str, encoding: str,
+                    sheet: list[str] | None, column: list[str] | None,
+                    relapses_subject_col: str | None, relapses_date_col: str | None,
+                    cutoff: str | None, date_unit: str | None, date_origin: str | None) -> Any:
+    """The input files read and checked as 'neda course' reads them, then course_summary."""
+    from neda.course import CourseOptions
+    from neda.summary import SummaryOptions, summarise
+
+    given = {"relapses": relapses, "mri": mri, "treatments": treatments,
+             "patients": patients, "followup": followup}
+    if data.is_dir():
+        visits = _find_table(data, "visits")
+        if visits is None:
+            raise typer.BadParameter(f"{data}: no visits file in this folder (visits.csv, "
+                                     ".parquet or .xlsx); give the folder of the tables or "
+                                     "the visits file")
+        for name in given:
+            if given[name] is None and not (name == "relapses" and no_relapses):
+                given[name] = _find_table(data, name)
+    else:
+        visits = data
+    if given["relapses"] is not None and no_relapses:
+        raise typer.BadParameter("give --relapses FILE or --no-relapses, not both (a folder's "
+                                 "relapses file counts as given)")
+    try:
+        options = SummaryOptions(course=CourseOptions.from_preset(preset))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
+                            column, cutoff, date_unit, date_origin, relapses_subject_col,
+                            relapses_date_col)
+    tables = _read_inputs(reading, visits, given["relapses"], no_relapses, mri=given["mri"],
+                          treatments=given["treatments"], patients=given["patients"],
+                          followup=given["followup"])
+    _print_reports(tables)
+    _no_relapse_warning(tables.relapses is None)
+    _announce_compile()
+    try:
+        return _summarise_with_progress(summarise, tables, options)
+    except ValueError as exc:
+        console.print("[red]Cannot compute the course:[/red]")
+        console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from exc
+
+
+def _analysis_failed(exc: Exception) -> typer.Exit:
+    console.print(f"[red]Cannot compute the analysis:[/red] {exc}", highlight=False,
+                  soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _print_frame(frame: pd.DataFrame, title: str, index: bool = False) -> None:
+    from rich.table import Table
+
+    t = Table(title=title)
+    if index:
+        t.add_column(str(frame.index.name or ""))
+    for c in frame.columns:
+        t.add_column(str(c), justify="right")
+    for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
+        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
+        t.add_row(*([str(label)] if index else []), *cells)
+    console.print(t)
+
+
+def _figure_out(fig: Any, path: Path) -> None:
+    """Write a figure: .png or .svg by the suffix; no suffix: both."""
+    from neda.cohort.figures import save_figure
+
+    suffix = path.suffix.lower().lstrip(".")
+    formats = (suffix,) if suffix else ("png", "svg")
+    for written in save_figure(fig, path, formats):
+        console.print(f"Wrote {written}", highlight=False, soft_wrap=True)
+
+
+def _years_list(text: str | None, name: str) -> tuple[float, ...] | None:
+    values = _numbers(text, name)
+    if values is not None and any(v < 0 for v in values):
+        raise typer.BadParameter(f"{name}: years are 0 or more, got {text!r}")
+    return values
+
+
+FigureOut = Annotated[Path | None, typer.Option(
+    "--figure", help="Write the figure: a .png or .svg path, or a path without suffix for "
+    "both.")]
+Confidence = Annotated[float, typer.Option(
+    min=0.5, max=0.999, help="Level of every confidence interval.")]
+
+
+@cohort_app.command("km")
+@_cohort_command
+def cohort_km_command(
+    summary: Any,
+    event: Annotated[str, typer.Option(
+        help="cdw (first confirmed worsening), pira, raw, relapse, or edssX: the first "
+        "confirmed EDSS >= X (edss3, edss4, edss6, edss6.5).")] = "cdw",
+    origin: Annotated[str, typer.Option(
+        help="Time origin: first_visit (censored at the last visit) or epoch_start (one row "
+        "per DMT epoch, censored at the epoch end or the last visit).")] = "first_visit",
+    by: Annotated[str | None, typer.Option(
+        help="Group column: an epochs column (drug, efficacy, drug_class) with epoch_start "
+        "(default drug), a patients column, or first_dmt / first_dmt_efficacy.")] = None,
+    event_date: Annotated[str, typer.Option(
+        help="Date of a worsening: onset or confirmation.")] = "onset",
+    at: Annotated[str | None, typer.Option(
+        help="Years of the numbers-at-risk table, e.g. 0,1,2,5 (default every year).")
+    ] = None,
+    confidence: Confidence = 0.95,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the Kaplan-Meier table (.csv or .parquet).")] = None,
+    figure: FigureOut = None,
+) -> None:
+    """Kaplan-Meier time to the first CDW, PIRA, RAW, relapse or EDSS milestone, by group,
+    with numbers at risk and the median (lifelines)."""
+    from neda.cohort.figures import km_figure
+    from neda.cohort.survival import km_analysis
+
+    _check_outputs(output)
+    try:
+        km = km_analysis(summary, event, origin=origin, by=by,  # type: ignore[arg-type]
+                         event_date=event_date,  # type: ignore[arg-type]
+                         confidence=confidence, at=_years_list(at, "--at"))
+    except ValueError as exc:
+        raise _analysis_failed(exc) from exc
+    _print_frame(km.medians, f"Time to first {km.attrs['event_label']} (years; inf: median "
+                 "not reached)")
+    _print_frame(km.at_risk, "Numbers at risk (columns: years)")
+    console.print(km.methods(), highlight=False, soft_wrap=True)
+    if output is not None:
+        _write_table(km.survival, output)
+        console.print(f"Wrote {output}", highlight=False, soft_wrap=True)
+    if figure is not None:
+        _figure_out(km_figure(km), figure)
+
+
+@cohort_app.command("neda")
+@_cohort_command
+def cohort_neda_command(
+    summary: Any,
+    measure: Annotated[str, typer.Option(help="neda3 or neda4.")] = "neda3",
+    window: Annotated[str, typer.Option(
+        help="per_year (each treatment year) or cumulative (through treatment year k).")
+    ] = "per_year",
+    by: Annotated[str | None, typer.Option(
+        help="Group: an epochs column (drug, efficacy, drug_class) or a patients column.")
+    ] = "drug",
+    years: Annotated[str | None, typer.Option(
+        help="Only these treatment years, e.g. 1,2,3 (default: all).")] = None,
+    include_partial: Annotated[bool, typer.Option(
+        "--include-partial", help="Count treatment years cut short by the end of the epoch "
+        "or follow-up (default: left out).")] = False,
+    confidence: Confidence = 0.95,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the proportions (.csv or .parquet).")] = None,
+    figure: FigureOut = None,
+) -> None:
+    """NEDA-3/4 proportion per therapy and treatment year with Wilson intervals; unknown
+    windows counted apart, never as NEDA."""
+    from neda.cohort.figures import neda_figure
+    from neda.cohort.proportions import methods, neda_proportions
+
+    _check_outputs(output)
+    wanted = _years_list(years, "--years")
+    try:
+        table = neda_proportions(summary, measure=measure,  # type: ignore[arg-type]
+                                 window=window, by=by,  # type: ignore[arg-type]
+                                 include_partial=include_partial, confidence=confidence,
+                                 years=tuple(int(y) for y in wanted) if wanted else None)
+    except ValueError as exc:
+        raise _analysis_failed(exc) from exc
+    _print_frame(table, f"{measure.upper()} per {by or 'cohort'} and treatment year")
+    console.print(methods(table), highlight=False, soft_wrap=True)
+    if output is not None:
+        _write_table(table, output)
+        console.print(f"Wrote {output}", highlight=False, soft_wrap=True)
+    if figure is not None:
+        _figure_out(neda_figure(table), figure)
+
+
+@cohort_app.command("arr")
+@_cohort_command
+def cohort_arr_command(
+    summary: Any,
+    by: Annotated[str | None, typer.Option(
+        help="Group: an epochs column (drug, efficacy, drug_class) or a patients column.")
+    ] = "drug",
+    reference: Annotated[str | None, typer.Option(
+        help="Reference group of the rate ratios (default: the most person-years).")] = None,
+    model: Annotated[str, typer.Option(
+        help="negative_binomial (NB2, dispersion by maximum likelihood) or poisson.")
+    ] = "negative_binomial",
+    cluster: Annotated[bool, typer.Option(
+        "--cluster/--no-cluster", help="Standard errors clustered by patient.")] = True,
+    confidence: Confidence = 0.95,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write rates and rate ratios per group (.csv or .parquet).")
+    ] = None,
+    figure: FigureOut = None,
+) -> None:
+    """Annualised relapse rate per therapy and negative-binomial rate ratios with a
+    log(person-years) offset (statsmodels)."""
+    from neda.cohort.figures import rate_ratio_figure
+    from neda.cohort.rates import relapse_rates
+
+    _check_outputs(output)
+    try:
+        rates = relapse_rates(summary, by=by, reference=reference,
+                              model=model, cluster=cluster,  # type: ignore[arg-type]
+                              confidence=confidence)
+    except ValueError as exc:
+        raise _analysis_failed(exc) from exc
+    _print_frame(rates.rates, f"Annualised relapse rate per {by or 'cohort'}")
+    _print_frame(rates.ratios, f"Rate ratios (reference: {rates.reference})")
+    if rates.alpha is not None and rates.alpha_ci is not None:
+        console.print(f"Dispersion alpha = {rates.alpha:.3g} ({rates.alpha_ci[0]:.3g} to "
+                      f"{rates.alpha_ci[1]:.3g})", highlight=False)
+    console.print(rates.methods(), highlight=False, soft_wrap=True)
+    if output is not None:
+        merged = rates.rates.merge(rates.ratios, on="group", how="left",
+                                   suffixes=("", "_rate_ratio"))
+        _write_table(merged, output)
+        console.print(f"Wrote {output}", highlight=False, soft_wrap=True)
+    if figure is not None:
+        _figure_out(rate_ratio_figure(rates), figure)
+
+
+@cohort_app.command("table-one")
+@_cohort_command
+def cohort_table_one_command(
+    summary: Any,
+    by: Annotated[str | None, typer.Option(
+        help="Group: a patients column, or first_dmt / first_dmt_efficacy (default: none).")
+    ] = None,
+    before_years: Annotated[float, typer.Option(
+        min=0.01, help="Years before baseline (the first visit) of the prior relapse rate.")
+    ] = 2.0,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write table one (.csv or .parquet).")] = None,
+) -> None:
+    """Table one: patients, age at onset, sex, phenotype, disease duration, baseline EDSS,
+    follow-up, relapse rates, by group."""
+    from neda.cohort.table_one import table_one
+
+    _check_outputs(output)
+    try:
+        table = table_one(summary, by=by, before_years=before_years)
+    except ValueError as exc:
+        raise _analysis_failed(exc) from exc
+    _print_frame(table, "Table one (baseline: the first visit)", index=True)
+    if output is not None:
+        _write_table(table.reset_index(), output)
+        console.print(f"Wrote {output}", highlight=False, soft_wrap=True)
+
+
+@cohort_app.command("report")
+@_cohort_command
+def cohort_report_command(
+    summary: Any,
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", dir_okay=False, help="The report: one self-contained HTML file.")
+    ] = Path("cohort-report.html"),
+    event: Annotated[list[str] | None, typer.Option(
+        help="Kaplan-Meier event (repeat for several); default cdw, pira, relapse, edss6.")
+    ] = None,
+    origin: Annotated[str, typer.Option(
+        help="Kaplan-Meier origin: epoch_start or first_visit.")] = "epoch_start",
+    km_by: Annotated[str | None, typer.Option(help="Kaplan-Meier groups.")] = "efficacy",
+    therapy_by: Annotated[str | None, typer.Option(
+        help="Groups of the NEDA proportions and relapse rates.")] = "drug",
+    table_one_by: Annotated[str | None, typer.Option(help="Groups of table one.")
+                            ] = "first_dmt_efficacy",
+    neda_years: Annotated[str, typer.Option(help="Treatment years of the NEDA tables.")
+                          ] = "1,2,3,4,5",
+    reference: Annotated[str | None, typer.Option(
+        help="Reference group of the rate ratios (default: the most person-years).")] = None,
+    confidence: Confidence = 0.95,
+    title: Annotated[str, typer.Option(help="Title of the report.")] = "neda cohort report",
+) -> None:
+    """One offline HTML report: table one, Kaplan-Meier, NEDA proportions, relapse rates,
+    figures inline, methods and provenance."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from neda.cohort.report import ReportOptions, write_report
+
+    if output.suffix.lower() not in (".html", ".htm"):
+        raise typer.BadParameter(f"{output}: the report is an .html file")
+    years = _years_list(neda_years, "--neda-years") or ()
+    options = ReportOptions(
+        events=tuple(event) if event else ReportOptions.events, origin=origin, km_by=km_by,
+        therapy_by=therapy_by, table_one_by=table_one_by,
+        neda_years=tuple(int(y) for y in years), reference=reference, confidence=confidence)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("Report", total=None)
+
+        def step(name: str, done: int, total: int) -> None:
+            bar.update(task, description=f"Report: {name}", completed=done, total=total)
+
+        path = write_report(summary, output, options, title=title, progress=step)
+    console.print(f"Wrote {path}", highlight=False, soft_wrap=True)
