@@ -129,7 +129,9 @@ def test_epoch_groups_agree_with_lifelines_per_group() -> None:
     times = ours.times
     for group, kmf in ours.fitters.items():
         rows = times[times["group"] == group]
-        direct = KaplanMeierFitter().fit(rows["years"], rows["observed"])
+        # epochs begun before the first visit enter late (lifelines' entry)
+        direct = KaplanMeierFitter().fit(rows["years"], rows["observed"],
+                                         entry=rows["entry_years"])
         got = ours.survival[ours.survival["group"] == group]["survival"].to_numpy()
         np.testing.assert_allclose(got, direct.survival_function_.iloc[:, 0].to_numpy())
         assert kmf.median_survival_time_ == direct.median_survival_time_
@@ -145,3 +147,28 @@ def test_bad_options_say_what_to_do() -> None:
         time_to_event(s, "cdw", origin="diagnosis")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no column 'sexx'"):
         time_to_event(s, "cdw", by="sexx")
+
+
+def test_an_epoch_begun_before_the_first_visit_enters_late() -> None:
+    from cohort_cases import tiny_tables
+
+    import neda
+
+    t = tiny_tables()
+    # D started teriflunomide on 2019-06-01, seven months before the first visit
+    t["treatments"].loc[3, "start"] = "2019-06-01"
+    s = neda.course_summary(t["visits"], t["relapses"], treatments=t["treatments"])
+    times = time_to_event(s, "cdw", origin="epoch_start").set_index("subject")
+    assert times.loc["D", "entry_years"] == pytest.approx(214 / Y)
+    assert times.loc["D", "years"] == pytest.approx(1126 / Y)  # censored 2022-07-01
+    assert (times.drop(index="D")["entry_years"] == 0).all()
+    km = kaplan_meier(times.reset_index())
+    rows = times[times["group"] == "teriflunomide"]
+    direct = KaplanMeierFitter().fit(rows["years"], rows["observed"], entry=rows["entry_years"])
+    got = km.survival[km.survival["group"] == "teriflunomide"].set_index("years")["survival"]
+    expected = direct.survival_function_.iloc[:, 0]
+    np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy())
+    # D's relapse (2020-06-01) falls after its first visit: kept; a relapse before the
+    # first visit would leave the row out
+    rel = time_to_event(s, "relapse", origin="epoch_start").set_index("subject")
+    assert rel.loc["D", "observed"] and rel.attrs["excluded"] == {}

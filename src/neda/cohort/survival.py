@@ -31,6 +31,9 @@ Origin and censoring (explicit options):
 * A milestone is a state: a patient who reached it on or before the origin is not at risk and
   is left out (counted in ``attrs["excluded"]``); a worsening or relapse is looked for after
   the origin.
+* An epoch that started before the patient's first visit enters the risk set at the first
+  visit (delayed entry, ``entry_years``; lifelines ``entry``): the time before it was not
+  observed. Its row is left out when its first event falls before the first visit.
 """
 
 from __future__ import annotations
@@ -79,8 +82,9 @@ def time_to_event(summary: Any, event: str = "cdw", *, origin: Origin = "first_v
         visit of the worsening) or ``confirmation`` (the confirming visit).
 
     Returns one row per patient or epoch: ``subject`` (``epoch``), ``group``, ``origin_date``,
-    ``end_date`` (event or censoring), ``years``, ``observed``; ``attrs`` say what was left
-    out and why, the options and the provenance.
+    ``end_date`` (event or censoring), ``observed``, ``years`` (origin to end) and
+    ``entry_years`` (origin to the first visit when later: delayed entry, else 0);
+    ``attrs`` say what was left out and why, the options and the provenance.
     """
     if origin not in ("first_visit", "epoch_start"):
         raise ValueError(f"origin {origin!r}: first_visit or epoch_start")
@@ -113,7 +117,13 @@ def time_to_event(summary: Any, event: str = "cdw", *, origin: Origin = "first_v
             "origin_date": pd.to_datetime(ep["start"]).to_numpy(),
             "censor_date": pd.to_datetime(censor),
         })
-        no_time = (frame["censor_date"] <= frame["origin_date"]).to_numpy()
+        # an epoch that began before the first visit enters the risk set at the first visit
+        # (delayed entry, left truncation): its earlier time was not observed
+        first_visit = pd.Series(pd.to_datetime(p["first_visit"]).to_numpy(),
+                                index=pd.Index(p["subject"]))
+        frame["entry_date"] = np.maximum(frame["origin_date"].to_numpy(),
+                                         first_visit.reindex(ep["subject"]).to_numpy())
+        no_time = (frame["censor_date"] <= frame["entry_date"]).to_numpy()
         if no_time.any():
             excluded["epoch ended (or last visit) on or before its start"] = int(no_time.sum())
             frame = frame[~no_time]
@@ -121,6 +131,14 @@ def time_to_event(summary: Any, event: str = "cdw", *, origin: Origin = "first_v
     if reached.any():
         excluded["milestone reached on or before the origin (not at risk)"] = int(reached.sum())
         frame, first = frame[~reached], first[~reached]
+    if "entry_date" in frame.columns:
+        early = (pd.notna(first) & (first <= frame["entry_date"].to_numpy()))
+        if early.any():
+            excluded["first event between the epoch start and the first visit (before "
+                     "observation began)"] = int(early.sum())
+            frame, first = frame[~early], first[~early]
+    else:
+        frame["entry_date"] = frame["origin_date"]
     observed = pd.notna(first) & (first <= frame["censor_date"].to_numpy())
     end_date = np.where(observed, first, frame["censor_date"].to_numpy())
     frame = frame.drop(columns="censor_date").assign(
@@ -128,6 +146,8 @@ def time_to_event(summary: Any, event: str = "cdw", *, origin: Origin = "first_v
         observed=observed,
     )
     frame["years"] = (frame["end_date"] - frame["origin_date"]).dt.days / YEAR_DAYS
+    frame["entry_years"] = (frame["entry_date"] - frame["origin_date"]).dt.days / YEAR_DAYS
+    frame = frame.drop(columns="entry_date")
     frame = frame.reset_index(drop=True)
     frame.attrs = {
         "event": event, "event_label": event_label(event), "origin": origin,
@@ -266,7 +286,9 @@ def kaplan_meier(times: pd.DataFrame, *, confidence: float = 0.95,
     for group in group_order(times["group"]):
         rows = times[times["group"] == group]
         kmf = KaplanMeierFitter(alpha=1 - confidence)
-        kmf.fit(rows["years"], event_observed=rows["observed"], label=group)
+        entry = rows["entry_years"] if "entry_years" in rows.columns else None
+        kmf.fit(rows["years"], event_observed=rows["observed"], label=group,
+                entry=entry if entry is not None and (entry > 0).any() else None)
         fitters[group] = kmf
         table = kmf.event_table
         sf = kmf.survival_function_.iloc[:, 0]
@@ -279,7 +301,10 @@ def kaplan_meier(times: pd.DataFrame, *, confidence: float = 0.95,
             "ci_low": ci.iloc[:, 0].reindex(table.index).to_numpy(),
             "ci_high": ci.iloc[:, 1].reindex(table.index).to_numpy()}))
         years = rows["years"].to_numpy()
-        at_risk.append({"group": group, **{f"{t:g}": int((years >= t).sum()) for t in at}})
+        entered = (rows["entry_years"].to_numpy() if "entry_years" in rows.columns
+                   else np.zeros(len(rows)))
+        at_risk.append({"group": group, **{f"{t:g}": int(((years >= t) & (entered <= t)).sum())
+                                           for t in at}})
         mci = median_survival_times(kmf.confidence_interval_)
         medians.append({"group": group, "n": len(rows), "events": int(rows["observed"].sum()),
                         "median_years": float(kmf.median_survival_time_),
