@@ -106,3 +106,9 @@ def test_missing_tables_are_explained(demo: Path, tmp_path: Path) -> None:
     assert report.read_text().count("Not computed") >= 3
     result = runner.invoke(app, ["cohort", "km", str(tmp_path)], env={"COLUMNS": "400"})
     assert result.exit_code != 0 and "no visits file in this folder" in result.output
+
+
+def test_a_bad_figure_path_is_refused(demo: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["cohort", "km", str(demo), "--figure",
+                                 str(tmp_path / "km.jpg")], env={"COLUMNS": "400"})
+    assert result.exit_code == 2 and "give a .png or .svg path" in result.output

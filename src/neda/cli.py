@@ -1030,6 +1030,15 @@ def _figure_out(fig: Any, path: Path) -> None:
         console.print(f"Wrote {written}", highlight=False, soft_wrap=True)
 
 
+def _check_figure(path: Path | None) -> None:
+    """Refuse a figure path that is neither .png, .svg nor without suffix, before the
+    analysis runs."""
+    if path is not None and path.suffix.lower() not in ("", ".png", ".svg"):
+        raise typer.BadParameter(f"--figure {path}: give a .png or .svg path, or a path "
+                                 "without suffix for both")
+    _check_outputs(path, suffixes=("", ".png", ".svg"))
+
+
 def _years_list(text: str | None, name: str) -> tuple[float, ...] | None:
     values = _numbers(text, name)
     if values is not None and any(v < 0 for v in values):
@@ -1073,6 +1082,7 @@ def cohort_km_command(
     from neda.cohort.survival import km_analysis
 
     _check_outputs(output)
+    _check_figure(figure)
     try:
         km = km_analysis(summary, event, origin=origin, by=by,  # type: ignore[arg-type]
                          event_date=event_date,  # type: ignore[arg-type]
@@ -1117,6 +1127,7 @@ def cohort_neda_command(
     from neda.cohort.proportions import methods, neda_proportions
 
     _check_outputs(output)
+    _check_figure(figure)
     wanted = _years_list(years, "--years")
     try:
         table = neda_proportions(summary, measure=measure,  # type: ignore[arg-type]
@@ -1160,6 +1171,7 @@ def cohort_arr_command(
     from neda.cohort.rates import relapse_rates
 
     _check_outputs(output)
+    _check_figure(figure)
     try:
         rates = relapse_rates(summary, by=by, reference=reference,
                               model=model, cluster=cluster,  # type: ignore[arg-type]
