@@ -89,6 +89,9 @@ def test_table_one_and_report(demo: Path, tmp_path: Path) -> None:
     assert html.count("<svg") == 5  # two KM, two NEDA, the rate ratios
     assert "Time to first confirmed EDSS &gt;= 4" in html and "Provenance" in html
     # self-contained: nothing is fetched when it is opened
+    # the provenance: the rule set and options digest of the course engine that made it
+    events = neda.course_summary(demo / "visits.csv", demo / "relapses.csv").events
+    assert "mueller2023" in html and events["options_digest"].iloc[0] in html
     assert "src=\"http" not in html and "<script" not in html and "<link" not in html
 
 

@@ -781,12 +781,14 @@ def _only_subject(tables: Any, subject: Any) -> Any:
     return Tables(**out)
 
 
-def _summarise_with_progress(summarise: Any, tables: Any, options: Any) -> Any:
-    """The summary, with a progress bar over its stages on large inputs."""
+def _summarise_with_progress(summarise: Any, tables: Any, options: Any,
+                             min_visits: int = 50_000) -> Any:
+    """The summary, with a progress bar over its stages on inputs of ``min_visits`` visits or
+    more."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     n = len(tables.visits) if tables.visits is not None else 0
-    if n < 50_000:
+    if n < min_visits:
         return summarise(tables, options=options)
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=console) as bar:
@@ -993,7 +995,8 @@ def _cohort_summary(data: Path, relapses: Path | None, no_relapses: bool, mri: P
     _no_relapse_warning(tables.relapses is None)
     _announce_compile()
     try:
-        return _summarise_with_progress(summarise, tables, options)
+        # the analyses are quick: the course is the long part, so it always shows its stages
+        return _summarise_with_progress(summarise, tables, options, min_visits=1_000)
     except ValueError as exc:
         console.print("[red]Cannot compute the course:[/red]")
         console.print(str(exc), highlight=False, soft_wrap=True, markup=False)

@@ -82,7 +82,9 @@ def summary_provenance(summary: Any) -> dict[str, Any]:
     return {
         "neda_version": __version__,
         "rule_set": str(p["rule_set"].iloc[0]) if len(p) and "rule_set" in p.columns else None,
-        "options_digest": (summary.course_result.options.digest()
+        # the digest the events carry: the engine's options, relapse hygiene's, and whether
+        # relapses were given
+        "options_digest": (summary.course_result.provenance.get("options_digest")
                            if summary.course_result is not None else
                            str(ev["options_digest"].iloc[0])
                            if len(ev) and "options_digest" in ev.columns else None),
