@@ -138,9 +138,13 @@ def relapse_rates(summary: Any, *, by: str | None = "drug", reference: str | Non
         excluded["epochs of groups with no relapse (rate ratio not estimable)"] = int(
             data["group"].isin(none).sum())
     fitted = [g for g in groups if g not in none]
-    ratios, alpha, alpha_ci, dispersion = _fit(
-        data[data["group"].isin(fitted)].reset_index(drop=True), fitted, reference, model,
-        cluster, confidence)
+    try:
+        ratios, alpha, alpha_ci, dispersion = _fit(
+            data[data["group"].isin(fitted)].reset_index(drop=True), fitted, reference, model,
+            cluster, confidence)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(f"the rate-ratio model cannot be fitted on these groups ({exc}): "
+                         "group more coarsely (e.g. by efficacy)") from exc
     # a clustered (sandwich) variance from one or a few patients is not to be trusted
     few = rates.set_index("group")["patients"]
     for i, g in enumerate(ratios["group"]):
