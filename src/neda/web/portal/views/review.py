@@ -16,9 +16,9 @@ from __future__ import annotations
 from uuid import UUID
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from neda.web.clinic.access import editor_required, get_patient_for_user, get_record_for_user
 from neda.web.clinic.models import Relapse
@@ -41,10 +41,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 @editor_required
-@require_POST
 def review_relapse(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
     patient = get_patient_for_user(request.user, public_id)
     relapse = get_record_for_user(request.user, Relapse, patient, pk)
+    if request.method != "POST":  # after the checks: another clinic's relapse is 404 first
+        return HttpResponseNotAllowed(["POST"])
     if relapse.status != "reported":
         raise Http404("this relapse waits for no review")
     decision = DECISIONS.get(request.POST.get("decision", ""))
