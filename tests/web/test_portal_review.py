@@ -128,6 +128,8 @@ def test_confirming_a_report_changes_neda_on_both_screens(db: Any) -> None:
     assert course_for(me)["current_therapy"]["neda"]["current_year"][
         "component_status"]["relapse"] is True
     assert _overview_relapse_badge(me.public_id) == "yes"  # "no activity?" yes
+    overview = login("clinician").get(f"/patients/{me.public_id}/").content.decode()
+    assert 'data-reported="1"' in overview and onset.isoformat() in overview
     assert _portal_relapse_value("patient2") == "none"
     listing = login("clinician").get("/patients/").content.decode()
     row = listing[listing.index(f'data-patient="{me.public_id}"'):]
@@ -139,6 +141,8 @@ def test_confirming_a_report_changes_neda_on_both_screens(db: Any) -> None:
     assert year["component_status"]["relapse"] is False and year["neda3"] is False
     assert onset.isoformat() in year["components"]["relapse"]
     assert _overview_relapse_badge(me.public_id) == "no"
+    overview = login("clinician").get(f"/patients/{me.public_id}/").content.decode()
+    assert "data-reported=" not in overview
     assert _portal_relapse_value("patient2") == "yes"
     portal = login("patient2").get("/portal/").content.decode()
     assert 'data-neda="no"' in portal

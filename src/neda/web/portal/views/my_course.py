@@ -8,6 +8,7 @@ link to the definition it rests on. It computes nothing and recommends nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +37,27 @@ def _neda_year(current: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+#: The EDSS chart's drawing box (SVG user units) and how many rows the tables show unfolded.
+_W, _H, _SHOWN = 320, 120, 5
+
+
+def edss_chart(visits: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Where the EDSS of each check-up is drawn: the course's values placed on a box (x by
+    date, y on the scale 0-10), nothing computed from them; None with fewer than two."""
+    points = [(dt.date.fromisoformat(v["date"]), float(v["edss"])) for v in visits
+              if v.get("edss") is not None]
+    if len(points) < 2:
+        return None
+    first, last = points[0][0], points[-1][0]
+    span = max((last - first).days, 1)
+    xy = [(round((d - first).days / span * _W, 1), round(_H - e / 10 * _H, 1))
+          for d, e in points]
+    return {"width": _W, "height": _H, "first": first.isoformat(), "last": last.isoformat(),
+            "line": " ".join(f"{x},{y}" for x, y in xy),
+            "dots": [{"x": x, "y": y} for x, y in xy],
+            "grid": [{"y": round(_H - g / 10 * _H, 1), "label": g} for g in (0, 2, 4, 6, 8, 10)]}
+
+
 @patient_required
 @require_safe
 def my_course(request: HttpRequest) -> HttpResponse:
@@ -52,7 +74,7 @@ def my_course(request: HttpRequest) -> HttpResponse:
                 for r in course.get("relapses") or []]
     visits = [v for v in chart.get("visits") or []
               if v.get("edss") is not None or v.get("t25fw") is not None]
-    scans = chart.get("scans") or []
+    scans = list(reversed(chart.get("scans") or []))
     return render(request, "portal/my_course.html", {
         "patient": patient, "course": course, "therapy": therapy,
         "neda": _neda_year((therapy or {}).get("neda", {}).get("current_year")),
@@ -60,8 +82,9 @@ def my_course(request: HttpRequest) -> HttpResponse:
         "relapse_last_year_words": words.component_words(
             None if monitoring.get("relapse_last_year") is None
             else not monitoring["relapse_last_year"]),
-        "relapses": list(reversed(relapses)), "visits": list(reversed(visits)),
-        "scans": list(reversed(scans)),
+        "relapses": list(reversed(relapses)), "edss_chart": edss_chart(visits),
+        "visits": list(reversed(visits))[:_SHOWN], "older_visits": list(reversed(visits))[_SHOWN:],
+        "scans": scans[:_SHOWN], "older_scans": scans[_SHOWN:],
         "waiting": Relapse.objects.filter(patient=patient, status="reported").count(),
         "relapses_recorded": patient.relapses_recorded,
     })
