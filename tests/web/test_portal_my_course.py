@@ -109,3 +109,19 @@ def test_relapse_recovery_in_lay_words(db: Any) -> None:
             or f"between {r['onset_start']} and {r['onset_end']}</th><td>" \
                f"{words.recovery_words(r['recovery'])}</td>" in page
     assert "does not mean that the damage was repaired" in page
+
+
+def test_the_edss_chart_draws_the_courses_values(db: Any) -> None:
+    from neda.web.portal.views.my_course import edss_chart
+
+    visits = course_for(_own("patient2"))["chart"]["visits"]
+    chart = edss_chart(visits)
+    assert chart is not None
+    with_edss = [v for v in visits if v["edss"] is not None]
+    assert len(chart["dots"]) == len(with_edss)
+    assert chart["dots"][0]["x"] == 0 and chart["dots"][-1]["x"] == chart["width"]
+    for dot, v in zip(chart["dots"], with_edss, strict=True):
+        assert abs(dot["y"] - chart["height"] * (1 - v["edss"] / 10)) < 0.1
+    assert edss_chart(with_edss[:1]) is None  # one value is no line
+    page = _page("patient2")
+    assert f'points="{chart["line"]}"' in page and "<title id=\"edss-chart-t\">" in page

@@ -131,13 +131,6 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
 )}
 
 
-def link(key: str) -> str:
-    """The anchor of a definition on the portal's definitions page."""
-    if key not in DEFINITIONS:
-        raise KeyError(f"no portal definition {key!r}; add it to DEFINITIONS")
-    return f"#{key}"
-
-
 # ----------------------------------------------------------------------------- NEDA
 #: NEDA-3 of a treatment year, three-valued, in lay words (None = not enough data).
 NEDA_WORDS = {
