@@ -189,3 +189,12 @@ def test_the_queue_says_what_relapse_hygiene_makes_of_a_confirmed_report(db: Any
     assert "Relapse hygiene (rules §3.1) will not count this as a relapse of its own" in row(
         merged) and counted.onset in row(merged)
     assert "counts as a relapse of its own" in row(alone)
+
+
+def test_the_queue_says_when_relapses_are_not_recorded(db: Any) -> None:
+    relapse = _report("patient2", timezone.localdate().isoformat())
+    Patient.objects.filter(pk=relapse.patient_id).update(relapses_recorded=False)
+    page = htmllib.unescape(login("nurse").get("/portal/review/").content.decode())
+    start = page.index(f'<tr data-relapse="{relapse.pk}"')
+    assert "Relapses are not recorded for this patient" in page[start:page.index("</tr>",
+                                                                                   start)]

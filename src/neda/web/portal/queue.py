@@ -63,7 +63,11 @@ def if_confirmed(relapse: Relapse) -> list[str]:
     a pseudo-relapse by fever, shorter than 24 hours."""
     checked = check_record("relapses", relapse.patient, record_cells(relapse, "relapses"), {},
                            instance_pk=relapse.pk, status="confirmed")
-    return [*checked.warnings, *(m for ms in checked.errors.values() for m in ms)]
+    found = [*checked.warnings, *(m for ms in checked.errors.values() for m in ms)]
+    if not relapse.patient.relapses_recorded:  # the course reads no relapse of theirs
+        found.insert(0, "Relapses are not recorded for this patient (the patient's data): "
+                        "a confirmed relapse reaches no rule until they are.")
+    return found
 
 
 @dataclass
