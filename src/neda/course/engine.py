@@ -183,9 +183,8 @@ def confirmed_events(
     value, vis_table, hygiene = _read_course_inputs(visits, relapses, opts, value,
                                                     relapse_options, validconf, ro)
     prep = _prepare(vis_table, hygiene, opts, value, validconf, subjects)
-    res, rel, asc0, asc1, dw = _scan(prep, hygiene, opts, ascertainment, ro)
-    subjects, vstart, vend, dates, values = (prep.subjects, prep.vstart, prep.vend, prep.dates,
-                                             prep.values)
+    res, rel, asc0, asc1, values, dw = _scan(prep, hygiene, opts, ascertainment, ro)
+    subjects, vstart, vend, dates = prep.subjects, prep.vstart, prep.vend, prep.dates
     dropped_parts = prep.dropped_parts
     relapse_record = hygiene.provenance if hygiene is not None else None
     digest = combined_digest(opts, relapse_record)
@@ -322,11 +321,15 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
 
 def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
           ascertainment: Any, ro: ReadOptions
-          ) -> tuple[Any, _Relapses, np.ndarray, np.ndarray, np.ndarray]:
+          ) -> tuple[Any, _Relapses, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One compiled pass over every prepared subject with the options of one definition:
-    (scan result, relapses, ascertainment start and end per subject, worsening thresholds)."""
+    (scan result, relapses, ascertainment start and end per subject, values and worsening
+    thresholds as the scan left them). The prepared arrays are not changed."""
     subjects, vstart, vend = prep.subjects, prep.vstart, prep.vend
-    dates, values, vconf = prep.dates, prep.values, prep.vconf
+    dates, vconf = prep.dates, prep.vconf
+    # a bl_geq reference move writes into the values (the kernel's private copy): another
+    # definition scanning the same prepared arrays must see them as read
+    values = prep.values.copy() if opts.bl_geq else prep.values
     rel, rcodes_all = prep.rel, prep.rcodes
     n_subj = len(subjects)
     dw = opts.worsening_delta(values)
@@ -381,7 +384,7 @@ def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
             "the course engine could not process subject "
             f"{subjects[int(np.flatnonzero(res.err)[0])]!r} with these options"
         )
-    return res, rel, asc0, asc1, dw
+    return res, rel, asc0, asc1, values, dw
 
 
 def combined_digest(opts: CourseOptions, relapse_record: dict[str, Any] | None) -> str:
