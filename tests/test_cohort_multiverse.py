@@ -125,7 +125,8 @@ def test_default_grid_on_a_demo_cohort_equals_separate_runs_and_shares_the_prepa
     assert list(result.table.columns[-len(COUNT_COLUMNS):]) == list(COUNT_COLUMNS)
     assert result.varied == list(DEFAULT_GRID)
     # one read of the tables, one hygiene run and one sorted preparation for 32 scans
-    assert result.shared == {"definitions": 32, "readings": 1, "preparations": 1, "scans": 32}
+    assert result.shared == {"definitions": 32, "readings": 1, "preparations": 1,
+                             "relapse_distances": 1, "scans": 32}
     v = visits.rename(columns={"id": "subject"})
     r = relapses.rename(columns={"id": "subject"})
     assert_cells_equal_separate_runs(result, v, r)
@@ -136,9 +137,13 @@ def test_default_grid_on_a_demo_cohort_equals_separate_runs_and_shares_the_prepa
 def test_stages_run_once_per_option_set_they_depend_on() -> None:
     visits, relapses = demo_cohort(40, seed=2)
     grid = {"relapse.merge_days": [0, 30], "exclude_pseudo_relapse_visits": [True, False],
-            "conf_days": [84, 168]}
+            "conf_days": [84, 168], "relapse_to_bl": [[30, 0], [0, 0]]}
     result = multiverse(visits, relapses, grid, subject="id")
-    assert result.shared == {"definitions": 8, "readings": 2, "preparations": 4, "scans": 8}
+    assert result.shared == {"definitions": 16, "readings": 2, "preparations": 4,
+                             "relapse_distances": 8, "scans": 16}
+    v = visits.rename(columns={"id": "subject"})
+    r = relapses.rename(columns={"id": "subject"})
+    assert_cells_equal_separate_runs(result, v, r)
 
 
 def test_relapses_not_given_leave_every_worsening_unknown() -> None:

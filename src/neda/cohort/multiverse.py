@@ -12,8 +12,9 @@ Every definition goes through the stages of :func:`neda.course.confirmed_events`
 counts are the ones a separate run gives; ``tests/test_cohort_multiverse.py`` checks every
 cell), but the work they share is done once: the tables are read and validated once, relapse
 hygiene runs once per relapse-option set, the visits are sorted into arrays once per visit
-selection (outcome, pseudo-relapse visits, practice effect), and the compiled scan runs once
-per definition over all subjects. Counts are taken from the scan's arrays: the event table,
+selection (outcome, pseudo-relapse visits, practice effect), the distances from each visit to
+the nearest relapses once per relapse set the engine sees, and the compiled scan runs once per
+definition over all subjects. Counts are taken from the scan's arrays: the event table,
 its reasons and the per-subject summary, most of a full run's time, are not built.
 """
 
@@ -205,7 +206,8 @@ class MultiverseResult:
     ``rule_set`` (preset name, ``custom`` when edited), ``options_digest`` (the
     ``options_digest`` its events would carry), one column per varied option, then
     :data:`COUNT_COLUMNS`. ``definitions``: the options of each row. ``shared``: how many
-    times each stage ran (reads of the tables, preparations of the arrays, scans).
+    times each stage ran (reads of the tables with relapse hygiene, preparations of the sorted
+    arrays, distances from visits to relapses, scans).
     """
 
     table: pd.DataFrame
@@ -404,7 +406,9 @@ def multiverse(
                         for r, d in zip(rows, defs, strict=True)},
         "engine": "neda.course (msprog method)"}
     shared = {"definitions": len(defs), "readings": len(readings),
-              "preparations": len(prepared), "scans": len(defs)}
+              "preparations": len(prepared),
+              "relapse_distances": sum(len(p.distances) for p in prepared.values()),
+              "scans": len(defs)}
     wide = {k: pd.concat(v, axis=1) if v else pd.DataFrame() for k, v in per_subject.items()}
     return MultiverseResult(table, defs, varied, relapse_data, shared, wide)
 

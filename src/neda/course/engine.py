@@ -252,6 +252,9 @@ class _Prepared:
     vconf: np.ndarray
     rel: _Relapses
     rcodes: np.ndarray
+    # (d-, d+) per visit by the relapses the engine keeps, which depend on relapse_to_bl only:
+    # scans of several definitions over these arrays compute them once
+    distances: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: CourseOptions,
@@ -344,6 +347,7 @@ def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
     rel_a = att_a[keep]
     rel_b = att_b[keep]
     rstart, rend = offsets(eng_codes, n_subj)
+    distances = prep.distances.get(float(opts.relapse_to_bl[0]))
 
     asc0, asc1 = _ascertainment(ascertainment, subjects, dates, vstart, vend,
                                 opts.history_lookback_days, ro)
@@ -377,8 +381,9 @@ def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
         at_or_above_onset=opts.confirm_magnitude == "at_or_above_onset",
         death_value=10.0 if (opts.death_confirms and opts.outcome == "edss") else np.inf,
         death_confirms=opts.death_confirms and opts.outcome == "edss",
-        conf_window_int=False,
+        conf_window_int=False, distances=distances,
     )
+    prep.distances.setdefault(float(opts.relapse_to_bl[0]), (res.dminus, res.dplus))
     if (res.err != K.ERR_NONE).any():
         raise RuntimeError(
             "the course engine could not process subject "
