@@ -54,7 +54,8 @@ def main() -> None:
     print(f"cohort: {a.subjects:,} subjects, {len(visits):,} visits, {len(relapses):,} "
           f"relapses; grid: {' x '.join(f'{k} ({len(v)})' for k, v in DEFAULT_GRID.items())}")
     t = time.perf_counter()
-    multiverse(visits.head(50), relapses, {"conf_days": [84]})
+    head = visits.head(50)
+    multiverse(head, relapses[relapses.subject.isin(head.subject)], {"conf_days": [84]})
     print(f"first call (kernel compile or cache load): {time.perf_counter() - t:.2f} s\n")
 
     best = float("inf")
