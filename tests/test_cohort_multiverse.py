@@ -311,3 +311,27 @@ def test_cli_refuses_a_bad_grid_in_one_line_and_writes_nothing(tmp_path: Path) -
     assert "Invalid grid: grid key 'conf_dys' is not an option (did you mean 'conf_days'?)" \
         in " ".join(result.output.split())
     assert not out.exists()
+
+
+def test_outcomes_ascertainment_and_subjects_pass_through_as_in_separate_runs() -> None:
+    visits, relapses = demo_cohort(60, seed=14)
+    v = visits.rename(columns={"id": "subject"})
+    r = relapses.rename(columns={"id": "subject"})
+    first = v.groupby("subject")["date"].min()
+    followup = pd.DataFrame({"subject": first.index, "start": first.to_numpy()
+                             - pd.Timedelta(days=400), "end": pd.NaT})
+    chosen = sorted(v["subject"].unique())[:40]
+    grid = {"outcome": ["edss", "sdmt", "t25fw"], "conf_days": [84, 168]}
+    result = multiverse(v, r, grid, ascertainment=followup, subjects=chosen)
+    # one reading and one preparation per outcome (SDMT's practice effect drops visits)
+    assert result.shared["readings"] == 3 and result.shared["preparations"] == 3
+    for row, d in zip(result.table.to_dict("records"), result.definitions, strict=True):
+        res = confirmed_events(v, r, d.options, ascertainment=followup, subjects=chosen)
+        s = res.summary
+        assert row["subjects"] == len(s) <= 40
+        for k in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
+            assert row[k] == int(s[k].sum()), (d.label, k)
+    assert result.table["CDW"].groupby(result.table["outcome"]).sum().min() > 0
+    # the follow-up table counts: without it, windows past the last visit are unknown
+    without = multiverse(v, r, grid, subjects=chosen).table
+    assert without["unknown"].sum() > result.table["unknown"].sum()
