@@ -141,6 +141,11 @@ def test_stages_run_once_per_option_set_they_depend_on() -> None:
     result = multiverse(visits, relapses, grid, subject="id")
     assert result.shared == {"definitions": 16, "readings": 2, "preparations": 4,
                              "relapse_distances": 8, "scans": 16}
+    # per subject across preparations (aligned on the subjects): the columns add up
+    for kind in ("CDW", "PIRA", "CDI"):
+        wide = result.per_subject(kind)
+        assert list(wide.columns) == list(range(1, 17))
+        assert wide.sum().tolist() == result.table[kind].tolist()
     v = visits.rename(columns={"id": "subject"})
     r = relapses.rename(columns={"id": "subject"})
     assert_cells_equal_separate_runs(result, v, r)

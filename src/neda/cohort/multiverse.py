@@ -84,6 +84,9 @@ COUNT_COLUMNS = {
     "unknown_share": "unknown / CDW (NaN without CDW).",
 }
 
+#: Kinds of event :meth:`MultiverseResult.per_subject` counts per subject.
+PER_SUBJECT = ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI")
+
 _CLASS_CODES = {"RAW": K.RAW, "PIRA": K.PIRA, "undefined": K.CDW_UNDEFINED,
                 "unknown": K.CDW_UNKNOWN, "not_classified": K.CDW_NOT_CLASSIFIED}
 
@@ -215,7 +218,10 @@ class MultiverseResult:
     varied: list[str]
     relapse_data: str
     shared: dict[str, int]
-    per_subject_counts: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
+    # per definition: the subjects analysed (one Index per prepared arrays) and the event
+    # counts per subject by kind; tables are built on request (per_subject)
+    subject_counts: list[tuple[pd.Index, dict[str, np.ndarray]]] = field(
+        repr=False, default_factory=list)
 
     def describe(self, definition: int) -> str:
         """The methods paragraph of one definition (``definition``: its number, from 1)."""
@@ -226,9 +232,17 @@ class MultiverseResult:
         """Events of one kind (``CDW``, ``RAW``, ``PIRA``, ``undefined``, ``unknown``, ``CDI``)
         per subject (rows) and definition (columns, by number); NaN: the subject was not
         analysed under that definition (no visit kept)."""
-        if count not in self.per_subject_counts:
-            raise ValueError(f"count {count!r}: one of {', '.join(self.per_subject_counts)}")
-        return self.per_subject_counts[count]
+        if count not in PER_SUBJECT:
+            raise ValueError(f"count {count!r}: one of {', '.join(PER_SUBJECT)}")
+        numbers = self.table["definition"].to_list()
+        indexes = {id(index) for index, _ in self.subject_counts}
+        if len(indexes) == 1:  # every definition analysed the same subjects
+            index = self.subject_counts[0][0]
+            values = np.column_stack([c[count] for _, c in self.subject_counts])
+            return pd.DataFrame(values, index=index, columns=numbers)
+        return pd.concat([pd.Series(c[count], index=index, name=n)
+                          for n, (index, c) in zip(numbers, self.subject_counts, strict=True)],
+                         axis=1)
 
     def influence(self, metric: str = "PIRA_share") -> pd.DataFrame:
         """Which choice moves ``metric`` most: for each varied option, the absolute change of
@@ -364,9 +378,8 @@ def multiverse(
     visit_tables: dict[str, pd.DataFrame] = {}
     prepared: dict[Any, _Prepared] = {}
     rows = []
-    per_subject: dict[str, list[pd.Series]] = {k: [] for k in
-                                               ("CDW", "RAW", "PIRA", "undefined", "unknown",
-                                                "CDI")}
+    subject_index: dict[Any, pd.Index] = {}
+    subject_counts = []
     for number, d in enumerate(_progress(defs, progress), 1):
         opts = d.options
         column = value or opts.outcome
@@ -383,9 +396,10 @@ def multiverse(
             prepared[prep_key] = _prepare(vis_table, hygiene, opts, column, validconf, subjects)
         prep = prepared[prep_key]
         res = _scan(prep, hygiene, opts, ascertainment, ro)[0]
-        counts, by_subject = _counts(res, prep.subjects)
-        for k, series in by_subject.items():
-            per_subject[k].append(series.rename(number))
+        counts, by_subject = _counts(res, len(prep.subjects))
+        if prep_key not in subject_index:
+            subject_index[prep_key] = pd.Index(prep.subjects, name="subject")
+        subject_counts.append((subject_index[prep_key], by_subject))
         rows.append({
             "definition": number,
             "label": d.label,
@@ -409,27 +423,25 @@ def multiverse(
               "preparations": len(prepared),
               "relapse_distances": sum(len(p.distances) for p in prepared.values()),
               "scans": len(defs)}
-    wide = {k: pd.concat(v, axis=1) if v else pd.DataFrame() for k, v in per_subject.items()}
-    return MultiverseResult(table, defs, varied, relapse_data, shared, wide)
+    return MultiverseResult(table, defs, varied, relapse_data, shared, subject_counts)
 
 
-def _counts(res: Any, subjects: Any) -> tuple[dict[str, Any], dict[str, pd.Series]]:
-    """Counts of one scan, from its event arrays (no event table is built)."""
+def _counts(res: Any, n: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Counts of one scan over ``n`` subjects, from its event arrays (no event table is
+    built), and the counts per subject of each kind in :data:`PER_SUBJECT`."""
     rows, esubj = res.event_rows()
     etype = res.ev_type[rows]
-    n = len(subjects)
     is_cdw = etype != K.CDI
     masks = {"CDW": is_cdw, **{k: etype == c for k, c in _CLASS_CODES.items()},
              "CDI": etype == K.CDI}
     out: dict[str, Any] = {"subjects": n}
-    by_subject: dict[str, pd.Series] = {}
-    index = pd.Index(subjects, name="subject")
+    by_subject: dict[str, np.ndarray] = {}
     for k, mask in masks.items():
         out[k] = int(mask.sum())
-        if k != "not_classified":
-            by_subject[k] = pd.Series(np.bincount(esubj[mask], minlength=n), index=index)
+        if k in PER_SUBJECT:
+            by_subject[k] = np.bincount(esubj[mask], minlength=n).astype(np.int32)
     for k in ("CDW", "RAW", "PIRA"):
-        out[f"subjects_with_{k}"] = int((by_subject[k] > 0).sum())
+        out[f"subjects_with_{k}"] = int(np.count_nonzero(by_subject[k]))
     cdw = out["CDW"]
     for k in ("RAW", "PIRA", "undefined", "unknown"):
         out[f"{k}_share"] = out[k] / cdw if cdw else math.nan
