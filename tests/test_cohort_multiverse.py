@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ POOL: dict[str, list[Any]] = {
     "exclude_pseudo_relapse_visits": [True, False],
     "relapse_to_bl": [[30, 0], [0, 0]],
     "history_lookback_days": [0, 365],
+    "edss_thresholds": ["three_strata", "msprog", "expand"],
+    "event": ["firstCDW", "firstPIRA"],
+    "relapse_rebl": [True, False],
+    "bl_geq": [True, False],  # the kernel moves references in place: definitions share arrays
+    "confirm_magnitude": ["threshold_vs_reference", "at_or_above_onset"],
     "relapse.merge_days": [0, 30],
     "relapse.exclude_fever_infection": ["exclude", "flag_only"],
 }
@@ -106,7 +112,8 @@ def assert_cells_equal_separate_runs(result: Any, visits: Any, relapses: Any) ->
                 assert math.isnan(share)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("NEDA_MULTIVERSE_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(cohort(), small_grid(), st.sampled_from(["given", "empty", "not given"]))
 def test_every_cell_equals_a_separate_run(data: Any, grid: dict[str, list[Any]],
                                           relapse_data: str) -> None:
