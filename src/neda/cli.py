@@ -1270,3 +1270,140 @@ def cohort_report_command(
 
         path = write_report(summary, output, options, title=title, progress=step)
     console.print(f"Wrote {path}", highlight=False, soft_wrap=True)
+
+
+
+@cohort_app.command("multiverse")
+def multiverse_command(
+    visits: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Visits: CSV, Parquet or Excel.")
+    ],
+    relapses: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Relapses; cleaned by relapse hygiene (once per "
+        "relapse.* option set of the grid).")] = None,
+    no_relapses: NoRelapses = False,
+    grid: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Grid of definitions: .toml or .json with 'grid' "
+        "(option = [values]) or 'definitions' (a list), and optional 'base' preset.")] = None,
+    vary: Annotated[list[str] | None, typer.Option(
+        "--vary", help="OPTION=V1,V2: one more varied option, e.g. conf_days=84,168 or "
+        "preset=mueller2023,cagol2022 or relapse.merge_days=0,30; repeat for several. "
+        "Without --grid or --vary: 32 definitions (4 presets x 12/24 weeks x 2 references "
+        "x RAW window 30/90 days).")] = None,
+    base: Annotated[str | None, typer.Option(
+        help="Preset of the options not varied (default: the grid file's, else "
+        "mueller2023).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the table (one row per definition) to .csv or "
+        ".parquet.")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Draw the shares across definitions to .png, .svg or .pdf.")] = None,
+    outcome: Annotated[str, typer.Option(help="edss, t25fw, nhpt or sdmt.")] = "edss",
+    value_col: Annotated[
+        str | None, typer.Option(help="Outcome column (default: the outcome name).")
+    ] = None,
+    subject_col: SubjectCol = None,
+    date_col: DateCol = None,
+    date_format: DateFormat = None,
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    sheet: Sheets = None,
+    column: Columns = None,
+    relapses_subject_col: RelapsesSubjectCol = None,
+    relapses_date_col: RelapsesDateCol = None,
+    cutoff: Cutoff = None,
+    date_unit: DateUnit = None,
+    date_origin: DateOrigin = None,
+) -> None:
+    """Counts and shares of CDW, RAW, PIRA and unknown under many definitions at once."""
+    from neda.cohort.multiverse import (
+        DEFAULT_GRID,
+        grid_definitions,
+        multiverse,
+        read_grid,
+        vary_values,
+    )
+
+    value_col = value_col or outcome
+    try:
+        spec: Any = None
+        file_base = None
+        if grid is not None:
+            spec, file_base = read_grid(grid)
+        if vary:
+            if spec is not None and not isinstance(spec, dict):
+                raise ValueError("--vary adds options to a grid of option -> values; the grid "
+                                 f"file {grid} lists definitions")
+            spec = dict(spec or {})
+            spec.update(vary_values(item) for item in vary)
+        if spec is None:
+            spec = DEFAULT_GRID
+        if outcome != "edss":
+            spec = ({"outcome": [outcome], **spec} if isinstance(spec, dict)
+                    else [{"outcome": outcome, **d} if isinstance(d, dict) else d
+                          for d in spec])
+        base_preset = base or file_base or "mueller2023"
+        grid_definitions(spec, base=base_preset)  # every definition checked before reading
+    except (ValueError, TypeError) as exc:
+        console.print(f"[red]Invalid grid:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if relapses is not None and no_relapses:
+        raise typer.BadParameter("give --relapses FILE or --no-relapses, not both")
+    _check_outputs(output)
+    _check_outputs(plot, suffixes=(".png", ".svg", ".pdf"))
+    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
+                            column, cutoff, date_unit, date_origin, relapses_subject_col,
+                            relapses_date_col)
+    tables = _read_inputs(reading, visits, relapses, no_relapses, outcome=value_col)
+    _print_reports(tables)
+    _no_relapse_warning(tables.relapses is None)
+    _announce_compile()
+    try:
+        result = multiverse(tables.visits, tables.relapses, spec, base=base_preset,
+                            value=value_col, progress=True)
+    except ValueError as exc:
+        console.print("[red]Cannot compute the multiverse:[/red]")
+        console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from exc
+    _print_multiverse(result)
+    if output is not None:
+        _write_table(result.table, output)
+        console.print(f"Wrote {output} ({len(result.table)} definitions)", highlight=False,
+                      soft_wrap=True)
+    if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        result.plot(plot)
+        console.print(f"Wrote {plot}", highlight=False, soft_wrap=True)
+
+
+def _print_multiverse(result: Any) -> None:
+    from rich.table import Table
+
+    t = result.table
+
+    def share(x: float) -> str:
+        return "-" if x != x else f"{x:.2f}"
+
+    table = Table(title=f"Definition multiverse: {len(t)} definitions, "
+                  f"{int(t['subjects'].max()):,} subjects")
+    for c in ("#", "definition", "CDW", "RAW", "PIRA", "undefined", "unknown", "PIRA share",
+              "subjects with PIRA"):
+        table.add_column(c, justify="left" if c == "definition" else "right")
+    for r in t.to_dict("records"):
+        table.add_row(str(r["definition"]), str(r["label"]), f"{r['CDW']:,}", f"{r['RAW']:,}",
+                      f"{r['PIRA']:,}", f"{r['undefined']:,}", f"{r['unknown']:,}",
+                      share(r["PIRA_share"]), f"{r['subjects_with_PIRA']:,}")
+    console.print(table)
+    pira = t["PIRA_share"].dropna()
+    if len(pira):
+        console.print(f"PIRA share from {pira.min():.2f} to {pira.max():.2f} across "
+                      "definitions.", highlight=False)
+    inf = result.influence()
+    if len(inf) > 1:
+        moved = Table(title="What moves the PIRA share (definitions differing in one choice)")
+        for c in ("choice", "mean change", "max change", "pairs"):
+            moved.add_column(c, justify="left" if c == "choice" else "right")
+        for r in inf.to_dict("records"):
+            moved.add_row(str(r["choice"]), share(r["mean_abs_change"]),
+                          share(r["max_abs_change"]), str(r["pairs"]))
+        console.print(moved)

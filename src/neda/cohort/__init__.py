@@ -13,6 +13,8 @@ Each is a small function and a ``neda cohort`` command; none applies a clinical 
 * :func:`table_one` - the patients at baseline, by group.
 * :func:`cohort_report`, :func:`write_report` - one self-contained offline HTML report.
 * :mod:`neda.cohort.figures` - the figures (matplotlib, PNG and SVG).
+* :func:`neda.cohort.multiverse.multiverse` - a grid of definitions of worsening over one
+  cohort, sharing the prepared arrays (docs/multiverse.md).
 """
 
 from .proportions import neda_proportions, wilson_interval

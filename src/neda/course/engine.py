@@ -179,14 +179,89 @@ def confirmed_events(
     CourseResult
     """
     opts = (options or CourseOptions()).validated()
-    value = value or opts.outcome
     ro = _reading(read_options, subject, date)
+    value, vis_table, hygiene = _read_course_inputs(visits, relapses, opts, value,
+                                                    relapse_options, validconf, ro)
+    prep = _prepare(vis_table, hygiene, opts, value, validconf, subjects)
+    res, rel, asc0, asc1, values, dw = _scan(prep, hygiene, opts, ascertainment, ro)
+    subjects, vstart, vend, dates = prep.subjects, prep.vstart, prep.vend, prep.dates
+    dropped_parts = prep.dropped_parts
+    relapse_record = hygiene.provenance if hygiene is not None else None
+    digest = combined_digest(opts, relapse_record)
+    events = _events_frame(res, subjects, vstart, vend, dates, opts, digest)
+    scans = ensure_mri(mri, ro) if mri is not None else None
+    events.insert(list(events.columns).index("confirmed_by"), "pira_mri",
+                  pira_mri(events, scans, opts))
+    events.insert(list(events.columns).index("cdw_class") + 1, "cdw_reason",
+                  attribution_reasons(events, rel, subjects, asc0, asc1, opts,
+                                      relapses_given=hygiene is not None))
+    unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
+                                     events)
+    summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
+    dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
+               else empty_table("row", "subject", "date", "reason"))
+    provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
+                  "options_digest": digest, "course_options_digest": opts.digest(),
+                  "relapses": relapse_record,
+                  "relapse_data": "given" if hygiene is not None else "not given",
+                  "engine": "neda.course (msprog method)"}
+    for df in (events, summary, unconfirmed):
+        df.attrs["provenance"] = provenance
+    return CourseResult(events, summary, unconfirmed, dropped, opts, provenance,
+                        relapse_options=hygiene.options if hygiene is not None else None)
+
+
+# The stages of confirmed_events, kept apart so that a run of many definitions over one cohort
+# (neda.cohort.multiverse) reads and cleans the tables once, prepares the sorted arrays once
+# per visit selection, and scans again only per definition.
+
+def _read_course_inputs(visits: Any, relapses: Any, opts: CourseOptions, value: str | None,
+                        relapse_options: RelapseOptions | None, validconf: str | None,
+                        ro: ReadOptions) -> tuple[str, pd.DataFrame, RelapseHygiene | None]:
+    """The outcome column, the validated visits table and relapse hygiene (None: relapses
+    were not given)."""
+    value = value or opts.outcome
     known = set(SCHEMAS["visits"].names)
     extra = {} if value in known else {value: "number"}
     if validconf:
         extra[validconf] = "flag"
     vis_table = _ensure_visits(visits, ro, value, extra)
     hygiene = _hygiene(relapses, vis_table, relapse_options, ro)
+    return value, vis_table, hygiene
+
+
+def _preparation_key(opts: CourseOptions) -> tuple[Any, ...]:
+    """The options :func:`_prepare` reads: definitions equal in these share prepared arrays."""
+    practice = opts.outcome in ("sdmt", "nhpt") and opts.practice_effect_visits > 1
+    return (opts.outcome, opts.exclude_pseudo_relapse_visits,
+            (opts.practice_effect_visits, opts.worsening_sign) if practice else None)
+
+
+@dataclass
+class _Prepared:
+    """The visits kept, sorted by subject and day, as flat arrays (per-subject offsets), and
+    the relapses of the analysed subjects sorted by subject and onset."""
+
+    table: pd.DataFrame
+    dropped_parts: list[pd.DataFrame]
+    subjects: Any
+    vstart: np.ndarray
+    vend: np.ndarray
+    dates: np.ndarray
+    values: np.ndarray
+    vconf: np.ndarray
+    rel: _Relapses
+    rcodes: np.ndarray
+    # (d-, d+) per visit by the relapses the engine keeps, which depend on relapse_to_bl only:
+    # scans of several definitions over these arrays compute them once
+    distances: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: CourseOptions,
+             value: str, validconf: str | None, subjects: Any) -> _Prepared:
+    """Visits with a value, outside pseudo-relapse episodes, after the practice effect (each
+    left-out row with its reason), as sorted arrays. Reads only the options of
+    :func:`_preparation_key`."""
     subject, date = "subject", "date"
     dropped_parts: list[pd.DataFrame] = []
 
@@ -238,18 +313,30 @@ def confirmed_events(
     codes = codes.astype(np.int64)
     n_subj = len(subjects)
     vstart, vend = offsets(codes, n_subj)
-    dates = day_all[rows]
-    values = value_all[rows]
-    dw = opts.worsening_delta(values)
-    di = opts.improvement_delta(values)
-    vconf = conf_all[rows]
 
     # relapses of the analysed subjects, by subject (in visit order) and onset
     rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel.subject)).astype(np.int64)
     analysed = np.flatnonzero(rcodes_all >= 0)
     analysed = analysed[np.lexsort((rel.a[analysed], rcodes_all[analysed]))]
-    rel = rel.take(analysed)
-    rcodes_all = rcodes_all[analysed]
+    return _Prepared(table, dropped_parts, subjects, vstart, vend, day_all[rows],
+                     value_all[rows], conf_all[rows], rel.take(analysed), rcodes_all[analysed])
+
+
+def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
+          ascertainment: Any, ro: ReadOptions
+          ) -> tuple[Any, _Relapses, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One compiled pass over every prepared subject with the options of one definition:
+    (scan result, relapses, ascertainment start and end per subject, values and worsening
+    thresholds as the scan left them). The prepared arrays are not changed."""
+    subjects, vstart, vend = prep.subjects, prep.vstart, prep.vend
+    dates, vconf = prep.dates, prep.vconf
+    # a bl_geq reference move writes into the values (the kernel's private copy): another
+    # definition scanning the same prepared arrays must see them as read
+    values = prep.values.copy() if opts.bl_geq else prep.values
+    rel, rcodes_all = prep.rel, prep.rcodes
+    n_subj = len(subjects)
+    dw = opts.worsening_delta(values)
+    di = opts.improvement_delta(values)
     att_a = rel.a
     att_b = rel.b
     astart, aend = offsets(rcodes_all, n_subj)
@@ -260,6 +347,7 @@ def confirmed_events(
     rel_a = att_a[keep]
     rel_b = att_b[keep]
     rstart, rend = offsets(eng_codes, n_subj)
+    distances = prep.distances.get(float(opts.relapse_to_bl[0]))
 
     asc0, asc1 = _ascertainment(ascertainment, subjects, dates, vstart, vend,
                                 opts.history_lookback_days, ro)
@@ -293,36 +381,15 @@ def confirmed_events(
         at_or_above_onset=opts.confirm_magnitude == "at_or_above_onset",
         death_value=10.0 if (opts.death_confirms and opts.outcome == "edss") else np.inf,
         death_confirms=opts.death_confirms and opts.outcome == "edss",
-        conf_window_int=False,
+        conf_window_int=False, distances=distances,
     )
+    prep.distances.setdefault(float(opts.relapse_to_bl[0]), (res.dminus, res.dplus))
     if (res.err != K.ERR_NONE).any():
         raise RuntimeError(
             "the course engine could not process subject "
             f"{subjects[int(np.flatnonzero(res.err)[0])]!r} with these options"
         )
-    relapse_record = hygiene.provenance if hygiene is not None else None
-    digest = combined_digest(opts, relapse_record)
-    events = _events_frame(res, subjects, vstart, vend, dates, opts, digest)
-    scans = ensure_mri(mri, ro) if mri is not None else None
-    events.insert(list(events.columns).index("confirmed_by"), "pira_mri",
-                  pira_mri(events, scans, opts))
-    events.insert(list(events.columns).index("cdw_class") + 1, "cdw_reason",
-                  attribution_reasons(events, rel, subjects, asc0, asc1, opts,
-                                      relapses_given=hygiene is not None))
-    unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
-                                     events)
-    summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
-    dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
-               else empty_table("row", "subject", "date", "reason"))
-    provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
-                  "options_digest": digest, "course_options_digest": opts.digest(),
-                  "relapses": relapse_record,
-                  "relapse_data": "given" if hygiene is not None else "not given",
-                  "engine": "neda.course (msprog method)"}
-    for df in (events, summary, unconfirmed):
-        df.attrs["provenance"] = provenance
-    return CourseResult(events, summary, unconfirmed, dropped, opts, provenance,
-                        relapse_options=hygiene.options if hygiene is not None else None)
+    return res, rel, asc0, asc1, values, dw
 
 
 def combined_digest(opts: CourseOptions, relapse_record: dict[str, Any] | None) -> str:

@@ -219,10 +219,15 @@ def run_scan(
     death_confirms: bool = False,
     conf_window_int: bool = True,
     replay_draws: bool = False,
+    distances: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ScanResult:
-    """Distances to relapses, capacity planning and one compiled pass over all subjects."""
+    """Distances to relapses, capacity planning and one compiled pass over all subjects.
+
+    ``distances``: the (d-, d+) of :func:`relapse_distances` for these visits and relapses,
+    when a previous scan of the same arrays computed them (the kernel only reads them)."""
     n_subj = len(vstart)
-    dminus, dplus = relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b)
+    dminus, dplus = (distances if distances is not None else
+                     relapse_distances(vstart, vend, dates, rstart, rend, rel_a, rel_b))
     nvis = vend - vstart
     nrel = rend - rstart
     # Room for each subject's records. Without post-relapse re-baselining every record moves
