@@ -276,13 +276,9 @@ class MultiverseResult:
              ) -> Figure:
         """The shares of CDW across definitions (stacked bars, sorted by ``sort_by``) over a
         grid of dots showing each definition's choices (a specification curve). Saved to
-        ``path`` when given (.png, .svg or .pdf). Needs matplotlib (``pip install
-        neda[plot]``)."""
-        try:
-            from matplotlib.figure import Figure
-        except ImportError as exc:  # pragma: no cover - matplotlib is in the test extras
-            raise ImportError("the multiverse plot needs matplotlib: pip install "
-                              "'neda[plot]'") from exc
+        ``path`` when given (.png, .svg or .pdf)."""
+        from matplotlib.figure import Figure
+
         if path is not None and Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
             raise ValueError(f"{path}: the figure is written as .png, .svg or .pdf")
         t = self.table
