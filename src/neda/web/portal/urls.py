@@ -3,6 +3,27 @@ access policy from :mod:`neda.web.clinic.access`; the access-matrix test enumera
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .views import adherence, clinic_diary, diary, exercise, questionnaires
+
+urlpatterns: list[URLPattern] = [
+    # symptoms and lifestyle diary, questionnaires (patient side)
+    path("diary/", diary.diary, name="portal_diary"),
+    path("exercise/", exercise.exercise, name="portal_exercise"),
+    path("adherence/", adherence.adherence, name="portal_adherence"),
+    path("questionnaires/", questionnaires.questionnaire_list, name="portal_questionnaires"),
+    path("questionnaires/<str:instrument>/", questionnaires.questionnaire,
+         name="portal_questionnaire"),
+    # the diary seen by the clinic: entries, review, exercise goal, questionnaire schedule
+    path("clinic/questionnaire-schedule/", clinic_diary.clinic_schedule,
+         name="portal_clinic_schedule"),
+    path("clinic/<uuid:public_id>/entries/", clinic_diary.patient_entries,
+         name="portal_patient_entries"),
+    path("clinic/<uuid:public_id>/entries/reviewed/", clinic_diary.entries_reviewed,
+         name="portal_entries_reviewed"),
+    path("clinic/<uuid:public_id>/exercise-goal/", clinic_diary.exercise_goal_edit,
+         name="portal_exercise_goal"),
+    path("clinic/<uuid:public_id>/questionnaire-schedule/", clinic_diary.patient_schedule,
+         name="portal_patient_schedule"),
+]
