@@ -7,6 +7,7 @@ import datetime as dt
 import html as htmllib
 from typing import Any
 
+import pytest
 from django.utils import timezone
 
 from neda.web.clinic.models import Patient, PatientAccount
@@ -14,6 +15,8 @@ from neda.web.portal.models import SymptomEntry
 
 from .conftest import login
 from .pages import inline_scripts
+
+pytestmark = pytest.mark.usefixtures("empty_portal")
 
 
 def _own(username: str) -> Patient:

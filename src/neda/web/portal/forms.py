@@ -94,8 +94,13 @@ class AdherenceForm(_Dated):
                              max_length=200)
 
 
+class _MedicineChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.drug} ({obj.get_symptom_display()})"
+
+
 class SymptomMedicationForm(_Dated):
-    symptom_treatment = forms.ModelChoiceField(
+    symptom_treatment = _MedicineChoice(
         label="Medicine", queryset=SymptomTreatment.objects.none(), required=False,
         empty_label="- other (name it below) -")
     name = forms.CharField(label="Medicine (if not in the list)", required=False, max_length=100)
@@ -107,7 +112,6 @@ class SymptomMedicationForm(_Dated):
         field = self.fields["symptom_treatment"]
         assert isinstance(field, forms.ModelChoiceField)
         field.queryset = SymptomTreatment.objects.filter(pk__in=ids)
-        field.label_from_instance = lambda t: f"{t.drug} ({t.get_symptom_display()})"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

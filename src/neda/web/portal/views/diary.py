@@ -4,6 +4,7 @@ symptom), what changed since the last entry, and every symptom over time (chart 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -37,7 +38,7 @@ def diary(request: HttpRequest) -> HttpResponse:
             return redirect("portal_diary")
     else:
         entry = SymptomEntry.objects.filter(patient=patient, date=today).first()
-        initial = {"date": today}
+        initial: dict[str, Any] = {"date": today}
         if entry is not None:  # today's entry again: change it rather than start over
             initial.update({f: getattr(entry, f) for f in SYMPTOM_FIELDS}, note=entry.note)
         form = SymptomForm(initial=initial)
