@@ -57,8 +57,9 @@ def test_mfis_is_scored_at_once_by_the_clinics_scorer(db: Any) -> None:
     page = htmllib.unescape(client.get(r["Location"]).content.decode())
     total = f"{direct['mfis_total']:g}"
     assert f"Your score: {total}" in page and "0 to 84" in page
-    for key in ("mfis_physical", "mfis_cognitive", "mfis_psychosocial"):
-        assert f"<td>{direct[key]:g}</td>" in page
+    for label, key in (("Physical", "mfis_physical"), ("Thinking", "mfis_cognitive"),
+                       ("Social", "mfis_psychosocial")):
+        assert f"{label}: <strong>{direct[key]:g}</strong>" in page
     # the clinic's course reads the same answers (one pipeline)
     assert course_for(me).get("input_error") is None
 
@@ -74,7 +75,7 @@ def test_a_threshold_is_worded_and_the_previous_score_shown(db: Any) -> None:
     r = _fill(client, {n: 2 for n in range(1, 22)})
     page = htmllib.unescape(client.get(r["Location"]).content.decode())
     assert "Your score: 42" in page and "38 or more" in page
-    assert "Last time" in page and ": 21." in page
+    assert "Last time" in page and ": 21. 21 points higher than last time" in page
 
 
 def test_unanswered_items_are_named_and_nothing_is_stored(db: Any) -> None:

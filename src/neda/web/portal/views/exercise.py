@@ -47,7 +47,7 @@ def exercise(request: HttpRequest) -> HttpResponse:
     all_weeks = [monday + dt.timedelta(weeks=i) for i in range(HISTORY_WEEKS)]
     table = [{"week": w, "minutes": weeks.get(w, 0), "met": weeks.get(w, 0) >= goal}
              for w in all_weeks][::-1]
-    chart = {"kind": "bars", "title": "Exercise minutes per week", "goal": goal,
+    chart = {"kind": "bars", "title": "Your exercise week by week", "goal": goal,
              "series": [{"name": "minutes", "x": [w.isoformat() for w in all_weeks],
                          "y": [weeks.get(w, 0) for w in all_weeks]}]}
     sessions = ExerciseSession.objects.filter(patient=patient).order_by("-date", "-pk")[:10]

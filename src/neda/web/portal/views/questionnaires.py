@@ -44,9 +44,16 @@ def _result(patient: Patient, code: str, scored: str) -> dict[str, Any] | None:
     scores = score_answers(code, answers)
     key = headline(code)
     past = [h for h in history(patient, code) if h["date"] < day]
+    now, before = scores.get(key), past[-1].get(key) if past else None
+    change = ""
+    if now is not None and before is not None:
+        diff = round(now - before, 1)
+        change = ("The same as last time." if diff == 0 else
+                  f"{abs(diff):g} points {'higher' if diff > 0 else 'lower'} than last time "
+                  f"({'more' if diff > 0 else 'less'} effect of fatigue).")
     return {"scores": scores, "readings": meaning(code, scores), "date": day,
-            "score": scores.get(key), "previous": past[-1] if past else None,
-            "previous_score": past[-1].get(key) if past else None}
+            "score": now, "previous": past[-1] if past else None, "previous_score": before,
+            "change": change}
 
 
 @patient_required
