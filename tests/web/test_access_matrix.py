@@ -27,7 +27,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from neda.web.clinic.access import POLICIES
-from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount
+from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount, Relapse
 
 ROLES = ("anonymous", "clinician", "nurse", "researcher", "admin", "patient")
 #: Values of URL parameters that name no record (e.g. the portal's questionnaire code).
@@ -69,7 +69,7 @@ def test_every_route_has_an_access_policy() -> None:
 def test_every_portal_route_is_filled_in() -> None:
     """No portal route escapes the matrix for want of a value of a URL parameter (a route
     with a parameter the matrix cannot fill is skipped by it)."""
-    world = World(*(Patient(),) * 3, records={})
+    world = World(*(Patient(),) * 3, records={}, reported={None: 1})  # unsaved: pk None
     unfilled = [r.pattern for r in _routes() if r.pattern.startswith("portal/")
                 and not list(_targets(r, world, "clinician"))]
     assert unfilled == [], f"portal routes the matrix cannot fill: {unfilled}"
@@ -98,6 +98,7 @@ class World:
     sibling: Patient      # another patient of the demo clinic (not patient1's)
     foreign: Patient      # a patient of another clinic
     records: dict[tuple[int, str], int]  # (patient pk, table) -> a record pk
+    reported: dict[int, int]  # patient pk -> a relapse reported in the portal, not reviewed
 
 
 @pytest.fixture
@@ -113,7 +114,9 @@ def world(db: Any) -> World:
             if first is None:
                 first = _make_record(model, p)
             records[(p.pk, table)] = first.pk
-    return World(own, sibling, foreign, records)
+    reported = {p.pk: Relapse.objects.create(patient=p, onset="2020-01", status="reported").pk
+                for p in (own, sibling, foreign)}
+    return World(own, sibling, foreign, records, reported)
 
 
 def _make_record(model: Any, patient: Patient) -> Any:
@@ -152,13 +155,21 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
              ("another patient", world.sibling, role != "patient"))
     for label, patient, reachable in kinds:
         for table in tables:
-            values: dict[str, Any] = {**OTHER_PARAMS, "public_id": patient.public_id}
+            values: dict[str, Any] = {**OTHER_PARAMS, "public_id": patient.public_id,
+                                      **_route_values(route, world, patient)}
             if table is not None:
                 values["table"] = table
                 values["pk"] = world.records[(patient.pk, table)]
             url = _fill(route.pattern, values)
             if url is not None:
                 yield f"{label}{f' {table}' if table else ''}", url, reachable
+
+
+def _route_values(route: Route, world: World, patient: Patient) -> dict[str, Any]:
+    """Parameters of routes whose record is not one of a table's (``<table>/<pk>``)."""
+    if route.name == "review_relapse":  # a reported relapse of that patient
+        return {"pk": world.reported[patient.pk]}
+    return {}
 
 
 def _allowed(policy: str, role: str) -> bool:

@@ -1,5 +1,7 @@
-"""Template context of the portal: the questionnaires due (the reminder banner of every
-portal page), computed only when a page shows it and once per request."""
+"""Template context of the portal: the count of what waits for review, in the staff
+navigation (editors only: they are the ones who review); and the questionnaires due (the
+reminder banner of every portal page), computed only when a page shows it and once per
+request."""
 
 from __future__ import annotations
 
@@ -8,9 +10,17 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from neda.web.clinic.access import account_of
+from neda.web.clinic.access import account_of, can_edit
 
 from .questionnaires import Due, due_questionnaires
+from .queue import waiting_count
+
+
+def review_count(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if not can_edit(user):
+        return {}
+    return {"review_count": waiting_count(user)}
 
 
 def reminders(request: HttpRequest) -> dict[str, Any]:

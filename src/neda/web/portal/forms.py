@@ -78,6 +78,7 @@ class ExerciseForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["minutes"].widget.attrs["min"] = 1  # the model's field says 0
         self.fields["effort"] = forms.TypedChoiceField(
             label=self.fields["effort"].label, choices=EFFORT, coerce=int, required=False,
             empty_value=None, help_text="Borg CR10 scale")
