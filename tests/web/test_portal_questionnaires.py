@@ -125,3 +125,18 @@ def test_a_reminder_when_the_schedule_says_one_is_due(db: Any, clinician: Any) -
     assert [d.code for d in due_questionnaires(me, today + dt.timedelta(weeks=2))] == ["MFIS"]
     other = _own("patient2")
     assert [d.every_weeks for d in due_questionnaires(other)] == [12]
+
+
+def test_a_bad_schedule_is_refused(db: Any, clinician: Any) -> None:
+    QuestionnaireSchedule.objects.all().delete()
+    for bad in ("0", "-3", "abc", "9999"):
+        r = clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": bad})
+        assert r.status_code == 200
+    assert not QuestionnaireSchedule.objects.exists()
+    # blank removes a schedule
+    clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": "8"})
+    assert QuestionnaireSchedule.objects.get().every_weeks == 8
+    clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": ""})
+    assert not QuestionnaireSchedule.objects.exists()
+    assert login("researcher").post("/portal/clinic/questionnaire-schedule/",
+                                    {"MFIS": "4"}).status_code == 403
