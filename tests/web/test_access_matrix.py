@@ -30,6 +30,8 @@ from neda.web.clinic.access import POLICIES
 from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount, Relapse
 
 ROLES = ("anonymous", "clinician", "nurse", "researcher", "admin", "patient")
+#: Values of URL parameters that name no record (e.g. the portal's questionnaire code).
+OTHER_PARAMS: dict[str, Any] = {"instrument": "MFIS"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,15 @@ def _policy(route: Route) -> str:
 def test_every_route_has_an_access_policy() -> None:
     untagged = [r.pattern for r in _routes() if not _is_api(r) and _policy(r) not in POLICIES]
     assert untagged == [], f"routes without an access policy: {untagged}"
+
+
+def test_every_portal_route_is_filled_in() -> None:
+    """No portal route escapes the matrix for want of a value of a URL parameter (a route
+    with a parameter the matrix cannot fill is skipped by it)."""
+    world = World(*(Patient(),) * 3, records={}, reported={None: 1})  # unsaved: pk None
+    unfilled = [r.pattern for r in _routes() if r.pattern.startswith("portal/")
+                and not list(_targets(r, world, "clinician"))]
+    assert unfilled == [], f"portal routes the matrix cannot fill: {unfilled}"
 
 
 def _fill(pattern: str, values: dict[str, Any]) -> str | None:
@@ -134,7 +145,7 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
     """(label, url, reachable): the route filled with each kind of target."""
     params = set(re.findall(r"<(?:\w+:)?(\w+)>", route.pattern))
     if "public_id" not in params:
-        url = _fill(route.pattern, {})
+        url = _fill(route.pattern, OTHER_PARAMS)
         if url is not None:
             yield "no object", url, True
         return
@@ -144,7 +155,7 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
              ("another patient", world.sibling, role != "patient"))
     for label, patient, reachable in kinds:
         for table in tables:
-            values: dict[str, Any] = {"public_id": patient.public_id,
+            values: dict[str, Any] = {**OTHER_PARAMS, "public_id": patient.public_id,
                                       **_route_values(route, world, patient)}
             if table is not None:
                 values["table"] = table
