@@ -329,6 +329,9 @@ def _blank(values: np.ndarray) -> np.ndarray:
 def _as_float(values: Any, n: int, where: Callable[[int], str], what: str) -> np.ndarray:
     if values is None:
         return np.full(n, np.nan)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu" and values.shape == (n,):
+        # a numeric column (the validated tables' dtype): every value is a number or NaN
+        return values.astype(float)
     arr = np.broadcast_to(np.asarray(values, dtype=object), (n,))
     num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(float)
     bad = np.isnan(num)
