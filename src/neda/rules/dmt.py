@@ -241,35 +241,36 @@ def _read_courses(t: pd.DataFrame, subj: str) -> dict[Any, list[_Course]]:
     intervals = t["dosing_interval_days"].tolist() if has_interval else [None] * n
     drugs: dict[Any, Drug] = {}
     out: dict[Any, list[_Course]] = {}
-    for i, (label, sid, raw) in enumerate(zip(t.index, t[subj].tolist(), t["drug"].tolist(),
-                                              strict=True)):
-        where = _describe_row(label, sid, raw)
+    for i, (label, sid, raw) in enumerate(zip(t.index.tolist(), t[subj].tolist(),
+                                              t["drug"].tolist(), strict=True)):
+        # the row's description is written only for a message (a registry has ~100,000 rows)
         key = raw if isinstance(raw, str) else repr(raw)
         drug = drugs.get(key)
         if drug is None:
             try:
                 drug = lookup_drug(raw)
             except ValueError as err:
-                raise ValueError(f"{where}: {err}") from None
+                raise ValueError(f"{_describe_row(label, sid, raw)}: {err}") from None
             drugs[key] = drug
         try:
             start = starts[i] if starts is not None else _day(t["start"].iat[i])
             stop = (stops[i] if stops is not None else _day(t["stop"].iat[i])) if has_stop \
                 else None
         except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}: unreadable date ({err})") from None
+            raise ValueError(f"{_describe_row(label, sid, raw)}: unreadable date ({err})") from None
         if start is None:
-            raise ValueError(f"{where}: missing start date (first dose)")
+            raise ValueError(f"{_describe_row(label, sid, raw)}: missing start date (first dose)")
         if stop is not None and stop < start:
-            raise ValueError(f"{where}: stop {_dates([stop])[0].date()} is before start "
+            raise ValueError(f"{_describe_row(label, sid, raw)}: stop "
+                             f"{_dates([stop])[0].date()} is before start "
                              f"{_dates([start])[0].date()}")
         interval = drug.dosing_interval_days
         raw_interval = intervals[i]
         if has_interval and drug.schedule == "continuous" and pd.notna(raw_interval):
             value = float(raw_interval)
             if value < 1 or value != int(value):
-                raise ValueError(f"{where}: dosing_interval_days must be a whole number >= 1, "
-                                 f"got {raw_interval!r}")
+                raise ValueError(f"{_describe_row(label, sid, raw)}: dosing_interval_days "
+                                 f"must be a whole number >= 1, got {raw_interval!r}")
             interval = int(value)
         out.setdefault(sid, []).append(_Course(label, drug, start, stop, interval))
     return out
