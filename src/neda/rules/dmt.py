@@ -293,6 +293,8 @@ def _check_same_drug_overlaps(sid: Any, courses: list[_Course]) -> None:
 
 
 def _subject_epochs(sid: Any, courses: list[_Course], o: DmtOptions) -> list[_Epoch]:
+    if len(courses) == 1:  # most patients of a registry: nothing to order or merge
+        return [_Epoch(courses[0].drug, [courses[0]])]
     _check_same_drug_overlaps(sid, courses)
     courses = sorted(courses, key=lambda c: (c.start, c.stop if c.stop is not None else np.inf))
     epochs: list[_Epoch] = []
@@ -343,6 +345,7 @@ def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
     starts: list[int | None] = []
     onsets: list[int | None] = []
     ends: list[int | None] = []
+    drug_facts: dict[str, tuple[Any, Any, Any, Any]] = {}
     for sid, courses in _read_courses(t, subj).items():
         eps = _subject_epochs(sid, courses, o)
         for i, ep in enumerate(eps):
@@ -362,12 +365,16 @@ def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
                         reason = "restart"
                     else:
                         reason = "switch"
+            facts = drug_facts.get(ep.drug.name)
+            if facts is None:  # each drug's catalogue facts read once
+                facts = drug_facts[ep.drug.name] = (ep.drug.name, ep.drug.route,
+                                                    ep.drug.drug_class, ep.drug.efficacy(mapping))
             rows["subject"].append(sid)
             rows["epoch"].append(i + 1)
-            rows["drug"].append(ep.drug.name)
-            rows["route"].append(ep.drug.route)
-            rows["drug_class"].append(ep.drug.drug_class)
-            rows["efficacy"].append(ep.drug.efficacy(mapping))
+            rows["drug"].append(facts[0])
+            rows["route"].append(facts[1])
+            rows["drug_class"].append(facts[2])
+            rows["efficacy"].append(facts[3])
             rows["end_reason"].append(reason)
             starts.append(ep.start)
             onsets.append(ep.start + o.onset_delay_days)
