@@ -782,13 +782,15 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     subj = subject or ("subject" if "subject" in visits.columns or "id" not in visits.columns
                        else "id")
 
+    # columns read through an attrs-free view (see rules._common.bare)
+    given = bare(visits)
     raw = np.empty((n, 7), np.int8)
     markers = np.zeros((n, 7), bool)
     for j, system in enumerate(FS_SYSTEMS):
-        raw[:, j], markers[:, j] = parse_fs_column(visits, f"fs_{system}", system, opts)
-    method = _method_column(visits, opts)
-    amb = _parse_ambulation_column(visits, method)
-    rated = _parse_rated(visits)
+        raw[:, j], markers[:, j] = parse_fs_column(given, f"fs_{system}", system, opts)
+    method = _method_column(given, opts)
+    amb = _parse_ambulation_column(given, method)
+    rated = _parse_rated(given)
 
     core = _edss_core(raw, amb, method, opts)
     rule, edss, computable = core["rule"], core["edss"], core["computable"]
@@ -850,7 +852,6 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         s for j, s in enumerate(FS_SYSTEMS) if b >> j & 1))
 
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
-    given = bare(visits)
     out: dict[str, Any] = {col: given[col] for col in (subj, "date") if col in given.columns}
     out["computed_edss"] = edss
     out["step_rule"] = step_rule

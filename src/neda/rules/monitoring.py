@@ -170,8 +170,9 @@ def _as_of_day(as_of: Any, tables: list[pd.DataFrame | None]) -> int:
     for frame in tables:
         if frame is None or not len(frame):
             continue
-        for col in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+        frame = bare(frame)  # columns read without deep-copying the table's attrs
+        for col, dtype in frame.dtypes.items():
+            if pd.api.types.is_datetime64_any_dtype(dtype):
                 latest = max(latest, float(np.nanmax(np.r_[_day(frame[col]), -np.inf])))
     if not np.isfinite(latest):
         raise ValueError("monitoring: no date in the data to take as the cut-off; give as_of")
@@ -201,15 +202,16 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     now = _as_of_day(as_of, [visits, mri, labs, None if hygiene_rel is None else
                              hygiene_rel[["onset_start"]] if len(hygiene_rel) else None])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
-    subjects = pd.Index(pd.unique(visits["subject"]))
+    given = bare(visits)  # columns read without deep-copying the table's attrs
+    subjects = pd.Index(pd.unique(given["subject"]))
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
     out["as_of"] = np.full(n, pd.Timestamp(_fmt(now)).to_datetime64())
 
     # ---- relapses (rules §14.2) ----
-    vday = _day(visits["date"])
-    vcode = subjects.get_indexer(pd.Index(visits["subject"]))
+    vday = _day(given["date"])
+    vcode = subjects.get_indexer(pd.Index(given["subject"]))
     first = np.full(n, np.nan)
     last = np.full(n, np.nan)
     ok = ~np.isnan(vday)
@@ -280,7 +282,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
             out[col] = counts
 
     # ---- EDSS (rules §14.3) ----
-    has_edss = ok & visits["edss"].notna().to_numpy() & (vday <= now)
+    has_edss = ok & given["edss"].notna().to_numpy() & (vday <= now)
     edss_last = np.full(n, np.nan)
     np.fmax.at(edss_last, vcode[has_edss], vday[has_edss])
     out["edss_last_date"] = _timestamps(edss_last)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import plain, provenance, with_provenance
+from neda.rules._common import bare, plain, provenance, with_provenance
 
 SOURCE = (
     "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -419,7 +419,14 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("subject", "date") if c not in visits.columns]
     if missing:
         raise ValueError(f"visits: missing column(s) {', '.join(missing)} (docs/data-model.md)")
-    frame = visits.reset_index(drop=True)
+    # read through an attrs-free view (rules._common.bare: pandas deep-copies a frame's attrs,
+    # a reader's report, into every column read); copied only when the index or the dates
+    # need it (a validated table has a 0..n-1 index and datetime64 dates)
+    frame = bare(visits)
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)
+    if frame["date"].dtype == "datetime64[ns]" and not frame["date"].isna().any():
+        return frame
     dates = pd.to_datetime(frame["date"], errors="coerce")
     bad = dates.isna().to_numpy()
     if bad.any():
