@@ -720,9 +720,10 @@ def _parse_rated(frame: pd.DataFrame) -> np.ndarray:
 def _texts(keys: np.ndarray, build: Any) -> np.ndarray:
     """Strings for integer keys, each distinct key built once (the wording is shared by
     :func:`edss_from_functional_systems`, so table and scalar texts are identical)."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    # a hash table, not a sort: the order of the distinct keys does not matter here
+    inverse, uniq = pd.factorize(np.asarray(keys).reshape(-1))
     words = np.array([build(int(k)) for k in uniq], dtype=object)
-    return words[inverse.reshape(-1)]
+    return words[inverse]
 
 
 def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssOptions
@@ -821,7 +822,9 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
             return _step_rule_text(FsRule(r), a - 1, METHODS[m], bool(note), names), None
         return None, _reason_text(nc, a == 0, names if decides else [])
 
-    uniq, inverse = np.unique(key, return_inverse=True)
+    # distinct keys by hashing (pd.factorize), not sorting (np.unique): their order does not
+    # matter, and a registry has a million rows
+    inverse, uniq = pd.factorize(key)
     built = [build_rule(int(k)) for k in uniq]
     step_rule = np.array([b[0] for b in built], dtype=object)[inverse.reshape(-1)]
     reason_idx = inverse.reshape(-1)
@@ -833,7 +836,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         return np.where(np.isnan(x), 0, x * 2 + 1).astype(np.int64)  # 0 = missing
 
     mkey = (half_steps(rated) * 22 + half_steps(edss)) * (len(uniq) + 1) + reason_idx
-    muniq, minv = np.unique(mkey, return_inverse=True)
+    minv, muniq = pd.factorize(mkey)
     mvals: list[Tri] = []
     mtexts: list[str] = []
     for k in muniq:
@@ -844,7 +847,9 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         mvals.append(m_val)
         mtexts.append(m_text)
     minv = minv.reshape(-1)
-    mismatch = pd.array(np.array(mvals, dtype=object)[minv], dtype="boolean")
+    # built from per-key flags: pd.array over a million objects costs a tenth of a second
+    mismatch = pd.arrays.BooleanArray(np.array([v is True for v in mvals], bool)[minv],
+                                      np.array([v is None for v in mvals], bool)[minv])
     mismatch_reason = np.array(mtexts, dtype=object)[minv]
 
     marker_bits = (markers.astype(np.int64) << np.arange(7)).sum(axis=1)

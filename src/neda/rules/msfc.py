@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import bare, plain, provenance, with_provenance
+from neda.rules._common import bare, plain, provenance, provenance_frame
 
 SOURCE = (
     "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -594,7 +594,10 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         for i in np.flatnonzero(np.any([f for _, f in incap_names], axis=0)):
             incap[i] = ",".join(name for name, f in incap_names if f[i])
 
-    out = pd.DataFrame({
+    record = provenance(opts.rule_set, opts, SOURCE)
+    record["reference"] = reference.as_dict()
+    # the table built once, rule_set included (with_provenance would copy it to add one)
+    return provenance_frame({
         "subject": frame["subject"].to_numpy(),
         "date": frame["date"].to_numpy(),
         "t25fw": comp["t25fw"],
@@ -611,7 +614,4 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         "components": n_comp.astype(np.int64),
         "reason": pd.Series(reason, dtype=object),
         "reference": reference.name,
-    })
-    record = provenance(opts.rule_set, opts, SOURCE)
-    record["reference"] = reference.as_dict()
-    return with_provenance(out, record)
+    }, record)
