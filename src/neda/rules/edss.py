@@ -879,7 +879,7 @@ def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Ser
     given = code >= 0
     # distinct (subject, method) pairs, counted per subject
     width = int(code.max(initial=0)) + 1
-    pairs = np.unique(key[given].astype(np.int64) * width + code[given])
+    pairs = pd.unique(key[given].astype(np.int64) * width + code[given])  # hashed: no sort
     methods = np.bincount(pairs // width, minlength=int(key.max(initial=-1)) + 1)
     mixed = methods[key] > 1 if len(key) else np.zeros(0, bool)
     return pd.Series(pd.array(mixed, dtype="boolean"), index=visits.index)

@@ -577,7 +577,10 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     pattern = ((~have).astype(np.int64) @ np.array([1, 2, 4])
                + 8 * one_hand + 16 * non_missing)
     short = np.flatnonzero(n_comp < 3)
-    for key in np.unique(pattern[short]):
+    # distinct patterns by hashing, not sorting (a registry has a million visits)
+    codes, keys = pd.factorize(pattern[short])
+    texts = np.empty(len(keys), dtype=object)
+    for j, key in enumerate(keys.tolist()):
         parts = []
         for k in range(3):
             if key >> k & 1:
@@ -585,7 +588,8 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
                 if k == 0 and key >> 3 & 1:
                     text += " (non-dominant hand)" if key >> 4 & 1 else " (dominant hand)"
                 parts.append(text)
-        reason[short[pattern[short] == key]] = "missing component: " + ", ".join(parts)
+        texts[j] = "missing component: " + ", ".join(parts)
+    reason[short] = texts[codes]
 
     incap_names = [("t25fw", comp["t25fw_incap"]), ("9hpt", comp["nhpt_incap"]),
                    (cog, comp[f"{cog}_incap"])]
