@@ -685,7 +685,7 @@ class PatientCourse:
 
     def _msfc(self) -> dict[str, Any] | None:
         """The latest MSFC composite (rules §7.1), or why the latest visit has none."""
-        a = self.assessments
+        a = bare(self.assessments)  # read without deep-copying its attrs
         if not len(a) or "msfc" not in a.columns:
             return None
         have = a[a["msfc"].notna()]

@@ -151,9 +151,12 @@ def _day(value: Any) -> int | None:
 
 
 def _dates(days: list[int | None]) -> pd.Series:
-    vals = [np.datetime64("NaT") if d is None else _EPOCH0 + np.timedelta64(int(d), "D")
-            for d in days]
-    return pd.Series(np.array(vals, dtype="datetime64[D]").astype("datetime64[ns]"))
+    # one array conversion, not a datetime64 per value (a registry has ~200,000 of them)
+    nums = np.array([_NAT_DAY if d is None else int(d) for d in days], dtype=np.int64)
+    return pd.Series(nums.astype("datetime64[D]").astype("datetime64[ns]"))
+
+
+_NAT_DAY = np.iinfo(np.int64).min  # NaT as a day number
 
 
 
@@ -238,35 +241,36 @@ def _read_courses(t: pd.DataFrame, subj: str) -> dict[Any, list[_Course]]:
     intervals = t["dosing_interval_days"].tolist() if has_interval else [None] * n
     drugs: dict[Any, Drug] = {}
     out: dict[Any, list[_Course]] = {}
-    for i, (label, sid, raw) in enumerate(zip(t.index, t[subj].tolist(), t["drug"].tolist(),
-                                              strict=True)):
-        where = _describe_row(label, sid, raw)
+    for i, (label, sid, raw) in enumerate(zip(t.index.tolist(), t[subj].tolist(),
+                                              t["drug"].tolist(), strict=True)):
+        # the row's description is written only for a message (a registry has ~100,000 rows)
         key = raw if isinstance(raw, str) else repr(raw)
         drug = drugs.get(key)
         if drug is None:
             try:
                 drug = lookup_drug(raw)
             except ValueError as err:
-                raise ValueError(f"{where}: {err}") from None
+                raise ValueError(f"{_describe_row(label, sid, raw)}: {err}") from None
             drugs[key] = drug
         try:
             start = starts[i] if starts is not None else _day(t["start"].iat[i])
             stop = (stops[i] if stops is not None else _day(t["stop"].iat[i])) if has_stop \
                 else None
         except (ValueError, TypeError) as err:
-            raise ValueError(f"{where}: unreadable date ({err})") from None
+            raise ValueError(f"{_describe_row(label, sid, raw)}: unreadable date ({err})") from None
         if start is None:
-            raise ValueError(f"{where}: missing start date (first dose)")
+            raise ValueError(f"{_describe_row(label, sid, raw)}: missing start date (first dose)")
         if stop is not None and stop < start:
-            raise ValueError(f"{where}: stop {_dates([stop])[0].date()} is before start "
+            raise ValueError(f"{_describe_row(label, sid, raw)}: stop "
+                             f"{_dates([stop])[0].date()} is before start "
                              f"{_dates([start])[0].date()}")
         interval = drug.dosing_interval_days
         raw_interval = intervals[i]
         if has_interval and drug.schedule == "continuous" and pd.notna(raw_interval):
             value = float(raw_interval)
             if value < 1 or value != int(value):
-                raise ValueError(f"{where}: dosing_interval_days must be a whole number >= 1, "
-                                 f"got {raw_interval!r}")
+                raise ValueError(f"{_describe_row(label, sid, raw)}: dosing_interval_days "
+                                 f"must be a whole number >= 1, got {raw_interval!r}")
             interval = int(value)
         out.setdefault(sid, []).append(_Course(label, drug, start, stop, interval))
     return out
@@ -289,6 +293,8 @@ def _check_same_drug_overlaps(sid: Any, courses: list[_Course]) -> None:
 
 
 def _subject_epochs(sid: Any, courses: list[_Course], o: DmtOptions) -> list[_Epoch]:
+    if len(courses) == 1:  # most patients of a registry: nothing to order or merge
+        return [_Epoch(courses[0].drug, [courses[0]])]
     _check_same_drug_overlaps(sid, courses)
     courses = sorted(courses, key=lambda c: (c.start, c.stop if c.stop is not None else np.inf))
     epochs: list[_Epoch] = []
@@ -339,6 +345,7 @@ def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
     starts: list[int | None] = []
     onsets: list[int | None] = []
     ends: list[int | None] = []
+    drug_facts: dict[str, tuple[Any, Any, Any, Any]] = {}
     for sid, courses in _read_courses(t, subj).items():
         eps = _subject_epochs(sid, courses, o)
         for i, ep in enumerate(eps):
@@ -358,12 +365,16 @@ def treatment_epochs(treatments: Any, options: DmtOptions | None = None, *,
                         reason = "restart"
                     else:
                         reason = "switch"
+            facts = drug_facts.get(ep.drug.name)
+            if facts is None:  # each drug's catalogue facts read once
+                facts = drug_facts[ep.drug.name] = (ep.drug.name, ep.drug.route,
+                                                    ep.drug.drug_class, ep.drug.efficacy(mapping))
             rows["subject"].append(sid)
             rows["epoch"].append(i + 1)
-            rows["drug"].append(ep.drug.name)
-            rows["route"].append(ep.drug.route)
-            rows["drug_class"].append(ep.drug.drug_class)
-            rows["efficacy"].append(ep.drug.efficacy(mapping))
+            rows["drug"].append(facts[0])
+            rows["route"].append(facts[1])
+            rows["drug_class"].append(facts[2])
+            rows["efficacy"].append(facts[3])
             rows["end_reason"].append(reason)
             starts.append(ep.start)
             onsets.append(ep.start + o.onset_delay_days)

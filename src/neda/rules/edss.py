@@ -720,9 +720,10 @@ def _parse_rated(frame: pd.DataFrame) -> np.ndarray:
 def _texts(keys: np.ndarray, build: Any) -> np.ndarray:
     """Strings for integer keys, each distinct key built once (the wording is shared by
     :func:`edss_from_functional_systems`, so table and scalar texts are identical)."""
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    # a hash table, not a sort: the order of the distinct keys does not matter here
+    inverse, uniq = pd.factorize(np.asarray(keys).reshape(-1))
     words = np.array([build(int(k)) for k in uniq], dtype=object)
-    return words[inverse.reshape(-1)]
+    return words[inverse]
 
 
 def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssOptions
@@ -782,13 +783,15 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     subj = subject or ("subject" if "subject" in visits.columns or "id" not in visits.columns
                        else "id")
 
+    # columns read through an attrs-free view (see rules._common.bare)
+    given = bare(visits)
     raw = np.empty((n, 7), np.int8)
     markers = np.zeros((n, 7), bool)
     for j, system in enumerate(FS_SYSTEMS):
-        raw[:, j], markers[:, j] = parse_fs_column(visits, f"fs_{system}", system, opts)
-    method = _method_column(visits, opts)
-    amb = _parse_ambulation_column(visits, method)
-    rated = _parse_rated(visits)
+        raw[:, j], markers[:, j] = parse_fs_column(given, f"fs_{system}", system, opts)
+    method = _method_column(given, opts)
+    amb = _parse_ambulation_column(given, method)
+    rated = _parse_rated(given)
 
     core = _edss_core(raw, amb, method, opts)
     rule, edss, computable = core["rule"], core["edss"], core["computable"]
@@ -819,7 +822,9 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
             return _step_rule_text(FsRule(r), a - 1, METHODS[m], bool(note), names), None
         return None, _reason_text(nc, a == 0, names if decides else [])
 
-    uniq, inverse = np.unique(key, return_inverse=True)
+    # distinct keys by hashing (pd.factorize), not sorting (np.unique): their order does not
+    # matter, and a registry has a million rows
+    inverse, uniq = pd.factorize(key)
     built = [build_rule(int(k)) for k in uniq]
     step_rule = np.array([b[0] for b in built], dtype=object)[inverse.reshape(-1)]
     reason_idx = inverse.reshape(-1)
@@ -831,7 +836,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         return np.where(np.isnan(x), 0, x * 2 + 1).astype(np.int64)  # 0 = missing
 
     mkey = (half_steps(rated) * 22 + half_steps(edss)) * (len(uniq) + 1) + reason_idx
-    muniq, minv = np.unique(mkey, return_inverse=True)
+    minv, muniq = pd.factorize(mkey)
     mvals: list[Tri] = []
     mtexts: list[str] = []
     for k in muniq:
@@ -842,7 +847,9 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         mvals.append(m_val)
         mtexts.append(m_text)
     minv = minv.reshape(-1)
-    mismatch = pd.array(np.array(mvals, dtype=object)[minv], dtype="boolean")
+    # built from per-key flags: pd.array over a million objects costs a tenth of a second
+    mismatch = pd.arrays.BooleanArray(np.array([v is True for v in mvals], bool)[minv],
+                                      np.array([v is None for v in mvals], bool)[minv])
     mismatch_reason = np.array(mtexts, dtype=object)[minv]
 
     marker_bits = (markers.astype(np.int64) << np.arange(7)).sum(axis=1)
@@ -850,7 +857,6 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
         s for j, s in enumerate(FS_SYSTEMS) if b >> j & 1))
 
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
-    given = bare(visits)
     out: dict[str, Any] = {col: given[col] for col in (subj, "date") if col in given.columns}
     out["computed_edss"] = edss
     out["step_rule"] = step_rule
@@ -873,7 +879,7 @@ def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Ser
     given = code >= 0
     # distinct (subject, method) pairs, counted per subject
     width = int(code.max(initial=0)) + 1
-    pairs = np.unique(key[given].astype(np.int64) * width + code[given])
+    pairs = pd.unique(key[given].astype(np.int64) * width + code[given])  # hashed: no sort
     methods = np.bincount(pairs // width, minlength=int(key.max(initial=-1)) + 1)
     mixed = methods[key] > 1 if len(key) else np.zeros(0, bool)
     return pd.Series(pd.array(mixed, dtype="boolean"), index=visits.index)

@@ -33,6 +33,7 @@ Nothing here interprets a lab result: the schedule says when a test is due, not 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,14 @@ import numpy as np
 import pandas as pd
 
 from ..options import Options, option
-from ._common import bare, day_numbers, provenance, provenance_frame, rule_set_name
+from ._common import (
+    bare,
+    day_numbers,
+    provenance,
+    provenance_frame,
+    rule_set_name,
+    texts_by_key,
+)
 from .dmt_catalogue import lookup_drug
 from .relapses import as_hygiene
 
@@ -145,8 +153,14 @@ def _day(values: Any) -> np.ndarray:
     return days
 
 
+@functools.lru_cache(maxsize=65536)
+def _fmt_day(day: int) -> str:
+    return str(np.datetime64(day, "D"))
+
+
 def _fmt(day: float) -> str:
-    return str(np.datetime64(int(day), "D"))
+    # a registry formats the same few thousand days for tens of thousands of reasons
+    return _fmt_day(int(day))
 
 
 def _as_of_day(as_of: Any, tables: list[pd.DataFrame | None]) -> int:
@@ -156,8 +170,9 @@ def _as_of_day(as_of: Any, tables: list[pd.DataFrame | None]) -> int:
     for frame in tables:
         if frame is None or not len(frame):
             continue
-        for col in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+        frame = bare(frame)  # columns read without deep-copying the table's attrs
+        for col, dtype in frame.dtypes.items():
+            if pd.api.types.is_datetime64_any_dtype(dtype):
                 latest = max(latest, float(np.nanmax(np.r_[_day(frame[col]), -np.inf])))
     if not np.isfinite(latest):
         raise ValueError("monitoring: no date in the data to take as the cut-off; give as_of")
@@ -187,15 +202,16 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     now = _as_of_day(as_of, [visits, mri, labs, None if hygiene_rel is None else
                              hygiene_rel[["onset_start"]] if len(hygiene_rel) else None])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
-    subjects = pd.Index(pd.unique(visits["subject"]))
+    given = bare(visits)  # columns read without deep-copying the table's attrs
+    subjects = pd.Index(pd.unique(given["subject"]))
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
     out["as_of"] = np.full(n, pd.Timestamp(_fmt(now)).to_datetime64())
 
     # ---- relapses (rules §14.2) ----
-    vday = _day(visits["date"])
-    vcode = subjects.get_indexer(pd.Index(visits["subject"]))
+    vday = _day(given["date"])
+    vcode = subjects.get_indexer(pd.Index(given["subject"]))
     first = np.full(n, np.nan)
     last = np.full(n, np.nan)
     ok = ~np.isnan(vday)
@@ -233,8 +249,14 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
         for i in np.flatnonzero(unsure):
             rel_reason[i] = (f"a relapse onset ({partial_label[i]}) lies only partly in the "
                              "last 12 months (rules §3.1)")
-        for i in np.flatnonzero(~yes & ~unsure & ~covered):
-            rel_reason[i] = _coverage_reason(first[i], last[i], w0, now, followup, opts)
+        uncovered = np.flatnonzero(~yes & ~unsure & ~covered)
+        coverage: dict[tuple[float, float], str] = {}  # one text per (first, last visit)
+        for i, f, la in zip(uncovered, first[uncovered].tolist(), last[uncovered].tolist(),
+                            strict=True):
+            text = coverage.get((f, la))
+            if text is None:
+                text = coverage[(f, la)] = _coverage_reason(f, la, w0, now, followup, opts)
+            rel_reason[i] = text
     out["relapses_last_year"] = rel_count
     out["relapse_last_year"] = rel_status
     out["relapse_last_year_reason"] = rel_reason
@@ -260,17 +282,15 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
             out[col] = counts
 
     # ---- EDSS (rules §14.3) ----
-    has_edss = ok & visits["edss"].notna().to_numpy() & (vday <= now)
+    has_edss = ok & given["edss"].notna().to_numpy() & (vday <= now)
     edss_last = np.full(n, np.nan)
     np.fmax.at(edss_last, vcode[has_edss], vday[has_edss])
     out["edss_last_date"] = _timestamps(edss_last)
     overdue = np.isnan(edss_last) | (now - np.nan_to_num(edss_last) >= opts.edss_interval_days)
     out["edss_overdue"] = overdue
-    out["edss_reason"] = [
-        "no EDSS recorded" if np.isnan(d) else
-        f"latest EDSS {_fmt(d)}, {int(now - d)} days before {_fmt(now)}"
-        + (f" (due every {opts.edss_interval_days} days)" if o else "")
-        for d, o in zip(edss_last, overdue, strict=True)]
+    # the reason depends on the day of the latest EDSS only: written once per distinct day
+    out["edss_reason"] = texts_by_key(np.where(np.isnan(edss_last), -np.inf, edss_last),
+                                      lambda d: _edss_reason(d, now, opts))
 
     # ---- the DMT at as_of (rules §8.3 epochs) ----
     drug = np.full(n, None, dtype=object)
@@ -302,30 +322,42 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     out["mri_status"] = mri_status
     out["mri_overdue"] = pd.arrays.BooleanArray(mri_status == "overdue",
                                                 np.isin(mri_status, ["unknown", "not_on_dmt"]))
-    out["mri_reason"] = [
-        _mri_reason(s, d, now, opts, dr) for s, d, dr in zip(mri_status, mri_last, drug,
-                                                             strict=True)]
+    mri_texts: dict[tuple[str, float, Any], str] = {}  # one text per distinct case
+    mri_reason = []
+    for st, d, dr in zip(mri_status.tolist(), mri_last.tolist(), drug.tolist(), strict=True):
+        key = (st, -1.0 if d != d else d, dr)  # NaN is no dict key
+        text = mri_texts.get(key)
+        if text is None:
+            text = mri_texts[key] = _mri_reason(st, d, now, opts, dr)
+        mri_reason.append(text)
+    out["mri_reason"] = mri_reason
 
     # ---- safety labs (rules §14.4) ----
-    last_lab: dict[tuple[int, str], float] = {}
+    # the latest test of each kind per patient: one (patient x test) array, no groupby
+    test_names: dict[str, int] = {}
+    last_lab = np.full((n, 0), np.nan)
     if labs is not None and len(labs):
         code = subjects.get_indexer(pd.Index(labs["subject"]))
         lday = _day(labs["date"])
         keep = (code >= 0) & (lday <= now)
-        frame = pd.DataFrame({"code": code[keep], "test": labs["test"].to_numpy()[keep],
-                              "day": lday[keep]})
-        latest = frame.groupby(["code", "test"])["day"].max()
-        last_lab = {(int(c), str(t)): float(d) for c, t, d in zip(
-            latest.index.get_level_values(0), latest.index.get_level_values(1),
-            latest.to_numpy(), strict=True)}
+        tcode, tests = pd.factorize(labs["test"].to_numpy())
+        keep &= tcode >= 0  # a missing test name: no kind to schedule
+        test_names = {str(t): k for k, t in enumerate(tests)}
+        last_lab = np.full((n, len(tests)), np.nan)
+        np.fmax.at(last_lab, (code[keep], tcode[keep]), lday[keep])
     status = np.full(n, "not_on_dmt", dtype=object)
     due = np.full(n, -1, np.int8)
     due_tests = np.full(n, None, dtype=object)
     next_due = np.full(n, np.nan)
     lab_reason = np.full(n, "not on a DMT", dtype=object)
+    schedules: dict[str, Any] = {}  # each drug's schedule looked up once
     for i in np.flatnonzero(on_dmt):
+        name, day = str(drug[i]), int(now - since[i])
+        if name not in schedules:
+            schedules[name] = lookup_drug(name).lab_intervals
         status[i], due[i], due_tests[i], next_due[i], lab_reason[i] = _labs_for(
-            i, str(drug[i]), int(now - since[i]), now, last_lab, labs is not None)
+            name, day, now, _lab_schedule(schedules[name], day), last_lab[i], test_names,
+            labs is not None)
     out["labs_status"] = status
     out["labs_due"] = pd.arrays.BooleanArray(due == 1, due == -1)
     out["labs_due_tests"] = due_tests
@@ -376,6 +408,14 @@ def _coverage_reason(first: float, last: float, w0: int, now: int,
             "monitoring.relapses_recorded_to)")
 
 
+def _edss_reason(last: float, now: int, opts: MonitoringOptions) -> str:
+    if not np.isfinite(last):
+        return "no EDSS recorded"
+    overdue = now - last >= opts.edss_interval_days
+    return (f"latest EDSS {_fmt(last)}, {int(now - last)} days before {_fmt(now)}"
+            + (f" (due every {opts.edss_interval_days} days)" if overdue else ""))
+
+
 def _mri_reason(status: str, last: float, now: int, opts: MonitoringOptions,
                 drug: Any) -> str:
     if status == "not_on_dmt":
@@ -388,21 +428,30 @@ def _mri_reason(status: str, last: float, now: int, opts: MonitoringOptions,
     return text + (f" (due every {opts.mri_interval_days} days)" if status == "overdue" else "")
 
 
-def _labs_for(i: int, drug: str, therapy_day: int, now: int,
-              last_lab: dict[tuple[int, str], float], recorded: bool
-              ) -> tuple[str, int, str | None, float, str]:
-    entry = lookup_drug(drug)
-    intervals = entry.lab_intervals
+def _lab_schedule(intervals: Any, therapy_day: int) -> dict[str, int] | None:
+    """The tests of a drug's lab schedule (``Drug.lab_intervals``) that apply on
+    ``therapy_day``, with their interval in days (the shortest when several apply); ``None``:
+    no interval schedule known; ``{"": 0}``: the label asks for no routine labs."""
     if intervals is None:
-        return ("no_schedule", -1, None, np.nan,
-                f"no interval schedule of safety labs is known for {drug} (rules §14.4)")
-    if not intervals:
-        return ("not_required", 0, None, np.nan,
-                f"the {drug} label asks for no routine safety labs (rules §14.4)")
+        return None
     applying: dict[str, int] = {}
     for interval in intervals:
         if interval.applies(therapy_day):
             applying[interval.test] = min(interval.days, applying.get(interval.test, 10**9))
+    if not intervals:
+        applying[""] = 0  # marks "the label asks for no routine labs"
+    return applying
+
+
+def _labs_for(drug: str, therapy_day: int, now: int, applying: dict[str, int] | None,
+              last_lab: np.ndarray, test_names: dict[str, int], recorded: bool
+              ) -> tuple[str, int, str | None, float, str]:
+    if applying is None:
+        return ("no_schedule", -1, None, np.nan,
+                f"no interval schedule of safety labs is known for {drug} (rules §14.4)")
+    if "" in applying:
+        return ("not_required", 0, None, np.nan,
+                f"the {drug} label asks for no routine safety labs (rules §14.4)")
     if not applying:
         return ("up_to_date", 0, None, np.nan,
                 f"no safety lab is scheduled on day {therapy_day} of {drug} (rules §14.4)")
@@ -410,7 +459,8 @@ def _labs_for(i: int, drug: str, therapy_day: int, now: int,
         return ("unknown", -1, None, np.nan, "laboratory tests were not recorded")
     due, parts, nxt = [], [], np.inf
     for test, days in applying.items():
-        last = last_lab.get((i, test))
+        k = test_names.get(test)
+        last = None if k is None or np.isnan(last_lab[k]) else float(last_lab[k])
         if last is None:
             due.append(test)
             parts.append(f"{test} every {days} days: none recorded, due")
@@ -443,21 +493,37 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     tables = {"visits": bare(visits), "scores": None if scores is None else bare(scores)}
     out: dict[str, list[Any]] = {c: [] for c in TREND_COLUMNS}
     order: list[np.ndarray] = []
+    # each table's rows ordered by subject and date once (not once per measure); a measure
+    # takes its rows in that order: the same order as sorting its own rows (a stable sort)
+    sorted_rows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = {}
+
+    def by_subject_and_day(source: str, frame: pd.DataFrame) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
+        if source not in sorted_rows:
+            all_code, uniques = pd.factorize(frame["subject"].to_numpy(), sort=True)
+            all_dates = frame["date"].to_numpy()
+            all_day = all_dates.astype("datetime64[ns]").view(np.int64)
+            if len(all_code) < 2 or bool(np.all(
+                    (all_code[1:] > all_code[:-1]) | ((all_code[1:] == all_code[:-1])
+                                                      & (all_day[1:] >= all_day[:-1])))):
+                rows = np.arange(len(all_code))  # already in order (a reader's usual output)
+            else:
+                rows = np.lexsort((all_day, all_code))  # stable: same-day rows in table order
+            sorted_rows[source] = (rows, all_code[rows], all_day[rows], all_dates[rows],
+                                   uniques)
+        return sorted_rows[source]
+
     for k, (measure, (label, source, worse, symptom)) in enumerate(MEASURES.items()):
         frame = tables["visits" if source == "visits" else "scores"]
         if frame is None or measure not in frame.columns or not len(frame):
             continue
         values = frame[measure].to_numpy(dtype=float, na_value=np.nan)
-        keep = np.flatnonzero(~np.isnan(values))
-        if not len(keep):
+        if not (~np.isnan(values)).any():
             continue
-        subjects = frame["subject"].to_numpy()[keep]
-        dates = frame["date"].to_numpy()[keep]
-        code, uniques = pd.factorize(subjects, sort=True)
-        day = dates.astype("datetime64[ns]").view(np.int64)
-        rows = np.lexsort((day, code))  # stable: same-day rows stay in table order
-        code, day, values = code[rows], day[rows], values[keep][rows]
-        dates = dates[rows]
+        rows, code, day, dates, uniques = by_subject_and_day(source, frame)
+        values = values[rows]
+        keep = np.flatnonzero(~np.isnan(values))
+        code, day, values, dates = code[keep], day[keep], values[keep], dates[keep]
         # one value per subject and day: the last one given
         last_of_day = np.r_[(code[1:] != code[:-1]) | (day[1:] != day[:-1]), True]
         code, values, dates = code[last_of_day], values[last_of_day], dates[last_of_day]
@@ -493,4 +559,4 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     subject_rank = pd.factorize(columns["subject"], sort=True)[0]
     measure_rank = np.concatenate([o[1] for o in order])
     rows = np.lexsort((measure_rank, subject_rank))
-    return pd.DataFrame({c: v[rows] for c, v in columns.items()})[TREND_COLUMNS]
+    return pd.DataFrame({c: columns[c][rows] for c in TREND_COLUMNS})

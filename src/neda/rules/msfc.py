@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import plain, provenance, with_provenance
+from neda.rules._common import bare, plain, provenance, provenance_frame
 
 SOURCE = (
     "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -329,6 +329,9 @@ def _blank(values: np.ndarray) -> np.ndarray:
 def _as_float(values: Any, n: int, where: Callable[[int], str], what: str) -> np.ndarray:
     if values is None:
         return np.full(n, np.nan)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu" and values.shape == (n,):
+        # a numeric column (the validated tables' dtype): every value is a number or NaN
+        return values.astype(float)
     arr = np.broadcast_to(np.asarray(values, dtype=object), (n,))
     num = pd.to_numeric(pd.Series(arr, dtype=object), errors="coerce").to_numpy(float)
     bad = np.isnan(num)
@@ -416,7 +419,14 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("subject", "date") if c not in visits.columns]
     if missing:
         raise ValueError(f"visits: missing column(s) {', '.join(missing)} (docs/data-model.md)")
-    frame = visits.reset_index(drop=True)
+    # read through an attrs-free view (rules._common.bare: pandas deep-copies a frame's attrs,
+    # a reader's report, into every column read); copied only when the index or the dates
+    # need it (a validated table has a 0..n-1 index and datetime64 dates)
+    frame = bare(visits)
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)
+    if frame["date"].dtype == "datetime64[ns]" and not frame["date"].isna().any():
+        return frame
     dates = pd.to_datetime(frame["date"], errors="coerce")
     bad = dates.isna().to_numpy()
     if bad.any():
@@ -567,7 +577,10 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     pattern = ((~have).astype(np.int64) @ np.array([1, 2, 4])
                + 8 * one_hand + 16 * non_missing)
     short = np.flatnonzero(n_comp < 3)
-    for key in np.unique(pattern[short]):
+    # distinct patterns by hashing, not sorting (a registry has a million visits)
+    codes, keys = pd.factorize(pattern[short])
+    texts = np.empty(len(keys), dtype=object)
+    for j, key in enumerate(keys.tolist()):
         parts = []
         for k in range(3):
             if key >> k & 1:
@@ -575,7 +588,8 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
                 if k == 0 and key >> 3 & 1:
                     text += " (non-dominant hand)" if key >> 4 & 1 else " (dominant hand)"
                 parts.append(text)
-        reason[short[pattern[short] == key]] = "missing component: " + ", ".join(parts)
+        texts[j] = "missing component: " + ", ".join(parts)
+    reason[short] = texts[codes]
 
     incap_names = [("t25fw", comp["t25fw_incap"]), ("9hpt", comp["nhpt_incap"]),
                    (cog, comp[f"{cog}_incap"])]
@@ -584,7 +598,10 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         for i in np.flatnonzero(np.any([f for _, f in incap_names], axis=0)):
             incap[i] = ",".join(name for name, f in incap_names if f[i])
 
-    out = pd.DataFrame({
+    record = provenance(opts.rule_set, opts, SOURCE)
+    record["reference"] = reference.as_dict()
+    # the table built once, rule_set included (with_provenance would copy it to add one)
+    return provenance_frame({
         "subject": frame["subject"].to_numpy(),
         "date": frame["date"].to_numpy(),
         "t25fw": comp["t25fw"],
@@ -601,7 +618,4 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         "components": n_comp.astype(np.int64),
         "reason": pd.Series(reason, dtype=object),
         "reference": reference.name,
-    })
-    record = provenance(opts.rule_set, opts, SOURCE)
-    record["reference"] = reference.as_dict()
-    return with_provenance(out, record)
+    }, record)

@@ -21,6 +21,7 @@ Conventions [C] are the platform's own (clinical spec draft 2, tagged [C]).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from ._common import (
     provenance,
     provenance_frame,
     rule_set_name,
+    texts_by_key,
 )
 from .edss import FS_SYSTEMS, parse_fs_grade
 
@@ -475,8 +477,13 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
     for system in FS_SYSTEMS:
         fs[system] = _fs_grades(vis, f"fs_{system}", system)
     keep = code >= 0
-    order = np.lexsort((np.arange(len(vis)), day, code))
-    order = order[keep[order]]
+    order = np.flatnonzero(keep)
+    c, d = code[order], day[order]
+    if not bool(np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (d[1:] >= d[:-1])))):
+        # not already by subject and date (the readers' order when subjects are in the same
+        # order as the relapse table's): a stable sort
+        order = np.lexsort((np.arange(len(vis)), day, code))
+        order = order[keep[order]]
     code, day_i = code[order].astype(np.int64), day[order].astype(np.int64)
     # one row per subject and date: the reader merged repeats (rules §0.3)
     return _Visits(code=code, day=day_i, key=_key(code, day_i), edss=edss[order],
@@ -1050,10 +1057,40 @@ def _episode_arrays(episodes: pd.DataFrame, subj: str, subjects: pd.Index
             _day_of(episodes["episode_end"])[ok])
 
 
+# The last context built from a RelapseHygiene, reused while the same hygiene, visits (the
+# same objects, held weakly), options and subject column come again: recovery and severity
+# read the same anchors, and a registry's anchors cost about a second to find. The context
+# is let go with its hygiene.
+_LAST_CONTEXT: list[Any] = []
+
+
+def _forget_context(ref: Any) -> None:
+    if _LAST_CONTEXT and _LAST_CONTEXT[0] is ref:
+        _LAST_CONTEXT.clear()
+
+
 def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject: str | None
              ) -> _Context:
     if visits is None:
         raise ValueError("a visits table (subject, date, edss) is required")
+    if isinstance(relapses, RelapseHygiene):
+        opts = options or relapses.options
+        if _LAST_CONTEXT:
+            hyg_ref, vis_ref, key, ctx = _LAST_CONTEXT
+            if hyg_ref() is relapses and vis_ref() is visits and key == (opts, subject):
+                return ctx  # type: ignore[no-any-return]
+        ctx = _new_context(relapses, visits, opts, subject)
+        try:
+            _LAST_CONTEXT[:] = [weakref.ref(relapses, _forget_context), weakref.ref(visits),
+                                (opts, subject), ctx]
+        except TypeError:  # visits that cannot be referred to weakly: not kept
+            _LAST_CONTEXT.clear()
+        return ctx
+    return _new_context(relapses, visits, options, subject)
+
+
+def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
+                 subject: str | None) -> _Context:
     if isinstance(relapses, RelapseHygiene):
         hyg = relapses
         opts = options or hyg.options
@@ -1134,7 +1171,7 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
             label[known & (delta > 0) & (delta < 1.5)] = "mild"
             label[known & (delta >= 1.5) & (delta < 2.5)] = "moderate"
             label[known & (delta >= 2.5)] = "severe"
-        why[known] = [f"edss_change_{d:+.1f}" for d in delta[known]]
+        why[known] = texts_by_key(delta[known], lambda d: f"edss_change_{d:+.1f}")
         hosp = (tri["hospitalised"] == 1) | (tri["plex"] == 1)
         label[hosp] = "severe"
         why[hosp] = np.where(tri["hospitalised"][hosp] == 1, "hospitalised", "plasma_exchange")
