@@ -160,10 +160,14 @@ def course_summary(
 
 
 def summarise(tables: Tables, *, options: SummaryOptions | None = None,
-              courses: Any = None, progress: Any = None) -> CourseSummary:
+              courses: Any = None, progress: Any = None,
+              monitoring_as_of: str | None = None) -> CourseSummary:
     """:func:`course_summary` on tables already read by :func:`neda.io.read_tables`.
 
-    ``progress``: optional callable ``(stage, done, total)`` told as each stage starts."""
+    ``progress``: optional callable ``(stage, done, total)`` told as each stage starts.
+    ``monitoring_as_of``: the data cut-off of the monitoring statuses when ``options.as_of``
+    is None and ``tables`` are one partition of a larger cohort (:mod:`neda.cohort.
+    distributed`): the cohort's latest date, not the partition's [None: from the tables]."""
     opts = options or SummaryOptions()
     stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
               "PRO scores", "NEDA", "phenotype", "objective SPMS", "assessments",
@@ -225,7 +229,8 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     trends = score_trends(assessments, scores if len(scores) else None)
 
     stage(9)
-    as_of = pd.Timestamp(opts.as_of) if opts.as_of else None
+    as_of = (pd.Timestamp(opts.as_of) if opts.as_of else
+             pd.Timestamp(monitoring_as_of) if monitoring_as_of else None)
     monitoring = monitoring_status(vis, hygiene, course.events, scans, tables.labs,
                                    epochs if len(epochs) else None, as_of=as_of,
                                    followup=tables.followup, options=opts.monitoring)
