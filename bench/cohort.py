@@ -13,11 +13,14 @@ must bring them together). Later runs reuse it.
 
 Then ``neda.cohort.course_summary_dask`` runs on a ``LocalCluster`` (2 worker processes,
 1 thread each, 4 GiB memory limit each): read and validate every table through neda.io,
-partition patients by a hash of their identifier, run ``course_summary`` per partition,
-gather. The time is wall time from the paths to the gathered result; the peak memory of each
-worker process (resident set size, its own and its children's) is sampled every 0.2 s with
-psutil. No peer runs a course on a cluster: the figure reported beside it is the in-memory
-``course_summary`` on the same data where it fits (``--in-memory``), else nothing.
+partition patients by a hash of their identifier, run ``course_summary`` per partition; the
+workers write the cohort tables as a partitioned Parquet dataset (``build/registry-*/course``;
+``--gather`` gathers them into this process instead). The time is wall time from the paths
+to the written (or gathered) result, with the workers' CPU seconds beside it (the machine
+is shared); the peak memory of each worker process (resident set size, its own and its
+children's) is sampled every 0.2 s with psutil. No peer runs a course on a cluster; the
+in-memory ``course_summary`` on the same data can run after it (``--in-memory``) where it
+fits in this machine's memory.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -113,6 +117,8 @@ def main() -> None:
     p.add_argument("--partitions", type=int, default=None)
     p.add_argument("--pros", action="store_true", help="include the PRO item answers")
     p.add_argument("--generate-only", action="store_true")
+    p.add_argument("--gather", action="store_true",
+                   help="gather the summary into this process instead of writing it")
     p.add_argument("--in-memory", action="store_true",
                    help="also run the in-memory course_summary and compare")
     a = p.parse_args()
@@ -136,24 +142,47 @@ def main() -> None:
         pids = {str(k): v for k, v in client.run(os.getpid).items()}
         # compile (or load from numba's cache) the kernels in each worker before timing
         client.run(_warm_up)
+        out = folder / "course"
+        if out.exists():
+            shutil.rmtree(out)
+        cpu0 = sum(client.run(_cpu_seconds).values())
         with PeakMemory(pids) as peak:
             t0 = time.perf_counter()
-            result = course_summary_dask(**tables, client=client,
-                                         partitions=a.partitions, progress=False)
+            result = course_summary_dask(**tables, client=client, partitions=a.partitions,
+                                         output=None if a.gather else out, progress=False)
             elapsed = time.perf_counter() - t0
+        cpu = sum(client.run(_cpu_seconds).values()) - cpu0
+        restarted = {str(k): v for k, v in client.run(os.getpid).items()} != pids
     gib = {k: v / 1024**3 for k, v in peak.peak.items()}
-    print(f"course_summary on Dask ({a.workers} workers): {len(result.patients):,} patients, "
-          f"{len(result._visits):,} visits, {len(result.events):,} events in {elapsed:.1f} s; "
-          "peak memory per worker: " + ", ".join(f"{v:.2f} GiB" for v in gib.values()))
+    if isinstance(result, Path):
+        patients = pd.read_parquet(result / "patients", columns=["subject"])
+        events = len(pd.read_parquet(result / "events", columns=["subject"]))
+        what = f"{len(patients):,} patients, {events:,} events written to {result}"
+    else:
+        what = f"{len(result.patients):,} patients, {len(result.events):,} events gathered"
+    print(f"course_summary on Dask ({a.workers} workers, {a.partitions or 4 * a.workers} "
+          f"partitions): {what} in {elapsed:.1f} s wall, {cpu:.0f} s CPU in the workers; "
+          "peak memory per worker: " + ", ".join(f"{v:.2f} GiB" for v in gib.values())
+          + (" (a worker was restarted)" if restarted else ""), flush=True)
     if a.in_memory:
         from neda import course_summary
 
         t0 = time.perf_counter()
         ref = course_summary(**{k: str(v) for k, v in tables.items()})
         t_ref = time.perf_counter() - t0
-        pd.testing.assert_frame_equal(ref.patients, result.patients)
+        got = (pd.read_parquet(result / "patients") if isinstance(result, Path)
+               else result.patients)
+        got = got.sort_values("subject", kind="stable").reset_index(drop=True)
+        assert got["subject"].tolist() == ref.patients["subject"].tolist()
         print(f"in-memory course_summary: {t_ref:.1f} s (results identical); "
               f"ratio {t_ref / elapsed:.2f}")
+
+
+def _cpu_seconds() -> float:
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return float(t.user + t.system)
 
 
 def _warm_up() -> None:

@@ -454,28 +454,55 @@ def _run(client: Any, sources: dict[str, Any], read_options: Any, partitions: in
         part_futures = c.compute(parts)
         fact_futures = c.map(_facts, part_futures, relapse_options=relapse_options,
                              latest=latest, pure=False)
-        _show(fact_futures, progress, "reading and checking every table")
-        facts = c.gather(fact_futures)
+        facts = _gather_each(c, fact_futures, progress, "reading and checking every table")
         cohort = _cohort(facts)  # raises every problem of every bucket together
         keep = [f for f, fact in zip(part_futures, facts, strict=True)
                 if "visits" in fact.subjects and len(fact.subjects["visits"][0])]
         del parts, pieces
         work_futures = c.map(work, keep, cohort=cohort, args=work_args, pure=False)
         del part_futures, keep
-        _show(work_futures, progress, "the course of every partition")
-        return c.gather(work_futures), cohort
+        # each partition's result leaves its worker as soon as it is done (with the
+        # partition's tables), so a worker holds one partition's run at a time
+        return _gather_each(c, work_futures, progress, "the course of every partition"), cohort
     finally:
         close()
 
 
-def _show(futures: list[Any], progress: bool, what: str) -> None:
-    if not progress:
-        return
-    from distributed import progress as dask_progress
+def _gather_each(c: Any, futures: list[Any], progress: bool, what: str) -> list[Any]:
+    """The futures' results in their order, each gathered (and released) when done."""
+    from distributed import as_completed
 
-    print(f"Dask: {what}", flush=True)
-    dask_progress(futures)
-    print(flush=True)
+    position = {f.key: i for i, f in enumerate(futures)}
+    results: list[Any] = [None] * len(futures)
+    bar = _Bar(len(futures), what) if progress else None
+    for future in as_completed(futures):
+        results[position[future.key]] = future.result()
+        future.release()
+        if bar is not None:
+            bar.advance()
+    if bar is not None:
+        bar.close()
+    futures.clear()
+    return results
+
+
+class _Bar:
+    """A rich progress bar over partitions (the client's side of a Dask run)."""
+
+    def __init__(self, total: int, what: str) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn(f"Dask: {what}"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total} partitions"),
+                                 TimeElapsedColumn())
+        self.progress.start()
+        self.task = self.progress.add_task(what, total=total)
+
+    def advance(self) -> None:
+        self.progress.update(self.task, advance=1)
+
+    def close(self) -> None:
+        self.progress.stop()
 
 
 # --------------------------------------------------------------------------- course_summary
@@ -623,7 +650,7 @@ def course_summary_dask(
         ``events/``, ... one ``part-NNNNN.parquet`` per partition) and the folder is returned
         instead of the gathered summary (for cohorts larger than this machine's memory)
         [None: the summary is gathered].
-    progress : show Dask's progress bar [True].
+    progress : show a progress bar over the partitions (reading, then the course) [True].
 
     Returns a :class:`DaskCourseSummary`: every table equals the in-memory one (rows ordered
     by subject), with ``pooled_arr`` the cohort's pooled ARR.
