@@ -97,7 +97,11 @@ def test_course_summary_from_a_parquet_dataset_equals_in_memory(client, registry
 
 def test_pooled_arr_is_a_reduce_of_the_partitions(client, registry):
     paths, whole = registry
-    got = course_summary_dask(**paths, client=client, partitions=4, progress=False)
+    # neda.course_summary itself runs on Dask when given a client (or a dataset folder)
+    got = course_summary(**paths, client=client)
+    assert got.partitions > 1
+    pd.testing.assert_frame_equal(_by_subject(course_summary(**whole).patients),
+                                  _by_subject(got.patients))
     t = read_tables(**whole)
     hygiene = relapse_hygiene(t.relapses, visits=t.visits)
     first_last = t.visits.groupby("subject")["date"].agg(["min", "max"]).reset_index()
@@ -120,7 +124,7 @@ def test_confirmed_events_from_parquet_and_dask_dataframes_equal_in_memory(clien
     # a Dask DataFrame: its index labels are the row references, as in .compute()
     visits = dd.from_pandas(whole["visits"], npartitions=4)
     relapses = dd.from_pandas(whole["relapses"], npartitions=2)
-    got = confirmed_events_dask(visits, relapses, client=client, partitions=3, progress=False)
+    got = confirmed_events(visits, relapses, client=client)
     ref = confirmed_events(visits.compute(), relapses.compute())
     for name in ("events", "summary", "dropped"):
         pd.testing.assert_frame_equal(_by_subject(getattr(ref, name)),

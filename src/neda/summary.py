@@ -134,6 +134,7 @@ def course_summary(
     courses: Any = None,
     options: SummaryOptions | None = None,
     read_options: ReadOptions | dict[str, ReadOptions] | None = None,
+    client: Any = None,
 ) -> CourseSummary:
     """Disease course of every patient in the tables (see the module docstring).
 
@@ -149,7 +150,24 @@ def course_summary(
     ``followup`` (relapse ascertainment periods) are optional. ``courses`` (``subject``,
     ``course``) is the older way to give the clinician's phenotype; the computed descriptors
     never replace it.
+
+    A Dask DataFrame or a folder of Parquet files (a dataset) as a table, or ``client`` (a
+    ``distributed.Client`` or a scheduler address), runs the same course per partition of
+    patients on a Dask cluster (:func:`neda.cohort.course_summary_dask`; a new
+    ``LocalCluster`` when no client is given), with identical results.
     """
+    from .cohort import wants_dask
+
+    if wants_dask(visits, relapses, mri, treatments, pros, labs, patients, followup,
+                  client=client):
+        from .cohort.distributed import course_summary_dask
+
+        result = course_summary_dask(visits, relapses, mri, treatments, pros, labs=labs,
+                                     patients=patients, followup=followup, courses=courses,
+                                     options=options, read_options=read_options,
+                                     client=client)
+        assert isinstance(result, CourseSummary)
+        return result
     opts = options or SummaryOptions()
     if visits is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")

@@ -6,9 +6,25 @@ by default, or any ``distributed.Client``), from Parquet datasets, Dask or panda
 the results are identical to the in-memory run (:mod:`neda.cohort.distributed`).
 """
 
+import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["confirmed_events_dask", "course_summary_dask", "pooled_followup_arr"]
+__all__ = ["confirmed_events_dask", "course_summary_dask", "pooled_followup_arr", "wants_dask"]
+
+
+def wants_dask(*sources: Any, client: Any = None) -> bool:
+    """Whether :func:`neda.course_summary` / :func:`neda.confirmed_events` run on Dask: a
+    client or scheduler address is given, or a table is a Dask DataFrame or a folder (a
+    Parquet dataset). Checked without importing dask."""
+    if client is not None:
+        return True
+    for s in sources:
+        if type(s).__module__.startswith("dask"):
+            return True
+        if isinstance(s, str | os.PathLike) and Path(s).is_dir():
+            return True
+    return False
 
 
 def __getattr__(name: str) -> Any:
