@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["confirmed_events_dask", "course_summary_dask", "pooled_followup_arr", "wants_dask"]
+__all__ = ["confirmed_events_dask", "course_summary_dask", "reduce_pooled_arr", "wants_dask"]
 
 
 def wants_dask(*sources: Any, client: Any = None) -> bool:
@@ -29,7 +29,7 @@ def wants_dask(*sources: Any, client: Any = None) -> bool:
 
 def __getattr__(name: str) -> Any:
     # loaded on first use: importing dask costs about a second
-    if name in ("confirmed_events_dask", "course_summary_dask", "pooled_followup_arr"):
+    if name in ("confirmed_events_dask", "course_summary_dask", "reduce_pooled_arr"):
         from . import distributed
 
         return getattr(distributed, name)

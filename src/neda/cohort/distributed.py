@@ -556,7 +556,7 @@ def _pooled_part(tables: Tables, options: SummaryOptions) -> pd.DataFrame:
     return pooled
 
 
-def pooled_followup_arr(parts: Sequence[pd.DataFrame], year_days: float = 365.25
+def reduce_pooled_arr(parts: Sequence[pd.DataFrame], year_days: float = 365.25
                         ) -> pd.DataFrame:
     """The pooled ARR of a cohort from its partitions' pooled tables: Σ relapses / Σ
     person-years per window and drug (rules §4.6), never the mean of partition rates. Columns
@@ -594,7 +594,7 @@ class DaskCourseSummary(CourseSummary):
     """A :class:`~neda.summary.CourseSummary` computed on Dask, with the cohort reductions.
 
     ``pooled_arr``: the pooled annualised relapse rates of the cohort (Σ relapses / Σ
-    person-years over every partition, :func:`pooled_followup_arr`), as
+    person-years over every partition, :func:`reduce_pooled_arr`), as
     ``neda.rules.arr.annualised_relapse_rate(...).pooled`` gives in memory.
     ``partitions``: how many partitions of patients ran.
     """
@@ -666,7 +666,7 @@ def course_summary_dask(
                            opts.as_of is None, _summary_part,
                            (opts, courses, None if output is None else str(output)),
                            progress)
-    pooled = pooled_followup_arr([p for _, p in results], opts.arr.year_days)
+    pooled = reduce_pooled_arr([p for _, p in results], opts.arr.year_days)
     if output is not None:
         pooled.to_parquet(Path(output) / "pooled_arr.parquet", index=False)
         return Path(output)
