@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+import dask  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
@@ -191,10 +192,10 @@ def test_buckets_read_identifiers_as_the_readers_do():
 
 
 def test_an_address_nobody_answers_is_one_line():
-    with pytest.raises(ConnectionError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
-        course_summary_dask(pd.DataFrame({"subject": [1], "date": ["2020-01-01"],
-                                          "edss": [1.0]}), client="tcp://127.0.0.1:9",
-                            progress=False)
+    visits = pd.DataFrame({"subject": [1], "date": ["2020-01-01"], "edss": [1.0]})
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
+            pytest.raises(ConnectionError, match="no Dask scheduler answers at tcp://127.0"):
+        course_summary_dask(visits, client="tcp://127.0.0.1:9", progress=False)
 
 
 # ------------------------------------------------------------------------- the command line
@@ -256,7 +257,8 @@ def test_cli_dask_without_an_address_and_an_unreachable_one(tmp_path):
     visits = tmp_path / "visits.parquet"
     pd.DataFrame({"subject": [1, 1], "date": ["2020-01-01", "2021-01-01"],
                   "edss": [1.0, 2.0]}).to_parquet(visits)
-    r = CliRunner().invoke(app, ["course", str(visits), "--dask", "tcp://127.0.0.1:9"])
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        r = CliRunner().invoke(app, ["course", str(visits), "--dask", "tcp://127.0.0.1:9"])
     assert r.exit_code == 1
     assert "no Dask scheduler answers at tcp://127.0.0.1:9" in r.output
     assert "Traceback" not in r.output

@@ -79,8 +79,11 @@ def _client(client: Any) -> tuple[Any, Callable[[], None]]:
     if isinstance(client, Client):
         return client, lambda: None
     if client is not None:
+        import dask
+
         try:
-            c = Client(str(client), timeout="10s")
+            # how long to try: Dask's connect timeout (distributed.comm.timeouts.connect)
+            c = Client(str(client), timeout=dask.config.get("distributed.comm.timeouts.connect"))
         except (OSError, TimeoutError) as exc:
             raise ConnectionError(f"no Dask scheduler answers at {client} ({exc}); start one "
                                   "(dask scheduler) or leave the address out for a local "
