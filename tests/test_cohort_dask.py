@@ -262,3 +262,13 @@ def test_cli_dask_without_an_address_and_an_unreachable_one(tmp_path):
     assert r.exit_code == 1
     assert "no Dask scheduler answers at tcp://127.0.0.1:9" in r.output
     assert "Traceback" not in r.output
+
+
+def test_a_missing_column_is_said_once(client, tmp_path):
+    reg = demo_registry(30, seed=3)
+    visits = reg["visits"].drop(columns=["edss"])
+    with pytest.raises(InputError) as dask_error:
+        course_summary_dask(visits, client=client, partitions=4, progress=False)
+    with pytest.raises(InputError) as memory_error:
+        course_summary(visits)
+    assert str(dask_error.value) == str(memory_error.value)

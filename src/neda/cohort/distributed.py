@@ -336,9 +336,10 @@ def _cohort(facts: list[_Facts]) -> _Cohort:
     errors = [f.error for f in facts if f.error is not None]
     if errors:
         problems = InputError.combine(errors)
-        problems.problems.sort(key=lambda p: (p.file, str(p.column), _row_key(p.row)))
-        raise InputError(problems.problems, problems.omitted,
-                         headline=problems.headline)
+        # a missing column is found in every bucket: said once
+        unique = list(dict.fromkeys(problems.problems))
+        unique.sort(key=lambda p: (p.file, str(p.column), _row_key(p.row)))
+        raise InputError(unique, problems.omitted, headline=problems.headline)
     names = [n for n in TABLES if any(n in f.subjects for f in facts)]
     reports = {n: _merge_reports([f.reports[n] for f in facts if n in f.reports])
                for n in names}
