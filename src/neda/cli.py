@@ -24,6 +24,31 @@ app = typer.Typer(
 console = Console()
 
 
+def _dask_address_given(token: str) -> bool:
+    """Whether the word after ``--dask`` is a scheduler address (else it is the next
+    argument, and ``--dask`` means a new local cluster)."""
+    import re
+
+    return "://" in token or token == "local" or bool(re.fullmatch(r"[\w.-]+:\d+", token))
+
+
+def dask_arguments(args: list[str]) -> list[str]:
+    """``--dask`` with no address as ``--dask local`` (typer options always take a value)."""
+    out = []
+    for i, token in enumerate(args):
+        out.append(token)
+        if token == "--dask" and (i + 1 == len(args) or not _dask_address_given(args[i + 1])):
+            out.append("local")
+    return out
+
+
+def run() -> None:
+    """The ``neda`` console script: :data:`app`, with ``--dask [ADDRESS]``."""
+    import sys
+
+    app(args=dask_arguments(sys.argv[1:]), prog_name="neda")
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -73,6 +98,11 @@ DateOrigin = Annotated[str | None, typer.Option(
 NoRelapses = Annotated[bool, typer.Option(
     "--no-relapses", help="State that no relapse occurred (no relapses file). Without "
     "--relapses or --no-relapses every worsening is unknown: RAW/PIRA need relapse data.")]
+Dask = Annotated[str | None, typer.Option(
+    "--dask", metavar="[ADDRESS]",
+    help="Run per partition of patients on a Dask cluster: the scheduler at ADDRESS "
+    "(tcp://host:8786), or a new local cluster when no address is given (Parquet files or "
+    "folders of them; results identical to the run without Dask).")]
 DroppedOut = Annotated[Path | None, typer.Option(
     "--dropped-out", help="Write the rows the readers and the engine left out or merged, "
     "with the reason (.csv or .parquet).")]
@@ -238,10 +268,11 @@ def _window(text: str | None, name: str) -> tuple[float | None, float | None] | 
 @app.command("progression")
 def progression_command(
     visits: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="Visits: CSV, Parquet or Excel.")
+        Path, typer.Argument(exists=True, help="Visits: CSV, Parquet or Excel (with --dask: "
+                             "Parquet files or a folder of them).")
     ],
     relapses: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="Relapses (subject, onset date, optional pseudo, "
+        exists=True, help="Relapses (subject, onset date, optional pseudo, "
         "objective, ...); cleaned by relapse hygiene.")] = None,
     no_relapses: NoRelapses = False,
     output: Annotated[
@@ -262,6 +293,7 @@ def progression_command(
         str | None, typer.Option(help="Outcome column (default: the outcome name).")
     ] = None,
     dropped_out: DroppedOut = None,
+    dask: Dask = None,
     subject_col: SubjectCol = None,
     date_col: DateCol = None,
     date_format: DateFormat = None,
@@ -444,6 +476,58 @@ def progression_command(
                             column, cutoff, date_unit, date_origin, relapses_subject_col,
                             relapses_date_col)
     t0 = time.perf_counter()
+    if dask is not None:
+        if subjects is not None or no_relapses:
+            raise typer.BadParameter("--subjects and --no-relapses run without --dask")
+        result, tables = _progression_on_dask(dask, reading, visits, relapses, opts, value_col,
+                                              validconf_col)
+        n_visits = int(tables.visits.attrs["report"].rows_kept)
+        t_read = 0.0  # reading is part of each partition's run
+    else:
+        result, tables, n_visits, t_read = _progression_in_memory(
+            reading, visits, relapses, no_relapses, subjects, opts, value_col, validconf_col,
+            t0)
+    t_total = time.perf_counter() - t0
+
+    _print_progression(result, n_visits, t_read, t_total)
+    if methods:
+        console.print("\n[bold]Methods[/bold]\n" + result.describe(), highlight=False)
+    dropped = _dropped_table(tables, result.dropped)
+    for path, frame in ((output, result.events), (summary_out, result.summary),
+                        (unconfirmed_out, result.unconfirmed), (dropped_out, dropped)):
+        if path is not None:
+            _write_table(frame, path)
+            console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False, soft_wrap=True)
+
+
+def _progression_on_dask(dask: str, reading: dict[str, Any], visits: Path,
+                         relapses: Path | None, opts: CourseOptions, value_col: str,
+                         validconf_col: str | None) -> tuple[CourseResult, Any]:
+    """``neda progression --dask``: the engine per partition of patients on a cluster."""
+    from neda.cohort.distributed import confirmed_events_dask
+    from neda.io import InputError
+
+    _no_relapse_warning(relapses is None)
+    reports: list[Any] = []
+    try:
+        result = confirmed_events_dask(
+            visits, relapses, opts, value=value_col, validconf=validconf_col,
+            read_options=reading, client=None if dask == "local" else dask, reports=reports)
+    except InputError as exc:
+        raise _input_failed(exc) from exc
+    except ConnectionError as exc:
+        console.print(f"[red]--dask:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    _print_reports(reports[0])
+    return result, reports[0]
+
+
+def _progression_in_memory(reading: dict[str, Any], visits: Path, relapses: Path | None,
+                           no_relapses: bool, subjects: str | None, opts: CourseOptions,
+                           value_col: str, validconf_col: str | None, t0: float
+                           ) -> tuple[CourseResult, Any, int, float]:
+    import time
+
     tables = _read_inputs(reading, visits, relapses, no_relapses, outcome=value_col,
                           validconf=validconf_col)
     vis, rel = tables.visits, tables.relapses
@@ -465,17 +549,7 @@ def progression_command(
     t_read = time.perf_counter() - t0
     _announce_compile()
     result = _run_with_progress(vis, rel, opts, value_col, validconf_col)
-    t_total = time.perf_counter() - t0
-
-    _print_progression(result, vis, t_read, t_total)
-    if methods:
-        console.print("\n[bold]Methods[/bold]\n" + result.describe(), highlight=False)
-    dropped = _dropped_table(tables, result.dropped)
-    for path, frame in ((output, result.events), (summary_out, result.summary),
-                        (unconfirmed_out, result.unconfirmed), (dropped_out, dropped)):
-        if path is not None:
-            _write_table(frame, path)
-            console.print(f"Wrote {path} ({len(frame)} rows)", highlight=False, soft_wrap=True)
+    return result, tables, len(vis), t_read
 
 
 def _read_inputs(reading: dict[str, Any], visits: Path, relapses: Path | None,
@@ -598,7 +672,7 @@ def _run_with_progress(
 
 
 def _print_progression(
-    result: CourseResult, vis: pd.DataFrame, t_read: float, t_total: float
+    result: CourseResult, n_visits: int, t_read: float, t_total: float
 ) -> None:
     from rich.table import Table
 
@@ -609,7 +683,7 @@ def _print_progression(
     overview.add_column(style="bold")
     overview.add_column(justify="right")
     overview.add_row("Subjects", f"{len(s):,}")
-    overview.add_row("Visits", f"{len(vis):,}")
+    overview.add_row("Visits", f"{n_visits:,}")
     overview.add_row("Subjects with a confirmed worsening (CDW)", f"{(s.CDW > 0).sum():,}")
     for cls in ("RAW", "PIRA", "undefined", "unknown", "not_classified"):
         n = int((cdw.cdw_class == cls).sum())
@@ -663,25 +737,25 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 @app.command("course")
 def course_command(
-    visits: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+    visits: Annotated[Path, typer.Argument(exists=True,
                                            help="Visits: subject, date, edss (+ tests, FS).")],
     relapses: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="Relapses (cleaned by relapse hygiene).")] = None,
+        exists=True, help="Relapses (cleaned by relapse hygiene).")] = None,
     no_relapses: NoRelapses = False,
-    mri: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+    mri: Annotated[Path | None, typer.Option(exists=True,
                                              help="MRI scans (one row per read scan).")] = None,
     treatments: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="DMT courses (drug, start, stop).")] = None,
+        exists=True, help="DMT courses (drug, start, stop).")] = None,
     pros: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="PRO item answers.")] = None,
+        exists=True, help="PRO item answers.")] = None,
     labs: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="Safety laboratory tests (subject, date, test, "
+        exists=True, help="Safety laboratory tests (subject, date, test, "
         "result): which are due (rules §14.4).")] = None,
     patients: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="Patients: birth date, sex, diagnosis, course.")
+        exists=True, help="Patients: birth date, sex, diagnosis, course.")
     ] = None,
     followup: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False, help="Relapse ascertainment periods (subject, start, "
+        exists=True, help="Relapse ascertainment periods (subject, start, "
         "end); default: first to last visit.")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="The date 'now' refers to (current therapy, the last 12 months, what "
@@ -696,6 +770,12 @@ def course_command(
                       ] = "mueller2023",
     methods: Annotated[bool, typer.Option(help="Print the methods paragraph.")] = False,
     dropped_out: DroppedOut = None,
+    dask: Dask = None,
+    parquet_out: Annotated[Path | None, typer.Option(
+        "--parquet-out", file_okay=False,
+        help="With --dask: the workers write every cohort table to this folder as a "
+        "partitioned Parquet dataset (one file per partition) instead of gathering them.")
+    ] = None,
     subject_col: SubjectCol = None,
     date_col: DateCol = None,
     date_format: DateFormat = None,
@@ -730,12 +810,27 @@ def course_command(
     reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
                             column, cutoff, date_unit, date_origin, relapses_subject_col,
                             relapses_date_col)
-    tables = _read_inputs(reading, visits, relapses, no_relapses, mri=mri,
+    if parquet_out is not None and dask is None:
+        raise typer.BadParameter("--parquet-out goes with --dask")
+    if dask is not None:
+        if patient is not None or no_relapses:
+            raise typer.BadParameter("--patient and --no-relapses run without --dask")
+        summary = _course_on_dask(dask, reading, options, parquet_out, visits=visits,
+                                  relapses=relapses, mri=mri, treatments=treatments, pros=pros,
+                                  labs=labs, patients=patients, followup=followup)
+        if summary is None:
+            return
+        tables = summary.inputs
+    else:
+        tables = None
+        summary = None
+    if tables is None:
+        tables = _read_inputs(reading, visits, relapses, no_relapses, mri=mri,
                           treatments=treatments, pros=pros, patients=patients,
                           followup=followup, labs=labs)
     _print_reports(tables)
     _no_relapse_warning(tables.relapses is None)
-    if patient is not None:
+    if summary is None and patient is not None:
         # one patient: only their rows go through the rules
         assert tables.visits is not None
         known = [s for s in tables.visits["subject"].unique() if str(s) == str(patient)]
@@ -743,13 +838,14 @@ def course_command(
             console.print(f"[red]no patient {patient!r} in {visits}[/red]")
             raise typer.Exit(1)
         tables = _only_subject(tables, known[0])
-    _announce_compile()
-    try:
-        summary = _summarise_with_progress(summarise, tables, options)
-    except ValueError as exc:
-        console.print("[red]Cannot compute the course:[/red]")
-        console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(1) from exc
+    if summary is None:
+        _announce_compile()
+        try:
+            summary = _summarise_with_progress(summarise, tables, options)
+        except ValueError as exc:
+            console.print("[red]Cannot compute the course:[/red]")
+            console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+            raise typer.Exit(1) from exc
     if dropped_out is not None:
         _write_table(_dropped_table(tables, summary.dropped), dropped_out)
         console.print(f"Wrote {dropped_out}", highlight=False, soft_wrap=True)
@@ -768,6 +864,33 @@ def course_command(
             frame.to_csv(output / f"{name}.csv", index=False)
         console.print(f"Wrote patients, epochs, relapses, events, scores and neda tables to "
                       f"{output}", soft_wrap=True)
+
+
+def _course_on_dask(dask: str, reading: dict[str, Any], options: Any,
+                    parquet_out: Path | None, **paths: Any) -> Any:
+    """``neda course --dask``: course_summary per partition of patients on a cluster; None
+    when the workers wrote the tables (``--parquet-out``)."""
+    from neda.cohort.distributed import course_summary_dask
+    from neda.io import InputError
+
+    try:
+        summary = course_summary_dask(**paths, options=options, read_options=reading,
+                                      client=None if dask == "local" else dask,
+                                      output=parquet_out)
+    except InputError as exc:
+        raise _input_failed(exc) from exc
+    except ConnectionError as exc:
+        console.print(f"[red]--dask:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        console.print("[red]Cannot compute the course:[/red]")
+        console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from exc
+    if isinstance(summary, Path):
+        console.print(f"Wrote the cohort tables to {summary} (one Parquet file per partition "
+                      "in each table's folder)", highlight=False, soft_wrap=True)
+        return None
+    return summary
 
 
 def _only_subject(tables: Any, subject: Any) -> Any:

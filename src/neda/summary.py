@@ -134,6 +134,7 @@ def course_summary(
     courses: Any = None,
     options: SummaryOptions | None = None,
     read_options: ReadOptions | dict[str, ReadOptions] | None = None,
+    client: Any = None,
 ) -> CourseSummary:
     """Disease course of every patient in the tables (see the module docstring).
 
@@ -149,7 +150,24 @@ def course_summary(
     ``followup`` (relapse ascertainment periods) are optional. ``courses`` (``subject``,
     ``course``) is the older way to give the clinician's phenotype; the computed descriptors
     never replace it.
+
+    A Dask DataFrame or a folder of Parquet files (a dataset) as a table, or ``client`` (a
+    ``distributed.Client`` or a scheduler address), runs the same course per partition of
+    patients on a Dask cluster (:func:`neda.cohort.course_summary_dask`; a new
+    ``LocalCluster`` when no client is given), with identical results.
     """
+    from .cohort import wants_dask
+
+    if wants_dask(visits, relapses, mri, treatments, pros, labs, patients, followup,
+                  client=client):
+        from .cohort.distributed import course_summary_dask
+
+        result = course_summary_dask(visits, relapses, mri, treatments, pros, labs=labs,
+                                     patients=patients, followup=followup, courses=courses,
+                                     options=options, read_options=read_options,
+                                     client=client)
+        assert isinstance(result, CourseSummary)
+        return result
     opts = options or SummaryOptions()
     if visits is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")
@@ -160,10 +178,14 @@ def course_summary(
 
 
 def summarise(tables: Tables, *, options: SummaryOptions | None = None,
-              courses: Any = None, progress: Any = None) -> CourseSummary:
+              courses: Any = None, progress: Any = None,
+              monitoring_as_of: str | None = None) -> CourseSummary:
     """:func:`course_summary` on tables already read by :func:`neda.io.read_tables`.
 
-    ``progress``: optional callable ``(stage, done, total)`` told as each stage starts."""
+    ``progress``: optional callable ``(stage, done, total)`` told as each stage starts.
+    ``monitoring_as_of``: the data cut-off of the monitoring statuses when ``options.as_of``
+    is None and ``tables`` are one partition of a larger cohort (:mod:`neda.cohort.
+    distributed`): the cohort's latest date, not the partition's [None: from the tables]."""
     opts = options or SummaryOptions()
     stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
               "PRO scores", "NEDA", "phenotype", "objective SPMS", "assessments",
@@ -225,7 +247,8 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     trends = score_trends(assessments, scores if len(scores) else None)
 
     stage(9)
-    as_of = pd.Timestamp(opts.as_of) if opts.as_of else None
+    as_of = (pd.Timestamp(opts.as_of) if opts.as_of else
+             pd.Timestamp(monitoring_as_of) if monitoring_as_of else None)
     monitoring = monitoring_status(vis, hygiene, course.events, scans, tables.labs,
                                    epochs if len(epochs) else None, as_of=as_of,
                                    followup=tables.followup, options=opts.monitoring)

@@ -1,7 +1,8 @@
-"""Cohort analyses registries publish, on the tables :func:`neda.course_summary` computes.
+"""Cohort analyses registries publish, on the tables :func:`neda.course_summary` computes,
+and the same course beyond one machine's memory.
 
-Each is a small function and a ``neda cohort`` command; none applies a clinical rule again
-(docs/cohort.md):
+Each analysis is a small function and a ``neda cohort`` command; none applies a clinical rule
+again (docs/cohort.md):
 
 * :func:`time_to_event`, :func:`kaplan_meier`, :func:`km_analysis` - time to the first CDW,
   PIRA, RAW, relapse or confirmed EDSS milestone (Kaplan-Meier, lifelines), by group, with
@@ -15,16 +16,51 @@ Each is a small function and a ``neda cohort`` command; none applies a clinical 
 * :mod:`neda.cohort.figures` - the figures (matplotlib, PNG and SVG).
 * :func:`neda.cohort.multiverse.multiverse` - a grid of definitions of worsening over one
   cohort, sharing the prepared arrays (docs/multiverse.md).
+* :func:`course_summary_dask`, :func:`confirmed_events_dask` - :func:`neda.course_summary`
+  and :func:`neda.confirmed_events` per partition of patients on a Dask cluster (a
+  ``LocalCluster`` by default, or any ``distributed.Client``), from Parquet datasets, Dask or
+  pandas DataFrames; identical to the in-memory run (:mod:`neda.cohort.distributed`).
+
+Everything is loaded on first use: ``import neda`` asks :func:`wants_dask` on every call, and
+dask, lifelines, statsmodels and matplotlib cost seconds to import.
 """
 
-from .proportions import neda_proportions, wilson_interval
-from .rates import RelapseRates, relapse_rates
-from .report import ReportOptions, cohort_report, write_report
-from .survival import KaplanMeier, kaplan_meier, km_analysis, time_to_event
-from .table_one import table_one
+import importlib
+import os
+from pathlib import Path
+from typing import Any
 
-__all__ = [
-    "KaplanMeier", "RelapseRates", "ReportOptions", "cohort_report", "kaplan_meier",
-    "km_analysis", "neda_proportions", "relapse_rates", "table_one", "time_to_event",
-    "wilson_interval", "write_report",
-]
+#: public name -> the module that defines it (imported when first asked for)
+_LAZY = {
+    "confirmed_events_dask": "distributed", "course_summary_dask": "distributed",
+    "reduce_pooled_arr": "distributed",
+    "neda_proportions": "proportions", "wilson_interval": "proportions",
+    "RelapseRates": "rates", "relapse_rates": "rates",
+    "ReportOptions": "report", "cohort_report": "report", "write_report": "report",
+    "KaplanMeier": "survival", "kaplan_meier": "survival", "km_analysis": "survival",
+    "time_to_event": "survival",
+    "table_one": "table_one",
+}
+
+__all__ = sorted([*_LAZY, "wants_dask"])
+
+
+def wants_dask(*sources: Any, client: Any = None) -> bool:
+    """Whether :func:`neda.course_summary` / :func:`neda.confirmed_events` run on Dask: a
+    client or scheduler address is given, or a table is a Dask DataFrame or a folder (a
+    Parquet dataset). Checked without importing dask."""
+    if client is not None:
+        return True
+    for s in sources:
+        if type(s).__module__.startswith("dask"):
+            return True
+        if isinstance(s, str | os.PathLike) and Path(s).is_dir():
+            return True
+    return False
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neda.cohort' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

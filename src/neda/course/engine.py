@@ -149,6 +149,7 @@ def confirmed_events(
     mri: Any = None,
     subjects: Any = None,
     read_options: ReadOptions | None = None,
+    client: Any = None,
 ) -> CourseResult:
     """Confirmed disability worsening / improvement events for every subject.
 
@@ -173,11 +174,25 @@ def confirmed_events(
         ``pira_mri`` (rules §2.7.4).
     subjects : optional list of subject identifiers to analyse (msprog ``subjects``).
     read_options : :class:`neda.io.ReadOptions` for tables that still need reading.
+    client : a ``distributed.Client`` or a scheduler address: run per partition of subjects
+        on a Dask cluster (:func:`neda.cohort.confirmed_events_dask`, identical results);
+        also when a table is a Dask DataFrame or a folder of Parquet files (then on a new
+        ``LocalCluster`` without a client) [None].
 
     Returns
     -------
     CourseResult
     """
+    from ..cohort import wants_dask
+
+    if not isinstance(relapses, RelapseHygiene) and wants_dask(visits, relapses, ascertainment,
+                                                               mri, client=client):
+        from ..cohort.distributed import confirmed_events_dask
+
+        return confirmed_events_dask(
+            visits, relapses, options, subject=subject, date=date, value=value,
+            relapse_options=relapse_options, ascertainment=ascertainment, validconf=validconf,
+            mri=mri, subjects=subjects, read_options=read_options, client=client)
     opts = (options or CourseOptions()).validated()
     ro = _reading(read_options, subject, date)
     value, vis_table, hygiene = _read_course_inputs(visits, relapses, opts, value,
