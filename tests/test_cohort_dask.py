@@ -22,7 +22,11 @@ import dask.dataframe as dd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 from neda import confirmed_events, course_summary  # noqa: E402
-from neda.cohort import confirmed_events_dask, course_summary_dask  # noqa: E402
+from neda.cohort import (  # noqa: E402
+    confirmed_events_dask,
+    course_summary_dask,
+    neda_proportions,
+)
 from neda.cohort.distributed import SUMMARY_TABLES, subject_buckets  # noqa: E402
 from neda.demo import demo_registry  # noqa: E402
 from neda.io import InputError, read_tables  # noqa: E402
@@ -168,6 +172,22 @@ def test_a_bad_cell_names_the_file_and_the_global_row(client, tmp_path):
     assert dask_error.value.problems[0].file == "visits"
 
 
+def test_neda_proportions_are_a_reduce_of_the_partitions(client, registry):
+    """Counts summed over partitions, then one proportion and interval: equal to
+    neda_proportions on the in-memory summary (not a mean of the partitions' proportions)."""
+    paths, whole = registry
+    ref = course_summary(**whole)
+    got = course_summary_dask(**paths, client=client, partitions=4, progress=False)
+    assert set(got.neda_proportions["measure"]) == {"neda3", "neda4"}
+    for measure in ("neda3", "neda4"):
+        expected = neda_proportions(ref, measure=measure)
+        mine = got.neda_proportions[got.neda_proportions["measure"] == measure].drop(
+            columns="measure").reset_index(drop=True)
+        expected.attrs = {}
+        pd.testing.assert_frame_equal(expected, mine, check_exact=False, rtol=1e-12)
+        assert mine["n_windows"].sum() == (ref.neda["window_type"] == "per_year").sum()
+
+
 def test_output_as_a_partitioned_parquet_dataset(client, registry, tmp_path):
     paths, whole = registry
     ref = course_summary(**whole)
@@ -180,6 +200,9 @@ def test_output_as_a_partitioned_parquet_dataset(client, registry, tmp_path):
     assert patients["CDW"].tolist() == ref.patients["CDW"].tolist()
     assert len(pd.read_parquet(folder / "events")) == len(ref.events)
     assert (folder / "pooled_arr.parquet").exists()
+    written = pd.read_parquet(folder / "neda_proportions.parquet")
+    assert written["n_neda"].sum() == sum(
+        neda_proportions(ref, measure=m)["n_neda"].sum() for m in ("neda3", "neda4"))
 
 
 def test_buckets_read_identifiers_as_the_readers_do():

@@ -39,10 +39,13 @@ _LAZY = {
     "ReportOptions": "report", "cohort_report": "report", "write_report": "report",
     "KaplanMeier": "survival", "kaplan_meier": "survival", "km_analysis": "survival",
     "time_to_event": "survival",
-    "table_one": "table_one",
 }
 
-__all__ = sorted([*_LAZY, "wants_dask"])
+# imported now: the module has the function's name, and a module imported later would
+# otherwise shadow the function as the package's attribute (pandas only)
+from .table_one import table_one as table_one  # noqa: E402
+
+__all__ = sorted([*_LAZY, "table_one", "wants_dask"])
 
 
 def wants_dask(*sources: Any, client: Any = None) -> bool:

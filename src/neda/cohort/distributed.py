@@ -18,8 +18,9 @@ pandas DataFrames, and run the in-memory functions per partition of patients:
    (the latest date in the data, rules §14) is the cohort's, not the bucket's.
 3. **course**: :func:`neda.summary.summarise` (or :func:`neda.course.confirmed_events`) per
    bucket, then the tables are gathered and ordered by subject. Cohort figures are reduce
-   steps: the pooled ARR sums relapses and person-time over the buckets (rules §4.6), never
-   averages bucket rates.
+   steps: the pooled ARR sums relapses and person-time over the buckets (rules §4.6), and
+   the NEDA proportions sum the buckets' counts of NEDA, activity and unknown windows before
+   the proportion and its interval are computed once - never averages of bucket figures.
 
 The results equal the in-memory run's (``tests/test_cohort_dask.py``). With ``output=`` the
 buckets' tables are written by the workers as a partitioned Parquet dataset instead of being
@@ -61,6 +62,12 @@ from ..rules.dmt import treatment_epochs
 from ..rules.monitoring import _as_of_day
 from ..rules.relapses import relapse_hygiene
 from ..summary import CourseSummary, SummaryOptions, summarise
+from .proportions import (
+    PROPORTION_COLUMNS,
+    neda_counts,
+    proportions_from_counts,
+    reduce_neda_counts,
+)
 
 #: Tables of :func:`neda.course_summary`, in the readers' order.
 TABLES = tuple(READERS)
@@ -518,7 +525,7 @@ def _summary_part(part: _Part, *, cohort: _Cohort, args: tuple[Any, ...]) -> Any
     summary.dropped = _with_global_rows(summary.dropped, tables.visits, cohort)
     summary.course_result = dataclasses.replace(summary.course_result,
                                                 dropped=summary.dropped)
-    pooled = _pooled_part(tables, options)
+    pooled = (_pooled_part(tables, options), _neda_counts_part(summary))
     if output is None:
         return summary, pooled
     folder = Path(output)
@@ -533,6 +540,35 @@ def _summary_part(part: _Part, *, cohort: _Cohort, args: tuple[Any, ...]) -> Any
         _parquet_safe(frame).to_parquet(target / f"part-{part.bucket:05d}.parquet",
                                         index=False)
     return None, pooled
+
+
+#: the NEDA proportions a Dask run reduces: per drug and treatment year (each year on its
+#: own), NEDA-3 and NEDA-4 (:func:`neda.cohort.neda_proportions`'s defaults)
+NEDA_MEASURES = ("neda3", "neda4")
+
+
+def _neda_counts_part(summary: CourseSummary) -> pd.DataFrame:
+    """The partition's NEDA counts per measure, drug and year (they add up over partitions)."""
+    if summary.neda is None or not len(summary.neda):
+        return pd.DataFrame()
+    return pd.concat([neda_counts(summary, measure=m).assign(measure=m)
+                      for m in NEDA_MEASURES], ignore_index=True)
+
+
+def reduce_neda_proportions(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The cohort's NEDA proportions (:func:`neda.cohort.neda_proportions` with its defaults,
+    one block per measure) from the partitions' counts: the counts are summed, then the
+    proportion and its Wilson interval computed once - never an average of proportions."""
+    blocks = []
+    for m in NEDA_MEASURES:
+        counts = reduce_neda_counts([p[p["measure"] == m].drop(columns="measure")
+                                     for p in parts if len(p)])
+        if len(counts):
+            blocks.append(proportions_from_counts(counts).assign(measure=m))
+    if not blocks:
+        return pd.DataFrame(columns=["measure", *PROPORTION_COLUMNS])
+    out = pd.concat(blocks, ignore_index=True)
+    return out[["measure", *PROPORTION_COLUMNS]]
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -600,10 +636,15 @@ class DaskCourseSummary(CourseSummary):
     ``pooled_arr``: the pooled annualised relapse rates of the cohort (Σ relapses / Σ
     person-years over every partition, :func:`reduce_pooled_arr`), as
     ``neda.rules.arr.annualised_relapse_rate(...).pooled`` gives in memory.
+    ``neda_proportions``: the cohort's NEDA proportions, a reduce of the partitions' counts.
     ``partitions``: how many partitions of patients ran.
     """
 
     pooled_arr: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neda_proportions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """NEDA-3 and NEDA-4 proportions per drug and treatment year (``measure`` column), the
+    partitions' counts summed (:func:`reduce_neda_proportions`); equal to
+    :func:`neda.cohort.neda_proportions` on the in-memory summary."""
     partitions: int = 0
     inputs: Tables = field(default_factory=Tables)
     """What the readers did to each whole table (``inputs.reports()``, ``inputs.dropped()``),
@@ -670,15 +711,18 @@ def course_summary_dask(
                            opts.as_of is None, _summary_part,
                            (opts, courses, None if output is None else str(output)),
                            progress)
-    pooled = reduce_pooled_arr([p for _, p in results], opts.arr.year_days)
+    pooled = reduce_pooled_arr([p for _, (p, _) in results], opts.arr.year_days)
+    proportions = reduce_neda_proportions([n for _, (_, n) in results])
     if output is not None:
         pooled.to_parquet(Path(output) / "pooled_arr.parquet", index=False)
+        proportions.to_parquet(Path(output) / "neda_proportions.parquet", index=False)
         return Path(output)
     summaries = [s for s, _ in results]
     out = _gather_summaries(summaries, cohort)
     return DaskCourseSummary(**{f.name: getattr(out, f.name)
                                 for f in dataclasses.fields(CourseSummary)},
-                             pooled_arr=pooled, partitions=len(summaries),
+                             pooled_arr=pooled, neda_proportions=proportions,
+                             partitions=len(summaries),
                              inputs=report_tables(cohort.reports))
 
 

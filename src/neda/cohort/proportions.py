@@ -52,24 +52,26 @@ def wilson_interval(successes: Any, n: Any, confidence: float = 0.95
     return low, high
 
 
-def neda_proportions(summary: Any, *, measure: Measure = "neda3", window: Window = "per_year",
-                     by: str | None = "drug", include_partial: bool = False,
-                     confidence: float = 0.95, years: tuple[int, ...] | None = None
-                     ) -> pd.DataFrame:
-    """NEDA proportion per group and treatment year (module docstring).
+COUNT_COLUMNS = ("group", "year", "n_windows", "n_neda", "n_activity", "n_unknown",
+                 "partial")
 
-    ``years``: only these treatment years (default: every year with a window). Returns one
-    row per group and year (:data:`PROPORTION_COLUMNS`): ``n_windows`` (all windows of the
-    year, partial ones included), ``n_neda``, ``n_activity``, ``n_unknown`` (never in the
-    denominator), ``partial`` (left out as incomplete), ``proportion`` = n_neda / (n_neda +
-    n_activity) and its Wilson interval. ``attrs`` hold the options and the provenance.
-    """
+
+def _check(measure: str, window: str, confidence: float) -> None:
     if measure not in ("neda3", "neda4"):
         raise ValueError(f"measure {measure!r}: neda3 or neda4")
     if window not in ("per_year", "cumulative"):
         raise ValueError(f"window {window!r}: per_year or cumulative")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence {confidence}: a level between 0 and 1, e.g. 0.95")
+
+
+def neda_counts(summary: Any, *, measure: Measure = "neda3", window: Window = "per_year",
+                by: str | None = "drug", include_partial: bool = False,
+                years: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """The counts behind :func:`neda_proportions` (:data:`COUNT_COLUMNS`), one row per group
+    and year. Counts add up: the counts of a cohort are the sums of the counts of any split
+    of its patients, which is how the Dask run reduces them (:func:`reduce_neda_counts`)."""
+    _check(measure, window, 0.95)
     neda = bare(summary.neda)
     if not len(neda):
         raise ValueError("NEDA needs treatment epochs: give a treatments table (NEDA is "
@@ -95,6 +97,21 @@ def neda_proportions(summary: Any, *, measure: Measure = "neda3", window: Window
     counts = data.groupby(["group", "year"], sort=False).agg(
         n_windows=("neda", "size"), n_neda=("neda", "sum"), n_activity=("activity", "sum"),
         n_unknown=("unknown", "sum"), partial=("partial", "sum")).reset_index()
+    return counts[list(COUNT_COLUMNS)]
+
+
+def reduce_neda_counts(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The counts of a cohort from the counts of its parts (sums per group and year)."""
+    both = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    if not len(both):
+        return pd.DataFrame(columns=list(COUNT_COLUMNS))
+    return both.groupby(["group", "year"], sort=False).sum().reset_index()[
+        list(COUNT_COLUMNS)]
+
+
+def proportions_from_counts(counts: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """:data:`PROPORTION_COLUMNS` from :func:`neda_counts` (or their reduce): groups in their
+    display order, the proportion NEDA / (NEDA + activity) and its Wilson interval."""
     order = {g: i for i, g in enumerate(group_order(counts["group"]))}
     counts = counts.sort_values(["group", "year"], key=lambda c: c.map(order)
                                 if c.name == "group" else c).reset_index(drop=True)
@@ -103,7 +120,25 @@ def neda_proportions(summary: Any, *, measure: Measure = "neda3", window: Window
     counts["ci_low"], counts["ci_high"] = wilson_interval(counts["n_neda"], known, confidence)
     for c in ("n_windows", "n_neda", "n_activity", "n_unknown", "partial"):
         counts[c] = counts[c].astype(int)
-    counts = counts[list(PROPORTION_COLUMNS)]
+    return counts[list(PROPORTION_COLUMNS)]
+
+
+def neda_proportions(summary: Any, *, measure: Measure = "neda3", window: Window = "per_year",
+                     by: str | None = "drug", include_partial: bool = False,
+                     confidence: float = 0.95, years: tuple[int, ...] | None = None
+                     ) -> pd.DataFrame:
+    """NEDA proportion per group and treatment year (module docstring).
+
+    ``years``: only these treatment years (default: every year with a window). Returns one
+    row per group and year (:data:`PROPORTION_COLUMNS`): ``n_windows`` (all windows of the
+    year, partial ones included), ``n_neda``, ``n_activity``, ``n_unknown`` (never in the
+    denominator), ``partial`` (left out as incomplete), ``proportion`` = n_neda / (n_neda +
+    n_activity) and its Wilson interval. ``attrs`` hold the options and the provenance.
+    """
+    _check(measure, window, confidence)
+    counts = proportions_from_counts(
+        neda_counts(summary, measure=measure, window=window, by=by,
+                    include_partial=include_partial, years=years), confidence)
     counts.attrs = {"measure": measure, "window": window, "by": by,
                     "include_partial": include_partial, "confidence": confidence,
                     "provenance": summary_provenance(summary)}
