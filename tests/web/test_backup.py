@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from typer.testing import CliRunner
 
-from neda.web.clinic.exporting import BACKUP_MODELS, backup_clinic
+from neda.web.clinic.exporting import BACKUP_MODELS, backup_clinic, clinic_rows
 from neda.web.clinic.models import (
     Clinic,
     Patient,
@@ -25,7 +25,16 @@ from neda.web.clinic.models import (
     Relapse,
     StaffMember,
     SymptomTreatment,
+    Treatment,
     Visit,
+)
+from neda.web.portal.models import (
+    AdherenceEntry,
+    ExerciseGoal,
+    ExerciseSession,
+    QuestionnaireSchedule,
+    SymptomEntry,
+    SymptomMedicationEntry,
 )
 
 from .conftest import PASSWORD
@@ -56,8 +65,30 @@ def lived_in(db: Any) -> Clinic:
     assert relapse is not None
     relapse.status = "rejected"
     relapse.save()
-    SymptomTreatment.objects.create(patient=p, drug="baclofen", symptom="spasticity",
-                                    dose="10 mg tid", start=dt.date(2022, 1, 3))
+    baclofen = SymptomTreatment.objects.create(patient=p, drug="baclofen", symptom="spasticity",
+                                               dose="10 mg tid", start=dt.date(2022, 1, 3))
+    # the patient's own portal entries: reviewed, edited, deleted, a goal and schedules
+    clinician = get_user_model().objects.get(username="clinician")
+    treatment = Treatment.objects.filter(patient=p).order_by("pk").first()
+    assert treatment is not None
+    SymptomEntry.objects.create(patient=p, date=dt.date(2026, 3, 2), fatigue=6, pain=2,
+                                note="tired after work", reviewed_by=clinician,
+                                reviewed_at=dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC))
+    walk = ExerciseSession.objects.create(patient=p, date=dt.date(2026, 3, 2),
+                                          kind="walking", minutes=30, effort=4)
+    walk.minutes = 40
+    walk._history_user = nurse  # type: ignore[attr-defined]
+    walk.save()
+    ExerciseSession.objects.create(patient=p, date=dt.date(2026, 3, 4), kind="cycling",
+                                   minutes=20).soft_delete()
+    AdherenceEntry.objects.create(patient=p, date=dt.date(2026, 3, 2), treatment=treatment,
+                                  taken=False, reason="forgot", reviewed_by=clinician,
+                                  reviewed_at=dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC))
+    SymptomMedicationEntry.objects.create(patient=p, date=dt.date(2026, 3, 2),
+                                          symptom_treatment=baclofen)
+    ExerciseGoal.objects.create(patient=p, minutes_per_week=120, set_by=clinician)
+    QuestionnaireSchedule.objects.create(clinic=clinic, patient=p, instrument="msis29",
+                                         every_weeks=4)
     return clinic
 
 
@@ -71,24 +102,31 @@ def comparable(backup: dict[str, Any], *, same_ids: bool) -> dict[str, Any]:
     b["clinic"].pop("name")
     b["clinic"].pop("data_version")
     pos = {t: {r["id"]: i for i, r in enumerate(rows)} for t, rows in b["tables"].items()}
+    # the references between backed-up tables (patient_id, treatment_id, ...)
+    table_of = {model: table for table, model in BACKUP_MODELS.items()}
+    refs = {table: {f.attname: table_of[f.related_model]
+                    for f in model._meta.concrete_fields if f.related_model in table_of}
+            for table, model in BACKUP_MODELS.items()}
+
+    def follow(table: str, r: dict[str, Any]) -> None:
+        r.pop("clinic_id", None)
+        r.pop("public_id", None)
+        for name, other in refs[table].items():
+            if r.get(name) is not None:
+                r[name] = pos[other][r[name]]
+
     for table, rows in b["tables"].items():
         for r in rows:
             r.pop("data_version", None)
             if not same_ids:
                 r["id"] = pos[table][r["id"]]
-                r.pop("clinic_id", None)
-                r.pop("public_id", None)
-                if "patient_id" in r:
-                    r["patient_id"] = pos["patients"][r["patient_id"]]
+                follow(table, r)
     for table, entries in b["history"].items():
         for i, h in enumerate(entries):
             if not same_ids:
                 h["history_id"] = i
                 h["id"] = pos[table][h["id"]]
-                h.pop("clinic_id", None)
-                h.pop("public_id", None)
-                if "patient_id" in h:
-                    h["patient_id"] = pos["patients"][h["patient_id"]]
+                follow(table, h)
     if not same_ids:
         b["clinic"].pop("id")
         for account in (b["accounts"] or {}).get("patients", []):
@@ -103,10 +141,20 @@ def test_a_backup_holds_every_row_deleted_ones_the_trail_and_account_hashes(
     assert (path.stat().st_mode & 0o777) == 0o600
     data = json.loads(path.read_text())
     assert data["format"] == "neda-clinic-backup"
-    for table, model in BACKUP_MODELS.items():
-        everything = model.all_objects.filter(  # type: ignore[attr-defined]
-            **({"clinic": lived_in} if model is Patient else {"patient__clinic": lived_in}))
-        assert len(data["tables"][table]) == everything.count() > 0
+    for table in BACKUP_MODELS:
+        assert len(data["tables"][table]) == data["rows"][table] == clinic_rows(
+            table, lived_in).count() > 0, table
+    # the patients' own portal entries are in it, with their clinic's review by user name
+    assert {"portal_symptoms", "portal_exercise", "portal_adherence",
+            "portal_symptom_medication", "portal_exercise_goals",
+            "portal_questionnaire_schedules"} <= set(data["rows"])
+    assert any(r["reviewed_by"] == "clinician" and r["note"] == "tired after work"
+               for r in data["tables"]["portal_symptoms"])
+    assert [r["set_by"] for r in data["tables"]["portal_exercise_goals"]] == ["clinician"]
+    assert any(r["deleted_at"] for r in data["tables"]["portal_exercise"])
+    assert any(h["history_user"] == "nurse" for h in data["history"]["portal_exercise"])
+    treatments = {r["id"] for r in data["tables"]["treatments"]}
+    assert any(r["treatment_id"] in treatments for r in data["tables"]["portal_adherence"])
     deleted = [r for r in data["tables"]["visits"] if r["deleted_at"]]
     assert len(deleted) == 1
     assert any(r["deleted_at"] for r in data["tables"]["patients"])
@@ -159,9 +207,8 @@ def _wipe(clinic: Clinic) -> None:
         user_model.objects.filter(patient_account__patient__clinic=clinic))
     PatientAccount.objects.filter(patient__clinic=clinic).delete()
     StaffMember.objects.filter(clinic=clinic).delete()
-    for model in reversed(BACKUP_MODELS.values()):
-        rows = model.all_objects.filter(  # type: ignore[attr-defined]
-            **({"clinic": clinic} if model is Patient else {"patient__clinic": clinic}))
+    for table, model in reversed(BACKUP_MODELS.items()):  # children first
+        rows = clinic_rows(table, clinic)
         ids = list(rows.values_list("pk", flat=True))
         rows.delete()  # (the audit trail records the deletion: removed below)
         model.history.model.objects.filter(id__in=ids).delete()  # type: ignore[attr-defined]
