@@ -82,7 +82,7 @@ def lived_in(db: Any) -> Clinic:
     ExerciseSession.objects.create(patient=p, date=dt.date(2026, 3, 4), kind="cycling",
                                    minutes=20).soft_delete()
     AdherenceEntry.objects.create(patient=p, date=dt.date(2026, 3, 2), treatment=treatment,
-                                  taken=False, reason="forgot", reviewed_by=clinician,
+                                  taken=False, reason="ran out of pens", reviewed_by=clinician,
                                   reviewed_at=dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC))
     SymptomMedicationEntry.objects.create(patient=p, date=dt.date(2026, 3, 2),
                                           symptom_treatment=baclofen)
@@ -198,6 +198,15 @@ def test_restore_as_a_copy_beside_the_original_is_identical(lived_in: Clinic,
     assert Patient.objects.filter(clinic=copy_).count() == Patient.objects.filter(
         clinic=lived_in).count()
     assert not StaffMember.objects.filter(clinic=copy_).exists()
+    # the copy's portal entries point at the copy's own records
+    entry = AdherenceEntry.all_objects.get(patient__clinic=copy_, reason="ran out of pens")
+    assert entry.treatment is not None and entry.treatment.patient == entry.patient
+    assert entry.reviewed_by is not None and entry.reviewed_by.get_username() == "clinician"
+    medicine = SymptomMedicationEntry.all_objects.get(patient__clinic=copy_)
+    assert medicine.symptom_treatment is not None
+    assert medicine.symptom_treatment.patient == medicine.patient
+    schedule = QuestionnaireSchedule.objects.get(clinic=copy_, instrument="msis29")
+    assert schedule.patient is not None and schedule.patient.clinic == copy_
 
 
 def _wipe(clinic: Clinic) -> None:
@@ -241,6 +250,12 @@ def test_restore_into_an_emptied_database_gives_the_same_rows_ids_and_pseudonyms
     v = Visit.objects.create(patient=Patient.objects.filter(clinic=restored).first(),
                              date=dt.date(2026, 10, 1), edss=2.0)
     assert v.pk > max(r["id"] for r in original["tables"]["visits"])
+    diary = SymptomEntry.objects.create(patient=v.patient, date=dt.date(2026, 10, 2), pain=1)
+    assert diary.pk > max(r["id"] for r in original["tables"]["portal_symptoms"])
+    # the portal entries are the patient's again, with the clinic's review
+    goal = ExerciseGoal.objects.get(patient__clinic=restored)
+    assert goal.minutes_per_week == 120 and goal.set_by is not None
+    assert goal.set_by.get_username() == "clinician"
 
 
 def test_restore_into_an_empty_database_of_its_own(lived_in: Clinic, tmp_path: Path) -> None:
@@ -285,6 +300,33 @@ def test_a_damaged_backup_restores_nothing(lived_in: Clinic, tmp_path: Path) -> 
     (tmp_path / "other.json").write_text(json.dumps({"format": "something"}))
     with pytest.raises(CommandError, match="not a neda clinic backup"):
         call_command("restore", str(tmp_path / "other.json"), verbosity=0)
+
+
+def test_a_version_1_backup_without_the_portal_tables_is_restored(lived_in: Clinic,
+                                                                  tmp_path: Path) -> None:
+    """A backup made before the portal (format version 1: the clinic's tables only, no user
+    references but the audit trail's) restores, with no portal rows; an unknown version is
+    refused in one line."""
+    data = backup_clinic(lived_in, accounts=False)
+    clinic_tables = ("patients", "visits", "relapses", "mri", "treatments",
+                     "symptom_treatments", "pros", "labs")
+    old = {**data, "version": 1,
+           **{key: {t: data[key][t] for t in clinic_tables}
+              for key in ("tables", "history", "rows")}}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old))
+    call_command("restore", str(path), clinic="From v1", verbosity=0)
+    restored = Clinic.objects.get(name="From v1")
+    again = backup_clinic(restored, accounts=False)
+    assert all(again["rows"][t] == 0 for t in again["rows"] if t not in clinic_tables)
+    again = {**again, **{key: {t: again[key][t] for t in clinic_tables}
+                         for key in ("tables", "history")}}
+    assert comparable({**again, "version": 1}, same_ids=False) == comparable(old,
+                                                                             same_ids=False)
+    path.write_text(json.dumps({**data, "version": 99}))
+    with pytest.raises(CommandError, match="backup version 99 is not read by this neda"):
+        call_command("restore", str(path), clinic="From v99", verbosity=0)
+    assert not Clinic.objects.filter(name="From v99").exists()
 
 
 def test_neda_backup_and_neda_restore(lived_in: Clinic, tmp_path: Path) -> None:
