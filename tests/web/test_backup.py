@@ -294,6 +294,16 @@ def test_a_damaged_backup_restores_nothing(lived_in: Clinic, tmp_path: Path) -> 
         call_command("restore", str(path), clinic="Broken", verbosity=0)
     assert (Clinic.objects.count(), Patient.all_objects.count(),
             Visit.all_objects.count()) == before
+    # a portal entry naming a treatment the backup does not hold: nothing restored either
+    data = backup_clinic(lived_in, accounts=False)
+    next(r for r in data["tables"]["portal_adherence"] if r["treatment_id"])[
+        "treatment_id"] = 10**9
+    path.write_text(json.dumps(data))
+    entries = SymptomEntry.all_objects.count()
+    with pytest.raises(CommandError, match="damaged"):
+        call_command("restore", str(path), clinic="Broken", verbosity=0)
+    assert (Clinic.objects.count(), Patient.all_objects.count(),
+            SymptomEntry.all_objects.count()) == (before[0], before[1], entries)
     (tmp_path / "not.json").write_text("hello")
     with pytest.raises(CommandError, match="not a neda backup"):
         call_command("restore", str(tmp_path / "not.json"), verbosity=0)
