@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from typer.testing import CliRunner
 
-from neda.web.clinic.exporting import BACKUP_MODELS, backup_clinic
+from neda.web.clinic.exporting import BACKUP_MODELS, backup_clinic, clinic_rows
 from neda.web.clinic.models import (
     Clinic,
     Patient,
@@ -25,7 +25,16 @@ from neda.web.clinic.models import (
     Relapse,
     StaffMember,
     SymptomTreatment,
+    Treatment,
     Visit,
+)
+from neda.web.portal.models import (
+    AdherenceEntry,
+    ExerciseGoal,
+    ExerciseSession,
+    QuestionnaireSchedule,
+    SymptomEntry,
+    SymptomMedicationEntry,
 )
 
 from .conftest import PASSWORD
@@ -56,8 +65,30 @@ def lived_in(db: Any) -> Clinic:
     assert relapse is not None
     relapse.status = "rejected"
     relapse.save()
-    SymptomTreatment.objects.create(patient=p, drug="baclofen", symptom="spasticity",
-                                    dose="10 mg tid", start=dt.date(2022, 1, 3))
+    baclofen = SymptomTreatment.objects.create(patient=p, drug="baclofen", symptom="spasticity",
+                                               dose="10 mg tid", start=dt.date(2022, 1, 3))
+    # the patient's own portal entries: reviewed, edited, deleted, a goal and schedules
+    clinician = get_user_model().objects.get(username="clinician")
+    treatment = Treatment.objects.filter(patient=p).order_by("pk").first()
+    assert treatment is not None
+    SymptomEntry.objects.create(patient=p, date=dt.date(2026, 3, 2), fatigue=6, pain=2,
+                                note="tired after work", reviewed_by=clinician,
+                                reviewed_at=dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC))
+    walk = ExerciseSession.objects.create(patient=p, date=dt.date(2026, 3, 2),
+                                          kind="walking", minutes=30, effort=4)
+    walk.minutes = 40
+    walk._history_user = nurse  # type: ignore[attr-defined]
+    walk.save()
+    ExerciseSession.objects.create(patient=p, date=dt.date(2026, 3, 4), kind="cycling",
+                                   minutes=20).soft_delete()
+    AdherenceEntry.objects.create(patient=p, date=dt.date(2026, 3, 2), treatment=treatment,
+                                  taken=False, reason="ran out of pens", reviewed_by=clinician,
+                                  reviewed_at=dt.datetime(2026, 3, 3, 9, tzinfo=dt.UTC))
+    SymptomMedicationEntry.objects.create(patient=p, date=dt.date(2026, 3, 2),
+                                          symptom_treatment=baclofen)
+    ExerciseGoal.objects.create(patient=p, minutes_per_week=120, set_by=clinician)
+    QuestionnaireSchedule.objects.create(clinic=clinic, patient=p, instrument="msis29",
+                                         every_weeks=4)
     return clinic
 
 
@@ -71,24 +102,31 @@ def comparable(backup: dict[str, Any], *, same_ids: bool) -> dict[str, Any]:
     b["clinic"].pop("name")
     b["clinic"].pop("data_version")
     pos = {t: {r["id"]: i for i, r in enumerate(rows)} for t, rows in b["tables"].items()}
+    # the references between backed-up tables (patient_id, treatment_id, ...)
+    table_of = {model: table for table, model in BACKUP_MODELS.items()}
+    refs = {table: {f.attname: table_of[f.related_model]
+                    for f in model._meta.concrete_fields if f.related_model in table_of}
+            for table, model in BACKUP_MODELS.items()}
+
+    def follow(table: str, r: dict[str, Any]) -> None:
+        r.pop("clinic_id", None)
+        r.pop("public_id", None)
+        for name, other in refs[table].items():
+            if r.get(name) is not None:
+                r[name] = pos[other][r[name]]
+
     for table, rows in b["tables"].items():
         for r in rows:
             r.pop("data_version", None)
             if not same_ids:
                 r["id"] = pos[table][r["id"]]
-                r.pop("clinic_id", None)
-                r.pop("public_id", None)
-                if "patient_id" in r:
-                    r["patient_id"] = pos["patients"][r["patient_id"]]
+                follow(table, r)
     for table, entries in b["history"].items():
         for i, h in enumerate(entries):
             if not same_ids:
                 h["history_id"] = i
                 h["id"] = pos[table][h["id"]]
-                h.pop("clinic_id", None)
-                h.pop("public_id", None)
-                if "patient_id" in h:
-                    h["patient_id"] = pos["patients"][h["patient_id"]]
+                follow(table, h)
     if not same_ids:
         b["clinic"].pop("id")
         for account in (b["accounts"] or {}).get("patients", []):
@@ -103,10 +141,20 @@ def test_a_backup_holds_every_row_deleted_ones_the_trail_and_account_hashes(
     assert (path.stat().st_mode & 0o777) == 0o600
     data = json.loads(path.read_text())
     assert data["format"] == "neda-clinic-backup"
-    for table, model in BACKUP_MODELS.items():
-        everything = model.all_objects.filter(  # type: ignore[attr-defined]
-            **({"clinic": lived_in} if model is Patient else {"patient__clinic": lived_in}))
-        assert len(data["tables"][table]) == everything.count() > 0
+    for table in BACKUP_MODELS:
+        assert len(data["tables"][table]) == data["rows"][table] == clinic_rows(
+            table, lived_in).count() > 0, table
+    # the patients' own portal entries are in it, with their clinic's review by user name
+    assert {"portal_symptoms", "portal_exercise", "portal_adherence",
+            "portal_symptom_medication", "portal_exercise_goals",
+            "portal_questionnaire_schedules"} <= set(data["rows"])
+    assert any(r["reviewed_by"] == "clinician" and r["note"] == "tired after work"
+               for r in data["tables"]["portal_symptoms"])
+    assert [r["set_by"] for r in data["tables"]["portal_exercise_goals"]] == ["clinician"]
+    assert any(r["deleted_at"] for r in data["tables"]["portal_exercise"])
+    assert any(h["history_user"] == "nurse" for h in data["history"]["portal_exercise"])
+    treatments = {r["id"] for r in data["tables"]["treatments"]}
+    assert any(r["treatment_id"] in treatments for r in data["tables"]["portal_adherence"])
     deleted = [r for r in data["tables"]["visits"] if r["deleted_at"]]
     assert len(deleted) == 1
     assert any(r["deleted_at"] for r in data["tables"]["patients"])
@@ -150,6 +198,15 @@ def test_restore_as_a_copy_beside_the_original_is_identical(lived_in: Clinic,
     assert Patient.objects.filter(clinic=copy_).count() == Patient.objects.filter(
         clinic=lived_in).count()
     assert not StaffMember.objects.filter(clinic=copy_).exists()
+    # the copy's portal entries point at the copy's own records
+    entry = AdherenceEntry.all_objects.get(patient__clinic=copy_, reason="ran out of pens")
+    assert entry.treatment is not None and entry.treatment.patient == entry.patient
+    assert entry.reviewed_by is not None and entry.reviewed_by.get_username() == "clinician"
+    medicine = SymptomMedicationEntry.all_objects.get(patient__clinic=copy_)
+    assert medicine.symptom_treatment is not None
+    assert medicine.symptom_treatment.patient == medicine.patient
+    schedule = QuestionnaireSchedule.objects.get(clinic=copy_, instrument="msis29")
+    assert schedule.patient is not None and schedule.patient.clinic == copy_
 
 
 def _wipe(clinic: Clinic) -> None:
@@ -159,9 +216,8 @@ def _wipe(clinic: Clinic) -> None:
         user_model.objects.filter(patient_account__patient__clinic=clinic))
     PatientAccount.objects.filter(patient__clinic=clinic).delete()
     StaffMember.objects.filter(clinic=clinic).delete()
-    for model in reversed(BACKUP_MODELS.values()):
-        rows = model.all_objects.filter(  # type: ignore[attr-defined]
-            **({"clinic": clinic} if model is Patient else {"patient__clinic": clinic}))
+    for table, model in reversed(BACKUP_MODELS.items()):  # children first
+        rows = clinic_rows(table, clinic)
         ids = list(rows.values_list("pk", flat=True))
         rows.delete()  # (the audit trail records the deletion: removed below)
         model.history.model.objects.filter(id__in=ids).delete()  # type: ignore[attr-defined]
@@ -194,6 +250,12 @@ def test_restore_into_an_emptied_database_gives_the_same_rows_ids_and_pseudonyms
     v = Visit.objects.create(patient=Patient.objects.filter(clinic=restored).first(),
                              date=dt.date(2026, 10, 1), edss=2.0)
     assert v.pk > max(r["id"] for r in original["tables"]["visits"])
+    diary = SymptomEntry.objects.create(patient=v.patient, date=dt.date(2026, 10, 2), pain=1)
+    assert diary.pk > max(r["id"] for r in original["tables"]["portal_symptoms"])
+    # the portal entries are the patient's again, with the clinic's review
+    goal = ExerciseGoal.objects.get(patient__clinic=restored)
+    assert goal.minutes_per_week == 120 and goal.set_by is not None
+    assert goal.set_by.get_username() == "clinician"
 
 
 def test_restore_into_an_empty_database_of_its_own(lived_in: Clinic, tmp_path: Path) -> None:
@@ -232,12 +294,49 @@ def test_a_damaged_backup_restores_nothing(lived_in: Clinic, tmp_path: Path) -> 
         call_command("restore", str(path), clinic="Broken", verbosity=0)
     assert (Clinic.objects.count(), Patient.all_objects.count(),
             Visit.all_objects.count()) == before
+    # a portal entry naming a treatment the backup does not hold: nothing restored either
+    data = backup_clinic(lived_in, accounts=False)
+    next(r for r in data["tables"]["portal_adherence"] if r["treatment_id"])[
+        "treatment_id"] = 10**9
+    path.write_text(json.dumps(data))
+    entries = SymptomEntry.all_objects.count()
+    with pytest.raises(CommandError, match="damaged"):
+        call_command("restore", str(path), clinic="Broken", verbosity=0)
+    assert (Clinic.objects.count(), Patient.all_objects.count(),
+            SymptomEntry.all_objects.count()) == (before[0], before[1], entries)
     (tmp_path / "not.json").write_text("hello")
     with pytest.raises(CommandError, match="not a neda backup"):
         call_command("restore", str(tmp_path / "not.json"), verbosity=0)
     (tmp_path / "other.json").write_text(json.dumps({"format": "something"}))
     with pytest.raises(CommandError, match="not a neda clinic backup"):
         call_command("restore", str(tmp_path / "other.json"), verbosity=0)
+
+
+def test_a_version_1_backup_without_the_portal_tables_is_restored(lived_in: Clinic,
+                                                                  tmp_path: Path) -> None:
+    """A backup made before the portal (format version 1: the clinic's tables only, no user
+    references but the audit trail's) restores, with no portal rows; an unknown version is
+    refused in one line."""
+    data = backup_clinic(lived_in, accounts=False)
+    clinic_tables = ("patients", "visits", "relapses", "mri", "treatments",
+                     "symptom_treatments", "pros", "labs")
+    old = {**data, "version": 1,
+           **{key: {t: data[key][t] for t in clinic_tables}
+              for key in ("tables", "history", "rows")}}
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(old))
+    call_command("restore", str(path), clinic="From v1", verbosity=0)
+    restored = Clinic.objects.get(name="From v1")
+    again = backup_clinic(restored, accounts=False)
+    assert all(again["rows"][t] == 0 for t in again["rows"] if t not in clinic_tables)
+    again = {**again, **{key: {t: again[key][t] for t in clinic_tables}
+                         for key in ("tables", "history")}}
+    assert comparable({**again, "version": 1}, same_ids=False) == comparable(old,
+                                                                             same_ids=False)
+    path.write_text(json.dumps({**data, "version": 99}))
+    with pytest.raises(CommandError, match="backup version 99 is not read by this neda"):
+        call_command("restore", str(path), clinic="From v99", verbosity=0)
+    assert not Clinic.objects.filter(name="From v99").exists()
 
 
 def test_neda_backup_and_neda_restore(lived_in: Clinic, tmp_path: Path) -> None:

@@ -189,17 +189,53 @@ def _relabel(value: Any, pk: int, label: str) -> Any:
 
 # -------------------------------------------------------------------------------- backup
 BACKUP_FORMAT = "neda-clinic-backup"
-BACKUP_VERSION = 1
+#: 2: the tables other apps register (:func:`register_backup_table`, the patient portal's),
+#: and references to user accounts (``reviewed_by``, ``set_by``) as user names. Version 1
+#: backups (the clinic's tables only) are still restored.
+BACKUP_VERSION = 2
+BACKUP_VERSIONS_READ = (1, 2)
 
-#: The clinic's data models, in the order they are restored (patients first).
+#: The backed-up data models, in the order they are restored (parents before children:
+#: patients first, then their records, then the tables registered by other apps).
 BACKUP_MODELS: dict[str, type[models.Model]] = {
     "patients": Patient, "visits": Visit, "relapses": Relapse, "mri": MriScan,
     "treatments": Treatment, "symptom_treatments": SymptomTreatment, "pros": ProAnswer,
     "labs": LabTest,
 }
+#: How each backed-up table's rows are found from their clinic (a queryset lookup).
+BACKUP_CLINIC_LOOKUP: dict[str, str] = {
+    name: "clinic" if model is Patient else "patient__clinic"
+    for name, model in BACKUP_MODELS.items()}
 #: The account fields kept (the password as its hash, never in clear).
 USER_FIELDS = ("username", "password", "first_name", "last_name", "email", "is_active",
                "is_staff", "is_superuser", "date_joined", "last_login")
+
+
+def register_backup_table(name: str, model: type[models.Model], *,
+                          clinic_lookup: str = "patient__clinic") -> None:
+    """Put ``model`` (audited with django-simple-history) in the clinic's backup and restore,
+    as table ``name``, after the tables registered before it; its rows are those of
+    ``model`` filtered by ``clinic_lookup`` = the clinic. Apps that depend on the clinic
+    (the patient portal) call it from their ``AppConfig.ready``, so that the clinic never
+    imports them. References to a clinic, a patient or another backed-up table follow a
+    restore that gives new ids; references to user accounts are kept as user names."""
+    if BACKUP_MODELS.get(name, model) is not model:
+        raise ValueError(f"backup table '{name}' is already {BACKUP_MODELS[name].__name__}")
+    user_model = get_user_model()
+    known = (Clinic, user_model, *BACKUP_MODELS.values())
+    for f in model._meta.concrete_fields:
+        if f.is_relation and f.related_model not in known:
+            raise ValueError(f"backup table '{name}': {model.__name__}.{f.name} refers to "
+                             f"{f.related_model}, which is not backed up before it")
+    BACKUP_MODELS[name] = model
+    BACKUP_CLINIC_LOOKUP[name] = clinic_lookup
+
+
+def clinic_rows(name: str, clinic: Clinic) -> models.QuerySet[Any]:
+    """Every row of backup table ``name`` that belongs to ``clinic``, deleted ones too."""
+    model = BACKUP_MODELS[name]
+    manager = getattr(model, "all_objects", model._default_manager)
+    return manager.filter(**{BACKUP_CLINIC_LOOKUP[name]: clinic})
 
 
 def field_value(value: Any) -> Any:
@@ -211,16 +247,25 @@ def field_value(value: Any) -> Any:
     return value
 
 
-def _rows(objects: Iterable[models.Model], fields: Sequence[models.Field[Any, Any]]
-          ) -> list[dict[str, Any]]:
-    return [{f.attname: field_value(getattr(o, f.attname)) for f in fields} for o in objects]
+def _rows(objects: Iterable[models.Model], fields: Sequence[models.Field[Any, Any]],
+          usernames: dict[Any, str]) -> list[dict[str, Any]]:
+    """The rows as JSON; a reference to a user account is its user name, under the field's
+    name (``history_user``, ``reviewed_by``): user ids differ between databases."""
+    user_model = get_user_model()
+    users = [f for f in fields if f.is_relation and f.related_model is user_model]
+    others = [f for f in fields if f not in users]
+    return [{**{f.attname: field_value(getattr(o, f.attname)) for f in others},
+             **{f.name: usernames.get(getattr(o, f.attname)) for f in users}}
+            for o in objects]
 
 
 def backup_clinic(clinic: Clinic, *, accounts: bool = True) -> dict[str, Any]:
     """Every row of the clinic: the clinic, its patients and every record of theirs (deleted
-    ones too, with their deletion time), the audit trail of all of them, and - with
-    ``accounts`` - its staff and patient accounts (password hashes only). Rows keep their
-    database ids, so that references between them (and pseudonyms) survive a restore."""
+    ones too, with their deletion time), the tables other apps registered
+    (:func:`register_backup_table`: the patient portal's diary, exercise, adherence, goals
+    and schedules), the audit trail of all of them, and - with ``accounts`` - its staff and
+    patient accounts (password hashes only). Rows keep their database ids, so that
+    references between them (and pseudonyms) survive a restore."""
     user_model = get_user_model()
     data: dict[str, Any] = {
         "format": BACKUP_FORMAT, "version": BACKUP_VERSION,
@@ -229,18 +274,14 @@ def backup_clinic(clinic: Clinic, *, accounts: bool = True) -> dict[str, Any]:
                    for f in Clinic._meta.concrete_fields},
         "tables": {}, "history": {}, "accounts": None,
     }
-    patients = Patient.all_objects.filter(clinic=clinic)
+    usernames = dict(user_model.objects.values_list("pk", user_model.USERNAME_FIELD))
     for name, model in BACKUP_MODELS.items():
-        rows = (patients if model is Patient else
-                model.all_objects.filter(patient__clinic=clinic))  # type: ignore[attr-defined]
-        data["tables"][name] = _rows(rows.order_by("pk"), model._meta.concrete_fields)
+        rows = clinic_rows(name, clinic)
+        data["tables"][name] = _rows(rows.order_by("pk"), model._meta.concrete_fields,
+                                     usernames)
         history = model.history.model  # type: ignore[attr-defined]
-        entries = history.objects.filter(id__in=rows.values("pk")).order_by(
-            "history_id").select_related("history_user")
-        fields = [f for f in history._meta.concrete_fields if f.name != "history_user"]
-        data["history"][name] = [
-            {**row, "history_user": e.history_user.get_username() if e.history_user else None}
-            for row, e in zip(_rows(entries, fields), entries, strict=True)]
+        entries = history.objects.filter(id__in=rows.values("pk")).order_by("history_id")
+        data["history"][name] = _rows(entries, history._meta.concrete_fields, usernames)
     if accounts:
         staff = StaffMember.objects.filter(clinic=clinic).select_related("user").order_by("pk")
         own = PatientAccount.objects.filter(patient__clinic=clinic).select_related(

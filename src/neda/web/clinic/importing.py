@@ -653,11 +653,19 @@ def _taken(model: type[models.Model], name: str, values: list[Any]) -> bool:
     return False
 
 
-def _python(model: type[models.Model], row: dict[str, Any], *, skip: tuple[str, ...] = ()
-            ) -> dict[str, Any]:
-    """A backed-up row as field values (ISO text back to dates, times and UUIDs)."""
+def _python(model: type[models.Model], row: dict[str, Any], *, skip: tuple[str, ...] = (),
+            users: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A backed-up row as field values (ISO text back to dates, times and UUIDs; a user
+    account, backed up by its user name, is the id of the account of that name here, or
+    none)."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
     out = {}
     for f in model._meta.concrete_fields:
+        if f.is_relation and f.related_model is user_model and users is not None:
+            out[f.attname] = users.get(row.get(f.name))  # type: ignore[arg-type]
+            continue
         if f.attname in skip or f.attname not in row:
             continue
         value = row[f.attname]
@@ -666,6 +674,22 @@ def _python(model: type[models.Model], row: dict[str, Any], *, skip: tuple[str, 
         else:
             out[f.attname] = None if value is None else f.to_python(value)
     return out
+
+
+def _follow(model: type[models.Model], values: dict[str, Any], clinic: Clinic,
+            maps: dict[type[models.Model], dict[int, int]], *, strict: bool) -> None:
+    """Point the references of a restored row at the restored clinic and rows (which may
+    have new ids). ``strict``: a reference to a row not in the backup is damage (the audit
+    trail may name rows deleted for good, which keep their old id)."""
+    for f in model._meta.concrete_fields:
+        value = values.get(f.attname)
+        if not f.is_relation or value is None:
+            continue
+        if f.related_model is Clinic:
+            values[f.attname] = clinic.pk
+        elif f.related_model in maps:
+            ids = maps[f.related_model]  # type: ignore[index]
+            values[f.attname] = ids[value] if strict else ids.get(value, value)
 
 
 def restore_clinic(data: dict[str, Any], *, name: str | None = None,
@@ -680,13 +704,14 @@ def restore_clinic(data: dict[str, Any], *, name: str | None = None,
     opaque URL ids if theirs are taken. The audit trail names users by their user name."""
     from django.contrib.auth import get_user_model
 
-    from .exporting import BACKUP_FORMAT, BACKUP_VERSION
+    from .exporting import BACKUP_FORMAT, BACKUP_VERSIONS_READ
 
     if not isinstance(data, dict) or data.get("format") != BACKUP_FORMAT:
         raise RestoreError("not a neda clinic backup (made by 'neda-admin backup')")
-    if data.get("version") != BACKUP_VERSION:
+    if data.get("version") not in BACKUP_VERSIONS_READ:
+        read = ", ".join(str(v) for v in BACKUP_VERSIONS_READ)
         raise RestoreError(f"backup version {data.get('version')} is not read by this neda "
-                           f"(it reads version {BACKUP_VERSION})")
+                           f"(it reads versions {read})")
     clinic_name = name or str((data.get("clinic") or {}).get("name") or "")
     if not clinic_name:
         raise RestoreError("the backup names no clinic; give one with --clinic NAME")
@@ -743,9 +768,11 @@ def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
         clinic = Clinic(**fields)
         clinic.save()
         result = RestoreResult(clinic)
-        maps: dict[str, dict[int, int]] = {}
+        # old id -> restored id, by model (a version 1 backup has no portal tables: none)
+        maps: dict[type[models.Model], dict[int, int]] = {}
         public_ids: dict[int, uuid.UUID] = {}
         rows_of = data["tables"]
+        known = {u.get_username(): u.pk for u in user_model.objects.all()}
         for table, model in BACKUP_MODELS.items():
             rows = rows_of.get(table, [])
             ids = [r["id"] for r in rows]
@@ -756,18 +783,15 @@ def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
                                                     [r["public_id"] for r in rows])
             objects = []
             for row in rows:
-                values = _python(model, row, skip=() if keep else ("id",))
-                if model is Patient:
-                    values["clinic_id"] = clinic.pk
-                    if not result.kept_public_ids:
-                        values["public_id"] = uuid.uuid4()
-                else:
-                    values["patient_id"] = maps["patients"][row["patient_id"]]
+                values = _python(model, row, skip=() if keep else ("id",), users=known)
+                _follow(model, values, clinic, maps, strict=True)
+                if model is Patient and not result.kept_public_ids:
+                    values["public_id"] = uuid.uuid4()
                 objects.append(model(**values))
-            created = model.objects.bulk_create(objects, batch_size=500)  # type: ignore[attr-defined]
+            created = model._default_manager.bulk_create(objects, batch_size=500)
             if any(o.pk is None for o in created):  # a database returning no ids
                 raise RestoreError("this database does not return the ids of inserted rows")
-            maps[table] = {r["id"]: o.pk for r, o in zip(rows, created, strict=True)}
+            maps[model] = {r["id"]: o.pk for r, o in zip(rows, created, strict=True)}
             if model is Patient:
                 public_ids = {o.pk: o.public_id for o in created}  # type: ignore[attr-defined]
             result.rows[table] = len(created)
@@ -776,20 +800,14 @@ def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
             history = model.history.model  # type: ignore[attr-defined]
             entries = data.get("history", {}).get(table, [])
             keep = not _taken(history, "pk", [e["history_id"] for e in entries])
-            known = {u.get_username(): u.pk for u in user_model.objects.filter(
-                username__in={e["history_user"] for e in entries if e["history_user"]})}
             objects = []
             for entry in entries:
-                values = _python(history, entry, skip=() if keep else ("history_id",))
-                values["id"] = maps[table][entry["id"]]
-                if "patient_id" in values:
-                    values["patient_id"] = maps["patients"].get(entry["patient_id"],
-                                                                entry["patient_id"])
-                if "clinic_id" in values:
-                    values["clinic_id"] = clinic.pk
+                values = _python(history, entry, skip=() if keep else ("history_id",),
+                                 users=known)
+                _follow(history, values, clinic, maps, strict=False)
+                values["id"] = maps[model][entry["id"]]
                 if "public_id" in values and not result.kept_public_ids:
                     values["public_id"] = public_ids[values["id"]]
-                values["history_user_id"] = known.get(entry["history_user"])
                 objects.append(history(**values))
             history.objects.bulk_create(objects, batch_size=500)
             result.history += len(objects)
@@ -802,7 +820,7 @@ def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
             for account in backed_up["patients"]:
                 PatientAccount.objects.create(
                     user=users[account["user"]["username"]],
-                    patient_id=maps["patients"][account["patient_id"]])
+                    patient_id=maps[Patient][account["patient_id"]])
                 result.accounts += 1
         # any course cached under the restored ids and versions is computed again
         Patient.all_objects.filter(clinic=clinic).update(data_version=F("data_version") + 1)

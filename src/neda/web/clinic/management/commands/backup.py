@@ -2,7 +2,10 @@
 
 What is in it (:func:`neda.web.clinic.exporting.backup_clinic`): the clinic, its patients
 (their own data, names included), every record of every table - softly deleted ones with
-their deletion time -, the audit trail of all of them, and the clinic's staff and patient
+their deletion time -, the patients' own portal entries (diary, exercise, adherence,
+symptom medicines) and the clinic's exercise goals and questionnaire schedules (tables the
+portal registers, :func:`neda.web.clinic.exporting.register_backup_table`; who reviewed or
+set them by user name), the audit trail of all of them, and the clinic's staff and patient
 accounts with their password hashes (never a password in clear; ``--no-accounts`` leaves
 the accounts out). API tokens and login-throttling records are not kept: users make new
 tokens. ``FILE`` ending in ``.gz`` is gzip-compressed. The file holds personal health data:

@@ -1,8 +1,9 @@
 """``neda-admin restore FILE [--clinic NEW_NAME]``: put back a clinic saved by ``backup``.
 
 All or nothing, in one transaction (:func:`neda.web.clinic.importing.restore_clinic`):
-every patient and record with its deleted state, the audit trail, and the accounts
-(``--no-accounts`` leaves them out; a user name already taken stops the restore). Into an
+every patient and record with its deleted state, the portal's entries, goals and schedules
+(a backup made before the portal, format version 1, has none), the audit trail, and the
+accounts (``--no-accounts`` leaves them out; a user name already taken stops the restore). Into an
 empty database the rows keep their ids, so URLs and researchers' pseudonyms stay the same;
 beside an existing clinic (``--clinic NEW_NAME``) the copy gets new ids.
 """
