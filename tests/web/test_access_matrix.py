@@ -64,6 +64,14 @@ def test_every_route_has_an_access_policy() -> None:
     assert untagged == [], f"routes without an access policy: {untagged}"
 
 
+def test_every_route_is_reached() -> None:
+    """No route drops out of the matrix for want of a value of one of its parameters."""
+    known = {"public_id", "table", "pk", *KWARGS}
+    missing = {(r.pattern, p) for r in _routes() if not _is_api(r)
+               for p in re.findall(r"<(?:\w+:)?(\w+)>", r.pattern) if p not in known}
+    assert missing == set(), f"add values for these URL parameters to KWARGS: {missing}"
+
+
 def _fill(pattern: str, values: dict[str, Any]) -> str | None:
     """A concrete URL from a route pattern, or None when a parameter has no value."""
     url = pattern.replace("^", "").replace("$", "")
@@ -127,13 +135,19 @@ def _client(role: str) -> Client:
     return client
 
 
+#: Values of URL parameters that name no patient (the matrix fills ``public_id``, ``table`` and
+#: ``pk`` itself): a link's user id and token (invitations, password resets) - an invalid
+#: token, so that the pages answer "this link does not work".
+KWARGS: dict[str, Any] = {"uidb64": "MQ", "token": "0-invalid"}
+
+
 def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, bool]]:
     """(label, url, reachable): the route filled with each kind of target."""
     params = set(re.findall(r"<(?:\w+:)?(\w+)>", route.pattern))
     if "public_id" not in params:
-        url = _fill(route.pattern, {})
-        if url is not None:
-            yield "no object", url, True
+        url = _fill(route.pattern, dict(KWARGS))
+        if url is not None:  # a made-up token is nobody's: 404 (an import's upload)
+            yield "no object", url, "token" not in params
         return
     tables = list(RECORD_MODELS) if "table" in params else [None]
     kinds = (("own clinic", world.sibling if role != "patient" else world.own, True),
@@ -141,7 +155,7 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
              ("another patient", world.sibling, role != "patient"))
     for label, patient, reachable in kinds:
         for table in tables:
-            values: dict[str, Any] = {"public_id": patient.public_id}
+            values: dict[str, Any] = {**KWARGS, "public_id": patient.public_id}
             if table is not None:
                 values["table"] = table
                 values["pk"] = world.records[(patient.pk, table)]

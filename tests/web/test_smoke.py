@@ -37,11 +37,12 @@ def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Pat
     from .conftest import login
 
     expected = {
-        "clinician": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/"},
-        "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/"},
-        "researcher": {"/patients/", "/export/", "/edss/"},
+        "clinician": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
+                      "/account/"},
+        "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/", "/account/"},
+        "researcher": {"/patients/", "/export/", "/edss/", "/account/"},
         "admin": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                  "/deleted/"},
+                  "/deleted/", "/account/"},
     }
     overview = f"/patients/{demo_patient.public_id}/"
     for role, screens in expected.items():
