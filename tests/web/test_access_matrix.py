@@ -27,7 +27,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from neda.web.clinic.access import POLICIES
-from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount
+from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount, Relapse
 
 ROLES = ("anonymous", "clinician", "nurse", "researcher", "admin", "patient")
 
@@ -95,6 +95,7 @@ class World:
     sibling: Patient      # another patient of the demo clinic (not patient1's)
     foreign: Patient      # a patient of another clinic
     records: dict[tuple[int, str], int]  # (patient pk, table) -> a record pk
+    reported: dict[int, int]  # patient pk -> a relapse reported in the portal, not reviewed
 
 
 @pytest.fixture
@@ -110,7 +111,9 @@ def world(db: Any) -> World:
             if first is None:
                 first = _make_record(model, p)
             records[(p.pk, table)] = first.pk
-    return World(own, sibling, foreign, records)
+    reported = {p.pk: Relapse.objects.create(patient=p, onset="2020-01", status="reported").pk
+                for p in (own, sibling, foreign)}
+    return World(own, sibling, foreign, records, reported)
 
 
 def _make_record(model: Any, patient: Patient) -> Any:
@@ -155,13 +158,21 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
              ("another patient", world.sibling, role != "patient"))
     for label, patient, reachable in kinds:
         for table in tables:
-            values: dict[str, Any] = {**KWARGS, "public_id": patient.public_id}
+            values: dict[str, Any] = {**KWARGS, "public_id": patient.public_id,
+                                      **_route_values(route, world, patient)}
             if table is not None:
                 values["table"] = table
                 values["pk"] = world.records[(patient.pk, table)]
             url = _fill(route.pattern, values)
             if url is not None:
                 yield f"{label}{f' {table}' if table else ''}", url, reachable
+
+
+def _route_values(route: Route, world: World, patient: Patient) -> dict[str, Any]:
+    """Parameters of routes whose record is not one of a table's (``<table>/<pk>``)."""
+    if route.name == "review_relapse":  # a reported relapse of that patient
+        return {"pk": world.reported[patient.pk]}
+    return {}
 
 
 def _allowed(policy: str, role: str) -> bool:

@@ -5,6 +5,7 @@ the patient alone otherwise. Both must give the same course."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.cache import cache
@@ -61,3 +62,33 @@ def test_after_a_change_the_patient_is_computed_alone(db: Any) -> None:
     after = bridge.course_for(patient)
     assert after["data_version"] == before["data_version"] + 1
     assert after != before
+
+
+def test_only_confirmed_and_pseudo_relapses_reach_the_rules(db: Any) -> None:
+    """A patient's report (``reported``) and a rejected one reach no rule; a pseudo-relapse
+    reaches relapse hygiene flagged as such. The statuses are named in one place."""
+    import pathlib
+
+    from neda.web.clinic.models import COUNTED_RELAPSE_STATUSES, RELAPSE_STATUS
+
+    assert set(COUNTED_RELAPSE_STATUSES) == {"confirmed", "pseudo"}
+    patient = Patient.objects.filter(clinic__name="Demo MS clinic",
+                                     relapses_recorded=True).order_by("pk")[0]
+    Relapse.objects.filter(patient=patient).delete()
+    onsets = {}
+    for i, (status, _) in enumerate(RELAPSE_STATUS):
+        onset = f"201{i}-06-15"
+        Relapse.objects.create(patient=patient, onset=onset, status=status)
+        onsets[onset] = status
+    rel = bridge.tables_for([patient]).relapses
+    assert rel is not None
+    read = {d.strftime("%Y-%m-%d"): bool(p) for d, p in zip(rel["date"], rel["pseudo"],
+                                                             strict=True)}
+    assert read == {o: s == "pseudo" for o, s in onsets.items()
+                    if s in COUNTED_RELAPSE_STATUSES}
+    # one place: no other module of the site names the counted statuses itself
+    web = pathlib.Path(bridge.__file__).parents[1]
+    for path in web.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"status__in=\(\s*\"confirmed\"", text), path
+        assert '("confirmed", "pseudo")' not in text or path.name == "models.py", path

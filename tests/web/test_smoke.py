@@ -38,11 +38,12 @@ def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Pat
 
     expected = {
         "clinician": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                      "/account/"},
-        "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/", "/account/"},
+                      "/portal/review/", "/account/"},
+        "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
+                  "/portal/review/", "/account/"},
         "researcher": {"/patients/", "/export/", "/edss/", "/account/"},
         "admin": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                  "/deleted/", "/account/"},
+                  "/deleted/", "/portal/review/", "/account/"},
     }
     overview = f"/patients/{demo_patient.public_id}/"
     for role, screens in expected.items():
@@ -53,6 +54,11 @@ def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Pat
         assert f"/export{overview}" in actions
         for href in menu + actions:
             assert client.get(href).status_code == 200, (role, href)
+    patient = login("patient1")  # the portal's menu
+    menu = _links(patient.get("/portal/").content.decode(), "main")
+    assert set(menu) >= {"/portal/", "/portal/relapses/new/", "/portal/relapses/"}
+    for href in menu:
+        assert patient.get(href).status_code == 200, ("patient", href)
     admin = login("admin")
     edit = admin.get(f"{overview}edit/").content.decode()
     assert f'href="{overview}delete/"' in edit

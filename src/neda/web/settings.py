@@ -103,6 +103,7 @@ TEMPLATES = [{
         "django.contrib.auth.context_processors.auth",
         "django.contrib.messages.context_processors.messages",
         "neda.web.clinic.context.user_role",
+        "neda.web.portal.context.review_count",
     ]},
 }]
 

@@ -50,6 +50,7 @@ from neda.rules.relapses import relapse_hygiene
 from .course import OPTIONS
 from .importing import _onset_text
 from .models import (
+    COUNTED_RELAPSE_STATUSES,
     SYMPTOMS,
     LabTest,
     MriScan,
@@ -600,7 +601,7 @@ def _hygiene_warnings(patient: Patient, row: Mapping[str, str], instance_pk: int
     """Relapse hygiene (rules §3.1) on the patient's counted relapses plus this one: every
     reason it gives for not counting this relapse (or for folding a saved one into it)."""
     spec = SPECS["relapses"]
-    saved = Relapse.objects.filter(patient=patient, status__in=("confirmed", "pseudo"))
+    saved = Relapse.objects.filter(patient=patient, status__in=COUNTED_RELAPSE_STATUSES)
     if instance_pk is not None:
         saved = saved.exclude(pk=instance_pk)
     rows: list[tuple[Any, Mapping[str, str]]] = []

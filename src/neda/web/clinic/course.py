@@ -26,6 +26,7 @@ from neda.rules.monitoring import MonitoringOptions
 from neda.summary import CourseSummary, SummaryOptions, summarise
 
 from .models import (
+    COUNTED_RELAPSE_STATUSES,
     Clinic,
     LabTest,
     MriScan,
@@ -91,7 +92,7 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
     visits = _frame(Visit.objects.filter(patient_id__in=ids)
                     .values("patient_id", *_VISIT_COLUMNS), _VISIT_COLUMNS)
     rel = _frame(Relapse.objects.filter(patient_id__in=recorded,
-                                        status__in=("confirmed", "pseudo"))
+                                        status__in=COUNTED_RELAPSE_STATUSES)
                  .values("patient_id", *_RELAPSE_COLUMNS), _RELAPSE_COLUMNS)
     # a pseudo-relapse (fever or infection) is cleaned by relapse hygiene, with its episode
     rel["pseudo"] = rel.pop("status") == "pseudo"
@@ -252,9 +253,9 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
 
 def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
     """What the overview chart draws, straight from the computed tables (no computing here):
-    treatment epochs, relapses with severity and recovery, the rated and computed EDSS per
-    visit, confirmed events with their reference and confirmation, scans with their lesion
-    counts, and NEDA per treatment year."""
+    treatment epochs, relapses with severity and recovery, the rated and computed EDSS and the
+    timed 25-foot walk per visit, confirmed events with their reference and confirmation,
+    scans with their lesion counts, and NEDA per treatment year."""
     def rows(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["subject"] == subject] if len(frame) else frame
 
@@ -289,7 +290,8 @@ def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
         "as_of": as_of,
         "visits": records(visits, {
             "date": ("date", iso), "edss": ("edss", num),
-            "computed": ("computed_edss", num), "mismatch": ("edss_mismatch", flag),
+            "computed": ("computed_edss", num), "t25fw": ("t25fw", num),
+            "mismatch": ("edss_mismatch", flag),
             "mismatch_reason": ("edss_mismatch_reason", text)}),
         "events": records(rows(summary.events), {
             "type": ("event_type", text), "class": ("cdw_class", text),

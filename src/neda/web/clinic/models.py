@@ -195,6 +195,10 @@ RELAPSE_STATUS = (("confirmed", "confirmed by the clinic"),
                   ("reported", "reported by the patient, not yet reviewed"),
                   ("pseudo", "pseudo-relapse (fever or infection)"),
                   ("rejected", "not a relapse"))
+#: The statuses whose relapses reach the rules (the course and relapse hygiene read only
+#: these): a patient's report counts once the clinic confirms it or judges it a pseudo-relapse
+#: (which hygiene then removes with its reason); a rejected report never counts.
+COUNTED_RELAPSE_STATUSES = ("confirmed", "pseudo")
 
 
 class Relapse(PatientRecord):

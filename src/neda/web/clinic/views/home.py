@@ -13,5 +13,5 @@ def home(request: HttpRequest) -> HttpResponse:
     if staff_of(request.user) is not None:
         return redirect("patient_list")
     if account_of(request.user) is not None:
-        return redirect("my_course")
+        return redirect("portal_home")
     return redirect("logout")

@@ -4,7 +4,9 @@ Every badge is a column of the clinic's computed patients table (:func:`..course
 clinic_overview`, i.e. ``neda.course_summary`` as of today): NEDA-3 in the latest completed
 year on the current therapy, confirmed worsening and relapses in the last 12 months, and what
 is overdue (EDSS, MRI on a DMT, safety labs; rules §14). The view only filters, orders and
-pages rows; it computes no clinical value.
+pages rows; it computes no clinical value. A patient with a relapse reported in the portal and
+not yet reviewed carries the badge "relapse reported, not yet reviewed" (the report counts in
+no status until the clinic confirms it; :mod:`neda.web.portal.queue`).
 
 Researchers see pseudonyms only: they search by pseudonym, never by registry identifier or
 name (a search by identifier would tell them who is in the clinic).
@@ -22,6 +24,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+
+from neda.web.portal.queue import patients_with_reported_relapse
 
 from ..access import patients_for_user, role_of, staff_of, staff_required
 from ..course import clinic_overview, rule_set_digest
@@ -147,11 +151,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     shown = frame.iloc[page.object_list.start:page.object_list.stop]  # type: ignore[attr-defined]
     public_ids = dict(patients.filter(pk__in=shown["pk"].tolist()).values_list("pk",
                                                                               "public_id"))
+    # a patient's report waits for the clinic: it is in no status above until reviewed
+    reported = patients_with_reported_relapse(request.user, shown["pk"].tolist())
     rows = []
     for record in shown.to_dict("records"):
         pk, _, name = people[int(record["index"])]
         rows.append({"public_id": public_ids[pk], "label": record["label"],
-                     "name": "" if researcher else name,
+                     "name": "" if researcher else name, "reported": pk in reported,
                      "status": {c: _plain(record.get(c)) for c in _STATUS}})
 
     def link(**changes: Any) -> str:

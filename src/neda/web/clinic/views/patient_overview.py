@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from ..access import get_patient_for_user, role_of, staff_required
 from ..course import course_for, symptom_treatments_for
-from ..models import SYMPTOMS, Patient
+from ..models import SYMPTOMS, Patient, Relapse
 
 
 def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
@@ -41,6 +41,8 @@ def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "rows": ":",  # every row (the printable page shows the latest few)
         "record_tables": ("visits", "relapses", "mri", "treatments", "labs",
                           "symptom_treatments", "pros"),
+        # reported in the portal, counted nowhere until the clinic reviews them
+        "reported_relapses": list(Relapse.objects.filter(patient=patient, status="reported")),
     }
 
 

@@ -1,6 +1,7 @@
 """``neda-admin demo_clinic``: a demo clinic of synthetic patients (``neda.demo``), and demo
-logins for every role. Passwords: ``$NEDA_DEMO_PASSWORD`` when set, else a random one
-printed once."""
+logins for every role, and one relapse reported through the portal by patient1 waiting in the
+review queue (made again when none waits). Passwords: ``$NEDA_DEMO_PASSWORD`` when set, else
+a random one printed once."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from neda.demo import demo_registry
 from neda.io import read_tables
 from neda.web.clinic.course import clinic_overview
 from neda.web.clinic.importing import commit
-from neda.web.clinic.models import Clinic, Patient, PatientAccount, StaffMember
+from neda.web.clinic.models import Clinic, Patient, PatientAccount, Relapse, StaffMember
 
 DEMO_CLINIC = "Demo MS clinic"
 STAFF = (("admin", "admin"), ("clinician", "clinician"), ("nurse", "nurse"),
@@ -56,6 +57,8 @@ class Command(BaseCommand):
                 user.save()
                 PatientAccount.objects.update_or_create(user=user, defaults={
                     "patient": patient})
+            if patients and opts["patient_accounts"]:
+                self._reported_relapse(patients[0])
         names = ", ".join([s for s, _ in STAFF]
                           + [f"patient{i}" for i in range(1, opts["patient_accounts"] + 1)])
         shown = ("$NEDA_DEMO_PASSWORD" if os.environ.get("NEDA_DEMO_PASSWORD") else password)
@@ -69,3 +72,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Course of the clinic's {len(overview)} patients computed in "
                           f"{time.perf_counter() - t0:.0f} s.")
         self.stdout.write(f"Demo logins: {names}; password: {shown}")
+
+    def _reported_relapse(self, patient: Patient) -> None:
+        """patient1 reports a possible relapse through the portal's own form (so the review
+        queue is not empty), unless a report of the clinic already waits."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from neda.web.portal.views.report_relapse import RelapseReportForm
+
+        if Relapse.objects.filter(patient__clinic=patient.clinic, status="reported").exists():
+            return
+        onset = timezone.localdate() - dt.timedelta(days=4)
+        form = RelapseReportForm({
+            "onset_known": "exact", "onset_day": onset.isoformat(), "systems": ["sensory"],
+            "duration": "3_6_days", "fever": "no", "infection": "no", "steroids": "no"},
+            patient=patient)
+        if not form.is_valid():
+            raise CommandError(f"the demo relapse report does not read: {form.errors}")
+        form.save()
+        self.stdout.write("patient1 reported a possible relapse (waiting for review).")
