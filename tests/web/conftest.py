@@ -62,3 +62,15 @@ def admin(db: Any) -> Client:
 @pytest.fixture
 def demo_patient(db: Any) -> Patient:
     return Patient.objects.filter(clinic__name="Demo MS clinic").order_by("pk").first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def empty_portal(db: Any) -> None:
+    """No portal entries, goals or questionnaire schedules (the demo clinic has some): tests
+    of the diary start from a blank page (rolled back after the test)."""
+    from neda.web.portal.models import ENTRY_MODELS, ExerciseGoal, QuestionnaireSchedule
+
+    for model in ENTRY_MODELS.values():
+        model.all_objects.all().delete()
+    ExerciseGoal.objects.all().delete()
+    QuestionnaireSchedule.objects.all().delete()

@@ -16,6 +16,7 @@ API routes (``/api/``) are enumerated by the same resolver and checked with each
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,15 @@ def test_every_route_is_reached() -> None:
     missing = {(r.pattern, p) for r in _routes() if not _is_api(r)
                for p in re.findall(r"<(?:\w+:)?(\w+)>", r.pattern) if p not in known}
     assert missing == set(), f"add values for these URL parameters to KWARGS: {missing}"
+
+
+def test_every_portal_route_is_filled_in() -> None:
+    """No portal route escapes the matrix for want of a value of a URL parameter (a route
+    with a parameter the matrix cannot fill is skipped by it)."""
+    world = World(*(Patient(),) * 3, records={}, reported=defaultdict(int))
+    unfilled = [r.pattern for r in _routes() if r.pattern.startswith("portal/")
+                and not list(_targets(r, world, "clinician"))]
+    assert unfilled == [], f"portal routes the matrix cannot fill: {unfilled}"
 
 
 def _fill(pattern: str, values: dict[str, Any]) -> str | None:
@@ -140,8 +150,11 @@ def _client(role: str) -> Client:
 
 #: Values of URL parameters that name no patient (the matrix fills ``public_id``, ``table`` and
 #: ``pk`` itself): a link's user id and token (invitations, password resets) - an invalid
-#: token, so that the pages answer "this link does not work".
-KWARGS: dict[str, Any] = {"uidb64": "MQ", "token": "0-invalid"}
+#: token, so that the pages answer "this link does not work" - and names of things that are
+#: not records.
+KWARGS: dict[str, Any] = {"uidb64": "MQ", "token": "0-invalid",
+                          # the portal's questionnaire code
+                          "instrument": "MFIS"}
 
 
 def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, bool]]:

@@ -104,6 +104,7 @@ TEMPLATES = [{
         "django.contrib.messages.context_processors.messages",
         "neda.web.clinic.context.user_role",
         "neda.web.portal.context.review_count",
+        "neda.web.portal.context.reminders",
     ]},
 }]
 

@@ -1,14 +1,17 @@
 """Template context of the portal: the count of what waits for review, in the staff
-navigation (editors only: they are the ones who review)."""
+navigation (editors only: they are the ones who review); the questionnaires due (the reminder
+banner of every portal page), computed only when a page shows it and once per request."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest
 
-from neda.web.clinic.access import can_edit
+from neda.web.clinic.access import account_of, can_edit
 
+from .questionnaires import Due, due_questionnaires
 from .queue import waiting_count
 
 
@@ -17,3 +20,15 @@ def review_count(request: HttpRequest) -> dict[str, Any]:
     if not can_edit(user):
         return {}
     return {"review_count": waiting_count(user)}
+
+
+def reminders(request: HttpRequest) -> dict[str, Any]:
+    account = account_of(getattr(request, "user", None))
+    if account is None:
+        return {}
+
+    @cache
+    def due() -> list[Due]:
+        return due_questionnaires(account.patient)
+
+    return {"portal_due": due}

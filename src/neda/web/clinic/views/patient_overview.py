@@ -11,6 +11,8 @@ from uuid import UUID
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 
+from neda.web.portal.lane import lane_table, patient_reported_lane
+
 from ..access import get_patient_for_user, role_of, staff_required
 from ..course import course_for, symptom_treatments_for
 from ..models import SYMPTOMS, Patient, Relapse
@@ -22,6 +24,7 @@ def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
     researcher = role_of(request.user) == "researcher"
     treatments = symptom_treatments_for(patient)
     trends = course.get("score_trends") or []
+    lane = patient_reported_lane(patient)  # the portal's entries: their own lane
     symptoms = []
     for code, title in SYMPTOMS:
         given = [t for t in treatments if t.symptom == code]
@@ -34,6 +37,7 @@ def overview_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "name": "" if researcher else patient.name,
         "symptoms": symptoms, "symptom_treatments": treatments,
         "chart": course.get("chart"),
+        "portal_lane": lane, "portal_table": lane_table(lane),
         "neda_windows": (("current_year", "Latest completed treatment year"),
                          ("since_start", "Since the start of the therapy")),
         "neda_components": (("relapse", "Relapses"), ("disability", "Disability worsening"),

@@ -19,6 +19,7 @@ from neda.io import read_tables
 from neda.web.clinic.course import clinic_overview
 from neda.web.clinic.importing import commit
 from neda.web.clinic.models import Clinic, Patient, PatientAccount, Relapse, StaffMember
+from neda.web.portal.demo import add_demo_entries
 
 DEMO_CLINIC = "Demo MS clinic"
 STAFF = (("admin", "admin"), ("clinician", "clinician"), ("nurse", "nurse"),
@@ -59,6 +60,11 @@ class Command(BaseCommand):
                     "patient": patient})
             if patients and opts["patient_accounts"]:
                 self._reported_relapse(patients[0])
+        # the portal: six weeks of diary for the patients with a login and a few more
+        made = add_demo_entries(clinic, patients[: max(opts["patient_accounts"], 10)],
+                                user_model.objects.get(username="clinician"), opts["seed"])
+        if made:
+            self.stdout.write(f"Portal demo entries: {made}.")
         names = ", ".join([s for s, _ in STAFF]
                           + [f"patient{i}" for i in range(1, opts["patient_accounts"] + 1)])
         shown = ("$NEDA_DEMO_PASSWORD" if os.environ.get("NEDA_DEMO_PASSWORD") else password)

@@ -228,9 +228,68 @@
     return out;
   }
 
-  function draw(holder, d) {
+  /* The patient-reported lanes (the portal's diary: neda.web.portal.lane), drawn on top of
+   * the course when the page carries them: symptom scores 0-10 (y6), weekly exercise minutes
+   * against the goal and DMT doses taken or missed (y7). */
+  var SYMPTOM_COLOURS = ["#1f4e79", "#c2410c", "#7e22ce", "#15803d", "#be185d", "#b58900",
+                         "#0e7490"];
+
+  function laneTraces(p) {
+    var traces = p.symptoms.map(function (s, i) {
+      return {
+        name: "reported: " + s.label, type: "scatter", mode: "lines+markers", yaxis: "y6",
+        x: s.points.map(function (q) { return q[0]; }),
+        y: s.points.map(function (q) { return q[1]; }),
+        line: { color: SYMPTOM_COLOURS[i % SYMPTOM_COLOURS.length], width: 1 },
+        marker: { size: 4 }, legendgroup: "reported", visible: i < 3 ? true : "legendonly",
+        hovertemplate: "%{x}<br>" + s.label + ": %{y}/10 (patient-reported)<extra></extra>"
+      };
+    });
+    if (p.exercise.length) {
+      traces.push({
+        name: "exercise min/week", type: "scatter", mode: "markers+text", yaxis: "y7",
+        x: p.exercise.map(function (w) { return w.week; }),
+        y: p.exercise.map(function () { return "exercise"; }),
+        text: p.exercise.map(function (w) { return String(w.minutes); }),
+        textposition: "top center", textfont: { size: 9 }, showlegend: false,
+        marker: { symbol: "square", size: 10, color: p.exercise.map(function (w) {
+          return w.minutes >= w.goal ? COLOURS.yes : COLOURS.unk; }) },
+        customdata: p.exercise.map(function (w) { return w.goal; }),
+        hovertemplate: "week from %{x}<br>%{text} of %{customdata} minutes<extra></extra>"
+      });
+    }
+    [[true, "DMT dose taken", "circle", COLOURS.yes],
+     [false, "DMT dose missed", "x", COLOURS.no]].forEach(function (g) {
+      var list = p.adherence.filter(function (a) { return a.taken === g[0]; });
+      if (!list.length) { return; }
+      traces.push({
+        name: g[1], type: "scatter", mode: "markers", yaxis: "y7",
+        x: list.map(function (a) { return a.date; }),
+        y: list.map(function () { return "DMT doses"; }),
+        marker: { symbol: g[2], size: 8, color: g[3] },
+        text: list.map(function (a) { return a.drug; }),
+        hovertemplate: "%{x}<br>" + g[1] + " %{text}<extra></extra>"
+      });
+    });
+    return traces;
+  }
+
+  function addLanes(layout, p) {
+    var squeeze = 0.7;  // the course keeps the lower 70 % of the height
+    ["yaxis", "yaxis2", "yaxis3", "yaxis4", "yaxis5"].forEach(function (k) {
+      layout[k].domain = [layout[k].domain[0] * squeeze, layout[k].domain[1] * squeeze];
+    });
+    layout.height = 780;
+    layout.yaxis6 = { domain: [0.85, 1], range: [-0.5, 10.5], dtick: 5, fixedrange: true,
+                      title: { text: "reported" }, gridcolor: "#eef0f3", zeroline: false };
+    layout.yaxis7 = { domain: [0.74, 0.82], type: "category", showgrid: false,
+                      fixedrange: true, categoryorder: "array",
+                      categoryarray: ["DMT doses", "exercise"] };
+  }
+
+  function draw(holder, d, p) {
     var traces = [].concat(nedaTraces(d), treatmentTraces(d), mriTraces(d), relapseTraces(d),
-                           edssTraces(d), eventTraces(d));
+                           edssTraces(d), eventTraces(d), p ? laneTraces(p) : []);
     var dates = [];
     d.visits.forEach(function (v) { dates.push(v.date); });
     d.epochs.forEach(function (e) { dates.push(e.start); });
@@ -260,6 +319,7 @@
                            y0: 0, y1: 1, line: { color: "#9ca3af", dash: "dash", width: 1 } }]
         : []
     };
+    if (p) { addLanes(layout, p); }
     holder.textContent = "";
     return window.Plotly.newPlot(holder, traces, layout, {
       responsive: true, displaylogo: false, toImageButtonOptions: { filename: "course" },
@@ -273,6 +333,7 @@
     if (!holder || !source || !window.Plotly) { return; }
     var data = JSON.parse(source.textContent);
     if (!data || !data.visits) { return; }
-    draw(holder, data);
+    var lane = document.getElementById("portal-lane-data");
+    draw(holder, data, lane ? JSON.parse(lane.textContent) : null);
   });
 }());
