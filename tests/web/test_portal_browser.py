@@ -201,12 +201,12 @@ def test_two_step_log_in_on_a_phone(tabs: Tabs) -> None:
     expect(later.get_by_role("heading", level=1)).to_have_text("Enter your code")
     check_accessibility(later)
     screenshot(later, "portal-code.png")
-    later.goto("/me/")  # nothing opens before the code
+    later.goto("/portal/")  # nothing opens before the code
     expect(later).to_have_url(re.compile(r"/account/verify/\?next="))
     # the next time step's code (the one that turned it on is not accepted twice)
     later.get_by_label("Code from your authenticator app").fill(totp_code(secret, drift=1))
     later.get_by_role("button", name="Continue").click()
-    expect(later).to_have_url(re.compile(r"/me/$"))
+    expect(later).to_have_url(re.compile(r"/portal/$"))
     expect(later.locator("header .who")).to_contain_text("patient2 · patient")
 
 

@@ -62,23 +62,23 @@ def test_a_patient_turns_it_on_and_the_next_login_asks_for_the_code(db: Any) -> 
     device = _turn_on(client, "patient1")
     assert b"on (authenticator app)" in client.get("/account/").content
     # the session that turned it on is verified already
-    assert client.get("/me/").status_code == 200
+    assert client.get("/portal/").status_code == 200
 
     fresh = _login("patient1")
-    r = fresh.get("/me/")
-    assert r.status_code == 302 and r["Location"] == "/account/verify/?next=%2Fme%2F"
+    r = fresh.get("/portal/")
+    assert r.status_code == 302 and r["Location"] == "/account/verify/?next=%2Fportal%2F"
     # nothing else opens either, the account page included; logging out does
     for path in ("/", "/account/", "/account/two-factor/off/"):
         assert fresh.get(path)["Location"].startswith("/account/verify/"), path
-    page = fresh.get("/account/verify/?next=/me/")
+    page = fresh.get("/account/verify/?next=/portal/")
     assert page.status_code == 200 and b"Enter your code" in page.content
-    bad = fresh.post("/account/verify/", {"code": "000000", "next": "/me/"})
+    bad = fresh.post("/account/verify/", {"code": "000000", "next": "/portal/"})
     assert bad.status_code == 400
     _wait_out_the_back_off()
     # the code of the next time step: the one used to turn it on is not accepted twice
-    ok = fresh.post("/account/verify/", {"code": _code(device, drift=1), "next": "/me/"})
-    assert ok.status_code == 302 and ok["Location"] == "/me/"
-    assert fresh.get("/me/").status_code == 200
+    ok = fresh.post("/account/verify/", {"code": _code(device, drift=1), "next": "/portal/"})
+    assert ok.status_code == 302 and ok["Location"] == "/portal/"
+    assert fresh.get("/portal/").status_code == 200
 
 
 def test_a_code_is_not_accepted_twice_and_failures_are_throttled(db: Any) -> None:
@@ -112,7 +112,7 @@ def test_turning_it_off_needs_a_current_code(db: Any) -> None:
     r = client.post("/account/two-factor/off/", {"code": _code(device, drift=1)})
     assert r.status_code == 302
     assert not TOTPDevice.objects.filter(user__username="patient2").exists()
-    assert _login("patient2").get("/me/").status_code == 200
+    assert _login("patient2").get("/portal/").status_code == 200
 
 
 def test_the_api_is_not_asked_for_the_code(db: Any) -> None:
