@@ -133,7 +133,7 @@ for i in range({n}):
         patient = Patient.objects.filter(account__isnull=True).order_by("pk").first()
         PatientAccount.objects.create(user=user, patient=patient)
     names.append(name)
-print("\n".join(names))
+print(" ".join(names))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True, env={**_env(data_dir),

@@ -2,11 +2,15 @@
 gunicorn server of the module's own (a SQLite demo clinic of 12 synthetic patients, two with
 portal logins), as a patient would use it:
 
-1. the clinic invites a patient; the patient opens the link on their phone, chooses a password
+1. the issue's whole flow: a patient on their phone reports a relapse, fills in the MFIS and
+   sees its score, logs an exercise session (one request); a clinician finds the report in the
+   review queue and confirms it; the NEDA relapse component changes in the portal and on the
+   clinician's overview;
+2. the clinic invites a patient; the patient opens the link on their phone, chooses a password
    and is in the portal; the link then works no more;
-2. a patient turns on two-step log-in; the next log-in asks for the code of the app (computed
+3. a patient turns on two-step log-in; the next log-in asks for the code of the app (computed
    here from the key the page shows, as an authenticator app does);
-3. every page a patient reaches from the portal, and the public pages (log in, password reset,
+4. every page a patient reaches from the portal, and the public pages (log in, password reset,
    a link that does not work), passes axe-core with no serious or critical violation and has
    tap targets of at least 44 px.
 
@@ -18,6 +22,7 @@ Django's ORM in the test process.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -45,6 +50,9 @@ PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile":
                          "has_touch": True, "device_scale_factor": 2}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1400, "height": 900}}
 PATIENTS = 12
+#: patient1 and patient2 as in the web tests' demo clinic (patient2: no relapse in the latest
+#: year of their therapy); patient3 turns on two-step log-in.
+PATIENT_ACCOUNTS = 3
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +76,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def clinic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClinic]:
     with served_clinic(tmp_path_factory.mktemp("portal-browser"), PASSWORD, PATIENTS,
-                       patient_accounts=2) as served:
+                       patient_accounts=PATIENT_ACCOUNTS) as served:
         yield served
 
 
@@ -133,6 +141,94 @@ def totp_code(secret: str, drift: int = 0) -> str:
 
 
 # ------------------------------------------------------------------------------ tests
+def _relapse_component(page: Page) -> str:
+    """The portal's answer for "a relapse in the latest year": none, yes or unknown."""
+    return page.locator('tr[data-component="relapse"]').get_attribute("data-value") or ""
+
+
+def test_a_reported_relapse_counts_once_the_clinic_confirms_it(tabs: Tabs,
+                                                                 clinic: LiveClinic) -> None:
+    from playwright.sync_api import expect
+
+    public_id = clinic.value("str(PatientAccount.objects.get(user__username='patient2')"
+                             ".patient.public_id)")
+    phone = tabs.open(PHONE)
+    log_in(phone, "patient2")
+    expect(phone).to_have_url(re.compile(r"/portal/$"))
+    year = phone.locator("p[data-neda]").inner_text()
+    found = re.search(r"\((\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)\)", year)
+    assert found, year
+    start, end = (dt.date.fromisoformat(found.group(i)) for i in (1, 2))
+    assert _relapse_component(phone) == "none"  # no relapse in that year, yet
+    check_accessibility(phone)
+    screenshot(phone, "portal-home.png")
+
+    # 1. a possible relapse, in the middle of that year, reported from the menu
+    onset = start + (end - start) / 2
+    phone.get_by_role("navigation", name="main").get_by_role(
+        "link", name="Report a relapse").click()
+    phone.get_by_label("Day it started (year-month-day)").fill(onset.isoformat())
+    phone.get_by_label("Weakness or stiffness in an arm or leg").check()
+    phone.get_by_label("3 to 6 days").check()
+    phone.locator("fieldset", has_text="fever").get_by_label("No", exact=True).check()
+    phone.locator("fieldset", has_text="infection").get_by_label("No", exact=True).check()
+    check_accessibility(phone)
+    screenshot(phone, "portal-report-relapse.png")
+    phone.get_by_role("button", name="Send to my clinic").click()
+    expect(phone.locator("ul.messages")).to_contain_text("Your report was sent to your clinic")
+    check_accessibility(phone)
+    phone.goto("/portal/")
+    assert _relapse_component(phone) == "none"  # reported: counted nowhere until reviewed
+
+    # 2. the MFIS, scored at once (21 items of 0-4: "2" everywhere is 42 of 84)
+    phone.goto("/portal/questionnaires/MFIS/")
+    items = phone.locator("fieldset.item")
+    expect(items).to_have_count(21)
+    for i in range(21):
+        items.nth(i).locator('input[value="2"]').check()
+    phone.get_by_role("button", name="Send answers and see my score").click()
+    expect(phone.locator("#result h2")).to_have_text("Your score: 42")
+    check_accessibility(phone)
+    screenshot(phone, "portal-mfis-score.png")
+
+    # 3. an exercise session: one request (the POST; the page after its redirect apart)
+    phone.goto("/portal/exercise/")
+    phone.get_by_label("Type").select_option("walking")
+    phone.get_by_label("Minutes").fill("30")
+    posts: list[str] = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    phone.get_by_role("button", name="Save session").click()
+    expect(phone.locator("ul.messages")).to_contain_text("Saved: 30 minutes of walking")
+    assert posts == [f"{clinic.base}/portal/exercise/"], posts
+    check_accessibility(phone)
+    screenshot(phone, "portal-exercise.png")
+
+    # 4. the clinic: the report in the review queue, confirmed
+    desk = tabs.open(DESKTOP)
+    log_in(desk, "clinician")
+    desk.get_by_role("navigation", name="main").get_by_role(
+        "link", name=re.compile(r"^Review")).click()
+    row = desk.locator(f'#review-relapses tr[data-patient="{public_id}"]',
+                       has_text=onset.isoformat())
+    expect(row).to_have_count(1)
+    check_accessibility(desk, phone=False)
+    screenshot(desk, "review-queue.png")
+    row.get_by_role("button", name="Confirm relapse").click()
+    expect(desk.locator(f'#review-relapses tr[data-patient="{public_id}"]',
+                        has_text=onset.isoformat())).to_have_count(0)
+    desk.goto(f"/patients/{public_id}/")
+    component = desk.locator('#neda-card [data-window="current_year"] '
+                             'tr[data-component="relapse"]')
+    expect(component.locator(".badge")).to_have_text("no")
+    expect(component.locator(".reason")).to_contain_text(onset.isoformat())
+
+    # 5. and the patient's portal says so too
+    phone.goto("/portal/")
+    assert _relapse_component(phone) == "yes"
+    expect(phone.locator("p[data-neda]")).to_have_attribute("data-neda", "no")
+    screenshot(phone, "portal-home-after-review.png")
+
+
 def test_a_patient_accepts_the_clinics_invitation_on_a_phone(tabs: Tabs,
                                                               clinic: LiveClinic) -> None:
     from playwright.sync_api import expect
@@ -181,7 +277,7 @@ def test_two_step_log_in_on_a_phone(tabs: Tabs) -> None:
     from playwright.sync_api import expect
 
     phone = tabs.open(PHONE)
-    log_in(phone, "patient2")
+    log_in(phone, "patient3")
     phone.goto("/account/")
     expect(phone.locator("#two-factor-state")).to_have_text("off")
     phone.get_by_role("link", name=re.compile("Turn on two-step log-in")).click()
@@ -196,7 +292,7 @@ def test_two_step_log_in_on_a_phone(tabs: Tabs) -> None:
     check_accessibility(phone)
 
     later = tabs.open(PHONE)
-    log_in(later, "patient2")
+    log_in(later, "patient3")
     expect(later).to_have_url(re.compile(r"/account/verify/"))
     expect(later.get_by_role("heading", level=1)).to_have_text("Enter your code")
     check_accessibility(later)
@@ -207,7 +303,7 @@ def test_two_step_log_in_on_a_phone(tabs: Tabs) -> None:
     later.get_by_label("Code from your authenticator app").fill(totp_code(secret, drift=1))
     later.get_by_role("button", name="Continue").click()
     expect(later).to_have_url(re.compile(r"/portal/$"))
-    expect(later.locator("header .who")).to_contain_text("patient2 · patient")
+    expect(later.locator("header .who")).to_contain_text("patient3 · patient")
 
 
 SKIP = re.compile(r"/logout/|\.(zip|json|csv|pdf)$|/static/")
@@ -241,8 +337,6 @@ def test_every_portal_page_passes_the_accessibility_check_on_a_phone(tabs: Tabs)
     visited = _crawl(phone, "/")
     assert {"/", "/account/", "/account/password/", "/account/two-factor/"} <= set(visited)
     assert not [p for p in visited if p.startswith("/patients/")], visited
-    phone.goto("/")
-    screenshot(phone, "portal-home.png")
 
     public = tabs.open(PHONE)
     for path in ("/login/", "/password-reset/", "/password-reset/sent/",
