@@ -170,8 +170,9 @@ def test_a_reported_relapse_counts_once_the_clinic_confirms_it(tabs: Tabs,
     phone.get_by_label("Day it started (year-month-day)").fill(onset.isoformat())
     phone.get_by_label("Weakness or stiffness in an arm or leg").check()
     phone.get_by_label("3 to 6 days").check()
-    phone.locator("fieldset", has_text="fever").get_by_label("No", exact=True).check()
-    phone.locator("fieldset", has_text="infection").get_by_label("No", exact=True).check()
+    for question in ("Have you had a fever", "Have you had an infection"):
+        phone.get_by_role("group", name=re.compile(question)).get_by_label(
+            "No", exact=True).check()
     check_accessibility(phone)
     screenshot(phone, "portal-report-relapse.png")
     phone.get_by_role("button", name="Send to my clinic").click()
