@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 PASSWORD = "portal-browser-password-1"
 NEW_PASSWORD = "my-own-portal-password-9"
 PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                         "has_touch": True, "device_scale_factor": 2}
+                         "has_touch": True}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1400, "height": 900}}
 PATIENTS = 12
 #: patient1 and patient2 as in the web tests' demo clinic (patient2: no relapse in the latest
