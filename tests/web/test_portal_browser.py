@@ -360,3 +360,39 @@ def test_the_checks_find_what_they_look_for(tabs: Tabs) -> None:
     problems = "\n".join(accessibility_problems(phone))
     assert "image-alt (critical)" in problems and "label (critical)" in problems, problems
     assert any('button "go"' in s for s in small_tap_targets(phone))
+
+
+def _tab_to(page: Page, selector: str, presses: int = 40) -> None:
+    """Press Tab until ``selector`` has the focus (it must be reachable by the keyboard), and
+    check that the focus is visible (an outline or a box shadow)."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            shown = page.evaluate("""() => {
+                const s = getComputedStyle(document.activeElement);
+                return (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0)
+                    || s.boxShadow !== "none";
+            }""")
+            assert shown, f"{selector} has the focus but does not show it"
+            return
+    raise AssertionError(f"{selector} is not reached by the Tab key on {page.url}")
+
+
+def test_a_patient_logs_in_and_logs_exercise_by_keyboard_alone(tabs: Tabs) -> None:
+    from playwright.sync_api import expect
+
+    page = tabs.open(DESKTOP)
+    page.goto("/login/")
+    _tab_to(page, "#id_username")
+    page.keyboard.type("patient1")
+    _tab_to(page, "#id_password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/portal/$"))
+    page.goto("/portal/exercise/")
+    _tab_to(page, "#id_kind")
+    page.keyboard.press("ArrowDown")  # the first type of exercise
+    _tab_to(page, "#id_minutes")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    expect(page.locator("ul.messages")).to_contain_text("Saved: 20 minutes of")
