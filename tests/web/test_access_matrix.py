@@ -250,3 +250,31 @@ def test_api_access_matrix(role: str, world: World) -> None:
                 failures.append(f"GET {route.pattern} ({label}) as {role}: {status} "
                                 "(another clinic's or patient's data reached)")
     assert failures == []
+
+
+def test_a_patient_never_sees_another_patients_identifiers(world: World) -> None:
+    """Every page a patient may open (every route, own record and others') is free of the
+    other patients' opaque ids, registry identifiers and names: patient A never reaches B's
+    data, whatever the page (portal, review queue, exports) or the way it is asked for."""
+    client = _client("patient")
+    others = [world.sibling, world.foreign]
+    for n, other in enumerate(others):  # identifiers that cannot occur by chance in a page
+        other.subject, other.name = f"LEAK-CHECK-{n}", f"Zebedee Quartermaine {n}"
+        other.save()
+    leaks = []
+    opened = 0
+    for route in _routes():
+        if _is_api(route):
+            continue
+        for label, url, _reachable in _targets(route, world, "patient"):
+            response = client.get(url)
+            if response.status_code != 200 or not hasattr(response, "content"):
+                continue
+            opened += 1
+            page = response.content.decode(errors="replace")
+            for other in others:
+                for value in (str(other.public_id), other.subject, other.name):
+                    if value in page:
+                        leaks.append(f"{url} ({label}) shows {value!r}")
+    assert opened > 10  # the portal's pages were read, not only refused
+    assert leaks == []
