@@ -94,6 +94,9 @@ def test_the_lay_neda_card(db: Any) -> None:
         value = {True: "none", False: "yes", None: "unknown"}[status]
         assert f'data-component="{key}" data-value="{value}"' in page
         assert question in page
+        reason = n["components"][key]
+        if status is not True and reason:
+            assert f"(in your team's words: {reason})" in page
     # "unknown" is never worded as quiet
     assert words.neda_words(None) != words.neda_words(True)
     assert "not enough information" in words.component_words(None)

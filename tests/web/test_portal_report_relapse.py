@@ -137,3 +137,12 @@ def test_a_report_leaves_the_course_unchanged(db: Any) -> None:
     assert after["data_version"] != before["data_version"]  # computed again ...
     assert after["relapses"] == before["relapses"]          # ... and it counts in nothing
     assert after["monitoring"] == before["monitoring"]
+
+
+def test_the_same_report_twice_is_refused(db: Any) -> None:
+    client = login("patient2")
+    assert client.post(URL, _answers()).status_code == 302
+    before = Relapse.objects.count()
+    r = client.post(URL, _answers())
+    assert r.status_code == 200 and Relapse.objects.count() == before
+    assert "You already reported a possible relapse" in r.context["form"].errors["onset_day"][0]

@@ -172,3 +172,29 @@ def test_the_navigation_counts_what_waits(db: Any) -> None:
     page = login("nurse").get("/patients/").content.decode()
     assert f'data-review-count="{waiting + 1}"' in page
     assert "data-review-count" not in login("researcher").get("/patients/").content.decode()
+
+
+def test_the_queue_says_what_relapse_hygiene_makes_of_a_confirmed_report(db: Any) -> None:
+    me = _own("patient2")
+    counted = Relapse.objects.filter(patient=me, status="confirmed").order_by("-onset")[0]
+    near = dt.date.fromisoformat(counted.onset[:10]) + dt.timedelta(days=10)
+    merged = _report("patient2", near.isoformat())
+    alone = _report("patient2", timezone.localdate().isoformat())
+    page = htmllib.unescape(login("clinician").get("/portal/review/").content.decode())
+
+    def row(relapse: Relapse) -> str:
+        start = page.index(f'<tr data-relapse="{relapse.pk}"')
+        return page[start:page.index("</tr>", start)]
+
+    assert "Relapse hygiene (rules §3.1) will not count this as a relapse of its own" in row(
+        merged) and counted.onset in row(merged)
+    assert "counts as a relapse of its own" in row(alone)
+
+
+def test_the_queue_says_when_relapses_are_not_recorded(db: Any) -> None:
+    relapse = _report("patient2", timezone.localdate().isoformat())
+    Patient.objects.filter(pk=relapse.patient_id).update(relapses_recorded=False)
+    page = htmllib.unescape(login("nurse").get("/portal/review/").content.decode())
+    start = page.index(f'<tr data-relapse="{relapse.pk}"')
+    assert "Relapses are not recorded for this patient" in page[start:page.index("</tr>",
+                                                                                   start)]

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from neda.web.clinic.access import patients_for_user
+from neda.web.clinic.checking import check_record, record_cells
 from neda.web.clinic.models import Relapse
 
 
@@ -55,10 +56,36 @@ def register(builder: Callable[[Any], Section]) -> Callable[[Any], Section]:
     return builder
 
 
+def if_confirmed(relapse: Relapse) -> list[str]:
+    """What relapse hygiene (rules §3.1) would make of this report once confirmed, with the
+    patient's counted relapses: the same check as the relapse form's
+    (:func:`neda.web.clinic.checking.check_record`), e.g. within 30 days of a counted relapse,
+    a pseudo-relapse by fever, shorter than 24 hours."""
+    checked = check_record("relapses", relapse.patient, record_cells(relapse, "relapses"), {},
+                           instance_pk=relapse.pk, status="confirmed")
+    found = [*checked.warnings, *(m for ms in checked.errors.values() for m in ms)]
+    if not relapse.patient.relapses_recorded:  # the course reads no relapse of theirs
+        found.insert(0, "Relapses are not recorded for this patient (the patient's data): "
+                        "a confirmed relapse reaches no rule until they are.")
+    return found
+
+
+@dataclass
+class ReportedRelapse:
+    """A row of the relapse section: the report and what confirming it would mean."""
+
+    relapse: Relapse
+    if_confirmed: list[str]
+
+    @property
+    def patient(self) -> Any:
+        return self.relapse.patient
+
+
 @register
 def relapse_section(user: Any) -> Section:
     return Section("relapses", "Relapses reported by patients", "portal/review/_relapses.html",
-                   list(reported_relapses(user)),
+                   [ReportedRelapse(r, if_confirmed(r)) for r in reported_relapses(user)],
                    "No reported relapse waits for review.")
 
 

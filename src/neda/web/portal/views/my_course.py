@@ -27,12 +27,16 @@ def _neda_year(current: dict[str, Any] | None) -> dict[str, Any] | None:
     if not current or not current.get("window_start"):
         return None
     status = current.get("component_status") or {}
+    reasons = current.get("components") or {}
     return {
         "start": current["window_start"], "end": current["window_end"],
         "neda3": current.get("neda3"), "words": words.neda_words(current.get("neda3")),
         "components": [{"key": key, "question": question, "definition": definition,
                         "value": status.get(key),
-                        "words": words.component_words(status.get(key))}
+                        "words": words.component_words(status.get(key)),
+                        # the rules' own reason, as the clinic reads it, for a "yes" or
+                        # "not known" (the patient may show it to their team)
+                        "reason": reasons.get(key) if status.get(key) is not True else None}
                        for key, question, definition in words.NEDA_COMPONENTS],
     }
 

@@ -118,6 +118,11 @@ class RelapseReportForm(forms.Form):
             elif not around and len(onset) != 10:
                 self.add_error("onset_day", "Please enter the day as year-month-day, for "
                                             "example 2026-03-05, or choose 'Only roughly'.")
+            elif Relapse.objects.filter(patient=self.patient, status="reported",
+                                        onset=onset).exists():  # sent twice (a double tap)
+                self.add_error(onset_field, f"You already reported a possible relapse that "
+                                            f"started {onset}; it waits for your clinic's "
+                                            "review.")
             self.values = checked.values
         return cleaned
 
