@@ -117,3 +117,24 @@ def test_researchers_read_but_do_not_review(db: Any) -> None:
     assert researcher.post(
         f"/portal/clinic/{me.public_id}/entries/reviewed/").status_code == 403
     assert unreviewed_count(me) == 6
+
+
+def test_the_review_queue_lists_new_entries(db: Any, nurse: Any) -> None:
+    me = _own("patient1")
+    _report(me)
+    page = nurse.get("/portal/review/").content.decode()
+    assert "New diary entries" in page
+    assert f'data-entries-patient="{me.public_id}"' in page
+    assert "2 symptom diary days, 3 exercise sessions, 1 DMT dose" in page
+    r = nurse.post(f"/portal/clinic/{me.public_id}/entries/reviewed/",
+                   {"next": "/portal/review/#review-entries"})
+    assert r.status_code == 302 and r["Location"] == "/portal/review/#review-entries"
+    page = nurse.get("/portal/review/").content.decode()
+    assert f'data-entries-patient="{me.public_id}"' not in page
+    assert "No new diary, exercise or medicine entry waits for review." in page
+    # an address elsewhere is not followed
+    ExerciseSession.objects.create(patient=me, date=timezone.localdate(), kind="other",
+                                   minutes=5)
+    r = nurse.post(f"/portal/clinic/{me.public_id}/entries/reviewed/",
+                   {"next": "https://example.org/"})
+    assert r["Location"] == f"/portal/clinic/{me.public_id}/entries/"

@@ -17,7 +17,7 @@ from neda.rules import pro
 from neda.web.clinic.course import OPTIONS, course_for, tables_for
 from neda.web.clinic.models import Patient, PatientAccount, ProAnswer
 from neda.web.portal.models import QuestionnaireSchedule
-from neda.web.portal.questionnaires import MFIS_ITEMS, due_questionnaires
+from neda.web.portal.questionnaires import MFIS_ITEMS, due_questionnaires, history
 
 from .conftest import login
 
@@ -54,6 +54,10 @@ def test_mfis_is_scored_at_once_by_the_clinics_scorer(db: Any) -> None:
     bridged = pro.mfis(tables_for([me]).pros, OPTIONS.pro)
     bridged = bridged[bridged["date"] == pd.Timestamp(today)].iloc[0]
     assert direct["mfis_total"] == bridged["mfis_total"] == sum(ANSWERS.values())
+    mine = history(me, "MFIS")[-1]  # the page's history: the whole-table scorer
+    assert mine["date"] == today
+    for key in pro.INSTRUMENT_COLUMNS["MFIS"]:
+        assert mine[key] == direct[key] == bridged[key]
     page = htmllib.unescape(client.get(r["Location"]).content.decode())
     total = f"{direct['mfis_total']:g}"
     assert f"Your score: {total}" in page and "0 to 84" in page
@@ -125,3 +129,31 @@ def test_a_reminder_when_the_schedule_says_one_is_due(db: Any, clinician: Any) -
     assert [d.code for d in due_questionnaires(me, today + dt.timedelta(weeks=2))] == ["MFIS"]
     other = _own("patient2")
     assert [d.every_weeks for d in due_questionnaires(other)] == [12]
+
+
+def test_a_bad_schedule_is_refused(db: Any, clinician: Any) -> None:
+    QuestionnaireSchedule.objects.all().delete()
+    for bad in ("0", "-3", "abc", "9999"):
+        r = clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": bad})
+        assert r.status_code == 200
+    assert not QuestionnaireSchedule.objects.exists()
+    # blank removes a schedule
+    clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": "8"})
+    assert QuestionnaireSchedule.objects.get().every_weeks == 8
+    clinician.post("/portal/clinic/questionnaire-schedule/", {"MFIS": ""})
+    assert not QuestionnaireSchedule.objects.exists()
+    assert login("researcher").post("/portal/clinic/questionnaire-schedule/",
+                                    {"MFIS": "4"}).status_code == 403
+
+
+def test_a_stored_answer_that_does_not_read_is_said(db: Any) -> None:
+    me = _own("patient1")
+    ProAnswer.objects.filter(patient=me).delete()
+    ProAnswer.objects.create(patient=me, date=dt.date(2026, 1, 5), instrument="MFIS",
+                             item="1", response="9")  # e.g. entered by hand at the clinic
+    client = login("patient1")
+    for url in ("/portal/questionnaires/", "/portal/questionnaires/MFIS/",
+                "/portal/questionnaires/MFIS/?scored=2026-01-05"):
+        r = client.get(url)
+        assert r.status_code == 200 and "Earlier answers cannot be scored" in \
+            r.content.decode(), url

@@ -1,6 +1,7 @@
 """Template context of the portal: the count of what waits for review, in the staff
-navigation (editors only: they are the ones who review); the questionnaires due (the reminder
-banner of every portal page), computed only when a page shows it and once per request."""
+navigation (editors only: they are the ones who review); and the questionnaires due (the
+reminder banner of every portal page), computed only when a page shows it and once per
+request."""
 
 from __future__ import annotations
 

@@ -145,6 +145,12 @@ def adherence_summary(patient: Patient, days: int = 28,
 
 
 # --------------------------------------------------------------------------- the review queue
+#: How the review queue names a count of each kind of entry (one, several).
+KIND_WORDS = {"symptoms": ("symptom diary day", "symptom diary days"),
+              "exercise": ("exercise session", "exercise sessions"),
+              "adherence": ("DMT dose", "DMT doses"),
+              "symptom_medication": ("symptom medicine", "symptom medicines")}
+
 @dataclass(frozen=True)
 class Unreviewed:
     """A patient's entries the clinic has not reviewed yet, per kind."""
@@ -156,6 +162,11 @@ class Unreviewed:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def summary(self) -> str:
+        """E.g. "2 symptom diary days, 3 exercise sessions, 1 DMT dose"."""
+        return ", ".join(f"{n} {KIND_WORDS[k][n != 1]}" for k, n in self.counts.items())
 
 
 def unreviewed_entries(patients: QuerySet[Patient]) -> list[Unreviewed]:
@@ -198,3 +209,15 @@ def mark_reviewed(patient: Patient, user: Any,
                 entry.save(update_fields=["reviewed_at", "reviewed_by"])
                 done += 1
     return done
+
+
+def review_section(user: Any) -> Any:
+    """The review queue's "new entries" section (:mod:`.queue`): the patients of the user's
+    clinic with entries not yet reviewed, newest first."""
+    from neda.web.clinic.access import patients_for_user
+
+    from .queue import Section
+
+    return Section("entries", "New diary entries", "portal/review/_entries.html",
+                   unreviewed_entries(patients_for_user(user)),
+                   "No new diary, exercise or medicine entry waits for review.")

@@ -27,6 +27,11 @@ EFFORT = [("", "-")] + [(i, f"{i} - {w}" if w else str(i)) for i, w in (
 MAX_DAYS_BACK = 60
 
 
+def _chosen(field: forms.BoundField) -> str:
+    value = field.value()
+    return "" if value is None else str(value)
+
+
 class _Dated(forms.Form):
     date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -57,8 +62,11 @@ class SymptomForm(_Dated):
                 help_text=f"0 = {low}, 10 = {high}")
         self.order_fields(["date", *(c for c, *_ in DIARY_SYMPTOMS), "note"])
 
-    def symptom_fields(self) -> list[forms.BoundField]:
-        return [self[code] for code, *_ in DIARY_SYMPTOMS]
+    def symptom_rows(self) -> list[dict[str, Any]]:
+        """Each symptom's field with its chosen value as text: the template writes the eleven
+        buttons itself (77 radio widgets rendered one by one took most of the page's time)."""
+        return [{"field": self[code], "chosen": _chosen(self[code]),
+                 "choices": [str(i) for i in range(11)]} for code, *_ in DIARY_SYMPTOMS]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -78,6 +86,7 @@ class ExerciseForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["minutes"].widget.attrs["min"] = 1  # the model's field says 0
         self.fields["effort"] = forms.TypedChoiceField(
             label=self.fields["effort"].label, choices=EFFORT, coerce=int, required=False,
             empty_value=None, help_text="Borg CR10 scale")
@@ -131,6 +140,13 @@ class QuestionnaireForm(forms.Form):
                 label=f"{n}. {text}", choices=questionnaire.options, coerce=int,
                 widget=forms.RadioSelect, error_messages={
                     "required": "Answer this question (choose the nearest answer)."})
+
+    def item_rows(self) -> list[dict[str, Any]]:
+        """Each item's field, its chosen answer as text and the options (value, words); the
+        template writes the radio buttons itself (see :meth:`SymptomForm.symptom_rows`)."""
+        options = [(str(v), words) for v, words in self.questionnaire.options]
+        return [{"field": self[f"item_{n}"], "chosen": _chosen(self[f"item_{n}"]),
+                 "options": options} for n in range(1, len(self.questionnaire.items) + 1)]
 
     def answers(self) -> dict[int, int]:
         return {n: self.cleaned_data[f"item_{n}"]

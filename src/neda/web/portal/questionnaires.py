@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -133,11 +134,26 @@ def stored_answers(patient: Patient, code: str, day: dt.date) -> dict[int, int]:
 
 
 def history(patient: Patient, code: str) -> list[dict[str, Any]]:
-    """Every earlier response set of this instrument, oldest first, scored."""
-    days = (ProAnswer.objects.filter(patient=patient, instrument=code)
-            .values_list("date", flat=True).distinct().order_by("date"))
-    return [{"date": day, **score_answers(code, stored_answers(patient, code, day))}
-            for day in days]
+    """Every response set of this instrument, oldest first, scored in one call of
+    :func:`neda.rules.pro.score_pros` (the scorer of the whole table, same options)."""
+    rows = list(ProAnswer.objects.filter(patient=patient, instrument=code)
+                .values_list("date", "item", "response"))
+    if not rows:
+        return []
+    frame = pd.DataFrame(rows, columns=["date", "item", "response"])
+    frame.insert(0, "subject", 0)
+    frame.insert(2, "instrument", code)
+    frame["date"] = pd.to_datetime(frame["date"])
+    scored = pro.score_pros(frame, OPTIONS.pro)
+    columns = ["instrument", "n_items", "items_answered", "scored", "reason",
+               *pro.INSTRUMENT_COLUMNS[code]]
+    out: list[dict[str, Any]] = []
+    for record in scored[["date", *columns]].to_dict("records"):
+        item = {str(k): None if isinstance(v, float) and v != v else v
+                for k, v in record.items()}
+        item["date"] = record["date"].date()
+        out.append(item)
+    return out
 
 
 # --------------------------------------------------------------------------- what a score means

@@ -8,6 +8,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from neda.web.clinic.access import (
     editor_required,
@@ -50,7 +51,7 @@ def entries_reviewed(request: HttpRequest, public_id: UUID) -> HttpResponse:
     n = mark_reviewed(patient, request.user, [kind] if kind in ENTRY_MODELS else None)
     messages.success(request, f"{n} entr{'y' if n == 1 else 'ies'} marked reviewed.")
     back = request.POST.get("next", "")
-    if back.startswith("/") and not back.startswith("//"):
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):  # this site only
         return redirect(back)
     return redirect("portal_patient_entries", public_id=patient.public_id)
 

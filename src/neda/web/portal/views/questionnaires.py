@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from neda.io import InputError
 from neda.web.clinic.access import patient_required
 from neda.web.clinic.models import Patient
 
@@ -31,6 +32,15 @@ from ..questionnaires import (
 from ._own import own_patient
 
 
+def _history(patient: Patient, code: str) -> tuple[list[dict[str, Any]], str]:
+    """The scored history, or none and the scorer's message when a stored answer (e.g. one
+    the clinic entered) does not read: said on the page, never hidden."""
+    try:
+        return history(patient, code), ""
+    except (InputError, ValueError) as exc:
+        return [], str(exc)
+
+
 def _result(patient: Patient, code: str, scored: str) -> dict[str, Any] | None:
     """The response set of that day scored and worded, beside the one before it (the page
     after sending a questionnaire)."""
@@ -41,9 +51,12 @@ def _result(patient: Patient, code: str, scored: str) -> dict[str, Any] | None:
     answers = stored_answers(patient, code, day)
     if not answers:
         return None
-    scores = score_answers(code, answers)
+    try:
+        scores = score_answers(code, answers)
+    except (InputError, ValueError):  # changed since by the clinic: said by _history's note
+        return None
     key = headline(code)
-    past = [h for h in history(patient, code) if h["date"] < day]
+    past = [h for h in _history(patient, code)[0] if h["date"] < day]
     now, before = scores.get(key), past[-1].get(key) if past else None
     change = ""
     if now is not None and before is not None:
@@ -60,14 +73,17 @@ def _result(patient: Patient, code: str, scored: str) -> dict[str, Any] | None:
 def questionnaire_list(request: HttpRequest) -> HttpResponse:
     patient = own_patient(request)
     done = []
+    problems = []
     for code, q in QUESTIONNAIRES.items():
-        past = history(patient, code)
+        past, problem = _history(patient, code)
+        if problem:
+            problems.append(problem)
         if past:
             done.append({"questionnaire": q, "latest": past[-1],
                          "score": past[-1].get(headline(code)), "count": len(past)})
     return render(request, "portal/diary/questionnaires.html", {
         "due": due_questionnaires(patient), "questionnaires": QUESTIONNAIRES.values(),
-        "done": done, "left_out": LEFT_OUT})
+        "done": done, "left_out": LEFT_OUT, "problems": problems})
 
 
 @patient_required
@@ -86,7 +102,7 @@ def questionnaire(request: HttpRequest, instrument: str) -> HttpResponse:
     else:
         form = QuestionnaireForm(q)
     result = _result(patient, q.code, request.GET.get("scored", ""))
-    past = history(patient, q.code)
+    past, problem = _history(patient, q.code)
     key = headline(q.code)
     chart = {"kind": "lines", "title": f"{q.code} over time", "y_max": None,
              "series": [{"name": q.code, "x": [h["date"].isoformat() for h in past
@@ -94,4 +110,5 @@ def questionnaire(request: HttpRequest, instrument: str) -> HttpResponse:
                          "y": [h.get(key) for h in past if h.get(key) == h.get(key)]}]}
     return render(request, "portal/diary/questionnaire.html", {
         "q": q, "form": form, "result": result, "past": past[::-1], "key": key,
+        "problem": problem,
         "chart": chart})
