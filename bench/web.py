@@ -368,6 +368,14 @@ def portal_phase(base: str, sessions: list[Session], apis: list[Session], ids: l
     for session, name in zip(patients, users, strict=True):
         session.login(name)  # lands on the portal's home: each worker computes a course once
     tokens = [p.csrf("/portal/diary/") for p in patients]
+    # the page alone first: one patient, one request at a time (each worker's course cached)
+    alone = []
+    for _ in range(30):
+        t0 = time.perf_counter()
+        patients[0].get("/portal/")
+        alone.append(time.perf_counter() - t0)
+    print(f"\nportal home, one client alone: p50 {1000 * _p(alone, 50):.0f} ms, "
+          f"p95 {1000 * _p(alone, 95):.0f} ms (30 requests)")
     results, elapsed = run_portal_phase(base, sessions, apis, ids, patients, tokens, seconds)
     report(f"portal ({len(sessions)} clinic clients as above and {len(patients)} patients, "
            "0.5-1.5 s between requests)", results, elapsed)
