@@ -111,8 +111,13 @@ TEMPLATES = [{
 DATABASES = {"default": dj_database_url.config(
     default=f"sqlite:///{DATA_DIR / 'neda-clinic.sqlite3'}", conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # the demo clinic is served by several workers: wait for a lock instead of failing
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # the demo clinic is served by several workers: wait for a lock instead of failing; and
+    # take the write lock when a transaction begins (IMMEDIATE): a transaction that read first
+    # and then writes cannot wait for another writer (SQLite answers "database is locked" at
+    # once, the busy timeout unused) - two patients saving diary entries at the same moment
+    # got a 500 under the load test (bench/web.py) before this
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20,
+                                                          transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Passwords: Argon2 first (hashes of other kinds are upgraded at the next login).
