@@ -46,9 +46,16 @@ $(NP2)/.installed: pyproject.toml
 	$(NP2)/bin/python -c "import numpy; assert int(numpy.__version__.split('.')[0]) >= 2, numpy.__version__"
 	touch $@
 
+# axe-core (the accessibility check of the browser tests), pinned by its package-lock.json and
+# injected from node_modules: never from a CDN.
+AXE := tests/web/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/web/axe/package.json tests/web/axe/package-lock.json
+	npm ci --prefix tests/web/axe --no-audit --no-fund --silent
+	touch $@
+
 # Everything on SQLite (the browser tests in Chromium too), the web tests again on PostgreSQL,
 # the core again under numpy 2.
-test: $(VENV)/.installed-test $(NP2)/.installed
+test: $(VENV)/.installed-test $(NP2)/.installed $(AXE)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	NEDA_DATA_DIR=build/test-sqlite $(BIN)/pytest -q
@@ -67,13 +74,13 @@ test-postgres: $(VENV)/.installed-test
 	fi ; \
 	echo "web tests on PostgreSQL" ; \
 	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres $(BIN)/pytest -q tests/web \
-		--ignore=tests/web/test_browser.py
+		--ignore=tests/web/test_browser.py --ignore=tests/web/test_portal_browser.py
 
-# The screenshots of the docs (patient list, overview, import preview), taken by the browser
-# tests in Debian's Chromium, into docs/screenshots/.
-screenshots: $(VENV)/.installed-test
+# The screenshots of the docs (patient list, overview, import preview; the portal on a phone),
+# taken by the browser tests in Debian's Chromium, into docs/screenshots/.
+screenshots: $(VENV)/.installed-test $(AXE)
 	NEDA_REQUIRE_BROWSER=1 NEDA_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q \
-		-p no:cacheprovider tests/web/test_browser.py
+		-p no:cacheprovider tests/web/test_browser.py tests/web/test_portal_browser.py
 
 clean:
 	rm -rf $(VENV) $(NP2) build

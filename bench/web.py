@@ -1,7 +1,8 @@
-"""Load test of the clinic: 50 concurrent clients against a 2-worker gunicorn on a demo clinic.
+"""Load test of the clinic: 50 concurrent clients against a 2-worker gunicorn on a demo clinic;
+then the patient portal under the same load.
 
     python bench/web.py                        # 5,000 patients, 50 clients, 30 s per phase
-    python bench/web.py --patients 300 --seconds 10 --clients 20
+    python bench/web.py --patients 300 --seconds 10 --clients 20 --portal-clients 10
 
 Builds (once, cached in ``build/bench-web-<N>``) a SQLite demo clinic of ``--patients`` patients,
 serves it with ``gunicorn --workers 2`` exactly as ``make run`` does, logs every client in as the
@@ -18,6 +19,16 @@ Two phases, reported separately:
                server's throughput at full load, and the latency 50 waiting clinicians would see.
 ``clinic``     every client waits a random 0.5-1.5 s between requests (a clinician reads a page
                before opening the next): the latency of a busy clinic of 50 people.
+
+``portal``     the clinic phase again (the same clinicians, same pauses) and, at the same time,
+               ``--portal-clients`` patients logged in to the portal (demo accounts made for the
+               benchmark), each waiting 0.5-1.5 s between requests: 4 in 5 open the portal's
+               home page (their course in plain words), 1 in 5 log a symptom diary entry. The
+               issue's target: the portal home page's p95 under 150 ms. A diary entry is *one
+               request*: one POST carrying the whole entry (stored, the course's data version
+               unchanged), answered by a redirect; the diary page that the browser then loads
+               (POST-redirect-GET) is counted apart, as ``diary page``. The report counts the
+               requests of every entry and says if any entry took more than one POST.
 
 Courses are cached per worker process (keyed by data version and rule-set digest), so a patient's
 first overview in a worker computes the course and later ones do not; the report gives the first
@@ -49,6 +60,7 @@ import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-0f3c9a"
@@ -100,6 +112,35 @@ def issue_token(data_dir: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+def portal_logins(data_dir: Path, n: int) -> list[str]:
+    """``n`` patient logins (``bench-patient-<i>``, the benchmark's password) on the first
+    patients without one; the database migrated first (a cached clinic may predate the portal)."""
+    subprocess.run([*_bin("neda-admin"), "migrate", "--noinput", "-v0"], env=_env(data_dir),
+                   check=True)
+    code = f"""import django; django.setup()
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from neda.web.clinic.models import Patient, PatientAccount
+users = get_user_model()
+password = make_password({PASSWORD!r})  # one hash for all: argon2 takes a while each
+names = []
+for i in range({n}):
+    name = f"bench-patient-{{i + 1}}"
+    user, made = users.objects.get_or_create(username=name)
+    if made or not PatientAccount.objects.filter(user=user).exists():
+        user.password = password
+        user.save()
+        patient = Patient.objects.filter(account__isnull=True).order_by("pk").first()
+        PatientAccount.objects.create(user=user, patient=patient)
+    names.append(name)
+print(" ".join(names))
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, env={**_env(data_dir),
+                                         "DJANGO_SETTINGS_MODULE": "neda.web.settings"})
+    return out.stdout.split()
+
+
 def patient_ids(data_dir: Path) -> list[str]:
     code = ("import django; django.setup();"
             "from neda.web.clinic.models import Patient;"
@@ -135,6 +176,9 @@ class Session:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # POSTs: one request each, their redirect not followed (counted apart)
+        self.posting = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _Unfollowed())
 
     def login(self, username: str) -> None:
         with self.opener.open(f"{self.base}/login/", timeout=30) as r:
@@ -162,12 +206,42 @@ class Session:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return 0
 
+    def csrf(self, path: str) -> str:
+        """The CSRF token of a page's form (read once; it stays valid for the session)."""
+        with self.opener.open(f"{self.base}{path}", timeout=60) as r:
+            page = r.read().decode()
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if match is None:
+            raise SystemExit(f"{path} has no form")
+        return match.group(1)
+
+    def post(self, path: str, fields: dict[str, str]) -> tuple[int, str]:
+        """(status, Location) of one POST, its redirect not followed."""
+        request = urllib.request.Request(
+            self.base + path, data=urllib.parse.urlencode(fields).encode(),
+            headers={"Referer": self.base + path})
+        try:
+            with self.posting.open(request, timeout=60) as r:
+                r.read()
+                return int(r.status), ""
+        except urllib.error.HTTPError as error:  # a redirect too: it is not followed
+            return int(error.code), error.headers.get("Location", "")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0, ""
+
+
+class _Unfollowed(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the redirect is answered to the caller, not followed
+
 
 @dataclass
 class Results:
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    entries: int = 0      # diary entries logged
+    entry_posts: int = 0  # the POSTs they took (one each: the entry is one request)
 
     def add(self, kind: str, seconds: float, status: int) -> None:
         with self.lock:
@@ -212,6 +286,63 @@ def run_phase(base: str, sessions: list[Session], apis: list[Session], ids: list
     return results, time.perf_counter() - t0
 
 
+SYMPTOMS = ("fatigue", "spasticity", "pain", "sleep", "mood", "bladder", "walking")
+
+
+def _portal_request(session: Session, token: str, rng: random.Random, results: Results
+                    ) -> None:
+    """One patient's step: the portal home, or a diary entry (one POST; then the page)."""
+    if rng.random() < 0.8:
+        t0 = time.perf_counter()
+        status = session.get("/portal/")
+        results.add("portal home", time.perf_counter() - t0, status)
+        return
+    fields = {"csrfmiddlewaretoken": token, "date": time.strftime("%Y-%m-%d", time.gmtime()),
+              **{s: str(rng.randint(0, 10)) for s in rng.sample(SYMPTOMS, 3)}}
+    t0 = time.perf_counter()
+    status, location = session.post("/portal/diary/", fields)
+    results.add("diary entry", time.perf_counter() - t0, 200 if status == 302 else status)
+    with results.lock:
+        results.entries += 1
+        results.entry_posts += 1
+    if status == 302 and location:  # what the browser loads next: the diary page
+        t0 = time.perf_counter()
+        status = session.get(location)
+        results.add("diary page", time.perf_counter() - t0, status)
+
+
+def run_portal_phase(base: str, sessions: list[Session], apis: list[Session], ids: list[str],
+                     patients: list[Session], tokens: list[str], seconds: float
+                     ) -> tuple[Results, float]:
+    """The clinic phase's clients and, at the same time, the portal's patients."""
+    results = Results()
+    stop = time.monotonic() + seconds
+    think = (0.5, 1.5)
+
+    def clinician(i: int) -> None:
+        rng = random.Random(i)
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            kind, status = _request(sessions[i], apis[i], ids, rng)
+            results.add(kind, time.perf_counter() - t0, status)
+            time.sleep(rng.uniform(*think))
+
+    def patient(i: int) -> None:
+        rng = random.Random(10_000 + i)
+        while time.monotonic() < stop:
+            _portal_request(patients[i], tokens[i], rng, results)
+            time.sleep(rng.uniform(*think))
+
+    t0 = time.perf_counter()
+    threads = ([threading.Thread(target=clinician, args=(i,)) for i in range(len(sessions))]
+               + [threading.Thread(target=patient, args=(i,)) for i in range(len(patients))])
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, time.perf_counter() - t0
+
+
 def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
         else values[0]
@@ -231,6 +362,31 @@ def report(name: str, results: Results, elapsed: float) -> None:
         print(f"  errors in {kind}: " + ", ".join(f"{c} x{codes.count(c)}" for c in set(codes)))
 
 
+def portal_phase(base: str, sessions: list[Session], apis: list[Session], ids: list[str],
+                 users: list[str], seconds: float) -> None:
+    patients = [Session(base) for _ in users]
+    for session, name in zip(patients, users, strict=True):
+        session.login(name)  # lands on the portal's home: each worker computes a course once
+    tokens = [p.csrf("/portal/diary/") for p in patients]
+    # the page alone first: one patient, one request at a time (each worker's course cached)
+    alone = []
+    for _ in range(30):
+        t0 = time.perf_counter()
+        patients[0].get("/portal/")
+        alone.append(time.perf_counter() - t0)
+    print(f"\nportal home, one client alone: p50 {1000 * _p(alone, 50):.0f} ms, "
+          f"p95 {1000 * _p(alone, 95):.0f} ms (30 requests)")
+    results, elapsed = run_portal_phase(base, sessions, apis, ids, patients, tokens, seconds)
+    report(f"portal ({len(sessions)} clinic clients as above and {len(patients)} patients, "
+           "0.5-1.5 s between requests)", results, elapsed)
+    home = results.times.get("portal home", [])
+    if home:
+        print(f"  portal home p95 {1000 * _p(home, 95):.0f} ms (target 150 ms)")
+    print(f"  diary entries: {results.entries}, POSTs they took: {results.entry_posts} "
+          f"({results.entry_posts / max(results.entries, 1):.2f} request per entry; the diary "
+          "page after the redirect counted apart)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=5000)
@@ -239,9 +395,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--portal-clients", type=int, default=20,
+                        help="patients using the portal during the last phase (0: no portal "
+                        "phase)")
     args = parser.parse_args()
 
     data_dir = build_clinic(args.patients, args.seed)
+    portal_users = portal_logins(data_dir, args.portal_clients) if args.portal_clients else []
     ids = patient_ids(data_dir)
     token = issue_token(data_dir)
     base = f"http://127.0.0.1:{args.port}"
@@ -274,6 +434,8 @@ def main() -> None:
         report(f"saturated ({args.clients} clients, no pause)", results, elapsed)
         results, elapsed = run_phase(base, sessions, apis, ids, args.seconds, think=(0.5, 1.5))
         report(f"clinic ({args.clients} clients, 0.5-1.5 s between requests)", results, elapsed)
+        if portal_users:
+            portal_phase(base, sessions, apis, ids, portal_users, args.seconds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

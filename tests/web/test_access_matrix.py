@@ -30,8 +30,6 @@ from neda.web.clinic.access import POLICIES
 from neda.web.clinic.models import RECORD_MODELS, ApiToken, Patient, PatientAccount, Relapse
 
 ROLES = ("anonymous", "clinician", "nurse", "researcher", "admin", "patient")
-#: Values of URL parameters that name no record (e.g. the portal's questionnaire code).
-OTHER_PARAMS: dict[str, Any] = {"instrument": "MFIS"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,14 @@ def _policy(route: Route) -> str:
 def test_every_route_has_an_access_policy() -> None:
     untagged = [r.pattern for r in _routes() if not _is_api(r) and _policy(r) not in POLICIES]
     assert untagged == [], f"routes without an access policy: {untagged}"
+
+
+def test_every_route_is_reached() -> None:
+    """No route drops out of the matrix for want of a value of one of its parameters."""
+    known = {"public_id", "table", "pk", *KWARGS}
+    missing = {(r.pattern, p) for r in _routes() if not _is_api(r)
+               for p in re.findall(r"<(?:\w+:)?(\w+)>", r.pattern) if p not in known}
+    assert missing == set(), f"add values for these URL parameters to KWARGS: {missing}"
 
 
 def test_every_portal_route_is_filled_in() -> None:
@@ -141,13 +147,22 @@ def _client(role: str) -> Client:
     return client
 
 
+#: Values of URL parameters that name no patient (the matrix fills ``public_id``, ``table`` and
+#: ``pk`` itself): a link's user id and token (invitations, password resets) - an invalid
+#: token, so that the pages answer "this link does not work" - and names of things that are
+#: not records.
+KWARGS: dict[str, Any] = {"uidb64": "MQ", "token": "0-invalid",
+                          # the portal's questionnaire code
+                          "instrument": "MFIS"}
+
+
 def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, bool]]:
     """(label, url, reachable): the route filled with each kind of target."""
     params = set(re.findall(r"<(?:\w+:)?(\w+)>", route.pattern))
     if "public_id" not in params:
-        url = _fill(route.pattern, OTHER_PARAMS)
-        if url is not None:
-            yield "no object", url, True
+        url = _fill(route.pattern, dict(KWARGS))
+        if url is not None:  # a made-up token is nobody's: 404 (an import's upload)
+            yield "no object", url, "token" not in params
         return
     tables = list(RECORD_MODELS) if "table" in params else [None]
     kinds = (("own clinic", world.sibling if role != "patient" else world.own, True),
@@ -155,7 +170,7 @@ def _targets(route: Route, world: World, role: str) -> Iterator[tuple[str, str, 
              ("another patient", world.sibling, role != "patient"))
     for label, patient, reachable in kinds:
         for table in tables:
-            values: dict[str, Any] = {**OTHER_PARAMS, "public_id": patient.public_id,
+            values: dict[str, Any] = {**KWARGS, "public_id": patient.public_id,
                                       **_route_values(route, world, patient)}
             if table is not None:
                 values["table"] = table
@@ -234,3 +249,31 @@ def test_api_access_matrix(role: str, world: World) -> None:
                 failures.append(f"GET {route.pattern} ({label}) as {role}: {status} "
                                 "(another clinic's or patient's data reached)")
     assert failures == []
+
+
+def test_a_patient_never_sees_another_patients_identifiers(world: World) -> None:
+    """Every page a patient may open (every route, own record and others') is free of the
+    other patients' opaque ids, registry identifiers and names: patient A never reaches B's
+    data, whatever the page (portal, review queue, exports) or the way it is asked for."""
+    client = _client("patient")
+    others = [world.sibling, world.foreign]
+    for n, other in enumerate(others):  # identifiers that cannot occur by chance in a page
+        other.subject, other.name = f"LEAK-CHECK-{n}", f"Zebedee Quartermaine {n}"
+        other.save()
+    leaks = []
+    opened = 0
+    for route in _routes():
+        if _is_api(route):
+            continue
+        for label, url, _reachable in _targets(route, world, "patient"):
+            response = client.get(url)
+            if response.status_code != 200 or not hasattr(response, "content"):
+                continue
+            opened += 1
+            page = response.content.decode(errors="replace")
+            for other in others:
+                for value in (str(other.public_id), other.subject, other.name):
+                    if value in page:
+                        leaks.append(f"{url} ({label}) shows {value!r}")
+    assert opened > 10  # the portal's pages were read, not only refused
+    assert leaks == []

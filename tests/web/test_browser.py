@@ -24,23 +24,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .live_server import FreshDatabase, Server, fresh_database
+from .browsing import OUTPUT, LiveClinic, chromium, screenshot, served_clinic, unavailable
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / "build" / "test-output" / "browser"
 PASSWORD = "browser-test-password-1"
 VIEWPORT = {"width": 1400, "height": 900}
 PATIENTS = 20
@@ -48,48 +42,13 @@ DATE = r"(\d{4}-\d\d-\d\d)"
 
 
 # ------------------------------------------------------------------ browser and server
-def _unavailable(reason: str) -> None:
-    if os.environ.get("NEDA_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason}, and NEDA_REQUIRE_BROWSER=1 requires the browser tests")
-    pytest.skip(reason)
-
-
-def _chromium() -> str:
-    """$NEDA_CHROMIUM, else Debian's /usr/bin/chromium, else chromium on the PATH."""
-    given = os.environ.get("NEDA_CHROMIUM")
-    if given:
-        found = given if os.access(given, os.X_OK) else None
-    else:
-        path = "/usr/bin/chromium"
-        found = path if os.access(path, os.X_OK) else shutil.which("chromium")
-    if not found:
-        where = f"NEDA_CHROMIUM={given}" if given else "/usr/bin/chromium, chromium on the PATH"
-        _unavailable(f"Chromium is not installed ({where})")
-    return str(found)
-
-
-@dataclass
-class LiveClinic:
-    """The served clinic: its address, and its database for scripts in other processes."""
-
-    base: str
-    fresh: FreshDatabase
-
-    def value(self, expression: str) -> Any:
-        """A value computed by Django in another process, on the server's database."""
-        done = self.fresh.script(
-            "import json\nfrom neda.web.clinic.models import *\n"
-            f"print(json.dumps({expression}))\n")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = _chromium()
+    executable = chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("Playwright is not installed (pip install -e '.[test]')")
+        unavailable("Playwright is not installed (pip install -e '.[test]')")
     from playwright.sync_api import expect
 
     expect.set_options(timeout=15_000)  # the first course of a worker takes a few seconds
@@ -108,16 +67,8 @@ def clinic(browser: Browser, tmp_path_factory: pytest.TempPathFactory
     process's cache of computed courses, so a cache that a change fails to invalidate shows
     (with two, the other worker's empty cache could hide it)."""
     folder = tmp_path_factory.mktemp("browser")
-    with fresh_database(folder, sqlite=True) as fresh:
-        fresh.env["NEDA_DEMO_PASSWORD"] = PASSWORD
-        fresh.manage("collectstatic", "--noinput", "-v0")
-        fresh.manage("demo_clinic", "--patients", str(PATIENTS), "--seed", "3",
-                     "--patient-accounts", "0")
-        server = Server(fresh, folder, workers=1)
-        try:
-            yield LiveClinic(server.base, fresh)
-        finally:
-            server.stop()
+    with served_clinic(folder, PASSWORD, PATIENTS, patient_accounts=0) as served:
+        yield served
 
 
 @pytest.fixture
@@ -146,20 +97,6 @@ def page(browser: Browser, clinic: LiveClinic, page_errors: list[str],
             OUTPUT.mkdir(parents=True, exist_ok=True)
             tab.screenshot(path=OUTPUT / f"failed-{request.node.name}.png", full_page=True)
         context.close()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """A full-page screenshot into the test output, copied to $NEDA_SCREENSHOTS_DIR if set."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / name
-    page.screenshot(path=path, full_page=True)
-    assert path.stat().st_size > 10_000, f"{path} looks empty"
-    docs = os.environ.get("NEDA_SCREENSHOTS_DIR")
-    if docs:
-        folder = Path(docs) if Path(docs).is_absolute() else ROOT / docs
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, folder / name)
-    return path
 
 
 def log_in(page: Page) -> None:

@@ -38,12 +38,12 @@ def test_every_screen_of_a_role_is_linked_and_every_link_opens(demo_patient: Pat
 
     expected = {
         "clinician": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                      "/portal/review/"},
+                      "/portal/review/", "/account/"},
         "nurse": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                  "/portal/review/"},
-        "researcher": {"/patients/", "/export/", "/edss/"},
+                  "/portal/review/", "/account/"},
+        "researcher": {"/patients/", "/export/", "/edss/", "/account/"},
         "admin": {"/patients/", "/patients/new/", "/import/", "/export/", "/edss/",
-                  "/deleted/", "/portal/review/"},
+                  "/deleted/", "/portal/review/", "/account/"},
     }
     overview = f"/patients/{demo_patient.public_id}/"
     for role, screens in expected.items():

@@ -64,6 +64,7 @@ from ..rules.relapses import relapse_hygiene
 from ..summary import CourseSummary, SummaryOptions, summarise
 from .proportions import (
     PROPORTION_COLUMNS,
+    Measure,
     neda_counts,
     proportions_from_counts,
     reduce_neda_counts,
@@ -544,7 +545,7 @@ def _summary_part(part: _Part, *, cohort: _Cohort, args: tuple[Any, ...]) -> Any
 
 #: the NEDA proportions a Dask run reduces: per drug and treatment year (each year on its
 #: own), NEDA-3 and NEDA-4 (:func:`neda.cohort.neda_proportions`'s defaults)
-NEDA_MEASURES = ("neda3", "neda4")
+NEDA_MEASURES: tuple[Measure, ...] = ("neda3", "neda4")
 
 
 def _neda_counts_part(summary: CourseSummary) -> pd.DataFrame:

@@ -6,7 +6,11 @@ Configured by environment variables so that one server can run it:
 * ``DATABASE_URL`` (default: SQLite file ``neda-clinic.sqlite3`` in ``NEDA_DATA_DIR``),
 * ``NEDA_ALLOWED_HOSTS`` (comma-separated; default ``127.0.0.1,localhost``),
 * ``NEDA_DATA_DIR`` (default ``./build/clinic``), ``NEDA_SESSION_MINUTES`` (default 30),
-* ``NEDA_SECURE`` (``1`` behind HTTPS: secure cookies, HSTS, HTTPS redirect).
+* ``NEDA_SECURE`` (``1`` behind HTTPS: secure cookies, HSTS, HTTPS redirect),
+* e-mail (portal invitations, password resets): ``NEDA_EMAIL_HOST`` sends by SMTP
+  (``NEDA_EMAIL_PORT`` default 587, ``NEDA_EMAIL_USER``, ``NEDA_EMAIL_PASSWORD``,
+  ``NEDA_EMAIL_TLS`` default ``1``); without it messages are printed to the console (development,
+  the demo clinic). ``NEDA_EMAIL_FROM`` is the sender (default ``neda@localhost``).
 """
 
 from __future__ import annotations
@@ -58,6 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    # optional second factor (TOTP, an authenticator app) for patients and staff
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "neda.web.clinic",
     # the patient portal (its own diary records; screens under /portal/)
     "neda.web.portal",
@@ -74,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then a user with a second factor is asked for its code
+    "django_otp.middleware.OTPMiddleware",
+    "neda.web.portal.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -101,8 +111,13 @@ TEMPLATES = [{
 DATABASES = {"default": dj_database_url.config(
     default=f"sqlite:///{DATA_DIR / 'neda-clinic.sqlite3'}", conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # the demo clinic is served by several workers: wait for a lock instead of failing
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # the demo clinic is served by several workers: wait for a lock instead of failing; and
+    # take the write lock when a transaction begins (IMMEDIATE): a transaction that read first
+    # and then writes cannot wait for another writer (SQLite answers "database is locked" at
+    # once, the busy timeout unused) - two patients saving diary entries at the same moment
+    # got a 500 under the load test (bench/web.py) before this
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20,
+                                                          transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Passwords: Argon2 first (hashes of other kinds are upgraded at the next login).
@@ -131,6 +146,25 @@ AXES_COOLOFF_TIME = 0.5
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# A link of a password reset e-mail, and of a portal invitation, is valid this long (3 days);
+# either is single-use (it is bound to the password's hash, which setting a password changes).
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
+# The issuer shown in authenticator apps next to the account name.
+OTP_TOTP_ISSUER = "neda"
+
+# E-mail: SMTP when NEDA_EMAIL_HOST is set, else printed to the console (development, demo).
+if os.environ.get("NEDA_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["NEDA_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("NEDA_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("NEDA_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("NEDA_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("NEDA_EMAIL_TLS", "1") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("NEDA_EMAIL_FROM", "neda@localhost")
 
 # Sessions expire after inactivity and when the browser closes.
 SESSION_COOKIE_AGE = 60 * int(os.environ.get("NEDA_SESSION_MINUTES", "30"))

@@ -16,6 +16,8 @@ urlpatterns = [
          name="login"),
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("", home.home, name="home"),
+    # before the clinic's records: "patients/<id>/portal-invitation/" is not a record table
+    path("", include("neda.web.portal.urls_accounts")),  # invitations, reset, second factor
     path("", include("neda.web.clinic.urls")),          # screens
     path("", include("neda.web.clinic.urls_records")),  # forms: add, edit, delete, restore
     path("", include("neda.web.clinic.urls_io")),       # import, export
