@@ -58,7 +58,7 @@ def test_bad_input_names_file_row_and_column_and_writes_nothing(tmp_path: Path) 
     result = runner.invoke(app, ["progression", str(bad), "-o", str(out)])
     assert result.exit_code == 1
     text = " ".join(result.output.split())
-    assert "nothing was computed" in text
+    assert "2 problems in the input; nothing was read" in text and text.count("nothing was") == 1
     assert "visits.csv, row 3, column 'edss'" in text and "0.5" in text
     assert "row 4, column 'date'" in text
     assert not out.exists()

@@ -24,12 +24,17 @@ def _wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-@pytest.mark.parametrize(("k", "n"), [(0, 5), (3, 10), (7, 7), (45, 120), (1, 1)])
+@pytest.mark.parametrize(("k", "n"), [(0, 5), (0, 3), (0, 12), (3, 10), (7, 7), (45, 120), (1, 1)])
 def test_wilson_interval_is_the_formula(k: int, n: int) -> None:
     low, high = wilson_interval([k], [n])
     expected = _wilson(k, n)
     assert low[0] == pytest.approx(max(expected[0], 0), abs=1e-12)
     assert high[0] == pytest.approx(min(expected[1], 1), abs=1e-12)
+    # the exact ends, not the formula's rounding (it printed 5.55e-17 for 0 of 3)
+    if k == 0:
+        assert low[0] == 0.0
+    if k == n:
+        assert high[0] == 1.0
     low90, _ = wilson_interval([k], [n], confidence=0.9)
     assert low90[0] == pytest.approx(max(_wilson(k, n, 0.9)[0], 0), abs=1e-12)
 

@@ -103,6 +103,13 @@ def test_every_edss_step_is_accepted(tmp_path: Path) -> None:
 # --- columns ----------------------------------------------------------------------------------
 
 
+def test_a_folder_is_refused_with_the_way_to_read_a_dataset(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        read_visits(tmp_path)
+    assert "is a folder; give the path of a file (a folder of Parquet files is read on " \
+        "Dask: --dask, or client=)" in str(err.value)
+
+
 def test_missing_columns_are_all_listed_with_the_columns_found(tmp_path: Path) -> None:
     path = write_csv(tmp_path, "pid,when,edss\n1,2020-01-01,2.0\n")
     with pytest.raises(InputError) as err:
@@ -112,7 +119,7 @@ def test_missing_columns_are_all_listed_with_the_columns_found(tmp_path: Path) -
     assert lines[0] == (
         "visits.csv, column 'subject': missing; expected a column named 'subject' (or 'id', "
         "'patient', 'patient_id', 'subject_id') (columns found: 'pid', 'when', 'edss'); name "
-        "another column with columns={'subject': ...}"
+        "another column with columns={'subject': ...} (--column TABLE.subject=HEADER)"
     )
     assert lines[1].startswith("visits.csv, column 'date': missing; expected a column named 'date'")
     assert lines[2].startswith("visits.csv, column 't25fw': missing")

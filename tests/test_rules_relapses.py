@@ -98,6 +98,12 @@ def test_thirty_day_merge_boundary(gap, merged):
         assert h.removed["merged_into_row"].tolist() == [0]
         assert h.relapses["merged_from"].tolist() == [2]
         assert h.relapses["merged_rows"].tolist() == ["0;1"]
+        assert h.removed["detail"].iloc[0].startswith("onset 29 days after")
+
+
+def test_one_day_is_singular_in_the_merge_detail():
+    h = relapse_hygiene(rel(0, 1))
+    assert h.removed["detail"].iloc[0].startswith("onset 1 day after the first onset")
 
 
 def test_merge_is_against_the_first_onset_and_keeps_union():

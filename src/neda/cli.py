@@ -187,8 +187,7 @@ def _print_reports(tables: Any) -> None:
 
 
 def _input_failed(exc: Exception) -> typer.Exit:
-    console.print("[red]The input has problems; nothing was computed.[/red]")
-    console.print(str(exc), highlight=False, soft_wrap=True, markup=False)
+    console.print(str(exc), style="red", highlight=False, soft_wrap=True, markup=False)
     return typer.Exit(1)
 
 

@@ -102,6 +102,16 @@ def test_mfis5_uses_the_mfis_items_of_the_short_form(db: Any) -> None:
     assert ProAnswer.objects.filter(patient=me, instrument="MFIS-5").count() == 5
 
 
+def test_an_instrument_typed_in_lower_case_leads_to_its_page(db: Any) -> None:
+    response = login("patient1").get("/portal/questionnaires/mfis/")
+    assert response.status_code == 302 and response["Location"] == "/portal/questionnaires/MFIS/"
+
+
+@pytest.mark.parametrize("code", ["FSS", "MSIS-29v1", "MSWS-12v1"])
+def test_licensed_instruments_are_not_offered_in_any_case(db: Any, code: str) -> None:
+    assert login("patient1").get(f"/portal/questionnaires/{code.lower()}/").status_code == 404
+
+
 @pytest.mark.parametrize("code", ["FSS", "MSIS-29v1", "MSWS-12v1", "nonsense"])
 def test_licensed_instruments_are_not_offered(db: Any, code: str) -> None:
     assert login("patient1").get(f"/portal/questionnaires/{code}/").status_code == 404

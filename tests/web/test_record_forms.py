@@ -283,8 +283,10 @@ def test_a_relapse_within_30_days_of_another_warns_with_the_hygiene_reason(
 def test_an_earlier_relapse_that_absorbs_a_saved_one_warns(nurse: Client,
                                                            relapsing: Patient) -> None:
     r = nurse.post(add_url(relapsing, "relapses"), {**RELAPSE, "onset": "2021-08-20"})
-    assert "will count the saved relapse of 2021-08-28 as part of this one" in \
-        r.context["checked"].warnings[0]
+    warning = r.context["checked"].warnings[0]
+    assert "will count the saved relapse of 2021-08-28 as part of this one" in warning
+    # in a clinician's words: the form's row is "this relapse", never "row form"
+    assert "after the first onset of this relapse" in warning and "row form" not in warning
 
 
 def test_fever_recorded_on_a_confirmed_relapse_warns(nurse: Client,

@@ -49,6 +49,10 @@ def wilson_interval(successes: Any, n: Any, confidence: float = 0.95
         lo, hi = proportion_confint(k[ok], m[ok], alpha=1 - confidence, method="wilson")
         # clipped: the formula's rounding can leave 1e-17 below 0
         low[ok], high[ok] = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+    # the interval's exact ends: 0 successes give a lower end of 0, all successes an upper
+    # end of 1 (the formula's rounding printed 5.55e-17)
+    low[ok & (k == 0)] = 0.0
+    high[ok & (k == m)] = 1.0
     return low, high
 
 

@@ -75,7 +75,7 @@ class Problems:
             wanted,
             None,
             f"a column named '{wanted}'{also} (columns found: {found}); name another column "
-            f"with columns={{'{wanted}': ...}}",
+            f"with columns={{'{wanted}': ...}} (--column TABLE.{wanted}=HEADER)",
             self.table.row_kind,
         )
         self._items.append((-1, len(self._items), problem))

@@ -115,7 +115,8 @@ def load_table(source: Source, *, file_label: str | None, default_label: str,
         if not path.exists():
             raise _fail(label, f"no such file: {path}")
         if path.is_dir():
-            raise _fail(label, f"{path} is a folder; give the path of a file")
+            raise _fail(label, f"{path} is a folder; give the path of a file (a folder of Parquet "
+                                       "files is read on Dask: --dask, or client=)")
         suffix = path.suffix.lower()
         if suffix in _CSV_SUFFIXES:
             return _read_csv(path, label, encoding=encoding, separator=separator)

@@ -844,7 +844,9 @@ def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
 
 def _span(a: float, b: float, anchor: float) -> str:
     lo, hi = int(a - anchor), int(b - anchor)
-    return f"{lo} days" if lo == hi else f"{lo}-{hi} days"
+    if lo == hi:
+        return "1 day" if lo == 1 else f"{lo} days"
+    return f"{lo}-{hi} days"
 
 
 def _merge_chain(code: np.ndarray, a: np.ndarray, b: np.ndarray, merge_days: int

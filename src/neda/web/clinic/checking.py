@@ -621,6 +621,7 @@ def _hygiene_warnings(patient: Patient, row: Mapping[str, str], instance_pk: int
         return
 
     def named(text: str) -> str:
+        text = text.replace(f"row {FORM_ROW}", "this relapse")
         return re.sub(r"\brow (\d+)\b", lambda m: f"the relapse of "
                       f"{onsets.get(int(m.group(1)), 'row ' + m.group(1))}", text)
 

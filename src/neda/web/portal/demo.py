@@ -55,7 +55,8 @@ def add_demo_entries(clinic: Clinic, patients: list[Patient], reviewer: Any,
                     patient=patient, date=day, kind=rng.choice(("walking", "cycling",
                                                                 "swimming", "physiotherapy")),
                     minutes=rng.choice((15, 20, 30, 45, 60)), effort=rng.randint(2, 7), **seen))
-            if day.weekday() == 0:
+            # doses only for a patient on a therapy today (the portal asks about no other)
+            if day.weekday() == 0 and treatment is not None:
                 taken = rng.random() > 0.1
                 doses.append(AdherenceEntry(patient=patient, date=day, taken=taken,
                                             treatment=treatment,

@@ -273,7 +273,7 @@ _IMPORT_HINTS: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
          "under 'Dates are written'"),
         (r"so a decimal comma is read only with decimal=',' \(--decimal ,\)",
          "so choose 'comma' as the decimal mark"),
-        (r"; name another column with columns=\{'(\w+)': \.\.\.\}",
+        (r"; name another column with columns=\{'(\w+)': \.\.\.\}(?: \(--column \S+\))?",
          r"; rename the file's column to '\1'"),
         (r"\(sheet=, --sheet (\w+)=NAME\)", r"(choose the sheet of \1 in the import form)"),
         (r"pick one with sheet='\.\.\.' \(--sheet (\w+)=NAME\)",

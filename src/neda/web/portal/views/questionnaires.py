@@ -90,6 +90,10 @@ def questionnaire_list(request: HttpRequest) -> HttpResponse:
 def questionnaire(request: HttpRequest, instrument: str) -> HttpResponse:
     q = QUESTIONNAIRES.get(instrument)
     if q is None:
+        # /portal/questionnaires/mfis/ typed by hand: the instrument's own page
+        known = {code.upper(): code for code in QUESTIONNAIRES}
+        if instrument.upper() in known:
+            return redirect("portal_questionnaire", known[instrument.upper()])
         raise Http404("no such questionnaire")
     patient = own_patient(request)
     if request.method == "POST":
