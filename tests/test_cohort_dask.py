@@ -150,6 +150,24 @@ def test_text_identifiers_and_pandas_input(client):
     _same_summary(ref, got)
 
 
+@pytest.mark.parametrize("pseudo, cut_off", [(True, "2026-06-30"), (False, "2026-09-01")])
+def test_a_relapse_after_every_other_date_sets_the_cut_off_as_in_memory(client, pseudo,
+                                                                          cut_off):
+    """The monitoring cut-off is the cohort's latest date, counted relapses included: a
+    pseudo-relapse that relapse hygiene removes does not move it, a counted one does."""
+    reg = demo_registry(40, seed=5)
+    assert reg["visits"]["date"].max() == pd.Timestamp("2026-06-30")
+    late = pd.DataFrame({"id": [reg["visits"]["id"].iloc[0]], "date": ["2026-09-01"],
+                         "pseudo": [pseudo], "objective": [True], "steroids": [False]})
+    reg["relapses"] = pd.concat([reg["relapses"], late.astype(reg["relapses"].dtypes)],
+                                ignore_index=True)
+    tables = {k: reg[k] for k in ("visits", "relapses", "mri", "labs")}
+    ref = course_summary(**tables)
+    got = course_summary_dask(**tables, client=client, partitions=4, progress=False)
+    assert set(ref.patients["as_of"]) == {pd.Timestamp(cut_off)}
+    _same_summary(ref, got)
+
+
 def test_a_bad_cell_names_the_file_and_the_global_row(client, tmp_path):
     reg = demo_registry(40, seed=2)
     paths = _dataset(tmp_path, {k: reg[k] for k in ("visits", "relapses")}, files=2)

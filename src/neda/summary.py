@@ -88,6 +88,9 @@ class CourseSummary:
     """The MRI scans as read (rules §9: a Gd count without contrast is unknown)."""
     trends: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Latest and previous value of every score per patient (rules §14.5)."""
+    pooled_arr: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """The cohort's pooled relapse rates, Σ relapses / Σ person-years per window and drug
+    (rules §4.6; ``annualised_relapse_rate(...).pooled``, computed with the rates)."""
 
     def describe(self) -> str:
         """The methods paragraph of the course engine, relapse hygiene included."""
@@ -293,7 +296,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
                          removed_relapses=hygiene.removed if hygiene is not None
                          else empty_table(), assessments=assessments,
                          scans=scans if scans is not None else empty_table(),
-                         trends=trends)
+                         trends=trends, pooled_arr=arr.pooled)
 
 
 _MSFC_INPUTS = ("t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "pasat", "sdmt")

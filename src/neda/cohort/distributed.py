@@ -52,13 +52,12 @@ from ..io import (
     Tables,
     check_subjects,
     ensure_table,
-    followup_from_visits,
     read_relapses,
 )
 from ..io._table import fold
 from ..io.errors import ChangedRows
-from ..rules.arr import POOLED_COLUMNS, annualised_relapse_rate
-from ..rules.dmt import treatment_epochs
+from ..rules._common import day_numbers
+from ..rules.arr import POOLED_COLUMNS
 from ..rules.monitoring import _as_of_day
 from ..rules.relapses import relapse_hygiene
 from ..summary import CourseSummary, SummaryOptions, summarise
@@ -285,19 +284,39 @@ def _facts(part: _Part, relapse_options: Any, latest: bool) -> _Facts:
         ids, counts = np.unique(frame["subject"].to_numpy(), return_counts=True)
         subjects[name] = (ids, counts)
         reports[name] = frame.attrs["report"]
-    day: float | None = None
-    if latest and not _empty_visits(part):
-        t = part.tables
-        hygiene_rel = None
-        if t.relapses is not None:
-            hyg = relapse_hygiene(t.relapses, visits=t.visits, followup=t.followup,
-                                  options=relapse_options)
-            hygiene_rel = hyg.relapses[["onset_start"]] if len(hyg.relapses) else None
-        try:
-            day = float(_as_of_day(None, [t.visits, t.mri, t.labs, hygiene_rel]))
-        except ValueError:
-            day = None
+    day = (_latest_day(part.tables, relapse_options) if latest and not _empty_visits(part)
+           else None)
     return _Facts(None, subjects, reports, day)
+
+
+def _latest_day(t: Tables, relapse_options: Any) -> float | None:
+    """The bucket's latest date, as the monitoring statuses take it (rules §14): of the
+    visits, scans, laboratory tests and the relapses relapse hygiene counts.
+
+    Relapse hygiene runs once, in the bucket's course (:func:`neda.summary.summarise`); here
+    it runs only on the patients with a relapse onset after every other date of the bucket -
+    usually none. That is exact: hygiene only removes or merges rows, so a counted onset is
+    a given onset, and hygiene decides each patient's relapses from that patient's rows."""
+    try:
+        day = float(_as_of_day(None, [t.visits, t.mri, t.labs]))
+    except ValueError:
+        return None
+    rel = t.relapses
+    if rel is None or not len(rel):
+        return day
+    onset = day_numbers(rel["date"])
+    late = pd.unique(rel["subject"].to_numpy()[onset > day])
+    if not len(late):
+        return day
+
+    def of_late(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        return None if frame is None else frame[frame["subject"].isin(late)]
+
+    hygiene = relapse_hygiene(of_late(rel), visits=of_late(t.visits),
+                              followup=of_late(t.followup), options=relapse_options)
+    if len(hygiene.relapses):
+        day = max(day, float(_as_of_day(None, [hygiene.relapses[["onset_start"]]])))
+    return day
 
 
 def _merge_changes(changes: list[ChangedRows]) -> tuple[ChangedRows, ...]:
@@ -526,7 +545,7 @@ def _summary_part(part: _Part, *, cohort: _Cohort, args: tuple[Any, ...]) -> Any
     summary.dropped = _with_global_rows(summary.dropped, tables.visits, cohort)
     summary.course_result = dataclasses.replace(summary.course_result,
                                                 dropped=summary.dropped)
-    pooled = (_pooled_part(tables, options), _neda_counts_part(summary))
+    pooled = (_pooled_part(summary, options), _neda_counts_part(summary))
     if output is None:
         return summary, pooled
     folder = Path(output)
@@ -562,9 +581,10 @@ def reduce_neda_proportions(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     proportion and its Wilson interval computed once - never an average of proportions."""
     blocks = []
     for m in NEDA_MEASURES:
-        counts = reduce_neda_counts([p[p["measure"] == m].drop(columns="measure")
-                                     for p in parts if len(p)])
-        if len(counts):
+        mine = [p[p["measure"] == m].drop(columns="measure") for p in parts if len(p)]
+        # no partition with NEDA windows (e.g. no treatments given): no block
+        counts = reduce_neda_counts(mine) if any(len(p) for p in mine) else None
+        if counts is not None and len(counts):
             blocks.append(proportions_from_counts(counts).assign(measure=m))
     if not blocks:
         return pd.DataFrame(columns=["measure", *PROPORTION_COLUMNS])
@@ -582,17 +602,10 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _pooled_part(tables: Tables, options: SummaryOptions) -> pd.DataFrame:
-    """The bucket's numerators and denominators of the pooled ARR (as course_summary reads
-    relapses, follow-up and treatment epochs)."""
-    vis = tables.visits
-    assert vis is not None
-    hygiene = (relapse_hygiene(tables.relapses, visits=vis, followup=tables.followup,
-                               options=options.relapse) if tables.relapses is not None else None)
-    tr = tables.treatments
-    epochs = treatment_epochs(tr, options.dmt) if tr is not None and len(tr) else None
-    arr = annualised_relapse_rate(hygiene, followup_from_visits(vis), epochs, options.arr)
-    pooled = arr.pooled.copy()
+def _pooled_part(summary: CourseSummary, options: SummaryOptions) -> pd.DataFrame:
+    """The bucket's numerators and denominators of the pooled ARR: the pooled rates its
+    course computed with the relapse rates, person-time back in days (days add up)."""
+    pooled = summary.pooled_arr.copy()
     pooled["days"] = pooled["person_years"] * options.arr.year_days
     return pooled
 
@@ -641,7 +654,6 @@ class DaskCourseSummary(CourseSummary):
     ``partitions``: how many partitions of patients ran.
     """
 
-    pooled_arr: pd.DataFrame = field(default_factory=pd.DataFrame)
     neda_proportions: pd.DataFrame = field(default_factory=pd.DataFrame)
     """NEDA-3 and NEDA-4 proportions per drug and treatment year (``measure`` column), the
     partitions' counts summed (:func:`reduce_neda_proportions`); equal to
@@ -720,9 +732,10 @@ def course_summary_dask(
         return Path(output)
     summaries = [s for s, _ in results]
     out = _gather_summaries(summaries, cohort)
+    out.pooled_arr = pooled
     return DaskCourseSummary(**{f.name: getattr(out, f.name)
                                 for f in dataclasses.fields(CourseSummary)},
-                             pooled_arr=pooled, neda_proportions=proportions,
+                             neda_proportions=proportions,
                              partitions=len(summaries),
                              inputs=report_tables(cohort.reports))
 
