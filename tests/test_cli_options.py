@@ -26,6 +26,37 @@ def test_every_option_of_every_command_has_help() -> None:
                 assert param.help, f"neda {name} {param.opts[0]} has no help text"
 
 
+def test_every_command_that_reads_files_has_the_reading_options_declared_once() -> None:
+    """The reading options (--subject-col, --date-format, --sheet, ...) are declared once
+    (neda.cli._read_options): every command reading files shows them with the same names,
+    help and defaults."""
+    import inspect
+
+    from neda.cli import _read_options
+
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    cohort = commands["cohort"].commands
+    readers = {"progression": commands["progression"], "course": commands["course"],
+               **{f"cohort {n}": c for n, c in cohort.items()}}
+    assert len(readers) == 8
+    declared = list(inspect.signature(_read_options).parameters)
+    assert len(declared) == 12
+    shown = {}
+    for name, command in readers.items():
+        params = {p.name: p for p in command.params}
+        assert set(declared) <= set(params), name
+        shown[name] = [(p.opts, p.help, p.default) for p in
+                       (params[n] for n in declared)]
+    first = shown.pop("progression")
+    for name, options in shown.items():
+        assert options == first, name
+    assert ["--decimal"] in [o for o, _, _ in first]
+    # a command's reading options are read into per-table ReadOptions
+    visits_at = [p.name for p in commands["course"].params].index("subject_col")
+    assert [p.name for p in commands["course"].params][visits_at:visits_at + 12] == declared
+
+
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("neda ")

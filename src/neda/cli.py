@@ -108,13 +108,28 @@ DroppedOut = Annotated[Path | None, typer.Option(
     "with the reason (.csv or .parquet).")]
 
 
-def _read_options(subject_col: str | None, date_col: str | None, date_format: str | None,
-                  decimal: str, encoding: str, sheets: list[str] | None,
-                  columns: list[str] | None, cutoff: str | None, date_unit: str | None,
-                  date_origin: str | None, relapses_subject_col: str | None = None,
-                  relapses_date_col: str | None = None) -> dict[str, Any]:
-    """Per-table :class:`neda.io.ReadOptions` from the command-line reading options."""
+def _read_options(
+    subject_col: SubjectCol = None,
+    date_col: DateCol = None,
+    date_format: DateFormat = None,
+    decimal: Decimal = "auto",
+    encoding: Encoding = "auto",
+    sheet: Sheets = None,
+    column: Columns = None,
+    relapses_subject_col: RelapsesSubjectCol = None,
+    relapses_date_col: RelapsesDateCol = None,
+    cutoff: Cutoff = None,
+    date_unit: DateUnit = None,
+    date_origin: DateOrigin = None,
+) -> dict[str, Any]:
+    """Per-table :class:`neda.io.ReadOptions` from the command-line reading options.
+
+    This signature declares the reading options of every command that reads files, once
+    (:func:`_reads_files` puts them on the command line), so that their names, help and
+    defaults are the same everywhere."""
     from neda.io import READERS, ReadOptions
+
+    sheets, columns = sheet, column
 
     per_table: dict[str, dict[str, Any]] = {t: {"columns": {}} for t in READERS}
     for t in per_table:
@@ -128,12 +143,12 @@ def _read_options(subject_col: str | None, date_col: str | None, date_format: st
         per_table["relapses"]["columns"]["date"] = relapses_date_col
     for item in columns or []:
         key, sep, header = item.partition("=")
-        table, dot, column = key.partition(".")
-        if not sep or not dot or table not in per_table or not column or not header:
+        table, dot, name = key.partition(".")
+        if not sep or not dot or table not in per_table or not name or not header:
             raise typer.BadParameter(
                 f"--column {item!r}: expected TABLE.COLUMN=HEADER with TABLE one of "
                 f"{', '.join(per_table)}, e.g. relapses.date='Onset date'")
-        per_table[table]["columns"][column] = header
+        per_table[table]["columns"][name] = header
     for item in sheets or []:
         table, sep, name = item.partition("=")
         if sep and table in per_table:
@@ -153,6 +168,33 @@ def _read_options(subject_col: str | None, date_col: str | None, date_format: st
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
     return out
+
+
+#: the default of a command's ``reading`` parameter, never used: :func:`_reads_files` passes it
+_READING: dict[str, Any] = {}
+
+
+def _reads_files(func: Any) -> Any:
+    """A command that reads input files: its ``reading`` parameter (per-table
+    :class:`neda.io.ReadOptions`) becomes, on the command line, the reading options declared
+    by :func:`_read_options` (at the place of ``reading`` in the command's options)."""
+    import functools
+    import inspect
+
+    own = inspect.signature(func, eval_str=True)
+    options = inspect.signature(_read_options, eval_str=True).parameters
+    params: list[inspect.Parameter] = []
+    for name, p in own.parameters.items():
+        params += options.values() if name == "reading" else [p]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> Any:
+        reading = _read_options(**{n: kwargs.pop(n) for n in options})
+        return func(reading=reading, **kwargs)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
 
 
 def _check_outputs(*paths: Path | None, suffixes: tuple[str, ...] = (".csv", ".parquet")
@@ -265,6 +307,7 @@ def _window(text: str | None, name: str) -> tuple[float | None, float | None] | 
 
 
 @app.command("progression")
+@_reads_files
 def progression_command(
     visits: Annotated[
         Path, typer.Argument(exists=True, help="Visits: CSV, Parquet or Excel (with --dask: "
@@ -293,18 +336,7 @@ def progression_command(
     ] = None,
     dropped_out: DroppedOut = None,
     dask: Dask = None,
-    subject_col: SubjectCol = None,
-    date_col: DateCol = None,
-    date_format: DateFormat = None,
-    decimal: Decimal = "auto",
-    encoding: Encoding = "auto",
-    sheet: Sheets = None,
-    column: Columns = None,
-    relapses_subject_col: RelapsesSubjectCol = None,
-    relapses_date_col: RelapsesDateCol = None,
-    cutoff: Cutoff = None,
-    date_unit: DateUnit = None,
-    date_origin: DateOrigin = None,
+    reading: dict[str, Any] = _READING,
     preset: Annotated[
         str,
         typer.Option(
@@ -471,9 +503,6 @@ def progression_command(
     if relapses is not None and no_relapses:
         raise typer.BadParameter("give --relapses FILE or --no-relapses, not both")
     _check_outputs(output, summary_out, unconfirmed_out, dropped_out)
-    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
-                            column, cutoff, date_unit, date_origin, relapses_subject_col,
-                            relapses_date_col)
     t0 = time.perf_counter()
     if dask is not None:
         if subjects is not None or no_relapses:
@@ -735,6 +764,7 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 
 @app.command("course")
+@_reads_files
 def course_command(
     visits: Annotated[Path, typer.Argument(exists=True,
                                            help="Visits: subject, date, edss (+ tests, FS).")],
@@ -775,18 +805,7 @@ def course_command(
         help="With --dask: the workers write every cohort table to this folder as a "
         "partitioned Parquet dataset (one file per partition) instead of gathering them.")
     ] = None,
-    subject_col: SubjectCol = None,
-    date_col: DateCol = None,
-    date_format: DateFormat = None,
-    decimal: Decimal = "auto",
-    encoding: Encoding = "auto",
-    sheet: Sheets = None,
-    column: Columns = None,
-    relapses_subject_col: RelapsesSubjectCol = None,
-    relapses_date_col: RelapsesDateCol = None,
-    cutoff: Cutoff = None,
-    date_unit: DateUnit = None,
-    date_origin: DateOrigin = None,
+    reading: dict[str, Any] = _READING,
 ) -> None:
     """The whole course per patient: therapy and NEDA, relapses, worsening (RAW/PIRA/PIRMA),
     phenotype, latest scores, and a plain-language paragraph."""
@@ -806,9 +825,6 @@ def course_command(
         options = SummaryOptions(course=CourseOptions.from_preset(preset), as_of=as_of)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
-                            column, cutoff, date_unit, date_origin, relapses_subject_col,
-                            relapses_date_col)
     if parquet_out is not None and dask is None:
         raise typer.BadParameter("--parquet-out goes with --dask")
     if dask is not None:
@@ -1028,18 +1044,7 @@ def _cohort_input_options(
         "folder's followup file, else first to last visit.")] = None,
     preset: Annotated[str, typer.Option(
         help="Definition of worsening (see 'neda progression --help').")] = "mueller2023",
-    subject_col: SubjectCol = None,
-    date_col: DateCol = None,
-    date_format: DateFormat = None,
-    decimal: Decimal = "auto",
-    encoding: Encoding = "auto",
-    sheet: Sheets = None,
-    column: Columns = None,
-    relapses_subject_col: RelapsesSubjectCol = None,
-    relapses_date_col: RelapsesDateCol = None,
-    cutoff: Cutoff = None,
-    date_unit: DateUnit = None,
-    date_origin: DateOrigin = None,
+    reading: dict[str, Any] = _READING,
 ) -> None:
     """The input options every 'neda cohort' command takes (see :func:`_cohort_command`)."""
 
@@ -1065,7 +1070,7 @@ def _cohort_command(func: Any) -> Any:
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
-    return command
+    return _reads_files(command)
 
 
 def _find_table(folder: Path, name: str) -> Path | None:
@@ -1078,11 +1083,7 @@ def _find_table(folder: Path, name: str) -> Path | None:
 
 def _cohort_summary(data: Path, relapses: Path | None, no_relapses: bool, mri: Path | None,
                     treatments: Path | None, patients: Path | None, followup: Path | None,
-                    preset: str, subject_col: str | None, date_col: str | None,
-                    date_format: str | None, decimal: str, encoding: str,
-                    sheet: list[str] | None, column: list[str] | None,
-                    relapses_subject_col: str | None, relapses_date_col: str | None,
-                    cutoff: str | None, date_unit: str | None, date_origin: str | None) -> Any:
+                    preset: str, reading: dict[str, Any]) -> Any:
     """The input files read and checked as 'neda course' reads them, then course_summary."""
     from neda.course import CourseOptions
     from neda.summary import SummaryOptions, summarise
@@ -1107,9 +1108,6 @@ def _cohort_summary(data: Path, relapses: Path | None, no_relapses: bool, mri: P
         options = SummaryOptions(course=CourseOptions.from_preset(preset))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
-                            column, cutoff, date_unit, date_origin, relapses_subject_col,
-                            relapses_date_col)
     tables = _read_inputs(reading, visits, given["relapses"], no_relapses, mri=given["mri"],
                           treatments=given["treatments"], patients=given["patients"],
                           followup=given["followup"])
@@ -1396,6 +1394,7 @@ def cohort_report_command(
 
 
 @cohort_app.command("multiverse")
+@_reads_files
 def multiverse_command(
     visits: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="Visits: CSV, Parquet or Excel.")
@@ -1424,18 +1423,7 @@ def multiverse_command(
     value_col: Annotated[
         str | None, typer.Option(help="Outcome column (default: the outcome name).")
     ] = None,
-    subject_col: SubjectCol = None,
-    date_col: DateCol = None,
-    date_format: DateFormat = None,
-    decimal: Decimal = "auto",
-    encoding: Encoding = "auto",
-    sheet: Sheets = None,
-    column: Columns = None,
-    relapses_subject_col: RelapsesSubjectCol = None,
-    relapses_date_col: RelapsesDateCol = None,
-    cutoff: Cutoff = None,
-    date_unit: DateUnit = None,
-    date_origin: DateOrigin = None,
+    reading: dict[str, Any] = _READING,
 ) -> None:
     """Counts and shares of CDW, RAW, PIRA and unknown under many definitions at once."""
     from neda.cohort.multiverse import (
@@ -1473,9 +1461,6 @@ def multiverse_command(
         raise typer.BadParameter("give --relapses FILE or --no-relapses, not both")
     _check_outputs(output)
     _check_outputs(plot, suffixes=(".png", ".svg", ".pdf"))
-    reading = _read_options(subject_col, date_col, date_format, decimal, encoding, sheet,
-                            column, cutoff, date_unit, date_origin, relapses_subject_col,
-                            relapses_date_col)
     tables = _read_inputs(reading, visits, relapses, no_relapses, outcome=value_col)
     _print_reports(tables)
     _no_relapse_warning(tables.relapses is None)
