@@ -168,26 +168,26 @@ def test_a_relapse_after_every_other_date_sets_the_cut_off_as_in_memory(client, 
     _same_summary(ref, got)
 
 
-def test_a_bad_cell_names_the_file_and_the_global_row(client, tmp_path):
+def test_a_bad_cell_names_the_file_and_its_row_in_that_file(client, tmp_path):
     reg = demo_registry(40, seed=2)
-    paths = _dataset(tmp_path, {k: reg[k] for k in ("visits", "relapses")}, files=2)
+    paths = _dataset(tmp_path, {k: reg[k] for k in ("visits", "relapses")}, files=3)
     files = sorted(paths["visits"].glob("*.parquet"))
     second = pd.read_parquet(files[1])
     second["edss"] = second["edss"].map(str)  # a text column, as spreadsheets export
     second.loc[5, "edss"] = "eleven"
     second.to_parquet(files[1], index=False)
-    first_rows = len(pd.read_parquet(files[0]))
     with pytest.raises(InputError) as dask_error:
         course_summary_dask(**paths, client=client, partitions=3, progress=False)
-    whole = {k: pd.concat([pd.read_parquet(f) for f in sorted(v.glob("*.parquet"))],
-                          ignore_index=True) for k, v in paths.items()}
+    # the file read on its own in memory names the same row
     with pytest.raises(InputError) as memory_error:
-        course_summary(**whole)
-    # the row of the dataset (the first file's rows, then this one's), as in memory
+        course_summary(files[1])
     assert [(p.row, p.column, p.value) for p in dask_error.value.problems] == \
         [(p.row, p.column, p.value) for p in memory_error.value.problems] == \
-        [(first_rows + 5, "edss", "eleven")]
-    assert dask_error.value.problems[0].file == "visits"
+        [(5, "edss", "eleven")]
+    assert dask_error.value.problems[0].file == "visits/part-1.parquet"
+    assert str(dask_error.value).splitlines()[-1] == \
+        "visits/part-1.parquet, row index 5, column 'edss': got 'eleven'; expected " + \
+        str(memory_error.value).split("expected ", 1)[1]
 
 
 def test_neda_proportions_are_a_reduce_of_the_partitions(client, registry):

@@ -10,7 +10,8 @@ pandas DataFrames, and run the in-memory functions per partition of patients:
    sub-cohort: every row of a patient, from whichever file it came, lands in one bucket.
    Every row keeps its global row reference (its index label; for a Parquet dataset its
    position in the dataset, files in name order), so that problems and the readers' reports
-   name the rows of the original tables.
+   name the rows of the original tables (a bad cell of a dataset by its file and its row
+   within that file).
 2. **read**: each bucket's tables go through the validated readers of :mod:`neda.io` (the one
    way in); problems of every bucket are gathered and raised together (nothing is computed
    when one cell is wrong). Subject identifiers are compared across tables over the whole
@@ -114,6 +115,9 @@ class _Source:
 
     label: str | None
     chunks: list[Any]
+    files: tuple[tuple[str, int], ...] = ()
+    """A Parquet dataset's files (as named in messages) and the dataset row of each one's
+    first row, in order."""
 
 
 def _parquet_files(path: Path) -> list[Path]:
@@ -150,11 +154,13 @@ def _source(name: str, source: Any) -> _Source:
 
         path = Path(source)
         files = _parquet_files(path)
-        chunks, offset = [], 0
+        chunks, offset, starts = [], 0, []
         for f in files:
             chunks.append(dask.delayed(_read_parquet_chunk)(str(f), offset))
+            starts.append((f.name if f == path else f"{path.name}/{f.relative_to(path)}",
+                           offset))
             offset += pq.ParquetFile(f).metadata.num_rows
-        return _Source(path.name, chunks)
+        return _Source(path.name, chunks, tuple(starts))
     if isinstance(source, dd.DataFrame):
         # the index labels are the row references, as in the in-memory run on .compute()
         return _Source(None, list(source.to_delayed()))
@@ -184,6 +190,26 @@ def _subject_header(columns: Sequence[Any], table: str, options: ReadOptions) ->
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+def _in_files(error: InputError, sources: Mapping[str, _Source]) -> InputError:
+    """Problems of a Parquet dataset named by file and row within that file (the buckets
+    number a dataset's rows from its first file's first row)."""
+    files = {}
+    for src in sources.values():
+        if src.files and src.label is not None:
+            # two datasets of one name: their rows cannot be told apart, left as they are
+            files[src.label] = None if src.label in files else src.files
+    problems = []
+    for p in error.problems:
+        starts = files.get(p.file)
+        if starts and isinstance(p.row, int | np.integer) and p.row_kind == "row index":
+            i = int(np.searchsorted([s for _, s in starts], p.row, side="right")) - 1
+            if i >= 0:
+                name, first = starts[i]
+                p = dataclasses.replace(p, file=name, row=int(p.row) - first)
+        problems.append(p)
+    return InputError(problems, error.omitted, headline=error.headline)
 
 
 def subject_buckets(values: pd.Series, partitions: int) -> np.ndarray:
@@ -486,7 +512,10 @@ def _run(client: Any, sources: dict[str, Any], read_options: Any, partitions: in
         fact_futures = c.map(_facts, part_futures, relapse_options=relapse_options,
                              latest=latest, pure=False)
         facts = _gather_each(c, fact_futures, progress, "reading and checking every table")
-        cohort = _cohort(facts)  # raises every problem of every bucket together
+        try:
+            cohort = _cohort(facts)  # raises every problem of every bucket together
+        except InputError as exc:
+            raise _in_files(exc, given) from None
         keep = [f for f, fact in zip(part_futures, facts, strict=True)
                 if "visits" in fact.subjects and len(fact.subjects["visits"][0])]
         del parts, pieces
@@ -698,7 +727,9 @@ def course_summary_dask(
     Tables as in :func:`neda.course_summary`, each a Parquet file, a folder of Parquet files
     (a dataset: its files in name order, a patient's rows may be in several files), a Dask or
     a pandas DataFrame. Row references (problems, the readers' reports, ``source_row``) are
-    the row's index label, and for Parquet its 0-based position in the file or dataset.
+    the row's index label, and for Parquet its 0-based position in the file or dataset; a bad
+    cell of a dataset is named by its file (``visits/part-1.parquet``) and its 0-based row
+    within that file.
 
     client : a ``distributed.Client``, or a scheduler address (``"tcp://host:8786"``)
         [None: a new ``LocalCluster``, one single-threaded worker per core, closed at the end].
