@@ -270,6 +270,8 @@ def test_cli_course_and_progression_with_dask_equal_without(client, tmp_path):
                                 "--dropped-out", str(tmp_path / f"{label}-dropped.csv"),
                                 *extra])
         assert r.exit_code == 0, r.output
+        # on Dask the workers read as they compute: one time, not a read time of 0.00 s
+        assert ("Time (read and compute, on Dask)" in r.output) == (label == "dask")
         outs[label] = (pd.read_csv(tmp_path / f"{label}.csv"),
                        pd.read_csv(tmp_path / f"{label}-dropped.csv"))
     pd.testing.assert_frame_equal(_by_subject(outs["plain"][0]), _by_subject(outs["dask"][0]))
@@ -303,6 +305,10 @@ def test_cli_dask_without_an_address_and_an_unreachable_one(tmp_path):
     assert r.exit_code == 1
     assert "no Dask scheduler answers at tcp://127.0.0.1:9" in r.output
     assert "Traceback" not in r.output
+    # without a configured timeout: a few seconds, not Dask's 30 s
+    r = CliRunner().invoke(app, ["course", str(visits), "--dask", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 1
+    assert "after 5 s" in r.output and "no Dask scheduler answers" in r.output
 
 
 def test_a_missing_column_is_said_once(client, tmp_path):

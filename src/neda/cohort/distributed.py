@@ -87,12 +87,9 @@ def _client(client: Any) -> tuple[Any, Callable[[], None]]:
     if isinstance(client, Client):
         return client, lambda: None
     if client is not None:
-        import dask
-
         try:
-            # how long to try: Dask's connect timeout (distributed.comm.timeouts.connect)
-            c = Client(str(client), timeout=dask.config.get("distributed.comm.timeouts.connect"))
-        except (OSError, TimeoutError) as exc:
+            c = Client(str(client), timeout=_connect_timeout())
+        except Exception as exc:  # noqa: BLE001 - refused, timed out, or not a Dask scheduler
             raise ConnectionError(f"no Dask scheduler answers at {client} ({exc}); start one "
                                   "(dask scheduler) or leave the address out for a local "
                                   "cluster") from None
@@ -105,6 +102,21 @@ def _client(client: Any) -> tuple[Any, Callable[[], None]]:
         cluster.close()
 
     return c, close
+
+
+#: Seconds to wait for the scheduler at a given address: a scheduler answers a connection in
+#: well under a second, and a wrong address should be said at once, not after Dask's 30 s.
+CONNECT_TIMEOUT = 5.0
+
+
+def _connect_timeout() -> float:
+    """:data:`CONNECT_TIMEOUT`, or Dask's connect timeout (``distributed.comm.timeouts.connect``)
+    when that is shorter."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    return min(CONNECT_TIMEOUT, float(configured or CONNECT_TIMEOUT))
 
 
 # ---------------------------------------------------------------------------- the split step
