@@ -93,6 +93,10 @@ def test_table_one_and_report(demo: Path, tmp_path: Path) -> None:
     events = neda.course_summary(demo / "visits.csv", demo / "relapses.csv").events
     assert "mueller2023" in html and events["options_digest"].iloc[0] in html
     assert "src=\"http" not in html and "<script" not in html and "<link" not in html
+    # options and columns in words; the option keys kept in the provenance
+    assert "report: Kaplan-Meier groups</td>" in html and "<td>efficacy</td>" in html
+    assert "km_by = 'efficacy'" in html and "report option" not in html
+    assert "<th>windows</th>" in html and "<th>n_windows</th>" not in html
 
 
 def test_missing_tables_are_explained(demo: Path, tmp_path: Path) -> None:

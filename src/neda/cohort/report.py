@@ -65,7 +65,48 @@ code{background:#f3f3f3;padding:0 .2em}
 """
 
 
+#: The report's options in words (the provenance keeps each key beside its words).
+OPTION_WORDS = {
+    "events": "Kaplan-Meier events",
+    "origin": "Kaplan-Meier time origin",
+    "km_by": "Kaplan-Meier groups",
+    "therapy_by": "groups of the NEDA proportions and relapse rates",
+    "table_one_by": "groups of table one",
+    "neda_years": "treatment years of the NEDA tables",
+    "reference": "reference group of the rate ratios",
+    "confidence": "confidence level of every interval",
+}
+
+#: Values of the report's options in words.
+_VALUE_WORDS = {"epoch_start": "start of each DMT epoch", "first_visit": "first visit",
+                "first_dmt_efficacy": "efficacy of the first DMT", "first_dmt": "first DMT",
+                "drug_class": "drug class"}
+
+#: Column headers of the analyses' tables in words (the tables and files keep their keys).
+COLUMN_WORDS = {
+    "n_windows": "windows", "n_neda": "NEDA", "n_activity": "activity",
+    "n_unknown": "unknown", "ci_low": "CI low", "ci_high": "CI high",
+    "person_years": "person-years", "rate_ratio": "rate ratio", "p_value": "p",
+    "arr": "ARR", "median_years": "median (years)", "n_patients": "patients",
+    "n_relapses": "relapses", "n": "n",
+}
+
+
+def _option_value(key: str, value: Any) -> str:
+    if value is None:
+        return {"reference": "the group with the most person-years"}.get(key, "none (the "
+                                                                          "whole cohort)")
+    if key == "events":
+        return "; ".join(event_label(e) for e in value)
+    if key == "neda_years":
+        return ", ".join(str(v) for v in value)
+    if key == "confidence":
+        return f"{value:.0%}"
+    return _VALUE_WORDS.get(str(value), str(value))
+
+
 def _table(frame: pd.DataFrame, index: bool = False) -> str:
+    frame = frame.rename(columns=COLUMN_WORDS)
     return frame.to_html(index=index, escape=True, na_rep="–", border=0,
                          float_format=lambda v: f"{v:.3g}")
 
@@ -145,13 +186,17 @@ def cohort_report(summary: Any, options: ReportOptions | None = None, *,
         body.append(headings.get(i, ""))
         body.append(_guarded(name, make))
     prov = summary_provenance(summary)
+    given = asdict(o)
     provenance = pd.DataFrame({"item": [
         "neda version", "rule set (course engine)", "options digest (course engine)",
         "NEDA rule set", "relapse data", *(f"input {i + 1}" for i in range(len(prov["inputs"]))),
-        *(f"report option {k}" for k in asdict(o))],
+        *(f"report: {OPTION_WORDS[k]}" for k in given)],
         "value": [prov["neda_version"], prov["rule_set"], prov["options_digest"],
                   prov["neda_rule_set"], prov["relapse_data"], *prov["inputs"],
-                  *(str(v) for v in asdict(o).values())]})
+                  *(_option_value(k, v) for k, v in given.items())],
+        # the keys of ReportOptions (and of the command's options), to redo the run
+        "key": ["", "", "", "", "", *("" for _ in prov["inputs"]),
+                *(f"{k} = {v!r}" for k, v in given.items())]})
     course_methods = summary.describe()
     patients = len(summary.patients)
     return "\n".join([
