@@ -82,6 +82,9 @@ def test_table_one_and_report(demo: Path, tmp_path: Path) -> None:
          str(demo / "relapses.csv"), "--treatments", str(demo / "treatments.csv"),
          "--by", "first_dmt_efficacy", "-o", str(out)])
     assert pd.read_csv(out).columns[0] == "characteristic"
+    # the demo has no patients table: the rows it cannot give are said, in one line
+    text = _ok(["cohort", "table-one", str(demo)])
+    assert "Not shown: age at onset" in text and "Sex:" not in text
     report = tmp_path / "report.html"
     _ok(["cohort", "report", str(demo), "-o", str(report), "--event", "cdw", "--event",
          "edss4"])

@@ -41,6 +41,18 @@ def test_counts_and_medians_by_hand() -> None:
     assert abs(expected - np.median(ages)) < 0.1
     # relapses in the 2 years before the first visit: none recorded
     assert t.loc["ARR in the 2 years before baseline, median (IQR)", "all"].startswith("0.00")
+    assert t.attrs["not_shown"] is None  # every row given
+
+
+def test_rows_the_data_cannot_give_are_said() -> None:
+    t = tiny_tables()
+    s = neda.course_summary(t["visits"], t["relapses"], treatments=t["treatments"])
+    table = table_one(s)
+    assert not any("Sex" in r or "Age" in r for r in table.index)
+    assert table.attrs["not_shown"].startswith(
+        "Not shown: age at onset (needs birth_date and onset_date), disease duration (needs "
+        "onset_date), sex (needs sex) - the patients table gives these columns")
+    assert "\n" not in table.attrs["not_shown"]
 
 
 def test_groups_by_first_therapy() -> None:

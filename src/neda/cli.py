@@ -1342,6 +1342,8 @@ def cohort_table_one_command(
     except ValueError as exc:
         raise _analysis_failed(exc) from exc
     _print_frame(table, "Table one (baseline: the first visit)", index=True)
+    if table.attrs.get("not_shown"):
+        console.print(table.attrs["not_shown"], highlight=False, soft_wrap=True)
     if output is not None:
         _write_table(table.reset_index(), output)
         console.print(f"Wrote {output}", highlight=False, soft_wrap=True)

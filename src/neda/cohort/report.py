@@ -166,10 +166,14 @@ def cohort_report(summary: Any, options: ReportOptions | None = None, *,
     ``progress``: optional callable ``(section, done, total)`` told as each section starts.
     """
     o = options or ReportOptions()
-    sections: list[tuple[str, Any]] = [
-        ("Table one", lambda: _table(table_one(summary, by=o.table_one_by), index=True)
-         + _p("Baseline: the first visit. Continuous values: median (IQR); categories: n (%)."
-              , "methods"))]
+    def one() -> str:
+        table = table_one(summary, by=o.table_one_by)
+        return _table(table, index=True) + _p(
+            "Baseline: the first visit. Continuous values: median (IQR); categories: n (%)."
+            + (f" {table.attrs['not_shown']}" if table.attrs.get("not_shown") else ""),
+            "methods")
+
+    sections: list[tuple[str, Any]] = [("Table one", one)]
     for event in o.events:
         sections.append((f"Time to first {event}",
                          lambda e=event: _km_section(summary, e, o)))

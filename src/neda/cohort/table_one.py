@@ -122,5 +122,23 @@ def table_one(summary: Any, *, by: str | None = None, before_years: float = 2.0
     table = pd.DataFrame({g: [rows[label] for label in labels] for g, rows in columns.items()},
                          index=pd.Index(labels, name="characteristic"))
     table.attrs = {"by": by, "before_years": before_years, "baseline": "first visit",
-                   "phenotype": phenotype_col, "provenance": summary_provenance(summary)}
+                   "phenotype": phenotype_col, "provenance": summary_provenance(summary),
+                   "not_shown": _not_shown(has)}
     return table
+
+
+def _not_shown(has: set[str]) -> str | None:
+    """One line saying which rows the data cannot give and what would give them (None: every
+    row is shown)."""
+    missing = []
+    if not {"birth_date", "onset_date"} <= has:
+        missing.append("age at onset (needs birth_date and onset_date)")
+    if "onset_date" not in has:
+        missing.append("disease duration (needs onset_date)")
+    if "sex" not in has:
+        missing.append("sex (needs sex)")
+    if not missing:
+        return None
+    return (f"Not shown: {', '.join(missing)} - the patients table gives these columns "
+            "(docs/data-model.md; 'neda cohort' commands: --patients or patients.csv in the "
+            "folder).")
