@@ -172,3 +172,30 @@ def test_an_epoch_begun_before_the_first_visit_enters_late() -> None:
     # first visit would leave the row out
     rel = time_to_event(s, "relapse", origin="epoch_start").set_index("subject")
     assert rel.loc["D", "observed"] and rel.attrs["excluded"] == {}
+
+
+def test_a_milestone_is_confirmed_as_the_run_confirms_worsening() -> None:
+    """EDSS 4 reached at day 100, still 4 at day 200, back to 2 at day 300: confirmed with
+    12 weeks (mueller2023), not with 24 weeks (portaccio2025): the milestone follows the
+    run's confirmation, not a fixed 12 weeks."""
+    import neda
+    from neda.course import CourseOptions
+    from neda.summary import SummaryOptions
+
+    day0 = pd.Timestamp("2020-01-01")
+    visits = pd.DataFrame({"subject": 1, "edss": [2.0, 4.0, 4.0, 2.0, 2.0],
+                           "date": [day0 + pd.Timedelta(days=d) for d in
+                                    (0, 100, 200, 300, 400)]})
+    relapses = pd.DataFrame({"subject": [1], "date": ["2018-01-01"]})  # long before
+    observed = {}
+    for preset in ("mueller2023", "portaccio2025"):
+        s = neda.course_summary(visits, relapses, options=(
+            SummaryOptions(course=CourseOptions.from_preset(preset))))
+        t = time_to_event(s, "edss4")
+        observed[preset] = bool(t["observed"].iloc[0])
+        assert f"definition '{preset}'" in t.attrs["confirmation"]
+        assert t.attrs["confirmation"] in km_analysis(s, "edss4").methods()
+    assert observed == {"mueller2023": True, "portaccio2025": False}
+    # no relapse recorded: the milestone is still found (msprog needs the column names)
+    none = neda.course_summary(visits, relapses.iloc[:0])
+    assert time_to_event(none, "edss4")["observed"].tolist() == [True]

@@ -15,9 +15,14 @@ Events (each read from the course tables, never recomputed):
 * ``relapse``: the first relapse after relapse hygiene (``summary.relapses``, the earliest
   possible onset ``onset_start``).
 * ``edss3``, ``edss4``, ``edss6`` (any ``edssX``): the first confirmed EDSS milestone, from
-  :func:`neda.msprog.value_milestone` (pymsprog 1.0.7 method and defaults: reached out of the
-  influence of relapses and confirmed after 12 weeks; Montobbio et al., Mult Scler J 2024) on
-  the visits and the hygiene-cleaned relapses.
+  :func:`neda.msprog.value_milestone` (the msprog method: reached out of the influence of
+  relapses and confirmed, every value up to the confirmation still at the milestone;
+  Montobbio et al., Mult Scler J 2024) on the visits and the hygiene-cleaned relapses,
+  confirmed as the run's worsening is confirmed: the confirmation period and tolerance, the
+  relapse windows around the event and the confirmation, sustained days and last-visit
+  imputation of the summary's course options (``mueller2023``: 12 weeks, Müller et al., JAMA
+  Neurol 2023; ``portaccio2025``: 24 weeks), so that a milestone and a worsening of one
+  summary follow one definition.
 
 Origin and censoring (explicit options):
 
@@ -154,6 +159,7 @@ def time_to_event(summary: Any, event: str = "cdw", *, origin: Origin = "first_v
         "by": by, "event_date": event_date, "excluded": excluded,
         "censoring": ("last visit" if origin == "first_visit"
                       else "end of the epoch or last visit, whichever is first"),
+        "confirmation": milestone_confirmation(summary) if state else None,
         "provenance": summary_provenance(summary),
     }
     return frame
@@ -185,6 +191,30 @@ def _event_dates(summary: Any, event: str, event_date: EventDate
     raise ValueError(f"event {event!r}: one of {', '.join(EVENTS)} (or edssX, e.g. edss6.5)")
 
 
+def milestone_options(summary: Any) -> Any:
+    """The course options whose confirmation an EDSS milestone follows: the summary's run's
+    (:class:`neda.course.CourseOptions`), else the msprog defaults (``msprog_defaults``)."""
+    from ..course import CourseOptions
+
+    run = getattr(summary, "course_result", None)
+    options = getattr(run, "options", None)
+    return options if options is not None else CourseOptions.from_preset("msprog_defaults")
+
+
+def milestone_confirmation(summary: Any) -> str:
+    """How a milestone was confirmed, in words (the methods paragraph)."""
+    o = milestone_options(summary)
+    before, after = o.conf_tol_days
+    window = (f"at least {'/'.join(f'{d:g}' for d in o.conf_days)} days later"
+              + (f" ({before:g} days earlier allowed)" if before else "")
+              + ("" if after == np.inf else f", at most {after:g} days after that"))
+    return (f"EDSS milestones were confirmed as the worsening of definition '{o.preset}': at "
+            f"a visit {window}, every value up to it still at the milestone, and no relapse "
+            f"from {o.relapse_to_event[0]:g} days before the milestone visit or "
+            f"{o.relapse_to_conf[0]:g} days before the confirmation (msprog value_milestone, "
+            "Montobbio et al., Mult Scler J 2024).")
+
+
 def _milestone_dates(summary: Any, milestone: float) -> pd.DataFrame:
     """Date each patient reached the confirmed EDSS milestone (none: not reached)."""
     from ..msprog.milestone import value_milestone
@@ -197,8 +227,16 @@ def _milestone_dates(summary: Any, milestone: float) -> pd.DataFrame:
         rel = bare(summary.relapses)
         relapses = pd.DataFrame({"subject": rel["subject"].to_numpy(),
                                  "date": pd.to_datetime(rel["onset_start"].to_numpy())})
+    o = milestone_options(summary)
+    # the relapse column names given also without relapses: msprog needs them then
     result = value_milestone(data, milestone, "subject", "edss", "date", "edss",
-                             relapse=relapses)
+                             relapse=relapses, rsubj_col="subject", rdate_col="date",
+                             conf_days=list(o.conf_days),
+                             conf_tol_days=list(o.conf_tol_days),
+                             relapse_to_event=list(o.relapse_to_event),
+                             relapse_to_conf=list(o.relapse_to_conf),
+                             require_sust_days=o.require_sust_days,
+                             impute_last_visit=o.impute_last_visit)
     hit = result[result["observed"].to_numpy(dtype=bool)]
     return pd.DataFrame({"subject": hit.index.to_numpy(),
                          "date": pd.to_datetime(hit["date"].to_numpy())})
@@ -259,6 +297,7 @@ class KaplanMeier:
             f"{a.get('provenance', {}).get('options_digest')}). {int(self.confidence * 100)}% "
             "confidence intervals: Greenwood variance, log(-log) transform; median with the "
             "lifelines interval (Brookmeyer-Crowley type, from the pointwise band)."
+            + (f" {a['confirmation']}" if a.get("confirmation") else "")
             + (f" {excluded}." if excluded else ""))
 
 
