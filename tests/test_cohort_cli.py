@@ -63,6 +63,14 @@ def test_neda_command_agrees_with_the_library(demo: Path, summary: object,
     assert (tmp_path / "neda.svg").exists() and not (tmp_path / "neda.png").exists()
 
 
+def test_tables_are_not_cut_when_the_output_is_not_a_terminal(demo: Path) -> None:
+    # CliRunner's output is not a terminal (rich would assume 80 columns and cut the table)
+    text = runner.invoke(app, ["cohort", "neda", str(demo)], env={"COLUMNS": None}).output
+    header = next(line for line in text.splitlines() if "group" in line)
+    assert "n_windows" in header and "ci_high" in header and "…" not in text
+    assert len(header) > 80
+
+
 def test_arr_command_agrees_with_the_library(demo: Path, summary: object,
                                              tmp_path: Path) -> None:
     out = tmp_path / "arr.csv"

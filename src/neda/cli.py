@@ -49,6 +49,17 @@ def run() -> None:
     app(args=dask_arguments(sys.argv[1:]), prog_name="neda")
 
 
+def _print_table(table: Any) -> None:
+    """A rich table: sized to the terminal by rich; written whole (never cut at 80 columns)
+    when the output is a file or a pipe."""
+    if console.is_terminal:
+        console.print(table)
+    else:
+        # (console.print's width cannot exceed the console's: a console as wide as the table)
+        whole = console.measure(table, options=console.options.update_width(10_000))
+        Console(file=console.file, width=max(whole.maximum, console.width)).print(table)
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import version
@@ -724,7 +735,7 @@ def _print_progression(
         overview.add_row("Time (read and compute, on Dask)", f"{t_total:.2f} s")
     else:
         overview.add_row("Time (read + compute)", f"{t_read:.2f} s + {t_total - t_read:.2f} s")
-    console.print(overview)
+    _print_table(overview)
     per = Table(title="Per subject (first 10; --summary-out for all)")
     for c in (
         "subject",
@@ -753,7 +764,7 @@ def _print_progression(
                 )
             )
         )
-    console.print(per)
+    _print_table(per)
 
 
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -958,7 +969,7 @@ def _print_cohort_overview(summary: Any) -> None:
     counted = p["relapses"].dropna()
     t.add_row("Relapses (after relapse hygiene)",
               f"{int(counted.sum()):,}" if len(counted) else "not recorded")
-    console.print(t)
+    _print_table(t)
 
 
 # ------------------------------------------------------------------ the clinic's backups
@@ -1139,11 +1150,11 @@ def _print_frame(frame: pd.DataFrame, title: str, index: bool = False) -> None:
     if index:
         t.add_column(str(frame.index.name or ""))
     for c in frame.columns:
-        t.add_column(str(c), justify="right")
+        t.add_column(str(c), justify="left" if frame[c].dtype == object else "right")
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
         cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
         t.add_row(*([str(label)] if index else []), *cells)
-    console.print(t)
+    _print_table(t)
 
 
 def _figure_out(fig: Any, path: Path) -> None:
@@ -1505,7 +1516,7 @@ def _print_multiverse(result: Any) -> None:
         table.add_row(str(r["definition"]), str(r["label"]), f"{r['CDW']:,}", f"{r['RAW']:,}",
                       f"{r['PIRA']:,}", f"{r['undefined']:,}", f"{r['unknown']:,}",
                       share(r["PIRA_share"]), f"{r['subjects_with_PIRA']:,}")
-    console.print(table)
+    _print_table(table)
     pira = t["PIRA_share"].dropna()
     if len(pira):
         console.print(f"PIRA share from {pira.min():.2f} to {pira.max():.2f} across "
@@ -1518,4 +1529,4 @@ def _print_multiverse(result: Any) -> None:
         for r in inf.to_dict("records"):
             moved.add_row(str(r["choice"]), share(r["mean_abs_change"]),
                           share(r["max_abs_change"]), str(r["pairs"]))
-        console.print(moved)
+        _print_table(moved)
