@@ -113,6 +113,9 @@ def test_pooled_arr_is_a_reduce_of_the_partitions(client, registry):
     first_last.columns = ["subject", "start", "end"]
     ref = annualised_relapse_rate(hygiene, first_last, treatment_epochs(t.treatments)).pooled
     pd.testing.assert_frame_equal(ref, got.pooled_arr, check_exact=False, rtol=1e-12)
+    # the in-memory summary carries the same pooled rates (computed once, with the rates)
+    pd.testing.assert_frame_equal(course_summary(**whole).pooled_arr, got.pooled_arr,
+                                  check_exact=False, rtol=1e-12)
     # not the mean of the partitions' rates
     assert got.pooled_arr["subjects"].iloc[0] == len(got.patients)
 
