@@ -208,11 +208,20 @@ def milestone_confirmation(summary: Any) -> str:
     window = (f"at least {'/'.join(f'{d:g}' for d in o.conf_days)} days later"
               + (f" ({before:g} days earlier allowed)" if before else "")
               + ("" if after == np.inf else f", at most {after:g} days after that"))
+
+    def no_relapse(days: tuple[float, ...], visit: str) -> str | None:
+        before, after = (tuple(days) + (0,))[:2]
+        if not before and not after:
+            return None
+        return (f"no relapse from {before:g} days before to {after:g} days after the {visit}"
+                if after else f"no relapse in the {before:g} days before the {visit}")
+
+    windows = [w for w in (no_relapse(o.relapse_to_event, "milestone visit"),
+                           no_relapse(o.relapse_to_conf, "confirmation")) if w]
     return (f"EDSS milestones were confirmed as the worsening of definition '{o.preset}': at "
-            f"a visit {window}, every value up to it still at the milestone, and no relapse "
-            f"from {o.relapse_to_event[0]:g} days before the milestone visit or "
-            f"{o.relapse_to_conf[0]:g} days before the confirmation (msprog value_milestone, "
-            "Montobbio et al., Mult Scler J 2024).")
+            f"a visit {window}, every value up to it still at the milestone"
+            + (f", with {' and '.join(windows)}" if windows else "")
+            + " (msprog value_milestone, Montobbio et al., Mult Scler J 2024).")
 
 
 def _milestone_dates(summary: Any, milestone: float) -> pd.DataFrame:
