@@ -69,6 +69,7 @@ def test_tables_are_not_cut_when_the_output_is_not_a_terminal(demo: Path) -> Non
     header = next(line for line in text.splitlines() if "group" in line)
     assert "n_windows" in header and "ci_high" in header and "…" not in text
     assert len(header) > 80
+    assert " nan " not in text  # not computable: '–', as in the report
 
 
 def test_arr_command_agrees_with_the_library(demo: Path, summary: object,

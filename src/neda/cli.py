@@ -1152,7 +1152,9 @@ def _print_frame(frame: pd.DataFrame, title: str, index: bool = False) -> None:
     for c in frame.columns:
         t.add_column(str(c), justify="left" if frame[c].dtype == object else "right")
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row]
+        # a figure that cannot be computed (e.g. the proportion of no window) as in the report
+        cells = [("–" if v != v else f"{v:.3g}") if isinstance(v, float) else str(v)
+                 for v in row]
         t.add_row(*([str(label)] if index else []), *cells)
     _print_table(t)
 
