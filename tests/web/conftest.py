@@ -11,6 +11,8 @@ from django.test import Client
 
 from neda.web.clinic.models import Clinic, Patient
 
+from .browsing import browser, tabs  # noqa: F401 (the browser tests' fixtures)
+
 PASSWORD = "demo-password-for-tests"
 
 
