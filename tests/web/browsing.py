@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from neda.demo import DEMO_CUTOFF
+
 from .live_server import FreshDatabase, Server, fresh_database
 
 if TYPE_CHECKING:
@@ -158,7 +160,8 @@ def served_clinic(folder: Path, password: str, patients: int, patient_accounts: 
         fresh.env["NEDA_DEMO_PASSWORD"] = password
         fresh.manage("collectstatic", "--noinput", "-v0")
         fresh.manage("demo_clinic", "--patients", str(patients), "--seed", "3",
-                     "--patient-accounts", str(patient_accounts))
+                     "--patient-accounts", str(patient_accounts),
+                     "--records-until", DEMO_CUTOFF)  # the same records every day
         server = Server(fresh, folder, workers=1)
         try:
             yield LiveClinic(server.base, fresh, server)
