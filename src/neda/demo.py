@@ -27,12 +27,15 @@ _BASELINE_SHARE = np.array(
 _RELAPSE_RISE = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
 _RELAPSE_RISE_SHARE = np.array([0.14, 0.22, 0.26, 0.16, 0.11, 0.07, 0.04])
 
+#: The synthetic registry's data cut-off (its extract date): no record is dated later.
+DEMO_CUTOFF = "2026-06-30"
+
 _DAY_KEY = 1 << 20  # composite sort key: patient * _DAY_KEY + (day + _DAY_SHIFT)
 _DAY_SHIFT = 2_000  # relapses may precede the first visit by up to a year
 
 
 def demo_cohort(
-    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = "2026-06-30"
+    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = DEMO_CUTOFF
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate ``(visits, relapses)`` for ``patients`` synthetic patients.
 
@@ -255,7 +258,7 @@ _PRO_ITEMS = {"MFIS": (21, 0, 4), "FSS": (9, 1, 7), "MSWS-12v1": (12, 1, 5),
 
 
 def demo_registry(
-    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = "2026-06-30"
+    patients: int, seed: int = 0, start: str = "2015-01-01", cutoff: str = DEMO_CUTOFF
 ) -> dict[str, pd.DataFrame]:
     """A whole synthetic registry: ``visits``, ``relapses``, ``treatments``, ``mri``, ``pros``,
     ``labs``.
@@ -434,6 +437,21 @@ def _lab_result(test: str, rng: np.random.Generator) -> str:
         return "normal" if rng.random() < 0.9 else "microscopic haematuria"
     text, lo, hi = _LAB_RESULTS.get(test, ("{:.1f}", 0, 1))
     return text.format(rng.uniform(lo, hi))
+
+
+def moved_registry(tables: dict[str, pd.DataFrame], days: int) -> dict[str, pd.DataFrame]:
+    """The registry's tables with every date moved by ``days`` (whole days; the same course
+    in every other respect: intervals, values and so every rule's result relative to the
+    dates). The demo clinic moves its registry so that its records end shortly before the
+    day it is made, where the portal's entries of the last weeks are."""
+    moved = {}
+    for name, frame in tables.items():
+        frame = frame.copy()
+        for c in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[c]):
+                frame[c] = frame[c] + pd.Timedelta(days=days)
+        moved[name] = frame
+    return moved
 
 
 def write_demo_registry(out_dir: str | os.PathLike[str], patients: int, seed: int = 0

@@ -1,6 +1,11 @@
 """What the browser tests share: Debian's Chromium (skipped without it, failing instead when
-``NEDA_REQUIRE_BROWSER=1``), a demo clinic served by gunicorn in other processes, screenshots,
-and the accessibility check (axe-core from ``tests/web/axe/node_modules``, never a CDN)."""
+``NEDA_REQUIRE_BROWSER=1``) and its fixtures (``browser``, ``tabs``: imported by the web tests'
+conftest), a demo clinic served by gunicorn in other processes, screenshots, and the
+accessibility check (axe-core from ``tests/web/axe/node_modules``, never a CDN).
+
+A module of browser tests defines only its ``clinic`` fixture (a :func:`served_clinic` with its
+own patients and password); ``tabs`` opens browser contexts on it, at :data:`DESKTOP` or
+:data:`PHONE` size."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import pytest
 from .live_server import FreshDatabase, Server, fresh_database
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "build" / "test-output" / "browser"
@@ -29,6 +34,12 @@ def unavailable(reason: str) -> None:
     if os.environ.get("NEDA_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason}, and NEDA_REQUIRE_BROWSER=1 requires the browser tests")
     pytest.skip(reason)
+
+
+#: A clinic's desk, and a phone (the portal's patients; touch, 390 x 844 CSS pixels).
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1400, "height": 900}}
+PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
+                         "has_touch": True}
 
 
 def chromium() -> str:
@@ -43,6 +54,84 @@ def chromium() -> str:
         where = f"NEDA_CHROMIUM={given}" if given else "/usr/bin/chromium, chromium on the PATH"
         unavailable(f"Chromium is not installed ({where})")
     return str(found)
+
+
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Chromium (:func:`chromium`) launched by Playwright; skipped (or failing) without
+    either."""
+    executable = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright is not installed (pip install -e '.[test]')")
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)  # the first course of a worker takes a few seconds
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for a module of browser tests."""
+    with launched_chromium() as launched:
+        yield launched
+
+
+class Tabs:
+    """Browser contexts (each its own cookies) of one test on the live clinic; what goes wrong
+    in their pages (a script that throws, a resource the content security policy blocks, a
+    failed request) is collected in :attr:`errors`, which fail the test unless it takes them
+    out."""
+
+    def __init__(self, browser: Browser, clinic: LiveClinic) -> None:
+        self.browser, self.clinic = browser, clinic
+        self.contexts: list[BrowserContext] = []
+        self.errors: list[str] = []
+
+    def open(self, device: dict[str, Any]) -> Page:
+        """A tab of a fresh context (no cookies) at this device's size (:data:`DESKTOP`,
+        :data:`PHONE`)."""
+        context = self.browser.new_context(base_url=self.clinic.base, **device)
+        context.set_default_timeout(30_000)
+        self.contexts.append(context)
+        tab = context.new_page()
+        tab.on("console", lambda m: self.errors.append(f"console: {m.text}")
+               if m.type == "error" else None)
+        tab.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        return tab
+
+
+@contextlib.contextmanager
+def opened_tabs(browser: Browser, clinic: LiveClinic, request: pytest.FixtureRequest
+                ) -> Iterator[Tabs]:
+    """:class:`Tabs` of a test: its pages' errors fail it, a failed test leaves screenshots of
+    its tabs in the test output, and every context is closed."""
+    opened = Tabs(browser, clinic)
+    failed_before = request.session.testsfailed
+    try:
+        yield opened
+        assert not opened.errors, opened.errors
+    finally:
+        for i, context in enumerate(opened.contexts):
+            if request.session.testsfailed > failed_before and context.pages:
+                OUTPUT.mkdir(parents=True, exist_ok=True)
+                context.pages[0].screenshot(
+                    path=OUTPUT / f"failed-{request.node.name}-{i}.png", full_page=True)
+            context.close()
+
+
+@pytest.fixture
+def tabs(browser: Browser, clinic: LiveClinic, request: pytest.FixtureRequest
+         ) -> Iterator[Tabs]:
+    """Tabs on the module's ``clinic``."""
+    with opened_tabs(browser, clinic, request) as opened:
+        yield opened
 
 
 @dataclass
@@ -68,6 +157,8 @@ def served_clinic(folder: Path, password: str, patients: int, patient_accounts: 
     with fresh_database(folder, sqlite=True) as fresh:
         fresh.env["NEDA_DEMO_PASSWORD"] = password
         fresh.manage("collectstatic", "--noinput", "-v0")
+        # records until a week ago, as the demo a user runs (and its screenshots) has them:
+        # the registry's distance to today's portal entries is then the same every day
         fresh.manage("demo_clinic", "--patients", str(patients), "--seed", "3",
                      "--patient-accounts", str(patient_accounts))
         server = Server(fresh, folder, workers=1)

@@ -3,13 +3,17 @@ DATABASE_URL says so) and logged-in clients for every role."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from neda.demo import DEMO_CUTOFF
 from neda.web.clinic.models import Clinic, Patient
+
+from .browsing import browser, tabs  # noqa: F401 (the browser tests' fixtures)
 
 PASSWORD = "demo-password-for-tests"
 
@@ -21,7 +25,9 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
     os.environ["NEDA_DEMO_PASSWORD"] = PASSWORD
     with django_db_blocker.unblock():
-        call_command("demo_clinic", patients=12, seed=3, patient_accounts=2, verbosity=0)
+        # records until the registry's own cut-off: the same demo records every day
+        call_command("demo_clinic", patients=12, seed=3, patient_accounts=2,
+                     records_until=dt.date.fromisoformat(DEMO_CUTOFF), verbosity=0)
         other = Clinic.objects.create(name="Other clinic")
         Patient.objects.create(clinic=other, subject="OTHER-1")
 

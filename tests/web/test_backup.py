@@ -8,6 +8,7 @@ import copy
 import datetime as dt
 import gzip
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -370,3 +371,55 @@ def test_restore_into_a_new_data_folder_makes_its_tables(lived_in: Clinic, tmp_p
         done = fresh.manage("restore", str(path))
         assert "migrations applied (neda's tables made)" in done.stdout
         assert f"Restored '{DEMO}'" in done.stdout
+
+
+def test_the_second_factor_comes_back_with_its_account(lived_in: Clinic,
+                                                       tmp_path: Path) -> None:
+    """A user's TOTP device is kept with their account (its key too, as the password's hash
+    is): restored into an emptied database, two-step log-in is still on and the code of the
+    app the user set up still opens it. Without the accounts, no key is in the file."""
+    from django_otp import user_has_device
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    users = get_user_model().objects
+    phone = TOTPDevice.objects.create(user=users.get(username="patient1"), name="phone",
+                                      confirmed=True)
+    TOTPDevice.objects.create(user=users.get(username="clinician"), name="half set up",
+                              confirmed=False)
+    path = tmp_path / "clinic.json"
+    call_command("backup", clinic=DEMO, output=str(path), verbosity=0)
+    data = json.loads(path.read_text())
+    own = {a["user"]["username"]: a["own"]["totp_devices"]
+           for a in (*data["accounts"]["staff"], *data["accounts"]["patients"])}
+    assert [d["key"] for d in own["patient1"]] == [phone.key]
+    assert [d["confirmed"] for d in own["clinician"]] == [False] and own["nurse"] == []
+    call_command("backup", clinic=DEMO, output=str(tmp_path / "no-accounts.json"),
+                 no_accounts=True, verbosity=0)
+    assert phone.key not in (tmp_path / "no-accounts.json").read_text()
+
+    _wipe(lived_in)
+    assert not TOTPDevice.objects.filter(user__username="patient1").exists()
+    out = StringIO()
+    call_command("restore", str(path), stdout=out)
+    assert "6 accounts, 2 totp_devices." in out.getvalue()
+    restored = Clinic.objects.get(name=DEMO)
+    assert comparable(backup_clinic(restored), same_ids=True) == comparable(data, same_ids=True)
+    patient1 = users.get(username="patient1")
+    assert user_has_device(patient1, confirmed=True)
+    device = TOTPDevice.objects.get(user=patient1)
+    assert (device.name, device.key, device.created_at) == ("phone", phone.key,
+                                                           phone.created_at)
+    assert device.verify_token(f"{totp(device.bin_key, 30, 0, 6):06d}")
+    assert not user_has_device(users.get(username="clinician"), confirmed=True)
+
+    # a version 2 backup (before the accounts' own rows) restores them without a device
+    _wipe(restored)
+    old = json.loads(path.read_text())
+    old["version"] = 2
+    for account in (*old["accounts"]["staff"], *old["accounts"]["patients"]):
+        del account["own"]
+    path.write_text(json.dumps(old))
+    call_command("restore", str(path), verbosity=0)
+    assert users.get(username="patient1").check_password(PASSWORD)
+    assert not TOTPDevice.objects.exists()

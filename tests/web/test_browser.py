@@ -30,36 +30,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .browsing import OUTPUT, LiveClinic, chromium, screenshot, served_clinic, unavailable
+from .browsing import DESKTOP, LiveClinic, Tabs, screenshot, served_clinic
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 PASSWORD = "browser-test-password-1"
-VIEWPORT = {"width": 1400, "height": 900}
 PATIENTS = 20
 DATE = r"(\d{4}-\d\d-\d\d)"
 
 
-# ------------------------------------------------------------------ browser and server
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright is not installed (pip install -e '.[test]')")
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=15_000)  # the first course of a worker takes a few seconds
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
+# ---------------------------------------------------------------------- server and tab
 @pytest.fixture(scope="module")
 def clinic(browser: Browser, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[LiveClinic]:
@@ -72,31 +53,15 @@ def clinic(browser: Browser, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture
-def page_errors() -> list[str]:
-    """What went wrong in the test's page (a script that throws, a resource the content
-    security policy blocks, a failed request): the test fails unless it takes them out."""
-    return []
+def page(tabs: Tabs) -> Page:
+    """A tab of a fresh browser context (no cookies) on the live clinic, at a desk's size."""
+    return tabs.open(DESKTOP)
 
 
 @pytest.fixture
-def page(browser: Browser, clinic: LiveClinic, page_errors: list[str],
-         request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A tab of a fresh browser context (no cookies) on the live clinic."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=clinic.base)
-    context.set_default_timeout(20_000)
-    tab = context.new_page()
-    tab.on("console", lambda m: page_errors.append(f"console: {m.text}")
-           if m.type == "error" else None)
-    tab.on("pageerror", lambda e: page_errors.append(f"page error: {e}"))
-    failed_before = request.session.testsfailed
-    try:
-        yield tab
-        assert not page_errors, page_errors
-    finally:
-        if request.session.testsfailed > failed_before:
-            OUTPUT.mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=OUTPUT / f"failed-{request.node.name}.png", full_page=True)
-        context.close()
+def page_errors(tabs: Tabs) -> list[str]:
+    """What went wrong in the test's page: the test fails unless it takes them out."""
+    return tabs.errors
 
 
 def log_in(page: Page) -> None:

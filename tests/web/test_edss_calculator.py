@@ -152,3 +152,19 @@ def test_the_visit_form_helper_computes_without_saving(demo_patient: Patient) ->
     assert "EDSS computed from the FS grades and ambulation: 3.5" in r.content.decode()
     visit = Visit.objects.get(patient=demo_patient, date="2026-07-15")
     assert visit.edss is None and visit.fs_cerebellar == "3"  # computed, never stored as rated
+
+
+def test_the_fs_grades_are_declared_once_for_the_visit_form_and_the_calculator() -> None:
+    """One declaration of the FS fields (one per system of neda.rules.edss), shared by the
+    visit form and the calculator: a label or hint changed there shows in both. The visit
+    form keeps its fields in the order of its fieldsets, the calculator the grades first."""
+    from neda.rules.edss import FS_SYSTEMS
+    from neda.web.clinic.forms import EdssCalculatorForm, VisitForm
+
+    names = [f"fs_{s}" for s in FS_SYSTEMS]
+    for name in names:
+        assert VisitForm.base_fields[name] is EdssCalculatorForm.base_fields[name], name
+    assert [n for n in EdssCalculatorForm.base_fields if n.startswith("fs_")] == names
+    assert list(EdssCalculatorForm.base_fields)[:len(names)] == names
+    visit = VisitForm(patient=Patient())
+    assert list(visit.fields) == [n for _, group in VisitForm.fieldsets for n in group]

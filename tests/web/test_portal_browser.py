@@ -26,30 +26,27 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
 from .browsing import (
-    OUTPUT,
+    DESKTOP,
+    PHONE,
     LiveClinic,
+    Tabs,
     accessibility_problems,
-    chromium,
     screenshot,
     served_clinic,
     small_tap_targets,
-    unavailable,
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, Page
 
 PASSWORD = "portal-browser-password-1"
 NEW_PASSWORD = "my-own-portal-password-9"
-PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
-                         "has_touch": True}
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1400, "height": 900}}
 PATIENTS = 12
 #: patient1 and patient2 as in the web tests' demo clinic (patient2: no relapse in the latest
 #: year of their therapy); patient3 turns on two-step log-in.
@@ -57,64 +54,10 @@ PATIENT_ACCOUNTS = 3
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright is not installed (pip install -e '.[test]')")
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=20_000)  # the first course of a worker takes a few seconds
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
 def clinic(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClinic]:
     with served_clinic(tmp_path_factory.mktemp("portal-browser"), PASSWORD, PATIENTS,
                        patient_accounts=PATIENT_ACCOUNTS) as served:
         yield served
-
-
-class Tabs:
-    """Browser contexts (each its own cookies) of one test; their pages' errors fail it."""
-
-    def __init__(self, browser: Browser, clinic: LiveClinic) -> None:
-        self.browser, self.clinic = browser, clinic
-        self.contexts: list[BrowserContext] = []
-        self.errors: list[str] = []
-
-    def open(self, device: dict[str, Any]) -> Page:
-        context = self.browser.new_context(base_url=self.clinic.base, **device)
-        context.set_default_timeout(30_000)
-        self.contexts.append(context)
-        tab = context.new_page()
-        tab.on("console", lambda m: self.errors.append(f"console: {m.text}")
-               if m.type == "error" else None)
-        tab.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        return tab
-
-
-@pytest.fixture
-def tabs(browser: Browser, clinic: LiveClinic, request: pytest.FixtureRequest
-         ) -> Iterator[Tabs]:
-    opened = Tabs(browser, clinic)
-    failed_before = request.session.testsfailed
-    try:
-        yield opened
-        assert not opened.errors, opened.errors
-    finally:
-        for i, context in enumerate(opened.contexts):
-            if request.session.testsfailed > failed_before and context.pages:
-                OUTPUT.mkdir(parents=True, exist_ok=True)
-                context.pages[0].screenshot(
-                    path=OUTPUT / f"failed-{request.node.name}-{i}.png", full_page=True)
-            context.close()
 
 
 def log_in(page: Page, username: str, password: str = PASSWORD) -> None:

@@ -198,3 +198,32 @@ def test_the_queue_says_when_relapses_are_not_recorded(db: Any) -> None:
     start = page.index(f'<tr data-relapse="{relapse.pk}"')
     assert "Relapses are not recorded for this patient" in page[start:page.index("</tr>",
                                                                                    start)]
+
+
+def test_the_queue_reads_a_report_with_the_patients_other_reports(db: Any) -> None:
+    """Two reports of one attack, both waiting: each row's preview reads the other as if
+    confirmed (the later one is folded into the earlier), says that it is waiting for review,
+    and lists the patient's other waiting reports - before either is confirmed."""
+    today = timezone.localdate()
+    first = _report("patient2", (today - dt.timedelta(days=15)).isoformat())
+    second = _report("patient2", (today - dt.timedelta(days=5)).isoformat())
+    page = htmllib.unescape(login("clinician").get("/portal/review/").content.decode())
+
+    def row(relapse: Relapse) -> str:
+        start = page.index(f'<tr data-relapse="{relapse.pk}"')
+        return page[start:page.index("</tr>", start)]
+
+    waiting = "(also reported by the patient, waiting for review)"
+    assert ("Relapse hygiene (rules §3.1) will not count this as a relapse of its own" in
+            row(second) and f"{first.onset} {waiting}" in row(second))
+    assert (f"will count the relapse of {second.onset} {waiting} as part of this one"
+            in row(first))
+    for one, other in ((first, second), (second, first)):
+        assert re.search(r"Read together with this patient's other reports? waiting for "
+                         rf"review, as if confirmed: [^<]*{other.onset}", row(one))
+    # the relapse form (a clinician's own relapse) still reads counted relapses only
+    from neda.web.clinic.checking import check_record, record_cells
+
+    alone = check_record("relapses", first.patient, record_cells(first, "relapses"), {},
+                         instance_pk=first.pk)
+    assert not any(second.onset in w for w in alone.warnings)

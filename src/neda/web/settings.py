@@ -147,6 +147,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Password reset requests are limited on their own (django-axes throttles logins only): per
+# e-mail address (existing or not: the answer tells nothing) and per client address (as
+# django-axes sees it), in a window of an hour counted in the cache (``CACHES``: per process
+# with the local-memory cache, so with several workers the limit is per worker).
+NEDA_PASSWORD_RESET_LIMITS = {"per_address": 3, "per_client": 10, "window_seconds": 3600}
+
 # A link of a password reset e-mail, and of a portal invitation, is valid this long (3 days);
 # either is single-use (it is bound to the password's hash, which setting a password changes).
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600

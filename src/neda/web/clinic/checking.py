@@ -358,11 +358,14 @@ def _storage_limits(spec: TableSpec, labels: Mapping[str, str], checked: Checked
 # ------------------------------------------------------------------------------ records
 def check_record(table: str, patient: Patient, cells: Mapping[str, str],
                  labels: Mapping[str, str], *, instance_pk: int | None = None,
-                 status: str = "confirmed") -> Checked:
+                 status: str = "confirmed", with_reported: bool = False) -> Checked:
     """Read one record's form input through neda.io and the rules (see the module text).
 
     ``cells``: form field -> text as typed; ``instance_pk``: the record being edited (left
-    out of the patient's saved rows); ``status``: a relapse's status.
+    out of the patient's saved rows); ``status``: a relapse's status; ``with_reported``: relapse
+    hygiene reads the patient's other reported relapses waiting for review as if confirmed
+    too (the review queue: confirming one report after another, merges and duplicates among
+    them show before the first is confirmed), named as waiting for review.
     """
     spec = SPECS[table]
     checked = Checked()
@@ -417,7 +420,7 @@ def check_record(table: str, patient: Patient, cells: Mapping[str, str],
     if table in KEYED:
         _with_saved_rows(spec, patient, row, labels, instance_pk, checked)
     if table == "relapses" and status != "rejected":
-        _hygiene_warnings(patient, row, instance_pk, status, checked)
+        _hygiene_warnings(patient, row, instance_pk, status, checked, with_reported)
     return checked
 
 
@@ -596,22 +599,32 @@ def calculate_edss(cells: Mapping[str, str], labels: Mapping[str, str]
 
 
 # ----------------------------------------------------------------------------- relapses
+#: How a reported relapse waiting for review is named in relapse hygiene's reasons.
+WAITING = "{onset} (also reported by the patient, waiting for review)"
+
+
 def _hygiene_warnings(patient: Patient, row: Mapping[str, str], instance_pk: int | None,
-                      status: str, checked: Checked) -> None:
-    """Relapse hygiene (rules §3.1) on the patient's counted relapses plus this one: every
-    reason it gives for not counting this relapse (or for folding a saved one into it)."""
+                      status: str, checked: Checked, with_reported: bool = False) -> None:
+    """Relapse hygiene (rules §3.1) on the patient's counted relapses plus this one (and, with
+    ``with_reported``, their other reports waiting for review, as if confirmed): every reason
+    it gives for not counting this relapse (or for folding another one into it)."""
     spec = SPECS["relapses"]
-    saved = Relapse.objects.filter(patient=patient, status__in=COUNTED_RELAPSE_STATUSES)
+    statuses = (*COUNTED_RELAPSE_STATUSES, *(("reported",) if with_reported else ()))
+    saved = Relapse.objects.filter(patient=patient, status__in=statuses)
     if instance_pk is not None:
         saved = saved.exclude(pk=instance_pk)
     rows: list[tuple[Any, Mapping[str, str]]] = []
     onsets: dict[Any, str] = {}
+    waiting: set[Any] = set()
     for relapse in saved:
         cells = {col: cell_text(getattr(relapse, name)) for name, col in spec.columns.items()}
         cells.update(subject=str(patient.pk),
                      pseudo="yes" if relapse.status == "pseudo" else "no")
         rows.append((relapse.pk, cells))
         onsets[relapse.pk] = relapse.onset
+        if relapse.status == "reported":
+            onsets[relapse.pk] = WAITING.format(onset=relapse.onset)
+            waiting.add(relapse.pk)
     rows.append((FORM_ROW, row))
     try:
         clean = relapse_hygiene(READERS["relapses"](_frame(rows, [*row])),
@@ -632,7 +645,8 @@ def _hygiene_warnings(patient: Patient, row: Mapping[str, str], instance_pk: int
             checked.warnings.append(f"Relapse hygiene (rules §3.1) will not count this as a "
                                     f"relapse of its own: {named(str(r.detail))}.")
         elif r.merged_into_row == FORM_ROW:
-            checked.warnings.append(f"Relapse hygiene (rules §3.1) will count the saved "
+            saved_one = "" if r.row in waiting else "saved "
+            checked.warnings.append(f"Relapse hygiene (rules §3.1) will count the {saved_one}"
                                     f"relapse of {onsets.get(r.row, r.row)} as part of this "
                                     f"one: {named(str(r.detail))}.")
     mine = clean.relapses[clean.relapses["input_row"] == FORM_ROW]

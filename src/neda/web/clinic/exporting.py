@@ -190,10 +190,12 @@ def _relabel(value: Any, pk: int, label: str) -> Any:
 # -------------------------------------------------------------------------------- backup
 BACKUP_FORMAT = "neda-clinic-backup"
 #: 2: the tables other apps register (:func:`register_backup_table`, the patient portal's),
-#: and references to user accounts (``reviewed_by``, ``set_by``) as user names. Version 1
-#: backups (the clinic's tables only) are still restored.
-BACKUP_VERSION = 2
-BACKUP_VERSIONS_READ = (1, 2)
+#: and references to user accounts (``reviewed_by``, ``set_by``) as user names. 3: each
+#: account's own rows (:func:`register_account_table`: the second factor's devices). Version
+#: 1 and 2 backups are still restored (2: accounts without a second factor); an older neda
+#: refuses a version 3 backup rather than restore its accounts without their second factor.
+BACKUP_VERSION = 3
+BACKUP_VERSIONS_READ = (1, 2, 3)
 
 #: The backed-up data models, in the order they are restored (parents before children:
 #: patients first, then their records, then the tables registered by other apps).
@@ -231,6 +233,34 @@ def register_backup_table(name: str, model: type[models.Model], *,
     BACKUP_CLINIC_LOOKUP[name] = clinic_lookup
 
 
+#: Tables of a user account's own rows (a ``user`` field), kept with each account of the
+#: backup and restored with it: apps register them (:func:`register_account_table`).
+ACCOUNT_MODELS: dict[str, type[models.Model]] = {}
+
+
+def register_account_table(name: str, model: type[models.Model]) -> None:
+    """Keep ``model``'s rows of each backed-up account with the account (under ``name``, all
+    fields but the id and the user), and put them back when the accounts are restored. The
+    patient portal registers the second factor's TOTP devices (their keys included: a
+    restore gives the accounts back as they were, like their password hashes - see
+    ``docs/portal-accounts.md``)."""
+    user_field = model._meta.get_field("user")
+    if not user_field.is_relation or user_field.related_model is not get_user_model():
+        raise ValueError(f"account table '{name}': {model.__name__}.user is no user account")
+    if ACCOUNT_MODELS.get(name, model) is not model:
+        raise ValueError(f"account table '{name}' is already {ACCOUNT_MODELS[name].__name__}")
+    ACCOUNT_MODELS[name] = model
+
+
+def account_rows(user: Any) -> dict[str, list[dict[str, Any]]]:
+    """The user's rows of every account table, as the backup keeps them."""
+    out = {}
+    for name, model in ACCOUNT_MODELS.items():
+        fields = [f for f in model._meta.concrete_fields if f.name not in ("id", "user")]
+        out[name] = _rows(model._default_manager.filter(user=user).order_by("pk"), fields, {})
+    return out
+
+
 def clinic_rows(name: str, clinic: Clinic) -> models.QuerySet[Any]:
     """Every row of backup table ``name`` that belongs to ``clinic``, deleted ones too."""
     model = BACKUP_MODELS[name]
@@ -264,8 +294,9 @@ def backup_clinic(clinic: Clinic, *, accounts: bool = True) -> dict[str, Any]:
     ones too, with their deletion time), the tables other apps registered
     (:func:`register_backup_table`: the patient portal's diary, exercise, adherence, goals
     and schedules), the audit trail of all of them, and - with ``accounts`` - its staff and
-    patient accounts (password hashes only). Rows keep their database ids, so that
-    references between them (and pseudonyms) survive a restore."""
+    patient accounts (password hashes only) with their own rows (:func:`register_account_table`:
+    the second factor's devices). Rows keep their database ids, so that references between
+    them (and pseudonyms) survive a restore."""
     user_model = get_user_model()
     data: dict[str, Any] = {
         "format": BACKUP_FORMAT, "version": BACKUP_VERSION,
@@ -292,8 +323,10 @@ def backup_clinic(clinic: Clinic, *, accounts: bool = True) -> dict[str, Any]:
             return {f.attname: field_value(getattr(u, f.attname)) for f in user_fields}
 
         data["accounts"] = {
-            "staff": [{"role": s.role, "user": user(s.user)} for s in staff],
-            "patients": [{"patient_id": a.patient_id, "user": user(a.user)} for a in own],
+            "staff": [{"role": s.role, "user": user(s.user), "own": account_rows(s.user)}
+                      for s in staff],
+            "patients": [{"patient_id": a.patient_id, "user": user(a.user),
+                          "own": account_rows(a.user)} for a in own],
         }
     data["rows"] = {name: len(rows) for name, rows in data["tables"].items()}
     return data

@@ -74,6 +74,20 @@ def fs_grade(system: str) -> forms.CharField:
     return text(f"FS {FS_LABELS[system].lower()}", size=4, placeholder=f"0-{FS_RAW_MAX[system]}")
 
 
+class FunctionalSystemGrades(forms.Form):
+    """The seven FS grades (``fs_<system>``, the systems of ``neda.rules.edss.FS_SYSTEMS``),
+    declared once for the visit form and the EDSS calculator, which both read them as a visit
+    row."""
+
+    fs_pyramidal = fs_grade("pyramidal")
+    fs_cerebellar = fs_grade("cerebellar")
+    fs_brainstem = fs_grade("brainstem")
+    fs_sensory = fs_grade("sensory")
+    fs_bowel_bladder = fs_grade("bowel_bladder")
+    fs_visual = fs_grade("visual")
+    fs_cerebral = fs_grade("cerebral")
+
+
 class CheckedForm(forms.Form):
     """A form whose data-model fields are read by neda.io (``check``): errors on the fields,
     the rules' warnings and notes in :attr:`checked`."""
@@ -148,7 +162,7 @@ class RecordForm(CheckedForm):
         return record  # type: ignore[return-value]
 
 
-class VisitForm(RecordForm):
+class VisitForm(FunctionalSystemGrades, RecordForm):
     table = "visits"
     fieldsets = (
         ("Visit", ("date", "edss", "edss_method")),
@@ -163,13 +177,7 @@ class VisitForm(RecordForm):
     edss = text("EDSS", placeholder="0, 1.0, 1.5 ... 10", numeric=True, size=6,
                 help_text="as rated; 0.5 does not exist")
     edss_method = choice("EDSS method", EDSS_METHODS)
-    fs_pyramidal = fs_grade("pyramidal")
-    fs_cerebellar = fs_grade("cerebellar")
-    fs_brainstem = fs_grade("brainstem")
-    fs_sensory = fs_grade("sensory")
-    fs_bowel_bladder = fs_grade("bowel_bladder")
-    fs_visual = fs_grade("visual")
-    fs_cerebral = fs_grade("cerebral")
+    # (the FS grades: FunctionalSystemGrades)
     ambulation = text("Ambulation score", numeric=True, size=4, placeholder="0-16",
                       help_text="Neurostatus code of the best walking performance")
     t25fw = text("T25FW (s)", numeric=True, size=6, help_text="timed 25-foot walk, mean of "
@@ -179,6 +187,8 @@ class VisitForm(RecordForm):
     nhpt_nondominant = text("9HPT non-dominant hand (s)", numeric=True, size=6)
     sdmt = text("SDMT", numeric=True, size=6, help_text="correct answers, 0-110")
     pasat = text("PASAT-3", numeric=True, size=6, help_text="correct answers, 0-60")
+
+    field_order = [name for _legend, names in fieldsets for name in names]
 
 
 class RelapseForm(RecordForm):
@@ -364,17 +374,11 @@ RECORD_FORMS: dict[str, type[RecordForm]] = {
 }
 
 
-class EdssCalculatorForm(forms.Form):
-    """FS grades, ambulation, and optionally the rated EDSS and the method: read as a visit
-    by neda.io and computed by ``neda.rules.edss``."""
+class EdssCalculatorForm(FunctionalSystemGrades):
+    """FS grades (:class:`FunctionalSystemGrades`, shown first), ambulation, and optionally
+    the rated EDSS and the method: read as a visit by neda.io and computed by
+    ``neda.rules.edss``."""
 
-    fs_pyramidal = fs_grade("pyramidal")
-    fs_cerebellar = fs_grade("cerebellar")
-    fs_brainstem = fs_grade("brainstem")
-    fs_sensory = fs_grade("sensory")
-    fs_bowel_bladder = fs_grade("bowel_bladder")
-    fs_visual = fs_grade("visual")
-    fs_cerebral = fs_grade("cerebral")
     ambulation = text("Ambulation score", numeric=True, size=4, placeholder="0-16",
                       help_text="Neurostatus code of the best walking performance (below)")
     edss_method = choice("EDSS method", EDSS_METHODS)

@@ -622,6 +622,8 @@ class RestoreResult:
     rows: dict[str, int] = field(default_factory=dict)
     history: int = 0
     accounts: int = 0
+    #: rows of the accounts' own tables restored with them (the second factor's devices)
+    account_rows: dict[str, int] = field(default_factory=dict)
     kept_ids: bool = True
     kept_public_ids: bool = True
     notes: list[str] = field(default_factory=list)
@@ -748,26 +750,38 @@ def _restore(data: dict[str, Any], clinic_name: str, accounts: bool,
     from django.core.management.color import no_style
     from django.db import connection
 
-    from .exporting import BACKUP_MODELS
+    from .exporting import ACCOUNT_MODELS, BACKUP_MODELS
     from .models import PatientAccount, StaffMember
 
     user_model = get_user_model()
     clinic_row = dict(data["clinic"])
     touched: list[type[models.Model]] = [Clinic]
-    with transaction.atomic(), _stored_as_given(Clinic, *BACKUP_MODELS.values()):
+    own_rows: dict[str, int] = {}
+    with transaction.atomic(), _stored_as_given(Clinic, *BACKUP_MODELS.values(),
+                                                *ACCOUNT_MODELS.values()):
         users: dict[str, Any] = {}
         if accounts and backed_up["staff"] + backed_up["patients"]:
             for account in (*backed_up["staff"], *backed_up["patients"]):
                 user = user_model(**_python(user_model, account["user"]))
                 user.save()  # the password is the backup's hash, never set in clear
                 users[user.get_username()] = user
+                # the account's own rows (a version 2 backup has none): new ids, this user
+                for name, rows in (account.get("own") or {}).items():
+                    model = ACCOUNT_MODELS.get(name)
+                    if model is None:
+                        raise RestoreError(f"the backup keeps '{name}' with the accounts, "
+                                           "which this neda does not know; nothing was "
+                                           "restored")
+                    for row in rows:
+                        model(**_python(model, row, skip=("id",)), user=user).save()
+                    own_rows[name] = own_rows.get(name, 0) + len(rows)
             touched.append(user_model)
         fields = _python(Clinic, clinic_row, skip=("id",) if _taken(
             Clinic, "pk", [clinic_row["id"]]) else ())
         fields["name"] = clinic_name
         clinic = Clinic(**fields)
         clinic.save()
-        result = RestoreResult(clinic)
+        result = RestoreResult(clinic, account_rows=own_rows)
         # old id -> restored id, by model (a version 1 backup has no portal tables: none)
         maps: dict[type[models.Model], dict[int, int]] = {}
         public_ids: dict[int, uuid.UUID] = {}

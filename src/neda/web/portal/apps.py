@@ -34,3 +34,10 @@ class PortalConfig(AppConfig):
         register_backup_table("portal_exercise_goals", ExerciseGoal)
         register_backup_table("portal_questionnaire_schedules", QuestionnaireSchedule,
                               clinic_lookup="clinic")
+        # the second factor goes with its account, as the password hash does: a restore gives
+        # the accounts back as they were (docs/portal-accounts.md, "Backups")
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from neda.web.clinic.exporting import register_account_table
+
+        register_account_table("totp_devices", TOTPDevice)

@@ -58,11 +58,12 @@ def register(builder: Callable[[Any], Section]) -> Callable[[Any], Section]:
 
 def if_confirmed(relapse: Relapse) -> list[str]:
     """What relapse hygiene (rules §3.1) would make of this report once confirmed, with the
-    patient's counted relapses: the same check as the relapse form's
-    (:func:`neda.web.clinic.checking.check_record`), e.g. within 30 days of a counted relapse,
-    a pseudo-relapse by fever, shorter than 24 hours."""
+    patient's counted relapses and their other reports waiting for review (as if confirmed
+    too, and named so): the same check as the relapse form's
+    (:func:`neda.web.clinic.checking.check_record`), e.g. within 30 days of a counted or
+    another reported relapse, a pseudo-relapse by fever, shorter than 24 hours."""
     checked = check_record("relapses", relapse.patient, record_cells(relapse, "relapses"), {},
-                           instance_pk=relapse.pk, status="confirmed")
+                           instance_pk=relapse.pk, status="confirmed", with_reported=True)
     found = [*checked.warnings, *(m for ms in checked.errors.values() for m in ms)]
     if not relapse.patient.relapses_recorded:  # the course reads no relapse of theirs
         found.insert(0, "Relapses are not recorded for this patient (the patient's data): "
@@ -72,10 +73,12 @@ def if_confirmed(relapse: Relapse) -> list[str]:
 
 @dataclass
 class ReportedRelapse:
-    """A row of the relapse section: the report and what confirming it would mean."""
+    """A row of the relapse section: the report, what confirming it would mean, and the
+    patient's other reports waiting for review (which that preview read as if confirmed)."""
 
     relapse: Relapse
     if_confirmed: list[str]
+    also_waiting: list[Relapse] = field(default_factory=list)
 
     @property
     def patient(self) -> Any:
@@ -84,9 +87,13 @@ class ReportedRelapse:
 
 @register
 def relapse_section(user: Any) -> Section:
+    reports = list(reported_relapses(user))
+    rows = [ReportedRelapse(r, if_confirmed(r),
+                            sorted((o for o in reports if o.patient_id == r.patient_id
+                                    and o.pk != r.pk), key=lambda o: (o.onset, o.pk)))
+            for r in reports]
     return Section("relapses", "Relapses reported by patients", "portal/review/_relapses.html",
-                   [ReportedRelapse(r, if_confirmed(r)) for r in reported_relapses(user)],
-                   "No reported relapse waits for review.")
+                   rows, "No reported relapse waits for review.")
 
 
 def sections_for(user: Any) -> list[Section]:

@@ -6,10 +6,11 @@ their deletion time -, the patients' own portal entries (diary, exercise, adhere
 symptom medicines) and the clinic's exercise goals and questionnaire schedules (tables the
 portal registers, :func:`neda.web.clinic.exporting.register_backup_table`; who reviewed or
 set them by user name), the audit trail of all of them, and the clinic's staff and patient
-accounts with their password hashes (never a password in clear; ``--no-accounts`` leaves
-the accounts out). API tokens and login-throttling records are not kept: users make new
-tokens. ``FILE`` ending in ``.gz`` is gzip-compressed. The file holds personal health data:
-it is written readable by its owner only.
+accounts with their password hashes (never a password in clear) and their second factor's
+TOTP devices, keys included (``--no-accounts`` leaves the accounts out, and with them every
+credential). API tokens and login-throttling records are not kept: users make new tokens.
+``FILE`` ending in ``.gz`` is gzip-compressed. The file holds personal health data and
+credentials: it is written readable by its owner only.
 """
 
 from __future__ import annotations

@@ -1,10 +1,19 @@
 """``neda-admin demo_clinic``: a demo clinic of synthetic patients (``neda.demo``), and demo
 logins for every role, and one relapse reported through the portal by patient1 waiting in the
 review queue (made again when none waits). Passwords: ``$NEDA_DEMO_PASSWORD`` when set, else
-a random one printed once."""
+a random one printed once.
+
+The clinic's records end on ``--records-until`` (default: a week before today): the synthetic
+registry (cut off on ``neda.demo.DEMO_CUTOFF``) is moved by whole days to end there. The
+portal's demo entries are of the last six weeks and patient1's report of four days ago, so a
+clinician trying the demo meets one story - the latest clinic visits, then the patients' diary
+and report since - not records that stopped months or years before the diary begins. Tests
+give a fixed date, so that the demo's records are the same every day.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import time
@@ -13,8 +22,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
-from neda.demo import demo_registry
+from neda.demo import DEMO_CUTOFF, demo_registry, moved_registry
 from neda.io import read_tables
 from neda.web.clinic.course import clinic_overview
 from neda.web.clinic.importing import commit
@@ -34,15 +44,21 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--patient-accounts", type=int, default=3,
                             help="patient logins patient1, patient2, ...")
+        parser.add_argument("--records-until", type=dt.date.fromisoformat, default=None,
+                            help="the day the clinic's records end, YYYY-MM-DD (default: a "
+                                 "week before today, before the portal's demo entries end)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         password = os.environ.get("NEDA_DEMO_PASSWORD") or secrets.token_urlsafe(12)
         clinic, created = Clinic.objects.get_or_create(name=DEMO_CLINIC)
         if created or not Patient.objects.filter(clinic=clinic).exists():
-            reg = demo_registry(opts["patients"], seed=opts["seed"])
+            until = opts["records_until"] or timezone.localdate() - dt.timedelta(days=7)
+            days = (until - dt.date.fromisoformat(DEMO_CUTOFF)).days
+            reg = moved_registry(demo_registry(opts["patients"], seed=opts["seed"]), days)
             tables = read_tables(None, **reg)
             result = commit(clinic, tables)
-            self.stdout.write(f"Demo clinic loaded: {result.summary()}.")
+            self.stdout.write(f"Demo clinic loaded: {result.summary()}; records until "
+                              f"{until.isoformat()}.")
         user_model = get_user_model()
         with transaction.atomic():
             for username, role in STAFF:
@@ -82,10 +98,6 @@ class Command(BaseCommand):
     def _reported_relapse(self, patient: Patient) -> None:
         """patient1 reports a possible relapse through the portal's own form (so the review
         queue is not empty), unless a report of the clinic already waits."""
-        import datetime as dt
-
-        from django.utils import timezone
-
         from neda.web.portal.views.report_relapse import RelapseReportForm
 
         if Relapse.objects.filter(patient__clinic=patient.clinic, status="reported").exists():

@@ -3,7 +3,8 @@
 All or nothing, in one transaction (:func:`neda.web.clinic.importing.restore_clinic`):
 every patient and record with its deleted state, the portal's entries, goals and schedules
 (a backup made before the portal, format version 1, has none), the audit trail, and the
-accounts (``--no-accounts`` leaves them out; a user name already taken stops the restore). Into an
+accounts with their second factor (``--no-accounts`` leaves them out; a user name already
+taken stops the restore). Into an
 empty database the rows keep their ids, so URLs and researchers' pseudonyms stay the same;
 beside an existing clinic (``--clinic NEW_NAME``) the copy gets new ids.
 """
@@ -59,8 +60,9 @@ class Command(BaseCommand):
         except RestoreError as exc:
             raise CommandError(f"nothing restored: {exc}") from None
         rows = ", ".join(f"{n} {name}" for name, n in result.rows.items())
+        own = "".join(f", {n} {name}" for name, n in result.account_rows.items() if n)
         self.stdout.write(f"Restored '{result.clinic.name}': {rows}; {result.history} audit "
-                          f"entries; {result.accounts} accounts.")
+                          f"entries; {result.accounts} accounts{own}.")
         for note in result.notes:
             self.stdout.write(f"Note: {note}.")
         self._check(result.clinic)
