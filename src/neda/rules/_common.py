@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import importlib
 import json
 import math
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
+from pandas.arrays import NumpyExtensionArray
 
 Tri = bool | None
 
@@ -223,9 +226,55 @@ def provenance_frame(columns: dict[str, Any], record: dict[str, Any], index: Any
     for c, v in columns.items():  # one array under two names is copied for the second
         own[c] = v.copy() if isinstance(v, np.ndarray) and id(v) in seen else _own(v)
         seen.add(id(v))
-    frame = pd.DataFrame({**own, "rule_set": record["rule_set"]}, index=index, copy=False)
+    own["rule_set"] = record["rule_set"]
+    frame = frame_of(own) if index is None else pd.DataFrame(own, index=index, copy=False)
     frame.attrs["provenance"] = record
     return frame
+
+
+# pandas' own steps of its DataFrame constructor (internal modules: without them, or in
+# another pandas, frame_of is the constructor itself)
+try:
+    _sanitize_array: Any = importlib.import_module("pandas.core.construction").sanitize_array
+    _column_arrays_manager: Any = importlib.import_module(
+        "pandas.core.internals.managers").create_block_manager_from_column_arrays
+    _FAST_FRAME = hasattr(pd.DataFrame, "_from_mgr")
+except (ImportError, AttributeError):  # pragma: no cover - another pandas layout
+    _FAST_FRAME = False
+_NS_DATES = (np.dtype("datetime64[ns]"), np.dtype("timedelta64[ns]"))
+
+
+def frame_of(columns: dict[str, Any], consolidate: bool = False) -> pd.DataFrame:
+    """``pd.DataFrame(columns, copy=False)`` (``consolidate``: ``pd.DataFrame(columns)``, whose
+    numpy columns are copied into one block per type) without pandas' checks of columns that
+    are already 1-D numpy arrays of numbers, flags or nanosecond dates, or pandas arrays:
+    on one patient's course the constructor's per-column checks cost more than the data
+    (about 20 tables a course). Other values (text columns, which pandas inspects for
+    dates; scalars, broadcast) go through pandas' own ``sanitize_array``, so the table is
+    the constructor's. With ``consolidate`` the pandas arrays are copied, as the
+    constructor copies them."""
+    values = list(columns.values())
+    n = next((len(v) for v in values if isinstance(v, np.ndarray | ExtensionArray)), None)
+    if (n is None or not _FAST_FRAME or any(
+            not (isinstance(v, ExtensionArray) and not isinstance(v, NumpyExtensionArray))
+            and not (isinstance(v, np.ndarray) and v.ndim == 1)
+            and not (np.ndim(v) == 0 and not isinstance(v, dict | set))
+            for v in values) or any(len(v) != n for v in values
+                                    if isinstance(v, np.ndarray | ExtensionArray))):
+        return pd.DataFrame(columns) if consolidate else pd.DataFrame(columns, copy=False)
+    index = pd.RangeIndex(n)
+    arrays: list[Any] = []
+    for v in values:
+        if isinstance(v, np.ndarray) and (v.dtype.kind in "biufc" or v.dtype in _NS_DATES):
+            arrays.append(v)
+        elif isinstance(v, ExtensionArray):
+            arrays.append(v.copy() if consolidate else v)
+        else:
+            arrays.append(_sanitize_array(v, index, copy=False))
+    axes = [pd.Index(list(columns)) if columns else pd.RangeIndex(0), index]
+    mgr = _column_arrays_manager(arrays, axes, consolidate=consolidate,
+                                 refs=[None] * len(arrays))
+    return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------ sorted (subject, day) keys

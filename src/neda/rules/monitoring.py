@@ -44,6 +44,7 @@ from ..options import Options, option
 from ._common import (
     bare,
     day_numbers,
+    frame_of,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -559,4 +560,4 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     subject_rank = pd.factorize(columns["subject"], sort=True)[0]
     measure_rank = np.concatenate([o[1] for o in order])
     rows = np.lexsort((measure_rank, subject_rank))
-    return pd.DataFrame({c: columns[c][rows] for c in TREND_COLUMNS})
+    return frame_of({c: columns[c][rows] for c in TREND_COLUMNS}, consolidate=True)

@@ -36,6 +36,7 @@ from ._common import (
     bare,
     day_dates,
     day_numbers,
+    frame_of,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -771,11 +772,11 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
     no_end = np.isnan(resolved[pe])
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
-    episodes = pd.DataFrame({
+    episodes = frame_of({
         "row": src[pe], subj: rel[subj].to_numpy()[pe],
         "episode_start": day_dates(a[pe]), "episode_end": day_dates(ep_end),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
-    })
+    }, consolidate=True)
 
     # ---- follow-up membership and objective confirmation ----
     kc, ka, kb = code[kept], a[kept], b[kept]
