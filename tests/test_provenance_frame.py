@@ -45,9 +45,12 @@ def test_frame_of_builds_the_constructors_table() -> None:
         "Int64": pd.array([1, None, 2], dtype="Int64"),
         "boolean": pd.array([True, None, False], dtype="boolean"),
         "category": pd.Categorical(["a", "b", "a"]), "scalar": "s", "missing": None,
+        "list": ["a", None, "c"], "series": pd.Series(pd.to_datetime(["2020-01-01"] * n)),
+        "float_series": pd.Series([1.0, 2.0, 3.0]),
     }
+    shifted = pd.Series([1.0, 2.0, 3.0], index=[5, 6, 7])  # aligned by pandas: its way
     for given in (columns, {"a": np.arange(0), "b": np.array([], dtype=object), "c": "x"}, {},
-                  {"a": np.arange(2), "b": [1, 2]}):
+                  {"a": np.arange(2), "b": [1, 2]}, {"a": shifted, "b": shifted * 2}):
         for consolidate in (False, True):
             expected = pd.DataFrame(given) if consolidate else pd.DataFrame(given, copy=False)
             got = frame_of(given, consolidate=consolidate)

@@ -530,7 +530,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
             out[f"{c}_cumulative"] = _take(neda[c].array, rows)
-    return pd.DataFrame(out)
+    return frame_of(out, consolidate=True)
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
@@ -584,7 +584,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                               sev["relapse_n"])
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
             out[c] = _take(sev[c].array, pos)
-    table = pd.DataFrame(out)
+    table = frame_of(out, consolidate=True)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
         table.attrs = copy.deepcopy(clean.attrs)
