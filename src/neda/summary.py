@@ -13,6 +13,7 @@ paragraph says what the numbers mean, not what to do.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,13 @@ class SummaryOptions:
     msfc: MsfcOptions = field(default_factory=MsfcOptions)
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
     as_of: str | None = None
+
+
+@functools.cache
+def _default_options() -> SummaryOptions:
+    """The default options, made (and checked) once: a frozen dataclass, so one object serves
+    every call (each of its ten rule options is checked when made)."""
+    return SummaryOptions()
 
 
 @dataclass
@@ -168,7 +176,7 @@ def course_summary(
                                      client=client)
         assert isinstance(result, CourseSummary)
         return result
-    opts = options or SummaryOptions()
+    opts = options or _default_options()
     if visits is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")
     tables = read_tables(read_options, visits=visits, relapses=relapses, mri=mri,
@@ -186,7 +194,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     ``monitoring_as_of``: the data cut-off of the monitoring statuses when ``options.as_of``
     is None and ``tables`` are one partition of a larger cohort (:mod:`neda.cohort.
     distributed`): the cohort's latest date, not the partition's [None: from the tables]."""
-    opts = options or SummaryOptions()
+    opts = options or _default_options()
     stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
               "PRO scores", "NEDA", "phenotype", "objective SPMS", "assessments",
               "monitoring", "tables")
