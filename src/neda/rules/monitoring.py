@@ -199,7 +199,10 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     """
     opts = options or MonitoringOptions()
     hygiene = as_hygiene(relapses, visits)
-    hygiene_rel = None if hygiene is None else hygiene.relapses
+    # columns read without deep-copying the tables' attrs (a provenance record per read)
+    hygiene_rel = None if hygiene is None else bare(hygiene.relapses)
+    events, mri, labs, epochs = (bare(t) if isinstance(t, pd.DataFrame) else t
+                                 for t in (events, mri, labs, epochs))
     now = _as_of_day(as_of, [visits, mri, labs, None if hygiene_rel is None else
                              hygiene_rel[["onset_start"]] if len(hygiene_rel) else None])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
