@@ -721,14 +721,15 @@ class PatientCourse:
         a = bare(self.assessments)  # read without deep-copying its attrs
         if not len(a) or "msfc" not in a.columns:
             return None
-        have = a[a["msfc"].notna()]
+        # the cells read from the columns (a row of a table of mixed types is built cell by
+        # cell; the values are the same numpy scalars and Timestamps)
+        msfc, dates = a["msfc"].to_numpy(), a["date"].array
+        have = np.flatnonzero(pd.notna(msfc))
         if len(have):
-            last = have.iloc[-1]
-            return {"latest": _num(last["msfc"]), "date": _fmt_date(last["date"]),
+            return {"latest": _num(msfc[have[-1]]), "date": _fmt_date(dates[have[-1]]),
                     "reason": None}
-        last = a.iloc[-1]
-        return {"latest": None, "date": _fmt_date(last["date"]),
-                "reason": _num(last.get("msfc_reason"))}
+        reason = a["msfc_reason"].to_numpy()[-1] if "msfc_reason" in a.columns else None
+        return {"latest": None, "date": _fmt_date(dates[-1]), "reason": _num(reason)}
 
     def _monitoring(self) -> dict[str, Any] | None:
         """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""
