@@ -371,8 +371,8 @@ def _take(values: Any, pos: np.ndarray) -> Any:
     if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
             values, pd.api.extensions.ExtensionArray):
         values = np.asarray(values)
-        if len(pos) and pos.min() >= 0:  # nothing missing: numpy's take, the same array
-            return values.take(pos)
+    if len(pos) and pos.min() >= 0:  # nothing missing: the array's own take, the same values
+        return values.take(pos)
     return pd.api.extensions.take(values, pos, allow_fill=True)
 
 
