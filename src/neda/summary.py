@@ -607,6 +607,11 @@ def _fmt_date(d: Any) -> str:
 
 
 def _num(x: Any) -> Any:
+    kind = type(x)
+    if kind is str or kind is int or kind is bool:  # most cells: text, counts, flags
+        return x
+    if kind is float:
+        return None if x != x else x
     if x is None or (np.ndim(x) == 0 and pd.isna(x)):
         return None
     if isinstance(x, np.integer):
