@@ -26,3 +26,38 @@ def test_result_never_shares_memory_with_its_inputs() -> None:
     assert visits["edss"].tolist() == [1.0, 2.0, 3.0]
     assert view.tolist() == [0.0, 2.0, 4.0]
     assert out["fresh"].tolist() == [0.5, 1.5, 2.5]
+
+
+def test_frame_of_builds_the_constructors_table() -> None:
+    """``frame_of`` skips pandas' checks of ready columns only: every kind of column (dates
+    held as objects, day-unit dates, numpy text, scalars, pandas arrays) gives the table,
+    types, index and copies of ``pd.DataFrame``."""
+    from neda.rules._common import frame_of
+
+    n = 3
+    columns = {
+        "int": np.arange(n), "float": np.array([1.5, np.nan, 2.0]),
+        "flag": np.array([True, False, True]), "text": np.array(["x", None, "z"], dtype=object),
+        "numpy_text": np.array(["u", "v", "w"]), "none": np.full(n, None, dtype=object),
+        "dates": np.array(["2020-01-01", "NaT", "2021-01-01"], dtype="datetime64[ns]"),
+        "day_dates": np.array(["2020-01-01"] * n, dtype="datetime64[D]"),
+        "object_dates": np.array([pd.Timestamp("2020-01-01"), None, pd.NaT], dtype=object),
+        "Int64": pd.array([1, None, 2], dtype="Int64"),
+        "boolean": pd.array([True, None, False], dtype="boolean"),
+        "category": pd.Categorical(["a", "b", "a"]), "scalar": "s", "missing": None,
+        "list": ["a", None, "c"], "series": pd.Series(pd.to_datetime(["2020-01-01"] * n)),
+        "float_series": pd.Series([1.0, 2.0, 3.0]),
+    }
+    shifted = pd.Series([1.0, 2.0, 3.0], index=[5, 6, 7])  # aligned by pandas: its way
+    for given in (columns, {"a": np.arange(0), "b": np.array([], dtype=object), "c": "x"}, {},
+                  {"a": np.arange(2), "b": [1, 2]}, {"a": shifted, "b": shifted * 2}):
+        for consolidate in (False, True):
+            expected = pd.DataFrame(given) if consolidate else pd.DataFrame(given, copy=False)
+            got = frame_of(given, consolidate=consolidate)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            assert list(got.dtypes) == list(expected.dtypes)
+            assert type(got.index) is type(expected.index)
+            for name, values in given.items():
+                if isinstance(values, np.ndarray) and values.dtype.kind in "if" and len(values):
+                    # consolidated: a copy, as the constructor's; else the array itself
+                    assert np.shares_memory(got[name].to_numpy(), values) == (not consolidate)

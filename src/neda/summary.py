@@ -13,6 +13,7 @@ paragraph says what the numbers mean, not what to do.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, empty_table
+from .rules._common import bare, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -60,6 +61,13 @@ class SummaryOptions:
     msfc: MsfcOptions = field(default_factory=MsfcOptions)
     monitoring: MonitoringOptions = field(default_factory=MonitoringOptions)
     as_of: str | None = None
+
+
+@functools.cache
+def _default_options() -> SummaryOptions:
+    """The default options, made (and checked) once: a frozen dataclass, so one object serves
+    every call (each of its ten rule options is checked when made)."""
+    return SummaryOptions()
 
 
 @dataclass
@@ -171,7 +179,7 @@ def course_summary(
                                      client=client)
         assert isinstance(result, CourseSummary)
         return result
-    opts = options or SummaryOptions()
+    opts = options or _default_options()
     if visits is None:
         raise ValueError("course_summary needs a visits table (subject, date, edss)")
     tables = read_tables(read_options, visits=visits, relapses=relapses, mri=mri,
@@ -189,7 +197,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     ``monitoring_as_of``: the data cut-off of the monitoring statuses when ``options.as_of``
     is None and ``tables`` are one partition of a larger cohort (:mod:`neda.cohort.
     distributed`): the cohort's latest date, not the partition's [None: from the tables]."""
-    opts = options or SummaryOptions()
+    opts = options or _default_options()
     stages = ("relapse hygiene", "confirmed worsening", "treatment epochs", "relapse rates",
               "PRO scores", "NEDA", "phenotype", "objective SPMS", "assessments",
               "monitoring", "tables")
@@ -276,7 +284,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring,
           [c for c in monitoring.columns if c not in ("subject", "rule_set")])
-    patients = pd.DataFrame(columns)
+    patients = frame_of(columns, consolidate=True)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -335,7 +343,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
-    table = pd.DataFrame(out)
+    table = frame_of(out, consolidate=True)
     table.attrs["provenance"] = record
     return table
 
@@ -366,6 +374,8 @@ def _take(values: Any, pos: np.ndarray) -> Any:
     if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
             values, pd.api.extensions.ExtensionArray):
         values = np.asarray(values)
+    if len(pos) and pos.min() >= 0:  # nothing missing: the array's own take, the same values
+        return values.take(pos)
     return pd.api.extensions.take(values, pos, allow_fill=True)
 
 
@@ -533,7 +543,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
             out[f"{c}_cumulative"] = _take(neda[c].array, rows)
-    return pd.DataFrame(out)
+    return frame_of(out, consolidate=True)
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
@@ -587,7 +597,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                               sev["relapse_n"])
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
             out[c] = _take(sev[c].array, pos)
-    table = pd.DataFrame(out)
+    table = frame_of(out, consolidate=True)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
         table.attrs = copy.deepcopy(clean.attrs)
@@ -600,6 +610,11 @@ def _fmt_date(d: Any) -> str:
 
 
 def _num(x: Any) -> Any:
+    kind = type(x)
+    if kind is str or kind is int or kind is bool:  # most cells: text, counts, flags
+        return x
+    if kind is float:
+        return None if x != x else x
     if x is None or (np.ndim(x) == 0 and pd.isna(x)):
         return None
     if isinstance(x, np.integer):
@@ -714,14 +729,15 @@ class PatientCourse:
         a = bare(self.assessments)  # read without deep-copying its attrs
         if not len(a) or "msfc" not in a.columns:
             return None
-        have = a[a["msfc"].notna()]
+        # the cells read from the columns (a row of a table of mixed types is built cell by
+        # cell; the values are the same numpy scalars and Timestamps)
+        msfc, dates = a["msfc"].to_numpy(), a["date"].array
+        have = np.flatnonzero(pd.notna(msfc))
         if len(have):
-            last = have.iloc[-1]
-            return {"latest": _num(last["msfc"]), "date": _fmt_date(last["date"]),
+            return {"latest": _num(msfc[have[-1]]), "date": _fmt_date(dates[have[-1]]),
                     "reason": None}
-        last = a.iloc[-1]
-        return {"latest": None, "date": _fmt_date(last["date"]),
-                "reason": _num(last.get("msfc_reason"))}
+        reason = a["msfc_reason"].to_numpy()[-1] if "msfc_reason" in a.columns else None
+        return {"latest": None, "date": _fmt_date(dates[-1]), "reason": _num(reason)}
 
     def _monitoring(self) -> dict[str, Any] | None:
         """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""

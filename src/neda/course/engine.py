@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import DayIndex, as_pandas, bare, empty_table, subject_codes
+from ..rules._common import DayIndex, as_pandas, bare, empty_table, frame_of, subject_codes
 from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
 from . import _kernel as K
 from .options import CourseOptions
@@ -708,7 +708,7 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
     for code, name in CLASS_NAMES.items():
         cls[etype == code] = name
     cls[is_cdi] = ""
-    out = pd.DataFrame({
+    out = frame_of({
         "subject": np.asarray(subjects)[esubj],
         "event_n": event_n.astype(np.int64),
         "event_type": np.where(is_cdi, "CDI", "CDW").astype(object),
@@ -727,7 +727,7 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
         "rule_set": opts.preset,
         "options_digest": digest,
-    })
+    }, consolidate=True)
     return out
 
 
@@ -785,14 +785,14 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     latest_not_worse = np.full(len(s), -1, np.int64)
     np.maximum.at(latest_not_worse, owner[not_worse], visit[not_worse])
     j = np.where(latest_not_worse >= 0, latest_not_worse + 1, i_ref + 1)
-    return pd.DataFrame({
+    return frame_of({
         "subject": np.asarray(subjects)[s],
         "onset_date": _to_dates(dates[j]),
         "onset_value": values[j].astype(float),
         "reference_date": _to_dates(dates[i_ref]),
         "reference_value": res.final_bl_val[s].astype(float),
         "last_visit_date": _to_dates(dates[last]),
-    })
+    }, consolidate=True)
 
 
 @functools.cache
@@ -833,7 +833,7 @@ def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend
     if len(unconfirmed):
         has_unconf[idx.get_indexer(unconfirmed["subject"])] = True
     final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
-    return pd.DataFrame({
+    return frame_of({
         "subject": np.asarray(subjects),
         "n_visits": (vend - vstart).astype(np.int64),
         "first_visit": _to_dates(first),
@@ -849,4 +849,4 @@ def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend
         "unconfirmed_worsening": has_unconf,
         "final_reference_date": _to_dates(final_ref),
         "final_reference_value": res.final_bl_val.astype(float),
-    })
+    }, consolidate=True)

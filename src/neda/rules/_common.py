@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import functools
 import hashlib
+import importlib
 import json
 import math
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
+from pandas.arrays import NumpyExtensionArray
 
 Tri = bool | None
 
@@ -122,10 +125,22 @@ def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
         values, digest = _options_record.__wrapped__(options)
     return {
         "rule_set": rule_set,
-        "options": copy.deepcopy(values),  # every record its own copy
+        "options": _plain_copy(values),  # every record its own copy
         "options_digest": digest,
         "source": source,
     }
+
+
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes
+    it, in a fraction of its time (a course copies about a dozen option records)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return copy.deepcopy(value)
 
 
 @functools.lru_cache(maxsize=256)
@@ -223,9 +238,103 @@ def provenance_frame(columns: dict[str, Any], record: dict[str, Any], index: Any
     for c, v in columns.items():  # one array under two names is copied for the second
         own[c] = v.copy() if isinstance(v, np.ndarray) and id(v) in seen else _own(v)
         seen.add(id(v))
-    frame = pd.DataFrame({**own, "rule_set": record["rule_set"]}, index=index, copy=False)
+    own["rule_set"] = record["rule_set"]
+    frame = frame_of(own) if index is None else pd.DataFrame(own, index=index, copy=False)
     frame.attrs["provenance"] = record
     return frame
+
+
+# pandas' own steps of its DataFrame constructor (internal modules: without them, or in
+# another pandas, frame_of is the constructor itself)
+try:
+    _sanitize_array: Any = importlib.import_module("pandas.core.construction").sanitize_array
+    _column_arrays_manager: Any = importlib.import_module(
+        "pandas.core.internals.managers").create_block_manager_from_column_arrays
+    _internals: Any = importlib.import_module("pandas.core.internals.blocks")
+    _BlockManager: Any = importlib.import_module("pandas.core.internals.managers").BlockManager
+    _BlockPlacement: Any = importlib.import_module("pandas._libs.internals").BlockPlacement
+    _FAST_FRAME = hasattr(pd.DataFrame, "_from_mgr") and hasattr(_internals, "new_block_2d")
+except (ImportError, AttributeError):  # pragma: no cover - another pandas layout
+    _FAST_FRAME = False
+_NS_DATES = (np.dtype("datetime64[ns]"), np.dtype("timedelta64[ns]"))
+
+
+def frame_of(columns: dict[str, Any], consolidate: bool = False) -> pd.DataFrame:
+    """``pd.DataFrame(columns, copy=False)`` (``consolidate``: ``pd.DataFrame(columns)``, whose
+    numpy columns are copied into one block per type) without pandas' checks of columns that
+    are already 1-D numpy arrays of numbers, flags or nanosecond dates, or pandas arrays:
+    on one patient's course the constructor's per-column checks cost more than the data
+    (about 20 tables a course). Other values (text columns, which pandas inspects for
+    dates; scalars, broadcast) go through pandas' own ``sanitize_array``, so the table is
+    the constructor's; so do lists. A pandas Series is taken as its values when it has the
+    default row numbers (else, and for anything else, this is the constructor). With
+    ``consolidate`` the pandas arrays are copied, as the constructor copies them."""
+    values: list[Any] = []
+    n = None
+    for v in columns.values():
+        if isinstance(v, pd.Series):  # a column with the default row numbers: its values
+            if not (isinstance(v.index, pd.RangeIndex) and v.index.start == 0
+                    and v.index.step == 1):
+                n = -1
+                break
+            v = v.array
+            if isinstance(v, NumpyExtensionArray):
+                v = v.to_numpy()
+        if isinstance(v, np.ndarray | ExtensionArray | list):
+            if n is None:
+                n = len(v)
+            if len(v) != n or (isinstance(v, np.ndarray) and v.ndim != 1) or isinstance(
+                    v, NumpyExtensionArray):
+                n = -1
+                break
+        elif np.ndim(v) != 0 or isinstance(v, dict | set):
+            n = -1
+            break
+        values.append(v)
+    if n is None or n < 0 or not _FAST_FRAME:
+        return pd.DataFrame(columns) if consolidate else pd.DataFrame(columns, copy=False)
+    index = pd.RangeIndex(n)
+    arrays: list[Any] = []
+    for v in values:
+        if isinstance(v, np.ndarray) and (v.dtype.kind in "biufc" or v.dtype in _NS_DATES):
+            arrays.append(v)
+        elif isinstance(v, ExtensionArray):
+            arrays.append(v.copy() if consolidate else v)
+        else:
+            arrays.append(_sanitize_array(v, index, copy=False))
+    axes = [pd.Index(list(columns)) if columns else pd.RangeIndex(0), index]
+    mgr = (_consolidated(arrays, axes) if consolidate else
+           _column_arrays_manager(arrays, axes, consolidate=False, refs=[None] * len(arrays)))
+    return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)  # type: ignore[attr-defined]
+
+
+def _consolidated(arrays: list[Any], axes: list[pd.Index]) -> Any:
+    """The block manager pandas' constructor makes (one 2-D block per numpy type, one block per
+    pandas array, in the order of its consolidation), each type's columns stacked once:
+    pandas first stacks each run of neighbouring same-typed columns, then stacks those
+    blocks again (the patients table has about 100 columns of alternating types)."""
+    by_type: dict[Any, list[int]] = {}
+    extension: list[int] = []
+    for i, a in enumerate(arrays):
+        if isinstance(a.dtype, np.dtype):
+            by_type.setdefault(a.dtype, []).append(i)
+        elif pd.api.types.is_extension_array_dtype(a.dtype) and a.ndim == 1 and not hasattr(
+                a, "_ndarray"):  # pandas' one-dimensional arrays (Int64, boolean, category)
+            extension.append(i)
+        else:  # a two-dimensional pandas array (dates with a time zone): pandas' own way
+            return _column_arrays_manager(arrays, axes, consolidate=True,
+                                          refs=[None] * len(arrays))
+    blocks = []
+    # pandas' order: blocks that cannot be consolidated first, then by type name (stable)
+    for i in sorted(extension, key=lambda i: str(arrays[i].dtype)):
+        blocks.append(_internals.new_block_2d(arrays[i], placement=_BlockPlacement(i)))
+    for dtype, where in sorted(by_type.items(), key=lambda kv: kv[0].name):
+        stacked = np.empty((len(where), len(axes[1])), dtype=dtype)
+        for j, i in enumerate(where):
+            stacked[j] = arrays[i]
+        blocks.append(_internals.new_block_2d(
+            stacked, placement=_BlockPlacement(np.asarray(where, dtype=np.intp))))
+    return _BlockManager(tuple(blocks), axes, verify_integrity=False)
 
 
 # ------------------------------------------------------------ sorted (subject, day) keys

@@ -28,7 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..io import PRECISIONS, InputError, InputProblem, ReadOptions, ensure_table
+from ..io import (
+    PRECISIONS,
+    InputError,
+    InputProblem,
+    ReadOptions,
+    ensure_table,
+    is_validated,
+)
 from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
 from ..options import Options, option
@@ -36,6 +43,7 @@ from ._common import (
     bare,
     day_dates,
     day_numbers,
+    frame_of,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -771,16 +779,19 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
     no_end = np.isnan(resolved[pe])
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
-    episodes = pd.DataFrame({
+    episodes = frame_of({
         "row": src[pe], subj: rel[subj].to_numpy()[pe],
         "episode_start": day_dates(a[pe]), "episode_end": day_dates(ep_end),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
-    })
+    }, consolidate=True)
 
     # ---- follow-up membership and objective confirmation ----
     kc, ka, kb = code[kept], a[kept], b[kept]
+    # no relapse counted: nothing to place in follow-up or confirm (a validated visits table
+    # needs no reading; any other is still read, for its errors)
     vis = (_prepare_visits(visits, subjects, subject, need_edss=False,
-                           read_options=read_options) if visits is not None else None)
+                           read_options=read_options) if visits is not None
+           and (len(kept) or not is_validated(visits, "visits")) else None)
     if fu_start is None and vis is not None:
         fu_start, fu_end, _ = _followup_from_visits(vis, opts)
     in_fu = np.full(len(kept), -1, np.int8)
