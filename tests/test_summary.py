@@ -138,3 +138,31 @@ def test_top_level_entry_point() -> None:
     assert neda.course_summary is course_summary
     with pytest.raises(AttributeError):
         _ = neda.no_such_thing
+
+
+def test_latest_windows_without_sorting_agree_with_the_sort(
+        registry: dict[str, pd.DataFrame]) -> None:
+    # the pick in neda_status' blocks and the sort of any other row order give the same rows
+    import numpy as np
+
+    from neda.summary import _latest_windows
+
+    r = registry
+    neda = course_summary(r["visits"], r["relapses"], r["mri"], r["treatments"]).neda
+    perm = np.random.default_rng(1).permutation(len(neda))
+    shuffled = neda.iloc[perm].reset_index(drop=True)
+    contact = neda["window_end"].to_numpy() - np.timedelta64(200, "D")
+    for window_type in ("per_year", "cumulative"):
+        for last in (None, contact):
+            in_blocks = _latest_windows(neda, window_type, last)
+            sorted_ = _latest_windows(shuffled, window_type, None if last is None else last[perm])
+            assert len(in_blocks) and sorted(perm[sorted_]) == sorted(in_blocks)
+
+
+def test_row_order_of_the_visits_does_not_matter(registry: dict[str, pd.DataFrame]) -> None:
+    r = registry
+    ordered = course_summary(r["visits"], r["relapses"], r["mri"], r["treatments"])
+    shuffled = r["visits"].sample(frac=1, random_state=2).reset_index(drop=True)
+    other = course_summary(shuffled, r["relapses"], r["mri"], r["treatments"])
+    pd.testing.assert_frame_equal(other.patients, ordered.patients, check_exact=True)
+    pd.testing.assert_frame_equal(other.events, ordered.events, check_exact=True)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, empty_table
+from .rules._common import _own, bare, empty_table
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -273,7 +273,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring,
           [c for c in monitoring.columns if c not in ("subject", "rule_set")])
-    patients = pd.DataFrame(columns)
+    patients = _frame(columns)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -332,7 +332,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
-    table = pd.DataFrame(out)
+    table = _frame(out)
     table.attrs["provenance"] = record
     return table
 
@@ -347,6 +347,23 @@ def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
         if len(given):
             return given[["subject", "course"]]
     return None
+
+
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """``pd.DataFrame(columns)`` without two costs of a registry-sized table: copying the
+    columns of one type into a 2-D block, and pandas looking for dates in every column of
+    Python objects (0.1 s for a million-row flag column of True/False/None). The columns are
+    taken as they are; one that may be shared with an input (a view, a pandas array, the same
+    array twice) is copied, as the constructor copies them."""
+    seen: set[int] = set()
+    own: dict[str, Any] = {}
+    for c, v in columns.items():
+        w = v.copy() if isinstance(v, np.ndarray) and id(v) in seen else _own(v)
+        seen.add(id(v))
+        # a Series of object dtype is taken without looking for dates in it
+        own[c] = (pd.Series(w, dtype=object, copy=False)
+                  if isinstance(w, np.ndarray) and w.dtype == object else w)
+    return pd.DataFrame(own, copy=False)
 
 
 # The cohort tables are assembled from finished columns: every lookup below is a binary search
@@ -476,25 +493,50 @@ _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", 
 
 
 def _latest_windows(neda: pd.DataFrame, window_type: str,
-                    last_contact: np.ndarray | None = None) -> np.ndarray:
+                    last_contact: np.ndarray | None = None,
+                    subject_code: np.ndarray | None = None) -> np.ndarray:
     """Rows of the last window of each epoch: for per-year windows the latest one that ended
     by the last contact (a year still running is incomplete by construction), else the latest
-    (the later row on a tie). ``last_contact``: per neda row, its subject's last contact."""
+    (the later row on a tie). ``last_contact``: per neda row, its subject's last contact;
+    ``subject_code``: per neda row, a code of its subject (``pd.factorize``), when known."""
     rows = np.flatnonzero((neda["window_type"] == window_type).to_numpy())
     if not len(rows):
         return rows
-    subject = pd.factorize(neda["subject"].to_numpy()[rows])[0]
+    subject = (pd.factorize(neda["subject"].to_numpy()[rows])[0] if subject_code is None
+               else subject_code[rows])
     epoch = neda["epoch"].to_numpy()[rows]
     window = neda["window"].to_numpy()[rows]
     done = np.ones(len(rows), bool)
     if last_contact is not None:
         done = neda["window_end"].to_numpy()[rows] <= last_contact[rows] + np.timedelta64(1, "D")
+    fast = _latest_in_blocks(rows, subject, epoch, window, done)
+    if fast is not None:
+        return fast
     # per (subject, epoch): a finished window before an unfinished one, then the latest
     order = np.lexsort((rows, window, done, epoch, subject))
     last = np.ones(len(order), bool)
     last[:-1] = (subject[order][1:] != subject[order][:-1]) | (
         epoch[order][1:] != epoch[order][:-1])
     return rows[order[last]]
+
+
+def _latest_in_blocks(rows: np.ndarray, subject: np.ndarray, epoch: np.ndarray,
+                      window: np.ndarray, done: np.ndarray) -> np.ndarray | None:
+    """:func:`_latest_windows`' pick without sorting, when each (subject, epoch) is one block
+    of rows (as neda_status writes them: subjects in order of first appearance, epochs
+    ascending); None otherwise. In a block, the largest (done, window, row) wins."""
+    n = len(rows)
+    e0, w0 = int(epoch.min()), int(window.min())
+    e_span, w_span = int(epoch.max()) - e0 + 1, int(window.max()) - w0 + 1
+    if (e_span * (int(subject.max()) + 1) >= 1 << 62 or 2 * w_span * n >= 1 << 62
+            or (subject < 0).any()):
+        return None
+    group = subject.astype(np.int64) * e_span + (epoch - e0)
+    if (group[1:] < group[:-1]).any():
+        return None
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    score = ((done.astype(np.int64) * w_span + (window - w0)) * n + np.arange(n))
+    return rows[np.maximum.reduceat(score, starts) % n]
 
 
 def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number: Any
@@ -530,7 +572,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
             out[f"{c}_cumulative"] = _take(neda[c].array, rows)
-    return pd.DataFrame(out)
+    return _frame(out)
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
@@ -543,13 +585,15 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
                 columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
         return
     neda = bare(neda)
-    ncode = _positions(subjects, neda["subject"])
+    # the neda rows' subjects hashed once: codes, and the patient row of each code
+    scode, named = pd.factorize(neda["subject"].to_numpy())
+    ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
     epoch_start = neda["epoch_start"].to_numpy()
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
         rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
-                               else None)
+                               else None, scode)
         # the window of the epoch the current therapy started
         current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
         pos = np.full(n, -1, np.int64)
@@ -584,7 +628,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                               sev["relapse_n"])
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
             out[c] = _take(sev[c].array, pos)
-    table = pd.DataFrame(out)
+    table = _frame(out)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
         table.attrs = copy.deepcopy(clean.attrs)
