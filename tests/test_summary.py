@@ -166,3 +166,17 @@ def test_row_order_of_the_visits_does_not_matter(registry: dict[str, pd.DataFram
     other = course_summary(shuffled, r["relapses"], r["mri"], r["treatments"])
     pd.testing.assert_frame_equal(other.patients, ordered.patients, check_exact=True)
     pd.testing.assert_frame_equal(other.events, ordered.events, check_exact=True)
+
+
+def test_first_and_last_row_of_each_code() -> None:
+    # codes in runs (a table by subject) and in any order give the same first and last rows
+    import numpy as np
+
+    from neda.summary import _first_last
+
+    runs = np.array([-1, 0, 0, 2, 2, 2, -1, 3])
+    assert [a.tolist() for a in _first_last(runs, 5)] == [[1, -1, 3, 7, -1], [2, -1, 5, 7, -1]]
+    mixed = np.array([2, 0, -1, 2, 0, 3])
+    assert [a.tolist() for a in _first_last(mixed, 5)] == [[1, -1, 0, 5, -1], [4, -1, 3, 5, -1]]
+    none = np.array([-1, -1])
+    assert [a.tolist() for a in _first_last(none, 2)] == [[-1, -1], [-1, -1]]

@@ -268,8 +268,11 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
                              "phenotype_at_diagnosis") if c in tables.patients.columns]
         if facts:
             _join(columns, subjects, tables.patients, facts)
-    epochs_out = _epochs_table(epochs, rates, neda)
-    _current_neda(columns, subjects, neda)
+    # the neda rows' subjects hashed once for both tables
+    neda_code = (pd.factorize(bare(neda)["subject"].to_numpy())
+                 if neda is not None and len(neda) else None)
+    epochs_out = _epochs_table(epochs, rates, neda, neda_code)
+    _current_neda(columns, subjects, neda, neda_code)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring,
           [c for c in monitoring.columns if c not in ("subject", "rule_set")])
@@ -391,6 +394,14 @@ def _positions(subjects: pd.Index, values: Any) -> np.ndarray:
 def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and last row (in table order) of each of ``n`` codes; -1 where none."""
     rows = np.flatnonzero(code >= 0)
+    c = code[rows]
+    if len(c) and bool((c[1:] >= c[:-1]).all()):  # each code one run (tables by subject)
+        first, last = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        begins = np.r_[True, c[1:] != c[:-1]]
+        first[c[begins]] = rows[begins]
+        ends = np.r_[begins[1:], True]
+        last[c[ends]] = rows[ends]
+        return first, last
     first = np.full(n, len(code), np.int64)
     last = np.full(n, -1, np.int64)
     np.minimum.at(first, code[rows], rows)
@@ -552,8 +563,8 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
     return np.where(left >= 0, pos, -1)
 
 
-def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None
-                  ) -> pd.DataFrame:
+def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None,
+                  neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
     if not len(epochs):
         return epochs
     epochs, rates = bare(epochs), bare(rates)
@@ -565,7 +576,8 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         out[name] = _take(on[col].array, pos)
     if neda is not None and len(neda):
         neda = bare(neda)
-        cum = _latest_windows(neda, "cumulative")
+        cum = _latest_windows(neda, "cumulative", None,
+                              None if neda_code is None else neda_code[0])
         pos = _pair_positions(epochs["subject"], epochs["epoch"],
                               neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
         rows = np.full(len(pos), -1, np.int64)
@@ -575,9 +587,10 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
     return _frame(out)
 
 
-def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
-                  ) -> None:
-    """NEDA on the current therapy: its latest treatment year and since it started."""
+def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None,
+                  neda_code: tuple[np.ndarray, Any] | None = None) -> None:
+    """NEDA on the current therapy: its latest treatment year and since it started.
+    ``neda_code``: ``pd.factorize`` of the neda subjects, when done already."""
     n = len(subjects)
     if neda is None or not len(neda):
         for w in ("current_year", "since_start"):
@@ -586,7 +599,8 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         return
     neda = bare(neda)
     # the neda rows' subjects hashed once: codes, and the patient row of each code
-    scode, named = pd.factorize(neda["subject"].to_numpy())
+    scode, named = (pd.factorize(neda["subject"].to_numpy()) if neda_code is None
+                    else neda_code)
     ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
