@@ -443,8 +443,11 @@ def annualised_relapse_rate(
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
     order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
                         pd.factorize(sid_all, sort=True)[0]))
-    rates = pd.DataFrame({k: (v[order] if not isinstance(v, str) else v)
-                          for k, v in columns.items()})
+    # one block per column, each column's type as built (pandas would copy the columns of
+    # one type into a 2-D block and look for dates in the object columns)
+    rates = pd.DataFrame({k: (pd.Series(v[order], dtype=v.dtype, copy=False)
+                              if not isinstance(v, str) else v)
+                          for k, v in columns.items()}, copy=False)
 
     # ---- pooled ----------------------------------------------------------------------------
     # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and
