@@ -61,3 +61,30 @@ def test_frame_of_builds_the_constructors_table() -> None:
                 if isinstance(values, np.ndarray) and values.dtype.kind in "if" and len(values):
                     # consolidated: a copy, as the constructor's; else the array itself
                     assert np.shares_memory(got[name].to_numpy(), values) == (not consolidate)
+
+
+def test_frame_of_without_date_inference_keeps_object_columns() -> None:
+    """``infer_dates=False`` (the summary's tables of text and flags): a column of Python
+    objects is taken as it is, never turned into dates, on the fast path and on pandas'
+    own; every other column is the constructor's."""
+    from neda.rules._common import frame_of
+
+    flags = np.array([True, None, False], dtype=object)
+    stamps = np.array([pd.Timestamp("2020-01-01"), None, pd.NaT], dtype=object)
+    shifted = pd.Series([1.0, 2.0, 3.0], index=[5, 6, 7])  # not the fast path
+    for given in ({"flag": flags, "stamps": stamps, "x": np.arange(3.0)},
+                  {"flag": flags, "stamps": stamps, "x": shifted.reset_index(drop=True),
+                   "y": np.arange(3)}):
+        for consolidate in (False, True):
+            got = frame_of(given, consolidate=consolidate, infer_dates=False)
+            assert got["stamps"].dtype == object and got["flag"].dtype == object
+            assert got["stamps"].tolist()[0] == pd.Timestamp("2020-01-01")
+            assert got["flag"].tolist() == [True, None, False]
+            assert got["x"].tolist() == [0.0, 1.0, 2.0] or got["x"].tolist() == [1.0, 2.0, 3.0]
+            # with date inference the constructor turns the timestamps into dates
+            assert frame_of(given, consolidate=consolidate)["stamps"].dtype.kind == "M"
+    # pandas' own path (a column pandas aligns by its index) keeps objects too
+    got = frame_of({"stamps": stamps, "s": pd.Series([1, 2, 3], index=[4, 5, 6])},
+                   infer_dates=False)
+    assert got["stamps"].dtype == object
+    assert got["stamps"].tolist()[0] == pd.Timestamp("2020-01-01")

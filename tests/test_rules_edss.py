@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -556,7 +555,9 @@ def test_empty_table() -> None:
     assert len(out) == 0 and "computed_edss" in out.columns
 
 
-def test_a_million_rows_in_a_few_seconds() -> None:
+def test_a_million_rows() -> None:
+    """A million rows at once (the speed is measured in bench/, never asserted here), equal to
+    the one-row calculator on a sample."""
     rng = np.random.default_rng(1)
     n = 1_000_000
     frame = pd.DataFrame({"subject": rng.integers(0, 20_000, n),
@@ -564,10 +565,7 @@ def test_a_million_rows_in_a_few_seconds() -> None:
                              for s in FS_SYSTEMS},
                           "ambulation": rng.integers(0, 17, n),
                           "edss": rng.choice(np.array(EDSS_VALUES), n)})
-    start = time.perf_counter()
     out = compute_edss(frame)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"{elapsed:.1f} s for a million rows"
     sample = frame.sample(20, random_state=0)
     for label, row in sample.iterrows():
         one = edss_from_functional_systems(*(row[f"fs_{s}"] for s in FS_SYSTEMS),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -243,7 +241,8 @@ def test_property_spms_date_never_precedes_first_edss_at_min(data):
         assert pd.isna(r["spms_date"])
 
 
-def test_spms_runs_on_60000_patients_quickly():
+def test_spms_runs_on_60000_patients():
+    """Objective SPMS on 60,000 patients at once (its speed is in bench/, never asserted)."""
     rng = np.random.default_rng(1)
     n, k = 60_000, 16
     steps = rng.choice([-0.5, 0.0, 0.0, 0.5, 1.0], size=(n, k))
@@ -258,9 +257,7 @@ def test_spms_runs_on_60000_patients_quickly():
     r = pd.DataFrame({"subject": rng.integers(0, n, n),
                       "date": D0 + pd.to_timedelta(rng.integers(0, 2880, n), "D")})
     objective_spms(v.iloc[:200], r)  # compile
-    t = time.perf_counter()
     out = objective_spms(v, r)
-    assert time.perf_counter() - t < 20
     assert len(out) == n and out["spms"].notna().sum() > n // 2
 
 

@@ -5,7 +5,6 @@ rows; score_pros' for items and answers, naming the user's row), properties and 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -437,7 +436,9 @@ def test_scores_stay_within_the_instrument_range(case):
 
 
 # ----------------------------------------------------------------------------------- speed
-def test_a_million_item_rows_in_a_few_seconds():
+def test_a_million_item_rows():
+    """Scoring a million item answers at once (the speed is measured in bench/, never asserted
+    here): one score per set, equal to the one-set path."""
     rng = np.random.default_rng(0)
     n_sets = 1_000_000 // 21 + 1
     pros = pd.DataFrame({
@@ -448,11 +449,8 @@ def test_a_million_item_rows_in_a_few_seconds():
         "response": rng.integers(0, 5, n_sets * 21).astype(float),
     })
     pros.loc[rng.random(len(pros)) < 0.05, "response"] = np.nan
-    t0 = time.perf_counter()
     out = score_pros(pros)
-    elapsed = time.perf_counter() - t0
     assert len(pros) >= 1_000_000 and len(out) == n_sets
-    assert elapsed < 5.0, f"{elapsed:.1f} s"
     # spot-check one set against the scalar path
     first = pros[(pros["subject"] == 0) & (pros["date"] == pd.Timestamp("2010-01-01"))]
     r = score_response_set("MFIS", dict(zip(first["item"], first["response"], strict=True)))

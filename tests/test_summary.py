@@ -138,3 +138,45 @@ def test_top_level_entry_point() -> None:
     assert neda.course_summary is course_summary
     with pytest.raises(AttributeError):
         _ = neda.no_such_thing
+
+
+def test_latest_windows_without_sorting_agree_with_the_sort(
+        registry: dict[str, pd.DataFrame]) -> None:
+    # the pick in neda_status' blocks and the sort of any other row order give the same rows
+    import numpy as np
+
+    from neda.summary import _latest_windows
+
+    r = registry
+    neda = course_summary(r["visits"], r["relapses"], r["mri"], r["treatments"]).neda
+    perm = np.random.default_rng(1).permutation(len(neda))
+    shuffled = neda.iloc[perm].reset_index(drop=True)
+    contact = neda["window_end"].to_numpy() - np.timedelta64(200, "D")
+    for window_type in ("per_year", "cumulative"):
+        for last in (None, contact):
+            in_blocks = _latest_windows(neda, window_type, last)
+            sorted_ = _latest_windows(shuffled, window_type, None if last is None else last[perm])
+            assert len(in_blocks) and sorted(perm[sorted_]) == sorted(in_blocks)
+
+
+def test_row_order_of_the_visits_does_not_matter(registry: dict[str, pd.DataFrame]) -> None:
+    r = registry
+    ordered = course_summary(r["visits"], r["relapses"], r["mri"], r["treatments"])
+    shuffled = r["visits"].sample(frac=1, random_state=2).reset_index(drop=True)
+    other = course_summary(shuffled, r["relapses"], r["mri"], r["treatments"])
+    pd.testing.assert_frame_equal(other.patients, ordered.patients, check_exact=True)
+    pd.testing.assert_frame_equal(other.events, ordered.events, check_exact=True)
+
+
+def test_first_and_last_row_of_each_code() -> None:
+    # codes in runs (a table by subject) and in any order give the same first and last rows
+    import numpy as np
+
+    from neda.summary import _first_last
+
+    runs = np.array([-1, 0, 0, 2, 2, 2, -1, 3])
+    assert [a.tolist() for a in _first_last(runs, 5)] == [[1, -1, 3, 7, -1], [2, -1, 5, 7, -1]]
+    mixed = np.array([2, 0, -1, 2, 0, 3])
+    assert [a.tolist() for a in _first_last(mixed, 5)] == [[1, -1, 0, 5, -1], [4, -1, 3, 5, -1]]
+    none = np.array([-1, -1])
+    assert [a.tolist() for a in _first_last(none, 2)] == [[-1, -1], [-1, -1]]

@@ -279,12 +279,15 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
                              "phenotype_at_diagnosis") if c in tables.patients.columns]
         if facts:
             _join(columns, subjects, tables.patients, facts)
-    epochs_out = _epochs_table(epochs, rates, neda)
-    _current_neda(columns, subjects, neda)
+    # the neda rows' subjects hashed once for both tables
+    neda_code = (pd.factorize(bare(neda)["subject"].to_numpy())
+                 if neda is not None and len(neda) else None)
+    epochs_out = _epochs_table(epochs, rates, neda, neda_code)
+    _current_neda(columns, subjects, neda, neda_code)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring,
           [c for c in monitoring.columns if c not in ("subject", "rule_set")])
-    patients = frame_of(columns, consolidate=True)
+    patients = frame_of(columns, consolidate=True, infer_dates=False)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -343,7 +346,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
-    table = frame_of(out, consolidate=True)
+    table = frame_of(out, consolidate=True, infer_dates=False)
     table.attrs["provenance"] = record
     return table
 
@@ -387,6 +390,14 @@ def _positions(subjects: pd.Index, values: Any) -> np.ndarray:
 def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and last row (in table order) of each of ``n`` codes; -1 where none."""
     rows = np.flatnonzero(code >= 0)
+    c = code[rows]
+    if len(c) and bool((c[1:] >= c[:-1]).all()):  # each code one run (tables by subject)
+        first, last = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        begins = np.r_[True, c[1:] != c[:-1]]
+        first[c[begins]] = rows[begins]
+        ends = np.r_[begins[1:], True]
+        last[c[ends]] = rows[ends]
+        return first, last
     first = np.full(n, len(code), np.int64)
     last = np.full(n, -1, np.int64)
     np.minimum.at(first, code[rows], rows)
@@ -489,25 +500,50 @@ _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", 
 
 
 def _latest_windows(neda: pd.DataFrame, window_type: str,
-                    last_contact: np.ndarray | None = None) -> np.ndarray:
+                    last_contact: np.ndarray | None = None,
+                    subject_code: np.ndarray | None = None) -> np.ndarray:
     """Rows of the last window of each epoch: for per-year windows the latest one that ended
     by the last contact (a year still running is incomplete by construction), else the latest
-    (the later row on a tie). ``last_contact``: per neda row, its subject's last contact."""
+    (the later row on a tie). ``last_contact``: per neda row, its subject's last contact;
+    ``subject_code``: per neda row, a code of its subject (``pd.factorize``), when known."""
     rows = np.flatnonzero((neda["window_type"] == window_type).to_numpy())
     if not len(rows):
         return rows
-    subject = pd.factorize(neda["subject"].to_numpy()[rows])[0]
+    subject = (pd.factorize(neda["subject"].to_numpy()[rows])[0] if subject_code is None
+               else subject_code[rows])
     epoch = neda["epoch"].to_numpy()[rows]
     window = neda["window"].to_numpy()[rows]
     done = np.ones(len(rows), bool)
     if last_contact is not None:
         done = neda["window_end"].to_numpy()[rows] <= last_contact[rows] + np.timedelta64(1, "D")
+    fast = _latest_in_blocks(rows, subject, epoch, window, done)
+    if fast is not None:
+        return fast
     # per (subject, epoch): a finished window before an unfinished one, then the latest
     order = np.lexsort((rows, window, done, epoch, subject))
     last = np.ones(len(order), bool)
     last[:-1] = (subject[order][1:] != subject[order][:-1]) | (
         epoch[order][1:] != epoch[order][:-1])
     return rows[order[last]]
+
+
+def _latest_in_blocks(rows: np.ndarray, subject: np.ndarray, epoch: np.ndarray,
+                      window: np.ndarray, done: np.ndarray) -> np.ndarray | None:
+    """:func:`_latest_windows`' pick without sorting, when each (subject, epoch) is one block
+    of rows (as neda_status writes them: subjects in order of first appearance, epochs
+    ascending); None otherwise. In a block, the largest (done, window, row) wins."""
+    n = len(rows)
+    e0, w0 = int(epoch.min()), int(window.min())
+    e_span, w_span = int(epoch.max()) - e0 + 1, int(window.max()) - w0 + 1
+    if (e_span * (int(subject.max()) + 1) >= 1 << 62 or 2 * w_span * n >= 1 << 62
+            or (subject < 0).any()):
+        return None
+    group = subject.astype(np.int64) * e_span + (epoch - e0)
+    if (group[1:] < group[:-1]).any():
+        return None
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    score = ((done.astype(np.int64) * w_span + (window - w0)) * n + np.arange(n))
+    return rows[np.maximum.reduceat(score, starts) % n]
 
 
 def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number: Any
@@ -523,8 +559,8 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
     return np.where(left >= 0, pos, -1)
 
 
-def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None
-                  ) -> pd.DataFrame:
+def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None,
+                  neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
     if not len(epochs):
         return epochs
     epochs, rates = bare(epochs), bare(rates)
@@ -536,19 +572,21 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         out[name] = _take(on[col].array, pos)
     if neda is not None and len(neda):
         neda = bare(neda)
-        cum = _latest_windows(neda, "cumulative")
+        cum = _latest_windows(neda, "cumulative", None,
+                              None if neda_code is None else neda_code[0])
         pos = _pair_positions(epochs["subject"], epochs["epoch"],
                               neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
         rows = np.full(len(pos), -1, np.int64)
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
             out[f"{c}_cumulative"] = _take(neda[c].array, rows)
-    return frame_of(out, consolidate=True)
+    return frame_of(out, consolidate=True, infer_dates=False)
 
 
-def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None
-                  ) -> None:
-    """NEDA on the current therapy: its latest treatment year and since it started."""
+def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None,
+                  neda_code: tuple[np.ndarray, Any] | None = None) -> None:
+    """NEDA on the current therapy: its latest treatment year and since it started.
+    ``neda_code``: ``pd.factorize`` of the neda subjects, when done already."""
     n = len(subjects)
     if neda is None or not len(neda):
         for w in ("current_year", "since_start"):
@@ -556,13 +594,16 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
                 columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
         return
     neda = bare(neda)
-    ncode = _positions(subjects, neda["subject"])
+    # the neda rows' subjects hashed once: codes, and the patient row of each code
+    scode, named = (pd.factorize(neda["subject"].to_numpy()) if neda_code is None
+                    else neda_code)
+    ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
     epoch_start = neda["epoch_start"].to_numpy()
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
         rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
-                               else None)
+                               else None, scode)
         # the window of the epoch the current therapy started
         current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
         pos = np.full(n, -1, np.int64)
@@ -597,7 +638,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                               sev["relapse_n"])
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
             out[c] = _take(sev[c].array, pos)
-    table = frame_of(out, consolidate=True)
+    table = frame_of(out, consolidate=True, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
         table.attrs = copy.deepcopy(clean.attrs)

@@ -295,7 +295,11 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
         dropped_parts.append(_dropped_rows(table, np.flatnonzero(missing), subject, date,
                                            "missing value"))
     rows = np.flatnonzero(~missing)
-    rows = rows[np.lexsort((rows, day_all[rows], pd.factorize(subj[rows], sort=True)[0]))]
+    code, day_r = pd.factorize(subj[rows], sort=True)[0], day_all[rows]
+    # visits already by subject and date (the readers' order) are not sorted again
+    if not bool(np.all((code[1:] > code[:-1])
+                       | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
+        rows = rows[np.lexsort((rows, day_r, code))]
 
     # ---- relapses: the hygiene table (rules §3.1) as onset intervals (rules §2.7.2) ----
     if hygiene is not None:

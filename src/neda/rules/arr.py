@@ -214,7 +214,10 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         codes, uniques = pd.factorize(values[used], sort=True, use_na_sentinel=False)
         key_codes.append(codes)
         key_values.append(uniques)
-    if keys:
+    if len(keys) == 1:  # one key: its codes, without sorting rows of a 2-D array
+        groups, group = np.unique(key_codes[0], return_inverse=True)
+        groups, group = groups.reshape(-1, 1), group.reshape(-1)
+    elif keys:
         groups, group = np.unique(np.stack(key_codes, axis=1), axis=0, return_inverse=True)
         group = group.reshape(-1)
     else:
@@ -225,8 +228,11 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         return np.bincount(group, weights=np.nan_to_num(values[used]), minlength=n)
 
     code = pd.factorize(subject[used])[0]
-    pairs = np.unique(np.stack([group, code], axis=1), axis=0)
-    pairs = pairs[pairs[:, 1] >= 0]  # a missing subject is no subject (as nunique)
+    # distinct (group, subject) pairs as one integer each; a missing subject is no subject
+    # (as nunique)
+    known = code >= 0
+    span = int(code.max()) + 1 if known.any() else 1
+    pairs = np.unique(group[known] * span + code[known]) // span
     py = total(days) / year_days
     n_rel = total(relapses)
     n_obj = total(objective)
@@ -235,7 +241,7 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         arr_obj = np.where(py > 0, n_obj / py, np.nan)
     out: dict[str, Any] = {k: pd.api.extensions.take(v, groups[:, i])
                            for i, (k, v) in enumerate(zip(keys, key_values, strict=True))}
-    out["subjects"] = np.bincount(pairs[:, 0], minlength=n).astype("int64")
+    out["subjects"] = np.bincount(pairs, minlength=n).astype("int64")
     out["windows"] = np.bincount(group, minlength=n).astype("int64")
     out["relapses"] = n_rel.astype("int64")
     out["relapses_objective"] = pd.arrays.IntegerArray(n_obj.astype("int64"),
@@ -437,8 +443,11 @@ def annualised_relapse_rate(
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
     order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
                         pd.factorize(sid_all, sort=True)[0]))
-    rates = pd.DataFrame({k: (v[order] if not isinstance(v, str) else v)
-                          for k, v in columns.items()})
+    # one block per column, each column's type as built (pandas would copy the columns of
+    # one type into a 2-D block and look for dates in the object columns)
+    rates = pd.DataFrame({k: (pd.Series(v[order], dtype=v.dtype, copy=False)
+                              if not isinstance(v, str) else v)
+                          for k, v in columns.items()}, copy=False)
 
     # ---- pooled ----------------------------------------------------------------------------
     # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and

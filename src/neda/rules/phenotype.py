@@ -905,7 +905,11 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
             index.get_indexer(pd.Index(episodes["subject"])), episodes["e0"], episodes["e1"])
         rows = np.delete(rows, hit)
     # by subject, day and row; one visit per subject and day (the last row)
-    rows = rows[np.lexsort((rows, day[rows], pd.factorize(subject_all[rows], sort=True)[0]))]
+    code, day_r = pd.factorize(subject_all[rows], sort=True)[0], day[rows]
+    # visits already by subject and date (the readers' order) are not sorted again
+    if not bool(np.all((code[1:] > code[:-1])
+                       | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
+        rows = rows[np.lexsort((rows, day_r, code))]
     codes, subjects = pd.factorize(subject_all[rows], sort=False)
     last_of_day = np.ones(len(rows), bool)
     last_of_day[:-1] = (codes[1:] != codes[:-1]) | (day[rows][1:] != day[rows][:-1])
