@@ -287,7 +287,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring,
           [c for c in monitoring.columns if c not in ("subject", "rule_set")])
-    patients = frame_of(columns, consolidate=True, infer_dates=False)
+    patients = frame_of(columns, consolidate=False, infer_dates=False)
     provenance = {
         "course": course.provenance,
         "dmt": epochs.attrs.get("provenance"),
@@ -346,7 +346,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
-    table = frame_of(out, consolidate=True, infer_dates=False)
+    table = frame_of(out, consolidate=False, infer_dates=False)
     table.attrs["provenance"] = record
     return table
 
@@ -580,7 +580,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
             out[f"{c}_cumulative"] = _take(neda[c].array, rows)
-    return frame_of(out, consolidate=True, infer_dates=False)
+    return frame_of(out, consolidate=False, infer_dates=False)
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None,
@@ -638,7 +638,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                               sev["relapse_n"])
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
             out[c] = _take(sev[c].array, pos)
-    table = frame_of(out, consolidate=True, infer_dates=False)
+    table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
         table.attrs = copy.deepcopy(clean.attrs)
