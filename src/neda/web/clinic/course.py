@@ -245,6 +245,7 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
         overview = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     overview.attrs["input_error"] = error
     overview.attrs["as_of"] = options.as_of
+    overview.attrs["key"] = key  # what the table is a function of (the list keys rows by it)
     _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary)
                                           for summary in summaries] if error is None else [],
                                     overview)
