@@ -126,14 +126,21 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
         labs=labs, patients=patients_frame)
 
 
+def course_key(patient: Patient, options: SummaryOptions | None = None) -> str:
+    """What the patient's course is a function of: the patient, their data version, the
+    rule-set digest and the date (the cache key of :func:`course_for`; what is rendered from
+    the course alone may be cached under it too)."""
+    as_of = (options or options_today()).as_of
+    return f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:{as_of}"
+
+
 def course_for(patient: Patient) -> dict[str, Any]:
     """One patient's whole course (``PatientCourse.to_dict()`` with the chart data), as of
     today, cached by data version, rule-set digest and date; ``{"no_visits": True}`` for a
     patient without visits and ``{"input_error": ...}`` when a stored record does not read
     or a rule refuses it (the message names the table, row and column)."""
     options = options_today()
-    key = (f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:"
-           f"{options.as_of}")
+    key = course_key(patient, options)
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
