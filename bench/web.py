@@ -35,7 +35,10 @@ first overview in a worker computes the course and later ones do not; the report
 requests of each worker (the list computes the whole clinic's table) apart from the rest.
 
 The load generator runs on the same 2-core machine as the server and takes some of its CPU, so
-the figures are a lower bound on what the server alone would do. Timings are printed, never
+the figures are a lower bound on what the server alone would do. Each phase prints the CPU the
+server's processes (gunicorn's master and workers, read from ``/proc``) and this generator used,
+per second and per request, and the load average: on a shared machine the server's share of
+the cores, not its own cost, may be what the latencies measure. Timings are printed, never
 asserted. There is no peer web application to measure against; the target of issue 9 is a p95
 under 150 ms with no errors.
 """
