@@ -35,7 +35,10 @@ first overview in a worker computes the course and later ones do not; the report
 requests of each worker (the list computes the whole clinic's table) apart from the rest.
 
 The load generator runs on the same 2-core machine as the server and takes some of its CPU, so
-the figures are a lower bound on what the server alone would do. Timings are printed, never
+the figures are a lower bound on what the server alone would do. Each phase prints the CPU the
+server's processes (gunicorn's master and workers, read from ``/proc``) and this generator used,
+per second and per request, and the load average: on a shared machine the server's share of
+the cores, not its own cost, may be what the latencies measure. Timings are printed, never
 asserted. There is no peer web application to measure against; the target of issue 9 is a p95
 under 150 ms with no errors.
 """
@@ -149,6 +152,37 @@ def patient_ids(data_dir: Path) -> list[str]:
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**_env(data_dir), "DJANGO_SETTINGS_MODULE": "neda.web.settings"})
     return out.stdout.split()
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn master ``pid`` and its workers
+    (read from ``/proc``; 0 where there is none)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # a process that ended meanwhile
+            continue
+        # fields[1] is the parent's pid, fields[11:13] utime and stime (proc(5), from field 3)
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+@dataclass
+class Usage:
+    """Where the CPU went during a phase: the server's processes and this load generator."""
+
+    server: float = 0.0     # CPU seconds of gunicorn (master and workers)
+    generator: float = 0.0  # CPU seconds of this process (every client thread)
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # load average at the end
+
+    @classmethod
+    def measure(cls, pid: int, run: Any) -> tuple[Any, Usage]:
+        server, mine = server_cpu(pid), time.process_time()
+        out = run()
+        return out, cls(server_cpu(pid) - server, time.process_time() - mine, os.getloadavg())
 
 
 def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -348,12 +382,17 @@ def _p(values: list[float], q: float) -> float:
         else values[0]
 
 
-def report(name: str, results: Results, elapsed: float) -> None:
+def report(name: str, results: Results, elapsed: float, usage: Usage | None = None) -> None:
     every = [t for ts in results.times.values() for t in ts]
     n_errors = sum(len(e) for e in results.errors.values())
     print(f"\n{name}: {len(every)} requests in {elapsed:.1f} s = {len(every) / elapsed:.1f} "
           f"requests/s, p50 {1000 * _p(every, 50):.0f} ms, p95 {1000 * _p(every, 95):.0f} ms, "
           f"errors {n_errors}")
+    if usage is not None:
+        print(f"  CPU: server {usage.server / elapsed:.2f} cores "
+              f"({1000 * usage.server / max(len(every), 1):.1f} ms per request), load generator "
+              f"{usage.generator / elapsed:.2f} cores; load average "
+              + " ".join(f"{v:.1f}" for v in usage.load))
     print(f"  {'request':<12} {'n':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
     for kind, ts in sorted(results.times.items()):
         print(f"  {kind:<12} {len(ts):>6} {len(ts) / elapsed:>7.1f} {1000 * _p(ts, 50):>7.0f} "
@@ -363,7 +402,7 @@ def report(name: str, results: Results, elapsed: float) -> None:
 
 
 def portal_phase(base: str, sessions: list[Session], apis: list[Session], ids: list[str],
-                 users: list[str], seconds: float) -> None:
+                 users: list[str], seconds: float, server_pid: int) -> None:
     patients = [Session(base) for _ in users]
     for session, name in zip(patients, users, strict=True):
         session.login(name)  # lands on the portal's home: each worker computes a course once
@@ -376,9 +415,10 @@ def portal_phase(base: str, sessions: list[Session], apis: list[Session], ids: l
         alone.append(time.perf_counter() - t0)
     print(f"\nportal home, one client alone: p50 {1000 * _p(alone, 50):.0f} ms, "
           f"p95 {1000 * _p(alone, 95):.0f} ms (30 requests)")
-    results, elapsed = run_portal_phase(base, sessions, apis, ids, patients, tokens, seconds)
+    (results, elapsed), usage = Usage.measure(server_pid, lambda: run_portal_phase(
+        base, sessions, apis, ids, patients, tokens, seconds))
     report(f"portal ({len(sessions)} clinic clients as above and {len(patients)} patients, "
-           "0.5-1.5 s between requests)", results, elapsed)
+           "0.5-1.5 s between requests)", results, elapsed, usage)
     home = results.times.get("portal home", [])
     if home:
         print(f"  portal home p95 {1000 * _p(home, 95):.0f} ms (target 150 ms)")
@@ -430,12 +470,15 @@ def main() -> None:
               + ", ".join(f"{1000 * t:.0f} ms" for t in first.times["list"])
               + (f"; not 200: {first.errors['list']}" if first.errors["list"] else ""))
 
-        results, elapsed = run_phase(base, sessions, apis, ids, args.seconds, think=None)
-        report(f"saturated ({args.clients} clients, no pause)", results, elapsed)
-        results, elapsed = run_phase(base, sessions, apis, ids, args.seconds, think=(0.5, 1.5))
-        report(f"clinic ({args.clients} clients, 0.5-1.5 s between requests)", results, elapsed)
+        (results, elapsed), usage = Usage.measure(server.pid, lambda: run_phase(
+            base, sessions, apis, ids, args.seconds, think=None))
+        report(f"saturated ({args.clients} clients, no pause)", results, elapsed, usage)
+        (results, elapsed), usage = Usage.measure(server.pid, lambda: run_phase(
+            base, sessions, apis, ids, args.seconds, think=(0.5, 1.5)))
+        report(f"clinic ({args.clients} clients, 0.5-1.5 s between requests)", results, elapsed,
+               usage)
         if portal_users:
-            portal_phase(base, sessions, apis, ids, portal_users, args.seconds)
+            portal_phase(base, sessions, apis, ids, portal_users, args.seconds, server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

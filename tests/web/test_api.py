@@ -14,7 +14,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from neda.web.api import routes
 from neda.web.api.validation import TABLES
@@ -269,6 +272,16 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(world: World) -> None:
     assert client.get("/api/patients").status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
+    # when it was last used, to the minute: a read within the minute writes nothing
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/patients").status_code == 200
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    ApiToken.objects.filter(pk=token.pk).update(
+        last_used_at=timezone.now() - dt.timedelta(seconds=61))
+    assert client.get("/api/patients").status_code == 200
+    token.refresh_from_db()
+    assert token.last_used_at is not None and \
+        timezone.now() - token.last_used_at < dt.timedelta(seconds=10)
     token.delete()
     assert client.get("/api/patients").status_code == 401
 

@@ -125,3 +125,38 @@ def test_paging(clinician: Client, demo: list[Patient], monkeypatch: pytest.Monk
 def test_patients_and_anonymous_cannot_list(db: Any) -> None:
     assert login("patient1").get("/patients/").status_code == 403
     assert Client().get("/patients/").status_code == 302
+
+
+def test_rows_follow_every_change(clinician: Client, demo: list[Patient]) -> None:
+    """Rows are rendered once per computed table and reused: a change of a patient's records
+    or of the patient shows on the next page all the same."""
+    import datetime as dt
+
+    from neda.web.clinic.models import Relapse
+
+    seen = set(Visit.objects.values_list("patient_id", flat=True))
+    patient = next(p for p in demo if p.pk in seen and p.relapses_recorded)
+    html = clinician.get("/patients/").content.decode()  # every row rendered and kept
+    assert parse(clinician.get("/patients/").content.decode()).rows == parse(html).rows
+    before = parse(html).rows[str(patient.public_id)]["relapse"]
+
+    Relapse.objects.create(patient=patient, onset=(dt.date.today() - dt.timedelta(days=20))
+                           .isoformat(), status="confirmed")
+    after = parse(clinician.get("/patients/").content.decode()).rows[str(patient.public_id)]
+    assert after["relapse"].startswith("yes/") and after["relapse"] != before
+
+    patient.name = "Renamed Person"
+    patient.save()
+    assert "Renamed Person" in clinician.get("/patients/").content.decode()
+
+    Relapse.objects.create(patient=patient, onset=dt.date.today().isoformat(),
+                           status="reported")
+    html = clinician.get("/patients/").content.decode()
+    row = html[html.index(f'data-patient="{patient.public_id}"'):]
+    assert 'data-reported="yes"' in row[:row.index("</tr>")]
+
+    # a researcher's rows are their own (pseudonyms, no names), after the clinician's
+    html = login("researcher").get("/patients/").content.decode()
+    row = html[html.index(f'data-patient="{patient.public_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "Renamed Person" not in html and f">{patient.pseudonym()}</a>" in row

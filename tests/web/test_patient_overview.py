@@ -146,3 +146,20 @@ def test_read_only_pages_refuse_other_methods_after_the_access_check(clinician: 
     for suffix in ("", "print/"):
         assert clinician.post(f"/patients/{treated.public_id}/{suffix}").status_code == 405
         assert clinician.post(f"/patients/{other.public_id}/{suffix}").status_code == 404
+
+
+def test_the_cards_follow_every_change_and_role(clinician: Client, treated: Patient) -> None:
+    """The course's cards are rendered once per course key and role, and reused: a change of
+    the records shows on the next request, and who may edit sees their links only."""
+    url = f"/patients/{treated.public_id}/"
+    first = clinician.get(url).content.decode()  # rendered and kept
+    assert 'id="neda-card"' in first and "baclofen" not in first
+    SymptomTreatment.objects.create(patient=treated, drug="baclofen", symptom="spasticity",
+                                    start="2024-01-01")
+    assert "baclofen" in clinician.get(url).content.decode()
+    Relapse.objects.create(patient=treated, onset="2026-01", status="reported")
+    html = clinician.get(url).content.decode()
+    assert 'data-reported="1"' in html and "#review-relapses" in html
+    html = login("researcher").get(url).content.decode()  # no editing: no review link
+    assert 'data-reported="1"' in html and "#review-relapses" not in html
+    assert "#review-relapses" in clinician.get(url).content.decode()

@@ -128,3 +128,20 @@ def test_the_edss_chart_draws_the_courses_values(db: Any) -> None:
     assert edss_chart(with_edss[:1]) is None  # one value is no line
     page = _page("patient2")
     assert f'points="{chart["line"]}"' in page and "<title id=\"edss-chart-t\">" in page
+
+
+def test_the_page_follows_a_change_of_the_records(db: Any) -> None:
+    """The page's account of the course is rendered once per course (its data version, rule
+    set and date) and reused: a new check-up shows on the next request all the same."""
+    me = _own("patient1")
+    client = login("patient1")
+    before = htmllib.unescape(client.get("/portal/").content.decode())
+    assert htmllib.unescape(client.get("/portal/").content.decode()).count("<tr") == \
+        before.count("<tr")  # the kept account
+    last = Visit.objects.filter(patient=me).order_by("-date").first()
+    assert last is not None
+    day = last.date + dt.timedelta(days=30)
+    assert day.isoformat() not in before
+    Visit.objects.create(patient=me, date=day, edss=9.0)
+    after = htmllib.unescape(client.get("/portal/").content.decode())
+    assert day.isoformat() in after and course_for(_own("patient1"))["plain_language"] in after

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # a session in use is written at most once a minute (not on every page: see the module)
+    "neda.web.clinic.sessions.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -115,9 +117,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # take the write lock when a transaction begins (IMMEDIATE): a transaction that read first
     # and then writes cannot wait for another writer (SQLite answers "database is locked" at
     # once, the busy timeout unused) - two patients saving diary entries at the same moment
-    # got a 500 under the load test (bench/web.py) before this
-    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20,
-                                                          transaction_mode="IMMEDIATE")
+    # got a 500 under the load test (bench/web.py) before this. Write-ahead logging (WAL):
+    # readers neither wait for a writer's commit nor block it, and a commit appends to the log
+    # (synchronous stays FULL: a committed transaction survives a power cut).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Passwords: Argon2 first (hashes of other kinds are upgraded at the next login).
@@ -172,9 +176,11 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("NEDA_EMAIL_FROM", "neda@localhost")
 
-# Sessions expire after inactivity and when the browser closes.
+# Sessions expire after inactivity and when the browser closes. A session in use is written
+# at most once a minute (neda.web.clinic.sessions), not on every request: it ends 29-30 minutes
+# after its last request with the default of 30.
 SESSION_COOKIE_AGE = 60 * int(os.environ.get("NEDA_SESSION_MINUTES", "30"))
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

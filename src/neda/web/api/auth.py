@@ -29,6 +29,7 @@ from ninja.utils import check_csrf
 
 from neda.web.clinic.access import can_edit
 from neda.web.clinic.models import ApiToken
+from neda.web.clinic.sessions import REFRESH_SECONDS
 
 #: What a role must be allowed to reach an operation: any authenticated user (the object checks
 #: of the access module then decide what they see), or a user who may change records.
@@ -59,7 +60,12 @@ class BearerToken(HttpBearer):
         if found is None or not found.user.is_active:
             # a bad token is refused outright: never a fall-back to a session cookie
             raise AuthenticationError()
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # when it was last used, to the minute: a read does not write on every request
+        # (a write takes SQLite's one write lock; see neda.web.clinic.sessions)
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() >= \
+                REFRESH_SECONDS:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         # the rest of the request (audit trail, security headers) sees the token's user
         request.user = found.user
         return _admit(found.user, self.policy)

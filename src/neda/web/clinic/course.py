@@ -126,20 +126,27 @@ def tables_for(patients: Iterable[Patient]) -> Tables:
         labs=labs, patients=patients_frame)
 
 
+def course_key(patient: Patient, options: SummaryOptions | None = None) -> str:
+    """What the patient's course is a function of: the patient, their data version, the
+    rule-set digest and the date (the cache key of :func:`course_for`; what is rendered from
+    the course alone may be cached under it too)."""
+    as_of = (options or options_today()).as_of
+    return f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:{as_of}"
+
+
 def course_for(patient: Patient) -> dict[str, Any]:
     """One patient's whole course (``PatientCourse.to_dict()`` with the chart data), as of
     today, cached by data version, rule-set digest and date; ``{"no_visits": True}`` for a
     patient without visits and ``{"input_error": ...}`` when a stored record does not read
     or a rule refuses it (the message names the table, row and column)."""
     options = options_today()
-    key = (f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:"
-           f"{options.as_of}")
+    key = course_key(patient, options)
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
-    summary = _clinic_summary_with(patient, options)
-    if summary is not None:  # the clinic's course, computed for the list, is still current
-        result = _course_from(summary, patient, options)
+    found_in = _clinic_summary_with(patient, options)
+    if found_in is not None:  # the clinic's course, computed for the list, is still current
+        result = _course_from(found_in[0], patient, options, by_subject=found_in[1])
     else:
         try:
             result = compute_course(patient, options)
@@ -162,7 +169,8 @@ def compute_course(patient: Patient, options: SummaryOptions | None = None) -> d
 
 
 def _course_from(summary: CourseSummary | None, patient: Patient, options: SummaryOptions,
-                 *, input_error: str | None = None) -> dict[str, Any]:
+                 *, input_error: str | None = None, by_subject: SubjectRows | None = None
+                 ) -> dict[str, Any]:
     result: dict[str, Any]
     if input_error is not None:
         result = {"subject": patient.pk, "input_error": input_error}
@@ -170,7 +178,7 @@ def _course_from(summary: CourseSummary | None, patient: Patient, options: Summa
         result = {"subject": patient.pk, "no_visits": True}
     else:
         result = summary.patient(patient.pk).to_dict()
-        result["chart"] = chart_data(summary, patient.pk)
+        result["chart"] = chart_data(summary, patient.pk, by_subject)
     result["rule_set_digest"] = rule_set_digest()
     result["data_version"] = patient.data_version
     result["as_of"] = options.as_of
@@ -189,15 +197,34 @@ def forget_computed() -> None:
 #: patient's overview is taken from it while the clinic's data version is unchanged
 #: (tests/web check that it equals the patient's course computed alone); after any change the
 #: patient is computed alone. Callers read these tables and never change them.
-_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary]],
+_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary, SubjectRows]],
                                    pd.DataFrame]] = {}
+
+
+class SubjectRows:
+    """Where each subject's rows are in a summary's tables, found once per table: the clinic's
+    tables hold every patient, and picking one patient out of them with a comparison over the
+    whole column, for every first overview, cost more than the rest of the page. The rows
+    returned are those of ``frame[frame["subject"] == subject]``, in the same order."""
+
+    def __init__(self) -> None:
+        self._positions: dict[str, dict[Any, Any]] = {}
+
+    def rows(self, name: str, frame: pd.DataFrame, subject: Any) -> pd.DataFrame:
+        positions = self._positions.get(name)
+        if positions is None:
+            positions = self._positions[name] = (
+                frame.groupby("subject", sort=False).indices if len(frame) else {})
+        found = positions.get(subject)
+        return frame.iloc[found] if found is not None else frame.iloc[0:0]
 
 
 def _clinic_key(clinic_id: int, data_version: int, options: SummaryOptions) -> str:
     return f"neda:clinic:{clinic_id}:{data_version}:{rule_set_digest()}:{options.as_of}"
 
 
-def _clinic_summary_with(patient: Patient, options: SummaryOptions) -> CourseSummary | None:
+def _clinic_summary_with(patient: Patient, options: SummaryOptions
+                         ) -> tuple[CourseSummary, SubjectRows] | None:
     found = _CLINIC_SUMMARIES.get(patient.clinic_id)
     if found is None:
         return None
@@ -205,9 +232,9 @@ def _clinic_summary_with(patient: Patient, options: SummaryOptions) -> CourseSum
                                                                        flat=True).first()
     if found[0] != _clinic_key(patient.clinic_id, version or 0, options):
         return None
-    for ids, summary in found[1]:
+    for ids, summary, by_subject in found[1]:
         if patient.pk in ids:
-            return summary
+            return summary, by_subject
     return None
 
 
@@ -245,19 +272,27 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
         overview = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     overview.attrs["input_error"] = error
     overview.attrs["as_of"] = options.as_of
-    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary)
+    overview.attrs["key"] = key  # what the table is a function of (the list keys rows by it)
+    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary,
+                                           SubjectRows())
                                           for summary in summaries] if error is None else [],
                                     overview)
     return overview
 
 
-def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
+def chart_data(summary: CourseSummary, subject: Any, by_subject: SubjectRows | None = None
+               ) -> dict[str, Any]:
     """What the overview chart draws, straight from the computed tables (no computing here):
     treatment epochs, relapses with severity and recovery, the rated and computed EDSS and the
     timed 25-foot walk per visit, confirmed events with their reference and confirmation,
     scans with their lesion counts, and NEDA per treatment year."""
-    def rows(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["subject"] == subject] if len(frame) else frame
+    def rows(name: str) -> pd.DataFrame:
+        frame = getattr(summary, name)
+        if not len(frame):
+            return frame
+        if by_subject is not None:  # a clinic's tables: the subject's rows found once
+            return by_subject.rows(name, frame, subject)
+        return frame[frame["subject"] == subject]
 
     def iso(v: Any) -> str | None:
         return None if v is None or v is pd.NA or pd.isna(v) else pd.Timestamp(v).strftime(
@@ -280,11 +315,11 @@ def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
         return [{k: spec[k][1](v) for k, v in zip(spec, values, strict=True)}
                 for values in zip(*(c.tolist() for c in cols.values()), strict=True)]
 
-    visits = rows(summary.assessments)
-    neda = rows(summary.neda)
+    visits = rows("assessments")
+    neda = rows("neda")
     years = (neda[neda["window_type"] == "per_year"] if len(neda) and "window_type" in neda
              else pd.DataFrame())
-    row = summary.patients[summary.patients["subject"] == subject]
+    row = rows("patients")
     as_of = iso(row["as_of"].iloc[0]) if len(row) and "as_of" in row.columns else None
     return {
         "as_of": as_of,
@@ -293,24 +328,24 @@ def chart_data(summary: CourseSummary, subject: Any) -> dict[str, Any]:
             "computed": ("computed_edss", num), "t25fw": ("t25fw", num),
             "mismatch": ("edss_mismatch", flag),
             "mismatch_reason": ("edss_mismatch_reason", text)}),
-        "events": records(rows(summary.events), {
+        "events": records(rows("events"), {
             "type": ("event_type", text), "class": ("cdw_class", text),
             "pira_mri": ("pira_mri", text), "onset": ("onset_date", iso),
             "value": ("onset_value", num), "reference": ("reference_date", iso),
             "reference_value": ("reference_value", num),
             "confirmation": ("confirmation_date", iso),
             "confirmation_value": ("confirmation_value", num)}),
-        "relapses": records(rows(summary.relapses), {
+        "relapses": records(rows("relapses"), {
             "onset_start": ("onset_start", iso), "onset_end": ("onset_end", iso),
             "precision": ("precision", text), "severity": ("severity", text),
             "recovery": ("recovery", text), "recovery_reason": ("recovery_reason", text),
             "edss_pre": ("edss_pre", num), "edss_peak": ("edss_peak", num),
             "edss_post": ("edss_post", num)}),
-        "scans": records(rows(summary.scans), {
+        "scans": records(rows("scans"), {
             "date": ("date", iso), "new_t2": ("new_t2", num),
             "enlarging_t2": ("enlarging_t2", num), "gd": ("gd", num),
             "contrast": ("contrast", flag)}),
-        "epochs": records(rows(summary.epochs), {
+        "epochs": records(rows("epochs"), {
             "drug": ("drug", text), "start": ("start", iso), "end": ("end", iso),
             "efficacy": ("efficacy", text), "end_reason": ("end_reason", text)}),
         "neda_years": records(years, {

@@ -23,6 +23,7 @@ import pandas as pd
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from neda.web.portal.queue import patients_with_reported_relapse
@@ -107,6 +108,14 @@ def _sort_key(frame: pd.DataFrame, sort: str) -> pd.Series:
     return frame["label"].map(_natural)
 
 
+#: The list's rendered rows per clinic: the key of the computed table they show
+#: (``attrs["key"]`` of :func:`..course.clinic_overview`: clinic, data version, rule-set
+#: digest, date) and per row its HTML, under the row's own values (patient, URL id, label,
+#: name, reported relapse). A row is a function of these alone, so it is rendered once and
+#: reused by every page, sort and search showing it; a new table drops the clinic's rows.
+_ROWS: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}
+
+
 @staff_required
 @require_safe
 def patient_list(request: HttpRequest) -> HttpResponse:
@@ -153,12 +162,24 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                                                                               "public_id"))
     # a patient's report waits for the clinic: it is in no status above until reviewed
     reported = patients_with_reported_relapse(request.user, shown["pk"].tolist())
+    kept = _ROWS.get(staff.clinic.pk)
+    if kept is None or kept[0] != overview.attrs.get("key"):
+        kept = _ROWS[staff.clinic.pk] = (overview.attrs.get("key"), {})
     rows = []
-    for record in shown.to_dict("records"):
-        pk, _, name = people[int(record["index"])]
-        rows.append({"public_id": public_ids[pk], "label": record["label"],
-                     "name": "" if researcher else name, "reported": pk in reported,
-                     "status": {c: _plain(record.get(c)) for c in _STATUS}})
+    for position, (index, label) in enumerate(zip(shown["index"].tolist(),
+                                                  shown["label"].tolist(), strict=True)):
+        pk, _, name = people[index]
+        row = {"public_id": public_ids[pk], "label": label, "name": "" if researcher else name,
+               "reported": pk in reported}
+        row_key = (researcher, pk, *row.values())
+        html = kept[1].get(row_key) if kept[0] is not None else None
+        if html is None:
+            record = shown.iloc[position]
+            row["status"] = {c: _plain(record.get(c)) for c in _STATUS}
+            html = render_to_string("clinic/_patient_row.html", {"r": row})
+            if kept[0] is not None:
+                kept[1][row_key] = html
+        rows.append(html)
 
     def link(**changes: Any) -> str:
         params = {"q": query, "sort": sort, "dir": "desc" if descending else "asc"}

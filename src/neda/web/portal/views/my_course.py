@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from neda.web.clinic.access import account_of, patient_required
-from neda.web.clinic.course import course_for
-from neda.web.clinic.models import Relapse
+from neda.web.clinic.course import course_for, course_key
+from neda.web.clinic.models import Patient, Relapse
 
 from .. import words
 
@@ -62,12 +64,14 @@ def edss_chart(visits: list[dict[str, Any]]) -> dict[str, Any] | None:
             "grid": [{"y": round(_H - g / 10 * _H, 1), "label": g} for g in (0, 2, 4, 6, 8, 10)]}
 
 
-@patient_required
-@require_safe
-def my_course(request: HttpRequest) -> HttpResponse:
-    account = account_of(request.user)
-    assert account is not None  # patient_required
-    patient = account.patient
+def course_body(patient: Patient) -> str:
+    """The page's account of the course (all of it but the reports waiting for review), a
+    function of the course alone: rendered once per course and cached under the course's own
+    key (:func:`neda.web.clinic.course.course_key`: data version, rule-set digest, date)."""
+    key = f"{course_key(patient)}:portal-home"
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     course = course_for(patient)
     therapy = course.get("current_therapy")
     monitoring = course.get("monitoring") or {}
@@ -79,8 +83,8 @@ def my_course(request: HttpRequest) -> HttpResponse:
     visits = [v for v in chart.get("visits") or []
               if v.get("edss") is not None or v.get("t25fw") is not None]
     scans = list(reversed(chart.get("scans") or []))
-    return render(request, "portal/my_course.html", {
-        "patient": patient, "course": course, "therapy": therapy,
+    body = render_to_string("portal/_my_course_body.html", {
+        "course": course, "therapy": therapy,
         "neda": _neda_year((therapy or {}).get("neda", {}).get("current_year")),
         "relapse_last_year": monitoring.get("relapse_last_year"),
         "relapse_last_year_words": words.component_words(
@@ -89,8 +93,21 @@ def my_course(request: HttpRequest) -> HttpResponse:
         "relapses": list(reversed(relapses)), "edss_chart": edss_chart(visits),
         "visits": list(reversed(visits))[:_SHOWN], "older_visits": list(reversed(visits))[_SHOWN:],
         "scans": scans[:_SHOWN], "older_scans": scans[_SHOWN:],
+        "relapses_recorded": patient.relapses_recorded,  # a change bumps the data version
+    })
+    cache.set(key, body, timeout=None)
+    return body
+
+
+@patient_required
+@require_safe
+def my_course(request: HttpRequest) -> HttpResponse:
+    account = account_of(request.user)
+    assert account is not None  # patient_required
+    patient = account.patient
+    return render(request, "portal/my_course.html", {
+        "patient": patient, "body": course_body(patient),
         "waiting": Relapse.objects.filter(patient=patient, status="reported").count(),
-        "relapses_recorded": patient.relapses_recorded,
     })
 
 
