@@ -125,6 +125,21 @@ def test_missing_columns_are_all_listed_with_the_columns_found(tmp_path: Path) -
     assert lines[2].startswith("visits.csv, column 't25fw': missing")
 
 
+def test_a_header_named_for_a_column_but_absent_says_which_and_lists_the_headers(
+        tmp_path: Path) -> None:
+    """``columns={'edss': 'nosuch'}`` (``--column visits.edss=nosuch``): the message names the
+    header given, the column it was given for and the file's headers, not a column 'nosuch'."""
+    from neda.io import ReadOptions
+
+    path = write_csv(tmp_path, "id,date,edss\n1,2020-01-01,2.0\n")
+    with pytest.raises(InputError) as err:
+        read_visits(path, options=ReadOptions(columns={"edss": "nosuch"}))
+    assert problem_lines(err) == [
+        "visits.csv, column 'nosuch': missing; expected the header 'nosuch' given for the "
+        "column 'edss' (columns={'edss': 'nosuch'}, --column visits.edss='nosuch'); the "
+        "file's headers are: 'id', 'date', 'edss'"]
+
+
 def test_column_names_can_be_chosen_and_match_ignoring_case(tmp_path: Path) -> None:
     path = write_csv(tmp_path, "Patient,VisitDate,EDSS\nA,2020-01-01,2.0\n")
     visits = read_visits(path, subject="patient", date="visitdate")

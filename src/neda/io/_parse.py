@@ -80,6 +80,18 @@ class Problems:
         )
         self._items.append((-1, len(self._items), problem))
 
+    def missing_given_header(self, table: str, name: str, header: str) -> None:
+        """The header the user named for a column (``columns={name: header}``) is not in the
+        file."""
+        found = ", ".join(f"'{c}'" for c in self.table.frame.columns) or "none"
+        problem = InputProblem(
+            self.table.label, None, header, None,
+            f"the header '{header}' given for the column '{name}' (columns={{'{name}': "
+            f"'{header}'}}, --column {table}.{name}='{header}'); the file's headers are: {found}",
+            self.table.row_kind,
+        )
+        self._items.append((-1, len(self._items), problem))
+
     def whole_table(self, expected: str) -> None:
         """A problem of the table as a whole (e.g. a relapses file that is a visits sheet)."""
         problem = InputProblem(self.table.label, None, None, None, expected,

@@ -335,7 +335,7 @@ def _resolve(raw: RawTable, schema: TableSchema, opts: ReadOptions, problems: Pr
         if given is not None:
             header = given if given in raw.frame.columns else raw.column(given)
             if header is None:
-                problems.missing_column(given)
+                problems.missing_given_header(schema.name, name, given)
                 continue
         else:
             header = raw.column(name, aliases)
