@@ -23,7 +23,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, empty_table, frame_of
+from .rules._common import bare, column, column_numpy, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -106,7 +106,7 @@ class CourseSummary:
 
     def patient(self, subject: Any = None) -> PatientCourse:
         """The structured summary of one patient (the only one, if there is one)."""
-        ids = self.patients["subject"].tolist()
+        ids = column(self.patients, "subject").tolist()
         if subject is None:
             if len(ids) != 1:
                 raise ValueError(f"{len(ids)} patients in the data: name one with patient(id)")
@@ -118,7 +118,7 @@ class CourseSummary:
 
         def rows(df: pd.DataFrame) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
-            keep = np.flatnonzero(bare(df)["subject"].to_numpy() == s)
+            keep = np.flatnonzero(column_numpy(df, "subject") == s)
             out = df.copy() if len(keep) == len(df) else df.take(keep)
             out.index = pd.RangeIndex(len(out))
             return out
@@ -409,9 +409,9 @@ def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, name
           rename: dict[str, str] | None = None) -> None:
     """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
     table = bare(table)
-    pos = _positions(pd.Index(table["subject"]), subjects)
+    pos = _positions(pd.Index(column(table, "subject")), subjects)
     for name in names:
-        columns[(rename or {}).get(name, name)] = _take(table[name].array, pos)
+        columns[(rename or {}).get(name, name)] = _take(column(table, name), pos)
 
 
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
@@ -420,23 +420,23 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     # columns are read from attrs-free views (see neda.rules._common.bare)
     s = bare(course.summary)
     vis, epochs, rates, scores, rel = (bare(t) for t in (vis, epochs, rates, scores, rel))
-    subject = s["subject"].to_numpy()
+    subject = column_numpy(s, "subject")
     subjects = pd.Index(subject)
     n = len(subject)
     out: dict[str, Any] = {
         "subject": subject,
-        "n_visits": s["n_visits"].to_numpy(),
-        "first_visit": s["first_visit"].to_numpy(),
-        "last_visit": s["last_visit"].to_numpy(),
-        "follow_up_years": np.round(s["follow_up_days"].to_numpy() / 365.25, 2),
+        "n_visits": column_numpy(s, "n_visits"),
+        "first_visit": column_numpy(s, "first_visit"),
+        "last_visit": column_numpy(s, "last_visit"),
+        "follow_up_years": np.round(column_numpy(s, "follow_up_days") / 365.25, 2),
     }
     # first and latest value of each measure (rows in table order)
-    vcode = _positions(subjects, vis["subject"])
-    date = vis["date"].to_numpy()
+    vcode = _positions(subjects, column(vis, "subject"))
+    date = column_numpy(vis, "date")
     for col in ("edss", "t25fw", "nhpt", "sdmt"):
         if col not in vis.columns:
             continue
-        values = vis[col].to_numpy()
+        values = column_numpy(vis, col)
         first, last = _first_last(np.where(pd.notna(values), vcode, -1), n)
         if col == "edss":
             out["edss_first"] = _take(values, first)
@@ -444,29 +444,32 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         out[f"{col}_latest"] = _take(values, last)
         out[f"{col}_latest_date"] = _take(date, last)
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
-        out[col] = s[col].to_numpy()
+        out[col] = column_numpy(s, col)
     ev = bare(course.events)
-    pirma = _positions(subjects, ev["subject"])[(ev["pira_mri"] == "PIRMA").to_numpy()]
+    pirma = _positions(subjects, column(ev, "subject"))[column_numpy(ev, "pira_mri") == "PIRMA"]
     out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
-    out["unconfirmed_worsening"] = s["unconfirmed_worsening"].to_numpy()
-    rcode = _positions(subjects, rel["subject"]) if len(rel) else np.zeros(0, np.int64)
-    recovery = rel["recovery"].to_numpy() if len(rel) else np.zeros(0, object)
+    out["unconfirmed_worsening"] = column_numpy(s, "unconfirmed_worsening")
+    rcode = _positions(subjects, column(rel, "subject")) if len(rel) else np.zeros(0, np.int64)
+    recovery = column_numpy(rel, "recovery") if len(rel) else np.zeros(0, object)
     for label in ("complete", "incomplete", "not_assessable"):
         hit = rcode[(recovery == label) & (rcode >= 0)]
         out[f"relapses_recovery_{label}"] = np.bincount(hit, minlength=n).astype(np.int64)
-    follow = rates[(rates["window"] == "followup").to_numpy()]
-    fpos = _positions(pd.Index(follow["subject"]), subjects)
+    # the follow-up rows of the rates, read as positions in the table (not a filtered copy)
+    follow = np.flatnonzero(column_numpy(rates, "window") == "followup")
+    fpos = _positions(pd.Index(column_numpy(rates, "subject")[follow]), subjects)
+    fpos = np.where(fpos >= 0, follow[np.maximum(fpos, 0)] if len(follow) else -1, -1)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = _take(follow["relapses"].astype("Int64").array, fpos)
-    out["arr"] = _take(follow["arr"].to_numpy(), fpos)
-    out["arr_status"] = _take(follow["status"].to_numpy(), fpos)
+    out["relapses"] = _take(pd.Series(column(rates, "relapses"), copy=False).astype(
+        "Int64").array, fpos)
+    out["arr"] = _take(column_numpy(rates, "arr"), fpos)
+    out["arr_status"] = _take(column_numpy(rates, "status"), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
     cur_drug = np.full(n, None, dtype=object)
     cur_since = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(epochs):
         # the last epoch row as a whole (latest start; the later row on a tie)
-        ecode = _positions(subjects, epochs["subject"])
-        start = epochs["start"].to_numpy()
+        ecode = _positions(subjects, column(epochs, "subject"))
+        start = column_numpy(epochs, "start")
         order = np.lexsort((np.arange(len(ecode)), start, ecode))
         latest = np.full(n, -1, np.int64)
         known = order[ecode[order] >= 0]
@@ -474,22 +477,23 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         ref = (out["last_visit"] if opts.as_of is None
                else np.datetime64(pd.Timestamp(opts.as_of), "ns"))
         drug = _take(epochs["drug"].to_numpy(dtype=object), latest)
-        end = _take(epochs["end"].to_numpy(), latest)
+        end = _take(column_numpy(epochs, "end"), latest)
         ongoing = pd.notna(drug) & (np.isnat(end) | (end >= ref))
         cur_drug[ongoing] = drug[ongoing]
         cur_since[ongoing] = _take(start, latest)[ongoing]
     out["current_dmt"] = cur_drug
     out["current_dmt_since"] = cur_since
     if len(scores) and "instrument" in scores.columns:
-        instrument = scores["instrument"].to_numpy()
-        scode = _positions(subjects, scores["subject"])
+        instrument = column_numpy(scores, "instrument")
+        scode = _positions(subjects, column(scores, "subject"))
         for name, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
                           ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
             if col not in scores.columns:
                 continue
-            have = (instrument == name) & scores[col].notna().to_numpy()
+            values = column(scores, col)
+            have = (instrument == name) & np.asarray(pd.notna(values))
             _, last = _first_last(np.where(have, scode, -1), n)
-            out[f"{col}_latest"] = _take(scores[col], last)
+            out[f"{col}_latest"] = _take(values, last)
     out["rule_set"] = course.options.preset
     return out
 
@@ -676,8 +680,7 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    df = bare(df)
-    values = [df[c].tolist() for c in cols]  # Python scalars, as a row iteration gives
+    values = [column(df, c).tolist() for c in cols]  # Python scalars, as a row iteration gives
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
             for row in zip(*values, strict=True)]
 

@@ -206,6 +206,23 @@ def bare(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frame, copy=False)
 
 
+def column(frame: pd.DataFrame, name: str) -> Any:
+    """``frame[name]``'s values as the table stores them (``Series._values``: a numpy array,
+    or a pandas array for dates and pandas types) without building the Series: pandas
+    builds it and deep-copies the frame's attrs into it, about 20 µs a column read on one
+    patient's tables, against 1.5 µs here (a course reads a few hundred)."""
+    loc = frame.columns.get_loc(name)
+    if isinstance(loc, int) and hasattr(frame, "_get_column_array"):
+        return getattr(frame, "_get_column_array")(loc)  # noqa: B009 (mypy: not a column)
+    return bare(frame)[name]._values  # pragma: no cover - duplicate names, another pandas
+
+
+def column_numpy(frame: pd.DataFrame, name: str) -> Any:
+    """``frame[name].to_numpy()`` without building the Series (see :func:`column`)."""
+    v = column(frame, name)
+    return np.asarray(v) if isinstance(v.dtype, np.dtype) else v.to_numpy()
+
+
 def empty_table(*columns: str) -> pd.DataFrame:
     """``pd.DataFrame(columns=[...])`` (no columns: ``pd.DataFrame()``) as a copy of one built
     once: pandas takes most of a millisecond to build an empty frame with named columns."""
