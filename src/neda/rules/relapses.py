@@ -475,8 +475,14 @@ def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
 def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool,
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
+    validated = is_validated(visits, "visits")
     vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
                             required=["edss"] if need_edss else []))
+    if not len(subjects) and validated:  # no relapse subject: no visit is kept (its cells
+        # were parsed by the reader; any other table is still read through, for its errors)
+        none, grades = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return _Visits(code=none, day=none, key=none, edss=grades,
+                       fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
     day = _day_of(vis["date"])
     code = subjects.get_indexer(pd.Index(vis["subject"]))
     edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
