@@ -47,6 +47,7 @@ from ._common import (
     bare,
     day_dates,
     day_numbers,
+    frame_of,
     provenance,
     rule_set_name,
     subject_codes,
@@ -445,9 +446,8 @@ def annualised_relapse_rate(
                         pd.factorize(sid_all, sort=True)[0]))
     # one block per column, each column's type as built (pandas would copy the columns of
     # one type into a 2-D block and look for dates in the object columns)
-    rates = pd.DataFrame({k: (pd.Series(v[order], dtype=v.dtype, copy=False)
-                              if not isinstance(v, str) else v)
-                          for k, v in columns.items()}, copy=False)
+    rates = frame_of({k: (v[order] if not isinstance(v, str) else v)
+                      for k, v in columns.items()}, infer_dates=False)
 
     # ---- pooled ----------------------------------------------------------------------------
     # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and
