@@ -319,7 +319,8 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     given = bare(vis)
     n = len(given)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
-    out: dict[str, Any] = {c: given[c].array for c in ("subject", "date", "edss", "t25fw",
+    # (as stored: numpy columns as numpy arrays, which frame_of takes without pandas' checks)
+    out: dict[str, Any] = {c: column(given, c) for c in ("subject", "date", "edss", "t25fw",
                                                          "nhpt", "sdmt") if c in given.columns}
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
@@ -327,10 +328,10 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         computed = compute_edss(vis, opts.edss)
         record["edss"] = computed.attrs.get("provenance")
         computed = bare(computed)
-        out["computed_edss"] = computed["computed_edss"].to_numpy()
-        out["edss_mismatch"] = computed["mismatch"].to_numpy()
-        out["edss_mismatch_reason"] = computed["mismatch_reason"].to_numpy()
-        out["computed_edss_reason"] = computed["reason"].to_numpy()
+        out["computed_edss"] = column_numpy(computed, "computed_edss")
+        out["edss_mismatch"] = column_numpy(computed, "mismatch")
+        out["edss_mismatch_reason"] = column_numpy(computed, "mismatch_reason")
+        out["computed_edss_reason"] = column_numpy(computed, "reason")
     else:
         out["computed_edss"] = np.full(n, np.nan)
         out["edss_mismatch"] = pd.array([pd.NA] * n, dtype="boolean")
@@ -341,8 +342,8 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         msfc = msfc_scores(vis, opts.msfc)
         record["msfc"] = msfc.attrs.get("provenance")
         msfc = bare(msfc)
-        out["msfc"] = msfc["msfc"].to_numpy()
-        out["msfc_reason"] = msfc["reason"].to_numpy()
+        out["msfc"] = column_numpy(msfc, "msfc")
+        out["msfc_reason"] = column_numpy(msfc, "reason")
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)

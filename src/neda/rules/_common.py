@@ -286,7 +286,8 @@ def frame_of(columns: dict[str, Any], consolidate: bool = False, infer_dates: bo
     (about 20 tables a course). Other values (text columns, which pandas inspects for
     dates; scalars, broadcast) go through pandas' own ``sanitize_array``, so the table is
     the constructor's; so do lists. A pandas Series is taken as its values when it has the
-    default row numbers (else, and for anything else, this is the constructor). With
+    default row numbers (else, and for anything else, this is the constructor), a
+    ``NumpyExtensionArray`` (a numpy column's ``.array``) as its numpy array. With
     ``consolidate`` the pandas arrays are copied, as the constructor copies them.
     ``infer_dates=False``: columns of Python objects are taken as they are, without pandas
     looking for dates in them (0.1 s for a million-row flag column of True/False/None): for
@@ -300,13 +301,12 @@ def frame_of(columns: dict[str, Any], consolidate: bool = False, infer_dates: bo
                 n = -1
                 break
             v = v.array
-            if isinstance(v, NumpyExtensionArray):
-                v = v.to_numpy()
+        if isinstance(v, NumpyExtensionArray):  # a numpy column's ``.array``: its numpy
+            v = v.to_numpy()  # array, as pandas' constructor takes it
         if isinstance(v, np.ndarray | ExtensionArray | list):
             if n is None:
                 n = len(v)
-            if len(v) != n or (isinstance(v, np.ndarray) and v.ndim != 1) or isinstance(
-                    v, NumpyExtensionArray):
+            if len(v) != n or (isinstance(v, np.ndarray) and v.ndim != 1):
                 n = -1
                 break
         elif np.ndim(v) != 0 or isinstance(v, dict | set):
