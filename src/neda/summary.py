@@ -458,7 +458,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     # the follow-up rows of the rates, read as positions in the table (not a filtered copy)
     follow = np.flatnonzero(column_numpy(rates, "window") == "followup")
     fpos = _positions(pd.Index(column_numpy(rates, "subject")[follow]), subjects)
-    fpos = np.where(fpos >= 0, follow[np.maximum(fpos, 0)] if len(follow) else -1, -1)
+    fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
     out["relapses"] = _take(pd.Series(column(rates, "relapses"), copy=False).astype(
         "Int64").array, fpos)
@@ -551,6 +551,14 @@ def _latest_in_blocks(rows: np.ndarray, subject: np.ndarray, epoch: np.ndarray,
     return rows[np.maximum.reduceat(score, starts) % n]
 
 
+def _rows_at(rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``rows[pos]`` (-1 where ``pos`` is -1): positions in a filtered table as rows of the
+    table (no filtered copy built)."""
+    if not len(rows):
+        return np.full(len(pos), -1, np.int64)
+    return np.where(pos >= 0, rows[np.maximum(pos, 0)], -1).astype(np.int64)
+
+
 def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number: Any
                     ) -> np.ndarray:
     """Row of ``table`` with the same (subject, number) as each row (-1: none); the table's
@@ -568,23 +576,26 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                   neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
     if not len(epochs):
         return epochs
-    epochs, rates = bare(epochs), bare(rates)
-    out: dict[str, Any] = {c: epochs[c].array for c in epochs.columns}
-    on = rates[(rates["window"] == "on_treatment").to_numpy()]
-    pos = _pair_positions(epochs["subject"], epochs["epoch"], on["subject"], on["epoch"])
+    # columns read as stored (neda.rules._common.column), rows by position
+    out: dict[str, Any] = {c: column(epochs, c) for c in epochs.columns}
+    subject, epoch = column(epochs, "subject"), column(epochs, "epoch")
+    on = np.flatnonzero(column_numpy(rates, "window") == "on_treatment")
+    pos = _pair_positions(subject, epoch, column_numpy(rates, "subject")[on],
+                          column_numpy(rates, "epoch")[on])
+    pos = _rows_at(on, pos)
     for name, col in (("relapses_on_treatment", "relapses"), ("person_years", "person_years"),
                       ("arr", "arr"), ("arr_status", "status")):
-        out[name] = _take(on[col].array, pos)
+        out[name] = _take(column(rates, col), pos)
     if neda is not None and len(neda):
         neda = bare(neda)
         cum = _latest_windows(neda, "cumulative", None,
                               None if neda_code is None else neda_code[0])
-        pos = _pair_positions(epochs["subject"], epochs["epoch"],
-                              neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
+        pos = _pair_positions(subject, epoch, column_numpy(neda, "subject")[cum],
+                              column_numpy(neda, "epoch")[cum])
         rows = np.full(len(pos), -1, np.int64)
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
-            out[f"{c}_cumulative"] = _take(neda[c].array, rows)
+            out[f"{c}_cumulative"] = _take(column(neda, c), rows)
     return frame_of(out, consolidate=False, infer_dates=False)
 
 
@@ -600,12 +611,12 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         return
     neda = bare(neda)
     # the neda rows' subjects hashed once: codes, and the patient row of each code
-    scode, named = (pd.factorize(neda["subject"].to_numpy()) if neda_code is None
+    scode, named = (pd.factorize(column_numpy(neda, "subject")) if neda_code is None
                     else neda_code)
     ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
-    epoch_start = neda["epoch_start"].to_numpy()
+    epoch_start = column_numpy(neda, "epoch_start")
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
         rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
                                else None, scode)
@@ -614,7 +625,7 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         pos = np.full(n, -1, np.int64)
         pos[ncode[current]] = current
         for c in _NEDA_KEEP:
-            columns[f"{c}_{suffix}"] = _take(neda[c].array, pos)
+            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos)
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -632,17 +643,18 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
     clean = hygiene.relapses
     assert recovery is not None
     cols, rec = bare(clean), bare(recovery)
-    out = {c: cols[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",
-                                       "precision", "objective", "merged_from")}
-    pos = _pair_positions(cols["subject"], cols["relapse_n"], rec["subject"], rec["relapse_n"])
+    out = {c: column(cols, c) for c in ("subject", "relapse_n", "onset_start", "onset_end",
+                                         "precision", "objective", "merged_from")}
+    pos = _pair_positions(out["subject"], out["relapse_n"], column(rec, "subject"),
+                          column(rec, "relapse_n"))
     for c in _RECOVERY_KEEP:
-        out["recovery_reason" if c == "reason" else c] = _take(rec[c].array, pos)
+        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos)
     if severity is not None:
         sev = bare(severity)
-        pos = _pair_positions(cols["subject"], cols["relapse_n"], sev["subject"],
-                              sev["relapse_n"])
+        pos = _pair_positions(out["subject"], out["relapse_n"], column(sev, "subject"),
+                              column(sev, "relapse_n"))
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
-            out[c] = _take(sev[c].array, pos)
+            out[c] = _take(column(sev, c), pos)
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
