@@ -411,8 +411,13 @@ def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
     """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
     if values is None:
         return np.full(n, -1, np.int8)
-    arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
-    out = np.where(arr.isna(), -1, np.where(arr.fillna(False), 1, 0)).astype(np.int8)
+    arr = values.array
+    if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
+        # not rebuilt from Python objects)
+        arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
+    yes = arr.to_numpy(dtype=bool, na_value=False)  # numpy flags (np.where on the pandas
+    # array would go through Python objects)
+    out = np.where(np.asarray(arr.isna()), -1, np.where(yes, 1, 0)).astype(np.int8)
     return np.asarray(out)
 
 
