@@ -23,7 +23,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, empty_table, frame_of
+from .rules._common import bare, column, column_numpy, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -106,7 +106,7 @@ class CourseSummary:
 
     def patient(self, subject: Any = None) -> PatientCourse:
         """The structured summary of one patient (the only one, if there is one)."""
-        ids = self.patients["subject"].tolist()
+        ids = column(self.patients, "subject").tolist()
         if subject is None:
             if len(ids) != 1:
                 raise ValueError(f"{len(ids)} patients in the data: name one with patient(id)")
@@ -118,7 +118,7 @@ class CourseSummary:
 
         def rows(df: pd.DataFrame) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
-            keep = np.flatnonzero(bare(df)["subject"].to_numpy() == s)
+            keep = np.flatnonzero(column_numpy(df, "subject") == s)
             out = df.copy() if len(keep) == len(df) else df.take(keep)
             out.index = pd.RangeIndex(len(out))
             return out
@@ -319,7 +319,8 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     given = bare(vis)
     n = len(given)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
-    out: dict[str, Any] = {c: given[c].array for c in ("subject", "date", "edss", "t25fw",
+    # (as stored: numpy columns as numpy arrays, which frame_of takes without pandas' checks)
+    out: dict[str, Any] = {c: column(given, c) for c in ("subject", "date", "edss", "t25fw",
                                                          "nhpt", "sdmt") if c in given.columns}
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
@@ -327,10 +328,10 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         computed = compute_edss(vis, opts.edss)
         record["edss"] = computed.attrs.get("provenance")
         computed = bare(computed)
-        out["computed_edss"] = computed["computed_edss"].to_numpy()
-        out["edss_mismatch"] = computed["mismatch"].to_numpy()
-        out["edss_mismatch_reason"] = computed["mismatch_reason"].to_numpy()
-        out["computed_edss_reason"] = computed["reason"].to_numpy()
+        out["computed_edss"] = column_numpy(computed, "computed_edss")
+        out["edss_mismatch"] = column_numpy(computed, "mismatch")
+        out["edss_mismatch_reason"] = column_numpy(computed, "mismatch_reason")
+        out["computed_edss_reason"] = column_numpy(computed, "reason")
     else:
         out["computed_edss"] = np.full(n, np.nan)
         out["edss_mismatch"] = pd.array([pd.NA] * n, dtype="boolean")
@@ -341,8 +342,8 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         msfc = msfc_scores(vis, opts.msfc)
         record["msfc"] = msfc.attrs.get("provenance")
         msfc = bare(msfc)
-        out["msfc"] = msfc["msfc"].to_numpy()
-        out["msfc_reason"] = msfc["reason"].to_numpy()
+        out["msfc"] = column_numpy(msfc, "msfc")
+        out["msfc_reason"] = column_numpy(msfc, "reason")
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
@@ -409,9 +410,9 @@ def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, name
           rename: dict[str, str] | None = None) -> None:
     """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
     table = bare(table)
-    pos = _positions(pd.Index(table["subject"]), subjects)
+    pos = _positions(pd.Index(column(table, "subject")), subjects)
     for name in names:
-        columns[(rename or {}).get(name, name)] = _take(table[name].array, pos)
+        columns[(rename or {}).get(name, name)] = _take(column(table, name), pos)
 
 
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
@@ -420,23 +421,23 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     # columns are read from attrs-free views (see neda.rules._common.bare)
     s = bare(course.summary)
     vis, epochs, rates, scores, rel = (bare(t) for t in (vis, epochs, rates, scores, rel))
-    subject = s["subject"].to_numpy()
+    subject = column_numpy(s, "subject")
     subjects = pd.Index(subject)
     n = len(subject)
     out: dict[str, Any] = {
         "subject": subject,
-        "n_visits": s["n_visits"].to_numpy(),
-        "first_visit": s["first_visit"].to_numpy(),
-        "last_visit": s["last_visit"].to_numpy(),
-        "follow_up_years": np.round(s["follow_up_days"].to_numpy() / 365.25, 2),
+        "n_visits": column_numpy(s, "n_visits"),
+        "first_visit": column_numpy(s, "first_visit"),
+        "last_visit": column_numpy(s, "last_visit"),
+        "follow_up_years": np.round(column_numpy(s, "follow_up_days") / 365.25, 2),
     }
     # first and latest value of each measure (rows in table order)
-    vcode = _positions(subjects, vis["subject"])
-    date = vis["date"].to_numpy()
+    vcode = _positions(subjects, column(vis, "subject"))
+    date = column_numpy(vis, "date")
     for col in ("edss", "t25fw", "nhpt", "sdmt"):
         if col not in vis.columns:
             continue
-        values = vis[col].to_numpy()
+        values = column_numpy(vis, col)
         first, last = _first_last(np.where(pd.notna(values), vcode, -1), n)
         if col == "edss":
             out["edss_first"] = _take(values, first)
@@ -444,29 +445,32 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         out[f"{col}_latest"] = _take(values, last)
         out[f"{col}_latest_date"] = _take(date, last)
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
-        out[col] = s[col].to_numpy()
+        out[col] = column_numpy(s, col)
     ev = bare(course.events)
-    pirma = _positions(subjects, ev["subject"])[(ev["pira_mri"] == "PIRMA").to_numpy()]
+    pirma = _positions(subjects, column(ev, "subject"))[column_numpy(ev, "pira_mri") == "PIRMA"]
     out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
-    out["unconfirmed_worsening"] = s["unconfirmed_worsening"].to_numpy()
-    rcode = _positions(subjects, rel["subject"]) if len(rel) else np.zeros(0, np.int64)
-    recovery = rel["recovery"].to_numpy() if len(rel) else np.zeros(0, object)
+    out["unconfirmed_worsening"] = column_numpy(s, "unconfirmed_worsening")
+    rcode = _positions(subjects, column(rel, "subject")) if len(rel) else np.zeros(0, np.int64)
+    recovery = column_numpy(rel, "recovery") if len(rel) else np.zeros(0, object)
     for label in ("complete", "incomplete", "not_assessable"):
         hit = rcode[(recovery == label) & (rcode >= 0)]
         out[f"relapses_recovery_{label}"] = np.bincount(hit, minlength=n).astype(np.int64)
-    follow = rates[(rates["window"] == "followup").to_numpy()]
-    fpos = _positions(pd.Index(follow["subject"]), subjects)
+    # the follow-up rows of the rates, read as positions in the table (not a filtered copy)
+    follow = np.flatnonzero(column_numpy(rates, "window") == "followup")
+    fpos = _positions(pd.Index(column_numpy(rates, "subject")[follow]), subjects)
+    fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = _take(follow["relapses"].astype("Int64").array, fpos)
-    out["arr"] = _take(follow["arr"].to_numpy(), fpos)
-    out["arr_status"] = _take(follow["status"].to_numpy(), fpos)
+    out["relapses"] = _take(pd.Series(column(rates, "relapses"), copy=False).astype(
+        "Int64").array, fpos)
+    out["arr"] = _take(column_numpy(rates, "arr"), fpos)
+    out["arr_status"] = _take(column_numpy(rates, "status"), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
     cur_drug = np.full(n, None, dtype=object)
     cur_since = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(epochs):
         # the last epoch row as a whole (latest start; the later row on a tie)
-        ecode = _positions(subjects, epochs["subject"])
-        start = epochs["start"].to_numpy()
+        ecode = _positions(subjects, column(epochs, "subject"))
+        start = column_numpy(epochs, "start")
         order = np.lexsort((np.arange(len(ecode)), start, ecode))
         latest = np.full(n, -1, np.int64)
         known = order[ecode[order] >= 0]
@@ -474,22 +478,23 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         ref = (out["last_visit"] if opts.as_of is None
                else np.datetime64(pd.Timestamp(opts.as_of), "ns"))
         drug = _take(epochs["drug"].to_numpy(dtype=object), latest)
-        end = _take(epochs["end"].to_numpy(), latest)
+        end = _take(column_numpy(epochs, "end"), latest)
         ongoing = pd.notna(drug) & (np.isnat(end) | (end >= ref))
         cur_drug[ongoing] = drug[ongoing]
         cur_since[ongoing] = _take(start, latest)[ongoing]
     out["current_dmt"] = cur_drug
     out["current_dmt_since"] = cur_since
     if len(scores) and "instrument" in scores.columns:
-        instrument = scores["instrument"].to_numpy()
-        scode = _positions(subjects, scores["subject"])
+        instrument = column_numpy(scores, "instrument")
+        scode = _positions(subjects, column(scores, "subject"))
         for name, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
                           ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
             if col not in scores.columns:
                 continue
-            have = (instrument == name) & scores[col].notna().to_numpy()
+            values = column(scores, col)
+            have = (instrument == name) & np.asarray(pd.notna(values))
             _, last = _first_last(np.where(have, scode, -1), n)
-            out[f"{col}_latest"] = _take(scores[col], last)
+            out[f"{col}_latest"] = _take(values, last)
     out["rule_set"] = course.options.preset
     return out
 
@@ -546,6 +551,14 @@ def _latest_in_blocks(rows: np.ndarray, subject: np.ndarray, epoch: np.ndarray,
     return rows[np.maximum.reduceat(score, starts) % n]
 
 
+def _rows_at(rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``rows[pos]`` (-1 where ``pos`` is -1): positions in a filtered table as rows of the
+    table (no filtered copy built)."""
+    if not len(rows):
+        return np.full(len(pos), -1, np.int64)
+    return np.where(pos >= 0, rows[np.maximum(pos, 0)], -1).astype(np.int64)
+
+
 def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number: Any
                     ) -> np.ndarray:
     """Row of ``table`` with the same (subject, number) as each row (-1: none); the table's
@@ -563,23 +576,26 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                   neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
     if not len(epochs):
         return epochs
-    epochs, rates = bare(epochs), bare(rates)
-    out: dict[str, Any] = {c: epochs[c].array for c in epochs.columns}
-    on = rates[(rates["window"] == "on_treatment").to_numpy()]
-    pos = _pair_positions(epochs["subject"], epochs["epoch"], on["subject"], on["epoch"])
+    # columns read as stored (neda.rules._common.column), rows by position
+    out: dict[str, Any] = {c: column(epochs, c) for c in epochs.columns}
+    subject, epoch = column(epochs, "subject"), column(epochs, "epoch")
+    on = np.flatnonzero(column_numpy(rates, "window") == "on_treatment")
+    pos = _pair_positions(subject, epoch, column_numpy(rates, "subject")[on],
+                          column_numpy(rates, "epoch")[on])
+    pos = _rows_at(on, pos)
     for name, col in (("relapses_on_treatment", "relapses"), ("person_years", "person_years"),
                       ("arr", "arr"), ("arr_status", "status")):
-        out[name] = _take(on[col].array, pos)
+        out[name] = _take(column(rates, col), pos)
     if neda is not None and len(neda):
         neda = bare(neda)
         cum = _latest_windows(neda, "cumulative", None,
                               None if neda_code is None else neda_code[0])
-        pos = _pair_positions(epochs["subject"], epochs["epoch"],
-                              neda["subject"].to_numpy()[cum], neda["epoch"].to_numpy()[cum])
+        pos = _pair_positions(subject, epoch, column_numpy(neda, "subject")[cum],
+                              column_numpy(neda, "epoch")[cum])
         rows = np.full(len(pos), -1, np.int64)
         rows[pos >= 0] = cum[pos[pos >= 0]]
         for c in _NEDA_KEEP:
-            out[f"{c}_cumulative"] = _take(neda[c].array, rows)
+            out[f"{c}_cumulative"] = _take(column(neda, c), rows)
     return frame_of(out, consolidate=False, infer_dates=False)
 
 
@@ -595,12 +611,12 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         return
     neda = bare(neda)
     # the neda rows' subjects hashed once: codes, and the patient row of each code
-    scode, named = (pd.factorize(neda["subject"].to_numpy()) if neda_code is None
+    scode, named = (pd.factorize(column_numpy(neda, "subject")) if neda_code is None
                     else neda_code)
     ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
-    epoch_start = neda["epoch_start"].to_numpy()
+    epoch_start = column_numpy(neda, "epoch_start")
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
         rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
                                else None, scode)
@@ -609,7 +625,7 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         pos = np.full(n, -1, np.int64)
         pos[ncode[current]] = current
         for c in _NEDA_KEEP:
-            columns[f"{c}_{suffix}"] = _take(neda[c].array, pos)
+            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos)
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -627,17 +643,18 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
     clean = hygiene.relapses
     assert recovery is not None
     cols, rec = bare(clean), bare(recovery)
-    out = {c: cols[c].array for c in ("subject", "relapse_n", "onset_start", "onset_end",
-                                       "precision", "objective", "merged_from")}
-    pos = _pair_positions(cols["subject"], cols["relapse_n"], rec["subject"], rec["relapse_n"])
+    out = {c: column(cols, c) for c in ("subject", "relapse_n", "onset_start", "onset_end",
+                                         "precision", "objective", "merged_from")}
+    pos = _pair_positions(out["subject"], out["relapse_n"], column(rec, "subject"),
+                          column(rec, "relapse_n"))
     for c in _RECOVERY_KEEP:
-        out["recovery_reason" if c == "reason" else c] = _take(rec[c].array, pos)
+        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos)
     if severity is not None:
         sev = bare(severity)
-        pos = _pair_positions(cols["subject"], cols["relapse_n"], sev["subject"],
-                              sev["relapse_n"])
+        pos = _pair_positions(out["subject"], out["relapse_n"], column(sev, "subject"),
+                              column(sev, "relapse_n"))
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
-            out[c] = _take(sev[c].array, pos)
+            out[c] = _take(column(sev, c), pos)
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
@@ -676,8 +693,7 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    df = bare(df)
-    values = [df[c].tolist() for c in cols]  # Python scalars, as a row iteration gives
+    values = [column(df, c).tolist() for c in cols]  # Python scalars, as a row iteration gives
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
             for row in zip(*values, strict=True)]
 

@@ -47,6 +47,7 @@ from ._common import (
     bare,
     day_dates,
     day_numbers,
+    frame_of,
     provenance,
     rule_set_name,
     subject_codes,
@@ -347,7 +348,11 @@ def annualised_relapse_rate(
         # in the pre-treatment window [s - pre, s - 1]: the latest end among the epochs that
         # precede the subject's first epoch with this start
         p0 = s - o.pre_treatment_days
-        run_end = pd.Series(end).groupby(ep_code).cummax().to_numpy()
+        # (each subject's running maximum, in numpy: rows are by subject, ends never NaN;
+        # a value's rank offset by its subject, so one accumulate serves every subject)
+        ends, rank = np.unique(end, return_inverse=True)
+        offset = ep_code.astype(np.int64) * len(ends)
+        run_end = ends[np.maximum.accumulate(offset + rank.reshape(-1)) - offset]
         tie_start = np.ones(len(order), bool)
         tie_start[1:] = new_subject[1:] | (s[1:] != s[:-1])
         head = np.maximum.accumulate(np.where(tie_start, np.arange(len(order)), 0))
@@ -445,9 +450,8 @@ def annualised_relapse_rate(
                         pd.factorize(sid_all, sort=True)[0]))
     # one block per column, each column's type as built (pandas would copy the columns of
     # one type into a 2-D block and look for dates in the object columns)
-    rates = pd.DataFrame({k: (pd.Series(v[order], dtype=v.dtype, copy=False)
-                              if not isinstance(v, str) else v)
-                          for k, v in columns.items()}, copy=False)
+    rates = frame_of({k: (v[order] if not isinstance(v, str) else v)
+                      for k, v in columns.items()}, infer_dates=False)
 
     # ---- pooled ----------------------------------------------------------------------------
     # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and

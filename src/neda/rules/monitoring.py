@@ -43,6 +43,7 @@ import pandas as pd
 from ..options import Options, option
 from ._common import (
     bare,
+    column_numpy,
     day_numbers,
     frame_of,
     provenance,
@@ -270,13 +271,15 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
                 "unclassified_last_year"):
         out[col] = np.zeros(n, np.int64)
     if events is not None and len(events):
-        ev = events[events["event_type"] == "CDW"]
-        code = subjects.get_indexer(pd.Index(ev["subject"]))
-        onset, conf = _day(ev["onset_date"]), _day(ev["confirmation_date"])
+        # the CDW rows by position, columns as stored (no filtered copy of the events)
+        cdw = np.flatnonzero(column_numpy(events, "event_type") == "CDW")
+        code = subjects.get_indexer(pd.Index(column_numpy(events, "subject")[cdw]))
+        onset = _day(column_numpy(events, "onset_date")[cdw])
+        conf = _day(column_numpy(events, "confirmation_date")[cdw])
         hit = (code >= 0) & (onset >= w0) & (onset <= now) & (conf <= now)
-        cls = ev["cdw_class"].fillna("").to_numpy(dtype=object)
-        pirma = (ev["pira_mri"].fillna("").to_numpy(dtype=object) == "PIRMA"
-                 if "pira_mri" in ev.columns else np.zeros(len(ev), bool))
+        cls = _texts(column_numpy(events, "cdw_class")[cdw])
+        pirma = (_texts(column_numpy(events, "pira_mri")[cdw]) == "PIRMA"
+                 if "pira_mri" in events.columns else np.zeros(len(cdw), bool))
         for col, mask in (("cdw_last_year", hit), ("raw_last_year", hit & (cls == "RAW")),
                           ("pira_last_year", hit & (cls == "PIRA")),
                           ("pirma_last_year", hit & (cls == "PIRA") & pirma),
@@ -370,10 +373,17 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
 
 
-def _timestamps(days: np.ndarray) -> pd.Series:
+def _texts(values: np.ndarray) -> np.ndarray:
+    """Text cells as an object array, "" for missing ones (``fillna("")``)."""
+    out = values.astype(object)
+    out[pd.isna(out)] = ""
+    return out
+
+
+def _timestamps(days: np.ndarray) -> np.ndarray:
     values = np.where(np.isnan(days), np.iinfo(np.int64).min,
                       np.nan_to_num(days).astype(np.int64))
-    return pd.Series(values.astype("datetime64[D]").astype("datetime64[ns]"))
+    return values.astype("datetime64[D]").astype("datetime64[ns]")
 
 
 def _relapse_coverage(subjects: pd.Index, first: np.ndarray, last: np.ndarray, w0: int,

@@ -365,7 +365,8 @@ def _iso(days: np.ndarray) -> np.ndarray:
         return out
     v = arr[ok].astype(np.int64)
     lo, hi = int(v.min()), int(v.max())
-    if hi - lo <= 2 * len(v) + 4096:
+    if hi - lo < 2 * len(v):  # a table of the days in range when that is fewer strings
+        # (one patient's few dates span years: formatted each, not every day between)
         table = np.datetime_as_string(_E0 + np.arange(lo, hi + 1), unit="D").astype(object)
         out[ok] = table[v - lo]
     else:

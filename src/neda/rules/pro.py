@@ -61,7 +61,7 @@ from neda.io import (
     read_pros,
 )
 from neda.options import Options, option
-from neda.rules._common import plain, provenance, with_provenance
+from neda.rules._common import frame_of, plain, provenance, with_provenance
 
 SOURCE = (
     "docs/rules.md §7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
@@ -1119,7 +1119,6 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
                            row_canon, items, responses, set_of, defs) from None
 
     codes = out["ashworth_code"]
-    index = pd.RangeIndex(codes.size)
     columns = {
         "subject": subjects[out_first], "date": row_dates[out_first],
         "instrument": np.array(canon_names, dtype=object)[out_canon], "muscle": out["muscle"],
@@ -1130,9 +1129,7 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
             list(ASHWORTH_CATEGORIES), ordered=True)),
         "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
     # one block per column, no copies, no type inference on the object columns
-    result = pd.DataFrame({c: pd.Series(v, index=index, dtype=getattr(v, "dtype", None),
-                                        copy=False) for c, v in columns.items()}, copy=False)
-    result["rule_set"] = record["rule_set"]
+    result = frame_of({**columns, "rule_set": record["rule_set"]}, infer_dates=False)
     result.attrs["provenance"] = record
     return result
 

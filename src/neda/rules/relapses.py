@@ -411,8 +411,13 @@ def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
     """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
     if values is None:
         return np.full(n, -1, np.int8)
-    arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
-    out = np.where(arr.isna(), -1, np.where(arr.fillna(False), 1, 0)).astype(np.int8)
+    arr = values.array
+    if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
+        # not rebuilt from Python objects)
+        arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
+    yes = arr.to_numpy(dtype=bool, na_value=False)  # numpy flags (np.where on the pandas
+    # array would go through Python objects)
+    out = np.where(np.asarray(arr.isna()), -1, np.where(yes, 1, 0)).astype(np.int8)
     return np.asarray(out)
 
 
@@ -475,8 +480,14 @@ def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
 def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_edss: bool,
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
+    validated = is_validated(visits, "visits")
     vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
                             required=["edss"] if need_edss else []))
+    if not len(subjects) and validated:  # no relapse subject: no visit is kept (its cells
+        # were parsed by the reader; any other table is still read through, for its errors)
+        none, grades = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return _Visits(code=none, day=none, key=none, edss=grades,
+                       fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
     day = _day_of(vis["date"])
     code = subjects.get_indexer(pd.Index(vis["subject"]))
     edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
