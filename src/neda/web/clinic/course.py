@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -132,6 +132,19 @@ def course_key(patient: Patient, options: SummaryOptions | None = None) -> str:
     the course alone may be cached under it too)."""
     as_of = (options or options_today()).as_of
     return f"neda:course:{patient.pk}:{patient.data_version}:{rule_set_digest()}:{as_of}"
+
+
+def cached_for_course(patient: Patient, part: str, render: Callable[[], str]) -> str:
+    """``render()``, a part of a page that is a function of the patient's course alone (and of
+    what ``part`` names), rendered once per :func:`course_key` and cached under it: a change
+    of the records, the rule set or the date gives a new key."""
+    key = f"{course_key(patient)}:{part}"
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    rendered = render()
+    cache.set(key, rendered, timeout=None)
+    return rendered
 
 
 def course_for(patient: Patient) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -16,7 +15,7 @@ from django.template.loader import render_to_string
 from neda.web.portal.lane import lane_table, patient_reported_lane
 
 from ..access import can_edit, get_patient_for_user, role_of, staff_required
-from ..course import course_for, course_key, symptom_treatments_for
+from ..course import cached_for_course, course_for, symptom_treatments_for
 from ..models import SYMPTOMS, Patient, Relapse
 
 
@@ -75,14 +74,10 @@ def course_cards(request: HttpRequest, patient: Patient, context: dict[str, Any]
     """The overview's cards of the course (NEDA, monitoring, relapses, events, treatments,
     scores): a function of the patient's records (their course, symptom treatments and
     reported relapses: every change bumps the data version) and of whether the user may edit,
-    so rendered once per course key (:func:`..course.course_key`) and role and cached; the
+    so rendered once per course key and role (:func:`..course.cached_for_course`); the
     portal's lane beside them (diary entries do not bump the data version) is rendered on
     every request."""
-    editor = can_edit(request.user)
-    key = f"{course_key(patient)}:overview-cards:{editor}"
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    cards = render_to_string("clinic/course/_overview_cards.html", context, request=request)
-    cache.set(key, cards, timeout=None)
-    return cards
+    return cached_for_course(
+        patient, f"overview-cards:{can_edit(request.user)}",
+        lambda: render_to_string("clinic/course/_overview_cards.html", context,
+                                 request=request))

@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from neda.web.clinic.access import account_of, patient_required
-from neda.web.clinic.course import course_for, course_key
+from neda.web.clinic.course import cached_for_course, course_for
 from neda.web.clinic.models import Patient, Relapse
 
 from .. import words
@@ -66,12 +65,12 @@ def edss_chart(visits: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def course_body(patient: Patient) -> str:
     """The page's account of the course (all of it but the reports waiting for review), a
-    function of the course alone: rendered once per course and cached under the course's own
-    key (:func:`neda.web.clinic.course.course_key`: data version, rule-set digest, date)."""
-    key = f"{course_key(patient)}:portal-home"
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
+    function of the course alone: rendered once per course key (data version, rule-set digest,
+    date; :func:`neda.web.clinic.course.cached_for_course`)."""
+    return cached_for_course(patient, "portal-home", lambda: _render_course_body(patient))
+
+
+def _render_course_body(patient: Patient) -> str:
     course = course_for(patient)
     therapy = course.get("current_therapy")
     monitoring = course.get("monitoring") or {}
@@ -83,7 +82,7 @@ def course_body(patient: Patient) -> str:
     visits = [v for v in chart.get("visits") or []
               if v.get("edss") is not None or v.get("t25fw") is not None]
     scans = list(reversed(chart.get("scans") or []))
-    body = render_to_string("portal/_my_course_body.html", {
+    return render_to_string("portal/_my_course_body.html", {
         "course": course, "therapy": therapy,
         "neda": _neda_year((therapy or {}).get("neda", {}).get("current_year")),
         "relapse_last_year": monitoring.get("relapse_last_year"),
@@ -95,8 +94,6 @@ def course_body(patient: Patient) -> str:
         "scans": scans[:_SHOWN], "older_scans": scans[_SHOWN:],
         "relapses_recorded": patient.relapses_recorded,  # a change bumps the data version
     })
-    cache.set(key, body, timeout=None)
-    return body
 
 
 @patient_required
