@@ -443,3 +443,16 @@ class DayIndex:
         query = np.repeat(np.arange(len(count)), count)
         first = np.cumsum(count) - count
         return query, self.order[start[query] + np.arange(int(count.sum())) - first[query]]
+
+
+def subject_codes_of(subjects: pd.Index, values: Any) -> np.ndarray:
+    """:func:`subject_codes`, with one identifier (one patient's tables) compared directly when
+    ``values`` is a numpy array of the identifier's own type (whole numbers, or text in an
+    object array): the same positions without building an index and its hash table (about
+    20 µs a lookup, several per rule on one patient)."""
+    if len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1:
+        one = subjects[0]
+        if ((values.dtype.kind in "iu" and subjects.dtype == values.dtype)
+                or (values.dtype == object and subjects.dtype == object and type(one) is str)):
+            return np.where(values == one, 0, -1).astype(np.int64)
+    return subject_codes(subjects, values)

@@ -52,11 +52,21 @@ from neda.io import ensure_table
 from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
-from ._common import Tri, bare, provenance, rule_set_name, tri_all
+from ._common import (
+    Tri,
+    _plain_copy,
+    bare,
+    column,
+    column_numpy,
+    frame_of,
+    provenance,
+    rule_set_name,
+    tri_all,
+)
 from ._common import day_dates as _dates
 from ._common import day_key as _key
 from ._common import day_numbers as _days
-from ._common import subject_codes as _codes
+from ._common import subject_codes_of as _codes
 from ._windows import ScanWindows
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
@@ -413,14 +423,21 @@ def _group_bounds(sid: np.ndarray, n_subj: int) -> tuple[np.ndarray, np.ndarray]
 def _column(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
-    return frame[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    # (the stored values, without building a Series: see neda.rules._common.column)
+    v = column(frame, col)
+    if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
+        return np.asarray(v, dtype=np.float64)
+    return np.asarray(pd.Series(v, copy=False).to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _flag_is(frame: pd.DataFrame, col: str, value: bool) -> np.ndarray:
     """Rows where the (validated, three-valued) flag ``col`` is ``value``; unknown is neither."""
     if col not in frame.columns:
         return np.zeros(len(frame), bool)
-    f = frame[col].astype("boolean")
+    v = column(frame, col)
+    if isinstance(v, pd.arrays.BooleanArray):  # a validated flag: its values and mask
+        return np.asarray(v.to_numpy(dtype=bool, na_value=not value) == value)
+    f = pd.Series(v, copy=False).astype("boolean")
     return np.asarray(f.fillna(not value).to_numpy(dtype=bool) == value)
 
 
@@ -487,22 +504,28 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     ep_given = _pd(epochs)
     if ep_given is None:
         raise ValueError("an epochs table is required (neda.rules.dmt.treatment_epochs)")
-    # columns are read from attrs-free views (neda.rules._common.bare)
-    ep_in = bare(ep_given)
+    # columns are read without building Series (neda.rules._common.column)
+    ep_in = ep_given
     esubj = _subject_col(ep_in, "epochs")
     missing = [c for c in ("start",) if c not in ep_in.columns]
     if missing:
         raise ValueError(f"epochs table lacks {missing} (columns: {list(ep_in.columns)})")
-    subjects = pd.Index(pd.unique(ep_in[esubj].to_numpy()))
+    ep_subject = column_numpy(ep_in, esubj)
+    one = isinstance(ep_subject, np.ndarray) and len(ep_subject) and bool(
+        (ep_subject == ep_subject[0]).all())  # one patient's epochs: no hash table
+    subjects = pd.Index(ep_subject[:1] if one else pd.unique(ep_subject))
     n_subj = len(subjects)
-    sid = np.asarray(subjects.get_indexer(ep_in[esubj].to_numpy()), np.int64)
+    sid = (np.zeros(len(ep_subject), np.int64) if n_subj == 1  # one patient's epochs
+           else np.asarray(subjects.get_indexer(ep_subject), np.int64))
     n_ep = len(ep_in)
-    epoch = (ep_in["epoch"].to_numpy() if "epoch" in ep_in.columns
-             else ep_in.groupby(esubj, sort=False).cumcount().to_numpy() + 1)
-    drug = ep_in["drug"].to_numpy(dtype=object) if "drug" in ep_in.columns else None
-    S = _days(ep_in["start"])
-    E = _days(ep_in["end"]) if "end" in ep_in.columns else np.full(n_ep, np.nan)
-    onset = _days(ep_in["onset"]) if "onset" in ep_in.columns else np.full(n_ep, np.nan)
+    epoch = (column_numpy(ep_in, "epoch") if "epoch" in ep_in.columns
+             else bare(ep_in).groupby(esubj, sort=False).cumcount().to_numpy() + 1)
+    drug = (np.asarray(column_numpy(ep_in, "drug"), dtype=object) if "drug" in ep_in.columns
+            else None)
+    S = _days(column_numpy(ep_in, "start"))
+    E = _days(column_numpy(ep_in, "end")) if "end" in ep_in.columns else np.full(n_ep, np.nan)
+    onset = (_days(column_numpy(ep_in, "onset")) if "onset" in ep_in.columns
+             else np.full(n_ep, np.nan))
     if np.isnan(S).any():
         raise ValueError("epochs table: every epoch needs a start date")
     order = np.lexsort((S, sid))
@@ -541,9 +564,9 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     v_sid = np.zeros(0, np.int64)
     v_day = v_edss = np.zeros(0)
     if visits is not None and not _no_rows(visits):
-        vis = bare(ensure_table(visits, "visits"))
-        vsid = _codes(subjects, vis["subject"].to_numpy())
-        vday = _days(vis["date"])
+        vis = ensure_table(visits, "visits")
+        vsid = _codes(subjects, column_numpy(vis, "subject"))
+        vday = _days(column_numpy(vis, "date"))
         ok = (vsid >= 0) & ~np.isnan(vday)
         vsid, vday = vsid[ok], vday[ok]
         vedss = _column(vis, "edss")[ok]
@@ -575,11 +598,12 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
 
     # ---- ascertainment table overrides the default (rules §2.7.2) ----
     if ascertainment is not None and not _no_rows(ascertainment):
-        asc = bare(ensure_table(ascertainment, "followup"))
+        asc = ensure_table(ascertainment, "followup")
         if len(asc):
-            idx = _codes(subjects, asc["subject"].to_numpy())
-            s0 = _days(asc["start"])
-            s1 = (_days(asc["end"]) if "end" in asc.columns else np.full(len(asc), np.nan))
+            idx = _codes(subjects, column_numpy(asc, "subject"))
+            s0 = _days(column_numpy(asc, "start"))
+            s1 = (_days(column_numpy(asc, "end")) if "end" in asc.columns
+                  else np.full(len(asc), np.nan))
             s1 = np.where(np.isnan(s1), np.inf, s1)  # blank end: ongoing
             okk = idx >= 0
             lo = np.full(n_subj, np.inf)
@@ -625,10 +649,10 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
         z = np.zeros(0)
         return _Scans(np.zeros(0, np.int64), z, z, z, z, z, z, np.zeros(0, bool),
                       np.zeros(0, np.int64))
-    m = bare(ensure_table(mri, "mri"))  # the contrast rule is applied here (rules §0.3, 9)
-    sid = _codes(subjects, m["subject"].to_numpy())
-    day = _days(m["date"])
-    comp = (_days(m["comparator_date"]) if "comparator_date" in m.columns
+    m = ensure_table(mri, "mri")  # the contrast rule is applied here (rules §0.3, 9)
+    sid = _codes(subjects, column_numpy(m, "subject"))
+    day = _days(column_numpy(m, "date"))
+    comp = (_days(column_numpy(m, "comparator_date")) if "comparator_date" in m.columns
             else np.full(len(m), np.nan))
     cord = _flag_is(m, "spinal_cord", True)
 
@@ -1455,10 +1479,21 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
 
     comp = _Component(code, code.copy(), texts, np.zeros(0, np.int64))
     extra = {"edss_reference_date": rday, "on": on, "empty": empty}
-    return comp, extra, {"course_options": copts.as_dict(),
-                         "course_options_digest": copts.digest(),
+    try:
+        values, digest = _engine_record(copts)
+    except TypeError:  # options holding an unhashable value: not cached
+        values, digest = _engine_record.__wrapped__(copts)
+    return comp, extra, {"course_options": _plain_copy(values),  # every record its own copy
+                         "course_options_digest": digest,
                          "engine_runs": int(has_ref.sum()),
                          "engine": "neda.course fixed-reference mode (firstCDW, fixed baseline)"}
+
+
+@functools.lru_cache(maxsize=64)
+def _engine_record(copts: CourseOptions) -> tuple[dict[str, Any], str]:
+    """The engine options' values and digest in the provenance record, once per options
+    object (frozen): writing and hashing them took a fifth of a one-patient call."""
+    return copts.as_dict(), copts.digest()
 
 
 def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
@@ -1646,7 +1681,18 @@ def _tri_all_codes(names: list[str], codes: list[np.ndarray]) -> tuple[np.ndarra
     """Three-valued AND of component codes (rules §0.2, via :func:`tri_all`) and a reason
     naming the components that decide it: ``"activity: relapse, MRI"`` when False,
     ``"unknown: disability"`` when unknown."""
-    combos = list(itertools.product(_TRI_CODES, repeat=len(codes)))
+    table, texts = _tri_all_table(tuple(names))
+    idx = np.zeros(len(codes[0]), np.int64)
+    for c in codes:
+        idx = idx * 3 + c
+    return table[idx], texts[idx]
+
+
+@functools.lru_cache(maxsize=16)
+def _tri_all_table(names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The decision and reason of every combination of component codes, made once per list
+    of components (81 combinations of four; each call would remake them)."""
+    combos = list(itertools.product(_TRI_CODES, repeat=len(names)))
     table = np.array([_TRI_CODES.index(tri_all(combo)) for combo in combos], dtype=np.int8)
     texts: list[str | None] = []
     for combo in combos:
@@ -1659,10 +1705,10 @@ def _tri_all_codes(names: list[str], codes: list[np.ndarray]) -> tuple[np.ndarra
                                                  if v is None))
         else:
             texts.append(None)
-    idx = np.zeros(len(codes[0]), np.int64)
-    for c in codes:
-        idx = idx * 3 + c
-    return table[idx], np.array(texts, dtype=object)[idx]
+    table.flags.writeable = False
+    text_table = np.array(texts, dtype=object)
+    text_table.flags.writeable = False
+    return table, text_table
 
 
 def _tri_all_columns(cols: list[tuple[str, pd.arrays.BooleanArray]]
@@ -1770,12 +1816,14 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
                                          [*comps, bvl.code[r]])
     ei = win.ei[r]
     sid = d.ep_sid[ei]
-    if d.r_given:
-        n_rel = pd.array(n_in[r], dtype="Int64")
-    else:
-        n_rel = pd.array(np.full(n_out, pd.NA), dtype="Int64")
+    # (pd.array(n_in[r], dtype="Int64") or all <NA>, without pandas' type inference)
+    n_rel = pd.arrays.IntegerArray(n_in[r].astype(np.int64) if d.r_given
+                                   else np.ones(n_out, np.int64), np.full(n_out, not d.r_given))
     subjects = np.asarray(d.subjects, dtype=object)
-    out = pd.DataFrame({
+    record = provenance(o.rule_set, o, NEDA_SOURCE)
+    # the table built once, with its rule_set column (pandas' constructor and a column insert
+    # cost about a millisecond on one patient's rows)
+    out = frame_of({
         "subject": subjects[sid] if n_out else np.zeros(0, object),
         "epoch": d.ep_epoch[ei],
         "drug": d.ep_drug[ei] if d.ep_drug is not None else None,
@@ -1808,13 +1856,14 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
         "neda3_reason": neda3_reason,
         "neda4": _nullable(neda4),
         "neda4_reason": neda4_reason,
-    }, copy=False)
-    record = provenance(o.rule_set, o, NEDA_SOURCE)
+        "rule_set": record["rule_set"],
+    }, infer_dates=False)  # object columns hold identifiers, drugs and texts, never dates
     record.update(engine_record)
     record["relapses"] = d.relapse_provenance
     record["relapse_data"] = "given" if d.r_given else "not given"
     record["epochs_provenance"] = d.epochs_provenance
-    return _finish(out, record)
+    out.attrs["provenance"] = record
+    return out
 
 
 def cohort_neda_proportion(status: pd.DataFrame, by: str | list[str] | tuple[str, ...] = (
