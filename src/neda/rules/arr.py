@@ -44,13 +44,13 @@ from ..io import ensure_table
 from ..options import Options, option
 from ._common import (
     DayIndex,
-    bare,
+    column_numpy,
     day_dates,
     day_numbers,
     frame_of,
     provenance,
     rule_set_name,
-    subject_codes,
+    subject_codes_of,
     texts_by_key,
 )
 from ._common import as_pandas as _to_pandas
@@ -207,12 +207,14 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
             objective: np.ndarray, keys: dict[str, np.ndarray], year_days: float
             ) -> dict[str, Any]:
     """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>)."""
-    used = np.nan_to_num(days) > 0
+    used = _zero_nan(days) > 0
     has_obj = bool((~np.isnan(objective)).any())
     # group of each used window: codes of the sorted key values, combined
     key_codes, key_values = [], []
     for values in keys.values():
-        codes, uniques = pd.factorize(values[used], sort=True, use_na_sentinel=False)
+        values = values[used]
+        codes, uniques = ((np.zeros(len(values), np.int64), values[:1]) if _one_value(values)
+                          else pd.factorize(values, sort=True, use_na_sentinel=False))
         key_codes.append(codes)
         key_values.append(uniques)
     if len(keys) == 1:  # one key: its codes, without sorting rows of a 2-D array
@@ -226,9 +228,11 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     n = len(groups)
 
     def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=np.nan_to_num(values[used]), minlength=n)
+        return np.bincount(group, weights=_zero_nan(values[used]), minlength=n)
 
-    code = pd.factorize(subject[used])[0]
+    subject = subject[used]
+    code = (np.zeros(len(subject), np.int64) if _one_value(subject)
+            else pd.factorize(subject)[0])
     # distinct (group, subject) pairs as one integer each; a missing subject is no subject
     # (as nunique)
     known = code >= 0
@@ -251,6 +255,33 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     out["arr"] = arr
     out["arr_objective"] = arr_obj if has_obj else np.full(n, np.nan)
     return out
+
+
+def _one_value(values: Any) -> bool:
+    """Whether ``values`` (a numpy array) holds one value, whole numbers or texts, and no
+    missing one: one patient's rows, whose codes need no hash table."""
+    return (isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 0
+            and (values.dtype.kind in "iu" or (values.dtype == object
+                                               and type(values[0]) is str))
+            and bool((values == values[0]).all()))
+
+
+def _sorted_codes(values: np.ndarray) -> np.ndarray:
+    """``pd.factorize(values, sort=True)[0]``; all zeros for one patient's rows (one value)."""
+    if _one_value(values):
+        return np.zeros(len(values), np.int64)
+    return np.asarray(pd.factorize(values, sort=True)[0])
+
+
+def _zero_nan(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values)`` (counts and days: NaN, never infinite, in practice)."""
+    out = np.where(np.isnan(values), 0.0, values)
+    return out if not np.isinf(out).any() else np.nan_to_num(values)
+
+
+def _missing_counts(n: int) -> pd.arrays.IntegerArray:
+    """``pd.array([pd.NA] * n, dtype="Int64")``."""
+    return pd.arrays.IntegerArray(np.ones(n, np.int64), np.ones(n, bool))
 
 
 def _flags(bits: np.ndarray) -> np.ndarray:
@@ -296,27 +327,29 @@ def annualised_relapse_rate(
     record = provenance(o.rule_set, o, ARR_SOURCE)
 
     # ---- follow-up -------------------------------------------------------------------------
-    fu = bare(ensure_table(followup, "followup"))
+    # (columns read without building Series: neda.rules._common.column)
+    fu = ensure_table(followup, "followup")
     fsubj = "subject"
-    dup = fu[fsubj].duplicated(keep=False)
-    if dup.any():
-        raise ValueError(f"followup: one row per subject expected (subject "
-                         f"{fu.loc[dup, fsubj].iloc[0]!r} repeats)")
-    f0 = _day_array(fu["start"], "start")
-    f1 = (_day_array(fu["end"], "end") if "end" in fu.columns
+    fu_subject = column_numpy(fu, fsubj)
+    if len(fu) > 1:  # (one row: nothing repeats)
+        dup = pd.Series(fu_subject).duplicated(keep=False).to_numpy()
+        if dup.any():
+            raise ValueError(f"followup: one row per subject expected (subject "
+                             f"{fu_subject[dup][0]!r} repeats)")
+    f0 = _day_array(column_numpy(fu, "start"), "start")
+    f1 = (_day_array(column_numpy(fu, "end"), "end") if "end" in fu.columns
           else np.full(len(fu), np.nan))
     bad = np.isnan(f1)
     if bad.any():
-        raise ValueError(f"followup: subject {fu[fsubj].iloc[np.flatnonzero(bad)[0]]!r} has no "
+        raise ValueError(f"followup: subject {fu_subject[np.flatnonzero(bad)[0]]!r} has no "
                          "end date (a rate needs a closed follow-up)")
     if (f1 < f0).any():
-        raise ValueError(f"followup: subject {fu[fsubj].iloc[np.flatnonzero(f1 < f0)[0]]!r} "
+        raise ValueError(f"followup: subject {fu_subject[np.flatnonzero(f1 < f0)[0]]!r} "
                          "ends before it starts")
     if o.followup_interval == "left_open":
         f0 = f0 + 1  # (start, end] == [start + 1, end]
 
     # ---- windows: follow-up, then on- and pre-treatment per epoch --------------------------
-    fu_subject = fu[fsubj].to_numpy()
     subjects = pd.Index(fu_subject)
     sid = [fu_subject]
     kind = [np.full(len(fu), "followup", dtype=object)]
@@ -333,14 +366,13 @@ def annualised_relapse_rate(
             raise ValueError(f"windows table lacks {missing} (expected the output of "
                              "neda.rules.dmt.treatment_epochs)")
         record["windows_provenance"] = ep.attrs.get("provenance")
-        ep = bare(ep)
-        ep_subject = ep["subject"].to_numpy()
-        ep_code = pd.factorize(ep_subject, sort=True)[0]
-        s = _day_array(ep["start"], "start")
+        ep_subject = column_numpy(ep, "subject")
+        ep_code = _sorted_codes(ep_subject)
+        s = _day_array(column_numpy(ep, "start"), "start")
         order = np.lexsort((s, ep_code))  # by subject, then start (stable)
         ep_subject, ep_code, s = ep_subject[order], ep_code[order], s[order]
-        on = _day_array(ep["onset"], "onset")[order]
-        en = _day_array(ep["end"], "end")[order]
+        on = _day_array(column_numpy(ep, "onset"), "onset")[order]
+        en = _day_array(column_numpy(ep, "end"), "end")[order]
         end = np.where(np.isnan(en), np.inf, en)
         new_subject = np.ones(len(order), bool)
         new_subject[1:] = ep_code[1:] != ep_code[:-1]
@@ -363,8 +395,8 @@ def annualised_relapse_rate(
         on_row = np.tile([True, False], len(order))
         sid.append(ep_subject[pair])
         kind.append(np.where(on_row, "on_treatment", "pre_treatment").astype(object))
-        epoch.append(ep["epoch"].to_numpy()[order].astype(int)[pair])
-        drug.append(ep["drug"].to_numpy(dtype=object)[order][pair])
+        epoch.append(column_numpy(ep, "epoch")[order].astype(int)[pair])
+        drug.append(np.asarray(column_numpy(ep, "drug"), dtype=object)[order][pair])
         n0.append(np.where(on_row, on[pair], p0[pair]))
         n1.append(np.where(on_row, end[pair], s[pair] - 1))
         bits.append(np.where(on_row, np.isnan(en)[pair] * 1, previous[pair] * 2))
@@ -373,7 +405,10 @@ def annualised_relapse_rate(
     w0, w1 = np.concatenate(n0), np.concatenate(n1)
     flag_bits = np.concatenate(bits)
     # windows are cut to the subject's follow-up (flag partial_window); none: no_followup
-    fpos = subjects.get_indexer(pd.Index(sid_all))
+    if len(subjects) == 1 and sid_all.dtype == subjects.dtype and sid_all.dtype.kind in "iu":
+        fpos = np.where(sid_all == subjects[0], 0, -1)  # one patient: no hash table
+    else:
+        fpos = subjects.get_indexer(pd.Index(sid_all))
     nofu = fpos < 0
     fa = np.where(nofu, np.nan, f0[fpos])
     fb = np.where(nofu, np.nan, f1[fpos])
@@ -394,10 +429,11 @@ def annualised_relapse_rate(
         record["relapses"] = hygiene.provenance
         days_rel = hygiene.onset_arrays()
         has_obj = bool((days_rel["objective"] >= 0).any())
-        rel_index = pd.Index(pd.unique(sid_all))
+        rel_index = pd.Index(sid_all[:1] if len(fu) == 1 and bool(
+            (sid_all == sid_all[0]).all()) else pd.unique(sid_all))
         rows = np.flatnonzero(finite)
-        counted = _count(subject_codes(rel_index, sid_all[rows]), w0[rows], w1[rows],
-                         subject_codes(rel_index, days_rel["subject"]),
+        counted = _count(subject_codes_of(rel_index, sid_all[rows]), w0[rows], w1[rows],
+                         subject_codes_of(rel_index, days_rel["subject"]),
                          days_rel["a"], days_rel["b"], days_rel["objective"] == 1)
         n[rows], n_obj[rows], n_mid[rows] = counted
     else:
@@ -430,13 +466,15 @@ def annualised_relapse_rate(
         "drug": np.concatenate(drug),
         "window_start": day_dates(w0_out),
         "window_end": day_dates(w1_out),
-        "days": pd.array(days, dtype="Float64").astype("Int64"),
+        # (pd.array(days, dtype="Float64").astype("Int64"): whole numbers or NaN)
+        "days": pd.arrays.IntegerArray(np.where(np.isnan(days), 0, days).astype(np.int64),
+                                       np.isnan(days)),
         "person_years": py,
         "relapses": (pd.arrays.IntegerArray(counts, np.zeros(n_win, bool)) if not no_data
-                     else pd.array([pd.NA] * n_win, dtype="Int64")),
+                     else _missing_counts(n_win)),
         "relapses_objective": (pd.arrays.IntegerArray(np.where(finite, n_obj, 0).astype(
             np.int64), np.zeros(n_win, bool)) if has_obj
-            else pd.array([pd.NA] * n_win, dtype="Int64")),
+            else _missing_counts(n_win)),
         "relapses_midpoint": np.where(finite, n_mid, 0).astype(np.int64),
         "arr": arr,
         "arr_objective": arr_obj,
@@ -446,8 +484,7 @@ def annualised_relapse_rate(
     }
     # rows by subject, then follow-up, on- and pre-treatment, then epoch (stable)
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
-    order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
-                        pd.factorize(sid_all, sort=True)[0]))
+    order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank, _sorted_codes(sid_all)))
     # one block per column, each column's type as built (pandas would copy the columns of
     # one type into a 2-D block and look for dates in the object columns)
     rates = frame_of({k: (v[order] if not isinstance(v, str) else v)
@@ -458,10 +495,10 @@ def annualised_relapse_rate(
     # per drug; pre-treatment over each subject's first epoch and per drug
     kind_sorted = window[order]
     first_epoch = np.concatenate(first)[order]
-    values = (rates["subject"].to_numpy(), days[order],
+    values = (column_numpy(rates, "subject"), days[order],
               np.where(finite, n, 0.0)[order] if not no_data else np.full(n_win, np.nan),
               np.where(finite, n_obj, 0.0)[order] if has_obj else np.full(n_win, np.nan))
-    drugs = rates["drug"].to_numpy()
+    drugs = column_numpy(rates, "drug")
     parts: list[dict[str, Any]] = []
 
     def part(rows: np.ndarray, kind_name: str, pooled_over: str, per_drug: bool) -> None:
@@ -494,7 +531,8 @@ def annualised_relapse_rate(
     if not has_obj:
         pooled_cols["arr_objective"] = np.full(len(pooled_cols["arr"]), np.nan)
     pooled_cols["rule_set"] = o.rule_set
-    pooled = pd.DataFrame({c: pooled_cols[c] for c in POOLED_COLUMNS})
+    # (pd.DataFrame's table, one block per type, without its per-column checks)
+    pooled = frame_of({c: pooled_cols[c] for c in POOLED_COLUMNS}, consolidate=True)
     rates.attrs["provenance"] = record
     pooled.attrs["provenance"] = record
     return ArrResult(rates=rates, pooled=pooled, options=o, provenance=record)
