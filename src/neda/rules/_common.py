@@ -445,14 +445,41 @@ class DayIndex:
         return query, self.order[start[query] + np.arange(int(count.sum())) - first[query]]
 
 
-def subject_codes_of(subjects: pd.Index, values: Any) -> np.ndarray:
-    """:func:`subject_codes`, with one identifier (one patient's tables) compared directly when
+
+def single_value(values: Any) -> bool:
+    """Whether ``values`` is a non-empty numpy array of one value, whole numbers or texts (none
+    missing): one patient's identifiers, whose codes need no hash table."""
+    return (isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 0
+            and (values.dtype.kind in "iu" or (values.dtype == object
+                                               and type(values[0]) is str))
+            and values[-1] == values[0]  # (a cohort's rows: usually decided here)
+            and bool((values == values[0]).all()))
+
+
+def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
+    """Positions of ``values`` in a one-identifier ``subjects`` compared directly, when
     ``values`` is a numpy array of the identifier's own type (whole numbers, or text in an
-    object array): the same positions without building an index and its hash table (about
-    20 µs a lookup, several per rule on one patient)."""
+    object array); None otherwise."""
     if len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1:
         one = subjects[0]
         if ((values.dtype.kind in "iu" and subjects.dtype == values.dtype)
                 or (values.dtype == object and subjects.dtype == object and type(one) is str)):
             return np.where(values == one, 0, -1).astype(np.int64)
-    return subject_codes(subjects, values)
+    return None
+
+
+def subject_codes_of(subjects: pd.Index, values: Any) -> np.ndarray:
+    """:func:`subject_codes`, with one identifier (one patient's tables) compared directly when
+    ``values`` is a numpy array of the identifier's own type: the same positions without
+    building an index and its hash table (about 20 µs a lookup, several per rule on one
+    patient)."""
+    codes = _one_subject_codes(subjects, values)
+    return codes if codes is not None else subject_codes(subjects, values)
+
+
+def index_positions(subjects: pd.Index, values: Any) -> np.ndarray:
+    """``subjects.get_indexer(pd.Index(values))`` (identifiers compared as they are, -1 = not
+    there), with one identifier compared directly as in :func:`subject_codes_of`."""
+    codes = _one_subject_codes(subjects, values)
+    return (codes if codes is not None
+            else np.asarray(subjects.get_indexer(pd.Index(values)), np.int64))

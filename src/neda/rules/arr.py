@@ -48,8 +48,10 @@ from ._common import (
     day_dates,
     day_numbers,
     frame_of,
+    index_positions,
     provenance,
     rule_set_name,
+    single_value,
     subject_codes_of,
     texts_by_key,
 )
@@ -213,7 +215,7 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     key_codes, key_values = [], []
     for values in keys.values():
         values = values[used]
-        codes, uniques = ((np.zeros(len(values), np.int64), values[:1]) if _one_value(values)
+        codes, uniques = ((np.zeros(len(values), np.int64), values[:1]) if single_value(values)
                           else pd.factorize(values, sort=True, use_na_sentinel=False))
         key_codes.append(codes)
         key_values.append(uniques)
@@ -231,7 +233,7 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         return np.bincount(group, weights=_zero_nan(values[used]), minlength=n)
 
     subject = subject[used]
-    code = (np.zeros(len(subject), np.int64) if _one_value(subject)
+    code = (np.zeros(len(subject), np.int64) if single_value(subject)
             else pd.factorize(subject)[0])
     # distinct (group, subject) pairs as one integer each; a missing subject is no subject
     # (as nunique)
@@ -257,18 +259,9 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     return out
 
 
-def _one_value(values: Any) -> bool:
-    """Whether ``values`` (a numpy array) holds one value, whole numbers or texts, and no
-    missing one: one patient's rows, whose codes need no hash table."""
-    return (isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 0
-            and (values.dtype.kind in "iu" or (values.dtype == object
-                                               and type(values[0]) is str))
-            and bool((values == values[0]).all()))
-
-
 def _sorted_codes(values: np.ndarray) -> np.ndarray:
     """``pd.factorize(values, sort=True)[0]``; all zeros for one patient's rows (one value)."""
-    if _one_value(values):
+    if single_value(values):
         return np.zeros(len(values), np.int64)
     return np.asarray(pd.factorize(values, sort=True)[0])
 
@@ -405,10 +398,7 @@ def annualised_relapse_rate(
     w0, w1 = np.concatenate(n0), np.concatenate(n1)
     flag_bits = np.concatenate(bits)
     # windows are cut to the subject's follow-up (flag partial_window); none: no_followup
-    if len(subjects) == 1 and sid_all.dtype == subjects.dtype and sid_all.dtype.kind in "iu":
-        fpos = np.where(sid_all == subjects[0], 0, -1)  # one patient: no hash table
-    else:
-        fpos = subjects.get_indexer(pd.Index(sid_all))
+    fpos = index_positions(subjects, sid_all)
     nofu = fpos < 0
     fa = np.where(nofu, np.nan, f0[fpos])
     fb = np.where(nofu, np.nan, f1[fpos])
@@ -429,8 +419,7 @@ def annualised_relapse_rate(
         record["relapses"] = hygiene.provenance
         days_rel = hygiene.onset_arrays()
         has_obj = bool((days_rel["objective"] >= 0).any())
-        rel_index = pd.Index(sid_all[:1] if len(fu) == 1 and bool(
-            (sid_all == sid_all[0]).all()) else pd.unique(sid_all))
+        rel_index = pd.Index(sid_all[:1] if single_value(sid_all) else pd.unique(sid_all))
         rows = np.flatnonzero(finite)
         counted = _count(subject_codes_of(rel_index, sid_all[rows]), w0[rows], w1[rows],
                          subject_codes_of(rel_index, days_rel["subject"]),

@@ -43,12 +43,14 @@ import pandas as pd
 from ..options import Options, option
 from ._common import (
     bare,
+    column,
     column_numpy,
     day_numbers,
     frame_of,
+    index_positions,
     provenance,
-    provenance_frame,
     rule_set_name,
+    single_value,
     texts_by_key,
 )
 from .dmt_catalogue import lookup_drug
@@ -165,17 +167,24 @@ def _fmt(day: float) -> str:
     return _fmt_day(int(day))
 
 
-def _as_of_day(as_of: Any, tables: list[pd.DataFrame | None]) -> int:
+def _as_of_day(as_of: Any, tables: list[tuple[pd.DataFrame | None, tuple[str, ...] | None]]
+               ) -> int:
+    """The day of ``as_of``, else the latest date in the date columns of ``tables`` (each
+    with the columns to look at; None: every date column)."""
     if as_of is not None:
         return int(_day([as_of])[0])
     latest = -np.inf
-    for frame in tables:
+    for frame, names in tables:
         if frame is None or not len(frame):
             continue
-        frame = bare(frame)  # columns read without deep-copying the table's attrs
-        for col, dtype in frame.dtypes.items():
-            if pd.api.types.is_datetime64_any_dtype(dtype):
-                latest = max(latest, float(np.nanmax(np.r_[_day(frame[col]), -np.inf])))
+        # columns read as stored, without building Series (neda.rules._common.column)
+        for col in (frame.columns if names is None else names):
+            values = column(frame, col)
+            if pd.api.types.is_datetime64_any_dtype(values.dtype):
+                days = _day(column_numpy(frame, col))
+                days = days[~np.isnan(days)]
+                if len(days):
+                    latest = max(latest, float(days.max()))
     if not np.isfinite(latest):
         raise ValueError("monitoring: no date in the data to take as the cut-off; give as_of")
     return int(latest)
@@ -200,30 +209,32 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     """
     opts = options or MonitoringOptions()
     hygiene = as_hygiene(relapses, visits)
-    # columns read without deep-copying the tables' attrs (a provenance record per read)
-    hygiene_rel = None if hygiene is None else bare(hygiene.relapses)
-    events, mri, labs, epochs = (bare(t) if isinstance(t, pd.DataFrame) else t
-                                 for t in (events, mri, labs, epochs))
-    now = _as_of_day(as_of, [visits, mri, labs, None if hygiene_rel is None else
-                             hygiene_rel[["onset_start"]] if len(hygiene_rel) else None])
+    # columns are read as stored, without building Series (neda.rules._common.column: pandas
+    # would deep-copy each table's attrs into every column it hands out)
+    hygiene_rel = None if hygiene is None else hygiene.relapses
+    now = _as_of_day(as_of, [(visits, None), (mri, None), (labs, None),
+                             (hygiene_rel, ("onset_start",))])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
-    given = bare(visits)  # columns read without deep-copying the table's attrs
-    subjects = pd.Index(pd.unique(given["subject"]))
+    given = visits
+    visit_subject = column_numpy(given, "subject")
+    subjects = pd.Index(np.array(visit_subject[:1]) if single_value(visit_subject)
+                        else pd.unique(visit_subject))  # (one patient: no hash table)
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
     out["as_of"] = np.full(n, pd.Timestamp(_fmt(now)).to_datetime64())
 
     # ---- relapses (rules §14.2) ----
-    vday = _day(given["date"])
-    vcode = subjects.get_indexer(pd.Index(given["subject"]))
+    vday = _day(column_numpy(given, "date"))
+    vcode = index_positions(subjects, visit_subject)
     first = np.full(n, np.nan)
     last = np.full(n, np.nan)
     ok = ~np.isnan(vday)
     np.fmin.at(first, vcode[ok], vday[ok])
     np.fmax.at(last, vcode[ok], vday[ok])
-    rel_count = pd.array([pd.NA] * n, dtype="Int64")
-    rel_status = pd.array([pd.NA] * n, dtype="boolean")
+    # (pd.array([pd.NA] * n) as Int64 and boolean, without pandas' inference)
+    rel_count = pd.arrays.IntegerArray(np.ones(n, np.int64), np.ones(n, bool))
+    rel_status = pd.arrays.BooleanArray(np.zeros(n, bool), np.ones(n, bool))
     rel_reason = np.full(n, "relapses were not recorded (rules §0.3)", dtype=object)
     if hygiene_rel is not None:
         covered = _relapse_coverage(subjects, first, last, w0, now, followup, opts)
@@ -231,8 +242,9 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
         partial_label = np.full(n, None, dtype=object)
         first_inside = np.full(n, None, dtype=object)
         if len(hygiene_rel):
-            code = subjects.get_indexer(pd.Index(hygiene_rel["subject"]))
-            a, b = _day(hygiene_rel["onset_start"]), _day(hygiene_rel["onset_end"])
+            code = index_positions(subjects, column_numpy(hygiene_rel, "subject"))
+            a = _day(column_numpy(hygiene_rel, "onset_start"))
+            b = _day(column_numpy(hygiene_rel, "onset_end"))
             keep = code >= 0
             is_in = keep & (a >= w0) & (b <= now)
             is_partial = keep & ~is_in & (b >= w0) & (a <= now)
@@ -242,7 +254,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
                     f"{_fmt(a[i])} to {_fmt(b[i])}"
             for i in np.flatnonzero(is_partial):
                 partial_label[code[i]] = f"{_fmt(a[i])} to {_fmt(b[i])}"
-        rel_count = pd.array(inside, dtype="Int64")
+        rel_count = pd.arrays.IntegerArray(inside, np.zeros(n, bool))
         yes = inside > 0
         unsure = ~yes & np.array([p is not None for p in partial_label], bool)
         no = ~yes & ~unsure & covered
@@ -273,7 +285,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     if events is not None and len(events):
         # the CDW rows by position, columns as stored (no filtered copy of the events)
         cdw = np.flatnonzero(column_numpy(events, "event_type") == "CDW")
-        code = subjects.get_indexer(pd.Index(column_numpy(events, "subject")[cdw]))
+        code = index_positions(subjects, column_numpy(events, "subject")[cdw])
         onset = _day(column_numpy(events, "onset_date")[cdw])
         conf = _day(column_numpy(events, "confirmation_date")[cdw])
         hit = (code >= 0) & (onset >= w0) & (onset <= now) & (conf <= now)
@@ -289,7 +301,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
             out[col] = counts
 
     # ---- EDSS (rules §14.3) ----
-    has_edss = ok & given["edss"].notna().to_numpy() & (vday <= now)
+    has_edss = ok & ~pd.isna(column_numpy(given, "edss")) & (vday <= now)
     edss_last = np.full(n, np.nan)
     np.fmax.at(edss_last, vcode[has_edss], vday[has_edss])
     out["edss_last_date"] = _timestamps(edss_last)
@@ -303,10 +315,11 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     drug = np.full(n, None, dtype=object)
     since = np.full(n, np.nan)
     if epochs is not None and len(epochs):
-        code = subjects.get_indexer(pd.Index(epochs["subject"]))
-        start, end = _day(epochs["start"]), _day(epochs["end"])
+        code = index_positions(subjects, column_numpy(epochs, "subject"))
+        start = _day(column_numpy(epochs, "start"))
+        end = _day(column_numpy(epochs, "end"))
         on = (code >= 0) & (start <= now) & (np.isnan(end) | (end >= now))
-        names = epochs["drug"].to_numpy(dtype=object)
+        names = np.asarray(column_numpy(epochs, "drug"), dtype=object)
         for i in np.flatnonzero(on):
             if np.isnan(since[code[i]]) or start[i] > since[code[i]]:
                 drug[code[i]], since[code[i]] = names[i], start[i]
@@ -316,8 +329,8 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     # ---- MRI (rules §14.3) ----
     mri_last = np.full(n, np.nan)
     if mri is not None and len(mri):
-        code = subjects.get_indexer(pd.Index(mri["subject"]))
-        sday = _day(mri["date"])
+        code = index_positions(subjects, column_numpy(mri, "subject"))
+        sday = _day(column_numpy(mri, "date"))
         keep = (code >= 0) & (sday <= now)
         np.fmax.at(mri_last, code[keep], sday[keep])
     out["mri_last_date"] = _timestamps(mri_last)
@@ -337,17 +350,17 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
         if text is None:
             text = mri_texts[key] = _mri_reason(st, d, now, opts, dr)
         mri_reason.append(text)
-    out["mri_reason"] = mri_reason
+    out["mri_reason"] = np.array(mri_reason, dtype=object)
 
     # ---- safety labs (rules §14.4) ----
     # the latest test of each kind per patient: one (patient x test) array, no groupby
     test_names: dict[str, int] = {}
     last_lab = np.full((n, 0), np.nan)
     if labs is not None and len(labs):
-        code = subjects.get_indexer(pd.Index(labs["subject"]))
-        lday = _day(labs["date"])
+        code = index_positions(subjects, column_numpy(labs, "subject"))
+        lday = _day(column_numpy(labs, "date"))
         keep = (code >= 0) & (lday <= now)
-        tcode, tests = pd.factorize(labs["test"].to_numpy())
+        tcode, tests = pd.factorize(column_numpy(labs, "test"))
         keep &= tcode >= 0  # a missing test name: no kind to schedule
         test_names = {str(t): k for k, t in enumerate(tests)}
         last_lab = np.full((n, len(tests)), np.nan)
@@ -370,7 +383,13 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     out["labs_due_tests"] = due_tests
     out["labs_next_due"] = _timestamps(next_due)
     out["labs_reason"] = lab_reason
-    return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
+    # every column made here (none shares memory with an input); the object columns hold
+    # identifiers, drug names and texts, never dates: taken as they are
+    record = provenance(opts.rule_set, opts, SOURCE)
+    out["rule_set"] = record["rule_set"]
+    frame = frame_of(out, infer_dates=False)
+    frame.attrs["provenance"] = record
+    return frame
 
 
 def _texts(values: np.ndarray) -> np.ndarray:
@@ -394,9 +413,10 @@ def _relapse_coverage(subjects: pd.Index, first: np.ndarray, last: np.ndarray, w
     if followup is not None:
         covered = np.zeros(n, bool)
         if len(followup):
-            code = subjects.get_indexer(pd.Index(followup["subject"]))
-            s = _day(followup["start"])
-            e = _day(followup["end"]) if "end" in followup.columns else np.full(len(s), np.nan)
+            code = index_positions(subjects, column_numpy(followup, "subject"))
+            s = _day(column_numpy(followup, "start"))
+            e = (_day(column_numpy(followup, "end")) if "end" in followup.columns
+                 else np.full(len(s), np.nan))
             hit = (code >= 0) & (s <= w0) & (np.isnan(e) | (e >= now))
             covered[code[hit]] = True
         return covered
