@@ -22,6 +22,7 @@ ambulation score of 3 or more sets the step whatever the FS (pitfall 1.7.4).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import re
 from collections.abc import Hashable, Iterable, Sequence
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import Tri, bare, provenance, provenance_frame
+from neda.rules._common import Tri, column, column_numpy, frame_of, provenance, single_value
 
 SOURCE = (
     "docs/rules.md §1; Kurtzke, Neurology 1983;33:1444; "
@@ -439,7 +440,30 @@ def _fs_step_array(conv: np.ndarray, fs4_companion_rule: str) -> np.ndarray:
     packed = np.zeros(len(conv), np.int32)
     for j in range(conv.shape[1]):
         packed += _GRADE_FIELD[conv[:, j]]
-    n1, n2, n3, n4, n5, n6 = ((packed >> (3 * k)) & 7 for k in range(1, 7))
+    # the rule depends on the counts of grades 1-6 only: looked up in the table of every
+    # count (twenty vector conditions per call cost about 0.2 ms even on a few rows)
+    return _fs_rule_table(fs4_companion_rule)[packed >> 3].astype(np.int64)
+
+
+@functools.lru_cache(maxsize=4)
+def _fs_rule_table(fs4_companion_rule: str) -> np.ndarray:
+    """The rule code of every count of converted grades 1-6 among seven FS, at ``packed >> 3``
+    (the packing of :func:`_fs_step_array`); made once (1,716 counts) by
+    :func:`_fs_rules_of_counts`."""
+    counts = np.indices((8,) * 6).reshape(6, -1)  # n1 .. n6, each 0-7
+    counts = counts[:, counts.sum(axis=0) <= 7]  # seven FS at most
+    index = (counts << (3 * np.arange(6))[:, None]).sum(axis=0)
+    table = np.zeros(1 << 18, np.int8)
+    n1, n2, n3, n4, n5, n6 = counts
+    table[index] = _fs_rules_of_counts(n1, n2, n3, n4, n5, n6, fs4_companion_rule)
+    table.flags.writeable = False
+    return table
+
+
+def _fs_rules_of_counts(n1: np.ndarray, n2: np.ndarray, n3: np.ndarray, n4: np.ndarray,
+                        n5: np.ndarray, n6: np.ndarray, fs4_companion_rule: str) -> np.ndarray:
+    """Rule codes (rules §1.4/1.5, as :func:`fs_step`) from the counts of converted grades
+    1-6."""
     n5plus = n5 + n6
     if fs4_companion_rule == "neurostatus_table":
         four = [(n3 >= 3, FsRule.ONE_4_WITH_3PLUS_3),
@@ -642,6 +666,15 @@ def _row_error(frame: pd.DataFrame, column: str, codes: np.ndarray, bad: int,
     return ValueError(f"visits row {label!r}, column {column!r}: {exc}")
 
 
+def _distinct(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(frame[name])``: codes (-1 = missing) and the distinct values, as Python
+    values, in order of appearance; the column read as stored, without building a Series
+    (pandas deep-copies a table's attrs into every Series it hands out)."""
+    codes, uniques = pd.factorize(column(frame, name), use_na_sentinel=True)
+    # (an Index - what factorizing a Series gives - yields Python numbers, as tolist does)
+    return codes, uniques.tolist() if isinstance(uniques, np.ndarray) else uniques
+
+
 def parse_fs_column(frame: pd.DataFrame, column: str, system: str, opts: EdssOptions
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Raw grades (int8, -1 = not known) and markers of one FS column; each distinct cell
@@ -649,7 +682,7 @@ def parse_fs_column(frame: pd.DataFrame, column: str, system: str, opts: EdssOpt
     n = len(frame)
     if column not in frame.columns:
         return np.full(n, -1, np.int8), np.zeros(n, bool)
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    codes, uniques = _distinct(frame, column)
     grade_lut = np.full(len(uniques) + 1, -1, np.int8)  # last slot: NaN sentinel (-1)
     marker_lut = np.zeros(len(uniques) + 1, bool)
     for i, value in enumerate(uniques):
@@ -667,7 +700,7 @@ def _method_column(frame: pd.DataFrame, opts: EdssOptions) -> np.ndarray:
     default = METHODS.index(opts.method)
     if "edss_method" not in frame.columns:
         return np.full(len(frame), default, np.int8)
-    codes, uniques = pd.factorize(frame["edss_method"], use_na_sentinel=True)
+    codes, uniques = _distinct(frame, "edss_method")
     lut = np.full(len(uniques) + 1, default, np.int8)
     for i, value in enumerate(uniques):
         if value not in METHODS:
@@ -682,7 +715,7 @@ def _parse_ambulation_column(frame: pd.DataFrame, method: np.ndarray) -> np.ndar
     n = len(frame)
     if "ambulation" not in frame.columns:
         return np.full(n, -1, np.int8)
-    codes, uniques = pd.factorize(frame["ambulation"], use_na_sentinel=True)
+    codes, uniques = _distinct(frame, "ambulation")
     lut = np.full(len(uniques) + 1, -1, np.int8)
     for i, value in enumerate(uniques):
         try:
@@ -706,7 +739,7 @@ def _parse_ambulation_column(frame: pd.DataFrame, method: np.ndarray) -> np.ndar
 def _parse_rated(frame: pd.DataFrame) -> np.ndarray:
     if "edss" not in frame.columns:
         return np.full(len(frame), np.nan)
-    codes, uniques = pd.factorize(frame["edss"], use_na_sentinel=True)
+    codes, uniques = _distinct(frame, "edss")
     lut = np.full(len(uniques) + 1, np.nan)
     for i, value in enumerate(uniques):
         try:
@@ -726,6 +759,26 @@ def _texts(keys: np.ndarray, build: Any) -> np.ndarray:
     return words[inverse]
 
 
+@functools.lru_cache(maxsize=4)
+def _conversion_tables(cerebral1_as_zero: bool) -> tuple[np.ndarray, ...]:
+    """Per FS (order :data:`FS_SYSTEMS`): the converted grade of each raw grade
+    (:func:`convert_fs`), made once per option value."""
+    opts = EdssOptions(cerebral1_as_zero=cerebral1_as_zero)
+    return tuple(np.array([convert_fs(g, system, opts) for g in range(FS_RAW_MAX[system] + 1)],
+                          np.int8) for system in FS_SYSTEMS)
+
+
+@functools.cache
+def _ambulation_table() -> np.ndarray:
+    """G per method and ambulation score (NaN for methods that are not computed and, in the
+    last column, for a missing score)."""
+    g_table = np.full((len(METHODS), _AMBULATION_MAX_ANY + 2), np.nan)
+    for m, steps in AMBULATION_STEP.items():
+        g_table[METHODS.index(m), : len(steps)] = steps
+    g_table.flags.writeable = False
+    return g_table
+
+
 def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssOptions
                ) -> dict[str, np.ndarray]:
     """Vectorised rules §1.5 for raw grades (n, 7; -1 = not known, order :data:`FS_SYSTEMS`),
@@ -738,9 +791,8 @@ def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssO
     low = np.where(missing, 0, raw)
     conv_low = np.empty_like(low)
     high = np.empty_like(low)
-    for j, system in enumerate(FS_SYSTEMS):
-        lut = np.array([convert_fs(g, system, opts) for g in range(FS_RAW_MAX[system] + 1)],
-                       np.int8)
+    for j, (system, lut) in enumerate(zip(FS_SYSTEMS, _conversion_tables(
+            opts.cerebral1_as_zero), strict=True)):
         conv_low[:, j] = lut[low[:, j]]
         high[:, j] = np.where(missing[:, j], _CONVERTED_MAX[system], conv_low[:, j])
     rule = _fs_step_array(conv_low, opts.fs4_companion_rule)
@@ -750,11 +802,7 @@ def _edss_core(raw: np.ndarray, amb: np.ndarray, method: np.ndarray, opts: EdssO
     if incomplete.any():
         f_high[incomplete] = _RULE_STEP[_fs_step_array(high[incomplete],
                                                        opts.fs4_companion_rule)]
-    # G per method (NaN for methods that are not computed and for a missing score)
-    g_table = np.full((len(METHODS), _AMBULATION_MAX_ANY + 2), np.nan)
-    for m, steps in AMBULATION_STEP.items():
-        g_table[METHODS.index(m), : len(steps)] = steps
-    g = g_table[method, np.where(amb < 0, _AMBULATION_MAX_ANY + 1, amb)]
+    g = _ambulation_table()[method, np.where(amb < 0, _AMBULATION_MAX_ANY + 1, amb)]
     low_edss = np.fmax(f_low, g)
     computable = ~np.isnan(g) & (low_edss == np.fmax(f_high, g))
     return {"rule": rule, "f_low": f_low, "f_high": f_high, "g": g,
@@ -783,8 +831,8 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     subj = subject or ("subject" if "subject" in visits.columns or "id" not in visits.columns
                        else "id")
 
-    # columns read through an attrs-free view (see rules._common.bare)
-    given = bare(visits)
+    # columns read as stored (rules._common.column)
+    given = visits
     raw = np.empty((n, 7), np.int8)
     markers = np.zeros((n, 7), bool)
     for j, system in enumerate(FS_SYSTEMS):
@@ -856,23 +904,34 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     fs_markers = _texts(marker_bits, lambda b: ",".join(
         s for j, s in enumerate(FS_SYSTEMS) if b >> j & 1))
 
-    # columns gathered, the table built once (a column insert costs about 0.3 ms)
-    out: dict[str, Any] = {col: given[col] for col in (subj, "date") if col in given.columns}
+    # columns gathered, the table built once (a column insert costs about 0.3 ms), with the
+    # visits' index; the given columns copied (the table shares no memory with its input)
+    out: dict[str, Any] = {col: column(given, col).copy() for col in (subj, "date")
+                           if col in given.columns}
     out["computed_edss"] = edss
     out["step_rule"] = step_rule
     out["reason"] = reason
     out["fs_markers"] = fs_markers
-    out["mismatch"] = pd.Series(mismatch, index=visits.index)
+    out["mismatch"] = mismatch
     out["mismatch_reason"] = mismatch_reason
     out["method_mixed"] = _method_mixed(given, subj, method)
-    return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE), index=visits.index)
+    record = provenance(opts.rule_set, opts, SOURCE)
+    out["rule_set"] = record["rule_set"]
+    # (the given columns as they are, as pandas takes a Series; the others hold texts)
+    table = frame_of(out, infer_dates=False)
+    table.index = visits.index
+    table.attrs["provenance"] = record
+    return table
 
 
-def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Series:
+def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray
+                  ) -> pd.arrays.BooleanArray:
     """True for every visit of a subject whose series uses more than one method or ambulation
     coding (pitfall 1.7.6: never mix them without flagging); one series if no subject column."""
+    if single_value(method):  # one method in the table: no series mixes methods
+        return pd.arrays.BooleanArray(np.zeros(len(method), bool), np.zeros(len(method), bool))
     if subj in visits.columns:
-        key = pd.factorize(visits[subj].to_numpy(), use_na_sentinel=False)[0]
+        key = pd.factorize(column_numpy(visits, subj), use_na_sentinel=False)[0]
     else:
         key = np.zeros(len(visits), np.int64)
     code = pd.factorize(np.asarray(method), use_na_sentinel=True)[0]  # -1: no method
@@ -882,4 +941,4 @@ def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray) -> pd.Ser
     pairs = pd.unique(key[given].astype(np.int64) * width + code[given])  # hashed: no sort
     methods = np.bincount(pairs // width, minlength=int(key.max(initial=-1)) + 1)
     mixed = methods[key] > 1 if len(key) else np.zeros(0, bool)
-    return pd.Series(pd.array(mixed, dtype="boolean"), index=visits.index)
+    return pd.arrays.BooleanArray(np.asarray(mixed, bool), np.zeros(len(mixed), bool))
