@@ -42,7 +42,6 @@ import pandas as pd
 
 from ..options import Options, option
 from ._common import (
-    bare,
     column,
     column_numpy,
     day_numbers,
@@ -392,6 +391,21 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     return frame
 
 
+def _sorted_codes(values: Any) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(values, sort=True)``; one patient's identifiers (one value) without a
+    hash table."""
+    if single_value(values):
+        return np.zeros(len(values), np.intp), values[:1]
+    return pd.factorize(values, sort=True)
+
+
+def _floats(values: Any) -> np.ndarray:
+    """A column's values as floats, NaN for missing (``Series.to_numpy(float, na_value=nan)``)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return np.asarray(values, dtype=float)
+    return np.asarray(pd.Series(values, copy=False).to_numpy(dtype=float, na_value=np.nan))
+
+
 def _texts(values: np.ndarray) -> np.ndarray:
     """Text cells as an object array, "" for missing ones (``fillna("")``)."""
     out = values.astype(object)
@@ -525,7 +539,8 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     # numpy on all measures of a table at once, one table at the end: pandas' sort, dedupe and
     # frame building cost about 3 ms per measure even on one patient's rows (the clinic
     # screen's path), and numpy steps per measure about 0.15 ms
-    tables = {"visits": bare(visits), "scores": None if scores is None else bare(scores)}
+    # (columns read as stored, without building Series: neda.rules._common.column)
+    tables = {"visits": visits, "scores": scores}
     out: dict[str, list[Any]] = {c: [] for c in TREND_COLUMNS}
     order: list[np.ndarray] = []
     # each table's rows ordered by subject and date once (not once per measure); a measure
@@ -535,8 +550,8 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     def by_subject_and_day(source: str, frame: pd.DataFrame) -> tuple[
             np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
         if source not in sorted_rows:
-            all_code, uniques = pd.factorize(frame["subject"].to_numpy(), sort=True)
-            all_dates = frame["date"].to_numpy()
+            all_code, uniques = _sorted_codes(column_numpy(frame, "subject"))
+            all_dates = column_numpy(frame, "date")
             all_day = all_dates.astype("datetime64[ns]").view(np.int64)
             if len(all_code) < 2 or bool(np.all(
                     (all_code[1:] > all_code[:-1]) | ((all_code[1:] == all_code[:-1])
@@ -560,7 +575,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
             if ("visits" if src == "visits" else "scores") != source or \
                     measure not in frame.columns:
                 continue
-            values = frame[measure].to_numpy(dtype=float, na_value=np.nan)
+            values = _floats(column(frame, measure))
             if (~np.isnan(values)).any():
                 ks.append(k)
                 columns_of.append(values)
@@ -573,12 +588,13 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
         measure_k = np.asarray(ks, np.int64)[m]
         code, day, dates = code[r], day[r], dates[r]
         # one value per measure, subject and day: the last one given
-        same = np.r_[(m[1:] == m[:-1]) & (code[1:] == code[:-1]), False]
-        last_of_day = ~(same & np.r_[day[1:] == day[:-1], False])
+        # (np.concatenate, not np.r_: a tenth of its cost on a few rows)
+        same = np.concatenate(((m[1:] == m[:-1]) & (code[1:] == code[:-1]), [False]))
+        last_of_day = ~(same & np.concatenate((day[1:] == day[:-1], [False])))
         m, measure_k = m[last_of_day], measure_k[last_of_day]
         code, values, dates = code[last_of_day], values[last_of_day], dates[last_of_day]
-        new_group = np.r_[True, (m[1:] != m[:-1]) | (code[1:] != code[:-1])]
-        idx = np.flatnonzero(np.r_[new_group[1:], True])
+        new_group = np.concatenate(([True], (m[1:] != m[:-1]) | (code[1:] != code[:-1])))
+        idx = np.flatnonzero(np.concatenate((new_group[1:], [True])))
         starts = np.flatnonzero(new_group)
         has_prev = ~new_group[idx]
         prev_idx = np.where(has_prev, idx - 1, idx)
@@ -606,7 +622,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
         return pd.DataFrame(columns=TREND_COLUMNS)
     columns = {c: np.concatenate(v) for c, v in out.items()}
     # by subject, then in the order of MEASURES
-    subject_rank = pd.factorize(columns["subject"], sort=True)[0]
+    subject_rank = _sorted_codes(columns["subject"])[0]
     measure_rank = np.concatenate([o[1] for o in order])
     rows = np.lexsort((measure_rank, subject_rank))
     return frame_of({c: columns[c][rows] for c in TREND_COLUMNS}, consolidate=True)
