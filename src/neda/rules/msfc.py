@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import bare, plain, provenance, provenance_frame
+from neda.rules._common import bare, column, column_numpy, plain, provenance, provenance_frame
 
 SOURCE = (
     "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -257,8 +257,8 @@ class MsfcReference:
             any_value = np.zeros(len(frame), bool)
             for key in ("t25fw", "nhpt_score", "pasat", "sdmt"):
                 any_value |= ~np.isnan(comp[key])
-            dates = frame["date"].to_numpy()
-            order = pd.DataFrame({"s": frame["subject"].to_numpy(), "d": dates,
+            dates = column_numpy(frame, "date")
+            order = pd.DataFrame({"s": column_numpy(frame, "subject"), "d": dates,
                                   "ok": any_value, "pos": np.arange(len(frame))})
             order = order[order["ok"]].sort_values(["s", "d"], kind="stable")
             mask = np.zeros(len(frame), bool)
@@ -419,14 +419,16 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("subject", "date") if c not in visits.columns]
     if missing:
         raise ValueError(f"visits: missing column(s) {', '.join(missing)} (docs/data-model.md)")
-    # read through an attrs-free view (rules._common.bare: pandas deep-copies a frame's attrs,
-    # a reader's report, into every column read); copied only when the index or the dates
-    # need it (a validated table has a 0..n-1 index and datetime64 dates)
+    # columns are read by position, as stored (rules._common.column: pandas deep-copies a
+    # frame's attrs, a reader's report, into every Series), so neither the index nor the
+    # attrs matter; copied only when the dates need parsing (a validated table has
+    # datetime64 dates)
+    given = column(visits, "date")
+    if given.dtype == "datetime64[ns]" and not pd.isna(given).any():
+        return visits
     frame = bare(visits)
     if not frame.index.equals(pd.RangeIndex(len(frame))):
         frame = frame.reset_index(drop=True)
-    if frame["date"].dtype == "datetime64[ns]" and not frame["date"].isna().any():
-        return frame
     dates = pd.to_datetime(frame["date"], errors="coerce")
     bad = dates.isna().to_numpy()
     if bad.any():
@@ -442,7 +444,7 @@ def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
     n = len(frame)
 
     def col(name: str) -> Any:
-        return frame[name].to_numpy() if name in frame.columns else None
+        return column_numpy(frame, name) if name in frame.columns else None
 
     value = np.full(n, np.nan)
     incap = np.zeros(n, bool)
@@ -457,7 +459,7 @@ def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
         info = np.zeros(n, bool)
         for c in trial_cols:
             if c in frame.columns:
-                info |= ~_blank(frame[c].to_numpy())
+                info |= ~_blank(column_numpy(frame, c))
         value = np.where(info, tv, value)
         incap = np.where(info, ti, incap)
     if opts.cap_at_incapacity and test in ("t25fw", "nhpt"):
@@ -470,8 +472,8 @@ def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
 
 
 def _component_values(frame: pd.DataFrame, opts: MsfcOptions) -> dict[str, np.ndarray]:
-    subjects = frame["subject"].to_numpy()
-    dates = frame["date"].to_numpy()
+    subjects = column_numpy(frame, "subject")
+    dates = column_numpy(frame, "date")
 
     def where(i: int) -> str:
         return f"visits row {i} (subject {plain(subjects[i])!r}, date {str(dates[i])[:10]})"
@@ -602,8 +604,8 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     record["reference"] = reference.as_dict()
     # the table built once, rule_set included (with_provenance would copy it to add one)
     return provenance_frame({
-        "subject": frame["subject"].to_numpy(),
-        "date": frame["date"].to_numpy(),
+        "subject": column_numpy(frame, "subject"),
+        "date": column_numpy(frame, "date"),
         "t25fw": comp["t25fw"],
         "nhpt_dominant": comp["nhpt_dominant"],
         "nhpt_nondominant": comp["nhpt_nondominant"],
