@@ -521,7 +521,9 @@ def annualised_relapse_rate(
         pooled_cols["arr_objective"] = np.full(len(pooled_cols["arr"]), np.nan)
     pooled_cols["rule_set"] = o.rule_set
     # (pd.DataFrame's table, one block per type, without its per-column checks)
-    pooled = frame_of({c: pooled_cols[c] for c in POOLED_COLUMNS}, consolidate=True)
+    # (its object columns hold window and drug names and texts, never dates)
+    pooled = frame_of({c: pooled_cols[c] for c in POOLED_COLUMNS}, consolidate=True,
+                      infer_dates=False)
     rates.attrs["provenance"] = record
     pooled.attrs["provenance"] = record
     return ArrResult(rates=rates, pooled=pooled, options=o, provenance=record)

@@ -415,6 +415,37 @@ def _reason_text(sc: _Scale, n: int) -> Callable[[int], str]:
                       f"allowed, {sc.rule})")
 
 
+@dataclass(frozen=True)
+class _Form:
+    """An instrument's constant arrays for :func:`_score_matrix` (read-only)."""
+
+    lo_all: np.ndarray  # per item: lowest and highest answer
+    hi_all: np.ndarray
+    member: np.ndarray  # item x scale: 1 when the item belongs to the scale
+    lo_member: np.ndarray  # member x the item's lowest / highest answer
+    hi_member: np.ndarray
+    scale_items: tuple[np.ndarray, ...]  # per scale: its items' columns
+    uniform: bool  # every item has the same range
+
+
+@lru_cache(maxsize=64)
+def _form_matrices(inst: _Instrument, calc: np.dtype[Any]) -> _Form:
+    """:class:`_Form` of an instrument, made once (per float type of the products)."""
+    pos = {item: j for j, item in enumerate(inst.items)}
+    lo_all = np.asarray(inst.lo, float)
+    hi_all = np.asarray(inst.hi, float)
+    member = np.zeros((len(inst.items), len(inst.scales)), calc)
+    for q, sc in enumerate(inst.scales):
+        member[[pos[i] for i in sc.items], q] = 1
+    arrays = [lo_all, hi_all, member, member * lo_all[:, None], member * hi_all[:, None],
+              *(np.array([pos[i] for i in sc.items]) for sc in inst.scales)]
+    for a in arrays:
+        a.flags.writeable = False
+    return _Form(lo_all=lo_all, hi_all=hi_all, member=member, lo_member=arrays[3],
+                 hi_member=arrays[4], scale_items=tuple(arrays[5:]),
+                 uniform=len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1)
+
+
 def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
                   calc: type[np.floating]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Scores of every response set and the reasons of missing scales (see :func:`_reasons`).
@@ -424,17 +455,12 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
     ``step`` x (items answered) + (sum of the answers - ``low`` per answer); ``step`` exceeds
     the second term, so both come out exactly: whole numbers, and ``calc`` (the float type of
     the products) holds them exactly (see :func:`_score_numbered`)."""
-    pos = {item: j for j, item in enumerate(inst.items)}
-    lo_all = np.asarray(inst.lo, float)
-    hi_all = np.asarray(inst.hi, float)
-    member = np.zeros((len(inst.items), len(inst.scales)), calc)
-    for q, sc in enumerate(inst.scales):
-        member[[pos[i] for i in sc.items], q] = 1
-    uniform = len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1
+    form = _form_matrices(inst, np.dtype(calc))
+    lo_all, hi_all, member, uniform = form.lo_all, form.hi_all, form.member, form.uniform
     product = np.empty((block.shape[0], len(inst.scales)))
     if not uniform:  # the minima and maxima of the answered items differ by item
         lo_sums, hi_sums = np.empty_like(product), np.empty_like(product)
-        lo_member, hi_member = member * lo_all[:, None], member * hi_all[:, None]
+        lo_member, hi_member = form.lo_member, form.hi_member
     step_rows = max(1, _CHUNK // len(inst.items))
     for r in range(0, block.shape[0], step_rows):  # a million cells at a time
         part = block[r: r + step_rows].astype(calc)
@@ -447,14 +473,14 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
     sums = product - counts * step + counts * low
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
-    for q, sc in enumerate(inst.scales):
-        idx = np.array([pos[i] for i in sc.items])
-        k = counts[:, q]
-        n = idx.size
-        ok = (n - k <= sc.max_missing) & (k > 0)
-        s = sums[:, q]
-        kk = np.maximum(k, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # (once: not per scale)
+        for q, sc in enumerate(inst.scales):
+            idx = form.scale_items[q]
+            k = counts[:, q]
+            n = idx.size
+            ok = (n - k <= sc.max_missing) & (k > 0)
+            s = sums[:, q]
+            kk = np.maximum(k, 1)
             if sc.kind == "sum":
                 val = np.where(k == n, s, s / kk * n)
             elif sc.kind in ("mean", "value"):
@@ -469,8 +495,8 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
                 assert sc.raw_column is not None
                 cols[sc.raw_column] = np.where(ok, raw, np.nan)
-        cols[sc.column] = np.where(ok, val, np.nan)
-        parts.append((~ok, k, _reason_text(sc, n)))
+            cols[sc.column] = np.where(ok, val, np.nan)
+            parts.append((~ok, k, _reason_text(sc, n)))
     if inst.name == "MFIS":
         total = cols["mfis_physical"] + cols["mfis_cognitive"] + cols["mfis_psychosocial"]
         cols["mfis_total"] = total
@@ -748,6 +774,8 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
 
 # ------------------------------------------------------------------------- Modified Ashworth
 _ASHWORTH_MAP: dict[Any, int] = {c: i for i, c in enumerate(ASHWORTH_CATEGORIES)}
+# the result column's type, made once (an immutable dtype: a new one costs about 50 µs)
+_ASHWORTH_DTYPE = pd.CategoricalDtype(list(ASHWORTH_CATEGORIES), ordered=True)
 _ASHWORTH_MAP.update({0: 0, 1: 1, 2: 3, 3: 4, 4: 5})
 
 
@@ -1125,8 +1153,7 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
         "n_items": out["n_items"], "items_answered": out["items_answered"],
         "scored": out["scored"], "reason": out["reason"],
         **dict(zip(_SCORE_COLUMNS, out["scores"], strict=True)),
-        "ashworth": pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(
-            list(ASHWORTH_CATEGORIES), ordered=True)),
+        "ashworth": pd.Categorical.from_codes(codes, dtype=_ASHWORTH_DTYPE),
         "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
     # one block per column, no copies, no type inference on the object columns
     result = frame_of({**columns, "rule_set": record["rule_set"]}, infer_dates=False)
