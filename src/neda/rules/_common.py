@@ -445,7 +445,6 @@ class DayIndex:
         return query, self.order[start[query] + np.arange(int(count.sum())) - first[query]]
 
 
-
 def single_value(values: Any) -> bool:
     """Whether ``values`` is a non-empty numpy array of one value, whole numbers or texts (none
     missing): one patient's identifiers, whose codes need no hash table."""
@@ -458,13 +457,16 @@ def single_value(values: Any) -> bool:
 
 def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
     """Positions of ``values`` in a one-identifier ``subjects`` compared directly, when
-    ``values`` is a numpy array of the identifier's own type (whole numbers, or text in an
-    object array); None otherwise."""
+    ``values`` is a numpy array of the identifier's own type (whole numbers), or texts that
+    all are the identifier (text in an object array); None otherwise (the general rule)."""
     if len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1:
         one = subjects[0]
-        if ((values.dtype.kind in "iu" and subjects.dtype == values.dtype)
-                or (values.dtype == object and subjects.dtype == object and type(one) is str)):
+        if values.dtype.kind in "iu" and subjects.dtype == values.dtype:
             return np.where(values == one, 0, -1).astype(np.int64)
+        if values.dtype == object and subjects.dtype == object and type(one) is str:
+            same = values == one
+            if isinstance(same, np.ndarray) and same.all():  # (others: text or not, the
+                return np.zeros(len(values), np.int64)        # general rule decides)
     return None
 
 

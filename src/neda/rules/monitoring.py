@@ -166,14 +166,14 @@ def _fmt(day: float) -> str:
     return _fmt_day(int(day))
 
 
-def _as_of_day(as_of: Any, tables: list[tuple[pd.DataFrame | None, tuple[str, ...] | None]]
-               ) -> int:
-    """The day of ``as_of``, else the latest date in the date columns of ``tables`` (each
-    with the columns to look at; None: every date column)."""
+def _as_of_day(as_of: Any, tables: list[Any]) -> int:
+    """The day of ``as_of``, else the latest date in the date columns of ``tables``: each a
+    table (every date column), None, or a pair (table, the names of the columns to read)."""
     if as_of is not None:
         return int(_day([as_of])[0])
     latest = -np.inf
-    for frame, names in tables:
+    for table in tables:
+        frame, names = table if isinstance(table, tuple) else (table, None)
         if frame is None or not len(frame):
             continue
         # columns read as stored, without building Series (neda.rules._common.column)
@@ -211,8 +211,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     # columns are read as stored, without building Series (neda.rules._common.column: pandas
     # would deep-copy each table's attrs into every column it hands out)
     hygiene_rel = None if hygiene is None else hygiene.relapses
-    now = _as_of_day(as_of, [(visits, None), (mri, None), (labs, None),
-                             (hygiene_rel, ("onset_start",))])
+    now = _as_of_day(as_of, [visits, mri, labs, (hygiene_rel, ("onset_start",))])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
     given = visits
     visit_subject = column_numpy(given, "subject")
