@@ -473,20 +473,23 @@ def annualised_relapse_rate(
     }
     # rows by subject, then follow-up, on- and pre-treatment, then epoch (stable)
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
-    order = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank, _sorted_codes(sid_all)))
+    by_row: Any = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
+                             _sorted_codes(sid_all)))
+    if bool((by_row == np.arange(n_win)).all()):  # rows already in order (one epoch): as built
+        by_row = slice(None)
     # one block per column, each column's type as built (pandas would copy the columns of
     # one type into a 2-D block and look for dates in the object columns)
-    rates = frame_of({k: (v[order] if not isinstance(v, str) else v)
+    rates = frame_of({k: (v[by_row] if not isinstance(v, str) else v)
                       for k, v in columns.items()}, infer_dates=False)
 
     # ---- pooled ----------------------------------------------------------------------------
     # from the sorted columns: follow-up over all subjects; on-treatment over all epochs and
     # per drug; pre-treatment over each subject's first epoch and per drug
-    kind_sorted = window[order]
-    first_epoch = np.concatenate(first)[order]
-    values = (column_numpy(rates, "subject"), days[order],
-              np.where(finite, n, 0.0)[order] if not no_data else np.full(n_win, np.nan),
-              np.where(finite, n_obj, 0.0)[order] if has_obj else np.full(n_win, np.nan))
+    kind_sorted = window[by_row]
+    first_epoch = np.concatenate(first)[by_row]
+    values = (column_numpy(rates, "subject"), days[by_row],
+              np.where(finite, n, 0.0)[by_row] if not no_data else np.full(n_win, np.nan),
+              np.where(finite, n_obj, 0.0)[by_row] if has_obj else np.full(n_win, np.nan))
     drugs = column_numpy(rates, "drug")
     parts: list[dict[str, Any]] = []
 
