@@ -41,6 +41,8 @@ from ..io._table import load_table
 from ..options import Options, option
 from ._common import (
     bare,
+    column,
+    column_numpy,
     day_dates,
     day_numbers,
     frame_of,
@@ -407,43 +409,36 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
-    """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
+def tri_codes(values: Any, n: int) -> np.ndarray:
+    """A validated yes/no column (pandas ``boolean``; a Series or its array) as int8: 1 yes,
+    0 no, -1 unknown."""
     if values is None:
         return np.full(n, -1, np.int8)
-    arr = values.array
+    arr = values.array if isinstance(values, pd.Series) else values
     if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
         # not rebuilt from Python objects)
-        arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
+        arr = pd.array(np.asarray(arr, dtype=object), dtype="boolean")
     yes = arr.to_numpy(dtype=bool, na_value=False)  # numpy flags (np.where on the pandas
     # array would go through Python objects)
     out = np.where(np.asarray(arr.isna()), -1, np.where(yes, 1, 0)).astype(np.int8)
     return np.asarray(out)
 
 
-def _flag_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return tri_codes(frame[column] if column in frame.columns else None, len(frame))
+def _flag_codes(frame: pd.DataFrame, name: str) -> np.ndarray:
+    # the column's array, not a Series of it (pandas would copy the table's attrs into it)
+    return tri_codes(column(frame, name) if name in frame.columns else None, len(frame))
 
 
 def _tri_values(codes: np.ndarray) -> np.ndarray:
     """Three-valued codes as the column values these tables have always had: bools, or
-    objects True / False / <NA> when one is unknown (``_tri_series(codes).to_numpy()``)."""
+    objects True / False / <NA> when one is unknown (what a pandas ``boolean`` array of them
+    gives with ``to_numpy()``)."""
     known = codes == 1
     if not (codes < 0).any():
         return known
     out = known.astype(object)
     out[codes < 0] = pd.NA
     return out
-
-
-def _tri_series(codes: np.ndarray) -> pd.Series:
-    out = pd.array(np.where(codes < 0, False, codes == 1), dtype="boolean")
-    out[codes < 0] = pd.NA
-    return pd.Series(out)
-
-
-def _dates(days: np.ndarray) -> pd.Series:
-    return pd.Series(day_dates(days))
 
 
 def _join(parts: list[np.ndarray], names: list[str]) -> np.ndarray:
@@ -567,12 +562,26 @@ def _covered(vis: _Visits, code: np.ndarray, start: np.ndarray, end: np.ndarray)
         return np.zeros(len(vis.day), bool)
     order = np.lexsort((start, code))
     c, s, e = code[order], start[order], end[order]
-    run_max = pd.Series(e).groupby(c).cummax().to_numpy()
+    run_max = _cummax_by(c, e)
     idx = np.searchsorted(_key(c, s), vis.key, side="right") - 1
     ok = idx >= 0
     hit = np.zeros(len(vis.day), bool)
     hit[ok] = (c[idx[ok]] == vis.code[ok]) & (run_max[idx[ok]] >= vis.day[ok])
     return hit
+
+
+def _cummax_by(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).groupby(code).cummax()`` for rows sorted by code, by numpy: whole
+    day numbers are offset by 2**32 per code, so one running maximum stays within each code
+    (exact below 2**53). Anything else goes through pandas."""
+    if len(code) and code[0] == code[-1]:  # one subject (a clinic screen)
+        if not np.isnan(values).any():
+            return np.maximum.accumulate(values)
+    elif (len(code) and np.isfinite(values).all() and np.abs(values).max() < 2.0 ** 31
+          and code.min() >= 0 and code.max() < 2 ** 20 and (values == np.round(values)).all()):
+        offset = code.astype(np.float64) * 2.0 ** 32
+        return np.maximum.accumulate(values + offset) - offset
+    return np.asarray(pd.Series(values).groupby(code).cummax().to_numpy())
 
 
 @dataclass
@@ -815,6 +824,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         in_fu = np.where(inside, 1, np.where(out, 0, -1)).astype(np.int8)
         partly = ~inside & ~out & ~np.isnan(s)
     source = np.where(obj >= 0, "clinician", "none").astype(object)
+    anchors = None
     if vis is not None and (obj < 0).any():
         nxt = _next_start(kc, ka)
         anchors = _anchors(vis, kc, ka, kb, nxt, (code[pe], a[pe], ep_end), opts, None)
@@ -846,9 +856,12 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         "detail": detail[removed_pos],
     }
     record = provenance(opts.rule_set, opts, SOURCE)
-    return RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
-                          removed=provenance_frame(removed, record),
-                          pseudo_episodes=episodes, options=opts, provenance=record)
+    result = RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
+                            removed=provenance_frame(removed, record),
+                            pseudo_episodes=episodes, options=opts, provenance=record)
+    if vis is not None and is_validated(visits, "visits"):
+        _remember_visits(result, visits, subjects, vis, (code[pe], a[pe], ep_end), anchors)
+    return result
 
 
 def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
@@ -1113,6 +1126,43 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
     return _new_context(relapses, visits, options, subject)
 
 
+# The visits as relapse hygiene last prepared them (with its pseudo-relapse episodes and, when
+# it looked for objective confirmation, its anchors), held weakly with that hygiene and
+# visits table: severity and recovery of the same hygiene and visits read the same arrays
+# (about a third of a one-patient recovery call). Let go with the hygiene.
+_HYGIENE_VISITS: list[Any] = []
+
+
+def _remember_visits(hygiene: RelapseHygiene, visits: Any, subjects: pd.Index, vis: _Visits,
+                     episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     anchors: _Anchors | None) -> None:
+    try:
+        _HYGIENE_VISITS[:] = [weakref.ref(hygiene, _forget_visits), weakref.ref(visits),
+                              subjects, vis, episodes, anchors]
+    except TypeError:  # visits that cannot be referred to weakly: not kept
+        _HYGIENE_VISITS.clear()
+
+
+def _forget_visits(ref: Any) -> None:
+    if _HYGIENE_VISITS and _HYGIENE_VISITS[0] is ref:
+        _HYGIENE_VISITS.clear()
+
+
+def _hygiene_visits(hyg: RelapseHygiene, visits: Any, subjects: pd.Index
+                    ) -> tuple[_Visits, tuple[np.ndarray, np.ndarray, np.ndarray],
+                               _Anchors | None] | None:
+    """The visit arrays, episodes and anchors hygiene made of these visits for these relapse
+    subjects (the same codes), or None. Visits without an ``edss`` column are not reused
+    (preparing them again raises the error that names it)."""
+    if not _HYGIENE_VISITS:
+        return None
+    hyg_ref, vis_ref, known, vis, episodes, anchors = _HYGIENE_VISITS
+    if (hyg_ref() is not hyg or vis_ref() is not visits or "edss" not in visits.columns
+            or known.dtype != subjects.dtype or not known.equals(subjects)):
+        return None
+    return vis, episodes, anchors
+
+
 def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
                  subject: str | None) -> _Context:
     if isinstance(relapses, RelapseHygiene):
@@ -1123,16 +1173,25 @@ def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
     clean = bare(hyg.relapses)
     subj = str(clean.columns[0])
-    subjects = pd.Index(pd.unique(clean[subj]))
-    code = subjects.get_indexer(pd.Index(clean[subj])).astype(np.int64)
-    a = _day_of(clean["onset_start"])
-    b = _day_of(clean["onset_end"])
+    # codes in order of first appearance (as pd.unique, then the position of each)
+    codes, uniques = pd.factorize(column_numpy(clean, subj))
+    subjects = pd.Index(uniques)
+    code = codes.astype(np.int64)
+    onsets = hyg.onset_arrays() if subj == "subject" else None
+    a = onsets["a"] if onsets is not None else _day_of(clean["onset_start"])
+    b = onsets["b"] if onsets is not None else _day_of(clean["onset_end"])
     nxt = _next_start(code, a)
-    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
-    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
+    known = _hygiene_visits(hyg, visits, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
         designated = _day_of(clean["relapse_visit_date"])
+    if known is not None:
+        vis, episodes, anchors = known
+        if anchors is None or designated is not None or opts != hyg.options:
+            anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
+        return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
+    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
+    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
     anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
     return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
 
@@ -1143,8 +1202,12 @@ def _day_of(values: pd.Series) -> np.ndarray:
 
 def _id_columns(ctx: _Context) -> dict[str, Any]:
     """The identifying columns of each counted relapse, as arrays."""
-    return {c: _rows_of(ctx.clean[c], np.arange(len(ctx.clean)))
-            for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision")}
+    rows = np.arange(len(ctx.clean))
+    out = {}
+    for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision"):
+        values = column(ctx.clean, c)  # as _rows_of(ctx.clean[c], rows), without the Series
+        out[c] = values[rows] if isinstance(values, np.ndarray) else values.take(rows)
+    return out
 
 
 def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
@@ -1169,9 +1232,9 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     e_pre, e_peak = _take(vis.edss, anc.pre), _take(vis.edss, anc.peak)
     vday = vis.day.astype(float)
     out["edss_pre"] = e_pre
-    out["edss_pre_date"] = _dates(_take(vday, anc.pre)).to_numpy()
+    out["edss_pre_date"] = day_dates(_take(vday, anc.pre))
     out["edss_peak"] = e_peak
-    out["edss_peak_date"] = _dates(_take(vday, anc.peak)).to_numpy()
+    out["edss_peak_date"] = day_dates(_take(vday, anc.peak))
     delta = e_peak - e_pre
     out["edss_change"] = delta
     for s in FS_SYSTEMS:
@@ -1182,10 +1245,10 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     tri = {}
     for col in ("hospitalised", "plex", "steroids"):
         tri[col] = _flag_codes(clean, col)
-        out[col] = _tri_series(tri[col]).to_numpy()
+        out[col] = _tri_values(tri[col])
     stack = np.stack([tri["hospitalised"], tri["plex"], tri["steroids"]])
     proxy = np.where((stack == 1).any(axis=0), 1, np.where((stack == 0).all(axis=0), 0, -1))
-    out["treatment_proxy"] = _tri_series(proxy.astype(np.int8)).to_numpy()
+    out["treatment_proxy"] = _tri_values(proxy.astype(np.int8))
     label = np.full(len(clean), "unknown", dtype=object)
     why = np.full(len(clean), "", dtype=object)
     if opts.severity_scheme == "edss_delta":
@@ -1325,8 +1388,9 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     good = vis.edss[vi] <= e_pre[ri]
     new_rel = np.ones(len(ri), bool)
     new_rel[1:] = ri[1:] != ri[:-1]
-    run = np.cumsum(~good | new_rel)
-    run_start = pd.Series(np.where(good, day, np.inf)).groupby(run).transform("min").to_numpy()
+    run = np.cumsum(~good | new_rel)  # 1, 2, ...: rows of a run are consecutive
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+    run_start = np.minimum.reduceat(np.where(good, day, np.inf), starts)[run - 1]
     hit = good & (day - run_start >= opts.confirm_days)
     first = _pick(ri[hit], np.flatnonzero(hit), day[hit], np.zeros(int(hit.sum())), n)
     yes = first >= 0
