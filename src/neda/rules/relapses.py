@@ -483,10 +483,10 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
         none, grades = np.zeros(0, np.int64), np.zeros(0, np.float64)
         return _Visits(code=none, day=none, key=none, edss=grades,
                        fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
-    day = _day_of(vis["date"])
-    code = subjects.get_indexer(pd.Index(vis["subject"]))
-    edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
-            else np.full(len(vis), np.nan))
+    # columns read as arrays (a Series of each would cost more than the rule on one patient)
+    day = _day_of(column_numpy(vis, "date"))
+    code = subjects.get_indexer(pd.Index(column_numpy(vis, "subject")))
+    edss = (_floats(vis, "edss") if "edss" in vis.columns else np.full(len(vis), np.nan))
     fs: dict[str, np.ndarray] = {}
     for system in FS_SYSTEMS:
         fs[system] = _fs_grades(vis, f"fs_{system}", system)
@@ -504,11 +504,19 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                    fs={s: g[order] for s, g in fs.items()}, n_subjects=len(subjects))
 
 
-def _fs_grades(vis: pd.DataFrame, column: str, system: str) -> np.ndarray:
+def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy(np.float64)`` without building the Series."""
+    values = column(frame, name)
+    if isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray(values.to_numpy(np.float64))
+
+
+def _fs_grades(vis: pd.DataFrame, name: str, system: str) -> np.ndarray:
     """Raw FS grades (float, NaN = not known) of a validated FS column (rules §1.2)."""
-    if column not in vis.columns:
+    if name not in vis.columns:
         return np.full(len(vis), np.nan)
-    codes, uniques = pd.factorize(vis[column], use_na_sentinel=True)
+    codes, uniques = pd.factorize(column_numpy(vis, name), use_na_sentinel=True)
     lut = np.full(len(uniques) + 1, np.nan)
     for i, v in enumerate(uniques):
         g = parse_fs_grade(v, system).grade
@@ -727,14 +735,16 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
-    src = (rel["source_row"].to_numpy() if "source_row" in rel.columns
+    # columns read as arrays, not Series (each Series costs more than its use here)
+    src = (column_numpy(rel, "source_row") if "source_row" in rel.columns
            else np.arange(n, dtype=np.int64))
-    a = _day_of(rel["date"])
-    b = _day_of(rel["date_end"])
-    prec = pd.Index(PRECISIONS).get_indexer(pd.Index(rel["precision"])).astype(np.int8)
-    resolved = (_day_of(rel["resolved_date"]) if "resolved_date" in rel.columns
+    a = _day_of(column_numpy(rel, "date"))
+    b = _day_of(column_numpy(rel, "date_end"))
+    prec = pd.Index(PRECISIONS).get_indexer(
+        pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
+    resolved = (_day_of(column_numpy(rel, "resolved_date")) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
-    duration = (rel["duration_hours"].to_numpy(np.float64) if "duration_hours" in rel.columns
+    duration = (_floats(rel, "duration_hours") if "duration_hours" in rel.columns
                 else np.full(n, np.nan))
     pseudo_codes = np.maximum.reduce([_flag_codes(rel, c) for c in ("pseudo", "fever",
                                                                     "infection")])
@@ -742,7 +752,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     parox = _flag_codes(rel, "paroxysmal") == 1
     objective_in = _flag_codes(rel, "objective")
 
-    codes_f, subjects = pd.factorize(rel[subj], sort=False)
+    codes_f, subjects = pd.factorize(column(rel, subj), sort=False)
     subjects = pd.Index(subjects)
     code = codes_f.astype(np.int64)
 
@@ -793,14 +803,14 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
 
     kept = surv[~folded]  # input positions of counted relapses, in (subject, onset) order
     front, rest, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
-                                    is_pseudo, objective_in, unc_rows, opts, src)
+                                    is_pseudo, objective_in, unc_rows, opts, src, code)
 
     # ---- pseudo-relapse episodes (removed ones only) ----
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
     no_end = np.isnan(resolved[pe])
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
     episodes = frame_of({
-        "row": src[pe], subj: rel[subj].to_numpy()[pe],
+        "row": src[pe], subj: column_numpy(rel, subj)[pe],
         "episode_start": day_dates(a[pe]), "episode_end": day_dates(ep_end),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
     }, consolidate=True)
@@ -846,8 +856,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
 
     removed_pos = np.flatnonzero(reason != "")
     removed = {
-        "row": src[removed_pos], subj: rel[subj].to_numpy()[removed_pos],
-        "date": rel["date"].to_numpy()[removed_pos],
+        "row": src[removed_pos], subj: column_numpy(rel, subj)[removed_pos],
+        "date": column_numpy(rel, "date")[removed_pos],
         "onset_start": day_dates(a[removed_pos]),
         "onset_end": day_dates(b[removed_pos]),
         "precision": np.array(PRECISIONS, dtype=object)[prec[removed_pos]],
@@ -981,8 +991,8 @@ def _clinician_severity(rel: pd.DataFrame) -> np.ndarray:
 def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarray,
                  anchor_row: np.ndarray, a: np.ndarray, b: np.ndarray, prec: np.ndarray,
                  resolved: np.ndarray, is_pseudo: np.ndarray, objective_in: np.ndarray,
-                 uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray
-                 ) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
+                 uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray,
+                 code: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """One row per counted relapse: its first onset's row, with the union of the merged rows
     (latest end date, any treatment, worst clinician severity, united symptoms / FS; spec
     3.1). Returns the columns of :data:`CLEAN_COLUMNS` up to ``pseudo``, the other input
@@ -1000,7 +1010,7 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         return np.where(np.isneginf(out), np.nan, out)
 
     # the other input columns, at the first row of each relapse
-    rest = {c: _rows_of(rel[c], kept) for c in rel.columns
+    rest = {c: _column_rows(rel, c, kept) for c in rel.columns
             if c not in (subj, "subject", "date", "date_end", "source_row")
             and c not in CLEAN_COLUMNS}
     def group_any(codes: np.ndarray) -> np.ndarray:
@@ -1034,10 +1044,10 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     order = np.lexsort((surv, grp))
     for g, row in zip(grp[order].tolist(), surv[order].tolist(), strict=True):
         rows_text[g] = f"{rows_text[g]};{src[row]}" if rows_text[g] else str(src[row])
-    kcode = pd.factorize(rel[subj])[0][kept]
+    kcode = code[kept]  # the subject codes (pd.factorize of the subject column)
     flagged = group_max(is_pseudo) > 0
     front = {
-        subj: rel[subj].to_numpy()[kept],
+        subj: column_numpy(rel, subj)[kept],
         "relapse_n": _numbers_within(kcode),
         "onset_start": day_dates(a[kept]),
         "onset_end": day_dates(b[kept]),
@@ -1051,6 +1061,12 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
                                                                                       bool),
     }
     return front, rest, group_any(objective_in)
+
+
+def _column_rows(frame: pd.DataFrame, name: str, rows: np.ndarray) -> Any:
+    """``_rows_of(frame[name], rows)`` without building the Series."""
+    values = column(frame, name)
+    return values[rows] if isinstance(values, np.ndarray) else values.take(rows)
 
 
 def _rows_of(column: pd.Series, rows: np.ndarray) -> Any:
@@ -1203,11 +1219,8 @@ def _day_of(values: pd.Series) -> np.ndarray:
 def _id_columns(ctx: _Context) -> dict[str, Any]:
     """The identifying columns of each counted relapse, as arrays."""
     rows = np.arange(len(ctx.clean))
-    out = {}
-    for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision"):
-        values = column(ctx.clean, c)  # as _rows_of(ctx.clean[c], rows), without the Series
-        out[c] = values[rows] if isinstance(values, np.ndarray) else values.take(rows)
-    return out
+    return {c: _column_rows(ctx.clean, c, rows)
+            for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision")}
 
 
 def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None = None, *,
