@@ -43,6 +43,7 @@ from ._common import (
     bare,
     column,
     column_numpy,
+    cummax_by_code,
     day_dates,
     day_numbers,
     frame_of,
@@ -337,9 +338,9 @@ class RelapseHygiene:
         e = self.pseudo_episodes
         cached = self._derived.get("episodes")
         if cached is None or cached[0] is not e:
-            cols = bare(e)
-            arrays = {"subject": cols["subject"].to_numpy(),
-                      "e0": _day_of(cols["episode_start"]), "e1": _day_of(cols["episode_end"])}
+            arrays = {"subject": column_numpy(e, "subject"),
+                      "e0": _day_of(column_numpy(e, "episode_start")),
+                      "e1": _day_of(column_numpy(e, "episode_end"))}
             cached = (e, arrays)
             self._derived["episodes"] = cached
         return dict(cached[1])
@@ -570,26 +571,12 @@ def _covered(vis: _Visits, code: np.ndarray, start: np.ndarray, end: np.ndarray)
         return np.zeros(len(vis.day), bool)
     order = np.lexsort((start, code))
     c, s, e = code[order], start[order], end[order]
-    run_max = _cummax_by(c, e)
+    run_max = cummax_by_code(c, e)
     idx = np.searchsorted(_key(c, s), vis.key, side="right") - 1
     ok = idx >= 0
     hit = np.zeros(len(vis.day), bool)
     hit[ok] = (c[idx[ok]] == vis.code[ok]) & (run_max[idx[ok]] >= vis.day[ok])
     return hit
-
-
-def _cummax_by(code: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """``pd.Series(values).groupby(code).cummax()`` for rows sorted by code, by numpy: whole
-    day numbers are offset by 2**32 per code, so one running maximum stays within each code
-    (exact below 2**53). Anything else goes through pandas."""
-    if len(code) and code[0] == code[-1]:  # one subject (a clinic screen)
-        if not np.isnan(values).any():
-            return np.maximum.accumulate(values)
-    elif (len(code) and np.isfinite(values).all() and np.abs(values).max() < 2.0 ** 31
-          and code.min() >= 0 and code.max() < 2 ** 20 and (values == np.round(values)).all()):
-        offset = code.astype(np.float64) * 2.0 ** 32
-        return np.maximum.accumulate(values + offset) - offset
-    return np.asarray(pd.Series(values).groupby(code).cummax().to_numpy())
 
 
 @dataclass
