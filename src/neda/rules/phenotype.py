@@ -447,7 +447,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     hygiene = as_hygiene(relapses, options=relapse_options)
     if course_result is not None:
         _check_course_result(course_result, opts, hygiene)
-    w = _windows(windows, bare(vis), vsubj, opts)
+    w = _windows(windows, vis, vsubj, opts)  # (reads the visits by column)
     n = len(w.subject)
     course_txt = _courses(w, courses)
     # each distinct text parsed once; missing values (code -1) take the last entry

@@ -315,12 +315,13 @@ class RelapseHygiene:
         c = self.relapses
         cached = self._derived.get("onsets")
         if cached is None or cached[0] is not c:  # a table replaced since: derive again
-            c = bare(c)
+            # columns read as arrays (no Series per column)
             arrays = {
-                "subject": c["subject"].to_numpy(),
-                "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
-                "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
-                else _day_of(c["onset_end"]),
+                "subject": column_numpy(c, "subject"),
+                "a": _day_of(column_numpy(c, "onset_start")),
+                "b": _day_of(column_numpy(c, "onset_end")),
+                "last_b": _day_of(column_numpy(c, "last_onset_end" if "last_onset_end"
+                                               in c.columns else "onset_end")),
                 "objective": _flag_codes(c, "objective"),
                 "label": onset_labels(c),
             }
@@ -394,9 +395,9 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     """Each relapse's onset in words, at its precision: ``2024-03-05``, ``2024-03``, ``2024``
     or ``between 2024-03-05 and 2024-03-20`` (a hygiene table: onset_start, onset_end,
     precision)."""
-    start = clean["onset_start"].to_numpy().astype("datetime64[D]")
-    end = clean["onset_end"].to_numpy().astype("datetime64[D]")
-    prec = clean["precision"].to_numpy(object)
+    start = column_numpy(clean, "onset_start").astype("datetime64[D]")
+    end = column_numpy(clean, "onset_end").astype("datetime64[D]")
+    prec = np.asarray(column_numpy(clean, "precision"), dtype=object)
     day = np.datetime_as_string(start, unit="D").astype(object)
     out = day.copy()
     month = prec == "month"
@@ -477,8 +478,9 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
     validated = is_validated(visits, "visits")
-    vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
-                            required=["edss"] if need_edss else []))
+    # columns are read as arrays below, so the table keeps its attrs (no bare view needed)
+    vis = ensure_table(visits, "visits", _subject_option(read_options, subject),
+                       required=["edss"] if need_edss else [])
     if not len(subjects) and validated:  # no relapse subject: no visit is kept (its cells
         # were parsed by the reader; any other table is still read through, for its errors)
         none, grades = np.zeros(0, np.int64), np.zeros(0, np.float64)
@@ -972,7 +974,7 @@ def _clinician_severity(rel: pd.DataFrame) -> np.ndarray:
     """Clinician labels (validated by the reader: mild / moderate / severe) or None."""
     if "severity" not in rel.columns:
         return np.full(len(rel), None, dtype=object)
-    return np.asarray(rel["severity"].to_numpy(object), dtype=object)
+    return np.asarray(column_numpy(rel, "severity"), dtype=object)
 
 
 def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarray,
@@ -1174,20 +1176,20 @@ def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
     else:
         opts = options or RelapseOptions()
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
-    clean = bare(hyg.relapses)
+    clean = hyg.relapses  # read by column (never a Series, which would copy its attrs)
     subj = str(clean.columns[0])
     # codes in order of first appearance (as pd.unique, then the position of each)
     codes, uniques = pd.factorize(column_numpy(clean, subj))
     subjects = pd.Index(uniques)
     code = codes.astype(np.int64)
     onsets = hyg.onset_arrays() if subj == "subject" else None
-    a = onsets["a"] if onsets is not None else _day_of(clean["onset_start"])
-    b = onsets["b"] if onsets is not None else _day_of(clean["onset_end"])
+    a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
+    b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
     nxt = _next_start(code, a)
     known = _hygiene_visits(hyg, visits, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
-        designated = _day_of(clean["relapse_visit_date"])
+        designated = _day_of(column_numpy(clean, "relapse_visit_date"))
     if known is not None:
         vis, episodes, anchors = known
         if anchors is None or designated is not None or opts != hyg.options:
@@ -1316,8 +1318,9 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     for name, idx in (("pre", anc.pre), ("peak", anc.peak), ("post", anc.post)):
         values[name] = _take(vis.edss, idx)
         d = _take(vday, idx)
-        lag = pd.array(np.where(np.isnan(d), 0, d - a).astype(np.int64), dtype="Int64")
-        lag[np.isnan(d)] = pd.NA
+        # as pd.array(..., dtype="Int64") with <NA> set where no visit, made directly
+        lag = pd.arrays.IntegerArray(np.where(np.isnan(d), 0, d - a).astype(np.int64),
+                                     np.isnan(d))
         out[f"edss_{name}"] = values[name]
         out[f"edss_{name}_date"] = day_dates(d)
         out[f"edss_{name}_lag_days"] = lag
@@ -1359,8 +1362,8 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["recovery_fraction_raw"] = raw
     clipped = np.where(defined, (above | below).astype(np.int8), -1).astype(np.int8)
     out["fraction_clipped"] = _tri_values(clipped)
-    out["flags"] = _join([a != b, ctx.clean["merge_uncertain"].to_numpy(bool), no_rise, above,
-                          below, cut],
+    out["flags"] = _join([a != b, np.asarray(column_numpy(ctx.clean, "merge_uncertain"), bool),
+                          no_rise, above, below, cut],
                          ["imprecise_onset", "merge_uncertain", "no_edss_increase",
                           "post_below_pre", "post_above_peak", "post_window_cut_by_next_relapse"])
     return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
