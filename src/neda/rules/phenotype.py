@@ -195,6 +195,15 @@ def _tri(true_mask: Any, false_mask: Any) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(t, ~(t | f))
 
 
+def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """``pd.array(values, dtype="boolean")`` of an object array of True / False / None, made
+    as pandas makes it (a mask of the missing, the others as flags) without its checks."""
+    missing = np.asarray(pd.isna(values), bool)
+    flags = np.zeros(len(values), bool)
+    flags[~missing] = values[~missing].astype(bool)
+    return pd.arrays.BooleanArray(flags, missing)
+
+
 def _normalise_course(value: Any) -> tuple[str | None, bool]:
     """(course, legacy_prms) from free text; unknown text raises."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -227,6 +236,10 @@ class _Windows:
 
     def codes(self, values: Any) -> np.ndarray:
         """Code of each subject identifier of another table (-1: no window)."""
+        if (len(self.subjects) == 1 and isinstance(values, np.ndarray)
+                and self.subjects.dtype.kind in "iu" and values.dtype == self.subjects.dtype):
+            # one subject with integer identifiers (a clinic screen): the lookup is an equality
+            return np.where(values == self.subjects[0], 0, -1).astype(np.int64)
         return np.asarray(self.subjects.get_indexer(pd.Index(values)), np.int64)
 
 
@@ -513,7 +526,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         "window_end": day_dates(w.w1),
         "course": course,
         "activity": activity,
-        "active": pd.array(active, dtype="boolean"),
+        "active": _tri(is_active, not_active),  # = pd.array(active, dtype="boolean")
         "relapse_activity": rel_act,
         # a column of True / False / pd.NA objects, as it has always been
         "mri_activity": mri_a.mri.to_numpy(),
@@ -521,7 +534,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         "relapses": counts["inside"].astype(np.int64),
         "scans": mri_a.scans.astype(np.int64),
         "progression": progression,
-        "progressing": pd.array(p_t, dtype="boolean"),
+        "progressing": _boolean(p_t),
         "progression_reason": p_why.astype(object),
         "pira_events": prog.pira.astype(np.int64),
         "descriptor": descriptor,
