@@ -867,6 +867,9 @@ def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
     """Source row labels at ``positions`` (-1 = none: <NA>), Int64 when the labels are
     integers."""
     has = positions >= 0
+    if src.dtype == np.int64:  # as below, the Int64 array made directly
+        return pd.arrays.IntegerArray(np.where(has, src[np.where(has, positions, 0)], 0),
+                                      ~has)
     if src.dtype.kind in "iu":
         out = pd.array(np.where(has, src[np.where(has, positions, 0)], 0), dtype="Int64")
         out[~has] = pd.NA
