@@ -744,3 +744,18 @@ def test_differential_msclinical_documented_differences():
     assert msc.check(r, dayfirst=True)[0]["date"].iloc[0].isoformat() == "2020-01-05"
     with pytest.raises(ValueError, match="day and month order is ambiguous"):
         relapse_hygiene(r)
+
+
+def test_running_maximum_by_subject_matches_pandas_groupby():
+    """The numpy running maximum the relapse and SPMS rules use equals pandas' groupby cummax:
+    one subject, several (offset path), negative and NaN values (pandas path)."""
+    from neda.rules._common import cummax_by_code
+
+    rng = np.random.default_rng(5)
+    for n_subjects, nan in ((1, False), (1, True), (40, False), (40, True)):
+        code = np.sort(rng.integers(0, n_subjects, 300))
+        values = rng.integers(-20_000, 30_000, 300).astype(float)
+        if nan:
+            values[rng.random(300) < 0.1] = np.nan
+        expected = pd.Series(values).groupby(code).cummax().to_numpy()
+        np.testing.assert_array_equal(cummax_by_code(code, values), expected)

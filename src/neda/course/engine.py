@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,8 +20,17 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import DayIndex, as_pandas, bare, empty_table, frame_of, subject_codes
-from ..rules.relapses import RelapseHygiene, RelapseOptions, onset_labels, relapse_hygiene
+from ..rules._common import (
+    DayIndex,
+    as_pandas,
+    bare,
+    column,
+    column_numpy,
+    empty_table,
+    frame_of,
+    subject_codes,
+)
+from ..rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene
 from . import _kernel as K
 from .options import CourseOptions
 from .scan import offsets, run_scan
@@ -131,8 +141,18 @@ def ensure_mri(mri: Any, ro: ReadOptions | None = None) -> pd.DataFrame:
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-def _day_numbers(values: pd.Series) -> np.ndarray:
-    return (values.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.int64).astype(float)
+def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy(np.float64)`` without building the Series."""
+    values = column(frame, name)
+    if isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray(values.to_numpy(np.float64))
+
+
+def _day_numbers(values: Any) -> np.ndarray:
+    """Day numbers of a date column (a Series or its values)."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    return (arr.astype("datetime64[D]") - _EPOCH).astype(np.int64).astype(float)
 
 
 def confirmed_events(
@@ -203,16 +223,19 @@ def confirmed_events(
     dropped_parts = prep.dropped_parts
     relapse_record = hygiene.provenance if hygiene is not None else None
     digest = combined_digest(opts, relapse_record)
-    events = _events_frame(res, subjects, vstart, vend, dates, opts, digest)
+    # the events' columns as arrays, read by the MRI overlay, the reasons and the other two
+    # tables; the events table is built once, with every column in its place
+    cols = _event_columns(res, subjects, vstart, vend, dates, opts, digest)
     scans = ensure_mri(mri, ro) if mri is not None else None
-    events.insert(list(events.columns).index("confirmed_by"), "pira_mri",
-                  pira_mri(events, scans, opts))
-    events.insert(list(events.columns).index("cdw_class") + 1, "cdw_reason",
-                  attribution_reasons(events, rel, subjects, asc0, asc1, opts,
-                                      relapses_given=hygiene is not None))
+    overlay = _pira_mri(cols, scans, opts)
+    reasons = _attribution_reasons(cols, rel, subjects, asc0, asc1, opts,
+                                   relapses_given=hygiene is not None)
+    events = frame_of(_with_columns(cols, {"cdw_class": ("cdw_reason", reasons)},
+                                    {"confirmed_by": ("pira_mri", overlay)}),
+                      consolidate=True)
     unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
-                                     events)
-    summary = _summary_frame(events, subjects, vstart, vend, dates, res, unconfirmed)
+                                     cols)
+    summary = _summary_frame(cols, subjects, vstart, vend, dates, res, unconfirmed)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
                else empty_table("row", "subject", "date", "reason"))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
@@ -285,9 +308,10 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
     table = bare(vis_table)  # columns read without copying the reader's report each time
     if subjects is not None:
         table = table[table[subject].isin(list(subjects))]
-    subj = table[subject].to_numpy()
-    day_all = _day_numbers(table[date])
-    value_all = table[value].to_numpy(np.float64)
+    # columns read as arrays (no Series per column: they cost more than the rule here)
+    subj = column_numpy(table, subject)
+    day_all = _day_numbers(column_numpy(table, date))
+    value_all = _floats(table, value)
     conf_all = (table[validconf].fillna(False).astype(bool).to_numpy() if validconf
                 else np.ones(len(table), bool))
     missing = np.isnan(value_all)
@@ -303,9 +327,9 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
 
     # ---- relapses: the hygiene table (rules §3.1) as onset intervals (rules §2.7.2) ----
     if hygiene is not None:
-        clean = bare(hygiene.relapses)
-        rel = _Relapses(clean["subject"].to_numpy(), _day_numbers(clean["onset_start"]),
-                        _day_numbers(clean["onset_end"]), onset_labels(clean))
+        # the hygiene's onset arrays (made once per hygiene, shared with the other rules)
+        onsets = hygiene.onset_arrays()
+        rel = _Relapses(onsets["subject"], onsets["a"], onsets["b"], onsets["label"])
         episodes = hygiene.pseudo_episodes
         if len(episodes) and opts.exclude_pseudo_relapse_visits:
             index = pd.Index(pd.unique(subj[rows]))
@@ -414,9 +438,11 @@ def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
 def combined_digest(opts: CourseOptions, relapse_record: dict[str, Any] | None) -> str:
     """Fingerprint of every option that shaped the events: the engine's and relapse
     hygiene's, and whether relapse data were given at all."""
-    blob = json.dumps({"course": opts.as_dict(),
-                       "relapses": None if relapse_record is None
-                       else relapse_record.get("options")}, sort_keys=True, default=str)
+    # json.dumps({"course": ..., "relapses": ...}, sort_keys=True, default=str), written from
+    # the course options' JSON text (made once per options object): the same characters
+    relapses = json.dumps(None if relapse_record is None else relapse_record.get("options"),
+                          sort_keys=True, default=str)
+    blob = '{"course": ' + opts._values()[1] + ', "relapses": ' + relapses + "}"
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -429,8 +455,14 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
     onset) date, cP = PIRA confirmation date. A scan with a missing count is never evidence
     of no activity.
     """
-    out = np.full(len(events), "", dtype=object)
-    is_pira = (events["cdw_class"] == "PIRA").to_numpy()
+    return _pira_mri(_columns_of(events), mri, opts)
+
+
+def _pira_mri(events: Mapping[str, np.ndarray], mri: pd.DataFrame | None, opts: CourseOptions
+              ) -> np.ndarray:
+    """:func:`pira_mri` on the events' columns as arrays."""
+    out = np.full(len(events["subject"]), "", dtype=object)
+    is_pira = events["cdw_class"] == "PIRA"
     if mri is None:
         out[is_pira] = "not_assessed"
         return out
@@ -450,12 +482,12 @@ def pira_mri(events: pd.DataFrame, mri: pd.DataFrame | None, opts: CourseOptions
                   else np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
     pos = np.flatnonzero(is_pira)
     s0 = events["reference_date" if opts.mri_window_start == "reference" else "onset_date"
-                ].to_numpy()[pos]
-    cp = events["pira_confirmation_date"].to_numpy()[pos]
+                ][pos]
+    cp = events["pira_confirmation_date"][pos]
     # every (event, scan of its subject dated in [S0, cP]): identifiers compared as text
     # when one table has numbers and the other text
-    index = pd.Index(pd.unique(events["subject"].to_numpy()[pos]))
-    ev_code = subject_codes(index, events["subject"].to_numpy()[pos])
+    index = pd.Index(pd.unique(events["subject"][pos]))
+    ev_code = subject_codes(index, events["subject"][pos])
     scan_day = _day_numbers(mri["date"])
     e, k = DayIndex.of(subject_codes(index, mri["subject"].to_numpy()), scan_day).pairs(
         ev_code, _day_numbers(pd.Series(s0)), _day_numbers(pd.Series(cp)))
@@ -487,11 +519,19 @@ def attribution_reasons(events: pd.DataFrame, rel: _Relapses, subjects: Any,
     engine; this only explains it. ``rel``: the relapses of the analysed subjects, sorted
     by subject (in ``subjects`` order) and onset.
     """
-    out = np.full(len(events), "", dtype=object)
-    is_cdw = (events["event_type"] == "CDW").to_numpy()
+    return _attribution_reasons(_columns_of(events), rel, subjects, asc0, asc1, opts,
+                                relapses_given=relapses_given)
+
+
+def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subjects: Any,
+                         asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
+                         relapses_given: bool) -> np.ndarray:
+    """:func:`attribution_reasons` on the events' columns as arrays."""
+    out = np.full(len(events["subject"]), "", dtype=object)
+    is_cdw = events["event_type"] == "CDW"
     if not is_cdw.any():
         return out
-    cls_all = events["cdw_class"].to_numpy()
+    cls_all = events["cdw_class"]
     out[is_cdw & (cls_all == "not_classified")] = "attribution off (option attribution=False)"
     rows = np.flatnonzero(is_cdw & (cls_all != "not_classified"))
     if not relapses_given:
@@ -499,7 +539,7 @@ def attribution_reasons(events: pd.DataFrame, rel: _Relapses, subjects: Any,
                      "relapses, or an empty table when none occurred)")
         return out
     idx = pd.Index(subjects)
-    code = np.asarray(idx.get_indexer(pd.Index(events["subject"].to_numpy()[rows])), np.int64)
+    code = np.asarray(idx.get_indexer(pd.Index(events["subject"][rows])), np.int64)
     cls = cls_all[rows]
     onset = _day_numbers(events["onset_date"])[rows]
     ref = _day_numbers(events["reference_date"])[rows]
@@ -679,8 +719,27 @@ def _to_dates(days: np.ndarray) -> np.ndarray:
     return out
 
 
-def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
-                  dates: np.ndarray, opts: CourseOptions, digest: str) -> pd.DataFrame:
+def _columns_of(events: pd.DataFrame) -> dict[str, np.ndarray]:
+    """An events table's columns as arrays (``events[c].to_numpy()``), for the functions that
+    read them."""
+    return {str(c): column_numpy(events, c) for c in events.columns}
+
+
+def _with_columns(columns: dict[str, Any], after: dict[str, tuple[str, Any]],
+                  before: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """``columns`` with new ones placed after / before the named ones."""
+    out: dict[str, Any] = {}
+    for c, v in columns.items():
+        if c in before:
+            out[before[c][0]] = before[c][1]
+        out[c] = v
+        if c in after:
+            out[after[c][0]] = after[c][1]
+    return out
+
+
+def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
+                   dates: np.ndarray, opts: CourseOptions, digest: str) -> dict[str, Any]:
     rows, esubj = res.event_rows()
     vs = vstart[esubj]
     etype = res.ev_type[rows]
@@ -712,7 +771,7 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
     for code, name in CLASS_NAMES.items():
         cls[etype == code] = name
     cls[is_cdi] = ""
-    out = frame_of({
+    return {
         "subject": np.asarray(subjects)[esubj],
         "event_n": event_n.astype(np.int64),
         "event_type": np.where(is_cdi, "CDI", "CDW").astype(object),
@@ -729,15 +788,14 @@ def _events_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
         "sustained_until_date": _to_dates(dates[vs + sust]),
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
-        "rule_set": opts.preset,
-        "options_digest": digest,
-    }, consolidate=True)
-    return out
+        "rule_set": np.full(len(rows), opts.preset, dtype=object),
+        "options_digest": np.full(len(rows), digest, dtype=object),
+    }
 
 
 def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
                        dates: np.ndarray, values: np.ndarray, dw: np.ndarray,
-                       opts: CourseOptions, events: pd.DataFrame) -> pd.DataFrame:
+                       opts: CourseOptions, events: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """A worsening present at the last assessment and part of no confirmed event (rules §2.3).
 
     The onset is the first visit of the final uninterrupted run of visits that meet the
@@ -765,17 +823,17 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     keep = worse(values[last], np.arange(len(s)))
     # not when the last visit belongs to a confirmed worsening from this reference: the last
     # CDW event of the subject, sustained to the last visit, from the reference's date
-    if len(events):
-        cdw = np.flatnonzero((events["event_type"] == "CDW").to_numpy())
+    if len(events["subject"]):
+        cdw = np.flatnonzero(events["event_type"] == "CDW")
         code = np.asarray(pd.Index(subjects).get_indexer(
-            pd.Index(events["subject"].to_numpy()[cdw])), np.int64)
+            pd.Index(events["subject"][cdw])), np.int64)
         last_cdw = np.full(n, -1, np.int64)
         np.maximum.at(last_cdw, code, cdw)
         e = last_cdw[s]
         has = e >= 0
         e = np.where(has, e, 0)
         ref_day = _day_numbers(events["reference_date"])[e]
-        to_last = events["sustained_to_last_visit"].to_numpy(bool)[e]
+        to_last = np.asarray(events["sustained_to_last_visit"], bool)[e]
         keep &= ~(has & to_last & (ref_day == dates[i_ref]))
     s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
     if not len(s):
@@ -812,19 +870,21 @@ _UNCONFIRMED_COLUMNS = ("subject", "onset_date", "onset_value", "reference_date"
                         "reference_value", "last_visit_date")
 
 
-def _summary_frame(events: pd.DataFrame, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
-                   dates: np.ndarray, res: Any, unconfirmed: pd.DataFrame) -> pd.DataFrame:
+def _summary_frame(events: Mapping[str, np.ndarray], subjects: Any, vstart: np.ndarray,
+                   vend: np.ndarray, dates: np.ndarray, res: Any, unconfirmed: pd.DataFrame
+                   ) -> pd.DataFrame:
     n = len(subjects)
     idx = pd.Index(subjects)
-    codes = idx.get_indexer(events["subject"]) if len(events) else np.zeros(0, np.int64)
+    n_events = len(events["subject"])
+    codes = idx.get_indexer(events["subject"]) if n_events else np.zeros(0, np.int64)
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[mask], minlength=n).astype(np.int64)
 
-    et = events["event_type"].to_numpy()
-    cl = events["cdw_class"].to_numpy()
+    et = events["event_type"]
+    cl = events["cdw_class"]
     seq = np.full(n, "", dtype=object)
-    if len(events):
+    if n_events:
         labels = np.where(et == "CDI", "CDI", cl).astype(str)
         labels = np.where(labels == "not_classified", "CDW", labels)
         starts = np.searchsorted(codes, np.arange(n))

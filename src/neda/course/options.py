@@ -7,6 +7,7 @@ are the rules' (section 10): preset ``mueller2023``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -43,6 +44,17 @@ CDI_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
 OUTCOME_DIRECTION = {"edss": 1, "t25fw": 1, "nhpt": 1, "sdmt": -1}
 
 Window = tuple[float | None, float | None]
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes it."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True)
@@ -277,6 +289,21 @@ class CourseOptions(Options):
     # ---------------------------------------------------------------- provenance
     def as_dict(self) -> dict[str, Any]:
         """Every option value (JSON-friendly): the provenance stored with each result."""
+        return _json_copy(self._values()[0])
+
+    def _values(self) -> tuple[dict[str, Any], str]:
+        """:meth:`as_dict` and its JSON text, made once per options object (kept in the
+        object: a frozen dataclass never changes, and a course asks for them several times).
+        Kept per object, not per equal options: ``1`` and ``1.0`` compare equal but are
+        written differently."""
+        cached = self.__dict__.get("_values_cache")
+        if cached is None:
+            values = self._as_dict()
+            cached = (values, json.dumps(values, sort_keys=True, default=str))
+            object.__setattr__(self, "_values_cache", cached)
+        return cached  # type: ignore[no-any-return]
+
+    def _as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
@@ -296,8 +323,7 @@ class CourseOptions(Options):
 
     def digest(self) -> str:
         """Short stable fingerprint of every option value."""
-        blob = json.dumps(self.as_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return hashlib.sha256(self._values()[1].encode()).hexdigest()[:12]
 
     def describe(self, relapses: Any = None, relapse_data: str = "given") -> str:
         """The methods paragraph a paper needs, written from the option values.

@@ -485,3 +485,31 @@ def index_positions(subjects: pd.Index, values: Any) -> np.ndarray:
     codes = _one_subject_codes(subjects, values)
     return (codes if codes is not None
             else np.asarray(subjects.get_indexer(pd.Index(values)), np.int64))
+
+
+def cummax_by_code(code: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``pd.Series(values).groupby(code).cummax().to_numpy()`` for rows sorted by ``code``,
+    by numpy (pandas' groupby costs about 0.3 ms even on one patient's rows): one subject is
+    one running maximum; several are offset by 2**32 per code, so one running maximum stays
+    within each code (exact for whole day numbers below 2**31). Anything else (NaN, other
+    values) goes through pandas."""
+    code = np.asarray(code)
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and len(code):
+        if code[0] == code[-1]:  # one subject (a clinic screen)
+            if not np.isnan(values).any():
+                return np.maximum.accumulate(values)
+        elif (np.isfinite(values).all() and np.abs(values).max() < 2.0 ** 31
+              and code.min() >= 0 and code.max() < 2 ** 20
+              and (values == np.round(values)).all()):
+            offset = code.astype(np.float64) * 2.0 ** 32
+            return np.asarray(np.maximum.accumulate(values + offset) - offset)
+    return np.asarray(pd.Series(values).groupby(code).cummax().to_numpy())
+
+
+def column_floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy(np.float64)`` without building the Series (see :func:`column`)."""
+    values = column(frame, name)
+    if isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray(values.to_numpy(np.float64))

@@ -35,6 +35,9 @@ from ..options import Options, option
 from ._common import (
     DayIndex,
     bare,
+    column_floats,
+    column_numpy,
+    cummax_by_code,
     day_dates,
     provenance,
     provenance_frame,
@@ -192,6 +195,15 @@ def _tri(true_mask: Any, false_mask: Any) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(t, ~(t | f))
 
 
+def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
+    """``pd.array(values, dtype="boolean")`` of an object array of True / False / None, made
+    as pandas makes it (a mask of the missing, the others as flags) without its checks."""
+    missing = np.asarray(pd.isna(values), bool)
+    flags = np.zeros(len(values), bool)
+    flags[~missing] = values[~missing].astype(bool)
+    return pd.arrays.BooleanArray(flags, missing)
+
+
 def _normalise_course(value: Any) -> tuple[str | None, bool]:
     """(course, legacy_prms) from free text; unknown text raises."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -224,15 +236,19 @@ class _Windows:
 
     def codes(self, values: Any) -> np.ndarray:
         """Code of each subject identifier of another table (-1: no window)."""
+        if (len(self.subjects) == 1 and isinstance(values, np.ndarray)
+                and self.subjects.dtype.kind in "iu" and values.dtype == self.subjects.dtype):
+            # one subject with integer identifiers (a clinic screen): the lookup is an equality
+            return np.where(values == self.subjects[0], 0, -1).astype(np.int64)
         return np.asarray(self.subjects.get_indexer(pd.Index(values)), np.int64)
 
 
 def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions) -> _Windows:
     if windows is None:
         # one window per subject, ending at its last visit (subjects in order of appearance)
-        day = _days(vis["date"])
+        day = _days(column_numpy(vis, "date"))
         ok = ~np.isnan(day)
-        codes, subjects = pd.factorize(vis[vsubj].to_numpy()[ok], sort=False)
+        codes, subjects = pd.factorize(column_numpy(vis, vsubj)[ok], sort=False)
         last = np.full(len(subjects), -np.inf)
         np.maximum.at(last, codes[codes >= 0], day[ok][codes >= 0])
         subject = np.asarray(subjects)
@@ -336,11 +352,12 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
     if res is None:
         ed = vis[[vsubj, "date", "edss"]].dropna(subset=["edss"])
         res = confirmed_events(ed, relapses, eng, ascertainment=ascertainment)
-    ev = bare(res.events)
-    cdw = (ev["event_type"] == "CDW").to_numpy()
-    cls = ev["cdw_class"].to_numpy()[cdw]
-    wi, ei = DayIndex.of(w.codes(ev["subject"].to_numpy()[cdw]),
-                         _days(ev["onset_date"])[cdw]).pairs(w.code, w.w0, w.w1)
+    # columns read as arrays (no Series per column)
+    ev = res.events
+    cdw = column_numpy(ev, "event_type") == "CDW"
+    cls = column_numpy(ev, "cdw_class")[cdw]
+    wi, ei = DayIndex.of(w.codes(column_numpy(ev, "subject")[cdw]),
+                         _days(column_numpy(ev, "onset_date"))[cdw]).pairs(w.code, w.w0, w.w1)
 
     def events_of(mask: np.ndarray) -> np.ndarray:
         return np.bincount(wi, weights=mask[ei], minlength=n).astype(np.int64)
@@ -348,13 +365,13 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
     n_pira = events_of(cls == "PIRA")
     n_unk = events_of(cls == "unknown")
     n_raw = events_of((cls == "RAW") | (cls == "undefined"))
-    un = bare(res.unconfirmed)
-    n_un = DayIndex.of(w.codes(un["subject"]),
-                       _days(un["onset_date"])).count(w.code, w.w0, w.w1)
+    un = res.unconfirmed
+    n_un = DayIndex.of(w.codes(column_numpy(un, "subject")),
+                       _days(column_numpy(un, "onset_date"))).count(w.code, w.w0, w.w1)
     k = opts.edss_edge_days
-    cols = bare(vis)
-    rated = ~np.isnan(cols["edss"].to_numpy(np.float64))
-    edss = DayIndex.of(w.codes(cols[vsubj].to_numpy()[rated]), _days(cols["date"])[rated])
+    rated = ~np.isnan(column_floats(vis, "edss"))
+    edss = DayIndex.of(w.codes(column_numpy(vis, vsubj)[rated]),
+                       _days(column_numpy(vis, "date"))[rated])
     s_ok = edss.count(w.code, w.w0 - k, w.w0 + k) > 0
     e_ok = edss.count(w.code, w.w1 - k, w.w1 + k) > 0
     vals = np.full(n, False, dtype=object)
@@ -443,7 +460,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     hygiene = as_hygiene(relapses, options=relapse_options)
     if course_result is not None:
         _check_course_result(course_result, opts, hygiene)
-    w = _windows(windows, bare(vis), vsubj, opts)
+    w = _windows(windows, vis, vsubj, opts)  # (reads the visits by column)
     n = len(w.subject)
     course_txt = _courses(w, courses)
     # each distinct text parsed once; missing values (code -1) take the last entry
@@ -509,7 +526,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         "window_end": day_dates(w.w1),
         "course": course,
         "activity": activity,
-        "active": pd.array(active, dtype="boolean"),
+        "active": _tri(is_active, not_active),  # = pd.array(active, dtype="boolean")
         "relapse_activity": rel_act,
         # a column of True / False / pd.NA objects, as it has always been
         "mri_activity": mri_a.mri.to_numpy(),
@@ -517,7 +534,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
         "relapses": counts["inside"].astype(np.int64),
         "scans": mri_a.scans.astype(np.int64),
         "progression": progression,
-        "progressing": pd.array(p_t, dtype="boolean"),
+        "progressing": _boolean(p_t),
         "progression_reason": p_why.astype(object),
         "pira_events": prog.pira.astype(np.int64),
         "descriptor": descriptor,
@@ -830,7 +847,7 @@ def _days_since_relapse(vcode: np.ndarray, vday: np.ndarray, rcode: np.ndarray,
     off = 10**6
     order = np.lexsort((ra, rcode))
     rc, a, b = rcode[order], ra[order], rb[order]
-    bmax = pd.Series(b).groupby(rc).cummax().to_numpy()
+    bmax = cummax_by_code(rc, b)
     rkey = rc.astype(np.int64) * 10**7 + (a.astype(np.int64) + off)
     vkey = vcode.astype(np.int64) * 10**7 + (vday.astype(np.int64) + off)
     pos = np.searchsorted(rkey, vkey, side="right") - 1
@@ -877,9 +894,10 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     vis.index = pd.RangeIndex(len(vis))
     vsubj = "subject"
     hygiene = as_hygiene(relapses, options=relapse_options)
-    all_subjects = pd.unique(vis[vsubj])
-    edss = vis["edss"].to_numpy(np.float64)
-    day = _days(vis["date"])
+    # columns read as arrays (a Series of each costs more than its use on one patient)
+    all_subjects = pd.unique(column_numpy(vis, vsubj))
+    edss = column_floats(vis, "edss")
+    day = _days(column_numpy(vis, "date"))
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
     eo = EdssOptions()
     for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
@@ -887,7 +905,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
             g, _m = parse_fs_column(vis, col, name, eo)
             fs[:, f] = np.where(g >= 0, g, np.nan)
     if "ambulation" in vis.columns:
-        fs[:, -1] = vis["ambulation"].to_numpy(np.float64)
+        fs[:, -1] = column_floats(vis, "ambulation")
     keep = ~np.isnan(edss) & ~np.isnan(day)
     if hygiene is not None:
         onsets = hygiene.onset_arrays()
@@ -897,7 +915,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     else:
         rel_subject, rel_a, rel_b = np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
         episodes = {"subject": np.zeros(0, dtype=object), "e0": np.zeros(0), "e1": np.zeros(0)}
-    subject_all = vis[vsubj].to_numpy()
+    subject_all = column_numpy(vis, vsubj)
     rows = np.flatnonzero(keep)
     if opts.exclude_pseudo_relapse_visits and len(episodes["e0"]):
         index = pd.Index(pd.unique(subject_all[rows]))

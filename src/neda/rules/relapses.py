@@ -41,6 +41,9 @@ from ..io._table import load_table
 from ..options import Options, option
 from ._common import (
     bare,
+    column,
+    column_numpy,
+    cummax_by_code,
     day_dates,
     day_numbers,
     frame_of,
@@ -312,12 +315,13 @@ class RelapseHygiene:
         c = self.relapses
         cached = self._derived.get("onsets")
         if cached is None or cached[0] is not c:  # a table replaced since: derive again
-            c = bare(c)
+            # columns read as arrays (no Series per column)
             arrays = {
-                "subject": c["subject"].to_numpy(),
-                "a": _day_of(c["onset_start"]), "b": _day_of(c["onset_end"]),
-                "last_b": _day_of(c["last_onset_end"]) if "last_onset_end" in c.columns
-                else _day_of(c["onset_end"]),
+                "subject": column_numpy(c, "subject"),
+                "a": _day_of(column_numpy(c, "onset_start")),
+                "b": _day_of(column_numpy(c, "onset_end")),
+                "last_b": _day_of(column_numpy(c, "last_onset_end" if "last_onset_end"
+                                               in c.columns else "onset_end")),
                 "objective": _flag_codes(c, "objective"),
                 "label": onset_labels(c),
             }
@@ -335,9 +339,9 @@ class RelapseHygiene:
         e = self.pseudo_episodes
         cached = self._derived.get("episodes")
         if cached is None or cached[0] is not e:
-            cols = bare(e)
-            arrays = {"subject": cols["subject"].to_numpy(),
-                      "e0": _day_of(cols["episode_start"]), "e1": _day_of(cols["episode_end"])}
+            arrays = {"subject": column_numpy(e, "subject"),
+                      "e0": _day_of(column_numpy(e, "episode_start")),
+                      "e1": _day_of(column_numpy(e, "episode_end"))}
             cached = (e, arrays)
             self._derived["episodes"] = cached
         return dict(cached[1])
@@ -391,9 +395,9 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     """Each relapse's onset in words, at its precision: ``2024-03-05``, ``2024-03``, ``2024``
     or ``between 2024-03-05 and 2024-03-20`` (a hygiene table: onset_start, onset_end,
     precision)."""
-    start = clean["onset_start"].to_numpy().astype("datetime64[D]")
-    end = clean["onset_end"].to_numpy().astype("datetime64[D]")
-    prec = clean["precision"].to_numpy(object)
+    start = column_numpy(clean, "onset_start").astype("datetime64[D]")
+    end = column_numpy(clean, "onset_end").astype("datetime64[D]")
+    prec = np.asarray(column_numpy(clean, "precision"), dtype=object)
     day = np.datetime_as_string(start, unit="D").astype(object)
     out = day.copy()
     month = prec == "month"
@@ -407,43 +411,36 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def tri_codes(values: pd.Series | None, n: int) -> np.ndarray:
-    """A validated yes/no column (pandas ``boolean``) as int8: 1 yes, 0 no, -1 unknown."""
+def tri_codes(values: Any, n: int) -> np.ndarray:
+    """A validated yes/no column (pandas ``boolean``; a Series or its array) as int8: 1 yes,
+    0 no, -1 unknown."""
     if values is None:
         return np.full(n, -1, np.int8)
-    arr = values.array
+    arr = values.array if isinstance(values, pd.Series) else values
     if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
         # not rebuilt from Python objects)
-        arr = pd.array(values.to_numpy(dtype=object), dtype="boolean")
+        arr = pd.array(np.asarray(arr, dtype=object), dtype="boolean")
     yes = arr.to_numpy(dtype=bool, na_value=False)  # numpy flags (np.where on the pandas
     # array would go through Python objects)
     out = np.where(np.asarray(arr.isna()), -1, np.where(yes, 1, 0)).astype(np.int8)
     return np.asarray(out)
 
 
-def _flag_codes(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return tri_codes(frame[column] if column in frame.columns else None, len(frame))
+def _flag_codes(frame: pd.DataFrame, name: str) -> np.ndarray:
+    # the column's array, not a Series of it (pandas would copy the table's attrs into it)
+    return tri_codes(column(frame, name) if name in frame.columns else None, len(frame))
 
 
 def _tri_values(codes: np.ndarray) -> np.ndarray:
     """Three-valued codes as the column values these tables have always had: bools, or
-    objects True / False / <NA> when one is unknown (``_tri_series(codes).to_numpy()``)."""
+    objects True / False / <NA> when one is unknown (what a pandas ``boolean`` array of them
+    gives with ``to_numpy()``)."""
     known = codes == 1
     if not (codes < 0).any():
         return known
     out = known.astype(object)
     out[codes < 0] = pd.NA
     return out
-
-
-def _tri_series(codes: np.ndarray) -> pd.Series:
-    out = pd.array(np.where(codes < 0, False, codes == 1), dtype="boolean")
-    out[codes < 0] = pd.NA
-    return pd.Series(out)
-
-
-def _dates(days: np.ndarray) -> pd.Series:
-    return pd.Series(day_dates(days))
 
 
 def _join(parts: list[np.ndarray], names: list[str]) -> np.ndarray:
@@ -481,17 +478,18 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                     read_options: ReadOptions | None = None) -> _Visits:
     """Visits (validated by :func:`neda.io.read_visits`) as sorted day-number arrays."""
     validated = is_validated(visits, "visits")
-    vis = bare(ensure_table(visits, "visits", _subject_option(read_options, subject),
-                            required=["edss"] if need_edss else []))
+    # columns are read as arrays below, so the table keeps its attrs (no bare view needed)
+    vis = ensure_table(visits, "visits", _subject_option(read_options, subject),
+                       required=["edss"] if need_edss else [])
     if not len(subjects) and validated:  # no relapse subject: no visit is kept (its cells
         # were parsed by the reader; any other table is still read through, for its errors)
         none, grades = np.zeros(0, np.int64), np.zeros(0, np.float64)
         return _Visits(code=none, day=none, key=none, edss=grades,
                        fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
-    day = _day_of(vis["date"])
-    code = subjects.get_indexer(pd.Index(vis["subject"]))
-    edss = (vis["edss"].to_numpy(np.float64) if "edss" in vis.columns
-            else np.full(len(vis), np.nan))
+    # columns read as arrays (a Series of each would cost more than the rule on one patient)
+    day = _day_of(column_numpy(vis, "date"))
+    code = subjects.get_indexer(pd.Index(column_numpy(vis, "subject")))
+    edss = (_floats(vis, "edss") if "edss" in vis.columns else np.full(len(vis), np.nan))
     fs: dict[str, np.ndarray] = {}
     for system in FS_SYSTEMS:
         fs[system] = _fs_grades(vis, f"fs_{system}", system)
@@ -509,11 +507,19 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                    fs={s: g[order] for s, g in fs.items()}, n_subjects=len(subjects))
 
 
-def _fs_grades(vis: pd.DataFrame, column: str, system: str) -> np.ndarray:
+def _floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy(np.float64)`` without building the Series."""
+    values = column(frame, name)
+    if isinstance(values, np.ndarray):
+        return np.asarray(values, dtype=np.float64)
+    return np.asarray(values.to_numpy(np.float64))
+
+
+def _fs_grades(vis: pd.DataFrame, name: str, system: str) -> np.ndarray:
     """Raw FS grades (float, NaN = not known) of a validated FS column (rules §1.2)."""
-    if column not in vis.columns:
+    if name not in vis.columns:
         return np.full(len(vis), np.nan)
-    codes, uniques = pd.factorize(vis[column], use_na_sentinel=True)
+    codes, uniques = pd.factorize(column_numpy(vis, name), use_na_sentinel=True)
     lut = np.full(len(uniques) + 1, np.nan)
     for i, v in enumerate(uniques):
         g = parse_fs_grade(v, system).grade
@@ -567,7 +573,7 @@ def _covered(vis: _Visits, code: np.ndarray, start: np.ndarray, end: np.ndarray)
         return np.zeros(len(vis.day), bool)
     order = np.lexsort((start, code))
     c, s, e = code[order], start[order], end[order]
-    run_max = pd.Series(e).groupby(c).cummax().to_numpy()
+    run_max = cummax_by_code(c, e)
     idx = np.searchsorted(_key(c, s), vis.key, side="right") - 1
     ok = idx >= 0
     hit = np.zeros(len(vis.day), bool)
@@ -718,14 +724,16 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
-    src = (rel["source_row"].to_numpy() if "source_row" in rel.columns
+    # columns read as arrays, not Series (each Series costs more than its use here)
+    src = (column_numpy(rel, "source_row") if "source_row" in rel.columns
            else np.arange(n, dtype=np.int64))
-    a = _day_of(rel["date"])
-    b = _day_of(rel["date_end"])
-    prec = pd.Index(PRECISIONS).get_indexer(pd.Index(rel["precision"])).astype(np.int8)
-    resolved = (_day_of(rel["resolved_date"]) if "resolved_date" in rel.columns
+    a = _day_of(column_numpy(rel, "date"))
+    b = _day_of(column_numpy(rel, "date_end"))
+    prec = pd.Index(PRECISIONS).get_indexer(
+        pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
+    resolved = (_day_of(column_numpy(rel, "resolved_date")) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
-    duration = (rel["duration_hours"].to_numpy(np.float64) if "duration_hours" in rel.columns
+    duration = (_floats(rel, "duration_hours") if "duration_hours" in rel.columns
                 else np.full(n, np.nan))
     pseudo_codes = np.maximum.reduce([_flag_codes(rel, c) for c in ("pseudo", "fever",
                                                                     "infection")])
@@ -733,7 +741,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     parox = _flag_codes(rel, "paroxysmal") == 1
     objective_in = _flag_codes(rel, "objective")
 
-    codes_f, subjects = pd.factorize(rel[subj], sort=False)
+    codes_f, subjects = pd.factorize(column(rel, subj), sort=False)
     subjects = pd.Index(subjects)
     code = codes_f.astype(np.int64)
 
@@ -784,14 +792,14 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
 
     kept = surv[~folded]  # input positions of counted relapses, in (subject, onset) order
     front, rest, obj = _clean_table(rel, subj, kept, surv, anchor_row, a, b, prec, resolved,
-                                    is_pseudo, objective_in, unc_rows, opts, src)
+                                    is_pseudo, objective_in, unc_rows, opts, src, code)
 
     # ---- pseudo-relapse episodes (removed ones only) ----
     pe = np.flatnonzero(reason == "pseudo_relapse_fever_infection")
     no_end = np.isnan(resolved[pe])
     ep_end = np.where(no_end, b[pe] + opts.pseudo_episode_days - 1, resolved[pe])
     episodes = frame_of({
-        "row": src[pe], subj: rel[subj].to_numpy()[pe],
+        "row": src[pe], subj: column_numpy(rel, subj)[pe],
         "episode_start": day_dates(a[pe]), "episode_end": day_dates(ep_end),
         "end_source": np.where(no_end, "default_days", "resolved_date").astype(object),
     }, consolidate=True)
@@ -815,6 +823,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         in_fu = np.where(inside, 1, np.where(out, 0, -1)).astype(np.int8)
         partly = ~inside & ~out & ~np.isnan(s)
     source = np.where(obj >= 0, "clinician", "none").astype(object)
+    anchors = None
     if vis is not None and (obj < 0).any():
         nxt = _next_start(kc, ka)
         anchors = _anchors(vis, kc, ka, kb, nxt, (code[pe], a[pe], ep_end), opts, None)
@@ -836,8 +845,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
 
     removed_pos = np.flatnonzero(reason != "")
     removed = {
-        "row": src[removed_pos], subj: rel[subj].to_numpy()[removed_pos],
-        "date": rel["date"].to_numpy()[removed_pos],
+        "row": src[removed_pos], subj: column_numpy(rel, subj)[removed_pos],
+        "date": column_numpy(rel, "date")[removed_pos],
         "onset_start": day_dates(a[removed_pos]),
         "onset_end": day_dates(b[removed_pos]),
         "precision": np.array(PRECISIONS, dtype=object)[prec[removed_pos]],
@@ -846,15 +855,21 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         "detail": detail[removed_pos],
     }
     record = provenance(opts.rule_set, opts, SOURCE)
-    return RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
-                          removed=provenance_frame(removed, record),
-                          pseudo_episodes=episodes, options=opts, provenance=record)
+    result = RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
+                            removed=provenance_frame(removed, record),
+                            pseudo_episodes=episodes, options=opts, provenance=record)
+    if vis is not None and is_validated(visits, "visits"):
+        _remember_visits(result, visits, subjects, vis, (code[pe], a[pe], ep_end), anchors)
+    return result
 
 
 def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
     """Source row labels at ``positions`` (-1 = none: <NA>), Int64 when the labels are
     integers."""
     has = positions >= 0
+    if src.dtype == np.int64:  # as below, the Int64 array made directly
+        return pd.arrays.IntegerArray(np.where(has, src[np.where(has, positions, 0)], 0),
+                                      ~has)
     if src.dtype.kind in "iu":
         out = pd.array(np.where(has, src[np.where(has, positions, 0)], 0), dtype="Int64")
         out[~has] = pd.NA
@@ -962,14 +977,14 @@ def _clinician_severity(rel: pd.DataFrame) -> np.ndarray:
     """Clinician labels (validated by the reader: mild / moderate / severe) or None."""
     if "severity" not in rel.columns:
         return np.full(len(rel), None, dtype=object)
-    return np.asarray(rel["severity"].to_numpy(object), dtype=object)
+    return np.asarray(column_numpy(rel, "severity"), dtype=object)
 
 
 def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarray,
                  anchor_row: np.ndarray, a: np.ndarray, b: np.ndarray, prec: np.ndarray,
                  resolved: np.ndarray, is_pseudo: np.ndarray, objective_in: np.ndarray,
-                 uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray
-                 ) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
+                 uncertain: np.ndarray, opts: RelapseOptions, src: np.ndarray,
+                 code: np.ndarray) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """One row per counted relapse: its first onset's row, with the union of the merged rows
     (latest end date, any treatment, worst clinician severity, united symptoms / FS; spec
     3.1). Returns the columns of :data:`CLEAN_COLUMNS` up to ``pseudo``, the other input
@@ -987,7 +1002,7 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
         return np.where(np.isneginf(out), np.nan, out)
 
     # the other input columns, at the first row of each relapse
-    rest = {c: _rows_of(rel[c], kept) for c in rel.columns
+    rest = {c: _column_rows(rel, c, kept) for c in rel.columns
             if c not in (subj, "subject", "date", "date_end", "source_row")
             and c not in CLEAN_COLUMNS}
     def group_any(codes: np.ndarray) -> np.ndarray:
@@ -1021,10 +1036,10 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     order = np.lexsort((surv, grp))
     for g, row in zip(grp[order].tolist(), surv[order].tolist(), strict=True):
         rows_text[g] = f"{rows_text[g]};{src[row]}" if rows_text[g] else str(src[row])
-    kcode = pd.factorize(rel[subj])[0][kept]
+    kcode = code[kept]  # the subject codes (pd.factorize of the subject column)
     flagged = group_max(is_pseudo) > 0
     front = {
-        subj: rel[subj].to_numpy()[kept],
+        subj: column_numpy(rel, subj)[kept],
         "relapse_n": _numbers_within(kcode),
         "onset_start": day_dates(a[kept]),
         "onset_end": day_dates(b[kept]),
@@ -1038,6 +1053,12 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
                                                                                       bool),
     }
     return front, rest, group_any(objective_in)
+
+
+def _column_rows(frame: pd.DataFrame, name: str, rows: np.ndarray) -> Any:
+    """``_rows_of(frame[name], rows)`` without building the Series."""
+    values = column(frame, name)
+    return values[rows] if isinstance(values, np.ndarray) else values.take(rows)
 
 
 def _rows_of(column: pd.Series, rows: np.ndarray) -> Any:
@@ -1113,6 +1134,43 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
     return _new_context(relapses, visits, options, subject)
 
 
+# The visits as relapse hygiene last prepared them (with its pseudo-relapse episodes and, when
+# it looked for objective confirmation, its anchors), held weakly with that hygiene and
+# visits table: severity and recovery of the same hygiene and visits read the same arrays
+# (about a third of a one-patient recovery call). Let go with the hygiene.
+_HYGIENE_VISITS: list[Any] = []
+
+
+def _remember_visits(hygiene: RelapseHygiene, visits: Any, subjects: pd.Index, vis: _Visits,
+                     episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     anchors: _Anchors | None) -> None:
+    try:
+        _HYGIENE_VISITS[:] = [weakref.ref(hygiene, _forget_visits), weakref.ref(visits),
+                              subjects, vis, episodes, anchors]
+    except TypeError:  # visits that cannot be referred to weakly: not kept
+        _HYGIENE_VISITS.clear()
+
+
+def _forget_visits(ref: Any) -> None:
+    if _HYGIENE_VISITS and _HYGIENE_VISITS[0] is ref:
+        _HYGIENE_VISITS.clear()
+
+
+def _hygiene_visits(hyg: RelapseHygiene, visits: Any, subjects: pd.Index
+                    ) -> tuple[_Visits, tuple[np.ndarray, np.ndarray, np.ndarray],
+                               _Anchors | None] | None:
+    """The visit arrays, episodes and anchors hygiene made of these visits for these relapse
+    subjects (the same codes), or None. Visits without an ``edss`` column are not reused
+    (preparing them again raises the error that names it)."""
+    if not _HYGIENE_VISITS:
+        return None
+    hyg_ref, vis_ref, known, vis, episodes, anchors = _HYGIENE_VISITS
+    if (hyg_ref() is not hyg or vis_ref() is not visits or "edss" not in visits.columns
+            or known.dtype != subjects.dtype or not known.equals(subjects)):
+        return None
+    return vis, episodes, anchors
+
+
 def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
                  subject: str | None) -> _Context:
     if isinstance(relapses, RelapseHygiene):
@@ -1121,18 +1179,27 @@ def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
     else:
         opts = options or RelapseOptions()
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
-    clean = bare(hyg.relapses)
+    clean = hyg.relapses  # read by column (never a Series, which would copy its attrs)
     subj = str(clean.columns[0])
-    subjects = pd.Index(pd.unique(clean[subj]))
-    code = subjects.get_indexer(pd.Index(clean[subj])).astype(np.int64)
-    a = _day_of(clean["onset_start"])
-    b = _day_of(clean["onset_end"])
+    # codes in order of first appearance (as pd.unique, then the position of each)
+    codes, uniques = pd.factorize(column_numpy(clean, subj))
+    subjects = pd.Index(uniques)
+    code = codes.astype(np.int64)
+    onsets = hyg.onset_arrays() if subj == "subject" else None
+    a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
+    b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
     nxt = _next_start(code, a)
-    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
-    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
+    known = _hygiene_visits(hyg, visits, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
-        designated = _day_of(clean["relapse_visit_date"])
+        designated = _day_of(column_numpy(clean, "relapse_visit_date"))
+    if known is not None:
+        vis, episodes, anchors = known
+        if anchors is None or designated is not None or opts != hyg.options:
+            anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
+        return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
+    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
+    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
     anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
     return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
 
@@ -1143,7 +1210,8 @@ def _day_of(values: pd.Series) -> np.ndarray:
 
 def _id_columns(ctx: _Context) -> dict[str, Any]:
     """The identifying columns of each counted relapse, as arrays."""
-    return {c: _rows_of(ctx.clean[c], np.arange(len(ctx.clean)))
+    rows = np.arange(len(ctx.clean))
+    return {c: _column_rows(ctx.clean, c, rows)
             for c in (ctx.subject, "relapse_n", "onset_start", "onset_end", "precision")}
 
 
@@ -1169,9 +1237,9 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     e_pre, e_peak = _take(vis.edss, anc.pre), _take(vis.edss, anc.peak)
     vday = vis.day.astype(float)
     out["edss_pre"] = e_pre
-    out["edss_pre_date"] = _dates(_take(vday, anc.pre)).to_numpy()
+    out["edss_pre_date"] = day_dates(_take(vday, anc.pre))
     out["edss_peak"] = e_peak
-    out["edss_peak_date"] = _dates(_take(vday, anc.peak)).to_numpy()
+    out["edss_peak_date"] = day_dates(_take(vday, anc.peak))
     delta = e_peak - e_pre
     out["edss_change"] = delta
     for s in FS_SYSTEMS:
@@ -1182,10 +1250,10 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     tri = {}
     for col in ("hospitalised", "plex", "steroids"):
         tri[col] = _flag_codes(clean, col)
-        out[col] = _tri_series(tri[col]).to_numpy()
+        out[col] = _tri_values(tri[col])
     stack = np.stack([tri["hospitalised"], tri["plex"], tri["steroids"]])
     proxy = np.where((stack == 1).any(axis=0), 1, np.where((stack == 0).all(axis=0), 0, -1))
-    out["treatment_proxy"] = _tri_series(proxy.astype(np.int8)).to_numpy()
+    out["treatment_proxy"] = _tri_values(proxy.astype(np.int8))
     label = np.full(len(clean), "unknown", dtype=object)
     why = np.full(len(clean), "", dtype=object)
     if opts.severity_scheme == "edss_delta":
@@ -1253,8 +1321,9 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     for name, idx in (("pre", anc.pre), ("peak", anc.peak), ("post", anc.post)):
         values[name] = _take(vis.edss, idx)
         d = _take(vday, idx)
-        lag = pd.array(np.where(np.isnan(d), 0, d - a).astype(np.int64), dtype="Int64")
-        lag[np.isnan(d)] = pd.NA
+        # as pd.array(..., dtype="Int64") with <NA> set where no visit, made directly
+        lag = pd.arrays.IntegerArray(np.where(np.isnan(d), 0, d - a).astype(np.int64),
+                                     np.isnan(d))
         out[f"edss_{name}"] = values[name]
         out[f"edss_{name}_date"] = day_dates(d)
         out[f"edss_{name}_lag_days"] = lag
@@ -1296,8 +1365,8 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["recovery_fraction_raw"] = raw
     clipped = np.where(defined, (above | below).astype(np.int8), -1).astype(np.int8)
     out["fraction_clipped"] = _tri_values(clipped)
-    out["flags"] = _join([a != b, ctx.clean["merge_uncertain"].to_numpy(bool), no_rise, above,
-                          below, cut],
+    out["flags"] = _join([a != b, np.asarray(column_numpy(ctx.clean, "merge_uncertain"), bool),
+                          no_rise, above, below, cut],
                          ["imprecise_onset", "merge_uncertain", "no_edss_increase",
                           "post_below_pre", "post_above_peak", "post_window_cut_by_next_relapse"])
     return provenance_frame(out, provenance(opts.rule_set, opts, SOURCE))
@@ -1325,8 +1394,9 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     good = vis.edss[vi] <= e_pre[ri]
     new_rel = np.ones(len(ri), bool)
     new_rel[1:] = ri[1:] != ri[:-1]
-    run = np.cumsum(~good | new_rel)
-    run_start = pd.Series(np.where(good, day, np.inf)).groupby(run).transform("min").to_numpy()
+    run = np.cumsum(~good | new_rel)  # 1, 2, ...: rows of a run are consecutive
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+    run_start = np.minimum.reduceat(np.where(good, day, np.inf), starts)[run - 1]
     hit = good & (day - run_start >= opts.confirm_days)
     first = _pick(ri[hit], np.flatnonzero(hit), day[hit], np.zeros(int(hit.sum())), n)
     yes = first >= 0
