@@ -23,7 +23,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, column, column_numpy, empty_table, frame_of
+from .rules._common import bare, column, column_numpy, copy_of, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -119,7 +119,9 @@ class CourseSummary:
         def rows(df: pd.DataFrame) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
             keep = np.flatnonzero(column_numpy(df, "subject") == s)
-            out = df.copy() if len(keep) == len(df) else df.take(keep)
+            if len(keep) == len(df):  # a one-patient summary's tables: copied, as pandas would
+                return copy_of(df, pd.RangeIndex(len(df)))
+            out = df.take(keep)
             out.index = pd.RangeIndex(len(out))
             return out
 

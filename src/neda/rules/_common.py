@@ -223,6 +223,63 @@ def column_numpy(frame: pd.DataFrame, name: str) -> Any:
     return np.asarray(v) if isinstance(v.dtype, np.dtype) else v.to_numpy()
 
 
+def copy_of(frame: pd.DataFrame, index: Any = None) -> pd.DataFrame:
+    """``frame.copy()`` (``index``: with that index instead of the frame's, an Index of its
+    length), as pandas makes it: every column copied, the columns of one numpy type in one
+    block (in column order), ``attrs`` deep-copied. Without pandas' steps per block and its
+    ``copy.deepcopy`` of the attrs: a patient's summary copies seven tables of up to 30
+    columns, 0.05-0.3 ms each in pandas."""
+    mgr: Any = getattr(frame, "_mgr", None)
+    if (not _FAST_FRAME or type(frame) is not pd.DataFrame or type(mgr) is not _BlockManager
+            or not frame.flags.allows_duplicate_labels):
+        return _pandas_copy(frame, index)
+    by_type: dict[Any, list[Any]] = {}
+    blocks: list[Any] = []
+    for blk in mgr.blocks:
+        values = blk.values
+        if type(values) is np.ndarray or (type(values) in _DATE_TYPES and values.ndim == 2):
+            by_type.setdefault(values.dtype, []).append(blk)
+        elif values.ndim == 1:  # a pandas array (Int64, boolean, category): its own block
+            blocks.append(blk)
+        else:  # pragma: no cover - another block layout (dates with a time zone): pandas'
+            return _pandas_copy(frame, index)
+    # pandas' order (as its consolidation leaves it): pandas arrays, then by type name
+    new = [type(b)(b.values.copy(), ndim=2, placement=b._mgr_locs)
+           for b in sorted(blocks, key=lambda b: str(b.dtype))]
+    for dtype, group in sorted(by_type.items(), key=lambda kv: _type_name(kv[0])):
+        raw = [b.values if type(b.values) is np.ndarray else b.values._ndarray for b in group]
+        if len(group) == 1:
+            data, placement = raw[0].copy(), group[0]._mgr_locs
+        else:  # stacked in column order, as pandas merges blocks
+            locs = np.concatenate([b.mgr_locs.as_array for b in group])
+            order = np.argsort(locs)
+            data, placement = np.concatenate(raw)[order], _BlockPlacement(locs[order])
+        if dtype.kind in "mM":  # wrapped as pandas would, without its checks (see frame_of)
+            new.append(_internals.DatetimeLikeBlock(
+                _DATE_ARRAYS[dtype.kind]._simple_new(data, dtype=dtype), ndim=2,
+                placement=placement))
+        else:
+            new.append(_internals.NumpyBlock(data, ndim=2, placement=placement))
+    axes = [frame.columns.view(), frame.index.view() if index is None else index]
+    out = pd.DataFrame._from_mgr(  # type: ignore[attr-defined]
+        _BlockManager(tuple(new), axes, verify_integrity=False), axes=axes)
+    if frame.attrs:
+        out.attrs = _plain_copy(frame.attrs)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _type_name(dtype: np.dtype) -> str:
+    return dtype.name  # numpy works the name out in Python each time
+
+
+def _pandas_copy(frame: pd.DataFrame, index: Any = None) -> pd.DataFrame:
+    out = frame.copy()
+    if index is not None:
+        out.index = index
+    return out
+
+
 def empty_table(*columns: str) -> pd.DataFrame:
     """``pd.DataFrame(columns=[...])`` (no columns: ``pd.DataFrame()``) as a copy of one built
     once: pandas takes most of a millisecond to build an empty frame with named columns."""
@@ -278,6 +335,7 @@ _NS_DATES = (np.dtype("datetime64[ns]"), np.dtype("timedelta64[ns]"))
 _STRING_DTYPE: Any = getattr(importlib.import_module("pandas._config"), "using_string_dtype",
                              None)
 _DATE_ARRAYS: Any = {"M": pd.arrays.DatetimeArray, "m": pd.arrays.TimedeltaArray}
+_DATE_TYPES = (pd.arrays.DatetimeArray, pd.arrays.TimedeltaArray)
 
 
 def frame_of(columns: dict[str, Any], consolidate: bool = False, infer_dates: bool = True

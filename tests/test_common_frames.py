@@ -1,0 +1,62 @@
+"""The table helpers of ``neda.rules._common`` that stand in for pandas' own steps give pandas'
+tables: ``copy_of`` is ``DataFrame.copy()``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neda.rules._common import copy_of, frame_of
+
+
+def _tables() -> list[pd.DataFrame]:
+    n = 4
+    mixed = frame_of({  # one block per column, as the rules build their tables
+        "subject": np.arange(n), "edss": np.array([1.0, np.nan, 2.5, 3.0]),
+        "date": np.array(["2020-01-01", "NaT", "2021-03-04", "2022-05-06"], "datetime64[ns]"),
+        "flag": np.array([True, False, True, False]), "text": np.array(["a", None, "c", "d"],
+                                                                       dtype=object),
+        "gap": np.array([1, 2, 3, 4], "timedelta64[ns]"),
+        "count": pd.array([1, None, 2, 3], dtype="Int64"),
+        "status": pd.array([True, None, False, True], dtype="boolean"),
+        "edss_2": np.array([0.5, 1.0, 1.5, 2.0]), "date_2": np.array(["2020-01-01"] * n,
+                                                                     "datetime64[ns]"),
+        "kind": pd.Categorical(["x", "y", "x", "y"]),
+    })
+    mixed.attrs["provenance"] = {"rule_set": "test", "options": {"window": [1, 2], "x": None}}
+    tz = pd.DataFrame({"at": pd.date_range("2020-01-01", periods=3, tz="UTC"), "v": [1, 2, 3]})
+    shifted = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}, index=[7, 9])
+    inserted = pd.DataFrame({"a": [1.0, 2.0], "c": [3.0, 4.0]})
+    inserted.insert(1, "b", [5, 6])  # blocks out of column order
+    inserted.insert(0, "z", [7.0, 8.0])
+    return [mixed, tz, shifted, inserted, pd.DataFrame({"a": np.arange(0)}), pd.DataFrame(),
+            pd.DataFrame(index=[1, 2])]
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_copy_of_is_pandas_copy(frame: pd.DataFrame) -> None:
+    expected, got = frame.copy(), copy_of(frame)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes)
+    assert type(got.index) is type(expected.index) and got.index.equals(expected.index)
+    assert got.attrs == frame.attrs
+    if frame.attrs:  # the attrs copied too (an edit of the copy's provenance stays there)
+        got.attrs["provenance"]["options"]["window"].append(3)
+        assert frame.attrs["provenance"]["options"]["window"] == [1, 2]
+    assert got._mgr.nblocks == expected._mgr.nblocks  # one block per numpy type
+    for i in range(len(frame.columns)):  # never the frame's memory
+        a, b = got.iloc[:, i].array, frame.iloc[:, i].array
+        if isinstance(a, pd.arrays.NumpyExtensionArray | pd.arrays.DatetimeArray):
+            assert not np.shares_memory(np.asarray(a), np.asarray(b))
+    if len(frame) and len(frame.columns):
+        got.iloc[0, 0] = got.iloc[1, 0]
+        pd.testing.assert_frame_equal(frame, expected)  # the original unchanged
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_copy_of_with_new_row_numbers(frame: pd.DataFrame) -> None:
+    index = pd.RangeIndex(len(frame))
+    expected = frame.copy()
+    expected.index = index
+    got = copy_of(frame, index)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert type(got.index) is pd.RangeIndex
