@@ -60,3 +60,27 @@ def test_copy_of_with_new_row_numbers(frame: pd.DataFrame) -> None:
     got = copy_of(frame, index)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert type(got.index) is pd.RangeIndex
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_bare_is_the_same_table_without_attrs(frame: pd.DataFrame) -> None:
+    """``bare`` is pandas' shallow copy: the same columns (the same memory), no attrs; a
+    column added to it, even in front, leaves the frame as it was."""
+    from neda.rules._common import bare
+
+    before = frame.copy()
+    got = bare(frame)
+    pd.testing.assert_frame_equal(got, pd.DataFrame(frame, copy=False), check_exact=True)
+    assert got.attrs == {} and frame.attrs == before.attrs
+    for i in range(len(frame.columns)):
+        a, b = got.iloc[:, i].array, frame.iloc[:, i].array
+        if isinstance(a, pd.arrays.NumpyExtensionArray) and len(a):
+            assert np.shares_memory(np.asarray(a), np.asarray(b))
+    got.insert(0, "added_in_front", 1)
+    got["added_at_the_end"] = 2
+    assert "added_in_front" not in frame.columns
+    # read by column, by row and copied (pandas reads each block's column positions)
+    pd.testing.assert_frame_equal(frame, before, check_exact=True)
+    pd.testing.assert_frame_equal(frame.copy(), before, check_exact=True)
+    if len(frame):
+        pd.testing.assert_series_equal(frame.iloc[0], before.iloc[0], check_exact=True)
