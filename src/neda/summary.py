@@ -387,7 +387,22 @@ def _take(values: Any, pos: np.ndarray) -> Any:
 
 def _positions(subjects: pd.Index, values: Any) -> np.ndarray:
     """Position of each identifier of ``values`` in ``subjects`` (-1: not there)."""
+    one = _one_kind(subjects, values)
+    if one is not None and len(subjects) == 1:  # one patient (the clinic's call): compared
+        return np.where(one == subjects[0], 0, -1).astype(np.int64)
     return np.asarray(subjects.get_indexer(pd.Index(values)), np.int64)
+
+
+def _one_kind(subjects: Any, values: Any) -> np.ndarray | None:
+    """``values`` as a numpy array when it and ``subjects`` hold identifiers numpy compares as
+    pandas' hash tables do: both integers, or both Python objects (``==`` per value); else
+    None (then pandas' look-up: numbers against text are compared by pandas' rules)."""
+    arr = (values.to_numpy() if isinstance(values, pd.Index | pd.Series)
+           and isinstance(values.dtype, np.dtype) else values)
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1:
+        return None
+    kinds = arr.dtype.kind + getattr(subjects, "dtype", np.dtype("V")).kind
+    return arr if kinds in ("ii", "iu", "ui", "uu", "OO") else None
 
 
 def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -565,6 +580,13 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
                     ) -> np.ndarray:
     """Row of ``table`` with the same (subject, number) as each row (-1: none); the table's
     pairs are unique (epochs, relapses)."""
+    table_ids = _one_kind(np.asarray(subject), table_subject)
+    if table_ids is not None and len(table_ids) * len(subject) <= 4096:
+        # a few rows (one patient's): every pair compared, not hashed; the first match
+        same = ((np.asarray(subject)[:, None] == table_ids[None, :])
+                & (np.asarray(number, np.int64)[:, None]
+                   == np.asarray(table_number, np.int64)[None, :]))
+        return np.where(same.any(axis=1), same.argmax(axis=1), -1).astype(np.int64)
     index = pd.Index(pd.unique(np.asarray(table_subject)))
     left = _positions(index, subject)
     right = _positions(index, table_subject)
