@@ -368,6 +368,14 @@ def frame_of(columns: dict[str, Any], consolidate: bool = False, infer_dates: bo
     values: list[Any] = []
     n = None
     for v in columns.values():
+        if type(v) is np.ndarray and v.ndim == 1:  # most columns: checked first
+            if n is None:
+                n = len(v)
+            elif len(v) != n:
+                n = -1
+                break
+            values.append(v)
+            continue
         if isinstance(v, pd.Series):  # a column with the default row numbers: its values
             if not (isinstance(v.index, pd.RangeIndex) and v.index.start == 0
                     and v.index.step == 1):
@@ -397,6 +405,14 @@ def frame_of(columns: dict[str, Any], consolidate: bool = False, infer_dates: bo
     index = pd.RangeIndex(n)
     arrays: list[Any] = []
     for v in values:
+        if type(v) is np.ndarray:  # most columns: numbers and flags as they are
+            kind = v.dtype.kind
+            if kind in "biufc":
+                arrays.append(v)
+                continue
+            if kind == "O" and not infer_dates:
+                arrays.append(v if consolidate or v.flags.owndata else v.copy())
+                continue
         if isinstance(v, np.ndarray) and v.dtype in _NS_DATES and not consolidate:
             # wrapped as pandas' block would (``_from_sequence``, about 10 µs a column, only
             # checks what a nanosecond array already is): the same array, no copy
