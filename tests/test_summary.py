@@ -235,3 +235,18 @@ def test_take_fills_missing_rows_as_pandas() -> None:
                 assert [type(x) for x in got.tolist()] == [type(x) for x in expected.tolist()]
             else:
                 pd.testing.assert_extension_array_equal(got, expected)
+
+
+def test_dates_of_a_record_as_a_row_gives_them() -> None:
+    # the dates of the patient's records are written by numpy at once: the text _num writes
+    # of each cell (a Timestamp's strftime), None for a missing date
+    import numpy as np
+
+    from neda.summary import _cells, _num
+
+    days = np.array(["1677-09-22", "NaT", "2020-02-29", "2262-04-11", "1999-12-31T23:59"],
+                    dtype="datetime64[ns]")
+    for values in (pd.array(days), np.array([1.5, np.nan]), days.astype("datetime64[s]"),
+                   pd.array([True, None], dtype="boolean")):
+        assert [_num(x) for x in _cells(values)] == [_num(x) for x in values.tolist()]
+    assert _cells(pd.array(days))[:3] == ["1677-09-22", None, "2020-02-29"]

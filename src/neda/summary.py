@@ -742,9 +742,24 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    values = [column(df, c).tolist() for c in cols]  # Python scalars, as a row iteration gives
+    values = [_cells(column(df, c)) for c in cols]
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
             for row in zip(*values, strict=True)]
+
+
+def _cells(values: Any) -> list[Any]:
+    """A column's cells as Python scalars, as a row iteration gives them; nanosecond dates as
+    the text ``_num`` makes of them (numpy writes them all at once, where each Timestamp is
+    built and formatted alone; ``None`` for NaT; a nanosecond date is in years 1677-2262, so
+    numpy's four-digit year is strftime's)."""
+    if isinstance(values, pd.arrays.DatetimeArray) and values.dtype == _NS:
+        days = np.datetime_as_string(np.asarray(values), unit="D").tolist()
+        return [None if d == "NaT" else d for d in days]
+    out: list[Any] = values.tolist()
+    return out
+
+
+_NS = np.dtype("datetime64[ns]")
 
 
 @dataclass
