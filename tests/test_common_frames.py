@@ -84,3 +84,18 @@ def test_bare_is_the_same_table_without_attrs(frame: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(frame.copy(), before, check_exact=True)
     if len(frame):
         pd.testing.assert_series_equal(frame.iloc[0], before.iloc[0], check_exact=True)
+
+
+def test_frame_of_object_columns_as_the_constructor_infers_them() -> None:
+    # short columns of text and None are taken as they are; anything else goes through
+    # pandas' inference (dates, periods and NaN-filled text included), as the constructor
+    cases = [["a", None, "c"], [None, None, None], ["a", float("nan"), "c"],
+             [pd.Timestamp("2020-01-01"), None, pd.NaT], [np.str_("a"), "b", None],
+             ["a", pd.NA, None], [pd.Period("2020-01", "M")] * 3, [True, False, None]]
+    for values in cases:
+        column = np.array(values, dtype=object)
+        for columns in ({"x": column}, {"x": column, "n": np.arange(3)}):
+            expected = pd.DataFrame(columns, copy=False)
+            got = frame_of(columns)
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            assert list(got.dtypes) == list(expected.dtypes)
