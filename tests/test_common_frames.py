@@ -99,3 +99,18 @@ def test_frame_of_object_columns_as_the_constructor_infers_them() -> None:
             got = frame_of(columns)
             pd.testing.assert_frame_equal(got, expected, check_exact=True)
             assert list(got.dtypes) == list(expected.dtypes)
+
+
+def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
+    from neda.rules._common import subject_codes
+
+    for subjects, values in ((pd.Index([7]), np.array([7, 8, 7])),
+                             (pd.Index([7], dtype=np.uint16), np.array([7, 8], np.int32)),
+                             (pd.Index([7]), np.array([], np.int64)),
+                             (pd.Index(["7"]), np.array([7, 8])),
+                             (pd.Index([7]), np.array(["7", "x"], dtype=object))):
+        vals = pd.Index(values)
+        numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
+        expected = (subjects.astype(str).get_indexer(vals.astype(str))
+                    if len(numeric) == 2 and len(vals) else subjects.get_indexer(vals))
+        assert subject_codes(subjects, values).tolist() == expected.tolist()

@@ -522,6 +522,10 @@ def day_key(code: Any, day: Any) -> np.ndarray:
 def subject_codes(subjects: pd.Index, values: Any) -> np.ndarray:
     """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
     compared as text when one table holds numbers and the other text (rules §0.3)."""
+    if (len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1
+            and values.dtype.kind in "iu" and subjects.dtype.kind in "iu"):
+        # one patient's integer identifiers (the clinic's call): compared, not hashed
+        return np.where(values == subjects[0], 0, -1).astype(np.int64)
     vals = pd.Index(values)
     numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
     if len(numeric) == 2 and len(vals) and len(subjects):
