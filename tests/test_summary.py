@@ -210,33 +210,6 @@ def test_look_ups_of_one_patient_agree_with_pandas() -> None:
         assert _pair_positions(left_s, left_n, many, many_n).tolist() == expected
 
 
-def test_take_fills_missing_rows_as_pandas() -> None:
-    # a row not found (-1) is filled as pandas' left join fills it: NaN, NaT, integers as
-    # floats, flags as objects, <NA>
-    import numpy as np
-
-    from neda.summary import _take
-
-    columns = [np.array([1.5, 2.5]), np.array(["a", None], dtype=object), np.array([3, 4]),
-               np.array([3, 4], dtype=np.uint8), np.array([True, False]),
-               np.array(["2020-01-01", "2021-02-03"], dtype="datetime64[ns]"),
-               np.array([1, 2], dtype="timedelta64[ns]"), pd.array([1, None], dtype="Int64"),
-               np.array([], dtype=float), np.array([], dtype=np.int64)]
-    for values in columns:
-        for pos in ([1, -1, 0], [-1, -1], [], [1, 0]):
-            if not len(values) and len(pos) and max(pos) >= 0:
-                continue
-            pos = np.array(pos, dtype=np.int64)
-            got = _take(values, pos)
-            expected = pd.api.extensions.take(values, pos, allow_fill=True)
-            assert got.dtype == expected.dtype, (values, pos)
-            if isinstance(expected, np.ndarray):
-                pd.testing.assert_series_equal(pd.Series(got), pd.Series(expected))
-                assert [type(x) for x in got.tolist()] == [type(x) for x in expected.tolist()]
-            else:
-                pd.testing.assert_extension_array_equal(got, expected)
-
-
 def test_dates_of_a_record_as_a_row_gives_them() -> None:
     # the dates of the patient's records are written by numpy at once: the text _num writes
     # of each cell (a Timestamp's strftime), None for a missing date
