@@ -180,3 +180,46 @@ def test_first_and_last_row_of_each_code() -> None:
     assert [a.tolist() for a in _first_last(mixed, 5)] == [[1, -1, 0, 5, -1], [4, -1, 3, 5, -1]]
     none = np.array([-1, -1])
     assert [a.tolist() for a in _first_last(none, 2)] == [[-1, -1], [-1, -1]]
+
+
+def test_look_ups_of_one_patient_agree_with_pandas() -> None:
+    # one patient's identifiers are compared, not hashed: the rows pandas' look-up finds, for
+    # numbers, text, and numbers against text (never equal)
+    import numpy as np
+
+    from neda.summary import _pair_positions, _positions
+
+    cases = [(pd.Index([7]), np.array([7, 8, 7, 1])), (pd.Index(["a"]), np.array(
+        ["a", "b", None, 1], dtype=object)), (pd.Index([1]), np.array(["1", 1], dtype=object)),
+        (pd.Index(["1"]), np.array([1, 2])), (pd.Index([np.uint8(3)]), np.array([3, 4])),
+        (pd.Index([5]), pd.Index([5, 6])), (pd.Index([2]), np.array([2.0, 3.0]))]
+    for subjects, values in cases:
+        expected = subjects.get_indexer(pd.Index(values)).tolist()
+        assert _positions(subjects, values).tolist() == expected
+    left_n = np.array([1, 2, 1, 1])
+    text = np.array(["1", "1", "2"], dtype=object)
+    for left_s, table_s in ((np.array([1, 1, 2, 3]), np.array([1, 1, 2])),
+                            (np.array([1, 1, 2, 3]), text),
+                            (np.array(["1", "1", "2", "3"], dtype=object), text)):
+        table_n = np.array([2, 1, 1])
+        expected = [next((j for j in range(3) if table_s[j] == left_s[i]
+                          and table_n[j] == left_n[i]), -1) for i in range(4)]
+        assert _pair_positions(left_s, left_n, table_s, table_n).tolist() == expected
+        many = np.tile(table_s, 2000)  # a cohort's table: hashed, the same rows
+        many_n = np.concatenate([table_n, np.arange(100, 100 + len(many) - 3)])
+        assert _pair_positions(left_s, left_n, many, many_n).tolist() == expected
+
+
+def test_dates_of_a_record_as_a_row_gives_them() -> None:
+    # the dates of the patient's records are written by numpy at once: the text _num writes
+    # of each cell (a Timestamp's strftime), None for a missing date
+    import numpy as np
+
+    from neda.summary import _cells, _num
+
+    days = np.array(["1677-09-22", "NaT", "2020-02-29", "2262-04-11", "1999-12-31T23:59"],
+                    dtype="datetime64[ns]")
+    for values in (pd.array(days), np.array([1.5, np.nan]), days.astype("datetime64[s]"),
+                   pd.array([True, None], dtype="boolean")):
+        assert [_num(x) for x in _cells(values)] == [_num(x) for x in values.tolist()]
+    assert _cells(pd.array(days))[:3] == ["1677-09-22", None, "2020-02-29"]

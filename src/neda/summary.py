@@ -23,7 +23,7 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, column, column_numpy, empty_table, frame_of
+from .rules._common import column, column_numpy, copy_of, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
@@ -119,7 +119,9 @@ class CourseSummary:
         def rows(df: pd.DataFrame) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
             keep = np.flatnonzero(column_numpy(df, "subject") == s)
-            out = df.copy() if len(keep) == len(df) else df.take(keep)
+            if len(keep) == len(df):  # a one-patient summary's tables: copied, as pandas would
+                return copy_of(df, pd.RangeIndex(len(df)))
+            out = df.take(keep)
             out.index = pd.RangeIndex(len(out))
             return out
 
@@ -280,7 +282,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         if facts:
             _join(columns, subjects, tables.patients, facts)
     # the neda rows' subjects hashed once for both tables
-    neda_code = (pd.factorize(bare(neda)["subject"].to_numpy())
+    neda_code = (pd.factorize(column_numpy(neda, "subject"))
                  if neda is not None and len(neda) else None)
     epochs_out = _epochs_table(epochs, rates, neda, neda_code)
     _current_neda(columns, subjects, neda, neda_code)
@@ -316,7 +318,7 @@ _MSFC_INPUTS = ("t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "pasat", "
 def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     """One row per visit: rated and computed EDSS (rules §1.5), timed tests, SDMT, MSFC (rules
     §7.1). The computed EDSS is a check of the rated one, never a replacement."""
-    given = bare(vis)
+    given = vis  # read by column (neda.rules._common.column: no Series, no attrs copied)
     n = len(given)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     # (as stored: numpy columns as numpy arrays, which frame_of takes without pandas' checks)
@@ -327,7 +329,6 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     if fs_given or "ambulation" in vis.columns:
         computed = compute_edss(vis, opts.edss)
         record["edss"] = computed.attrs.get("provenance")
-        computed = bare(computed)
         out["computed_edss"] = column_numpy(computed, "computed_edss")
         out["edss_mismatch"] = column_numpy(computed, "mismatch")
         out["edss_mismatch_reason"] = column_numpy(computed, "mismatch_reason")
@@ -341,7 +342,6 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
         msfc = msfc_scores(vis, opts.msfc)
         record["msfc"] = msfc.attrs.get("provenance")
-        msfc = bare(msfc)
         out["msfc"] = column_numpy(msfc, "msfc")
         out["msfc_reason"] = column_numpy(msfc, "reason")
     else:
@@ -383,20 +383,48 @@ def _take(values: Any, pos: np.ndarray) -> Any:
     return pd.api.extensions.take(values, pos, allow_fill=True)
 
 
-def _positions(subjects: pd.Index, values: Any) -> np.ndarray:
-    """Position of each identifier of ``values`` in ``subjects`` (-1: not there)."""
+def _positions(subjects: Any, values: Any) -> np.ndarray:
+    """Position of each identifier of ``values`` in ``subjects`` (unique identifiers, an
+    Index or an array; -1: not there)."""
+    if len(subjects) == 1:  # one patient (the clinic's call): compared, not hashed
+        pair = _comparable(subjects, values)
+        if pair is not None:
+            return np.where(pair[1] == pair[0][0], 0, -1).astype(np.int64)
+    if not isinstance(subjects, pd.Index):
+        subjects = pd.Index(subjects)
     return np.asarray(subjects.get_indexer(pd.Index(values)), np.int64)
+
+
+def _comparable(subjects: Any, values: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both sets of identifiers as numpy arrays that ``==`` compares as pandas' look-ups do:
+    integers, or Python objects (``==`` per value, integers made objects to meet text);
+    None for anything else (floats, pandas arrays: then pandas' look-up)."""
+    pair = []
+    for ids in (subjects, values):
+        if isinstance(ids, pd.Index | pd.Series):
+            if not isinstance(ids.dtype, np.dtype):
+                return None
+            ids = ids.to_numpy()
+        if not isinstance(ids, np.ndarray) or ids.ndim != 1 or ids.dtype.kind not in "iuO":
+            return None
+        pair.append(ids)
+    if (pair[0].dtype.kind == "O") != (pair[1].dtype.kind == "O"):
+        pair = [ids.astype(object) for ids in pair]
+    return pair[0], pair[1]
 
 
 def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and last row (in table order) of each of ``n`` codes; -1 where none."""
     rows = np.flatnonzero(code >= 0)
+    if n == 1:  # one patient: the first and last row of code 0
+        return (rows[:1] if len(rows) else np.full(1, -1, np.int64),
+                rows[-1:] if len(rows) else np.full(1, -1, np.int64))
     c = code[rows]
     if len(c) and bool((c[1:] >= c[:-1]).all()):  # each code one run (tables by subject)
         first, last = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
-        begins = np.r_[True, c[1:] != c[:-1]]
+        begins = np.concatenate(([True], c[1:] != c[:-1]))
         first[c[begins]] = rows[begins]
-        ends = np.r_[begins[1:], True]
+        ends = np.concatenate((begins[1:], [True]))
         last[c[ends]] = rows[ends]
         return first, last
     first = np.full(n, len(code), np.int64)
@@ -409,8 +437,7 @@ def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, names: list[str],
           rename: dict[str, str] | None = None) -> None:
     """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
-    table = bare(table)
-    pos = _positions(pd.Index(column(table, "subject")), subjects)
+    pos = _positions(column(table, "subject"), subjects)
     for name in names:
         columns[(rename or {}).get(name, name)] = _take(column(table, name), pos)
 
@@ -418,9 +445,8 @@ def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, name
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
                      rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
                      opts: SummaryOptions) -> dict[str, Any]:
-    # columns are read from attrs-free views (see neda.rules._common.bare)
-    s = bare(course.summary)
-    vis, epochs, rates, scores, rel = (bare(t) for t in (vis, epochs, rates, scores, rel))
+    # columns are read as stored (neda.rules._common.column: no Series, no attrs copied)
+    s = course.summary
     subject = column_numpy(s, "subject")
     subjects = pd.Index(subject)
     n = len(subject)
@@ -446,7 +472,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         out[f"{col}_latest_date"] = _take(date, last)
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
         out[col] = column_numpy(s, col)
-    ev = bare(course.events)
+    ev = course.events
     pirma = _positions(subjects, column(ev, "subject"))[column_numpy(ev, "pira_mri") == "PIRMA"]
     out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
     out["unconfirmed_worsening"] = column_numpy(s, "unconfirmed_worsening")
@@ -457,11 +483,11 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         out[f"relapses_recovery_{label}"] = np.bincount(hit, minlength=n).astype(np.int64)
     # the follow-up rows of the rates, read as positions in the table (not a filtered copy)
     follow = np.flatnonzero(column_numpy(rates, "window") == "followup")
-    fpos = _positions(pd.Index(column_numpy(rates, "subject")[follow]), subjects)
+    fpos = _positions(column_numpy(rates, "subject")[follow], subjects)
     fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = _take(pd.Series(column(rates, "relapses"), copy=False).astype(
-        "Int64").array, fpos)
+    out["relapses"] = _take(pd.array(column(rates, "relapses"), dtype="Int64", copy=False),
+                            fpos)
     out["arr"] = _take(column_numpy(rates, "arr"), fpos)
     out["arr_status"] = _take(column_numpy(rates, "status"), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
@@ -477,7 +503,9 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         latest[ecode[known]] = known  # sorted: the last row of each subject is written last
         ref = (out["last_visit"] if opts.as_of is None
                else np.datetime64(pd.Timestamp(opts.as_of), "ns"))
-        drug = _take(epochs["drug"].to_numpy(dtype=object), latest)
+        drug = column(epochs, "drug")
+        drug = _take(np.asarray(drug, dtype=object) if isinstance(drug, np.ndarray)
+                     else drug.to_numpy(dtype=object), latest)
         end = _take(column_numpy(epochs, "end"), latest)
         ongoing = pd.notna(drug) & (np.isnat(end) | (end >= ref))
         cur_drug[ongoing] = drug[ongoing]
@@ -511,16 +539,17 @@ def _latest_windows(neda: pd.DataFrame, window_type: str,
     by the last contact (a year still running is incomplete by construction), else the latest
     (the later row on a tie). ``last_contact``: per neda row, its subject's last contact;
     ``subject_code``: per neda row, a code of its subject (``pd.factorize``), when known."""
-    rows = np.flatnonzero((neda["window_type"] == window_type).to_numpy())
+    rows = np.flatnonzero(column_numpy(neda, "window_type") == window_type)
     if not len(rows):
         return rows
-    subject = (pd.factorize(neda["subject"].to_numpy()[rows])[0] if subject_code is None
+    subject = (pd.factorize(column_numpy(neda, "subject")[rows])[0] if subject_code is None
                else subject_code[rows])
-    epoch = neda["epoch"].to_numpy()[rows]
-    window = neda["window"].to_numpy()[rows]
+    epoch = column_numpy(neda, "epoch")[rows]
+    window = column_numpy(neda, "window")[rows]
     done = np.ones(len(rows), bool)
     if last_contact is not None:
-        done = neda["window_end"].to_numpy()[rows] <= last_contact[rows] + np.timedelta64(1, "D")
+        done = column_numpy(neda, "window_end")[rows] <= last_contact[rows] + np.timedelta64(
+            1, "D")
     fast = _latest_in_blocks(rows, subject, epoch, window, done)
     if fast is not None:
         return fast
@@ -563,6 +592,16 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
                     ) -> np.ndarray:
     """Row of ``table`` with the same (subject, number) as each row (-1: none); the table's
     pairs are unique (epochs, relapses)."""
+    if not len(table_subject):
+        return np.full(len(subject), -1, np.int64)
+    pair = (_comparable(subject, table_subject)
+            if len(subject) * len(table_subject) <= 4096 else None)
+    if pair is not None:
+        # a few rows (one patient's): every pair compared, not hashed; the first match
+        same = ((pair[0][:, None] == pair[1][None, :])
+                & (np.asarray(number, np.int64)[:, None]
+                   == np.asarray(table_number, np.int64)[None, :]))
+        return np.where(same.any(axis=1), same.argmax(axis=1), -1).astype(np.int64)
     index = pd.Index(pd.unique(np.asarray(table_subject)))
     left = _positions(index, subject)
     right = _positions(index, table_subject)
@@ -587,7 +626,6 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                       ("arr", "arr"), ("arr_status", "status")):
         out[name] = _take(column(rates, col), pos)
     if neda is not None and len(neda):
-        neda = bare(neda)
         cum = _latest_windows(neda, "cumulative", None,
                               None if neda_code is None else neda_code[0])
         pos = _pair_positions(subject, epoch, column_numpy(neda, "subject")[cum],
@@ -609,7 +647,6 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
             for c in _NEDA_KEEP:
                 columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
         return
-    neda = bare(neda)
     # the neda rows' subjects hashed once: codes, and the patient row of each code
     scode, named = (pd.factorize(column_numpy(neda, "subject")) if neda_code is None
                     else neda_code)
@@ -642,7 +679,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                            "recovery")
     clean = hygiene.relapses
     assert recovery is not None
-    cols, rec = bare(clean), bare(recovery)
+    cols, rec = clean, recovery  # read by column (no Series, no attrs copied)
     out = {c: column(cols, c) for c in ("subject", "relapse_n", "onset_start", "onset_end",
                                          "precision", "objective", "merged_from")}
     pos = _pair_positions(out["subject"], out["relapse_n"], column(rec, "subject"),
@@ -650,7 +687,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
     for c in _RECOVERY_KEEP:
         out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos)
     if severity is not None:
-        sev = bare(severity)
+        sev = severity
         pos = _pair_positions(out["subject"], out["relapse_n"], column(sev, "subject"),
                               column(sev, "relapse_n"))
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
@@ -693,9 +730,24 @@ def _yes_no(value: Any) -> str:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    values = [column(df, c).tolist() for c in cols]  # Python scalars, as a row iteration gives
+    values = [_cells(column(df, c)) for c in cols]
     return [{c: _num(v) for c, v in zip(cols, row, strict=True)}
             for row in zip(*values, strict=True)]
+
+
+def _cells(values: Any) -> list[Any]:
+    """A column's cells as Python scalars, as a row iteration gives them; nanosecond dates as
+    the text ``_num`` makes of them (numpy writes them all at once, where each Timestamp is
+    built and formatted alone; ``None`` for NaT; a nanosecond date is in years 1677-2262, so
+    numpy's four-digit year is strftime's)."""
+    if isinstance(values, pd.arrays.DatetimeArray) and values.dtype == _NS:
+        days = np.datetime_as_string(np.asarray(values), unit="D").tolist()
+        return [None if d == "NaT" else d for d in days]
+    out: list[Any] = values.tolist()
+    return out
+
+
+_NS = np.dtype("datetime64[ns]")
 
 
 @dataclass
@@ -783,17 +835,17 @@ class PatientCourse:
 
     def _msfc(self) -> dict[str, Any] | None:
         """The latest MSFC composite (rules §7.1), or why the latest visit has none."""
-        a = bare(self.assessments)  # read without deep-copying its attrs
+        a = self.assessments  # read by column (no Series, no attrs copied)
         if not len(a) or "msfc" not in a.columns:
             return None
         # the cells read from the columns (a row of a table of mixed types is built cell by
         # cell; the values are the same numpy scalars and Timestamps)
-        msfc, dates = a["msfc"].to_numpy(), a["date"].array
+        msfc, dates = column_numpy(a, "msfc"), column(a, "date")
         have = np.flatnonzero(pd.notna(msfc))
         if len(have):
             return {"latest": _num(msfc[have[-1]]), "date": _fmt_date(dates[have[-1]]),
                     "reason": None}
-        reason = a["msfc_reason"].to_numpy()[-1] if "msfc_reason" in a.columns else None
+        reason = column_numpy(a, "msfc_reason")[-1] if "msfc_reason" in a.columns else None
         return {"latest": None, "date": _fmt_date(dates[-1]), "reason": _num(reason)}
 
     def _monitoring(self) -> dict[str, Any] | None:
