@@ -51,8 +51,9 @@ def test_rows_equal_a_mask_over_the_whole_table(summary: CourseSummary) -> None:
         if not len(frame) or "subject" not in frame.columns:
             continue
         for s in [*summary.patients["subject"].tolist()[:25], "nobody"]:
-            pd.testing.assert_frame_equal(index.rows(name, s), frame[frame["subject"] == s],
-                                          obj=f"{name} {s}")
+            rows = index.rows(name, s)
+            pd.testing.assert_frame_equal(rows, frame[frame["subject"] == s], obj=f"{name} {s}")
+            assert rows.attrs == {}  # to read, not to pass on
 
 
 def test_integer_subjects_as_the_clinic_uses(summary: CourseSummary) -> None:

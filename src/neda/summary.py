@@ -1028,8 +1028,10 @@ class SubjectIndex:
         return order[bounds[code]:bounds[code + 1]]
 
     def rows(self, name: str, subject: Any) -> pd.DataFrame:
-        """``subject``'s rows of table ``name`` with their labels (as a boolean mask would)."""
-        return getattr(self.summary, name).iloc[self.positions(name, subject)]
+        """``subject``'s rows of table ``name`` with their labels (as a boolean mask would),
+        to read: without the table's ``attrs`` (:func:`neda.rules._common.bare`), which
+        pandas would deep-copy into every row selection and column read from them."""
+        return bare(getattr(self.summary, name)).iloc[self.positions(name, subject)]
 
     def patient(self, subject: Any) -> PatientCourse:
         """:meth:`CourseSummary.patient` of ``subject`` (matched as text, like it)."""

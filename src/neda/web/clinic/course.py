@@ -16,11 +16,13 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.utils import timezone
 
 from neda.io import InputError, Tables, read_tables
+from neda.rules._common import column, column_numpy
 from neda.rules.dmt_catalogue import CATALOGUE_VERSION
 from neda.rules.monitoring import MonitoringOptions
 from neda.summary import CourseSummary, SubjectIndex, SummaryOptions, summarise
@@ -306,14 +308,23 @@ def chart_data(summary: CourseSummary, subject: Any, index: SubjectIndex | None 
     """What the overview chart draws, straight from the computed tables (no computing here):
     treatment epochs, relapses with severity and recovery, the rated and computed EDSS and the
     timed 25-foot walk per visit, confirmed events with their reference and confirmation,
-    scans with their lesion counts, and NEDA per treatment year."""
-    def rows(name: str) -> pd.DataFrame:
+    scans with their lesion counts, and NEDA per treatment year.
+
+    Only the columns drawn are read, at the subject's rows (a clinic's tables: found through
+    its ``index``), straight from the tables' arrays: selecting the rows of every column of
+    a wide table, with its attrs copied at each step, cost most of a first overview."""
+    def rows(name: str) -> np.ndarray:
         frame = getattr(summary, name)
         if not len(frame):
-            return frame
-        if index is not None:  # a clinic's tables: the subject's rows found through the index
-            return index.rows(name, subject)
-        return frame[frame["subject"] == subject]
+            return np.array([], dtype=np.intp)
+        if index is not None:
+            return index.positions(name, subject)
+        return np.flatnonzero(column_numpy(frame, "subject") == subject)
+
+    def values(name: str, at: np.ndarray, col: str) -> list[Any]:
+        """``frame[col].iloc[at].tolist()`` without the Series (None: no such column)."""
+        frame = getattr(summary, name)
+        return column(frame, col)[at].tolist() if col in frame.columns else [None] * len(at)
 
     def iso(v: Any) -> str | None:
         return None if v is None or v is pd.NA or pd.isna(v) else pd.Timestamp(v).strftime(
@@ -328,48 +339,51 @@ def chart_data(summary: CourseSummary, subject: Any, index: SubjectIndex | None 
     def text(v: Any) -> str:
         return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
 
-    def records(frame: pd.DataFrame, spec: dict[str, tuple[str, Any]]) -> list[dict[str, Any]]:
-        if not len(frame):
+    def records(name: str, at: np.ndarray, spec: dict[str, tuple[str, Any]]
+                ) -> list[dict[str, Any]]:
+        if not len(at):
             return []
-        cols = {k: frame[c] if c in frame.columns else pd.Series([None] * len(frame))
-                for k, (c, _) in spec.items()}
-        return [{k: spec[k][1](v) for k, v in zip(spec, values, strict=True)}
-                for values in zip(*(c.tolist() for c in cols.values()), strict=True)]
+        cols = [values(name, at, c) for c, _ in spec.values()]
+        return [{k: spec[k][1](v) for k, v in zip(spec, row, strict=True)}
+                for row in zip(*cols, strict=True)]
 
     visits = rows("assessments")
     neda = rows("neda")
-    years = (neda[neda["window_type"] == "per_year"] if len(neda) and "window_type" in neda
-             else pd.DataFrame())
+    years = (neda[np.asarray(column(summary.neda, "window_type")[neda] == "per_year",
+                             dtype=bool)]
+             if len(neda) and "window_type" in summary.neda.columns
+             else np.array([], dtype=np.intp))
     row = rows("patients")
-    as_of = iso(row["as_of"].iloc[0]) if len(row) and "as_of" in row.columns else None
+    as_of = (iso(column(summary.patients, "as_of")[row[0]])
+             if len(row) and "as_of" in summary.patients.columns else None)
     return {
         "as_of": as_of,
-        "visits": records(visits, {
+        "visits": records("assessments", visits, {
             "date": ("date", iso), "edss": ("edss", num),
             "computed": ("computed_edss", num), "t25fw": ("t25fw", num),
             "mismatch": ("edss_mismatch", flag),
             "mismatch_reason": ("edss_mismatch_reason", text)}),
-        "events": records(rows("events"), {
+        "events": records("events", rows("events"), {
             "type": ("event_type", text), "class": ("cdw_class", text),
             "pira_mri": ("pira_mri", text), "onset": ("onset_date", iso),
             "value": ("onset_value", num), "reference": ("reference_date", iso),
             "reference_value": ("reference_value", num),
             "confirmation": ("confirmation_date", iso),
             "confirmation_value": ("confirmation_value", num)}),
-        "relapses": records(rows("relapses"), {
+        "relapses": records("relapses", rows("relapses"), {
             "onset_start": ("onset_start", iso), "onset_end": ("onset_end", iso),
             "precision": ("precision", text), "severity": ("severity", text),
             "recovery": ("recovery", text), "recovery_reason": ("recovery_reason", text),
             "edss_pre": ("edss_pre", num), "edss_peak": ("edss_peak", num),
             "edss_post": ("edss_post", num)}),
-        "scans": records(rows("scans"), {
+        "scans": records("scans", rows("scans"), {
             "date": ("date", iso), "new_t2": ("new_t2", num),
             "enlarging_t2": ("enlarging_t2", num), "gd": ("gd", num),
             "contrast": ("contrast", flag)}),
-        "epochs": records(rows("epochs"), {
+        "epochs": records("epochs", rows("epochs"), {
             "drug": ("drug", text), "start": ("start", iso), "end": ("end", iso),
             "efficacy": ("efficacy", text), "end_reason": ("end_reason", text)}),
-        "neda_years": records(years, {
+        "neda_years": records("neda", years, {
             "start": ("window_start", iso), "end": ("window_end", iso),
             "epoch": ("epoch", num), "neda3": ("neda3", flag),
             "reason": ("neda3_reason", text)}),
