@@ -1042,3 +1042,74 @@ class PatientCourse:
                              f"{_num(r.get('neda3_reason_current_year'))}).")
         parts.append("Your MS team can explain what this means for you.")
         return " ".join(parts)
+
+
+class SubjectIndex:
+    """Where each subject's rows are in a :class:`CourseSummary`'s tables, found once per
+    table: ``SubjectIndex(summary).patient(s)`` equals ``summary.patient(s)``, and
+    ``rows(name, s)`` equals ``table[table["subject"] == s]``, for a summary that is read, never
+    changed. :meth:`CourseSummary.patient` compares the whole ``subject`` column of every table
+    with the patient (and every identifier as text), O(cohort) per patient: the clinic's web
+    screens take patient after patient out of one clinic's summary, so they keep this index
+    with it and pay O(the patient's rows) each."""
+
+    def __init__(self, summary: CourseSummary) -> None:
+        self.summary = summary
+        self._tables: dict[str, tuple[dict[Any, int], np.ndarray, np.ndarray]] = {}
+        self._subjects: dict[str, tuple[int, Any]] | None = None
+
+    def positions(self, name: str, subject: Any) -> np.ndarray:
+        """The positions of ``subject``'s rows in table ``name``, in table order (those of
+        ``np.flatnonzero(table["subject"] == subject)``)."""
+        found = self._tables.get(name)
+        if found is None:
+            frame = getattr(self.summary, name)
+            # one stable sort of the table's subject codes: each subject's rows are one run
+            codes, uniques = pd.factorize(column_numpy(frame, "subject") if len(frame)
+                                          else np.array([], dtype=np.int64))
+            order = np.argsort(codes, kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(codes[codes >= 0],
+                                                                minlength=len(uniques)))])
+            found = self._tables[name] = (
+                {u: i for i, u in enumerate(uniques.tolist())}, order[len(codes) - bounds[-1]:],
+                bounds)
+        code_of, order, bounds = found
+        code = code_of.get(subject)
+        if code is None:
+            return np.array([], dtype=np.intp)
+        return order[bounds[code]:bounds[code + 1]]
+
+    def rows(self, name: str, subject: Any) -> pd.DataFrame:
+        """``subject``'s rows of table ``name`` with their labels (as a boolean mask would),
+        to read: without the table's ``attrs`` (:func:`neda.rules._common.bare`), which
+        pandas would deep-copy into every row selection and column read from them."""
+        return bare(getattr(self.summary, name)).iloc[self.positions(name, subject)]
+
+    def patient(self, subject: Any) -> PatientCourse:
+        """:meth:`CourseSummary.patient` of ``subject`` (matched as text, like it)."""
+        if self._subjects is None:
+            self._subjects = {}
+            for i, s in enumerate(column(self.summary.patients, "subject").tolist()):
+                self._subjects.setdefault(str(s), (i, s))
+        found = self._subjects.get(str(subject))
+        if found is None:
+            raise ValueError(f"no patient {subject!r} in the data")
+        at, s = found
+
+        def rows(name: str) -> pd.DataFrame:
+            """The patient's rows, renumbered (a copy of the table when they are all)."""
+            df = getattr(self.summary, name)
+            keep = self.positions(name, s)
+            out = df.copy() if len(keep) == len(df) else df.take(keep)
+            out.index = pd.RangeIndex(len(out))
+            return out
+
+        summary = self.summary
+        return PatientCourse(
+            row=summary.patients.iloc[at],
+            events=rows("events"), relapses=rows("relapses"), epochs=rows("epochs"),
+            scores=rows("scores"), visits=rows("_visits"), provenance=summary.provenance,
+            trends=rows("trends") if len(summary.trends) else summary.trends,
+            assessments=rows("assessments") if len(summary.assessments)
+            else summary.assessments,
+        )

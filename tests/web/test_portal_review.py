@@ -174,6 +174,23 @@ def test_the_navigation_counts_what_waits(db: Any) -> None:
     assert "data-review-count" not in login("researcher").get("/patients/").content.decode()
 
 
+def test_the_count_is_one_query_per_page(db: Any) -> None:
+    """The count is made when the page shows it, once: the overview's cards, rendered apart
+    with the request, run the context processors too and show no count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _report("patient2", timezone.localdate().isoformat())
+    me = _own("patient2")
+    nurse = login("nurse")
+    with CaptureQueriesContext(connection) as queries:
+        page = nurse.get(f"/patients/{me.public_id}/").content.decode()
+    assert "data-review-count" in page
+    counts = [q["sql"] for q in queries.captured_queries
+              if all(w in q["sql"].upper() for w in ("COUNT(", "CLINIC_RELAPSE", "REPORTED"))]
+    assert len(counts) == 1, counts
+
+
 def test_the_queue_says_what_relapse_hygiene_makes_of_a_confirmed_report(db: Any) -> None:
     me = _own("patient2")
     counted = Relapse.objects.filter(patient=me, status="confirmed").order_by("-onset")[0]

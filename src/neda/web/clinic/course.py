@@ -16,14 +16,16 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.utils import timezone
 
 from neda.io import InputError, Tables, read_tables
+from neda.rules._common import column, column_numpy
 from neda.rules.dmt_catalogue import CATALOGUE_VERSION
 from neda.rules.monitoring import MonitoringOptions
-from neda.summary import CourseSummary, SummaryOptions, summarise
+from neda.summary import CourseSummary, SubjectIndex, SummaryOptions, summarise
 
 from .models import (
     COUNTED_RELAPSE_STATUSES,
@@ -159,7 +161,7 @@ def course_for(patient: Patient) -> dict[str, Any]:
         return found  # type: ignore[no-any-return]
     found_in = _clinic_summary_with(patient, options)
     if found_in is not None:  # the clinic's course, computed for the list, is still current
-        result = _course_from(found_in[0], patient, options, by_subject=found_in[1])
+        result = _course_from(found_in.summary, patient, options, index=found_in)
     else:
         try:
             result = compute_course(patient, options)
@@ -182,7 +184,7 @@ def compute_course(patient: Patient, options: SummaryOptions | None = None) -> d
 
 
 def _course_from(summary: CourseSummary | None, patient: Patient, options: SummaryOptions,
-                 *, input_error: str | None = None, by_subject: SubjectRows | None = None
+                 *, input_error: str | None = None, index: SubjectIndex | None = None
                  ) -> dict[str, Any]:
     result: dict[str, Any]
     if input_error is not None:
@@ -190,8 +192,9 @@ def _course_from(summary: CourseSummary | None, patient: Patient, options: Summa
     elif summary is None:
         result = {"subject": patient.pk, "no_visits": True}
     else:
-        result = summary.patient(patient.pk).to_dict()
-        result["chart"] = chart_data(summary, patient.pk, by_subject)
+        # a clinic's summary: the patient's rows found through its index (O(their rows))
+        result = (index or summary).patient(patient.pk).to_dict()
+        result["chart"] = chart_data(summary, patient.pk, index)
     result["rule_set_digest"] = rule_set_digest()
     result["data_version"] = patient.data_version
     result["as_of"] = options.as_of
@@ -204,50 +207,58 @@ def forget_computed() -> None:
     _CLINIC_SUMMARIES.clear()
 
 
-#: The latest whole-clinic course of each clinic in this process (the list computes it): its
-#: cache key, per group of patients their ids and the summary, and the list's table (kept
-#: here, not in the cache: unpickling 5,000 rows on every page costs more than the page). A
-#: patient's overview is taken from it while the clinic's data version is unchanged
-#: (tests/web check that it equals the patient's course computed alone); after any change the
-#: patient is computed alone. Callers read these tables and never change them.
-_CLINIC_SUMMARIES: dict[int, tuple[str, list[tuple[set[int], CourseSummary, SubjectRows]],
-                                   pd.DataFrame]] = {}
+@dataclasses.dataclass
+class ClinicCourse:
+    """A clinic's whole course as this process computed it (the list computes it): its key
+    (clinic, data version, rule-set digest, date), per group of patients their ids and the
+    summary with its :class:`neda.summary.SubjectIndex` (a patient's course and chart rows
+    in O(their rows)), the list's table, and what screens derive from that table
+    (:func:`kept_with_clinic`). Callers read these and never change them."""
+
+    key: str
+    groups: list[tuple[set[int], SubjectIndex]]
+    overview: pd.DataFrame
+    derived: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class SubjectRows:
-    """Where each subject's rows are in a summary's tables, found once per table: the clinic's
-    tables hold every patient, and picking one patient out of them with a comparison over the
-    whole column, for every first overview, cost more than the rest of the page. The rows
-    returned are those of ``frame[frame["subject"] == subject]``, in the same order."""
+#: The latest whole-clinic course of each clinic in this process (kept here, not in the cache:
+#: unpickling 5,000 rows on every page costs more than the page). A patient's overview is
+#: taken from it while the clinic's data version is unchanged (tests/web check that it equals
+#: the patient's course computed alone); after any change the patient is computed alone. One
+#: per clinic: a new computation replaces it, and what was derived from it with it.
+_CLINIC_SUMMARIES: dict[int, ClinicCourse] = {}
 
-    def __init__(self) -> None:
-        self._positions: dict[str, dict[Any, Any]] = {}
 
-    def rows(self, name: str, frame: pd.DataFrame, subject: Any) -> pd.DataFrame:
-        positions = self._positions.get(name)
-        if positions is None:
-            positions = self._positions[name] = (
-                frame.groupby("subject", sort=False).indices if len(frame) else {})
-        found = positions.get(subject)
-        return frame.iloc[found] if found is not None else frame.iloc[0:0]
+def kept_with_clinic(overview: pd.DataFrame, clinic: Clinic, part: str,
+                     make: Callable[[], Any]) -> Any:
+    """``make()``, something derived from the clinic's table ``overview`` (as
+    :func:`clinic_overview` returned it) and from what its key covers, made once per computed
+    table under the name ``part`` and dropped with the table when a change of the clinic's
+    records, the rule set or the date gives a new one."""
+    kept = _CLINIC_SUMMARIES.get(clinic.pk)
+    if kept is None or kept.key != overview.attrs.get("key"):
+        return make()  # a newer table replaced it meanwhile: nothing to keep it with
+    found = kept.derived.get(part)
+    if found is None:
+        found = kept.derived[part] = make()
+    return found
 
 
 def _clinic_key(clinic_id: int, data_version: int, options: SummaryOptions) -> str:
     return f"neda:clinic:{clinic_id}:{data_version}:{rule_set_digest()}:{options.as_of}"
 
 
-def _clinic_summary_with(patient: Patient, options: SummaryOptions
-                         ) -> tuple[CourseSummary, SubjectRows] | None:
+def _clinic_summary_with(patient: Patient, options: SummaryOptions) -> SubjectIndex | None:
     found = _CLINIC_SUMMARIES.get(patient.clinic_id)
     if found is None:
         return None
     version = Clinic.objects.filter(pk=patient.clinic_id).values_list("data_version",
                                                                        flat=True).first()
-    if found[0] != _clinic_key(patient.clinic_id, version or 0, options):
+    if found.key != _clinic_key(patient.clinic_id, version or 0, options):
         return None
-    for ids, summary, by_subject in found[1]:
+    for ids, index in found.groups:
         if patient.pk in ids:
-            return summary, by_subject
+            return index
     return None
 
 
@@ -263,8 +274,8 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
     options = options_today()
     key = _clinic_key(clinic.pk, clinic.data_version, options)
     kept = _CLINIC_SUMMARIES.get(clinic.pk)
-    if kept is not None and kept[0] == key:
-        return kept[2]
+    if kept is not None and kept.key == key:
+        return kept.overview
     seen = set(Visit.objects.filter(patient__clinic=clinic).values_list("patient_id",
                                                                          flat=True))
     with_visits = [p for p in Patient.objects.filter(clinic=clinic) if p.pk in seen]
@@ -286,26 +297,34 @@ def clinic_overview(clinic: Clinic) -> pd.DataFrame:
     overview.attrs["input_error"] = error
     overview.attrs["as_of"] = options.as_of
     overview.attrs["key"] = key  # what the table is a function of (the list keys rows by it)
-    _CLINIC_SUMMARIES[clinic.pk] = (key, [(set(summary.patients["subject"].tolist()), summary,
-                                           SubjectRows())
-                                          for summary in summaries] if error is None else [],
-                                    overview)
+    _CLINIC_SUMMARIES[clinic.pk] = ClinicCourse(
+        key, [(set(summary.patients["subject"].tolist()), SubjectIndex(summary))
+              for summary in summaries] if error is None else [], overview)
     return overview
 
 
-def chart_data(summary: CourseSummary, subject: Any, by_subject: SubjectRows | None = None
+def chart_data(summary: CourseSummary, subject: Any, index: SubjectIndex | None = None
                ) -> dict[str, Any]:
     """What the overview chart draws, straight from the computed tables (no computing here):
     treatment epochs, relapses with severity and recovery, the rated and computed EDSS and the
     timed 25-foot walk per visit, confirmed events with their reference and confirmation,
-    scans with their lesion counts, and NEDA per treatment year."""
-    def rows(name: str) -> pd.DataFrame:
+    scans with their lesion counts, and NEDA per treatment year.
+
+    Only the columns drawn are read, at the subject's rows (a clinic's tables: found through
+    its ``index``), straight from the tables' arrays: selecting the rows of every column of
+    a wide table, with its attrs copied at each step, cost most of a first overview."""
+    def rows(name: str) -> np.ndarray:
         frame = getattr(summary, name)
         if not len(frame):
-            return frame
-        if by_subject is not None:  # a clinic's tables: the subject's rows found once
-            return by_subject.rows(name, frame, subject)
-        return frame[frame["subject"] == subject]
+            return np.array([], dtype=np.intp)
+        if index is not None:
+            return index.positions(name, subject)
+        return np.flatnonzero(column_numpy(frame, "subject") == subject)
+
+    def values(name: str, at: np.ndarray, col: str) -> list[Any]:
+        """``frame[col].iloc[at].tolist()`` without the Series (None: no such column)."""
+        frame = getattr(summary, name)
+        return column(frame, col)[at].tolist() if col in frame.columns else [None] * len(at)
 
     def iso(v: Any) -> str | None:
         return None if v is None or v is pd.NA or pd.isna(v) else pd.Timestamp(v).strftime(
@@ -320,48 +339,51 @@ def chart_data(summary: CourseSummary, subject: Any, by_subject: SubjectRows | N
     def text(v: Any) -> str:
         return "" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else str(v)
 
-    def records(frame: pd.DataFrame, spec: dict[str, tuple[str, Any]]) -> list[dict[str, Any]]:
-        if not len(frame):
+    def records(name: str, at: np.ndarray, spec: dict[str, tuple[str, Any]]
+                ) -> list[dict[str, Any]]:
+        if not len(at):
             return []
-        cols = {k: frame[c] if c in frame.columns else pd.Series([None] * len(frame))
-                for k, (c, _) in spec.items()}
-        return [{k: spec[k][1](v) for k, v in zip(spec, values, strict=True)}
-                for values in zip(*(c.tolist() for c in cols.values()), strict=True)]
+        cols = [values(name, at, c) for c, _ in spec.values()]
+        return [{k: spec[k][1](v) for k, v in zip(spec, row, strict=True)}
+                for row in zip(*cols, strict=True)]
 
     visits = rows("assessments")
     neda = rows("neda")
-    years = (neda[neda["window_type"] == "per_year"] if len(neda) and "window_type" in neda
-             else pd.DataFrame())
+    years = (neda[np.asarray(column(summary.neda, "window_type")[neda] == "per_year",
+                             dtype=bool)]
+             if len(neda) and "window_type" in summary.neda.columns
+             else np.array([], dtype=np.intp))
     row = rows("patients")
-    as_of = iso(row["as_of"].iloc[0]) if len(row) and "as_of" in row.columns else None
+    as_of = (iso(column(summary.patients, "as_of")[row[0]])
+             if len(row) and "as_of" in summary.patients.columns else None)
     return {
         "as_of": as_of,
-        "visits": records(visits, {
+        "visits": records("assessments", visits, {
             "date": ("date", iso), "edss": ("edss", num),
             "computed": ("computed_edss", num), "t25fw": ("t25fw", num),
             "mismatch": ("edss_mismatch", flag),
             "mismatch_reason": ("edss_mismatch_reason", text)}),
-        "events": records(rows("events"), {
+        "events": records("events", rows("events"), {
             "type": ("event_type", text), "class": ("cdw_class", text),
             "pira_mri": ("pira_mri", text), "onset": ("onset_date", iso),
             "value": ("onset_value", num), "reference": ("reference_date", iso),
             "reference_value": ("reference_value", num),
             "confirmation": ("confirmation_date", iso),
             "confirmation_value": ("confirmation_value", num)}),
-        "relapses": records(rows("relapses"), {
+        "relapses": records("relapses", rows("relapses"), {
             "onset_start": ("onset_start", iso), "onset_end": ("onset_end", iso),
             "precision": ("precision", text), "severity": ("severity", text),
             "recovery": ("recovery", text), "recovery_reason": ("recovery_reason", text),
             "edss_pre": ("edss_pre", num), "edss_peak": ("edss_peak", num),
             "edss_post": ("edss_post", num)}),
-        "scans": records(rows("scans"), {
+        "scans": records("scans", rows("scans"), {
             "date": ("date", iso), "new_t2": ("new_t2", num),
             "enlarging_t2": ("enlarging_t2", num), "gd": ("gd", num),
             "contrast": ("contrast", flag)}),
-        "epochs": records(rows("epochs"), {
+        "epochs": records("epochs", rows("epochs"), {
             "drug": ("drug", text), "start": ("start", iso), "end": ("end", iso),
             "efficacy": ("efficacy", text), "end_reason": ("end_reason", text)}),
-        "neda_years": records(years, {
+        "neda_years": records("neda", years, {
             "start": ("window_start", iso), "end": ("window_end", iso),
             "epoch": ("epoch", num), "neda3": ("neda3", flag),
             "reason": ("neda3_reason", text)}),

@@ -226,6 +226,9 @@ class Relapse(PatientRecord):
 
     class Meta:
         ordering = ["onset"]
+        # what waits for review (the staff navigation's count on every page) is found by
+        # status: without an index that count reads every relapse of the clinic
+        indexes = [models.Index(fields=["status"], name="clinic_relapse_status")]
 
 
 class MriScan(PatientRecord):

@@ -1,7 +1,6 @@
 """Template context of the portal: the count of what waits for review, in the staff
 navigation (editors only: they are the ones who review); and the questionnaires due (the
-reminder banner of every portal page), computed only when a page shows it and once per
-request."""
+reminder banner of every portal page); each computed only when a page shows it, and once."""
 
 from __future__ import annotations
 
@@ -20,7 +19,14 @@ def review_count(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not can_edit(user):
         return {}
-    return {"review_count": waiting_count(user)}
+
+    # counted when a template shows it, once per page: a part rendered apart with the request
+    # (the overview's cards) runs the context processors too and shows no count
+    @cache
+    def count() -> int:
+        return waiting_count(user)
+
+    return {"review_count": count}
 
 
 def reminders(request: HttpRequest) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_safe
 from neda.web.portal.queue import patients_with_reported_relapse
 
 from ..access import patients_for_user, role_of, staff_of, staff_required
-from ..course import clinic_overview, rule_set_digest
+from ..course import clinic_overview, kept_with_clinic, rule_set_digest
 from ..models import Patient
 
 PAGE_SIZE = 50
@@ -108,12 +108,68 @@ def _sort_key(frame: pd.DataFrame, sort: str) -> pd.Series:
     return frame["label"].map(_natural)
 
 
-#: The list's rendered rows per clinic: the key of the computed table they show
-#: (``attrs["key"]`` of :func:`..course.clinic_overview`: clinic, data version, rule-set
-#: digest, date) and per row its HTML, under the row's own values (patient, URL id, label,
-#: name, reported relapse). A row is a function of these alone, so it is rendered once and
-#: reused by every page, sort and search showing it; a new table drops the clinic's rows.
-_ROWS: dict[int, tuple[Any, dict[tuple[Any, ...], str]]] = {}
+class _Table:
+    """The list of one clinic for one kind of reader (researchers read pseudonyms, others
+    registry identifiers and names), derived from one computed clinic table and kept with it
+    (:func:`..course.kept_with_clinic`: clinic, data version, rule-set digest, date; every
+    change of a patient or their records bumps the clinic's data version): every patient's
+    row of the table in the clinic's order, their search texts in lower case, the order of
+    the rows per sort and direction (made at its first use), and each row's HTML (rendered at
+    its first showing). A page is then a slice of an order and the rendering of only its rows
+    not shown before; a search filters an order with the search texts."""
+
+    def __init__(self, patients: Any, clinic: Any, overview: pd.DataFrame,
+                 researcher: bool) -> None:
+        # plain rows, not model instances: a clinic has thousands of patients
+        people = list(patients.values_list("pk", "subject", "name", "public_id"))
+        self.pks = [p[0] for p in people]
+        self.public_ids = [p[3] for p in people]
+        if researcher:  # the one pseudonym rule of the model, without loading each patient
+            self.labels = [Patient(pk=pk, clinic=clinic).pseudonym() for pk in self.pks]
+            self.names = [""] * len(people)
+            # researchers search by pseudonym only (never by identifier or name)
+            self.search = [[label.lower()] for label in self.labels]
+        else:
+            self.labels = [p[1] for p in people]
+            self.names = [p[2] for p in people]
+            self.search = [[p[1].lower(), p[2].lower()] for p in people]
+        frame = pd.DataFrame({"pk": pd.Series(self.pks, dtype="int64"),
+                              "label": pd.Series(self.labels, dtype=object)})
+        have = [c for c in _STATUS if c in overview.columns]
+        frame = frame.merge(overview[["subject", *have]], left_on="pk", right_on="subject",
+                            how="left")
+        for c in _STATUS:
+            if c not in frame.columns:
+                frame[c] = None
+        self.frame = frame.reset_index(drop=True)  # row i is patient i
+        self.orders: dict[tuple[str, bool], np.ndarray] = {}
+        self.rows: dict[tuple[Any, ...], str] = {}
+
+    def order(self, sort: str, descending: bool) -> np.ndarray:
+        """The positions of every row in the order of ``sort`` (the answers that need
+        attention first, ascending), ties by label; missing values last either way."""
+        found = self.orders.get((sort, descending))
+        if found is None:
+            frame = self.frame.assign(_key=_sort_key(self.frame, sort).to_numpy())
+            found = self.orders[(sort, descending)] = frame.sort_values(
+                ["_key", "label"], ascending=[not descending, True], kind="stable",
+                na_position="last").index.to_numpy()
+        return found
+
+    def matching(self, query: str) -> np.ndarray:
+        """Which rows a search finds: the text in a search column, case ignored (as a
+        database's case-insensitive ``contains`` would)."""
+        text = query.lower()
+        return np.fromiter((any(text in s for s in texts) for texts in self.search),
+                           dtype=bool, count=len(self.search))
+
+
+def _table_for(request: HttpRequest, clinic: Any, overview: pd.DataFrame,
+               researcher: bool) -> _Table:
+    found: _Table = kept_with_clinic(
+        overview, clinic, f"patient-list:{'researcher' if researcher else 'staff'}",
+        lambda: _Table(patients_for_user(request.user), clinic, overview, researcher))
+    return found
 
 
 @staff_required
@@ -127,58 +183,29 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     sort = sort if sort in SORTS else "patient"
     descending = request.GET.get("dir") == "desc"
 
-    patients = patients_for_user(request.user)
-    if query and not researcher:
-        patients = patients.filter(subject__icontains=query) | patients.filter(
-            name__icontains=query)
-    # plain rows, not model instances: a clinic has thousands of patients
-    people = list(patients.values_list("pk", "subject", "name"))
-    if researcher:  # the one pseudonym rule of the model, without loading each patient
-        labels = [Patient(pk=pk, clinic=staff.clinic).pseudonym() for pk, *_ in people]
-    else:
-        labels = [subject for _, subject, _ in people]
-    frame = pd.DataFrame({"pk": pd.Series([p[0] for p in people], dtype="int64"),
-                          "label": pd.Series(labels, dtype=object),
-                          "index": pd.Series(range(len(people)), dtype="int64")})
-    if query and researcher:
-        frame = frame[frame["label"].str.contains(query, case=False, regex=False)]
-
     overview = clinic_overview(staff.clinic)
-    have = [c for c in _STATUS if c in overview.columns]
-    frame = frame.merge(overview[["subject", *have]], left_on="pk", right_on="subject",
-                        how="left")
-    for c in _STATUS:
-        if c not in frame.columns:
-            frame[c] = None
-    key = _sort_key(frame, sort)
-    frame = frame.assign(_key=key.to_numpy()).sort_values(
-        ["_key", "label"], ascending=[not descending, True], kind="stable",
-        na_position="last")
+    table = _table_for(request, staff.clinic, overview, researcher)
+    order = table.order(sort, descending)
+    if query:  # a search keeps the rows it finds in the order of the sort
+        order = order[table.matching(query)[order]]
 
-    paginator = Paginator(range(len(frame)), PAGE_SIZE)
+    paginator = Paginator(range(len(order)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    shown = frame.iloc[page.object_list.start:page.object_list.stop]  # type: ignore[attr-defined]
-    public_ids = dict(patients.filter(pk__in=shown["pk"].tolist()).values_list("pk",
-                                                                              "public_id"))
+    shown = order[page.object_list.start:page.object_list.stop].tolist()  # type: ignore[attr-defined]
     # a patient's report waits for the clinic: it is in no status above until reviewed
-    reported = patients_with_reported_relapse(request.user, shown["pk"].tolist())
-    kept = _ROWS.get(staff.clinic.pk)
-    if kept is None or kept[0] != overview.attrs.get("key"):
-        kept = _ROWS[staff.clinic.pk] = (overview.attrs.get("key"), {})
+    reported = patients_with_reported_relapse(request.user, [table.pks[i] for i in shown])
     rows = []
-    for position, (index, label) in enumerate(zip(shown["index"].tolist(),
-                                                  shown["label"].tolist(), strict=True)):
-        pk, _, name = people[index]
-        row = {"public_id": public_ids[pk], "label": label, "name": "" if researcher else name,
-               "reported": pk in reported}
-        row_key = (researcher, pk, *row.values())
-        html = kept[1].get(row_key) if kept[0] is not None else None
+    for i in shown:
+        pk = table.pks[i]
+        row = {"public_id": table.public_ids[i], "label": table.labels[i],
+               "name": table.names[i], "reported": pk in reported}
+        row_key = (pk, *row.values())
+        html = table.rows.get(row_key)
         if html is None:
-            record = shown.iloc[position]
+            record = table.frame.iloc[i]
             row["status"] = {c: _plain(record.get(c)) for c in _STATUS}
-            html = render_to_string("clinic/_patient_row.html", {"r": row})
-            if kept[0] is not None:
-                kept[1][row_key] = html
+            html = table.rows[row_key] = render_to_string("clinic/_patient_row.html",
+                                                          {"r": row})
         rows.append(html)
 
     def link(**changes: Any) -> str:
@@ -196,7 +223,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                         page=None)})
     return render(request, "clinic/patient_list.html", {
         "rows": rows, "query": query, "researcher": researcher, "headings": headings,
-        "page": page, "total": len(frame),
+        "page": page, "total": len(order),
         "previous_url": link(page=page.previous_page_number()) if page.has_previous() else "",
         "next_url": link(page=page.next_page_number()) if page.has_next() else "",
         "as_of": overview.attrs.get("as_of"), "input_error": overview.attrs.get("input_error"),
