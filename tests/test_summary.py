@@ -125,6 +125,10 @@ def test_neda_on_current_therapy() -> None:
     assert pd.isna(row["neda4_current_year"])  # no brain-volume pairs: NEDA-4 unknown
     text = cs.patient().plain_language()
     assert "no evidence of disease activity" in text
+    # Lublin's year of activity is the one before the last visit, said with its date, so
+    # records that ended long ago do not read as the last twelve months
+    assert "In the 12 months before your latest check-up (2022-04-01) there was no sign" in text
+    assert "12 months to the last visit (2022-04-01): activity" in cs.patient().to_markdown()
     # a new lesion in that year turns it into evidence of activity, with its reason
     mri.loc[3, "new_t2"] = 2
     row = course_summary(visits, relapses, mri, treatments).patients.iloc[0]

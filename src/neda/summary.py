@@ -936,7 +936,8 @@ class PatientCourse:
             lines.append("")
         ph = d["phenotype"]
         lines += ["## Phenotype (Lublin 2014) and objective SPMS", "",
-                  f"- Last 12 months: activity **{ph['activity_last_year']}** "
+                  f"- 12 months to the last visit ({d['follow_up']['last_visit']}): activity "
+                  f"**{ph['activity_last_year']}** "
                   f"({ph['activity_reason'] or 'no reason recorded'}); progression "
                   f"**{ph['progression_last_year']}** ({ph['progression_reason'] or '-'}).",
                   f"- Objective SPMS (Lorscheider 2016): **{_yes_no(ph['objective_spms'])}**"
@@ -1010,13 +1011,17 @@ class PatientCourse:
             parts.append("The latest score is higher than before, but it is not yet confirmed "
                          "by a later visit: it may still improve.")
         activity = _num(r.get("activity"))
+        # Lublin's activity is judged in the 12 months up to the last visit (rules §6.1), not
+        # up to today: the date says which year, so old records do not read as recent ones.
+        year = f"In the 12 months before your latest check-up ({_fmt_date(r['last_visit'])})"
         if activity == "active":
-            parts.append("In the last year the MS was active (a relapse or new MRI lesions).")
+            parts.append(f"{year} the MS was active (a relapse or new MRI lesions).")
         elif activity == "not active":
-            parts.append("In the last year there was no sign of MS activity (no relapse, no new "
-                         "MRI lesions).")
+            parts.append(f"{year} there was no sign of MS activity (no relapse, no new MRI "
+                         "lesions).")
         elif activity is not None:
-            parts.append("Whether the MS was active in the last year cannot be said from the "
+            parts.append(f"Whether the MS was active in the 12 months before your latest "
+                         f"check-up ({_fmt_date(r['last_visit'])}) cannot be said from the "
                          "data (for example, no recent MRI).")
         spms = r.get("spms")
         if spms is not None and not pd.isna(spms) and bool(spms):

@@ -40,8 +40,12 @@ class Command(BaseCommand):
     help = "Load a demo clinic of synthetic patients and create the demo logins."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--patients", type=int, default=300)
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--patients", type=int, default=300,
+                            help="how many synthetic patients the clinic has (default 300; "
+                                 "not used when the demo clinic already has patients)")
+        parser.add_argument("--seed", type=int, default=1,
+                            help="seed of the synthetic registry: the same seed and number "
+                                 "of patients give the same records (default 1)")
         parser.add_argument("--patient-accounts", type=int, default=3,
                             help="patient logins patient1, patient2, ...")
         parser.add_argument("--records-until", type=dt.date.fromisoformat, default=None,
