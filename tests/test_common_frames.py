@@ -108,7 +108,10 @@ def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
                              (pd.Index([7], dtype=np.uint16), np.array([7, 8], np.int32)),
                              (pd.Index([7]), np.array([], np.int64)),
                              (pd.Index(["7"]), np.array([7, 8])),
-                             (pd.Index([7]), np.array(["7", "x"], dtype=object))):
+                             (pd.Index([7]), np.array(["7", "x"], dtype=object)),
+                             (pd.Index(["A"], dtype=object), np.array(["A", "A"], dtype=object)),
+                             (pd.Index(["A"], dtype=object), np.array(["A", "B"], dtype=object)),
+                             (pd.Index(["7"], dtype=object), np.array(["7"], dtype=object))):
         vals = pd.Index(values)
         numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
         expected = (subjects.astype(str).get_indexer(vals.astype(str))

@@ -522,10 +522,9 @@ def day_key(code: Any, day: Any) -> np.ndarray:
 def subject_codes(subjects: pd.Index, values: Any) -> np.ndarray:
     """Position of each subject identifier in ``subjects`` (-1 = not there). Identifiers are
     compared as text when one table holds numbers and the other text (rules §0.3)."""
-    if (len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1
-            and values.dtype.kind in "iu" and subjects.dtype.kind in "iu"):
-        # one patient's integer identifiers (the clinic's call): compared, not hashed
-        return np.where(values == subjects[0], 0, -1).astype(np.int64)
+    codes = _one_subject_codes(subjects, values)  # one patient (the clinic's call)
+    if codes is not None:
+        return codes
     vals = pd.Index(values)
     numeric = {subjects.dtype.kind in "iuf", vals.dtype.kind in "iuf"}
     if len(numeric) == 2 and len(vals) and len(subjects):
@@ -582,7 +581,8 @@ def single_value(values: Any) -> bool:
 
 
 def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
-    """Positions of ``values`` in a one-identifier ``subjects`` compared directly, when
+    """Positions of ``values`` in a one-identifier ``subjects`` compared directly (no index and
+    hash table: about 20 µs a lookup, several per rule on one patient), when
     ``values`` is a numpy array of the identifier's own type (whole numbers), or texts that
     all are the identifier (text in an object array); None otherwise (the general rule)."""
     if len(subjects) == 1 and isinstance(values, np.ndarray) and values.ndim == 1:
@@ -596,18 +596,9 @@ def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
     return None
 
 
-def subject_codes_of(subjects: pd.Index, values: Any) -> np.ndarray:
-    """:func:`subject_codes`, with one identifier (one patient's tables) compared directly when
-    ``values`` is a numpy array of the identifier's own type: the same positions without
-    building an index and its hash table (about 20 µs a lookup, several per rule on one
-    patient)."""
-    codes = _one_subject_codes(subjects, values)
-    return codes if codes is not None else subject_codes(subjects, values)
-
-
 def index_positions(subjects: pd.Index, values: Any) -> np.ndarray:
     """``subjects.get_indexer(pd.Index(values))`` (identifiers compared as they are, -1 = not
-    there), with one identifier compared directly as in :func:`subject_codes_of`."""
+    there), with one identifier compared directly as in :func:`subject_codes`."""
     codes = _one_subject_codes(subjects, values)
     return (codes if codes is not None
             else np.asarray(subjects.get_indexer(pd.Index(values)), np.int64))

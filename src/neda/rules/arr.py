@@ -52,7 +52,7 @@ from ._common import (
     provenance,
     rule_set_name,
     single_value,
-    subject_codes_of,
+    subject_codes,
     texts_by_key,
 )
 from ._common import as_pandas as _to_pandas
@@ -421,8 +421,8 @@ def annualised_relapse_rate(
         has_obj = bool((days_rel["objective"] >= 0).any())
         rel_index = pd.Index(sid_all[:1] if single_value(sid_all) else pd.unique(sid_all))
         rows = np.flatnonzero(finite)
-        counted = _count(subject_codes_of(rel_index, sid_all[rows]), w0[rows], w1[rows],
-                         subject_codes_of(rel_index, days_rel["subject"]),
+        counted = _count(subject_codes(rel_index, sid_all[rows]), w0[rows], w1[rows],
+                         subject_codes(rel_index, days_rel["subject"]),
                          days_rel["a"], days_rel["b"], days_rel["objective"] == 1)
         n[rows], n_obj[rows], n_mid[rows] = counted
     else:

@@ -66,7 +66,7 @@ from ._common import (
 from ._common import day_dates as _dates
 from ._common import day_key as _key
 from ._common import day_numbers as _days
-from ._common import subject_codes_of as _codes
+from ._common import subject_codes as _codes
 from ._windows import ScanWindows
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
