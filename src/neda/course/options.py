@@ -7,7 +7,6 @@ are the rules' (section 10): preset ``mueller2023``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -20,6 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..options import Options, option
+from ..rules._common import _plain_copy
 
 INF = math.inf
 
@@ -44,17 +44,6 @@ CDI_THRESHOLDS: dict[str, list[tuple[float, float]]] = {
 OUTCOME_DIRECTION = {"edss": 1, "t25fw": 1, "nhpt": 1, "sdmt": -1}
 
 Window = tuple[float | None, float | None]
-
-
-def _json_copy(value: Any) -> Any:
-    """A copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes it."""
-    if isinstance(value, dict):
-        return {k: _json_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_copy(v) for v in value]
-    if value is None or isinstance(value, str | int | float):
-        return value
-    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True)
@@ -289,7 +278,7 @@ class CourseOptions(Options):
     # ---------------------------------------------------------------- provenance
     def as_dict(self) -> dict[str, Any]:
         """Every option value (JSON-friendly): the provenance stored with each result."""
-        return _json_copy(self._values()[0])
+        return _plain_copy(self._values()[0])
 
     def _values(self) -> tuple[dict[str, Any], str]:
         """:meth:`as_dict` and its JSON text, made once per options object (kept in the
