@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,10 +116,16 @@ class CourseSummary:
         if not matches:
             raise ValueError(f"no patient {subject!r} in the data")
         s = matches[0]
+        return self._course_of(ids.index(s), lambda name: np.flatnonzero(
+            column_numpy(getattr(self, name), "subject") == s))
 
-        def rows(df: pd.DataFrame) -> pd.DataFrame:
+    def _course_of(self, at: int, positions: Callable[[str], np.ndarray]) -> PatientCourse:
+        """The course of the patient in row ``at`` of ``patients``, whose rows of each table
+        ``positions(name)`` gives (a comparison here, :class:`SubjectIndex` for a clinic)."""
+        def rows(name: str) -> pd.DataFrame:
             """The patient's rows, renumbered (a copy of the table when they are all)."""
-            keep = np.flatnonzero(column_numpy(df, "subject") == s)
+            df = getattr(self, name)
+            keep = positions(name)
             if len(keep) == len(df):  # a one-patient summary's tables: copied, as pandas would
                 return copy_of(df, pd.RangeIndex(len(df)))
             out = df.take(keep)
@@ -126,11 +133,11 @@ class CourseSummary:
             return out
 
         return PatientCourse(
-            row=self.patients.iloc[ids.index(s)],
-            events=rows(self.events), relapses=rows(self.relapses), epochs=rows(self.epochs),
-            scores=rows(self.scores), visits=rows(self._visits), provenance=self.provenance,
-            trends=rows(self.trends) if len(self.trends) else self.trends,
-            assessments=rows(self.assessments) if len(self.assessments) else self.assessments,
+            row=self.patients.iloc[at],
+            events=rows("events"), relapses=rows("relapses"), epochs=rows("epochs"),
+            scores=rows("scores"), visits=rows("_visits"), provenance=self.provenance,
+            trends=rows("trends") if len(self.trends) else self.trends,
+            assessments=rows("assessments") if len(self.assessments) else self.assessments,
         )
 
 
@@ -1100,21 +1107,4 @@ class SubjectIndex:
         if found is None:
             raise ValueError(f"no patient {subject!r} in the data")
         at, s = found
-
-        def rows(name: str) -> pd.DataFrame:
-            """The patient's rows, renumbered (a copy of the table when they are all)."""
-            df = getattr(self.summary, name)
-            keep = self.positions(name, s)
-            out = df.copy() if len(keep) == len(df) else df.take(keep)
-            out.index = pd.RangeIndex(len(out))
-            return out
-
-        summary = self.summary
-        return PatientCourse(
-            row=summary.patients.iloc[at],
-            events=rows("events"), relapses=rows("relapses"), epochs=rows("epochs"),
-            scores=rows("scores"), visits=rows("_visits"), provenance=summary.provenance,
-            trends=rows("trends") if len(summary.trends) else summary.trends,
-            assessments=rows("assessments") if len(summary.assessments)
-            else summary.assessments,
-        )
+        return self.summary._course_of(at, lambda name: self.positions(name, s))
