@@ -66,6 +66,8 @@ test: $(VENV)/.installed-test $(NP2)/.installed $(AXE)
 # The web tests against a real PostgreSQL (the machine's; scripts/postgres-for-tests.sh starts
 # it and makes the role). Without PostgreSQL this says so, and fails when NEDA_REQUIRE_POSTGRES=1.
 # The browser tests serve a SQLite clinic of their own: they ran in the SQLite pass already.
+# The test database is named after the checkout's path: runs from two clones at once (CI and a
+# developer, two reviewers) would otherwise both create and drop test_neda on one server.
 test-postgres: $(VENV)/.installed-test
 	@url=$$(scripts/postgres-for-tests.sh) ; status=$$? ; \
 	if [ $$status -ne 0 ]; then \
@@ -73,7 +75,8 @@ test-postgres: $(VENV)/.installed-test
 		echo "PostgreSQL not available: the web tests ran on SQLite only"; exit 0; \
 	fi ; \
 	echo "web tests on PostgreSQL" ; \
-	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres $(BIN)/pytest -q tests/web \
+	DATABASE_URL=$$url NEDA_DATA_DIR=build/test-postgres \
+		NEDA_TEST_DATABASE=test_neda_$$(pwd | cksum | cut -d' ' -f1) $(BIN)/pytest -q tests/web \
 		--ignore=tests/web/test_browser.py --ignore=tests/web/test_portal_browser.py
 
 # The screenshots of the docs (patient list, overview, import preview; the portal on a phone),

@@ -4,6 +4,9 @@ Configured by environment variables so that one server can run it:
 
 * ``NEDA_SECRET_KEY`` (required outside ``NEDA_DEBUG``), ``NEDA_DEBUG`` (``1`` for development),
 * ``DATABASE_URL`` (default: SQLite file ``neda-clinic.sqlite3`` in ``NEDA_DATA_DIR``),
+  ``NEDA_TEST_DATABASE``: the name of the database the tests create on that server (default:
+  Django's ``test_`` + the database name; ``make test`` gives each checkout its own, so two
+  test runs on one PostgreSQL server do not drop each other's database),
 * ``NEDA_ALLOWED_HOSTS`` (comma-separated; default ``127.0.0.1,localhost``),
 * ``NEDA_DATA_DIR`` (default ``./build/clinic``), ``NEDA_SESSION_MINUTES`` (default 30),
 * ``NEDA_SECURE`` (``1`` behind HTTPS: secure cookies, HSTS, HTTPS redirect),
@@ -122,6 +125,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # (synchronous stays FULL: a committed transaction survives a power cut).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL")
+if os.environ.get("NEDA_TEST_DATABASE"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["NEDA_TEST_DATABASE"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Passwords: Argon2 first (hashes of other kinds are upgraded at the next login).
