@@ -26,6 +26,22 @@ def test_every_option_of_every_command_has_help() -> None:
                 assert param.help, f"neda {name} {param.opts[0]} has no help text"
 
 
+def test_the_command_lists_show_each_summary_as_one_paragraph() -> None:
+    """`neda --help` and `neda cohort --help` list each command with its docstring's first
+    paragraph, joined: a line break inside it had left "on." alone on a line."""
+    group = typer.main.get_command(app)
+    commands = dict(group.commands)  # type: ignore[attr-defined]
+    commands.update({f"cohort {n}": c for n, c in commands["cohort"].commands.items()})
+    assert len(commands) >= 13
+    for name, command in commands.items():
+        if name == "cohort":
+            continue  # a group: its help is the Typer's help= text, one line already
+        assert command.short_help and "\n" not in command.short_help, name
+        assert command.short_help == " ".join(command.help.split("\n\n")[0].split()), name
+    shown = runner.invoke(app, ["--help"], terminal_width=200).output
+    assert "to try neda on." in shown
+
+
 def test_every_command_that_reads_files_has_the_reading_options_declared_once() -> None:
     """The reading options (--subject-col, --date-format, --sheet, ...) are declared once
     (neda.cli._read_options): every command reading files shows them with the same names,

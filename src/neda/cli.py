@@ -1532,3 +1532,18 @@ def _print_multiverse(result: Any) -> None:
             moved.add_row(str(r["choice"]), share(r["mean_abs_change"]),
                           share(r["max_abs_change"]), str(r["pairs"]))
         _print_table(moved)
+
+
+def _one_line_summaries(*apps: typer.Typer) -> None:
+    """The command lists (``neda --help``, ``neda cohort --help``) show each command's first
+    docstring paragraph as written, line breaks included ("... to try neda" / "on."): give
+    every command that paragraph on one line, for the list to wrap."""
+    for one in apps:
+        for info in one.registered_commands:
+            doc = (info.callback.__doc__ or "") if info.callback else ""
+            first = doc.strip().split("\n\n")[0]
+            if info.short_help is None and first:
+                info.short_help = " ".join(first.split())
+
+
+_one_line_summaries(app, cohort_app)
