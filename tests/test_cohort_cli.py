@@ -131,3 +131,18 @@ def test_a_bad_figure_path_is_refused(demo: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["cohort", "km", str(demo), "--figure",
                                  str(tmp_path / "km.jpg")], env={"COLUMNS": "400"})
     assert result.exit_code == 2 and "give a .png or .svg path" in result.output
+
+
+def test_an_unknown_group_column_names_the_columns_that_form_groups(demo: Path) -> None:
+    """A typo in --by lists the columns that make groups (therapy, efficacy, descriptor...),
+    not all ~130 summary columns with their reasons and dates."""
+    result = runner.invoke(app, ["cohort", "km", str(demo), "--by", "efficacyy"],
+                           env={"COLUMNS": "400"})
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "no column 'efficacyy' to group patients by" in text
+    listed = text.split("columns that form groups here are ")[1].split(" (any column")[0]
+    names = listed.split(", ")
+    assert {"first_dmt", "first_dmt_efficacy", "current_dmt", "descriptor"} <= set(names)
+    assert not [n for n in names if "reason" in n or n.endswith("_date") or n == "subject"]
+    assert len(names) < 30

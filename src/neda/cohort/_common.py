@@ -39,10 +39,31 @@ def patient_groups(summary: Any, by: str | None) -> pd.Series:
             values = pd.Series(np.nan, index=subjects, dtype=object)
         return values.astype(object).where(values.notna(), UNTREATED).rename("group")
     if by not in p.columns:
-        raise ValueError(
-            f"no column {by!r} to group patients by: use one of {', '.join(p.columns)} or "
-            f"{', '.join(DERIVED_PATIENT_GROUPS)}")
+        raise ValueError(_unknown_group(by, p, DERIVED_PATIENT_GROUPS))
     return _labels(pd.Series(p[by].to_numpy(), index=subjects)).rename("group")
+
+
+# a column suggested for grouping has at most this many distinct values (sex, phenotype,
+# therapy, efficacy class); any column of the patients table can be used
+_FEW_GROUPS = 12
+
+
+def _unknown_group(by: str, table: pd.DataFrame, derived: tuple[str, ...]) -> str:
+    """The error for a grouping column that does not exist: the columns that make sensible
+    groups (text or yes/no with a few values; not reasons, dates or identifiers) and the
+    derived groups. Listing all ~130 summary columns buried the useful ones."""
+    fit = []
+    for c in table.columns:
+        values = table[c]
+        if (c == "subject" or "reason" in c or c.endswith(("_date", "_since", "_start", "_end"))
+                or not (values.dtype == object or values.dtype == bool
+                        or str(values.dtype) in ("boolean", "category", "string"))):
+            continue
+        if 1 < values.nunique(dropna=True) <= _FEW_GROUPS:
+            fit.append(c)
+    return (f"no column {by!r} to group patients by: columns that form groups here are "
+            f"{', '.join(list(derived) + fit)} (any column of the course summary's patients "
+            "table can be used: 'neda course -o DIR' writes it as patients.csv)")
 
 
 def epoch_groups(summary: Any, by: str | None) -> pd.Series:
