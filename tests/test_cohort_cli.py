@@ -146,3 +146,30 @@ def test_an_unknown_group_column_names_the_columns_that_form_groups(demo: Path) 
     assert {"first_dmt", "first_dmt_efficacy", "current_dmt", "descriptor"} <= set(names)
     assert not [n for n in names if "reason" in n or n.endswith("_date") or n == "subject"]
     assert len(names) < 30
+
+
+def test_terminal_tables_read_as_figures(demo: Path, tmp_path: Path) -> None:
+    """On the terminal: a Kaplan-Meier median not reached says so (the written table keeps
+    inf), rate ratios do not repeat the reference as True/False, large numbers are whole."""
+    out = tmp_path / "km.csv"
+    text = _ok(["cohort", "km", str(demo), "--event", "pira", "-o", str(out)])
+    medians = text.split("Numbers at risk")[0]
+    assert " inf " not in medians
+    km = km_analysis(neda.course_summary(demo / "visits.csv", demo / "relapses.csv",
+                                         demo / "mri.csv", demo / "treatments.csv"), "pira")
+    if np.isinf(km.medians["median_years"]).any():
+        assert "not reached" in medians
+    text = _ok(["cohort", "arr", str(demo), "--by", "efficacy"])
+    ratios = text.split("Rate ratios")[1].split("Dispersion")[0]
+    assert "True" not in ratios and "False" not in ratios and "reference" in ratios
+    assert "e+0" not in text
+
+
+def test_figure_cells() -> None:
+    from neda.cli import _figure
+
+    assert _figure(1204.4, "inf") == "1,204" and _figure(15.34, "inf") == "15.3"
+    assert _figure(float("nan"), "inf") == "–" and _figure(float("inf"), "not reached") == \
+        "not reached"
+    assert _figure(True, "inf") == "yes" and _figure(np.bool_(False), "inf") == "no"
+    assert _figure(3, "inf") == "3" and _figure("high", "inf") == "high"

@@ -1143,7 +1143,10 @@ def _analysis_failed(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _print_frame(frame: pd.DataFrame, title: str, index: bool = False) -> None:
+def _print_frame(frame: pd.DataFrame, title: str, index: bool = False,
+                 infinite: str = "inf") -> None:
+    """A result table on the terminal (the written files keep every value as computed).
+    ``infinite``: what an infinite figure means here (a Kaplan-Meier median not reached)."""
     from rich.table import Table
 
     t = Table(title=title)
@@ -1152,11 +1155,27 @@ def _print_frame(frame: pd.DataFrame, title: str, index: bool = False) -> None:
     for c in frame.columns:
         t.add_column(str(c), justify="left" if frame[c].dtype == object else "right")
     for label, row in zip(frame.index, frame.itertuples(index=False), strict=True):
-        # a figure that cannot be computed (e.g. the proportion of no window) as in the report
-        cells = [("–" if v != v else f"{v:.3g}") if isinstance(v, float) else str(v)
-                 for v in row]
+        cells = [_figure(v, infinite) for v in row]
         t.add_row(*([str(label)] if index else []), *cells)
     _print_table(t)
+
+
+def _figure(value: Any, infinite: str) -> str:
+    """One cell: three significant digits, but whole numbers from 1,000 on (person-years
+    read "1,204", not "1.2e+03"); "–" for a figure that cannot be computed (the proportion of
+    no window), as in the report; yes/no for flags."""
+    import numpy as np
+
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if not isinstance(value, float | np.floating):
+        return str(value)
+    x = float(value)
+    if x != x:
+        return "–"
+    if np.isinf(x):
+        return infinite if x > 0 else f"-{infinite}"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
 
 
 def _figure_out(fig: Any, path: Path) -> None:
@@ -1228,8 +1247,8 @@ def cohort_km_command(
                          confidence=confidence, at=_years_list(at, "--at"))
     except ValueError as exc:
         raise _analysis_failed(exc) from exc
-    _print_frame(km.medians, f"Time to first {km.attrs['event_label']} (years; inf: median "
-                 "not reached)")
+    _print_frame(km.medians, f"Time to first {km.attrs['event_label']} (median, years)",
+                 infinite="not reached")
     _print_frame(km.at_risk, "Numbers at risk (columns: years)")
     console.print(km.methods(), highlight=False, soft_wrap=True)
     if output is not None:
@@ -1318,7 +1337,9 @@ def cohort_arr_command(
     except ValueError as exc:
         raise _analysis_failed(exc) from exc
     _print_frame(rates.rates, f"Annualised relapse rate per {by or 'cohort'}")
-    _print_frame(rates.ratios, f"Rate ratios (reference: {rates.reference})")
+    # the reference row says so in its note: the yes/no column is kept for the written table
+    _print_frame(rates.ratios.drop(columns=["reference"], errors="ignore"),
+                 f"Rate ratios (reference: {rates.reference})")
     if rates.alpha is not None and rates.alpha_ci is not None:
         console.print(f"Dispersion alpha = {rates.alpha:.3g} ({rates.alpha_ci[0]:.3g} to "
                       f"{rates.alpha_ci[1]:.3g})", highlight=False)
