@@ -320,7 +320,7 @@ def test_edited_preset_is_renamed_custom_and_recorded() -> None:
     assert unknown.provenance["options_digest"] not in (res.provenance["options_digest"],
                                                         other.provenance["options_digest"])
     assert "Relapse data were not given" in unknown.describe()
-    assert "conf_days = [168]" in res.describe()
+    assert "conf_days = 168 (mueller2023: 84)" in res.describe()
 
 
 def test_describe_mentions_the_definition() -> None:

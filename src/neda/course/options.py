@@ -331,6 +331,18 @@ class CourseOptions(Options):
 
 
 
+def _shown(value: Any) -> str:
+    """An option value as a methods paragraph writes it: ``168`` for the one-value list
+    ``[168.0]``, ``0, inf`` for a pair, ``prec=0, None`` for a relapse window."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_shown(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 @functools.cache
 def _preset(cls: Any, name: str) -> Any:
     """The options of a preset, made (and checked) once: options are frozen, so one object
@@ -564,7 +576,9 @@ def _describe(o: CourseOptions, relapses: Any = None, relapse_data: str = "given
         text.append(f"Events had to be sustained for {_days(o.require_sust_days)} days.")
     changed = o.changed_options()
     if o.preset == "custom" or changed:
-        listed = "; ".join(f"{k} = {v}" for k, v in changed.items()) or "none"
+        was = _preset(CourseOptions, o.base_preset).as_dict()
+        listed = "; ".join(f"{k} = {_shown(v)} ({o.base_preset}: {_shown(was.get(k))})"
+                           for k, v in changed.items()) or "none"
         definition = (f"the definition '{o.base_preset}' ({PRESET_SOURCES[o.base_preset]}) "
                       f"with these options changed: {listed}")
     else:
