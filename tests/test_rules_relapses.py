@@ -10,6 +10,7 @@ docs/differences.md, relapses).
 from __future__ import annotations
 
 import importlib
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neda.io import read_visits
 from neda.rules.relapses import (
     CLEAN_COLUMNS,
     RECOVERY_COLUMNS,
@@ -659,6 +661,62 @@ def test_recovery_accepts_hygiene_result_and_raw_table_alike():
     h = relapse_hygiene(r, v)
     pd.testing.assert_frame_equal(relapse_recovery(h, v), relapse_recovery(r, v))
     assert len(relapse_recovery(h, v)) == 2
+
+
+def _read_visits(*rows):
+    return read_visits(vis(*rows))
+
+
+def test_prepared_visits_serve_only_the_visits_they_were_made_of():
+    """Hygiene hands its prepared visits on to recovery and severity of the same visits
+    table; another visits table (a new frame) is read afresh: recovery and severity are then
+    those of a plain run on the new visits, never of the visits hygiene saw."""
+    r = rel(0, 400)
+    v1 = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    v2 = _read_visits((-50, 1.0), (10, 4.5), (190, 3.0), (430, 5.0), (590, 4.0))
+    h = relapse_hygiene(r, v1)
+    # the same visits: the prepared arrays give what a plain run gives
+    pd.testing.assert_frame_equal(relapse_recovery(h, v1), relapse_recovery(r, v1))
+    pd.testing.assert_frame_equal(relapse_severity(h, v1), relapse_severity(r, v1))
+    # new visits after that: theirs, not the prepared ones (which would give v1's values)
+    rec2, sev2 = relapse_recovery(h, v2), relapse_severity(h, v2)
+    pd.testing.assert_frame_equal(rec2, relapse_recovery(r, v2))
+    pd.testing.assert_frame_equal(sev2, relapse_severity(r, v2))
+    assert list(rec2["edss_pre"]) == [1.0, 3.0] and list(rec2["edss_peak"]) == [4.5, 5.0]
+    assert list(relapse_recovery(h, v1)["edss_pre"]) == [2.0, 2.0]
+    # a fresh hygiene of v2, then v1 again: v1's values
+    h2 = relapse_hygiene(r, v2)
+    pd.testing.assert_frame_equal(relapse_recovery(h2, v1), relapse_recovery(r, v1))
+
+
+def test_prepared_visits_not_used_for_a_replaced_hygiene_table():
+    r = rel(0, 400)
+    v = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    h = relapse_hygiene(r, v)
+    first = h.relapses.iloc[:1].reset_index(drop=True)
+    first.attrs = h.relapses.attrs
+    h.relapses = first  # a caller's edit of the result: the prepared relapses no longer apply
+    out = relapse_recovery(h, v)
+    fresh = RelapseHygiene(relapses=first, removed=h.removed,
+                           pseudo_episodes=h.pseudo_episodes, options=h.options,
+                           provenance=h.provenance)
+    pd.testing.assert_frame_equal(out, relapse_recovery(fresh, v))
+    assert len(out) == 1
+
+
+def test_hygiene_pickles_without_its_prepared_visits():
+    r = rel(0, 400)
+    v = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    h = relapse_hygiene(r, v)
+    relapse_recovery(h, v)
+    assert h._prepared is not None  # recovery read hygiene's prepared visits
+    back = pickle.loads(pickle.dumps(h))
+    assert back._prepared is None  # bound to this process's visits object: not pickled
+    for name in ("relapses", "removed", "pseudo_episodes"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(h, name))
+    assert back.options == h.options and back.provenance == h.provenance
+    assert "_prepared" not in repr(h)
+    pd.testing.assert_frame_equal(relapse_recovery(back, v), relapse_recovery(h, v))
 
 
 # ============================================================================ msclinical 0.1.0

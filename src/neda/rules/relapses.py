@@ -295,6 +295,16 @@ class RelapseHygiene:
     # day-number arrays derived from the tables, computed once: every rule reads them
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
+    # the visits as this hygiene (or its first recovery / severity) prepared them, read again
+    # by severity and recovery of the same visits table (see _PreparedVisits); not pickled
+    _prepared: _PreparedVisits | None = field(default=None, init=False, repr=False,
+                                              compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the prepared visits are bound to a visits object of this process (held weakly)
+        state = dict(self.__dict__)
+        state["_prepared"] = None
+        return state
 
     def counts(self) -> dict[str, int]:
         """Input, kept and removed rows, and removed rows per reason."""
@@ -824,8 +834,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         partly = ~inside & ~out & ~np.isnan(s)
     source = np.where(obj >= 0, "clinician", "none").astype(object)
     anchors = None
+    nxt = _next_start(kc, ka)
     if vis is not None and (obj < 0).any():
-        nxt = _next_start(kc, ka)
         anchors = _anchors(vis, kc, ka, kb, nxt, (code[pe], a[pe], ep_end), opts, None)
         computed = _objective_from_exams(vis, kc, ka, kb, nxt, anchors.pre, opts)
         use = (obj < 0) & (computed >= 0)
@@ -859,7 +869,9 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
                             removed=provenance_frame(removed, record),
                             pseudo_episodes=episodes, options=opts, provenance=record)
     if vis is not None and is_validated(visits, "visits"):
-        _remember_visits(result, visits, subjects, vis, (code[pe], a[pe], ep_end), anchors)
+        # handed on to severity and recovery of these visits (codes: those of the visits)
+        _keep_prepared(result, visits, subject, kc, ka, kb, nxt, vis, (code[pe], a[pe], ep_end),
+                       anchors)
     return result
 
 
@@ -1102,77 +1114,58 @@ def _episode_arrays(episodes: pd.DataFrame, subj: str, subjects: pd.Index
             _day_of(episodes["episode_end"])[ok])
 
 
-# The last context built from a RelapseHygiene, reused while the same hygiene, visits (the
-# same objects, held weakly), options and subject column come again: recovery and severity
-# read the same anchors, and a registry's anchors cost about a second to find. The context
-# is let go with its hygiene.
-_LAST_CONTEXT: list[Any] = []
+# What severity and recovery read of a visits table, prepared once per hygiene and visits table:
+# relapse hygiene prepares the visits (for objective confirmation and follow-up) and hands them
+# on with its result, so recovery and severity of the same hygiene and visits read the same
+# arrays (about a third of a one-patient recovery call), and severity the anchors recovery
+# found (a registry's anchors cost about a second to find). Held on the RelapseHygiene, never
+# in the module: a visits table other than the one prepared (another object, or the hygiene's
+# table replaced) is prepared again.
+@dataclass
+class _PreparedVisits:
+    visits: Any  # weak reference to the visits table prepared (the hygiene does not keep it)
+    relapses: pd.DataFrame  # the hygiene table whose counted relapses code/a/b/nxt describe
+    subject: str | None  # subject column option it was read with (a raw table's reading)
+    code: np.ndarray  # per counted relapse: subject code (index into the visits' subjects)
+    a: np.ndarray
+    b: np.ndarray
+    nxt: np.ndarray
+    vis: _Visits
+    episodes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    anchors: _Anchors | None = None  # found with anchor_options (no designated visit)
+    anchor_options: RelapseOptions | None = None
+
+    def serves(self, hyg: RelapseHygiene, visits: Any, subject: str | None) -> bool:
+        """Whether these are ``visits`` as prepared for ``hyg``'s counted relapses: the same
+        visits object and hygiene table (a validated visits table reads the same whatever the
+        subject option). Visits without an ``edss`` column are not (preparing them again
+        raises the error that names it)."""
+        return (self.visits() is visits and self.relapses is hyg.relapses
+                and isinstance(visits, pd.DataFrame) and "edss" in visits.columns
+                and (self.subject == subject or is_validated(visits, "visits")))
 
 
-def _forget_context(ref: Any) -> None:
-    if _LAST_CONTEXT and _LAST_CONTEXT[0] is ref:
-        _LAST_CONTEXT.clear()
+def _keep_prepared(hyg: RelapseHygiene, visits: Any, subject: str | None, code: np.ndarray,
+                   a: np.ndarray, b: np.ndarray, nxt: np.ndarray, vis: _Visits,
+                   episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   anchors: _Anchors | None = None) -> _PreparedVisits | None:
+    """Hand the prepared visits on with ``hyg`` (None, and nothing kept, for visits that
+    cannot be referred to weakly, e.g. a file name)."""
+    try:
+        ref = weakref.ref(visits)
+    except TypeError:
+        hyg._prepared = None
+        return None
+    prep = _PreparedVisits(ref, hyg.relapses, subject, code, a, b, nxt, vis, episodes,
+                           anchors, hyg.options if anchors is not None else None)
+    hyg._prepared = prep
+    return prep
 
 
 def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject: str | None
              ) -> _Context:
     if visits is None:
         raise ValueError("a visits table (subject, date, edss) is required")
-    if isinstance(relapses, RelapseHygiene):
-        opts = options or relapses.options
-        if _LAST_CONTEXT:
-            hyg_ref, vis_ref, key, ctx = _LAST_CONTEXT
-            if hyg_ref() is relapses and vis_ref() is visits and key == (opts, subject):
-                return ctx  # type: ignore[no-any-return]
-        ctx = _new_context(relapses, visits, opts, subject)
-        try:
-            _LAST_CONTEXT[:] = [weakref.ref(relapses, _forget_context), weakref.ref(visits),
-                                (opts, subject), ctx]
-        except TypeError:  # visits that cannot be referred to weakly: not kept
-            _LAST_CONTEXT.clear()
-        return ctx
-    return _new_context(relapses, visits, options, subject)
-
-
-# The visits as relapse hygiene last prepared them (with its pseudo-relapse episodes and, when
-# it looked for objective confirmation, its anchors), held weakly with that hygiene and
-# visits table: severity and recovery of the same hygiene and visits read the same arrays
-# (about a third of a one-patient recovery call). Let go with the hygiene.
-_HYGIENE_VISITS: list[Any] = []
-
-
-def _remember_visits(hygiene: RelapseHygiene, visits: Any, subjects: pd.Index, vis: _Visits,
-                     episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
-                     anchors: _Anchors | None) -> None:
-    try:
-        _HYGIENE_VISITS[:] = [weakref.ref(hygiene, _forget_visits), weakref.ref(visits),
-                              subjects, vis, episodes, anchors]
-    except TypeError:  # visits that cannot be referred to weakly: not kept
-        _HYGIENE_VISITS.clear()
-
-
-def _forget_visits(ref: Any) -> None:
-    if _HYGIENE_VISITS and _HYGIENE_VISITS[0] is ref:
-        _HYGIENE_VISITS.clear()
-
-
-def _hygiene_visits(hyg: RelapseHygiene, visits: Any, subjects: pd.Index
-                    ) -> tuple[_Visits, tuple[np.ndarray, np.ndarray, np.ndarray],
-                               _Anchors | None] | None:
-    """The visit arrays, episodes and anchors hygiene made of these visits for these relapse
-    subjects (the same codes), or None. Visits without an ``edss`` column are not reused
-    (preparing them again raises the error that names it)."""
-    if not _HYGIENE_VISITS:
-        return None
-    hyg_ref, vis_ref, known, vis, episodes, anchors = _HYGIENE_VISITS
-    if (hyg_ref() is not hyg or vis_ref() is not visits or "edss" not in visits.columns
-            or known.dtype != subjects.dtype or not known.equals(subjects)):
-        return None
-    return vis, episodes, anchors
-
-
-def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
-                 subject: str | None) -> _Context:
     if isinstance(relapses, RelapseHygiene):
         hyg = relapses
         opts = options or hyg.options
@@ -1181,27 +1174,32 @@ def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
     clean = hyg.relapses  # read by column (never a Series, which would copy its attrs)
     subj = str(clean.columns[0])
-    # codes in order of first appearance (as pd.unique, then the position of each)
-    codes, uniques = pd.factorize(column_numpy(clean, subj))
-    subjects = pd.Index(uniques)
-    code = codes.astype(np.int64)
-    onsets = hyg.onset_arrays() if subj == "subject" else None
-    a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
-    b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
-    nxt = _next_start(code, a)
-    known = _hygiene_visits(hyg, visits, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
         designated = _day_of(column_numpy(clean, "relapse_visit_date"))
-    if known is not None:
-        vis, episodes, anchors = known
-        if anchors is None or designated is not None or opts != hyg.options:
-            anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
-        return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
-    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
-    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
-    anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
-    return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
+    prep = hyg._prepared
+    if prep is None or not prep.serves(hyg, visits, subject):
+        # codes in order of first appearance (as pd.unique, then the position of each)
+        codes, uniques = pd.factorize(column_numpy(clean, subj))
+        subjects = pd.Index(uniques)
+        code = codes.astype(np.int64)
+        onsets = hyg.onset_arrays() if subj == "subject" else None
+        a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
+        b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
+        nxt = _next_start(code, a)
+        vis = _prepare_visits(visits, subjects, subject, need_edss=True)
+        episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
+        prep = _keep_prepared(hyg, visits, subject, code, a, b, nxt, vis, episodes)
+        if prep is None:  # not kept: this call's own
+            prep = _PreparedVisits(None, clean, subject, code, a, b, nxt, vis, episodes)
+    anchors = prep.anchors
+    if anchors is None or designated is not None or prep.anchor_options != opts:
+        anchors = _anchors(prep.vis, prep.code, prep.a, prep.b, prep.nxt, prep.episodes, opts,
+                           designated)
+        if designated is None:  # the next call with these options reads them
+            prep.anchors, prep.anchor_options = anchors, opts
+    return _Context(hyg, opts, clean, subj, prep.vis, prep.code, prep.a, prep.b, prep.nxt,
+                    prep.episodes, anchors)
 
 
 def _day_of(values: pd.Series) -> np.ndarray:
