@@ -704,6 +704,25 @@ def test_prepared_visits_not_used_for_a_replaced_hygiene_table():
     assert len(out) == 1
 
 
+def test_onset_and_episode_arrays_are_those_of_the_tables():
+    """Hygiene hands on the day-number arrays it made its tables of: the same as read back
+    from the tables (imprecise onsets, merged attacks, unknown objective, pseudo episodes)."""
+    r = rel(0, 10, "2020-06", "2021", 900, 1000, fever=["no", "no", "no", "no", "no", "yes"],
+            objective=["yes", "yes", "", "no", "", ""])
+    v = _read_visits((-50, 2.0), (905, 3.0), (1200, 2.5))
+    h = relapse_hygiene(r, v)
+    fresh = RelapseHygiene(relapses=h.relapses, removed=h.removed,
+                           pseudo_episodes=h.pseudo_episodes, options=h.options,
+                           provenance=h.provenance)
+    assert len(h.pseudo_episodes) == 1
+    for got, want in ((h.onset_arrays(), fresh.onset_arrays()),
+                      (h.episode_arrays(), fresh.episode_arrays())):
+        assert list(got) == list(want)
+        for name in got:
+            assert got[name].dtype == want[name].dtype, name
+            np.testing.assert_array_equal(got[name], want[name])
+
+
 def test_hygiene_pickles_without_its_prepared_visits():
     r = rel(0, 400)
     v = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))

@@ -47,6 +47,7 @@ from ._common import (
     day_dates,
     day_numbers,
     frame_of,
+    index_positions,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -139,6 +140,8 @@ PSEUDO_EPISODE_COLUMNS = {
                    "end date is recorded (rules §3.1).",
     "end_source": "resolved_date or default_days.",
 }
+
+_PRECISION_INDEX = pd.Index(PRECISIONS)  # (a constant: built once, not per table)
 
 _ID_COLUMNS = ("subject", "relapse_n", "onset_start", "onset_end", "precision")
 
@@ -405,9 +408,16 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     """Each relapse's onset in words, at its precision: ``2024-03-05``, ``2024-03``, ``2024``
     or ``between 2024-03-05 and 2024-03-20`` (a hygiene table: onset_start, onset_end,
     precision)."""
-    start = column_numpy(clean, "onset_start").astype("datetime64[D]")
-    end = column_numpy(clean, "onset_end").astype("datetime64[D]")
-    prec = np.asarray(column_numpy(clean, "precision"), dtype=object)
+    return _labels_of(column_numpy(clean, "onset_start"), column_numpy(clean, "onset_end"),
+                      column_numpy(clean, "precision"))
+
+
+def _labels_of(onset_start: np.ndarray, onset_end: np.ndarray, precision: np.ndarray
+               ) -> np.ndarray:
+    """:func:`onset_labels` of the columns (dates, precision texts)."""
+    start = onset_start.astype("datetime64[D]")
+    end = onset_end.astype("datetime64[D]")
+    prec = np.asarray(precision, dtype=object)
     day = np.datetime_as_string(start, unit="D").astype(object)
     out = day.copy()
     month = prec == "month"
@@ -427,6 +437,18 @@ def tri_codes(values: Any, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, -1, np.int8)
     arr = values.array if isinstance(values, pd.Series) else values
+    if isinstance(arr, np.ndarray) and arr.ndim == 1:
+        # the columns of the tables made here (_tri_values): numpy flags, or True / False /
+        # <NA> objects, read directly (pandas' boolean array of them costs about 50 µs a
+        # column even on a few rows); any other object goes through pandas below
+        if arr.dtype == bool:
+            return arr.astype(np.int8)
+        if arr.dtype == object:
+            na = pd.NA
+            codes = [1 if x is True else 0 if x is False else -1 if x is na or x is None
+                     else 2 for x in arr.tolist()]
+            if 2 not in codes:
+                return np.array(codes, dtype=np.int8)
     if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
         # not rebuilt from Python objects)
         arr = pd.array(np.asarray(arr, dtype=object), dtype="boolean")
@@ -498,7 +520,7 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                        fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
     # columns read as arrays (a Series of each would cost more than the rule on one patient)
     day = _day_of(column_numpy(vis, "date"))
-    code = subjects.get_indexer(pd.Index(column_numpy(vis, "subject")))
+    code = index_positions(subjects, column_numpy(vis, "subject"))
     edss = (_floats(vis, "edss") if "edss" in vis.columns else np.full(len(vis), np.nan))
     fs: dict[str, np.ndarray] = {}
     for system in FS_SYSTEMS:
@@ -739,8 +761,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
            else np.arange(n, dtype=np.int64))
     a = _day_of(column_numpy(rel, "date"))
     b = _day_of(column_numpy(rel, "date_end"))
-    prec = pd.Index(PRECISIONS).get_indexer(
-        pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
+    prec = _PRECISION_INDEX.get_indexer(pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
     resolved = (_day_of(column_numpy(rel, "resolved_date")) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
     duration = (_floats(rel, "duration_hours") if "duration_hours" in rel.columns
@@ -868,6 +889,14 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     result = RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
                             removed=provenance_frame(removed, record),
                             pseudo_episodes=episodes, options=opts, provenance=record)
+    # the day-number arrays every rule reads (onset_arrays, episode_arrays), from the arrays
+    # the tables were made of rather than read back from them (the same values)
+    result._derived["onsets"] = (result.relapses, {
+        "subject": column_numpy(result.relapses, subj), "a": ka, "b": kb,
+        "last_b": _day_of(front["last_onset_end"]), "objective": obj,
+        "label": _labels_of(front["onset_start"], front["onset_end"], front["precision"])})
+    result._derived["episodes"] = (episodes, {"subject": column_numpy(episodes, subj),
+                                              "e0": a[pe], "e1": ep_end})
     if vis is not None and is_validated(visits, "visits"):
         # handed on to severity and recovery of these visits (codes: those of the visits)
         _keep_prepared(result, visits, subject, kc, ka, kb, nxt, vis, (code[pe], a[pe], ep_end),
@@ -1006,11 +1035,20 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     slot[kept] = np.arange(n_kept)
     grp = slot[anchor_row]  # relapse (position in ``kept``) of every survivor
     merged_from = np.bincount(grp, minlength=n_kept)
+    # survivors come in relapse order, each relapse's rows together (the merge chain only
+    # folds a row into the current relapse): a maximum per run of rows (np.maximum.at, the
+    # general way, takes several times longer)
+    runs = (np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+            if n_kept and bool(np.all(grp[1:] >= grp[:-1])) else None)
 
     def group_max(values: np.ndarray) -> np.ndarray:
-        out = np.full(n_kept, -np.inf)
         v = values[surv].astype(float)
-        np.maximum.at(out, grp, np.where(np.isnan(v), -np.inf, v))
+        v = np.where(np.isnan(v), -np.inf, v)
+        if runs is not None:
+            out = np.maximum.reduceat(v, runs)
+        else:
+            out = np.full(n_kept, -np.inf)
+            np.maximum.at(out, grp, v)
         return np.where(np.isneginf(out), np.nan, out)
 
     # the other input columns, at the first row of each relapse
@@ -1108,10 +1146,10 @@ class _Context:
 
 def _episode_arrays(episodes: pd.DataFrame, subj: str, subjects: pd.Index
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    code = subjects.get_indexer(pd.Index(episodes[subj])).astype(np.int64)
+    code = index_positions(subjects, column_numpy(episodes, subj))
     ok = code >= 0
-    return (code[ok], _day_of(episodes["episode_start"])[ok],
-            _day_of(episodes["episode_end"])[ok])
+    return (code[ok], _day_of(column_numpy(episodes, "episode_start"))[ok],
+            _day_of(column_numpy(episodes, "episode_end"))[ok])
 
 
 # What severity and recovery read of a visits table, prepared once per hygiene and visits table:
