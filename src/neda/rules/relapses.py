@@ -585,6 +585,19 @@ def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
     return rel_idx, vis_idx
 
 
+def _pairs_in_windows(vis: _Visits, code: np.ndarray, windows: list[tuple[Any, Any]]
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_pairs` of several windows ``(lo, hi)`` per relapse, window by window (the same
+    pairs), in one search: each search costs more than its work on one patient's visits."""
+    n = len(code)
+    lo = np.concatenate([np.broadcast_to(np.asarray(w[0], float), (n,)) for w in windows])
+    hi = np.concatenate([np.broadcast_to(np.asarray(w[1], float), (n,)) for w in windows])
+    ri, vi = _pairs(vis, np.tile(code, len(windows)), lo, hi)
+    cuts = np.searchsorted(ri, np.arange(len(windows) + 1) * n).tolist()
+    return [(ri[cuts[w]:cuts[w + 1]] - w * n, vi[cuts[w]:cuts[w + 1]])
+            for w in range(len(windows))]
+
+
 def _pick(rel_idx: np.ndarray, vis_idx: np.ndarray, primary: np.ndarray, secondary: np.ndarray,
           n: int) -> np.ndarray:
     """Per relapse, the visit with the smallest (primary, secondary); -1 when none."""
@@ -621,6 +634,9 @@ class _Anchors:
     peak: np.ndarray
     post: np.ndarray
     peak_reason: np.ndarray  # object: "" or why E_peak is unknown
+    # (relapse, visit) pairs of [O + post_min_days, next relapse - 1], the window of confirmed
+    # recovery, found in the same search as the anchors' windows
+    after: tuple[np.ndarray, np.ndarray]
 
 
 def _reference_masks(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -645,14 +661,20 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
     n = len(code)
     eligible, clean = _reference_masks(vis, code, a, b, episodes, opts)
     rated = ~np.isnan(vis.edss)
+    by_peak = opts.peak_source == "max_in_window"
+    windows = _pairs_in_windows(vis, code, [
+        (a - opts.pre_window_days, b - 1),  # E_pre
+        (a + opts.post_min_days, np.minimum(b + opts.post_max_days, nxt - 1)),  # E_post
+        (a + opts.post_min_days, nxt - 1),  # confirmed recovery
+        *([(a, np.minimum(b + opts.peak_window_days, nxt - 1))] if by_peak else [])])  # E_peak
     # E_pre: the latest eligible EDSS in [O - pre_window, O - 1]
-    ri, vi = _pairs(vis, code, a - opts.pre_window_days, b - 1)
+    ri, vi = windows[0]
     m = rated[vi] & eligible[vi]
     pre = _pick(ri[m], vi[m], -vis.day[vi[m]], np.zeros(int(m.sum())), n)
     # E_peak
     peak_reason = np.full(n, "", dtype=object)
-    if opts.peak_source == "max_in_window":
-        ri, vi = _pairs(vis, code, a, np.minimum(b + opts.peak_window_days, nxt - 1))
+    if by_peak:
+        ri, vi = windows[3]
         m = rated[vi]
         peak = _pick(ri[m], vi[m], -vis.edss[vi[m]], vis.day[vi[m]], n)
         peak_reason[peak < 0] = "no_edss_in_peak_window"
@@ -667,8 +689,7 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
         peak_reason[~has] = "no_designated_relapse_visit"
         peak_reason[has & (peak < 0)] = "designated_visit_has_no_edss"
     # E_post: [O + post_min, O + post_max], before the next relapse, outside pseudo episodes
-    ri, vi = _pairs(vis, code, a + opts.post_min_days,
-                    np.minimum(b + opts.post_max_days, nxt - 1))
+    ri, vi = windows[1]
     m = rated[vi] & clean[vi]
     ri, vi = ri[m], vi[m]
     if opts.post_rule == "closest_to_target":
@@ -676,7 +697,7 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
         post = _pick(ri, vi, np.abs(vis.day[vi] - target[ri]), vis.day[vi], n)
     else:
         post = _pick(ri, vi, vis.day[vi], np.zeros(len(vi)), n)
-    return _Anchors(pre=pre, peak=peak, post=post, peak_reason=peak_reason)
+    return _Anchors(pre=pre, peak=peak, post=post, peak_reason=peak_reason, after=windows[2])
 
 
 def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -1415,12 +1436,12 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     episodes. A run of consecutive visits with EDSS <= E_pre spanning >= confirm_days days
     confirms; the confirming visit is the first one >= X1 + confirm_days. Undecided (-1): no
     E_pre, no such visit, or no next relapse and the last visit ends an unconfirmed run."""
-    vis, code, a, nxt, opts = ctx.vis, ctx.code, ctx.a, ctx.nxt, ctx.options
-    n = len(code)
+    vis, nxt, opts = ctx.vis, ctx.nxt, ctx.options
+    n = len(ctx.code)
     conf = np.full(n, -1, np.int8)
     conf_day = np.full(n, np.nan)
     clean_v = ~_covered(vis, *ctx.episodes)
-    ri, vi = _pairs(vis, code, a + opts.post_min_days, nxt - 1)
+    ri, vi = ctx.anchors.after  # [O + post_min_days, next relapse - 1]
     m = ~np.isnan(vis.edss[vi]) & clean_v[vi] & ~np.isnan(e_pre[ri])
     ri, vi = ri[m], vi[m]
     if ri.size == 0:
