@@ -142,6 +142,15 @@ PSEUDO_EPISODE_COLUMNS = {
 }
 
 _PRECISION_INDEX = pd.Index(PRECISIONS)  # (a constant: built once, not per table)
+_PRECISION_CODE = {p: i for i, p in enumerate(PRECISIONS)}
+
+
+def _precision_codes(values: np.ndarray) -> np.ndarray:
+    """Position of each precision text in PRECISIONS (-1 = none): a few rows (one patient's
+    relapses) looked up one by one, more through pandas' hash table (20 µs to build)."""
+    if len(values) <= 64:
+        return np.array([_PRECISION_CODE.get(p, -1) for p in values.tolist()], dtype=np.int8)
+    return np.asarray(_PRECISION_INDEX.get_indexer(pd.Index(values)).astype(np.int8))
 
 _ID_COLUMNS = ("subject", "relapse_n", "onset_start", "onset_end", "precision")
 
@@ -782,7 +791,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
            else np.arange(n, dtype=np.int64))
     a = _day_of(column_numpy(rel, "date"))
     b = _day_of(column_numpy(rel, "date_end"))
-    prec = _PRECISION_INDEX.get_indexer(pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
+    prec = _precision_codes(column_numpy(rel, "precision"))
     resolved = (_day_of(column_numpy(rel, "resolved_date")) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
     duration = (_floats(rel, "duration_hours") if "duration_hours" in rel.columns
@@ -1058,12 +1067,15 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     merged_from = np.bincount(grp, minlength=n_kept)
     # survivors come in relapse order, each relapse's rows together (the merge chain only
     # folds a row into the current relapse): a maximum per run of rows (np.maximum.at, the
-    # general way, takes several times longer)
-    runs = (np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
-            if n_kept and bool(np.all(grp[1:] >= grp[:-1])) else None)
+    # general way, takes several times longer); nothing merged: each row is its relapse
+    single = len(surv) == n_kept
+    runs = (np.flatnonzero(_starts_of_runs(grp))
+            if n_kept and not single and bool(np.all(grp[1:] >= grp[:-1])) else None)
 
     def group_max(values: np.ndarray) -> np.ndarray:
         v = values[surv].astype(float)
+        if single:  # (grp = 0, 1, ...): the rows' own values
+            return np.where(np.isneginf(v), np.nan, v)
         v = np.where(np.isnan(v), -np.inf, v)
         if runs is not None:
             out = np.maximum.reduceat(v, runs)
@@ -1078,6 +1090,8 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
             and c not in CLEAN_COLUMNS}
     def group_any(codes: np.ndarray) -> np.ndarray:
         """Three-valued OR over the merged rows (1 yes, 0 no, -1 unknown)."""
+        if single:  # one row a relapse: its own code
+            return codes[surv].astype(np.int8)
         yes = group_max((codes == 1).astype(float)) > 0
         unknown = group_max((codes < 0).astype(float)) > 0
         return np.where(yes, 1, np.where(unknown, -1, 0)).astype(np.int8)
@@ -1138,6 +1152,14 @@ def _rows_of(column: pd.Series, rows: np.ndarray) -> Any:
     if isinstance(values, pd.arrays.NumpyExtensionArray):
         return values.to_numpy()[rows]
     return values.take(rows)
+
+
+def _starts_of_runs(values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values starts (``np.r_[True, v[1:] != v[:-1]]`` without
+    np.r_'s parsing, about 10 µs a call)."""
+    out = np.ones(len(values), bool)
+    out[1:] = values[1:] != values[:-1]
+    return out
 
 
 def _numbers_within(code: np.ndarray) -> np.ndarray:
@@ -1299,8 +1321,13 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     out["edss_peak_date"] = day_dates(_take(vday, anc.peak))
     delta = e_peak - e_pre
     out["edss_change"] = delta
-    for s in FS_SYSTEMS:
-        out[f"fs_change_{s}"] = _take(vis.fs[s], anc.peak) - _take(vis.fs[s], anc.pre)
+    # every FS at once: the grades with a column of NaN last, which index -1 (no visit) reads
+    grades = np.full((len(FS_SYSTEMS), len(vis.day) + 1), np.nan)
+    for i, s in enumerate(FS_SYSTEMS):
+        grades[i, :-1] = vis.fs[s]
+    change = grades[:, anc.peak] - grades[:, anc.pre]
+    for i, s in enumerate(FS_SYSTEMS):
+        out[f"fs_change_{s}"] = change[i]
     clin = (_clinician_severity(clean) if "severity" in clean.columns
             else np.full(len(clean), None, dtype=object))
     out["severity_clinician"] = clin
@@ -1452,7 +1479,7 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     new_rel = np.ones(len(ri), bool)
     new_rel[1:] = ri[1:] != ri[:-1]
     run = np.cumsum(~good | new_rel)  # 1, 2, ...: rows of a run are consecutive
-    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+    starts = np.flatnonzero(_starts_of_runs(run))
     run_start = np.minimum.reduceat(np.where(good, day, np.inf), starts)[run - 1]
     hit = good & (day - run_start >= opts.confirm_days)
     first = _pick(ri[hit], np.flatnonzero(hit), day[hit], np.zeros(int(hit.sum())), n)
