@@ -583,8 +583,7 @@ def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
     """(relapse index, visit index) for every visit of the same subject dated in [lo, hi]."""
     lo = np.where(np.isnan(lo), 0, lo)
-    hi = np.where(np.isnan(hi), -1, hi)
-    hi = np.where(np.isinf(hi), _OFF - 1, hi)
+    hi = np.where(np.isnan(hi), -1, hi)  # (no next relapse, inf: _key bounds it)
     start = np.searchsorted(vis.key, _key(code, lo), side="left")
     stop = np.searchsorted(vis.key, _key(code, hi), side="right")
     count = np.where(hi >= lo, np.maximum(stop - start, 0), 0)
@@ -806,9 +805,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     parox = _flag_codes(rel, "paroxysmal") == 1
     objective_in = _flag_codes(rel, "objective")
 
-    codes_f, subjects = pd.factorize(column(rel, subj), sort=False)
-    subjects = pd.Index(subjects)
-    code = codes_f.astype(np.int64)
+    subjects, code = _subject_codes_of(column(rel, subj))
 
     # ---- per-row rules (first reason wins) ----
     reason = np.full(n, "", dtype=object)
@@ -936,6 +933,17 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         _keep_prepared(result, visits, subject, kc, ka, kb, nxt, vis, (code[pe], a[pe], ep_end),
                        anchors)
     return result
+
+
+def _subject_codes_of(values: Any) -> tuple[pd.Index, np.ndarray]:
+    """The subjects in order of first appearance and each row's position among them
+    (``pd.factorize``); one patient's rows (whole-number identifiers, all the same) without
+    pandas' hash table."""
+    if (isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values)
+            and bool((values == values[0]).all())):
+        return pd.Index(values[:1].copy()), np.zeros(len(values), np.int64)
+    codes, uniques = pd.factorize(values, sort=False)
+    return pd.Index(uniques), codes.astype(np.int64)
 
 
 def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
