@@ -29,6 +29,7 @@ from neda.rules.relapses import (
     relapse_hygiene,
     relapse_recovery,
     relapse_severity,
+    tri_codes,
 )
 
 D0 = pd.Timestamp("2020-01-01")
@@ -721,6 +722,22 @@ def test_onset_and_episode_arrays_are_those_of_the_tables():
         for name in got:
             assert got[name].dtype == want[name].dtype, name
             np.testing.assert_array_equal(got[name], want[name])
+
+
+@pytest.mark.parametrize("values", [
+    np.array([True, False, True]),
+    np.array([True, pd.NA, False, None], dtype=object),
+    np.array([], dtype=object),
+    pd.array([True, None, False], dtype="boolean"),
+    pd.Series([False, None, True], dtype="boolean"),
+    np.array([1, 0, np.nan], dtype=object),  # not True/False/<NA>: pandas decides
+])
+def test_tri_codes_as_pandas_boolean_reads_them(values):
+    flags = pd.array(np.asarray(values, dtype=object), dtype="boolean")
+    want = np.where(flags.isna(), -1, np.where(flags.to_numpy(bool, na_value=False), 1, 0))
+    got = tri_codes(values, len(values))
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, want)
 
 
 def test_hygiene_pickles_without_its_prepared_visits():
