@@ -790,7 +790,6 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     """
     opts = options or RelapseOptions()
     rel = bare(ensure_table(relapses, "relapses", _subject_option(read_options, subject)))
-    rel.index = pd.RangeIndex(len(rel))
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
