@@ -483,6 +483,24 @@ def test_severity_hospitalised_plex_unknown_and_fs_change():
     assert s["treatment_proxy"].iloc[0] is pd.NA
 
 
+def test_fs_change_alike_for_one_patient_and_a_registry_of_visits():
+    """FS cells are read the same whether a patient's few visits or a registry's many."""
+    r = rel(100, 300, 700)
+    days = [(50, 2.0), (110, 3.0), (250, 2.5), (310, 3.5), (650, 3.0), (705, 4.0)]
+    grades = {"fs_pyramidal": ["1", "3X", None, "2", "not done", "4"],
+              "fs_visual": ["0", "2", "2", "X", None, "3"]}
+    one = read_visits(vis(*days, **grades))
+    others = vis(*[(d, 1.0) for d in range(0, 700, 10)], subject=2,
+                 fs_pyramidal=["1"] * 70, fs_visual=["2X"] * 70)
+    many = read_visits(pd.concat([vis(*days, **grades), others], ignore_index=True))
+    assert len(many) > 64 >= len(one)
+    small, large = relapse_severity(r, one), relapse_severity(r, many)
+    pd.testing.assert_frame_equal(small, large)
+    # 1 -> 3X; then a grade missing at E_pre (None) or E_peak (X), and 'not done'
+    for name in ("fs_change_pyramidal", "fs_change_visual"):
+        assert small[name].iloc[0] == 2.0 and small[name].iloc[1:].isna().all()
+
+
 def test_severity_clinician_scheme():
     opts = RelapseOptions(severity_scheme="clinician")
     s = relapse_severity(rel(100, 300, severity=["Moderate", None]), vis((50, 2.0)), opts)
