@@ -10,6 +10,7 @@ docs/differences.md, relapses).
 from __future__ import annotations
 
 import importlib
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from neda.io import read_visits
 from neda.rules.relapses import (
     CLEAN_COLUMNS,
     RECOVERY_COLUMNS,
@@ -27,6 +29,7 @@ from neda.rules.relapses import (
     relapse_hygiene,
     relapse_recovery,
     relapse_severity,
+    tri_codes,
 )
 
 D0 = pd.Timestamp("2020-01-01")
@@ -480,6 +483,24 @@ def test_severity_hospitalised_plex_unknown_and_fs_change():
     assert s["treatment_proxy"].iloc[0] is pd.NA
 
 
+def test_fs_change_alike_for_one_patient_and_a_registry_of_visits():
+    """FS cells are read the same whether a patient's few visits or a registry's many."""
+    r = rel(100, 300, 700)
+    days = [(50, 2.0), (110, 3.0), (250, 2.5), (310, 3.5), (650, 3.0), (705, 4.0)]
+    grades = {"fs_pyramidal": ["1", "3X", None, "2", "not done", "4"],
+              "fs_visual": ["0", "2", "2", "X", None, "3"]}
+    one = read_visits(vis(*days, **grades))
+    others = vis(*[(d, 1.0) for d in range(0, 700, 10)], subject=2,
+                 fs_pyramidal=["1"] * 70, fs_visual=["2X"] * 70)
+    many = read_visits(pd.concat([vis(*days, **grades), others], ignore_index=True))
+    assert len(many) > 64 >= len(one)
+    small, large = relapse_severity(r, one), relapse_severity(r, many)
+    pd.testing.assert_frame_equal(small, large)
+    # 1 -> 3X; then a grade missing at E_pre (None) or E_peak (X), and 'not done'
+    for name in ("fs_change_pyramidal", "fs_change_visual"):
+        assert small[name].iloc[0] == 2.0 and small[name].iloc[1:].isna().all()
+
+
 def test_severity_clinician_scheme():
     opts = RelapseOptions(severity_scheme="clinician")
     s = relapse_severity(rel(100, 300, severity=["Moderate", None]), vis((50, 2.0)), opts)
@@ -659,6 +680,97 @@ def test_recovery_accepts_hygiene_result_and_raw_table_alike():
     h = relapse_hygiene(r, v)
     pd.testing.assert_frame_equal(relapse_recovery(h, v), relapse_recovery(r, v))
     assert len(relapse_recovery(h, v)) == 2
+
+
+def _read_visits(*rows):
+    return read_visits(vis(*rows))
+
+
+def test_prepared_visits_serve_only_the_visits_they_were_made_of():
+    """Hygiene hands its prepared visits on to recovery and severity of the same visits
+    table; another visits table (a new frame) is read afresh: recovery and severity are then
+    those of a plain run on the new visits, never of the visits hygiene saw."""
+    r = rel(0, 400)
+    v1 = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    v2 = _read_visits((-50, 1.0), (10, 4.5), (190, 3.0), (430, 5.0), (590, 4.0))
+    h = relapse_hygiene(r, v1)
+    # the same visits: the prepared arrays give what a plain run gives
+    pd.testing.assert_frame_equal(relapse_recovery(h, v1), relapse_recovery(r, v1))
+    pd.testing.assert_frame_equal(relapse_severity(h, v1), relapse_severity(r, v1))
+    # new visits after that: theirs, not the prepared ones (which would give v1's values)
+    rec2, sev2 = relapse_recovery(h, v2), relapse_severity(h, v2)
+    pd.testing.assert_frame_equal(rec2, relapse_recovery(r, v2))
+    pd.testing.assert_frame_equal(sev2, relapse_severity(r, v2))
+    assert list(rec2["edss_pre"]) == [1.0, 3.0] and list(rec2["edss_peak"]) == [4.5, 5.0]
+    assert list(relapse_recovery(h, v1)["edss_pre"]) == [2.0, 2.0]
+    # a fresh hygiene of v2, then v1 again: v1's values
+    h2 = relapse_hygiene(r, v2)
+    pd.testing.assert_frame_equal(relapse_recovery(h2, v1), relapse_recovery(r, v1))
+
+
+def test_prepared_visits_not_used_for_a_replaced_hygiene_table():
+    r = rel(0, 400)
+    v = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    h = relapse_hygiene(r, v)
+    first = h.relapses.iloc[:1].reset_index(drop=True)
+    first.attrs = h.relapses.attrs
+    h.relapses = first  # a caller's edit of the result: the prepared relapses no longer apply
+    out = relapse_recovery(h, v)
+    fresh = RelapseHygiene(relapses=first, removed=h.removed,
+                           pseudo_episodes=h.pseudo_episodes, options=h.options,
+                           provenance=h.provenance)
+    pd.testing.assert_frame_equal(out, relapse_recovery(fresh, v))
+    assert len(out) == 1
+
+
+def test_onset_and_episode_arrays_are_those_of_the_tables():
+    """Hygiene hands on the day-number arrays it made its tables of: the same as read back
+    from the tables (imprecise onsets, merged attacks, unknown objective, pseudo episodes)."""
+    r = rel(0, 10, "2020-06", "2021", 900, 1000, fever=["no", "no", "no", "no", "no", "yes"],
+            objective=["yes", "yes", "", "no", "", ""])
+    v = _read_visits((-50, 2.0), (905, 3.0), (1200, 2.5))
+    h = relapse_hygiene(r, v)
+    fresh = RelapseHygiene(relapses=h.relapses, removed=h.removed,
+                           pseudo_episodes=h.pseudo_episodes, options=h.options,
+                           provenance=h.provenance)
+    assert len(h.pseudo_episodes) == 1
+    for got, want in ((h.onset_arrays(), fresh.onset_arrays()),
+                      (h.episode_arrays(), fresh.episode_arrays())):
+        assert list(got) == list(want)
+        for name in got:
+            assert got[name].dtype == want[name].dtype, name
+            np.testing.assert_array_equal(got[name], want[name])
+
+
+@pytest.mark.parametrize("values", [
+    np.array([True, False, True]),
+    np.array([True, pd.NA, False, None], dtype=object),
+    np.array([], dtype=object),
+    pd.array([True, None, False], dtype="boolean"),
+    pd.Series([False, None, True], dtype="boolean"),
+    np.array([1, 0, np.nan], dtype=object),  # not True/False/<NA>: pandas decides
+])
+def test_tri_codes_as_pandas_boolean_reads_them(values):
+    flags = pd.array(np.asarray(values, dtype=object), dtype="boolean")
+    want = np.where(flags.isna(), -1, np.where(flags.to_numpy(bool, na_value=False), 1, 0))
+    got = tri_codes(values, len(values))
+    assert got.dtype == np.int8
+    np.testing.assert_array_equal(got, want)
+
+
+def test_hygiene_pickles_without_its_prepared_visits():
+    r = rel(0, 400)
+    v = _read_visits((-50, 2.0), (5, 3.0), (200, 2.0), (420, 3.5), (600, 3.0))
+    h = relapse_hygiene(r, v)
+    relapse_recovery(h, v)
+    assert h._prepared is not None  # recovery read hygiene's prepared visits
+    back = pickle.loads(pickle.dumps(h))
+    assert back._prepared is None  # bound to this process's visits object: not pickled
+    for name in ("relapses", "removed", "pseudo_episodes"):
+        pd.testing.assert_frame_equal(getattr(back, name), getattr(h, name))
+    assert back.options == h.options and back.provenance == h.provenance
+    assert "_prepared" not in repr(h)
+    pd.testing.assert_frame_equal(relapse_recovery(back, v), relapse_recovery(h, v))
 
 
 # ============================================================================ msclinical 0.1.0

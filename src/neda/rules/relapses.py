@@ -47,6 +47,7 @@ from ._common import (
     day_dates,
     day_numbers,
     frame_of,
+    index_positions,
     provenance,
     provenance_frame,
     rule_set_name,
@@ -139,6 +140,17 @@ PSEUDO_EPISODE_COLUMNS = {
                    "end date is recorded (rules §3.1).",
     "end_source": "resolved_date or default_days.",
 }
+
+_PRECISION_INDEX = pd.Index(PRECISIONS)  # (a constant: built once, not per table)
+_PRECISION_CODE = {p: i for i, p in enumerate(PRECISIONS)}
+
+
+def _precision_codes(values: np.ndarray) -> np.ndarray:
+    """Position of each precision text in PRECISIONS (-1 = none): a few rows (one patient's
+    relapses) looked up one by one, more through pandas' hash table (20 µs to build)."""
+    if len(values) <= 64:
+        return np.array([_PRECISION_CODE.get(p, -1) for p in values.tolist()], dtype=np.int8)
+    return np.asarray(_PRECISION_INDEX.get_indexer(pd.Index(values)).astype(np.int8))
 
 _ID_COLUMNS = ("subject", "relapse_n", "onset_start", "onset_end", "precision")
 
@@ -295,6 +307,16 @@ class RelapseHygiene:
     # day-number arrays derived from the tables, computed once: every rule reads them
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
+    # the visits as this hygiene (or its first recovery / severity) prepared them, read again
+    # by severity and recovery of the same visits table (see _PreparedVisits); not pickled
+    _prepared: _PreparedVisits | None = field(default=None, init=False, repr=False,
+                                              compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the prepared visits are bound to a visits object of this process (held weakly)
+        state = dict(self.__dict__)
+        state["_prepared"] = None
+        return state
 
     def counts(self) -> dict[str, int]:
         """Input, kept and removed rows, and removed rows per reason."""
@@ -395,9 +417,16 @@ def onset_labels(clean: pd.DataFrame) -> np.ndarray:
     """Each relapse's onset in words, at its precision: ``2024-03-05``, ``2024-03``, ``2024``
     or ``between 2024-03-05 and 2024-03-20`` (a hygiene table: onset_start, onset_end,
     precision)."""
-    start = column_numpy(clean, "onset_start").astype("datetime64[D]")
-    end = column_numpy(clean, "onset_end").astype("datetime64[D]")
-    prec = np.asarray(column_numpy(clean, "precision"), dtype=object)
+    return _labels_of(column_numpy(clean, "onset_start"), column_numpy(clean, "onset_end"),
+                      column_numpy(clean, "precision"))
+
+
+def _labels_of(onset_start: np.ndarray, onset_end: np.ndarray, precision: np.ndarray
+               ) -> np.ndarray:
+    """:func:`onset_labels` of the columns (dates, precision texts)."""
+    start = onset_start.astype("datetime64[D]")
+    end = onset_end.astype("datetime64[D]")
+    prec = np.asarray(precision, dtype=object)
     day = np.datetime_as_string(start, unit="D").astype(object)
     out = day.copy()
     month = prec == "month"
@@ -417,6 +446,23 @@ def tri_codes(values: Any, n: int) -> np.ndarray:
     if values is None:
         return np.full(n, -1, np.int8)
     arr = values.array if isinstance(values, pd.Series) else values
+    if isinstance(arr, np.ndarray) and arr.ndim == 1:
+        # the columns of the tables made here (_tri_values): numpy flags, or True / False /
+        # <NA> objects, read directly (pandas' boolean array of them costs about 50 µs a
+        # column even on a few rows); any other object goes through pandas below
+        if arr.dtype == bool:
+            return arr.astype(np.int8)
+        if arr.dtype == object:
+            na = pd.NA
+            codes = [1 if x is True else 0 if x is False else -1 if x is na or x is None
+                     else 2 for x in arr.tolist()]
+            if 2 not in codes:
+                return np.array(codes, dtype=np.int8)
+    if isinstance(arr, pd.arrays.BooleanArray):  # a validated column: its flags and mask
+        # (pandas' to_numpy and isna cost about 15 µs a column on a few rows)
+        data, mask = getattr(arr, "_data"), getattr(arr, "_mask")  # noqa: B009 (private)
+        if isinstance(data, np.ndarray) and isinstance(mask, np.ndarray):
+            return np.asarray(np.where(mask, -1, np.where(data, 1, 0)).astype(np.int8))
     if not isinstance(arr, pd.arrays.BooleanArray):  # (a validated column already is one:
         # not rebuilt from Python objects)
         arr = pd.array(np.asarray(arr, dtype=object), dtype="boolean")
@@ -470,7 +516,8 @@ class _Visits:
 
 
 def _key(code: np.ndarray, day: np.ndarray) -> np.ndarray:
-    d = np.clip(day, -_OFF + 1, _OFF - 1).astype(np.int64)
+    # (np.minimum / np.maximum: np.clip's wrapper costs several µs a call)
+    d = np.minimum(np.maximum(day, -_OFF + 1), _OFF - 1).astype(np.int64)
     return (code.astype(np.int64) << 32) | (d + _OFF)
 
 
@@ -488,7 +535,7 @@ def _prepare_visits(visits: Any, subjects: pd.Index, subject: str | None, need_e
                        fs={s: grades for s in FS_SYSTEMS}, n_subjects=0)
     # columns read as arrays (a Series of each would cost more than the rule on one patient)
     day = _day_of(column_numpy(vis, "date"))
-    code = subjects.get_indexer(pd.Index(column_numpy(vis, "subject")))
+    code = index_positions(subjects, column_numpy(vis, "subject"))
     edss = (_floats(vis, "edss") if "edss" in vis.columns else np.full(len(vis), np.nan))
     fs: dict[str, np.ndarray] = {}
     for system in FS_SYSTEMS:
@@ -519,12 +566,25 @@ def _fs_grades(vis: pd.DataFrame, name: str, system: str) -> np.ndarray:
     """Raw FS grades (float, NaN = not known) of a validated FS column (rules §1.2)."""
     if name not in vis.columns:
         return np.full(len(vis), np.nan)
-    codes, uniques = pd.factorize(column_numpy(vis, name), use_na_sentinel=True)
+    values = column_numpy(vis, name)
+    if len(values) <= 64 and values.dtype == object:
+        # one patient's visits: each distinct cell parsed once, found again by a dict
+        # (pandas' factorize below costs about 25 µs a column on them)
+        cells = values.tolist()
+        if all(type(v) is str or v is None for v in cells):
+            grade = {v: _fs_grade(v, system) for v in dict.fromkeys(cells)}
+            return np.array([grade[v] for v in cells], dtype=np.float64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     lut = np.full(len(uniques) + 1, np.nan)
     for i, v in enumerate(uniques):
-        g = parse_fs_grade(v, system).grade
-        lut[i] = np.nan if g is None else g
+        lut[i] = _fs_grade(v, system)
     return lut[codes]
+
+
+def _fs_grade(raw: Any, system: str) -> float:
+    """One FS cell's raw grade (rules §1.2), NaN when not known."""
+    g = parse_fs_grade(raw, system).grade
+    return np.nan if g is None else float(g)
 
 
 def _subject_option(read_options: ReadOptions | None, subject: str | None) -> ReadOptions:
@@ -541,8 +601,7 @@ def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
     """(relapse index, visit index) for every visit of the same subject dated in [lo, hi]."""
     lo = np.where(np.isnan(lo), 0, lo)
-    hi = np.where(np.isnan(hi), -1, hi)
-    hi = np.where(np.isinf(hi), _OFF - 1, hi)
+    hi = np.where(np.isnan(hi), -1, hi)  # (no next relapse, inf: _key bounds it)
     start = np.searchsorted(vis.key, _key(code, lo), side="left")
     stop = np.searchsorted(vis.key, _key(code, hi), side="right")
     count = np.where(hi >= lo, np.maximum(stop - start, 0), 0)
@@ -551,6 +610,20 @@ def _pairs(vis: _Visits, code: np.ndarray, lo: np.ndarray, hi: np.ndarray
     first = np.cumsum(count) - count
     vis_idx = start[rel_idx] + (np.arange(total) - first[rel_idx])
     return rel_idx, vis_idx
+
+
+def _pairs_in_windows(vis: _Visits, code: np.ndarray,
+                      windows: list[tuple[np.ndarray, np.ndarray]]
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_pairs` of several windows ``(lo, hi)`` per relapse, window by window (the same
+    pairs), in one search: each search costs more than its work on one patient's visits."""
+    n = len(code)
+    lo = np.concatenate([w[0] for w in windows])  # (day arrays, one value a relapse)
+    hi = np.concatenate([w[1] for w in windows])
+    ri, vi = _pairs(vis, np.concatenate([code] * len(windows)), lo, hi)
+    cuts = np.searchsorted(ri, np.arange(len(windows) + 1) * n).tolist()
+    return [(ri[cuts[w]:cuts[w + 1]] - w * n, vi[cuts[w]:cuts[w + 1]])
+            for w in range(len(windows))]
 
 
 def _pick(rel_idx: np.ndarray, vis_idx: np.ndarray, primary: np.ndarray, secondary: np.ndarray,
@@ -589,6 +662,9 @@ class _Anchors:
     peak: np.ndarray
     post: np.ndarray
     peak_reason: np.ndarray  # object: "" or why E_peak is unknown
+    # (relapse, visit) pairs of [O + post_min_days, next relapse - 1], the window of confirmed
+    # recovery, found in the same search as the anchors' windows
+    after: tuple[np.ndarray, np.ndarray]
 
 
 def _reference_masks(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray,
@@ -613,14 +689,20 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
     n = len(code)
     eligible, clean = _reference_masks(vis, code, a, b, episodes, opts)
     rated = ~np.isnan(vis.edss)
+    by_peak = opts.peak_source == "max_in_window"
+    windows = _pairs_in_windows(vis, code, [
+        (a - opts.pre_window_days, b - 1),  # E_pre
+        (a + opts.post_min_days, np.minimum(b + opts.post_max_days, nxt - 1)),  # E_post
+        (a + opts.post_min_days, nxt - 1),  # confirmed recovery
+        *([(a, np.minimum(b + opts.peak_window_days, nxt - 1))] if by_peak else [])])  # E_peak
     # E_pre: the latest eligible EDSS in [O - pre_window, O - 1]
-    ri, vi = _pairs(vis, code, a - opts.pre_window_days, b - 1)
+    ri, vi = windows[0]
     m = rated[vi] & eligible[vi]
     pre = _pick(ri[m], vi[m], -vis.day[vi[m]], np.zeros(int(m.sum())), n)
     # E_peak
     peak_reason = np.full(n, "", dtype=object)
-    if opts.peak_source == "max_in_window":
-        ri, vi = _pairs(vis, code, a, np.minimum(b + opts.peak_window_days, nxt - 1))
+    if by_peak:
+        ri, vi = windows[3]
         m = rated[vi]
         peak = _pick(ri[m], vi[m], -vis.edss[vi[m]], vis.day[vi[m]], n)
         peak_reason[peak < 0] = "no_edss_in_peak_window"
@@ -635,8 +717,7 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
         peak_reason[~has] = "no_designated_relapse_visit"
         peak_reason[has & (peak < 0)] = "designated_visit_has_no_edss"
     # E_post: [O + post_min, O + post_max], before the next relapse, outside pseudo episodes
-    ri, vi = _pairs(vis, code, a + opts.post_min_days,
-                    np.minimum(b + opts.post_max_days, nxt - 1))
+    ri, vi = windows[1]
     m = rated[vi] & clean[vi]
     ri, vi = ri[m], vi[m]
     if opts.post_rule == "closest_to_target":
@@ -644,13 +725,15 @@ def _anchors(vis: _Visits, code: np.ndarray, a: np.ndarray, b: np.ndarray, nxt: 
         post = _pick(ri, vi, np.abs(vis.day[vi] - target[ri]), vis.day[vi], n)
     else:
         post = _pick(ri, vi, vis.day[vi], np.zeros(len(vi)), n)
-    return _Anchors(pre=pre, peak=peak, post=post, peak_reason=peak_reason)
+    return _Anchors(pre=pre, peak=peak, post=post, peak_reason=peak_reason, after=windows[2])
 
 
-def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    out = np.full(len(idx), np.nan)
-    ok = idx >= 0
-    out[ok] = values[idx[ok]]
+def _with_nan_last(values: np.ndarray) -> np.ndarray:
+    """The values as floats with a NaN appended: indexed by visit positions, -1 (no visit)
+    reads NaN."""
+    out = np.empty(len(values) + 1)
+    out[:-1] = values
+    out[-1] = np.nan
     return out
 
 
@@ -720,7 +803,6 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     """
     opts = options or RelapseOptions()
     rel = bare(ensure_table(relapses, "relapses", _subject_option(read_options, subject)))
-    rel.index = pd.RangeIndex(len(rel))
     subj = "subject"
     n = len(rel)
     # rows are named in the user's numbering (spreadsheet row or DataFrame index label)
@@ -729,8 +811,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
            else np.arange(n, dtype=np.int64))
     a = _day_of(column_numpy(rel, "date"))
     b = _day_of(column_numpy(rel, "date_end"))
-    prec = pd.Index(PRECISIONS).get_indexer(
-        pd.Index(column_numpy(rel, "precision"))).astype(np.int8)
+    prec = _precision_codes(column_numpy(rel, "precision"))
     resolved = (_day_of(column_numpy(rel, "resolved_date")) if "resolved_date" in rel.columns
                 else np.full(n, np.nan))
     duration = (_floats(rel, "duration_hours") if "duration_hours" in rel.columns
@@ -741,9 +822,7 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     parox = _flag_codes(rel, "paroxysmal") == 1
     objective_in = _flag_codes(rel, "objective")
 
-    codes_f, subjects = pd.factorize(column(rel, subj), sort=False)
-    subjects = pd.Index(subjects)
-    code = codes_f.astype(np.int64)
+    subjects, code = _subject_codes_of(column(rel, subj))
 
     # ---- per-row rules (first reason wins) ----
     reason = np.full(n, "", dtype=object)
@@ -824,8 +903,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         partly = ~inside & ~out & ~np.isnan(s)
     source = np.where(obj >= 0, "clinician", "none").astype(object)
     anchors = None
+    nxt = _next_start(kc, ka)
     if vis is not None and (obj < 0).any():
-        nxt = _next_start(kc, ka)
         anchors = _anchors(vis, kc, ka, kb, nxt, (code[pe], a[pe], ep_end), opts, None)
         computed = _objective_from_exams(vis, kc, ka, kb, nxt, anchors.pre, opts)
         use = (obj < 0) & (computed >= 0)
@@ -858,9 +937,30 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     result = RelapseHygiene(relapses=provenance_frame({**front, **derived, **rest}, record),
                             removed=provenance_frame(removed, record),
                             pseudo_episodes=episodes, options=opts, provenance=record)
+    # the day-number arrays every rule reads (onset_arrays, episode_arrays), from the arrays
+    # the tables were made of rather than read back from them (the same values)
+    result._derived["onsets"] = (result.relapses, {
+        "subject": column_numpy(result.relapses, subj), "a": ka, "b": kb,
+        "last_b": _day_of(front["last_onset_end"]), "objective": obj,
+        "label": _labels_of(front["onset_start"], front["onset_end"], front["precision"])})
+    result._derived["episodes"] = (episodes, {"subject": column_numpy(episodes, subj),
+                                              "e0": a[pe], "e1": ep_end})
     if vis is not None and is_validated(visits, "visits"):
-        _remember_visits(result, visits, subjects, vis, (code[pe], a[pe], ep_end), anchors)
+        # handed on to severity and recovery of these visits (codes: those of the visits)
+        _keep_prepared(result, visits, subject, kc, ka, kb, nxt, vis, (code[pe], a[pe], ep_end),
+                       anchors)
     return result
+
+
+def _subject_codes_of(values: Any) -> tuple[pd.Index, np.ndarray]:
+    """The subjects in order of first appearance and each row's position among them
+    (``pd.factorize``); one patient's rows (whole-number identifiers, all the same) without
+    pandas' hash table."""
+    if (isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values)
+            and bool((values == values[0]).all())):
+        return pd.Index(values[:1].copy()), np.zeros(len(values), np.int64)
+    codes, uniques = pd.factorize(values, sort=False)
+    return pd.Index(uniques), codes.astype(np.int64)
 
 
 def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:
@@ -994,11 +1094,23 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
     slot[kept] = np.arange(n_kept)
     grp = slot[anchor_row]  # relapse (position in ``kept``) of every survivor
     merged_from = np.bincount(grp, minlength=n_kept)
+    # survivors come in relapse order, each relapse's rows together (the merge chain only
+    # folds a row into the current relapse): a maximum per run of rows (np.maximum.at, the
+    # general way, takes several times longer); nothing merged: each row is its relapse
+    single = len(surv) == n_kept
+    runs = (np.flatnonzero(_starts_of_runs(grp))
+            if n_kept and not single and bool(np.all(grp[1:] >= grp[:-1])) else None)
 
     def group_max(values: np.ndarray) -> np.ndarray:
-        out = np.full(n_kept, -np.inf)
         v = values[surv].astype(float)
-        np.maximum.at(out, grp, np.where(np.isnan(v), -np.inf, v))
+        if single:  # (grp = 0, 1, ...): the rows' own values
+            return np.where(np.isneginf(v), np.nan, v)
+        v = np.where(np.isnan(v), -np.inf, v)
+        if runs is not None:
+            out = np.maximum.reduceat(v, runs)
+        else:
+            out = np.full(n_kept, -np.inf)
+            np.maximum.at(out, grp, v)
         return np.where(np.isneginf(out), np.nan, out)
 
     # the other input columns, at the first row of each relapse
@@ -1007,6 +1119,8 @@ def _clean_table(rel: pd.DataFrame, subj: str, kept: np.ndarray, surv: np.ndarra
             and c not in CLEAN_COLUMNS}
     def group_any(codes: np.ndarray) -> np.ndarray:
         """Three-valued OR over the merged rows (1 yes, 0 no, -1 unknown)."""
+        if single:  # one row a relapse: its own code
+            return codes[surv].astype(np.int8)
         yes = group_max((codes == 1).astype(float)) > 0
         unknown = group_max((codes < 0).astype(float)) > 0
         return np.where(yes, 1, np.where(unknown, -1, 0)).astype(np.int8)
@@ -1069,6 +1183,14 @@ def _rows_of(column: pd.Series, rows: np.ndarray) -> Any:
     return values.take(rows)
 
 
+def _starts_of_runs(values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values starts (``np.r_[True, v[1:] != v[:-1]]`` without
+    np.r_'s parsing, about 10 µs a call)."""
+    out = np.ones(len(values), bool)
+    out[1:] = values[1:] != values[:-1]
+    return out
+
+
 def _numbers_within(code: np.ndarray) -> np.ndarray:
     """1, 2, ... within each run of equal codes (rows sorted by code)."""
     n = len(code)
@@ -1096,83 +1218,64 @@ class _Context:
 
 def _episode_arrays(episodes: pd.DataFrame, subj: str, subjects: pd.Index
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    code = subjects.get_indexer(pd.Index(episodes[subj])).astype(np.int64)
+    code = index_positions(subjects, column_numpy(episodes, subj))
     ok = code >= 0
-    return (code[ok], _day_of(episodes["episode_start"])[ok],
-            _day_of(episodes["episode_end"])[ok])
+    return (code[ok], _day_of(column_numpy(episodes, "episode_start"))[ok],
+            _day_of(column_numpy(episodes, "episode_end"))[ok])
 
 
-# The last context built from a RelapseHygiene, reused while the same hygiene, visits (the
-# same objects, held weakly), options and subject column come again: recovery and severity
-# read the same anchors, and a registry's anchors cost about a second to find. The context
-# is let go with its hygiene.
-_LAST_CONTEXT: list[Any] = []
+# What severity and recovery read of a visits table, prepared once per hygiene and visits table:
+# relapse hygiene prepares the visits (for objective confirmation and follow-up) and hands them
+# on with its result, so recovery and severity of the same hygiene and visits read the same
+# arrays (about a third of a one-patient recovery call), and severity the anchors recovery
+# found (a registry's anchors cost about a second to find). Held on the RelapseHygiene, never
+# in the module: a visits table other than the one prepared (another object, or the hygiene's
+# table replaced) is prepared again.
+@dataclass
+class _PreparedVisits:
+    visits: Any  # weak reference to the visits table prepared (the hygiene does not keep it)
+    relapses: pd.DataFrame  # the hygiene table whose counted relapses code/a/b/nxt describe
+    subject: str | None  # subject column option it was read with (a raw table's reading)
+    code: np.ndarray  # per counted relapse: subject code (index into the visits' subjects)
+    a: np.ndarray
+    b: np.ndarray
+    nxt: np.ndarray
+    vis: _Visits
+    episodes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    anchors: _Anchors | None = None  # found with anchor_options (no designated visit)
+    anchor_options: RelapseOptions | None = None
+
+    def serves(self, hyg: RelapseHygiene, visits: Any, subject: str | None) -> bool:
+        """Whether these are ``visits`` as prepared for ``hyg``'s counted relapses: the same
+        visits object and hygiene table (a validated visits table reads the same whatever the
+        subject option). Visits without an ``edss`` column are not (preparing them again
+        raises the error that names it)."""
+        return (self.visits() is visits and self.relapses is hyg.relapses
+                and isinstance(visits, pd.DataFrame) and "edss" in visits.columns
+                and (self.subject == subject or is_validated(visits, "visits")))
 
 
-def _forget_context(ref: Any) -> None:
-    if _LAST_CONTEXT and _LAST_CONTEXT[0] is ref:
-        _LAST_CONTEXT.clear()
+def _keep_prepared(hyg: RelapseHygiene, visits: Any, subject: str | None, code: np.ndarray,
+                   a: np.ndarray, b: np.ndarray, nxt: np.ndarray, vis: _Visits,
+                   episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   anchors: _Anchors | None = None) -> _PreparedVisits | None:
+    """Hand the prepared visits on with ``hyg`` (None, and nothing kept, for visits that
+    cannot be referred to weakly, e.g. a file name)."""
+    try:
+        ref = weakref.ref(visits)
+    except TypeError:
+        hyg._prepared = None
+        return None
+    prep = _PreparedVisits(ref, hyg.relapses, subject, code, a, b, nxt, vis, episodes,
+                           anchors, hyg.options if anchors is not None else None)
+    hyg._prepared = prep
+    return prep
 
 
 def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject: str | None
              ) -> _Context:
     if visits is None:
         raise ValueError("a visits table (subject, date, edss) is required")
-    if isinstance(relapses, RelapseHygiene):
-        opts = options or relapses.options
-        if _LAST_CONTEXT:
-            hyg_ref, vis_ref, key, ctx = _LAST_CONTEXT
-            if hyg_ref() is relapses and vis_ref() is visits and key == (opts, subject):
-                return ctx  # type: ignore[no-any-return]
-        ctx = _new_context(relapses, visits, opts, subject)
-        try:
-            _LAST_CONTEXT[:] = [weakref.ref(relapses, _forget_context), weakref.ref(visits),
-                                (opts, subject), ctx]
-        except TypeError:  # visits that cannot be referred to weakly: not kept
-            _LAST_CONTEXT.clear()
-        return ctx
-    return _new_context(relapses, visits, options, subject)
-
-
-# The visits as relapse hygiene last prepared them (with its pseudo-relapse episodes and, when
-# it looked for objective confirmation, its anchors), held weakly with that hygiene and
-# visits table: severity and recovery of the same hygiene and visits read the same arrays
-# (about a third of a one-patient recovery call). Let go with the hygiene.
-_HYGIENE_VISITS: list[Any] = []
-
-
-def _remember_visits(hygiene: RelapseHygiene, visits: Any, subjects: pd.Index, vis: _Visits,
-                     episodes: tuple[np.ndarray, np.ndarray, np.ndarray],
-                     anchors: _Anchors | None) -> None:
-    try:
-        _HYGIENE_VISITS[:] = [weakref.ref(hygiene, _forget_visits), weakref.ref(visits),
-                              subjects, vis, episodes, anchors]
-    except TypeError:  # visits that cannot be referred to weakly: not kept
-        _HYGIENE_VISITS.clear()
-
-
-def _forget_visits(ref: Any) -> None:
-    if _HYGIENE_VISITS and _HYGIENE_VISITS[0] is ref:
-        _HYGIENE_VISITS.clear()
-
-
-def _hygiene_visits(hyg: RelapseHygiene, visits: Any, subjects: pd.Index
-                    ) -> tuple[_Visits, tuple[np.ndarray, np.ndarray, np.ndarray],
-                               _Anchors | None] | None:
-    """The visit arrays, episodes and anchors hygiene made of these visits for these relapse
-    subjects (the same codes), or None. Visits without an ``edss`` column are not reused
-    (preparing them again raises the error that names it)."""
-    if not _HYGIENE_VISITS:
-        return None
-    hyg_ref, vis_ref, known, vis, episodes, anchors = _HYGIENE_VISITS
-    if (hyg_ref() is not hyg or vis_ref() is not visits or "edss" not in visits.columns
-            or known.dtype != subjects.dtype or not known.equals(subjects)):
-        return None
-    return vis, episodes, anchors
-
-
-def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
-                 subject: str | None) -> _Context:
     if isinstance(relapses, RelapseHygiene):
         hyg = relapses
         opts = options or hyg.options
@@ -1181,27 +1284,32 @@ def _new_context(relapses: Any, visits: Any, options: RelapseOptions | None,
         hyg = relapse_hygiene(relapses, visits, options=opts, subject=subject)
     clean = hyg.relapses  # read by column (never a Series, which would copy its attrs)
     subj = str(clean.columns[0])
-    # codes in order of first appearance (as pd.unique, then the position of each)
-    codes, uniques = pd.factorize(column_numpy(clean, subj))
-    subjects = pd.Index(uniques)
-    code = codes.astype(np.int64)
-    onsets = hyg.onset_arrays() if subj == "subject" else None
-    a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
-    b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
-    nxt = _next_start(code, a)
-    known = _hygiene_visits(hyg, visits, subjects)
     designated = None
     if opts.peak_source == "designated_relapse_visit" and "relapse_visit_date" in clean.columns:
         designated = _day_of(column_numpy(clean, "relapse_visit_date"))
-    if known is not None:
-        vis, episodes, anchors = known
-        if anchors is None or designated is not None or opts != hyg.options:
-            anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
-        return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
-    vis = _prepare_visits(visits, subjects, subject, need_edss=True)
-    episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
-    anchors = _anchors(vis, code, a, b, nxt, episodes, opts, designated)
-    return _Context(hyg, opts, clean, subj, vis, code, a, b, nxt, episodes, anchors)
+    prep = hyg._prepared
+    if prep is None or not prep.serves(hyg, visits, subject):
+        # codes in order of first appearance (as pd.unique, then the position of each)
+        codes, uniques = pd.factorize(column_numpy(clean, subj))
+        subjects = pd.Index(uniques)
+        code = codes.astype(np.int64)
+        onsets = hyg.onset_arrays() if subj == "subject" else None
+        a = onsets["a"] if onsets is not None else _day_of(column_numpy(clean, "onset_start"))
+        b = onsets["b"] if onsets is not None else _day_of(column_numpy(clean, "onset_end"))
+        nxt = _next_start(code, a)
+        vis = _prepare_visits(visits, subjects, subject, need_edss=True)
+        episodes = _episode_arrays(hyg.pseudo_episodes, subj, subjects)
+        prep = _keep_prepared(hyg, visits, subject, code, a, b, nxt, vis, episodes)
+        if prep is None:  # not kept: this call's own
+            prep = _PreparedVisits(None, clean, subject, code, a, b, nxt, vis, episodes)
+    anchors = prep.anchors
+    if anchors is None or designated is not None or prep.anchor_options != opts:
+        anchors = _anchors(prep.vis, prep.code, prep.a, prep.b, prep.nxt, prep.episodes, opts,
+                           designated)
+        if designated is None:  # the next call with these options reads them
+            prep.anchors, prep.anchor_options = anchors, opts
+    return _Context(hyg, opts, clean, subj, prep.vis, prep.code, prep.a, prep.b, prep.nxt,
+                    prep.episodes, anchors)
 
 
 def _day_of(values: pd.Series) -> np.ndarray:
@@ -1234,16 +1342,21 @@ def relapse_severity(relapses: Any, visits: Any, options: RelapseOptions | None 
     opts, vis, anc, clean = ctx.options, ctx.vis, ctx.anchors, ctx.clean
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out = _id_columns(ctx)
-    e_pre, e_peak = _take(vis.edss, anc.pre), _take(vis.edss, anc.peak)
-    vday = vis.day.astype(float)
+    edss, vday = _with_nan_last(vis.edss), _with_nan_last(vis.day)
+    e_pre, e_peak = edss[anc.pre], edss[anc.peak]  # (index -1, no visit: NaN)
     out["edss_pre"] = e_pre
-    out["edss_pre_date"] = day_dates(_take(vday, anc.pre))
+    out["edss_pre_date"] = day_dates(vday[anc.pre])
     out["edss_peak"] = e_peak
-    out["edss_peak_date"] = day_dates(_take(vday, anc.peak))
+    out["edss_peak_date"] = day_dates(vday[anc.peak])
     delta = e_peak - e_pre
     out["edss_change"] = delta
-    for s in FS_SYSTEMS:
-        out[f"fs_change_{s}"] = _take(vis.fs[s], anc.peak) - _take(vis.fs[s], anc.pre)
+    # every FS at once: the grades with a column of NaN last, which index -1 (no visit) reads
+    grades = np.full((len(FS_SYSTEMS), len(vis.day) + 1), np.nan)
+    for i, s in enumerate(FS_SYSTEMS):
+        grades[i, :-1] = vis.fs[s]
+    change = grades[:, anc.peak] - grades[:, anc.pre]
+    for i, s in enumerate(FS_SYSTEMS):
+        out[f"fs_change_{s}"] = change[i]
     clin = (_clinician_severity(clean) if "severity" in clean.columns
             else np.full(len(clean), None, dtype=object))
     out["severity_clinician"] = clin
@@ -1316,11 +1429,11 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     # the columns are built as arrays and the table once (a column at a time into a frame
     # cost more than the rule itself on one patient's relapses)
     out = _id_columns(ctx)
-    vday = vis.day.astype(float)
+    edss, vday = _with_nan_last(vis.edss), _with_nan_last(vis.day)
     values = {}
     for name, idx in (("pre", anc.pre), ("peak", anc.peak), ("post", anc.post)):
-        values[name] = _take(vis.edss, idx)
-        d = _take(vday, idx)
+        values[name] = edss[idx]  # (index -1, no visit: NaN)
+        d = vday[idx]
         # as pd.array(..., dtype="Int64") with <NA> set where no visit, made directly
         lag = pd.arrays.IntegerArray(np.where(np.isnan(d), 0, d - a).astype(np.int64),
                                      np.isnan(d))
@@ -1379,12 +1492,12 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     episodes. A run of consecutive visits with EDSS <= E_pre spanning >= confirm_days days
     confirms; the confirming visit is the first one >= X1 + confirm_days. Undecided (-1): no
     E_pre, no such visit, or no next relapse and the last visit ends an unconfirmed run."""
-    vis, code, a, nxt, opts = ctx.vis, ctx.code, ctx.a, ctx.nxt, ctx.options
-    n = len(code)
+    vis, nxt, opts = ctx.vis, ctx.nxt, ctx.options
+    n = len(ctx.code)
     conf = np.full(n, -1, np.int8)
     conf_day = np.full(n, np.nan)
     clean_v = ~_covered(vis, *ctx.episodes)
-    ri, vi = _pairs(vis, code, a + opts.post_min_days, nxt - 1)
+    ri, vi = ctx.anchors.after  # [O + post_min_days, next relapse - 1]
     m = ~np.isnan(vis.edss[vi]) & clean_v[vi] & ~np.isnan(e_pre[ri])
     ri, vi = ri[m], vi[m]
     if ri.size == 0:
@@ -1395,7 +1508,7 @@ def _confirmed_recovery(ctx: _Context, e_pre: np.ndarray) -> tuple[np.ndarray, n
     new_rel = np.ones(len(ri), bool)
     new_rel[1:] = ri[1:] != ri[:-1]
     run = np.cumsum(~good | new_rel)  # 1, 2, ...: rows of a run are consecutive
-    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])
+    starts = np.flatnonzero(_starts_of_runs(run))
     run_start = np.minimum.reduceat(np.where(good, day, np.inf), starts)[run - 1]
     hit = good & (day - run_start >= opts.confirm_days)
     first = _pick(ri[hit], np.flatnonzero(hit), day[hit], np.zeros(int(hit.sum())), n)
