@@ -227,3 +227,39 @@ def test_dates_of_a_record_as_a_row_gives_them() -> None:
                    pd.array([True, None], dtype="boolean")):
         assert [_num(x) for x in _cells(values)] == [_num(x) for x in values.tolist()]
     assert _cells(pd.array(days))[:3] == ["1677-09-22", None, "2020-02-29"]
+
+
+def test_assessments_and_monitoring_are_the_rules_tables(registry: dict[str, pd.DataFrame]
+                                                         ) -> None:
+    # the summary reads compute_edss', msfc_scores' and monitoring_status' columns without
+    # building their tables: the same values, and the same provenance, as the tables'
+    from neda.io import read_tables
+    from neda.rules.edss import compute_edss
+    from neda.rules.monitoring import monitoring_status
+    from neda.rules.msfc import msfc_scores
+    from neda.rules.relapses import relapse_hygiene
+
+    r = registry
+    tables = read_tables(**r)
+    cs = course_summary(**r)
+    vis = tables.visits
+    edss, msfc = compute_edss(vis), msfc_scores(vis)
+    a = cs.assessments
+    for mine, theirs in (("computed_edss", "computed_edss"), ("edss_mismatch_reason",
+                                                              "mismatch_reason"),
+                         ("computed_edss_reason", "reason")):
+        assert a[mine].tolist() == edss[theirs].tolist() or a[mine].equals(edss[theirs])
+    assert a["edss_mismatch"].tolist() == edss["mismatch"].to_numpy().tolist()
+    pd.testing.assert_series_equal(a["msfc"], msfc["msfc"], check_names=False)
+    assert a["msfc_reason"].tolist() == msfc["reason"].tolist()
+    assert a.attrs["provenance"] == {"edss": edss.attrs["provenance"],
+                                     "msfc": msfc.attrs["provenance"]}
+    hygiene = relapse_hygiene(tables.relapses, visits=vis, followup=tables.followup)
+    epochs = treatment_epochs(tables.treatments)
+    status = monitoring_status(vis, hygiene, cs.events, tables.mri, tables.labs, epochs,
+                               followup=tables.followup)
+    assert cs.provenance["monitoring"] == status.attrs["provenance"]
+    joined = cs.patients.set_index("subject").loc[status["subject"]]
+    for name in status.columns.drop(["subject", "rule_set"]):
+        pd.testing.assert_series_equal(joined[name].reset_index(drop=True), status[name],
+                                       check_names=False)

@@ -27,9 +27,9 @@ from .io import ReadOptions, Tables, followup_from_visits, read_tables
 from .rules._common import bare, column, column_numpy, copy_of, empty_table, frame_of
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
-from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
-from .rules.monitoring import MonitoringOptions, monitoring_status, score_trends
-from .rules.msfc import MsfcOptions, msfc_scores
+from .rules.edss import FS_SYSTEMS, EdssOptions, _edss_columns
+from .rules.monitoring import MonitoringOptions, _monitoring_columns, score_trends
+from .rules.msfc import MsfcOptions, _msfc_columns
 from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
@@ -269,9 +269,10 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     stage(9)
     as_of = (pd.Timestamp(opts.as_of) if opts.as_of else
              pd.Timestamp(monitoring_as_of) if monitoring_as_of else None)
-    monitoring = monitoring_status(vis, hygiene, course.events, scans, tables.labs,
-                                   epochs if len(epochs) else None, as_of=as_of,
-                                   followup=tables.followup, options=opts.monitoring)
+    # monitoring_status' columns, joined to the patients table without a table of their own
+    monitoring, monitoring_record = _monitoring_columns(
+        vis, hygiene, course.events, scans, tables.labs, epochs if len(epochs) else None,
+        as_of=as_of, followup=tables.followup, options=opts.monitoring)
 
     stage(10)
     severity = (relapse_severity(hygiene, vis, opts.relapse) if hygiene is not None
@@ -294,8 +295,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     epochs_out = _epochs_table(epochs, rates, neda, neda_code)
     _current_neda(columns, subjects, neda, neda_code)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
-    _join(columns, subjects, monitoring,
-          [c for c in monitoring.columns if c not in ("subject", "rule_set")])
+    _join(columns, subjects, monitoring, [c for c in monitoring if c != "subject"])
     patients = frame_of(columns, consolidate=False, infer_dates=False)
     provenance = {
         "course": course.provenance,
@@ -307,7 +307,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         "spms": spms.attrs.get("provenance"),
         "neda": neda.attrs.get("provenance") if neda is not None else None,
         "assessments": assessments.attrs.get("provenance"),
-        "monitoring": monitoring.attrs.get("provenance"),
+        "monitoring": monitoring_record,
         "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
@@ -333,13 +333,13 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
                                                          "nhpt", "sdmt") if c in given.columns}
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
+    # compute_edss' and msfc_scores' columns, without their tables (only these are read)
     if fs_given or "ambulation" in vis.columns:
-        computed = compute_edss(vis, opts.edss)
-        record["edss"] = computed.attrs.get("provenance")
-        out["computed_edss"] = column_numpy(computed, "computed_edss")
-        out["edss_mismatch"] = column_numpy(computed, "mismatch")
-        out["edss_mismatch_reason"] = column_numpy(computed, "mismatch_reason")
-        out["computed_edss_reason"] = column_numpy(computed, "reason")
+        computed, record["edss"] = _edss_columns(vis, opts.edss, checks_only=True)
+        out["computed_edss"] = computed["computed_edss"]
+        out["edss_mismatch"] = computed["mismatch"].to_numpy()  # (as read from its table)
+        out["edss_mismatch_reason"] = computed["mismatch_reason"]
+        out["computed_edss_reason"] = computed["reason"]
     else:
         out["computed_edss"] = np.full(n, np.nan)
         out["edss_mismatch"] = pd.array([pd.NA] * n, dtype="boolean")
@@ -347,10 +347,9 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         out["computed_edss_reason"] = np.full(n, "no functional-system grades recorded",
                                               dtype=object)
     if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
-        msfc = msfc_scores(vis, opts.msfc)
-        record["msfc"] = msfc.attrs.get("provenance")
-        out["msfc"] = column_numpy(msfc, "msfc")
-        out["msfc_reason"] = column_numpy(msfc, "reason")
+        msfc, record["msfc"] = _msfc_columns(vis, opts.msfc)
+        out["msfc"] = msfc["msfc"]
+        out["msfc_reason"] = msfc["reason"]
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
@@ -376,18 +375,25 @@ def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
 # millisecond each on one patient's rows (and copied every column on a registry).
 
 
-def _take(values: Any, pos: np.ndarray) -> Any:
+def _take(values: Any, pos: np.ndarray, found_all: bool | None = None) -> Any:
     """``values`` (a column or an array) at ``pos``; -1 gives a missing value, in the dtype a
     pandas left join gives (NaN in floats and objects, integers and flags widened, NaT,
-    <NA>)."""
-    if isinstance(values, pd.Series):
-        values = values.array
-    if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
-            values, pd.api.extensions.ExtensionArray):
-        values = np.asarray(values)
-    if len(pos) and pos.min() >= 0:  # nothing missing: the array's own take, the same values
-        return values.take(pos)
+    <NA>). ``found_all``: :func:`_found_all` of ``pos``, for a caller taking many columns at
+    the same positions."""
+    if type(values) is not np.ndarray:
+        if isinstance(values, pd.Series):
+            values = values.array
+        if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
+                values, pd.api.extensions.ExtensionArray):
+            values = np.asarray(values)
+    if found_all if found_all is not None else _found_all(pos):
+        return values.take(pos)  # nothing missing: the array's own take, the same values
     return pd.api.extensions.take(values, pos, allow_fill=True)
+
+
+def _found_all(pos: np.ndarray) -> bool:
+    """Whether ``pos`` has rows and none is missing (-1)."""
+    return len(pos) > 0 and bool(pos.min() >= 0)
 
 
 def _positions(subjects: Any, values: Any) -> np.ndarray:
@@ -441,12 +447,18 @@ def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(first == len(code), -1, first), last
 
 
-def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, names: list[str],
+def _join(columns: dict[str, Any], subjects: pd.Index,
+          table: pd.DataFrame | dict[str, Any], names: list[str],
           rename: dict[str, str] | None = None) -> None:
-    """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
-    pos = _positions(column(table, "subject"), subjects)
+    """Add ``names`` of ``table`` (one row per subject; a table or its columns) to the patient
+    columns."""
+    def read(name: str) -> Any:
+        return table[name] if isinstance(table, dict) else column(table, name)
+
+    pos = _positions(read("subject"), subjects)
+    found_all = _found_all(pos)
     for name in names:
-        columns[(rename or {}).get(name, name)] = _take(column(table, name), pos)
+        columns[(rename or {}).get(name, name)] = _take(read(name), pos, found_all)
 
 
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
@@ -629,9 +641,10 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
     pos = _pair_positions(subject, epoch, column_numpy(rates, "subject")[on],
                           column_numpy(rates, "epoch")[on])
     pos = _rows_at(on, pos)
+    found_all = _found_all(pos)
     for name, col in (("relapses_on_treatment", "relapses"), ("person_years", "person_years"),
                       ("arr", "arr"), ("arr_status", "status")):
-        out[name] = _take(column(rates, col), pos)
+        out[name] = _take(column(rates, col), pos, found_all)
     if neda is not None and len(neda):
         cum = _latest_windows(neda, "cumulative", None,
                               None if neda_code is None else neda_code[0])
@@ -639,8 +652,9 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                               column_numpy(neda, "epoch")[cum])
         rows = np.full(len(pos), -1, np.int64)
         rows[pos >= 0] = cum[pos[pos >= 0]]
+        found_all = _found_all(rows)
         for c in _NEDA_KEEP:
-            out[f"{c}_cumulative"] = _take(column(neda, c), rows)
+            out[f"{c}_cumulative"] = _take(column(neda, c), rows, found_all)
     return frame_of(out, consolidate=False, infer_dates=False)
 
 
@@ -668,8 +682,9 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
         current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
         pos = np.full(n, -1, np.int64)
         pos[ncode[current]] = current
+        found_all = _found_all(pos)
         for c in _NEDA_KEEP:
-            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos)
+            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos, found_all)
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -691,14 +706,16 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                                          "precision", "objective", "merged_from")}
     pos = _pair_positions(out["subject"], out["relapse_n"], column(rec, "subject"),
                           column(rec, "relapse_n"))
+    found_all = _found_all(pos)
     for c in _RECOVERY_KEEP:
-        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos)
+        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos, found_all)
     if severity is not None:
         sev = severity
         pos = _pair_positions(out["subject"], out["relapse_n"], column(sev, "subject"),
                               column(sev, "relapse_n"))
+        found_all = _found_all(pos)
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
-            out[c] = _take(column(sev, c), pos)
+            out[c] = _take(column(sev, c), pos, found_all)
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:

@@ -179,8 +179,9 @@ def _as_of_day(as_of: Any, tables: list[Any]) -> int:
         # columns read as stored, without building Series (neda.rules._common.column)
         for col in (frame.columns if names is None else names):
             values = column(frame, col)
-            if pd.api.types.is_datetime64_any_dtype(values.dtype):
-                days = _day(column_numpy(frame, col))
+            if values.dtype.kind == "M":  # (is_datetime64_any_dtype of a dtype)
+                days = _day(np.asarray(values) if isinstance(values.dtype, np.dtype)
+                            else values.to_numpy())  # (column_numpy)
                 days = days[~np.isnan(days)]
                 if len(days):
                     latest = max(latest, float(days.max()))
@@ -206,6 +207,25 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     date the statuses refer to (default: the latest date in any table). ``followup``: relapse
     ascertainment periods (rules §2.7.2), if recorded.
     """
+    out, record = _monitoring_columns(visits, relapses, events, mri, labs, epochs,
+                                      as_of=as_of, followup=followup, options=options)
+    # every column made here (none shares memory with an input); the object columns hold
+    # identifiers, drug names and texts, never dates: taken as they are
+    out["rule_set"] = record["rule_set"]
+    frame = frame_of(out, infer_dates=False)
+    frame.attrs["provenance"] = record
+    return frame
+
+
+def _monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any = None,
+                        mri: pd.DataFrame | None = None, labs: pd.DataFrame | None = None,
+                        epochs: pd.DataFrame | None = None, *, as_of: Any = None,
+                        followup: pd.DataFrame | None = None,
+                        options: MonitoringOptions | None = None
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`monitoring_status`' columns (its table without ``rule_set``) and provenance
+    record, before the table is built: the course summary joins the columns to its patients
+    table, and would otherwise build the table only to read every column back."""
     opts = options or MonitoringOptions()
     hygiene = as_hygiene(relapses, visits)
     # columns are read as stored, without building Series (neda.rules._common.column: pandas
@@ -220,7 +240,8 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
-    out["as_of"] = np.full(n, pd.Timestamp(_fmt(now)).to_datetime64())
+    # (the day as pandas reads its text: a Timestamp of unit "s")
+    out["as_of"] = np.full(n, np.datetime64(now, "D").astype("datetime64[s]"))
 
     # ---- relapses (rules §14.2) ----
     vday = _day(column_numpy(given, "date"))
@@ -338,8 +359,8 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     else:
         mri_status = np.where(~on_dmt, "not_on_dmt", np.where(late, "overdue", "up_to_date"))
     out["mri_status"] = mri_status
-    out["mri_overdue"] = pd.arrays.BooleanArray(mri_status == "overdue",
-                                                np.isin(mri_status, ["unknown", "not_on_dmt"]))
+    out["mri_overdue"] = pd.arrays.BooleanArray(
+        mri_status == "overdue", (mri_status == "unknown") | (mri_status == "not_on_dmt"))
     mri_texts: dict[tuple[str, float, Any], str] = {}  # one text per distinct case
     mri_reason = []
     for st, d, dr in zip(mri_status.tolist(), mri_last.tolist(), drug.tolist(), strict=True):
@@ -381,13 +402,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     out["labs_due_tests"] = due_tests
     out["labs_next_due"] = _timestamps(next_due)
     out["labs_reason"] = lab_reason
-    # every column made here (none shares memory with an input); the object columns hold
-    # identifiers, drug names and texts, never dates: taken as they are
-    record = provenance(opts.rule_set, opts, SOURCE)
-    out["rule_set"] = record["rule_set"]
-    frame = frame_of(out, infer_dates=False)
-    frame.attrs["provenance"] = record
-    return frame
+    return out, provenance(opts.rule_set, opts, SOURCE)
 
 
 def _sorted_codes(values: Any) -> tuple[np.ndarray, Any]:

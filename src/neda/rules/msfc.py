@@ -354,6 +354,8 @@ def _trials(trial1: Any, trial2: Any, reason1: Any, reason2: Any, test: str,
     count = np.zeros(n)
     incap = np.zeros(n, bool)
     for k, (trial, reason) in enumerate(((trial1, reason1), (trial2, reason2)), start=1):
+        if trial is None and reason is None:  # a trial not recorded adds nothing (all NaN)
+            continue
         label = f"{what} trial {k}" if trial2 is not None or reason2 is not None else what
         v = _as_float(trial, n, where, label)
 
@@ -382,8 +384,8 @@ def _trials(trial1: Any, trial2: Any, reason1: Any, reason2: Any, test: str,
         ok = ~np.isnan(v)
         total += np.where(ok, v, 0.0)
         count += ok
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    # (the totals are finite and the divisor at least 1: nothing for numpy to warn about)
+    value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return value, incap
 
 
@@ -501,6 +503,10 @@ def _component_values(frame: pd.DataFrame, opts: MsfcOptions) -> dict[str, np.nd
     return out
 
 
+# the Task Force table, made (and checked) once: read only (``get``, ``name``, ``as_dict``
+# copies), it is the same table every time
+_TASKFORCE_2001 = MsfcReference.taskforce_2001()
+
 #: Output columns of :func:`msfc_scores` (``pasat``/``z_pasat`` become ``sdmt``/``z_sdmt``
 #: with ``cognitive_component="sdmt"``).
 RESULT_COLUMNS: dict[str, str] = {
@@ -537,11 +543,21 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     Returns one row per input row, in input order, with :data:`RESULT_COLUMNS` and
     ``attrs["provenance"]`` (options, reference values, source).
     """
+    columns, record = _msfc_columns(visits, options, reference)
+    return provenance_frame(columns, record)
+
+
+def _msfc_columns(visits: pd.DataFrame, options: MsfcOptions | None = None,
+                  reference: MsfcReference | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`msfc_scores`' columns (its table without ``rule_set``) and provenance record,
+    before the table is built: for callers that read a column or two (the course summary's
+    assessments), which would otherwise pay for a table of 17 columns."""
     opts = options or MsfcOptions()
     frame = _check_visits(visits)
     if reference is None:
         if opts.reference == "taskforce_2001":
-            reference = MsfcReference.taskforce_2001()
+            reference = _TASKFORCE_2001
         elif opts.reference == "cohort_baseline":
             reference = MsfcReference.cohort_baseline(frame, opts)
         else:
@@ -602,8 +618,8 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
 
     record = provenance(opts.rule_set, opts, SOURCE)
     record["reference"] = reference.as_dict()
-    # the table built once, rule_set included (with_provenance would copy it to add one)
-    return provenance_frame({
+    # the table is built once, rule_set included (with_provenance would copy it to add one)
+    return {
         "subject": column_numpy(frame, "subject"),
         "date": column_numpy(frame, "date"),
         "t25fw": comp["t25fw"],
@@ -618,6 +634,6 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         f"z_{cog}": zc,
         "msfc": composite,
         "components": n_comp.astype(np.int64),
-        "reason": pd.Series(reason, dtype=object),
+        "reason": reason,  # (texts and None: a table keeps them as they are)
         "reference": reference.name,
-    }, record)
+    }, record
