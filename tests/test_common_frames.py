@@ -141,3 +141,20 @@ def test_column_of_a_repeated_name_or_numbered_columns() -> None:
     assert column(repeated, "a").tolist() == [[1.0, 2.5]]  # (both, as pandas gives them)
     numbered = pd.DataFrame({0: [1, 2], 1: ["x", "y"]})
     assert column(numbered, 1).tolist() == ["x", "y"]
+
+
+def test_plain_copy_is_a_deep_copy() -> None:
+    from collections import OrderedDict
+
+    from neda.rules._common import _plain_copy
+
+    record = {"rule_set": "x", "options": {"window": [1, 2.5, None, True], "t": (1, 2)},
+              "n": np.int64(3), "f": np.float64(0.5), "nested": [{"a": [1]}],
+              "ordered": OrderedDict(b=[1])}
+    got = _plain_copy(record)
+    assert got == record and type(got["ordered"]) is dict  # (JSON-like: a plain dict)
+    got["options"]["window"].append(3)
+    got["nested"][0]["a"].append(2)
+    got["ordered"]["b"].append(2)
+    assert record["options"]["window"] == [1, 2.5, None, True]
+    assert record["nested"] == [{"a": [1]}] and record["ordered"]["b"] == [1]

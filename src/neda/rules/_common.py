@@ -134,6 +134,11 @@ def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
 def _plain_copy(value: Any) -> Any:
     """A deep copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes
     it, in a fraction of its time (a course copies about a dozen option records)."""
+    # (the texts, numbers and None of a record - most of its values - kept without a call)
+    if type(value) is dict:
+        return {k: v if type(v) in _ATOMS else _plain_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [v if type(v) in _ATOMS else _plain_copy(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain_copy(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -141,6 +146,9 @@ def _plain_copy(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     return copy.deepcopy(value)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=256)
