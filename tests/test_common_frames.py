@@ -158,3 +158,14 @@ def test_plain_copy_is_a_deep_copy() -> None:
     got["ordered"]["b"].append(2)
     assert record["options"]["window"] == [1, 2.5, None, True]
     assert record["nested"] == [{"a": [1]}] and record["ordered"]["b"] == [1]
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_row_of_is_pandas_row(frame: pd.DataFrame) -> None:
+    from neda.rules._common import row_of
+
+    for at in range(len(frame)):
+        expected, got = frame.iloc[at], row_of(frame, at)
+        pd.testing.assert_series_equal(got, expected, check_exact=True)
+        assert [type(x) for x in got.tolist()] == [type(x) for x in expected.tolist()]
+        assert got.attrs == frame.attrs and got.name == expected.name

@@ -24,7 +24,15 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, column, column_numpy, copy_of, empty_table, frame_of
+from .rules._common import (
+    bare,
+    column,
+    column_numpy,
+    copy_of,
+    empty_table,
+    frame_of,
+    row_of,
+)
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, _edss_columns
@@ -133,7 +141,7 @@ class CourseSummary:
             return out
 
         return PatientCourse(
-            row=self.patients.iloc[at],
+            row=row_of(self.patients, at),
             events=rows("events"), relapses=rows("relapses"), epochs=rows("epochs"),
             scores=rows("scores"), visits=rows("_visits"), provenance=self.provenance,
             trends=rows("trends") if len(self.trends) else self.trends,

@@ -295,6 +295,25 @@ def copy_of(frame: pd.DataFrame, index: Any = None) -> pd.DataFrame:
     return out
 
 
+def row_of(frame: pd.DataFrame, at: int) -> pd.Series:
+    """``frame.iloc[at]`` of a table with a column of Python objects (its row holds objects):
+    each cell read from its block as pandas reads it (numpy scalars, Timestamps, <NA>),
+    without pandas' search for the common type of every column and its steps per block (the
+    patients table has about 100 columns, one block each)."""
+    mgr: Any = getattr(frame, "_mgr", None)
+    if (not _FAST_FRAME or type(frame) is not pd.DataFrame or type(mgr) is not _BlockManager
+            or not any(type(b.values) is np.ndarray and b.values.dtype.kind == "O"
+                       for b in mgr.blocks)):
+        return frame.iloc[at]
+    blocks = mgr.blocks
+    cells = np.empty(len(frame.columns), dtype=object)
+    for j, (b, i) in enumerate(zip(mgr.blknos.tolist(), mgr.blklocs.tolist(), strict=True)):
+        values = blocks[b].values  # (a pandas array of one column is one-dimensional)
+        cells[j] = values[at] if values.ndim == 1 else values[i, at]
+    row = pd.Series(cells, index=frame.columns, name=frame.index[at], dtype=object, copy=False)
+    return row.__finalize__(frame)
+
+
 @functools.lru_cache(maxsize=64)
 def _type_name(dtype: np.dtype) -> str:
     return dtype.name  # numpy works the name out in Python each time
