@@ -857,11 +857,11 @@ class PatientCourse:
                               if k.endswith("_latest") and not k.startswith("edss")
                               and _num(r[k]) is not None},
             "msfc": self._msfc(),
-            "monitoring": self._monitoring(),
+            "monitoring": self._monitoring(r),
             "score_trends": _records(self.trends, [
                 "measure", "label", "symptom", "latest", "latest_date", "previous",
                 "previous_date", "change", "trend", "worse_when", "n_values"]),
-            "plain_language": self.plain_language(),
+            "plain_language": self._plain_language(r),
             "rule_set": r["rule_set"],
         }
 
@@ -880,9 +880,9 @@ class PatientCourse:
         reason = column_numpy(a, "msfc_reason")[-1] if "msfc_reason" in a.columns else None
         return {"latest": None, "date": _fmt_date(dates[-1]), "reason": _num(reason)}
 
-    def _monitoring(self) -> dict[str, Any] | None:
-        """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""
-        r = self._values()
+    def _monitoring(self, r: dict[str, Any]) -> dict[str, Any] | None:
+        """The last 12 months and what is due, relative to ``as_of`` (rules §14); ``r``: the
+        row's values (:meth:`_values`)."""
         if "as_of" not in r:
             return None
         return {
@@ -982,7 +982,10 @@ class PatientCourse:
 
     def plain_language(self) -> str:
         """A paragraph a patient can read: what happened, in everyday words, terms explained."""
-        r = self._values()
+        return self._plain_language(self._values())
+
+    def _plain_language(self, r: dict[str, Any]) -> str:
+        """:meth:`plain_language` from the row's values (``to_dict`` reads them once)."""
         parts = []
         years = r["follow_up_years"]
         parts.append(

@@ -240,8 +240,10 @@ def _monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any 
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
-    # (the day as pandas reads its text: a Timestamp of unit "s")
-    out["as_of"] = np.full(n, np.datetime64(now, "D").astype("datetime64[s]"))
+    # the day as pandas reads its text (a Timestamp of unit "s"), in the array pandas' table
+    # would wrap the column in (without its checks of the array)
+    out["as_of"] = pd.arrays.DatetimeArray._simple_new(  # type: ignore[attr-defined]
+        np.full(n, np.datetime64(now, "D").astype("datetime64[s]")), dtype=_SECONDS)
 
     # ---- relapses (rules §14.2) ----
     vday = _day(column_numpy(given, "date"))
@@ -403,6 +405,9 @@ def _monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any 
     out["labs_next_due"] = _timestamps(next_due)
     out["labs_reason"] = lab_reason
     return out, provenance(opts.rule_set, opts, SOURCE)
+
+
+_SECONDS = np.dtype("datetime64[s]")
 
 
 def _sorted_codes(values: Any) -> tuple[np.ndarray, Any]:
