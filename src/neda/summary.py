@@ -12,7 +12,6 @@ paragraph says what the numbers mean, not what to do.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import pandas as pd
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
 from .rules._common import (
+    _plain_copy,
     bare,
     column,
     column_numpy,
@@ -300,8 +300,11 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     # the neda rows' subjects hashed once for both tables
     neda_code = (pd.factorize(column_numpy(neda, "subject"))
                  if neda is not None and len(neda) else None)
-    epochs_out = _epochs_table(epochs, rates, neda, neda_code)
-    _current_neda(columns, subjects, neda, neda_code)
+    # the latest cumulative window of each epoch, once for both tables
+    cumulative = (_latest_windows(neda, "cumulative", None, neda_code[0])
+                  if neda is not None and neda_code is not None else None)
+    epochs_out = _epochs_table(epochs, rates, neda, neda_code, cumulative)
+    _current_neda(columns, subjects, neda, neda_code, cumulative)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
     _join(columns, subjects, monitoring, [c for c in monitoring if c != "subject"])
     patients = frame_of(columns, consolidate=False, infer_dates=False)
@@ -513,8 +516,10 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     fpos = _positions(column_numpy(rates, "subject")[follow], subjects)
     fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = _take(pd.array(column(rates, "relapses"), dtype="Int64", copy=False),
-                            fpos)
+    relapses = column(rates, "relapses")
+    if type(relapses.dtype) is not pd.Int64Dtype:  # (the rates' own Int64 column: as it is)
+        relapses = pd.array(relapses, dtype="Int64", copy=False)
+    out["relapses"] = _take(relapses, fpos)
     out["arr"] = _take(column_numpy(rates, "arr"), fpos)
     out["arr_status"] = _take(column_numpy(rates, "status"), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
@@ -639,7 +644,11 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
 
 
 def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None,
-                  neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
+                  neda_code: tuple[np.ndarray, Any] | None = None,
+                  cumulative: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per treatment epoch with its relapse rate and cumulative NEDA. ``neda_code``:
+    ``pd.factorize`` of the neda subjects; ``cumulative``: ``_latest_windows(neda,
+    "cumulative", None, neda_code[0])``; each when done already."""
     if not len(epochs):
         return epochs
     # columns read as stored (neda.rules._common.column), rows by position
@@ -654,8 +663,8 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                       ("arr", "arr"), ("arr_status", "status")):
         out[name] = _take(column(rates, col), pos, found_all)
     if neda is not None and len(neda):
-        cum = _latest_windows(neda, "cumulative", None,
-                              None if neda_code is None else neda_code[0])
+        cum = (cumulative if cumulative is not None else _latest_windows(
+            neda, "cumulative", None, None if neda_code is None else neda_code[0]))
         pos = _pair_positions(subject, epoch, column_numpy(neda, "subject")[cum],
                               column_numpy(neda, "epoch")[cum])
         rows = np.full(len(pos), -1, np.int64)
@@ -667,9 +676,11 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None,
-                  neda_code: tuple[np.ndarray, Any] | None = None) -> None:
+                  neda_code: tuple[np.ndarray, Any] | None = None,
+                  cumulative: np.ndarray | None = None) -> None:
     """NEDA on the current therapy: its latest treatment year and since it started.
-    ``neda_code``: ``pd.factorize`` of the neda subjects, when done already."""
+    ``neda_code``: ``pd.factorize`` of the neda subjects; ``cumulative``: the latest
+    cumulative windows (see :func:`_epochs_table`); each when done already."""
     n = len(subjects)
     if neda is None or not len(neda):
         for w in ("current_year", "since_start"):
@@ -684,8 +695,9 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
     since = _take(columns["current_dmt_since"], ncode)
     epoch_start = column_numpy(neda, "epoch_start")
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
-        rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
-                               else None, scode)
+        rows = (cumulative if window_type == "cumulative" and cumulative is not None
+                else _latest_windows(neda, window_type, last_contact
+                                     if window_type == "per_year" else None, scode))
         # the window of the epoch the current therapy started
         current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
         pos = np.full(n, -1, np.int64)
@@ -727,7 +739,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
-        table.attrs = copy.deepcopy(clean.attrs)
+        table.attrs = _plain_copy(clean.attrs)
     return table
 
 
