@@ -286,9 +286,9 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     severity = (relapse_severity(hygiene, vis, opts.relapse) if hygiene is not None
                 and len(hygiene.relapses) else None)
     relapses_out = _relapses_table(hygiene, recovery, severity)
-    columns = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
-    # one row per patient: the other tables' rows looked up by subject (a left join)
-    subjects = pd.Index(columns["subject"])
+    # one row per patient (``subjects``: their identifiers, as an Index); the other tables'
+    # rows looked up by subject (a left join)
+    columns, subjects = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
     _join(columns, subjects, phenotype, ["course", "activity", "activity_reason", "progression",
                                          "progression_reason", "descriptor"])
     _join(columns, subjects, spms, ["spms", "spms_date", "reason"], {"reason": "spms_reason"})
@@ -474,7 +474,7 @@ def _join(columns: dict[str, Any], subjects: pd.Index,
 
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
                      rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
-                     opts: SummaryOptions) -> dict[str, Any]:
+                     opts: SummaryOptions) -> tuple[dict[str, Any], pd.Index]:
     # columns are read as stored (neda.rules._common.column: no Series, no attrs copied)
     s = course.summary
     subject = column_numpy(s, "subject")
@@ -556,7 +556,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
             _, last = _first_last(np.where(have, scode, -1), n)
             out[f"{col}_latest"] = _take(values, last)
     out["rule_set"] = course.options.preset
-    return out
+    return out, subjects
 
 
 _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", "window_end",

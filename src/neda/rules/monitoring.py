@@ -585,6 +585,11 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     # every measure of a table at once: its values as a (row x measure) matrix in subject and
     # date order, then one long array of the values given, measure by measure
     specs = list(MEASURES.items())
+    # each measure's name, label, symptom and direction, by position in MEASURES
+    texts = {col: np.array([specs[k][0] if pos is None else specs[k][1][pos]
+                            for k in range(len(specs))], dtype=object)
+             for col, pos in (("measure", None), ("label", 0), ("symptom", 3),
+                              ("worse_when", 2))}
     for source in ("visits", "scores"):
         frame = tables[source]
         if frame is None or not len(frame):
@@ -622,9 +627,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
         change = np.round(latest - previous, 6)
         k_of = measure_k[idx]
         out["subject"].append(np.asarray(uniques)[code[idx]])
-        for col, pos in (("measure", None), ("label", 0), ("symptom", 3), ("worse_when", 2)):
-            per_measure = np.array([specs[k][0] if pos is None else specs[k][1][pos]
-                                    for k in range(len(specs))], dtype=object)
+        for col, per_measure in texts.items():
             out[col].append(per_measure[k_of])
         out["latest"].append(latest)
         out["latest_date"].append(dates[idx])
