@@ -263,3 +263,16 @@ def test_assessments_and_monitoring_are_the_rules_tables(registry: dict[str, pd.
     for name in status.columns.drop(["subject", "rule_set"]):
         pd.testing.assert_series_equal(joined[name].reset_index(drop=True), status[name],
                                        check_names=False)
+
+
+def test_num_of_numpy_scalars_as_the_general_steps_give_them() -> None:
+    import numpy as np
+
+    from neda.summary import _num
+
+    for x, expected in ((np.float64(1.5), 1.5), (np.float64("nan"), None),
+                        (np.float64("inf"), float("inf")), (np.int64(-3), -3),
+                        (np.bool_(True), True), (np.bool_(False), False),
+                        (np.float32(0.5), 0.5), (np.int32(2), 2)):
+        got = _num(x)
+        assert got == expected and type(got) is type(expected)

@@ -754,6 +754,13 @@ def _num(x: Any) -> Any:
         return x
     if kind is float:
         return None if x != x else x
+    # the numpy scalars of the patient's row (row_of), as the general steps below give them
+    if kind is np.float64:
+        return None if x != x else float(x)
+    if kind is np.int64:
+        return int(x)
+    if kind is np.bool_:
+        return bool(x)
     if x is None or (np.ndim(x) == 0 and pd.isna(x)):
         return None
     if isinstance(x, np.integer):
