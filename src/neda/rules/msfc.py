@@ -441,26 +441,28 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
 
 
 def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
-                 where: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+                 where: Callable[[int], str], names: Any = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """One visit value from ``<base>`` (+ ``<base>_reason``) or ``<base>_trial1/2`` columns."""
     n = len(frame)
+    names = frame.columns if names is None else names  # (a set of them, from the caller)
 
     def col(name: str) -> Any:
-        return column_numpy(frame, name) if name in frame.columns else None
+        return column_numpy(frame, name) if name in names else None
 
     value = np.full(n, np.nan)
     incap = np.zeros(n, bool)
-    if base in frame.columns or f"{base}_reason" in frame.columns:
+    if base in names or f"{base}_reason" in names:
         value, incap = _trials(col(base), None, col(f"{base}_reason"), None, test, opts, n,
                                where, base)
     trial_cols = [f"{base}_trial1", f"{base}_trial2", f"{base}_reason1", f"{base}_reason2"]
-    if test in ("t25fw", "nhpt") and any(c in frame.columns for c in trial_cols):
+    if test in ("t25fw", "nhpt") and any(c in names for c in trial_cols):
         t1, t2, r1, r2 = (col(c) for c in trial_cols)
         tv, ti = _trials(t1, t2 if t2 is not None else np.full(n, np.nan), r1,
                          r2, test, opts, n, where, base)
         info = np.zeros(n, bool)
         for c in trial_cols:
-            if c in frame.columns:
+            if c in names:
                 info |= ~_blank(column_numpy(frame, c))
         value = np.where(info, tv, value)
         incap = np.where(info, ti, incap)
@@ -480,26 +482,27 @@ def _component_values(frame: pd.DataFrame, opts: MsfcOptions) -> dict[str, np.nd
     def where(i: int) -> str:
         return f"visits row {i} (subject {plain(subjects[i])!r}, date {str(dates[i])[:10]})"
 
+    names = set(frame.columns)  # (a set: about thirty look-ups of column names below)
     out: dict[str, np.ndarray] = {}
-    out["t25fw"], out["t25fw_incap"] = _visit_value(frame, "t25fw", "t25fw", opts, where)
-    dom, dom_i = _visit_value(frame, "nhpt_dominant", "nhpt", opts, where)
-    non, non_i = _visit_value(frame, "nhpt_nondominant", "nhpt", opts, where)
+    out["t25fw"], out["t25fw_incap"] = _visit_value(frame, "t25fw", "t25fw", opts, where, names)
+    dom, dom_i = _visit_value(frame, "nhpt_dominant", "nhpt", opts, where, names)
+    non, non_i = _visit_value(frame, "nhpt_nondominant", "nhpt", opts, where, names)
     out["nhpt_dominant"], out["nhpt_nondominant"] = dom, non
     out["nhpt_incap"] = dom_i | non_i
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (1.0 / dom + 1.0 / non) / 2.0
     combined = np.zeros(len(frame), bool)
     if opts.nhpt_combined_column == "as_both_hands" and (
-            "nhpt" in frame.columns or "nhpt_reason" in frame.columns):
-        comb, comb_i = _visit_value(frame, "nhpt", "nhpt", opts, where)
+            "nhpt" in names or "nhpt_reason" in names):
+        comb, comb_i = _visit_value(frame, "nhpt", "nhpt", opts, where, names)
         combined = np.isnan(score) & np.isnan(dom) & np.isnan(non) & ~np.isnan(comb)
         with np.errstate(divide="ignore"):
             score = np.where(combined, 1.0 / comb, score)
         out["nhpt_incap"] = out["nhpt_incap"] | (combined & comb_i)
     out["nhpt_score"] = score
     out["nhpt_combined"] = combined
-    out["pasat"], out["pasat_incap"] = _visit_value(frame, "pasat", "pasat", opts, where)
-    out["sdmt"], out["sdmt_incap"] = _visit_value(frame, "sdmt", "sdmt", opts, where)
+    out["pasat"], out["pasat_incap"] = _visit_value(frame, "pasat", "pasat", opts, where, names)
+    out["sdmt"], out["sdmt_incap"] = _visit_value(frame, "sdmt", "sdmt", opts, where, names)
     return out
 
 
