@@ -46,7 +46,6 @@ from neda.io._parse import (
 from neda.io._table import RawTable, Source, fold, load_table
 from neda.io.errors import ChangedRows, InputError, InputProblem, InputReport, NedaInputWarning
 from neda.io.schema import LAB_TEST_SYNONYMS, SCHEMAS, TableSchema
-from neda.rules._common import column as _column
 
 _NEDA_TABLE = "neda_table"
 
@@ -826,10 +825,7 @@ def check_subjects(tables: Mapping[str, pd.DataFrame | None], *,
     present = {k: v for k, v in tables.items() if v is not None}
     if not present:
         return dict(tables)
-    # identifiers read as stored (rules._common.column): a Series of a validated table would
-    # deep-copy the table's attrs (its reader's report) each time
-    text = any(_column(v, "subject").dtype.kind not in "iu"
-               for v in present.values() if len(v))
+    text = any(v["subject"].dtype.kind not in "iu" for v in present.values() if len(v))
     out: dict[str, pd.DataFrame | None] = dict(tables)
     if text:
         for name, frame in present.items():
@@ -843,14 +839,14 @@ def check_subjects(tables: Mapping[str, pd.DataFrame | None], *,
         return out
     ref = out[ref_name]
     assert ref is not None
-    ref_ids = pd.unique(_column(ref, "subject"))
+    ref_ids = pd.unique(ref["subject"])
     ref_set = set(ref_ids.tolist())
     problems: list[InputProblem] = []
     for name, table in out.items():
         if table is None or name == ref_name or not len(table) or not len(ref):
             continue
         frame = table
-        ids = pd.unique(_column(frame, "subject"))
+        ids = pd.unique(frame["subject"])
         unknown = [s for s in ids.tolist() if s not in ref_set]
         label = _label(frame, name)
         ref_label = _label(ref, ref_name)
