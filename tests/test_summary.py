@@ -276,3 +276,20 @@ def test_num_of_numpy_scalars_as_the_general_steps_give_them() -> None:
                         (np.float32(0.5), 0.5), (np.int32(2), 2)):
         got = _num(x)
         assert got == expected and type(got) is type(expected)
+
+
+def test_take_is_the_arrays_own_take() -> None:
+    import numpy as np
+
+    from neda.summary import _take
+
+    pos = np.array([2, 0, 2], np.int64)
+    for values in (pd.array([1, None, 3], dtype="Int64"), pd.array([True, None, False],
+                                                                   dtype="boolean"),
+                   pd.array([1, 2, 3], dtype="Int32"), np.array([1.5, 2.5, np.nan]),
+                   pd.array(np.array(["2020-01-01", "NaT", "2021-01-01"], "datetime64[ns]"))):
+        got, expected = _take(values, pos), values.take(pos)
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        assert pd.Series(got).equals(pd.Series(expected))
+        missing = _take(values, np.array([1, -1], np.int64))  # as a left join fills it
+        assert pd.isna(missing[1]) and len(missing) == 2

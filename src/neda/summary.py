@@ -398,8 +398,13 @@ def _take(values: Any, pos: np.ndarray, found_all: bool | None = None) -> Any:
                 values, pd.api.extensions.ExtensionArray):
             values = np.asarray(values)
     if found_all if found_all is not None else _found_all(pos):
+        if type(values) in _MASKED:  # (Int64, boolean: their take without pandas' steps)
+            return values._simple_new(values._data.take(pos), values._mask.take(pos))
         return values.take(pos)  # nothing missing: the array's own take, the same values
     return pd.api.extensions.take(values, pos, allow_fill=True)
+
+
+_MASKED = (pd.arrays.BooleanArray, pd.arrays.IntegerArray)
 
 
 def _found_all(pos: np.ndarray) -> bool:
