@@ -117,3 +117,55 @@ def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
         expected = (subjects.astype(str).get_indexer(vals.astype(str))
                     if len(numeric) == 2 and len(vals) else subjects.get_indexer(vals))
         assert subject_codes(subjects, values).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_column_is_the_series_values(frame: pd.DataFrame) -> None:
+    """``column`` reads a column as stored: what ``frame[name]._values`` is, the same memory."""
+    from neda.rules._common import column
+
+    for name in frame.columns:
+        got, expected = column(frame, name), frame[name]._values
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        if isinstance(expected, np.ndarray):
+            assert np.shares_memory(got, expected) or not len(expected)
+        pd.testing.assert_extension_array_equal(pd.array(got), pd.array(expected))
+    with pytest.raises(KeyError):
+        column(frame, "no such column")
+
+
+def test_column_of_a_repeated_name_or_numbered_columns() -> None:
+    from neda.rules._common import column
+
+    repeated = pd.DataFrame([[1, 2.5]], columns=["a", "a"])
+    assert column(repeated, "a").tolist() == [[1.0, 2.5]]  # (both, as pandas gives them)
+    numbered = pd.DataFrame({0: [1, 2], 1: ["x", "y"]})
+    assert column(numbered, 1).tolist() == ["x", "y"]
+
+
+def test_plain_copy_is_a_deep_copy() -> None:
+    from collections import OrderedDict
+
+    from neda.rules._common import _plain_copy
+
+    record = {"rule_set": "x", "options": {"window": [1, 2.5, None, True], "t": (1, 2)},
+              "n": np.int64(3), "f": np.float64(0.5), "nested": [{"a": [1]}],
+              "ordered": OrderedDict(b=[1])}
+    got = _plain_copy(record)
+    assert got == record and type(got["ordered"]) is dict  # (JSON-like: a plain dict)
+    got["options"]["window"].append(3)
+    got["nested"][0]["a"].append(2)
+    got["ordered"]["b"].append(2)
+    assert record["options"]["window"] == [1, 2.5, None, True]
+    assert record["nested"] == [{"a": [1]}] and record["ordered"]["b"] == [1]
+
+
+@pytest.mark.parametrize("frame", _tables())
+def test_row_of_is_pandas_row(frame: pd.DataFrame) -> None:
+    from neda.rules._common import row_of
+
+    for at in range(len(frame)):
+        expected, got = frame.iloc[at], row_of(frame, at)
+        pd.testing.assert_series_equal(got, expected, check_exact=True)
+        assert [type(x) for x in got.tolist()] == [type(x) for x in expected.tolist()]
+        assert got.attrs == frame.attrs and got.name == expected.name

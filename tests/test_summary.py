@@ -227,3 +227,69 @@ def test_dates_of_a_record_as_a_row_gives_them() -> None:
                    pd.array([True, None], dtype="boolean")):
         assert [_num(x) for x in _cells(values)] == [_num(x) for x in values.tolist()]
     assert _cells(pd.array(days))[:3] == ["1677-09-22", None, "2020-02-29"]
+
+
+def test_assessments_and_monitoring_are_the_rules_tables(registry: dict[str, pd.DataFrame]
+                                                         ) -> None:
+    # the summary reads compute_edss', msfc_scores' and monitoring_status' columns without
+    # building their tables: the same values, and the same provenance, as the tables'
+    from neda.io import read_tables
+    from neda.rules.edss import compute_edss
+    from neda.rules.monitoring import monitoring_status
+    from neda.rules.msfc import msfc_scores
+    from neda.rules.relapses import relapse_hygiene
+
+    r = registry
+    tables = read_tables(**r)
+    cs = course_summary(**r)
+    vis = tables.visits
+    edss, msfc = compute_edss(vis), msfc_scores(vis)
+    a = cs.assessments
+    for mine, theirs in (("computed_edss", "computed_edss"), ("edss_mismatch_reason",
+                                                              "mismatch_reason"),
+                         ("computed_edss_reason", "reason")):
+        assert a[mine].tolist() == edss[theirs].tolist() or a[mine].equals(edss[theirs])
+    assert a["edss_mismatch"].tolist() == edss["mismatch"].to_numpy().tolist()
+    pd.testing.assert_series_equal(a["msfc"], msfc["msfc"], check_names=False)
+    assert a["msfc_reason"].tolist() == msfc["reason"].tolist()
+    assert a.attrs["provenance"] == {"edss": edss.attrs["provenance"],
+                                     "msfc": msfc.attrs["provenance"]}
+    hygiene = relapse_hygiene(tables.relapses, visits=vis, followup=tables.followup)
+    epochs = treatment_epochs(tables.treatments)
+    status = monitoring_status(vis, hygiene, cs.events, tables.mri, tables.labs, epochs,
+                               followup=tables.followup)
+    assert cs.provenance["monitoring"] == status.attrs["provenance"]
+    joined = cs.patients.set_index("subject").loc[status["subject"]]
+    for name in status.columns.drop(["subject", "rule_set"]):
+        pd.testing.assert_series_equal(joined[name].reset_index(drop=True), status[name],
+                                       check_names=False)
+
+
+def test_num_of_numpy_scalars_as_the_general_steps_give_them() -> None:
+    import numpy as np
+
+    from neda.summary import _num
+
+    for x, expected in ((np.float64(1.5), 1.5), (np.float64("nan"), None),
+                        (np.float64("inf"), float("inf")), (np.int64(-3), -3),
+                        (np.bool_(True), True), (np.bool_(False), False),
+                        (np.float32(0.5), 0.5), (np.int32(2), 2)):
+        got = _num(x)
+        assert got == expected and type(got) is type(expected)
+
+
+def test_take_is_the_arrays_own_take() -> None:
+    import numpy as np
+
+    from neda.summary import _take
+
+    pos = np.array([2, 0, 2], np.int64)
+    for values in (pd.array([1, None, 3], dtype="Int64"), pd.array([True, None, False],
+                                                                   dtype="boolean"),
+                   pd.array([1, 2, 3], dtype="Int32"), np.array([1.5, 2.5, np.nan]),
+                   pd.array(np.array(["2020-01-01", "NaT", "2021-01-01"], "datetime64[ns]"))):
+        got, expected = _take(values, pos), values.take(pos)
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        assert pd.Series(got).equals(pd.Series(expected))
+        missing = _take(values, np.array([1, -1], np.int64))  # as a left join fills it
+        assert pd.isna(missing[1]) and len(missing) == 2

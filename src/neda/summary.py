@@ -12,7 +12,6 @@ paragraph says what the numbers mean, not what to do.
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from collections.abc import Callable
@@ -24,12 +23,21 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import bare, column, column_numpy, copy_of, empty_table, frame_of
+from .rules._common import (
+    _plain_copy,
+    bare,
+    column,
+    column_numpy,
+    copy_of,
+    empty_table,
+    frame_of,
+    row_of,
+)
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
-from .rules.edss import FS_SYSTEMS, EdssOptions, compute_edss
-from .rules.monitoring import MonitoringOptions, monitoring_status, score_trends
-from .rules.msfc import MsfcOptions, msfc_scores
+from .rules.edss import FS_SYSTEMS, EdssOptions, _edss_columns
+from .rules.monitoring import MonitoringOptions, _monitoring_columns, score_trends
+from .rules.msfc import MsfcOptions, _msfc_columns
 from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
@@ -133,7 +141,7 @@ class CourseSummary:
             return out
 
         return PatientCourse(
-            row=self.patients.iloc[at],
+            row=row_of(self.patients, at),
             events=rows("events"), relapses=rows("relapses"), epochs=rows("epochs"),
             scores=rows("scores"), visits=rows("_visits"), provenance=self.provenance,
             trends=rows("trends") if len(self.trends) else self.trends,
@@ -269,17 +277,18 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     stage(9)
     as_of = (pd.Timestamp(opts.as_of) if opts.as_of else
              pd.Timestamp(monitoring_as_of) if monitoring_as_of else None)
-    monitoring = monitoring_status(vis, hygiene, course.events, scans, tables.labs,
-                                   epochs if len(epochs) else None, as_of=as_of,
-                                   followup=tables.followup, options=opts.monitoring)
+    # monitoring_status' columns, joined to the patients table without a table of their own
+    monitoring, monitoring_record = _monitoring_columns(
+        vis, hygiene, course.events, scans, tables.labs, epochs if len(epochs) else None,
+        as_of=as_of, followup=tables.followup, options=opts.monitoring)
 
     stage(10)
     severity = (relapse_severity(hygiene, vis, opts.relapse) if hygiene is not None
                 and len(hygiene.relapses) else None)
     relapses_out = _relapses_table(hygiene, recovery, severity)
-    columns = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
-    # one row per patient: the other tables' rows looked up by subject (a left join)
-    subjects = pd.Index(columns["subject"])
+    # one row per patient (``subjects``: their identifiers, as an Index); the other tables'
+    # rows looked up by subject (a left join)
+    columns, subjects = _patient_columns(vis, course, epochs, rates, scores, relapses_out, opts)
     _join(columns, subjects, phenotype, ["course", "activity", "activity_reason", "progression",
                                          "progression_reason", "descriptor"])
     _join(columns, subjects, spms, ["spms", "spms_date", "reason"], {"reason": "spms_reason"})
@@ -291,11 +300,13 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     # the neda rows' subjects hashed once for both tables
     neda_code = (pd.factorize(column_numpy(neda, "subject"))
                  if neda is not None and len(neda) else None)
-    epochs_out = _epochs_table(epochs, rates, neda, neda_code)
-    _current_neda(columns, subjects, neda, neda_code)
+    # the latest cumulative window of each epoch, once for both tables
+    cumulative = (_latest_windows(neda, "cumulative", None, neda_code[0])
+                  if neda is not None and neda_code is not None else None)
+    epochs_out = _epochs_table(epochs, rates, neda, neda_code, cumulative)
+    _current_neda(columns, subjects, neda, neda_code, cumulative)
     columns["relapse_data"] = "given" if hygiene is not None else "not given"
-    _join(columns, subjects, monitoring,
-          [c for c in monitoring.columns if c not in ("subject", "rule_set")])
+    _join(columns, subjects, monitoring, [c for c in monitoring if c != "subject"])
     patients = frame_of(columns, consolidate=False, infer_dates=False)
     provenance = {
         "course": course.provenance,
@@ -307,7 +318,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
         "spms": spms.attrs.get("provenance"),
         "neda": neda.attrs.get("provenance") if neda is not None else None,
         "assessments": assessments.attrs.get("provenance"),
-        "monitoring": monitoring.attrs.get("provenance"),
+        "monitoring": monitoring_record,
         "inputs": [str(r.summary().splitlines()[0]) for r in tables.reports()],
     }
     return CourseSummary(patients, course.events, relapses_out, epochs_out, scores, provenance,
@@ -333,13 +344,13 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
                                                          "nhpt", "sdmt") if c in given.columns}
     record: dict[str, Any] = {}
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
+    # compute_edss' and msfc_scores' columns, without their tables (only these are read)
     if fs_given or "ambulation" in vis.columns:
-        computed = compute_edss(vis, opts.edss)
-        record["edss"] = computed.attrs.get("provenance")
-        out["computed_edss"] = column_numpy(computed, "computed_edss")
-        out["edss_mismatch"] = column_numpy(computed, "mismatch")
-        out["edss_mismatch_reason"] = column_numpy(computed, "mismatch_reason")
-        out["computed_edss_reason"] = column_numpy(computed, "reason")
+        computed, record["edss"] = _edss_columns(vis, opts.edss, checks_only=True)
+        out["computed_edss"] = computed["computed_edss"]
+        out["edss_mismatch"] = computed["mismatch"].to_numpy()  # (as read from its table)
+        out["edss_mismatch_reason"] = computed["mismatch_reason"]
+        out["computed_edss_reason"] = computed["reason"]
     else:
         out["computed_edss"] = np.full(n, np.nan)
         out["edss_mismatch"] = pd.array([pd.NA] * n, dtype="boolean")
@@ -347,10 +358,9 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         out["computed_edss_reason"] = np.full(n, "no functional-system grades recorded",
                                               dtype=object)
     if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
-        msfc = msfc_scores(vis, opts.msfc)
-        record["msfc"] = msfc.attrs.get("provenance")
-        out["msfc"] = column_numpy(msfc, "msfc")
-        out["msfc_reason"] = column_numpy(msfc, "reason")
+        msfc, record["msfc"] = _msfc_columns(vis, opts.msfc)
+        out["msfc"] = msfc["msfc"]
+        out["msfc_reason"] = msfc["reason"]
     else:
         out["msfc"] = np.full(n, np.nan)
         out["msfc_reason"] = np.full(n, "no MSFC component recorded", dtype=object)
@@ -376,18 +386,30 @@ def _clinician_courses(patients: pd.DataFrame | None, courses: Any) -> Any:
 # millisecond each on one patient's rows (and copied every column on a registry).
 
 
-def _take(values: Any, pos: np.ndarray) -> Any:
+def _take(values: Any, pos: np.ndarray, found_all: bool | None = None) -> Any:
     """``values`` (a column or an array) at ``pos``; -1 gives a missing value, in the dtype a
     pandas left join gives (NaN in floats and objects, integers and flags widened, NaT,
-    <NA>)."""
-    if isinstance(values, pd.Series):
-        values = values.array
-    if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
-            values, pd.api.extensions.ExtensionArray):
-        values = np.asarray(values)
-    if len(pos) and pos.min() >= 0:  # nothing missing: the array's own take, the same values
-        return values.take(pos)
+    <NA>). ``found_all``: :func:`_found_all` of ``pos``, for a caller taking many columns at
+    the same positions."""
+    if type(values) is not np.ndarray:
+        if isinstance(values, pd.Series):
+            values = values.array
+        if isinstance(values, pd.arrays.NumpyExtensionArray) or not isinstance(
+                values, pd.api.extensions.ExtensionArray):
+            values = np.asarray(values)
+    if found_all if found_all is not None else _found_all(pos):
+        if type(values) in _MASKED:  # (Int64, boolean: their take without pandas' steps)
+            return values._simple_new(values._data.take(pos), values._mask.take(pos))
+        return values.take(pos)  # nothing missing: the array's own take, the same values
     return pd.api.extensions.take(values, pos, allow_fill=True)
+
+
+_MASKED = (pd.arrays.BooleanArray, pd.arrays.IntegerArray)
+
+
+def _found_all(pos: np.ndarray) -> bool:
+    """Whether ``pos`` has rows and none is missing (-1)."""
+    return len(pos) > 0 and bool(pos.min() >= 0)
 
 
 def _positions(subjects: Any, values: Any) -> np.ndarray:
@@ -441,17 +463,23 @@ def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.where(first == len(code), -1, first), last
 
 
-def _join(columns: dict[str, Any], subjects: pd.Index, table: pd.DataFrame, names: list[str],
+def _join(columns: dict[str, Any], subjects: pd.Index,
+          table: pd.DataFrame | dict[str, Any], names: list[str],
           rename: dict[str, str] | None = None) -> None:
-    """Add ``names`` of ``table`` (one row per subject) to the patient columns."""
-    pos = _positions(column(table, "subject"), subjects)
+    """Add ``names`` of ``table`` (one row per subject; a table or its columns) to the patient
+    columns."""
+    def read(name: str) -> Any:
+        return table[name] if isinstance(table, dict) else column(table, name)
+
+    pos = _positions(read("subject"), subjects)
+    found_all = _found_all(pos)
     for name in names:
-        columns[(rename or {}).get(name, name)] = _take(column(table, name), pos)
+        columns[(rename or {}).get(name, name)] = _take(read(name), pos, found_all)
 
 
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
                      rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
-                     opts: SummaryOptions) -> dict[str, Any]:
+                     opts: SummaryOptions) -> tuple[dict[str, Any], pd.Index]:
     # columns are read as stored (neda.rules._common.column: no Series, no attrs copied)
     s = course.summary
     subject = column_numpy(s, "subject")
@@ -493,8 +521,10 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     fpos = _positions(column_numpy(rates, "subject")[follow], subjects)
     fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
-    out["relapses"] = _take(pd.array(column(rates, "relapses"), dtype="Int64", copy=False),
-                            fpos)
+    relapses = column(rates, "relapses")
+    if type(relapses.dtype) is not pd.Int64Dtype:  # (the rates' own Int64 column: as it is)
+        relapses = pd.array(relapses, dtype="Int64", copy=False)
+    out["relapses"] = _take(relapses, fpos)
     out["arr"] = _take(column_numpy(rates, "arr"), fpos)
     out["arr_status"] = _take(column_numpy(rates, "status"), fpos)
     # current therapy: the latest epoch, if it has not ended before the last contact
@@ -531,7 +561,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
             _, last = _first_last(np.where(have, scode, -1), n)
             out[f"{col}_latest"] = _take(values, last)
     out["rule_set"] = course.options.preset
-    return out
+    return out, subjects
 
 
 _NEDA_KEEP = ["neda3", "neda3_reason", "neda4", "neda4_reason", "window_start", "window_end",
@@ -619,7 +649,11 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
 
 
 def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame | None,
-                  neda_code: tuple[np.ndarray, Any] | None = None) -> pd.DataFrame:
+                  neda_code: tuple[np.ndarray, Any] | None = None,
+                  cumulative: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per treatment epoch with its relapse rate and cumulative NEDA. ``neda_code``:
+    ``pd.factorize`` of the neda subjects; ``cumulative``: ``_latest_windows(neda,
+    "cumulative", None, neda_code[0])``; each when done already."""
     if not len(epochs):
         return epochs
     # columns read as stored (neda.rules._common.column), rows by position
@@ -629,25 +663,29 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
     pos = _pair_positions(subject, epoch, column_numpy(rates, "subject")[on],
                           column_numpy(rates, "epoch")[on])
     pos = _rows_at(on, pos)
+    found_all = _found_all(pos)
     for name, col in (("relapses_on_treatment", "relapses"), ("person_years", "person_years"),
                       ("arr", "arr"), ("arr_status", "status")):
-        out[name] = _take(column(rates, col), pos)
+        out[name] = _take(column(rates, col), pos, found_all)
     if neda is not None and len(neda):
-        cum = _latest_windows(neda, "cumulative", None,
-                              None if neda_code is None else neda_code[0])
+        cum = (cumulative if cumulative is not None else _latest_windows(
+            neda, "cumulative", None, None if neda_code is None else neda_code[0]))
         pos = _pair_positions(subject, epoch, column_numpy(neda, "subject")[cum],
                               column_numpy(neda, "epoch")[cum])
         rows = np.full(len(pos), -1, np.int64)
         rows[pos >= 0] = cum[pos[pos >= 0]]
+        found_all = _found_all(rows)
         for c in _NEDA_KEEP:
-            out[f"{c}_cumulative"] = _take(column(neda, c), rows)
+            out[f"{c}_cumulative"] = _take(column(neda, c), rows, found_all)
     return frame_of(out, consolidate=False, infer_dates=False)
 
 
 def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFrame | None,
-                  neda_code: tuple[np.ndarray, Any] | None = None) -> None:
+                  neda_code: tuple[np.ndarray, Any] | None = None,
+                  cumulative: np.ndarray | None = None) -> None:
     """NEDA on the current therapy: its latest treatment year and since it started.
-    ``neda_code``: ``pd.factorize`` of the neda subjects, when done already."""
+    ``neda_code``: ``pd.factorize`` of the neda subjects; ``cumulative``: the latest
+    cumulative windows (see :func:`_epochs_table`); each when done already."""
     n = len(subjects)
     if neda is None or not len(neda):
         for w in ("current_year", "since_start"):
@@ -662,14 +700,16 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
     since = _take(columns["current_dmt_since"], ncode)
     epoch_start = column_numpy(neda, "epoch_start")
     for window_type, suffix in (("per_year", "current_year"), ("cumulative", "since_start")):
-        rows = _latest_windows(neda, window_type, last_contact if window_type == "per_year"
-                               else None, scode)
+        rows = (cumulative if window_type == "cumulative" and cumulative is not None
+                else _latest_windows(neda, window_type, last_contact
+                                     if window_type == "per_year" else None, scode))
         # the window of the epoch the current therapy started
         current = rows[(ncode[rows] >= 0) & (epoch_start[rows] == since[rows])]
         pos = np.full(n, -1, np.int64)
         pos[ncode[current]] = current
+        found_all = _found_all(pos)
         for c in _NEDA_KEEP:
-            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos)
+            columns[f"{c}_{suffix}"] = _take(column(neda, c), pos, found_all)
 
 
 _RECOVERY_KEEP = ["edss_pre", "edss_pre_date", "edss_peak", "edss_peak_date", "edss_post",
@@ -691,18 +731,20 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
                                          "precision", "objective", "merged_from")}
     pos = _pair_positions(out["subject"], out["relapse_n"], column(rec, "subject"),
                           column(rec, "relapse_n"))
+    found_all = _found_all(pos)
     for c in _RECOVERY_KEEP:
-        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos)
+        out["recovery_reason" if c == "reason" else c] = _take(column(rec, c), pos, found_all)
     if severity is not None:
         sev = severity
         pos = _pair_positions(out["subject"], out["relapse_n"], column(sev, "subject"),
                               column(sev, "relapse_n"))
+        found_all = _found_all(pos)
         for c in ("severity", "severity_reason", "edss_change", "severity_clinician"):
-            out[c] = _take(column(sev, c), pos)
+            out[c] = _take(column(sev, c), pos, found_all)
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
-        table.attrs = copy.deepcopy(clean.attrs)
+        table.attrs = _plain_copy(clean.attrs)
     return table
 
 
@@ -717,6 +759,13 @@ def _num(x: Any) -> Any:
         return x
     if kind is float:
         return None if x != x else x
+    # the numpy scalars of the patient's row (row_of), as the general steps below give them
+    if kind is np.float64:
+        return None if x != x else float(x)
+    if kind is np.int64:
+        return int(x)
+    if kind is np.bool_:
+        return bool(x)
     if x is None or (np.ndim(x) == 0 and pd.isna(x)):
         return None
     if isinstance(x, np.integer):
@@ -832,11 +881,11 @@ class PatientCourse:
                               if k.endswith("_latest") and not k.startswith("edss")
                               and _num(r[k]) is not None},
             "msfc": self._msfc(),
-            "monitoring": self._monitoring(),
+            "monitoring": self._monitoring(r),
             "score_trends": _records(self.trends, [
                 "measure", "label", "symptom", "latest", "latest_date", "previous",
                 "previous_date", "change", "trend", "worse_when", "n_values"]),
-            "plain_language": self.plain_language(),
+            "plain_language": self._plain_language(r),
             "rule_set": r["rule_set"],
         }
 
@@ -855,9 +904,9 @@ class PatientCourse:
         reason = column_numpy(a, "msfc_reason")[-1] if "msfc_reason" in a.columns else None
         return {"latest": None, "date": _fmt_date(dates[-1]), "reason": _num(reason)}
 
-    def _monitoring(self) -> dict[str, Any] | None:
-        """The last 12 months and what is due, relative to ``as_of`` (rules §14)."""
-        r = self._values()
+    def _monitoring(self, r: dict[str, Any]) -> dict[str, Any] | None:
+        """The last 12 months and what is due, relative to ``as_of`` (rules §14); ``r``: the
+        row's values (:meth:`_values`)."""
         if "as_of" not in r:
             return None
         return {
@@ -957,7 +1006,10 @@ class PatientCourse:
 
     def plain_language(self) -> str:
         """A paragraph a patient can read: what happened, in everyday words, terms explained."""
-        r = self._values()
+        return self._plain_language(self._values())
+
+    def _plain_language(self, r: dict[str, Any]) -> str:
+        """:meth:`plain_language` from the row's values (``to_dict`` reads them once)."""
         parts = []
         years = r["follow_up_years"]
         parts.append(

@@ -134,6 +134,11 @@ def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
 def _plain_copy(value: Any) -> Any:
     """A deep copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes
     it, in a fraction of its time (a course copies about a dozen option records)."""
+    # (the texts, numbers and None of a record - most of its values - kept without a call)
+    if type(value) is dict:
+        return {k: v if type(v) in _ATOMS else _plain_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [v if type(v) in _ATOMS else _plain_copy(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain_copy(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -141,6 +146,9 @@ def _plain_copy(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float):
         return value
     return copy.deepcopy(value)
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=256)
@@ -220,7 +228,17 @@ def column(frame: pd.DataFrame, name: str) -> Any:
     or a pandas array for dates and pandas types) without building the Series: pandas
     builds it and deep-copies the frame's attrs into it, about 20 µs a column read on one
     patient's tables, against 1.5 µs here (a course reads a few hundred)."""
-    loc = frame.columns.get_loc(name)
+    labels = frame.columns
+    if type(labels) is pd.Index and _FAST_FRAME:
+        # a plain Index (every table here): its hash table asked directly, as its get_loc
+        # does after its checks (half the cost of a column read, about 400 a course)
+        try:
+            at = labels._engine.get_loc(name)  # type: ignore[attr-defined]
+        except (KeyError, TypeError):
+            at = None  # (missing or unhashable: get_loc below raises pandas' own error)
+        if type(at) is int:
+            return frame._mgr.iget_values(at)
+    loc = labels.get_loc(name)
     if isinstance(loc, int) and hasattr(frame, "_get_column_array"):
         return getattr(frame, "_get_column_array")(loc)  # noqa: B009 (mypy: not a column)
     return bare(frame)[name]._values  # pragma: no cover - duplicate names, another pandas
@@ -275,6 +293,25 @@ def copy_of(frame: pd.DataFrame, index: Any = None) -> pd.DataFrame:
     if frame.attrs:
         out.attrs = _plain_copy(frame.attrs)
     return out
+
+
+def row_of(frame: pd.DataFrame, at: int) -> pd.Series:
+    """``frame.iloc[at]`` of a table with a column of Python objects (its row holds objects):
+    each cell read from its block as pandas reads it (numpy scalars, Timestamps, <NA>),
+    without pandas' search for the common type of every column and its steps per block (the
+    patients table has about 100 columns, one block each)."""
+    mgr: Any = getattr(frame, "_mgr", None)
+    if (not _FAST_FRAME or type(frame) is not pd.DataFrame or type(mgr) is not _BlockManager
+            or not any(type(b.values) is np.ndarray and b.values.dtype.kind == "O"
+                       for b in mgr.blocks)):
+        return frame.iloc[at]
+    blocks = mgr.blocks
+    cells = np.empty(len(frame.columns), dtype=object)
+    for j, (b, i) in enumerate(zip(mgr.blknos.tolist(), mgr.blklocs.tolist(), strict=True)):
+        values = blocks[b].values  # (a pandas array of one column is one-dimensional)
+        cells[j] = values[at] if values.ndim == 1 else values[i, at]
+    row = pd.Series(cells, index=frame.columns, name=frame.index[at], dtype=object, copy=False)
+    return row.__finalize__(frame)
 
 
 @functools.lru_cache(maxsize=64)
@@ -339,7 +376,8 @@ try:
     _MaskedArray: Any = importlib.import_module("pandas.core.arrays.masked").BaseMaskedArray
     _NumpyBlock, _DatesBlock, _ArrayBlock = (
         _internals.NumpyBlock, _internals.DatetimeLikeBlock, _internals.ExtensionBlock)
-    _FAST_FRAME = hasattr(pd.DataFrame, "_from_mgr") and hasattr(_internals, "new_block_2d")
+    _FAST_FRAME = (hasattr(pd.DataFrame, "_from_mgr") and hasattr(_internals, "new_block_2d")
+                   and hasattr(_BlockManager, "iget_values") and hasattr(pd.Index, "_engine"))
 except (ImportError, AttributeError):  # pragma: no cover - another pandas layout
     _FAST_FRAME = False
 _NS_DATES = (np.dtype("datetime64[ns]"), np.dtype("timedelta64[ns]"))

@@ -824,6 +824,21 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     the row, column, value and allowed range. Row by row equal to
     :func:`edss_from_functional_systems`; vectorised (about 1 s per million rows).
     """
+    out, record = _edss_columns(visits, options, subject=subject)
+    # (the given columns as they are, as pandas takes a Series; the others hold texts)
+    table = frame_of(out, infer_dates=False)
+    table.index = visits.index
+    table.attrs["provenance"] = record
+    return table
+
+
+def _edss_columns(visits: pd.DataFrame, options: EdssOptions | None = None, *,
+                  subject: str | None = None, checks_only: bool = False
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`compute_edss`' columns and provenance record, before the table is built.
+    ``checks_only``: only ``computed_edss``, ``step_rule``, ``reason``, ``mismatch`` and
+    ``mismatch_reason`` (every cell checked alike), for callers that read those (the course
+    summary's assessments), which would otherwise pay for the whole table."""
     opts = options or EdssOptions()
     if opts.method == "kurtzke_1983":
         raise _unsupported(opts.method)
@@ -900,6 +915,11 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
                                       np.array([v is None for v in mvals], bool)[minv])
     mismatch_reason = np.array(mtexts, dtype=object)[minv]
 
+    record = provenance(opts.rule_set, opts, SOURCE)
+    if checks_only:
+        return {"computed_edss": edss, "step_rule": step_rule, "reason": reason,
+                "mismatch": mismatch, "mismatch_reason": mismatch_reason}, record
+
     marker_bits = (markers.astype(np.int64) << np.arange(7)).sum(axis=1)
     fs_markers = _texts(marker_bits, lambda b: ",".join(
         s for j, s in enumerate(FS_SYSTEMS) if b >> j & 1))
@@ -915,13 +935,8 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     out["mismatch"] = mismatch
     out["mismatch_reason"] = mismatch_reason
     out["method_mixed"] = _method_mixed(given, subj, method)
-    record = provenance(opts.rule_set, opts, SOURCE)
     out["rule_set"] = record["rule_set"]
-    # (the given columns as they are, as pandas takes a Series; the others hold texts)
-    table = frame_of(out, infer_dates=False)
-    table.index = visits.index
-    table.attrs["provenance"] = record
-    return table
+    return out, record
 
 
 def _method_mixed(visits: pd.DataFrame, subj: str, method: np.ndarray

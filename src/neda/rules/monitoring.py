@@ -179,8 +179,9 @@ def _as_of_day(as_of: Any, tables: list[Any]) -> int:
         # columns read as stored, without building Series (neda.rules._common.column)
         for col in (frame.columns if names is None else names):
             values = column(frame, col)
-            if pd.api.types.is_datetime64_any_dtype(values.dtype):
-                days = _day(column_numpy(frame, col))
+            if values.dtype.kind == "M":  # (is_datetime64_any_dtype of a dtype)
+                days = _day(np.asarray(values) if isinstance(values.dtype, np.dtype)
+                            else values.to_numpy())  # (column_numpy)
                 days = days[~np.isnan(days)]
                 if len(days):
                     latest = max(latest, float(days.max()))
@@ -206,6 +207,25 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     date the statuses refer to (default: the latest date in any table). ``followup``: relapse
     ascertainment periods (rules §2.7.2), if recorded.
     """
+    out, record = _monitoring_columns(visits, relapses, events, mri, labs, epochs,
+                                      as_of=as_of, followup=followup, options=options)
+    # every column made here (none shares memory with an input); the object columns hold
+    # identifiers, drug names and texts, never dates: taken as they are
+    out["rule_set"] = record["rule_set"]
+    frame = frame_of(out, infer_dates=False)
+    frame.attrs["provenance"] = record
+    return frame
+
+
+def _monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any = None,
+                        mri: pd.DataFrame | None = None, labs: pd.DataFrame | None = None,
+                        epochs: pd.DataFrame | None = None, *, as_of: Any = None,
+                        followup: pd.DataFrame | None = None,
+                        options: MonitoringOptions | None = None
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`monitoring_status`' columns (its table without ``rule_set``) and provenance
+    record, before the table is built: the course summary joins the columns to its patients
+    table, and would otherwise build the table only to read every column back."""
     opts = options or MonitoringOptions()
     hygiene = as_hygiene(relapses, visits)
     # columns are read as stored, without building Series (neda.rules._common.column: pandas
@@ -220,7 +240,10 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     n = len(subjects)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     out: dict[str, Any] = {"subject": subjects.to_numpy()}
-    out["as_of"] = np.full(n, pd.Timestamp(_fmt(now)).to_datetime64())
+    # the day as pandas reads its text (a Timestamp of unit "s"), in the array pandas' table
+    # would wrap the column in (without its checks of the array)
+    out["as_of"] = pd.arrays.DatetimeArray._simple_new(  # type: ignore[attr-defined]
+        np.full(n, np.datetime64(now, "D").astype("datetime64[s]")), dtype=_SECONDS)
 
     # ---- relapses (rules §14.2) ----
     vday = _day(column_numpy(given, "date"))
@@ -338,8 +361,8 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     else:
         mri_status = np.where(~on_dmt, "not_on_dmt", np.where(late, "overdue", "up_to_date"))
     out["mri_status"] = mri_status
-    out["mri_overdue"] = pd.arrays.BooleanArray(mri_status == "overdue",
-                                                np.isin(mri_status, ["unknown", "not_on_dmt"]))
+    out["mri_overdue"] = pd.arrays.BooleanArray(
+        mri_status == "overdue", (mri_status == "unknown") | (mri_status == "not_on_dmt"))
     mri_texts: dict[tuple[str, float, Any], str] = {}  # one text per distinct case
     mri_reason = []
     for st, d, dr in zip(mri_status.tolist(), mri_last.tolist(), drug.tolist(), strict=True):
@@ -381,13 +404,10 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     out["labs_due_tests"] = due_tests
     out["labs_next_due"] = _timestamps(next_due)
     out["labs_reason"] = lab_reason
-    # every column made here (none shares memory with an input); the object columns hold
-    # identifiers, drug names and texts, never dates: taken as they are
-    record = provenance(opts.rule_set, opts, SOURCE)
-    out["rule_set"] = record["rule_set"]
-    frame = frame_of(out, infer_dates=False)
-    frame.attrs["provenance"] = record
-    return frame
+    return out, provenance(opts.rule_set, opts, SOURCE)
+
+
+_SECONDS = np.dtype("datetime64[s]")
 
 
 def _sorted_codes(values: Any) -> tuple[np.ndarray, Any]:
@@ -565,6 +585,11 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     # every measure of a table at once: its values as a (row x measure) matrix in subject and
     # date order, then one long array of the values given, measure by measure
     specs = list(MEASURES.items())
+    # each measure's name, label, symptom and direction, by position in MEASURES
+    texts = {col: np.array([specs[k][0] if pos is None else specs[k][1][pos]
+                            for k in range(len(specs))], dtype=object)
+             for col, pos in (("measure", None), ("label", 0), ("symptom", 3),
+                              ("worse_when", 2))}
     for source in ("visits", "scores"):
         frame = tables[source]
         if frame is None or not len(frame):
@@ -602,9 +627,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
         change = np.round(latest - previous, 6)
         k_of = measure_k[idx]
         out["subject"].append(np.asarray(uniques)[code[idx]])
-        for col, pos in (("measure", None), ("label", 0), ("symptom", 3), ("worse_when", 2)):
-            per_measure = np.array([specs[k][0] if pos is None else specs[k][1][pos]
-                                    for k in range(len(specs))], dtype=object)
+        for col, per_measure in texts.items():
             out[col].append(per_measure[k_of])
         out["latest"].append(latest)
         out["latest_date"].append(dates[idx])

@@ -354,6 +354,8 @@ def _trials(trial1: Any, trial2: Any, reason1: Any, reason2: Any, test: str,
     count = np.zeros(n)
     incap = np.zeros(n, bool)
     for k, (trial, reason) in enumerate(((trial1, reason1), (trial2, reason2)), start=1):
+        if trial is None and reason is None:  # a trial not recorded adds nothing (all NaN)
+            continue
         label = f"{what} trial {k}" if trial2 is not None or reason2 is not None else what
         v = _as_float(trial, n, where, label)
 
@@ -382,8 +384,8 @@ def _trials(trial1: Any, trial2: Any, reason1: Any, reason2: Any, test: str,
         ok = ~np.isnan(v)
         total += np.where(ok, v, 0.0)
         count += ok
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    # (the totals are finite and the divisor at least 1: nothing for numpy to warn about)
+    value = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return value, incap
 
 
@@ -439,26 +441,28 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
 
 
 def _visit_value(frame: pd.DataFrame, base: str, test: str, opts: MsfcOptions,
-                 where: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+                 where: Callable[[int], str], names: Any = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """One visit value from ``<base>`` (+ ``<base>_reason``) or ``<base>_trial1/2`` columns."""
     n = len(frame)
+    names = frame.columns if names is None else names  # (a set of them, from the caller)
 
     def col(name: str) -> Any:
-        return column_numpy(frame, name) if name in frame.columns else None
+        return column_numpy(frame, name) if name in names else None
 
     value = np.full(n, np.nan)
     incap = np.zeros(n, bool)
-    if base in frame.columns or f"{base}_reason" in frame.columns:
+    if base in names or f"{base}_reason" in names:
         value, incap = _trials(col(base), None, col(f"{base}_reason"), None, test, opts, n,
                                where, base)
     trial_cols = [f"{base}_trial1", f"{base}_trial2", f"{base}_reason1", f"{base}_reason2"]
-    if test in ("t25fw", "nhpt") and any(c in frame.columns for c in trial_cols):
+    if test in ("t25fw", "nhpt") and any(c in names for c in trial_cols):
         t1, t2, r1, r2 = (col(c) for c in trial_cols)
         tv, ti = _trials(t1, t2 if t2 is not None else np.full(n, np.nan), r1,
                          r2, test, opts, n, where, base)
         info = np.zeros(n, bool)
         for c in trial_cols:
-            if c in frame.columns:
+            if c in names:
                 info |= ~_blank(column_numpy(frame, c))
         value = np.where(info, tv, value)
         incap = np.where(info, ti, incap)
@@ -478,28 +482,33 @@ def _component_values(frame: pd.DataFrame, opts: MsfcOptions) -> dict[str, np.nd
     def where(i: int) -> str:
         return f"visits row {i} (subject {plain(subjects[i])!r}, date {str(dates[i])[:10]})"
 
+    names = set(frame.columns)  # (a set: about thirty look-ups of column names below)
     out: dict[str, np.ndarray] = {}
-    out["t25fw"], out["t25fw_incap"] = _visit_value(frame, "t25fw", "t25fw", opts, where)
-    dom, dom_i = _visit_value(frame, "nhpt_dominant", "nhpt", opts, where)
-    non, non_i = _visit_value(frame, "nhpt_nondominant", "nhpt", opts, where)
+    out["t25fw"], out["t25fw_incap"] = _visit_value(frame, "t25fw", "t25fw", opts, where, names)
+    dom, dom_i = _visit_value(frame, "nhpt_dominant", "nhpt", opts, where, names)
+    non, non_i = _visit_value(frame, "nhpt_nondominant", "nhpt", opts, where, names)
     out["nhpt_dominant"], out["nhpt_nondominant"] = dom, non
     out["nhpt_incap"] = dom_i | non_i
     with np.errstate(divide="ignore", invalid="ignore"):
         score = (1.0 / dom + 1.0 / non) / 2.0
     combined = np.zeros(len(frame), bool)
     if opts.nhpt_combined_column == "as_both_hands" and (
-            "nhpt" in frame.columns or "nhpt_reason" in frame.columns):
-        comb, comb_i = _visit_value(frame, "nhpt", "nhpt", opts, where)
+            "nhpt" in names or "nhpt_reason" in names):
+        comb, comb_i = _visit_value(frame, "nhpt", "nhpt", opts, where, names)
         combined = np.isnan(score) & np.isnan(dom) & np.isnan(non) & ~np.isnan(comb)
         with np.errstate(divide="ignore"):
             score = np.where(combined, 1.0 / comb, score)
         out["nhpt_incap"] = out["nhpt_incap"] | (combined & comb_i)
     out["nhpt_score"] = score
     out["nhpt_combined"] = combined
-    out["pasat"], out["pasat_incap"] = _visit_value(frame, "pasat", "pasat", opts, where)
-    out["sdmt"], out["sdmt_incap"] = _visit_value(frame, "sdmt", "sdmt", opts, where)
+    out["pasat"], out["pasat_incap"] = _visit_value(frame, "pasat", "pasat", opts, where, names)
+    out["sdmt"], out["sdmt_incap"] = _visit_value(frame, "sdmt", "sdmt", opts, where, names)
     return out
 
+
+# the Task Force table, made (and checked) once: read only (``get``, ``name``, ``as_dict``
+# copies), it is the same table every time
+_TASKFORCE_2001 = MsfcReference.taskforce_2001()
 
 #: Output columns of :func:`msfc_scores` (``pasat``/``z_pasat`` become ``sdmt``/``z_sdmt``
 #: with ``cognitive_component="sdmt"``).
@@ -537,11 +546,21 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     Returns one row per input row, in input order, with :data:`RESULT_COLUMNS` and
     ``attrs["provenance"]`` (options, reference values, source).
     """
+    columns, record = _msfc_columns(visits, options, reference)
+    return provenance_frame(columns, record)
+
+
+def _msfc_columns(visits: pd.DataFrame, options: MsfcOptions | None = None,
+                  reference: MsfcReference | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`msfc_scores`' columns (its table without ``rule_set``) and provenance record,
+    before the table is built: for callers that read a column or two (the course summary's
+    assessments), which would otherwise pay for a table of 17 columns."""
     opts = options or MsfcOptions()
     frame = _check_visits(visits)
     if reference is None:
         if opts.reference == "taskforce_2001":
-            reference = MsfcReference.taskforce_2001()
+            reference = _TASKFORCE_2001
         elif opts.reference == "cohort_baseline":
             reference = MsfcReference.cohort_baseline(frame, opts)
         else:
@@ -602,8 +621,8 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
 
     record = provenance(opts.rule_set, opts, SOURCE)
     record["reference"] = reference.as_dict()
-    # the table built once, rule_set included (with_provenance would copy it to add one)
-    return provenance_frame({
+    # the table is built once, rule_set included (with_provenance would copy it to add one)
+    return {
         "subject": column_numpy(frame, "subject"),
         "date": column_numpy(frame, "date"),
         "t25fw": comp["t25fw"],
@@ -618,6 +637,6 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
         f"z_{cog}": zc,
         "msfc": composite,
         "components": n_comp.astype(np.int64),
-        "reason": pd.Series(reason, dtype=object),
+        "reason": reason,  # (texts and None: a table keeps them as they are)
         "reference": reference.name,
-    }, record)
+    }, record
