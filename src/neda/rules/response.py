@@ -37,7 +37,17 @@ import pandas as pd
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import DayIndex, day_dates, provenance, rule_set_name, with_provenance
+from ._common import (
+    DayIndex,
+    column_floats,
+    column_numpy,
+    day_dates,
+    index_positions,
+    provenance,
+    rule_set_name,
+    single_value,
+    with_provenance,
+)
 from ._common import day_numbers as _days
 from ._windows import ScanWindows
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
@@ -211,16 +221,7 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     """Relapse-ascertainment interval [A0, A1] per subject (rules §2.7.2): first to last clinical
     visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given.
     ``recorded=False`` (relapses were not recorded): no day is ascertained."""
-    day = _days(visits["date"])
-    ok = ~np.isnan(day)
-    # subjects in order of appearance (as groupby(sort=False)); min / max by numpy
-    codes, subjects = pd.factorize(visits[vsubj].to_numpy()[ok], sort=False)
-    day = day[ok][codes >= 0]
-    codes = codes[codes >= 0]
-    first = np.full(len(subjects), INF)
-    last = np.full(len(subjects), -INF)
-    np.minimum.at(first, codes, day)
-    np.maximum.at(last, codes, day)
+    subjects, first, last = _visit_spans(visits, vsubj)
     out = pd.DataFrame({"A0": first, "A1": last}, index=pd.Index(subjects, name="subject"))
     if not recorded:
         out["A0"], out["A1"] = INF, -INF
@@ -236,17 +237,62 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     return out
 
 
+def _visit_spans(visits: pd.DataFrame, vsubj: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(subjects in order of appearance, first visit day, last visit day), as
+    ``groupby(sort=False)`` would give them, by numpy (columns read without a Series)."""
+    day = _days(column_numpy(visits, "date"))
+    ok = ~np.isnan(day)
+    subject = column_numpy(visits, vsubj)[ok]
+    day = day[ok]
+    if single_value(subject):  # one patient's visits: no hash table
+        return subject[:1], day.min(keepdims=True), day.max(keepdims=True)
+    codes, subjects = pd.factorize(subject, sort=False)
+    day = day[codes >= 0]
+    codes = codes[codes >= 0]
+    first = np.full(len(subjects), INF)
+    last = np.full(len(subjects), -INF)
+    np.minimum.at(first, codes, day)
+    np.maximum.at(last, codes, day)
+    return np.asarray(subjects), first, last
+
+
+@dataclass
+class Ascertainment:
+    """:func:`ascertainment_intervals` as arrays: ``subjects`` (an Index) and per subject
+    ``a0``, ``a1`` (day numbers), for lookups without a table."""
+
+    subjects: pd.Index
+    a0: np.ndarray
+    a1: np.ndarray
+
+    @classmethod
+    def of(cls, visits: pd.DataFrame, vsubj: str, ascertainment: Any = None,
+           recorded: bool = True) -> Ascertainment:
+        """:func:`ascertainment_intervals`; without an ascertainment table, from the visits
+        directly (the table is built only to merge one in)."""
+        if ascertainment is not None:
+            table = ascertainment_intervals(visits, vsubj, ascertainment, recorded)
+            return cls(table.index, table["A0"].to_numpy(np.float64),
+                       table["A1"].to_numpy(np.float64))
+        subjects, first, last = _visit_spans(visits, vsubj)
+        if not recorded:
+            first, last = np.full(len(subjects), INF), np.full(len(subjects), -INF)
+        return cls(pd.Index(subjects, name="subject"), first, last)
+
+
 def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
-                          rel: dict[str, np.ndarray] | pd.DataFrame, asc: pd.DataFrame
-                          ) -> dict[str, np.ndarray]:
+                          rel: dict[str, np.ndarray] | pd.DataFrame,
+                          asc: pd.DataFrame | Ascertainment) -> dict[str, np.ndarray]:
     """:func:`count_relapses` on arrays: one entry per window (subject, first and last day);
-    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns)."""
+    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns); ``asc``:
+    :func:`ascertainment_intervals` or its :class:`Ascertainment`."""
     subject = np.asarray(subject)
     w0 = np.asarray(w0, np.float64)
     w1 = np.asarray(w1, np.float64)
     n = len(subject)
-    index = pd.Index(pd.unique(subject))
-    code = index.get_indexer(pd.Index(subject))
+    # subjects in order of appearance (one patient's windows: one, without a hash table)
+    index = pd.Index(subject[:1] if single_value(subject) else pd.unique(subject))
+    code = index_positions(index, subject)
     inside_n = np.zeros(n, np.int64)
     partial_n = np.zeros(n, np.int64)
     a = np.asarray(rel["a"], np.float64)
@@ -254,16 +300,19 @@ def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
     if len(a) and n:
         # a relapse overlapping [w0, w1] has w0 - (longest onset interval) <= a <= w1
         reach = float(np.max(b - a))
-        w, r = DayIndex.of(index.get_indexer(pd.Index(rel["subject"])), a).pairs(
+        w, r = DayIndex.of(index_positions(index, rel["subject"]), a).pairs(
             code, w0 - reach, w1)
         inside = (a[r] >= w0[w]) & (b[r] <= w1[w])
         partial = ~inside & (a[r] <= w1[w]) & (b[r] >= w0[w])
         inside_n = np.bincount(w, weights=inside, minlength=n).astype(np.int64)
         partial_n = np.bincount(w, weights=partial, minlength=n).astype(np.int64)
-    at = asc.index.get_indexer(pd.Index(subject))
+    if isinstance(asc, pd.DataFrame):
+        asc = Ascertainment(asc.index, asc["A0"].to_numpy(np.float64),
+                            asc["A1"].to_numpy(np.float64))
+    at = index_positions(asc.subjects, subject)
     known = at >= 0
-    a0 = np.where(known, asc["A0"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
-    a1 = np.where(known, asc["A1"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
+    a0 = np.where(known, asc.a0[np.where(known, at, 0)], np.nan)
+    a1 = np.where(known, asc.a1[np.where(known, at, 0)], np.nan)
     covered = (a0 <= w0) & (a1 >= w1)
     return {"inside": inside_n, "partial": partial_n, "covered": covered,
             "rel_min": inside_n.astype(float),
@@ -299,20 +348,21 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
 
 def _scan_columns(mri: Any) -> tuple[dict[str, np.ndarray], bool]:
     """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat arrays in
-    table order; second value: whether ``enlarging_t2`` is a column."""
+    table order; second value: whether ``enlarging_t2`` is a column. (Columns read without
+    building a Series: neda.rules._common.column.)"""
     scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
 
     def num(col: str) -> np.ndarray:
         if col not in scans.columns:
             return np.full(len(scans), np.nan)
-        return scans[col].to_numpy(np.float64)
+        return column_floats(scans, col)
 
     return {
-        "subject": scans["subject"].to_numpy(),
-        "day": _days(scans["date"]),
-        "comp": (_days(scans["comparator_date"]) if "comparator_date" in scans.columns
-                 else np.full(len(scans), np.nan)),
+        "subject": column_numpy(scans, "subject"),
+        "day": _days(column_numpy(scans, "date")),
+        "comp": (_days(column_numpy(scans, "comparator_date"))
+                 if "comparator_date" in scans.columns else np.full(len(scans), np.nan)),
         "new": num("new_t2"),
         "enl": num("enlarging_t2"),
         "gd": num("gd"),
