@@ -44,7 +44,6 @@ from ._common import (
     provenance_frame,
     rule_set_name,
     single_value,
-    texts_by_key,
     with_provenance,
 )
 from ._common import as_pandas as _to_pandas
@@ -55,6 +54,7 @@ from .response import (
     Ascertainment,
     _days,
     _scan_columns,
+    few_texts_by_key,
     relapse_reason,
     scan_count_bounds,
     window_relapse_counts,
@@ -206,16 +206,6 @@ def _boolean(values: np.ndarray) -> pd.arrays.BooleanArray:
     return pd.arrays.BooleanArray(flags, missing)
 
 
-def _texts_by_key(keys: np.ndarray, text: Any) -> np.ndarray:
-    """:func:`~neda.rules._common.texts_by_key`; one row (one patient's window) written
-    directly, without sorting the keys."""
-    if len(keys) == 1:
-        out = np.empty(1, dtype=object)
-        out[0] = text(keys.tolist()[0])
-        return out
-    return texts_by_key(keys, text)
-
-
 def _normalise_course(value: Any) -> tuple[str | None, bool]:
     """(course, legacy_prms) from free text; unknown text raises."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -347,7 +337,7 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
             parts.append("no contrast or Gd count missing")
         return "; ".join(parts) or "incomplete MRI counts"
 
-    why = _texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
+    why = few_texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
     why[~has] = _MRI_NONE
     why[c] = _MRI_CLEAN
     why[a] = _MRI_ACTIVE
@@ -409,7 +399,7 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
                       "(relapse date imprecise or ascertainment incomplete)")
     pira = n_pira > 0
     vals[pira] = True
-    why[pira] = _texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the "
+    why[pira] = few_texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the "
                               f"window (preset {eng.preset})")
     return _Progression(vals, why, n_pira, n_raw > 0)
 
@@ -536,14 +526,14 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     progression[~applies] = "not applicable"
     p_why = prog.why.copy()
     if not applies.all():
-        p_why[~applies] = _texts_by_key(course[~applies].astype(str), lambda c: (
+        p_why[~applies] = few_texts_by_key(course[~applies].astype(str), lambda c: (
             f"progression modifiers apply to progressive courses only ({c})"))
     flag_bits = (legacy.astype(np.int64) + 2 * is_none + 4 * mri_a.early
                  + 8 * (applies & prog.raw))
     flag_names = ("legacy_PRMS", "course_not_given", "scan_interval_starts_before_window",
                   "relapse_associated_worsening")
-    flags = _texts_by_key(flag_bits, lambda k: ";".join(f for i, f in enumerate(flag_names)
-                                                 if k >> i & 1))
+    flags = few_texts_by_key(flag_bits, lambda k: ";".join(
+        f for i, f in enumerate(flag_names) if k >> i & 1))
     descriptor = activity.copy()
     descriptor[~is_none] = course[~is_none] + ", " + activity[~is_none]
     descriptor[applies] = descriptor[applies] + ", " + progression[applies]
@@ -999,9 +989,9 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)
     spms_vals = _tri(met, status == _NOT_MET)
-    lead_txt = texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
-                                                    if m >> f & 1))
-    reasons = texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
+    lead_txt = few_texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
+                                                        if m >> f & 1))
+    reasons = few_texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
     reasons[met] = [
         f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
         f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "
