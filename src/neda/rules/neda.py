@@ -1285,8 +1285,8 @@ def _last_contact_txt(win: _Win, rows: np.ndarray) -> np.ndarray:
 def _covered(d: _Data, sid: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Relapse follow-up [A0, A1] covers the window: A0 <= start and A1 >= end (rules §4.1)."""
     a0, a1 = d.a0[sid], d.a1[sid]
-    with np.errstate(invalid="ignore"):
-        return np.asarray((a0 <= start) & (a1 >= end))
+    # (comparisons with NaN are False, without a warning)
+    return np.asarray((a0 <= start) & (a1 >= end))
 
 
 def _codes_of(false: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -1446,9 +1446,8 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
     un_i = per_window(r_un, -1).astype(np.int64)
     on = np.where(on_i >= 0, vday[np.maximum(on_i, 0)] if len(vday) else np.nan, np.nan)
     u_on = np.where(un_i >= 0, vday[np.maximum(un_i, 0)] if len(vday) else np.nan, np.nan)
-    with np.errstate(invalid="ignore"):
-        false = (on >= cs) & (on < ce)
-        unconf_in = (u_on >= cs) & (u_on < ce)
+    false = (on >= cs) & (on < ce)  # (NaN: False, without a warning)
+    unconf_in = (u_on >= cs) & (u_on < ce)
     # an EDSS within 91 days of the window end
     dd = o.edss_end_window_days
     no_end = ~_any_within(v_start[sid], v_end[sid], vday, (ce - dd).astype(np.float64),
@@ -1655,15 +1654,12 @@ def _bvl_component(win: _Win, o: NedaOptions, n_pairs: np.ndarray, s_pbvc: np.nd
     (rules §4.4)."""
     n = len(win)
     cum = win.cum_rows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loss = np.where(n_pairs > 0, -s_pbvc / (s_dt / YEAR_DAYS), np.nan)
-    thr = o.bvl_activity_threshold_pct
-    with np.errstate(invalid="ignore"):
-        if o.bvl_boundary == "activity_at_threshold":
-            false = loss >= thr - 1e-9
-        else:
-            false = loss > thr + 1e-9
     known = n_pairs > 0
+    loss = np.divide(-s_pbvc, s_dt / YEAR_DAYS, out=np.full(n, np.nan), where=known)
+    thr = o.bvl_activity_threshold_pct
+    # (NaN: False, without a warning)
+    false = (loss >= thr - 1e-9 if o.bvl_boundary == "activity_at_threshold"
+             else loss > thr + 1e-9)
     no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(win.B) & (
         (win.k == 1) | (win.wtype == _CUMULATIVE))
     carried = np.zeros(n, bool)

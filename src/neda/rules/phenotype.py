@@ -310,7 +310,7 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
     lo = np.where(no_comp, 0.0, lo)
     hi = np.where(no_comp, np.inf, hi)
     gd = scans["gd"]
-    act = (lo >= 1) | (np.nan_to_num(gd) >= 1)
+    act = (lo >= 1) | (gd >= 1)  # (a missing Gd count: not >= 1)
     t2_zero = hi == 0
     gd_zero = gd == 0
     clean = t2_zero & (gd_zero if opts.mri_requires_gd else True)
@@ -486,7 +486,7 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     rel = (hygiene.onset_arrays() if hygiene is not None
            else {"subject": np.zeros(0, dtype=object), "a": np.zeros(0), "b": np.zeros(0)})
     asc = Ascertainment.of(vis, vsubj, ascertainment, recorded=hygiene is not None)
-    counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc)
+    counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc, (w.subjects, w.code))
     rmin, rmax = counts["rel_min"], counts["rel_max"]
     r_true = rmin >= 1
     r_false = (rmax == 0) & ~r_true
