@@ -213,7 +213,8 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>);
     ``relapses_objective`` as (counts, whether they are missing): see
     :func:`_objective_counts`."""
-    used = _zero_nan(days) > 0
+    days = _zero_nan(days)  # (elementwise: the used rows' values as zeroed on their own)
+    used = days > 0
     has_obj = bool((~np.isnan(objective)).any())
     # group of each used window: codes of the sorted key values, combined
     key_codes, key_values = [], []
@@ -236,8 +237,10 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         groups, group = np.zeros((1, 0), np.int64), np.zeros(n_used, np.int64)
     n = len(groups)
 
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=_zero_nan(values[used]), minlength=n)
+    def total(values: np.ndarray, zeroed: bool = False) -> np.ndarray:
+        values = values[used]
+        return np.bincount(group, weights=values if zeroed else _zero_nan(values),
+                           minlength=n)
 
     subject = subject[used]
     windows = np.bincount(group, minlength=n).astype("int64")
@@ -251,9 +254,9 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
         span = int(code.max()) + 1 if known.any() else 1
         pairs = np.unique(group[known] * span + code[known]) // span
         n_subjects = np.bincount(pairs, minlength=n).astype("int64")
-    py = total(days) / year_days
+    py = total(days, zeroed=True) / year_days
     n_rel = total(relapses)
-    n_obj = total(objective)
+    n_obj = total(objective) if has_obj else np.zeros(n)  # (no objective count: zeros)
     # (rates of the groups with person-time; NaN without, as n / 0 is not a rate)
     some = py > 0
     arr = np.divide(n_rel, py, out=np.full(n, np.nan), where=some)
