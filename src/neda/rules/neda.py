@@ -667,11 +667,12 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
     day = _days(column_numpy(m, "date"))
     comp = (_days(column_numpy(m, "comparator_date")) if "comparator_date" in m.columns
             else np.full(len(m), np.nan))
-    cord = _flag_is(m, "spinal_cord", True)
+    # (cord scans matter only when their lesions do not count: read then)
+    cord = _flag_is(m, "spinal_cord", True) if not o.count_spinal_cord else None
 
     def count(col: str) -> np.ndarray:
         x = _column(m, col)
-        if not o.count_spinal_cord:
+        if cord is not None:
             x = np.where(cord, _column(m, f"{col}_brain"), x)
         return x
 
