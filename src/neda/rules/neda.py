@@ -552,6 +552,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
         rsid = _codes(subjects, od["subject"])
         ra, rb, rlab = od["a"], od["b"], od["label"]
         ok = rsid >= 0
+        # (unfiltered, these are relapse hygiene's own arrays: read here, never written)
         if not ok.all():  # (one patient's relapses: all of them)
             rsid, ra, rb, rlab = rsid[ok], ra[ok], rb[ok], rlab[ok]
         rorder = _sort_by_key(_key(rsid, ra))
