@@ -378,3 +378,34 @@ def test_relapsing_courses_get_no_progression_modifier_and_prms_maps_to_ppms():
 def test_default_window_ends_at_last_visit():
     out = lublin_descriptors(STABLE, NO_RELAPSES, CLEAN)
     assert out["window_end"].iloc[0] == day(730) and out["window_start"].iloc[0] == day(366)
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+def test_one_patient_rows_are_the_cohorts_rows(as_text):
+    """One patient's tables (the clinic screen, whose identifiers skip the hash tables) give
+    that patient's rows of the cohort's result, with number and text identifiers."""
+    from neda.demo import demo_registry
+    from neda.io import read_tables
+    from neda.rules.relapses import relapse_hygiene
+
+    reg = demo_registry(30, seed=5)
+    if as_text:
+        for k in ("visits", "relapses", "mri"):
+            reg[k] = reg[k].assign(id="p" + reg[k]["id"].astype(str))
+    t = read_tables(visits=reg["visits"], relapses=reg["relapses"], mri=reg["mri"])
+    hyg = relapse_hygiene(t.relapses, visits=t.visits)
+    cohort_l = lublin_descriptors(t.visits, hyg, t.mri)
+    cohort_s = objective_spms(t.visits, hyg)
+    subjects = list(dict.fromkeys(t.visits["subject"]))
+    assert len(subjects) == 30
+    for s in subjects[::4]:
+        def own(frame, s=s):
+            return frame[frame["subject"] == s]
+        one_hyg = relapse_hygiene(own(t.relapses), visits=own(t.visits))
+        for got, cohort in ((lublin_descriptors(own(t.visits), one_hyg, own(t.mri)), cohort_l),
+                            (objective_spms(own(t.visits), one_hyg), cohort_s)):
+            want = own(cohort).reset_index(drop=True)
+            if "mri_activity" in got:  # (True / False / <NA> objects; flags without a <NA>)
+                got, want = (f.assign(mri_activity=f["mri_activity"].astype(object))
+                             for f in (got, want))
+            pd.testing.assert_frame_equal(got, want, check_exact=True)

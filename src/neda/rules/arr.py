@@ -53,10 +53,10 @@ from ._common import (
     rule_set_name,
     single_value,
     subject_codes,
-    texts_by_key,
 )
 from ._common import as_pandas as _to_pandas
 from .relapses import RelapseOptions, as_hygiene
+from .response import few_texts_by_key
 
 #: Columns of :attr:`ArrResult.rates`, in order.
 RATE_COLUMNS = {
@@ -196,9 +196,11 @@ def pooled_arr(rates: pd.DataFrame, by: str | list[str] | None = None,
     the windows with person-time (rules §4.6). Not the mean of the per-patient rates.
     Groups are the key values that occur, in sorted order (missing last)."""
     keys = [by] if isinstance(by, str) else list(by or [])
-    return pd.DataFrame(_pooled(rates["subject"].to_numpy(), _floats(rates["days"]),
-                                _floats(rates["relapses"]), _floats(rates["relapses_objective"]),
-                                {k: rates[k].to_numpy() for k in keys}, year_days))
+    cols = _pooled(rates["subject"].to_numpy(), _floats(rates["days"]),
+                   _floats(rates["relapses"]), _floats(rates["relapses_objective"]),
+                   {k: rates[k].to_numpy() for k in keys}, year_days)
+    cols["relapses_objective"] = _objective_counts(cols["relapses_objective"])
+    return pd.DataFrame(cols)
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -208,8 +210,11 @@ def _floats(column: pd.Series) -> np.ndarray:
 def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
             objective: np.ndarray, keys: dict[str, np.ndarray], year_days: float
             ) -> dict[str, Any]:
-    """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>)."""
-    used = _zero_nan(days) > 0
+    """:func:`pooled_arr` on the columns of a rates table (counts as floats, NaN = <NA>);
+    ``relapses_objective`` as (counts, whether they are missing): see
+    :func:`_objective_counts`."""
+    days = _zero_nan(days)  # (elementwise: the used rows' values as zeroed on their own)
+    used = days > 0
     has_obj = bool((~np.isnan(objective)).any())
     # group of each used window: codes of the sorted key values, combined
     key_codes, key_values = [], []
@@ -219,44 +224,60 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
                           else pd.factorize(values, sort=True, use_na_sentinel=False))
         key_codes.append(codes)
         key_values.append(uniques)
-    if len(keys) == 1:  # one key: its codes, without sorting rows of a 2-D array
+    n_used = int(used.sum())
+    if len(keys) == 1 and n_used and len(key_values[0]) == 1:  # one key value: one group
+        groups, group = np.zeros((1, 1), np.int64), np.zeros(n_used, np.int64)
+    elif len(keys) == 1:  # one key: its codes, without sorting rows of a 2-D array
         groups, group = np.unique(key_codes[0], return_inverse=True)
         groups, group = groups.reshape(-1, 1), group.reshape(-1)
     elif keys:
         groups, group = np.unique(np.stack(key_codes, axis=1), axis=0, return_inverse=True)
         group = group.reshape(-1)
     else:
-        groups, group = np.zeros((1, 0), np.int64), np.zeros(int(used.sum()), np.int64)
+        groups, group = np.zeros((1, 0), np.int64), np.zeros(n_used, np.int64)
     n = len(groups)
 
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=_zero_nan(values[used]), minlength=n)
+    def total(values: np.ndarray, zeroed: bool = False) -> np.ndarray:
+        values = values[used]
+        return np.bincount(group, weights=values if zeroed else _zero_nan(values),
+                           minlength=n)
 
     subject = subject[used]
-    code = (np.zeros(len(subject), np.int64) if single_value(subject)
-            else pd.factorize(subject)[0])
-    # distinct (group, subject) pairs as one integer each; a missing subject is no subject
-    # (as nunique)
-    known = code >= 0
-    span = int(code.max()) + 1 if known.any() else 1
-    pairs = np.unique(group[known] * span + code[known]) // span
-    py = total(days) / year_days
+    windows = np.bincount(group, minlength=n).astype("int64")
+    if single_value(subject):  # one subject (of known identifier): in every group with a row
+        n_subjects = (windows > 0).astype("int64")
+    else:
+        code = pd.factorize(subject)[0]
+        # distinct (group, subject) pairs as one integer each; a missing subject is no
+        # subject (as nunique)
+        known = code >= 0
+        span = int(code.max()) + 1 if known.any() else 1
+        pairs = np.unique(group[known] * span + code[known]) // span
+        n_subjects = np.bincount(pairs, minlength=n).astype("int64")
+    py = total(days, zeroed=True) / year_days
     n_rel = total(relapses)
-    n_obj = total(objective)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        arr = np.where(py > 0, n_rel / py, np.nan)
-        arr_obj = np.where(py > 0, n_obj / py, np.nan)
-    out: dict[str, Any] = {k: pd.api.extensions.take(v, groups[:, i])
+    n_obj = total(objective) if has_obj else np.zeros(n)  # (no objective count: zeros)
+    # (rates of the groups with person-time; NaN without, as n / 0 is not a rate)
+    some = py > 0
+    arr = np.divide(n_rel, py, out=np.full(n, np.nan), where=some)
+    arr_obj = (np.divide(n_obj, py, out=np.full(n, np.nan), where=some) if has_obj
+               else np.full(n, np.nan))
+    out: dict[str, Any] = {k: (v.take(groups[:, i]) if isinstance(v, np.ndarray)
+                               else pd.api.extensions.take(v, groups[:, i]))
                            for i, (k, v) in enumerate(zip(keys, key_values, strict=True))}
-    out["subjects"] = np.bincount(pairs, minlength=n).astype("int64")
-    out["windows"] = np.bincount(group, minlength=n).astype("int64")
+    out["subjects"] = n_subjects
+    out["windows"] = windows
     out["relapses"] = n_rel.astype("int64")
-    out["relapses_objective"] = pd.arrays.IntegerArray(n_obj.astype("int64"),
-                                                       np.full(n, not has_obj))
+    out["relapses_objective"] = (n_obj.astype("int64"), np.full(n, not has_obj))
     out["person_years"] = py
     out["arr"] = arr
-    out["arr_objective"] = arr_obj if has_obj else np.full(n, np.nan)
+    out["arr_objective"] = arr_obj
     return out
+
+
+def _objective_counts(counts: tuple[np.ndarray, np.ndarray]) -> pd.arrays.IntegerArray:
+    """The ``relapses_objective`` column of (counts, missing)."""
+    return pd.arrays.IntegerArray(*counts)
 
 
 def _sorted_codes(values: np.ndarray) -> np.ndarray:
@@ -281,7 +302,8 @@ def _flags(bits: np.ndarray) -> np.ndarray:
     """';'-joined window flags from bits (1 ongoing, 2 previous_dmt, 4 partial_window,
     8 imprecise_midpoint), each distinct set written once."""
     names = ("ongoing", "previous_dmt", "partial_window", "imprecise_midpoint")
-    return texts_by_key(bits, lambda k: ";".join(f for i, f in enumerate(names) if k >> i & 1))
+    return few_texts_by_key(bits, lambda k: ";".join(f for i, f in enumerate(names)
+                                                     if k >> i & 1))
 
 
 def annualised_relapse_rate(
@@ -375,9 +397,12 @@ def annualised_relapse_rate(
         p0 = s - o.pre_treatment_days
         # (each subject's running maximum, in numpy: rows are by subject, ends never NaN;
         # a value's rank offset by its subject, so one accumulate serves every subject)
-        ends, rank = np.unique(end, return_inverse=True)
-        offset = ep_code.astype(np.int64) * len(ends)
-        run_end = ends[np.maximum.accumulate(offset + rank.reshape(-1)) - offset]
+        if len(ep_code) and ep_code[-1] == 0:  # one subject (a clinic screen): one maximum
+            run_end = np.maximum.accumulate(end)
+        else:
+            ends, rank = np.unique(end, return_inverse=True)
+            offset = ep_code.astype(np.int64) * len(ends)
+            run_end = ends[np.maximum.accumulate(offset + rank.reshape(-1)) - offset]
         tie_start = np.ones(len(order), bool)
         tie_start[1:] = new_subject[1:] | (s[1:] != s[:-1])
         head = np.maximum.accumulate(np.where(tie_start, np.arange(len(order)), 0))
@@ -385,7 +410,8 @@ def annualised_relapse_rate(
         previous = before >= p0
         # rows in the order they were added: each epoch's on-treatment, then pre-treatment row
         pair = np.repeat(np.arange(len(order)), 2)
-        on_row = np.tile([True, False], len(order))
+        on_row = np.zeros(2 * len(order), bool)
+        on_row[::2] = True  # (np.tile([True, False], ...))
         sid.append(ep_subject[pair])
         kind.append(np.where(on_row, "on_treatment", "pre_treatment").astype(object))
         epoch.append(column_numpy(ep, "epoch")[order].astype(int)[pair])
@@ -419,7 +445,10 @@ def annualised_relapse_rate(
         record["relapses"] = hygiene.provenance
         days_rel = hygiene.onset_arrays()
         has_obj = bool((days_rel["objective"] >= 0).any())
-        rel_index = pd.Index(sid_all[:1] if single_value(sid_all) else pd.unique(sid_all))
+        one = single_value(sid_all)
+        # (one patient with the follow-up row's identifier type: that row's index)
+        rel_index = (subjects if one and len(subjects) == 1 and sid_all.dtype == subjects.dtype
+                     else pd.Index(sid_all[:1] if one else pd.unique(sid_all)))
         rows = np.flatnonzero(finite)
         counted = _count(subject_codes(rel_index, sid_all[rows]), w0[rows], w1[rows],
                          subject_codes(rel_index, days_rel["subject"]),
@@ -437,9 +466,9 @@ def annualised_relapse_rate(
                                                  "insufficient_followup", "reported"))))
     py = days / o.year_days
     reported = status == "reported"
-    with np.errstate(divide="ignore", invalid="ignore"):
-        arr = np.where(reported, n / py, np.nan)
-        arr_obj = np.where(reported & has_obj, n_obj / py, np.nan)
+    # (a reported window has days: no division by zero)
+    arr = np.divide(n, py, out=np.full(len(py), np.nan), where=reported)
+    arr_obj = np.divide(n_obj, py, out=np.full(len(py), np.nan), where=reported & has_obj)
     flags = _flags(flag_bits + 8 * (n_mid > 0))
     w0_out = np.where(nofu, np.nan, w0)
     w1_out = np.where(finite, w1, np.nan)
@@ -475,11 +504,12 @@ def annualised_relapse_rate(
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
     by_row: Any = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
                              _sorted_codes(sid_all)))
-    if bool((by_row == np.arange(n_win)).all()):  # rows already in order (one epoch): as built
+    in_order = bool((by_row == np.arange(n_win)).all())
+    if in_order:  # rows already in order (one epoch): the columns as built
         by_row = slice(None)
     # one block per column, each column's type as built (pandas would copy the columns of
     # one type into a 2-D block and look for dates in the object columns)
-    rates = frame_of({k: (v[by_row] if not isinstance(v, str) else v)
+    rates = frame_of({k: (v[by_row] if not (in_order or isinstance(v, str)) else v)
                       for k, v in columns.items()}, infer_dates=False)
 
     # ---- pooled ----------------------------------------------------------------------------
@@ -518,8 +548,8 @@ def annualised_relapse_rate(
                                                                         "rule_set")}
     objective = [p["relapses_objective"] for p in parts]
     pooled_cols["relapses_objective"] = pd.arrays.IntegerArray(
-        np.concatenate([x.to_numpy(np.int64, na_value=0) for x in objective]),
-        np.concatenate([x.isna() for x in objective]) | (not has_obj))
+        np.concatenate([np.where(missing, 0, x) for x, missing in objective]),
+        np.concatenate([missing for _, missing in objective]) | (not has_obj))
     if not has_obj:
         pooled_cols["arr_objective"] = np.full(len(pooled_cols["arr"]), np.nan)
     pooled_cols["rule_set"] = o.rule_set

@@ -369,8 +369,11 @@ def _filled(n: int, text: str) -> np.ndarray:
 def _iso(days: np.ndarray) -> np.ndarray:
     """ISO date strings (object array); '' for missing. Formats each distinct day once."""
     arr = np.asarray(days, dtype=float)
-    out = _filled(len(arr), "")
     ok = np.isfinite(arr)
+    if len(arr) <= 64 and ok.all():  # a few dates (one patient's), none missing: each formatted
+        return np.datetime_as_string(arr.astype(np.int64).astype("datetime64[D]"),
+                                     unit="D").astype(object)
+    out = _filled(len(arr), "")
     if not ok.any():
         return out
     v = arr[ok].astype(np.int64)
@@ -382,6 +385,14 @@ def _iso(days: np.ndarray) -> np.ndarray:
     else:
         out[ok] = np.datetime_as_string(_E0 + v, unit="D").astype(object)
     return out
+
+
+def _date_columns(*days: np.ndarray) -> list[np.ndarray]:
+    """:func:`~neda.rules._common.day_dates` of each array (of one length); a few rows (one
+    patient's windows) converted as the rows of one array, one call instead of one each."""
+    if len(days) and len(days[0]) <= 4096:
+        return list(_dates(np.stack(days).astype(np.float64)))
+    return [_dates(x) for x in days]
 
 
 def _sort_by_key(key: np.ndarray) -> np.ndarray | None:
@@ -528,29 +539,31 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
              else np.full(n_ep, np.nan))
     if np.isnan(S).any():
         raise ValueError("epochs table: every epoch needs a start date")
-    order = np.lexsort((S, sid))
-    sid, epoch, S, E, onset = sid[order], epoch[order], S[order], E[order], onset[order]
-    if drug is not None:
-        drug = drug[order]
+    if n_ep > 1:  # (one epoch: in order)
+        order = np.lexsort((S, sid))
+        sid, epoch, S, E, onset = sid[order], epoch[order], S[order], E[order], onset[order]
+        if drug is not None:
+            drug = drug[order]
 
     # ---- relapses: relapse hygiene is the one relapse table (rules §3.1) ----
     hyg: RelapseHygiene | None = as_hygiene(relapses, options=relapse_options)
     if hyg is not None:
         od = hyg.onset_arrays()
         rsid = _codes(subjects, od["subject"])
+        ra, rb, rlab = od["a"], od["b"], od["label"]
         ok = rsid >= 0
-        ra = od["a"][ok]
-        rb = od["b"][ok]
-        rlab = od["label"][ok]
-        rsid = rsid[ok]
-        rorder = np.argsort(_key(rsid, ra), kind="stable")
-        rsid, ra, rb, rlab = rsid[rorder], ra[rorder], rb[rorder], rlab[rorder]
+        # (unfiltered, these are relapse hygiene's own arrays: read here, never written)
+        if not ok.all():  # (one patient's relapses: all of them)
+            rsid, ra, rb, rlab = rsid[ok], ra[ok], rb[ok], rlab[ok]
+        rorder = _sort_by_key(_key(rsid, ra))
+        if rorder is not None:
+            rsid, ra, rb, rlab = rsid[rorder], ra[rorder], rb[rorder], rlab[rorder]
         epi = hyg.episode_arrays()
-        esid = _codes(subjects, epi["subject"])
+        e0, e1 = epi["e0"], epi["e1"]
+        esid = _codes(subjects, epi["subject"]) if len(e0) else np.zeros(0, np.int64)
         eok = esid >= 0
-        e0 = epi["e0"][eok]
-        e1 = epi["e1"][eok]
-        esid = esid[eok]
+        if not eok.all():
+            e0, e1, esid = e0[eok], e1[eok], esid[eok]
     else:
         rsid = np.zeros(0, np.int64)
         ra = rb = e0 = e1 = np.zeros(0)
@@ -567,9 +580,10 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
         vis = ensure_table(visits, "visits")
         vsid = _codes(subjects, column_numpy(vis, "subject"))
         vday = _days(column_numpy(vis, "date"))
+        vedss = _column(vis, "edss")
         ok = (vsid >= 0) & ~np.isnan(vday)
-        vsid, vday = vsid[ok], vday[ok]
-        vedss = _column(vis, "edss")[ok]
+        if not ok.all():  # (one patient's dated visits: all of them)
+            vsid, vday, vedss = vsid[ok], vday[ok], vedss[ok]
         vorder = _sort_by_key(_key(vsid, vday))
         if vorder is not None:
             vsid, vday, vedss = vsid[vorder], vday[vorder], vedss[vorder]
@@ -654,11 +668,12 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
     day = _days(column_numpy(m, "date"))
     comp = (_days(column_numpy(m, "comparator_date")) if "comparator_date" in m.columns
             else np.full(len(m), np.nan))
-    cord = _flag_is(m, "spinal_cord", True)
+    # (cord scans matter only when their lesions do not count: read then)
+    cord = _flag_is(m, "spinal_cord", True) if not o.count_spinal_cord else None
 
     def count(col: str) -> np.ndarray:
         x = _column(m, col)
-        if not o.count_spinal_cord:
+        if cord is not None:
             x = np.where(cord, _column(m, f"{col}_brain"), x)
         return x
 
@@ -669,7 +684,10 @@ def _prepare_scans(mri: Any, subjects: pd.Index, o: NedaOptions) -> _Scans:
     pbvc = _column(m, "pbvc")
     protocol_change = _flag_is(m, "same_protocol", False)
     ok = (sid >= 0) & ~np.isnan(day)
-    arrays = [a[ok] for a in (sid, day, comp, new, enl, gd, pbvc, protocol_change)]
+    # (the arrays may be the table's own columns: read, never written)
+    arrays = [sid, day, comp, new, enl, gd, pbvc, protocol_change]
+    if not ok.all():  # (one patient's dated scans: all of them)
+        arrays = [a[ok] for a in arrays]
     key = _key(arrays[0], arrays[1])
     order = _sort_by_key(key)
     if order is not None:
@@ -936,6 +954,7 @@ def _clinical_start(d: _Data, o: NedaOptions, b: np.ndarray) -> np.ndarray:
 
 
 _PER_YEAR, _CUMULATIVE, _CUT_YEAR = 0, 1, 2
+_NO_SLOT = np.iinfo(np.int64).max  # (no slot with that result)
 
 
 @dataclass
@@ -972,6 +991,8 @@ class _Win:
     cum_pos: np.ndarray       # their last slot
     cum_span: np.ndarray      # their number of slots
     cum_index: np.ndarray     # per window row: its position in cum_rows (-1: not cumulative)
+    slot_shift: np.ndarray    # per slot: 3 x (epochs after its epoch), for running minima
+    cum_ei: np.ndarray        # epoch of each cumulative row
 
     def __len__(self) -> int:
         return len(self.ei)
@@ -1039,10 +1060,12 @@ def _windows(d: _Data, o: NedaOptions, b: np.ndarray, c0: np.ndarray) -> _Win:
     span = np.minimum(k[cum_rows], j_cut[ce])
     cum_index = np.full(len(ei_all), -1, np.int64)
     cum_index[cum_rows] = np.arange(len(cum_rows))
+    # codes 0-2 offset by 3 per later epoch: one running minimum restarts at each epoch
+    slot_shift = 3 * (n_ep - 1 - slot_e)
     return _Win(ei_all, d.ep_sid[ei_all], k_all, wtype, ws_all, we_all, partial, at_contact,
                 d.cut[d.ep_sid[ei_all]], cs, ws_all + g, we_all + g, b[ei_all], C0, S[ei_all],
                 n_out, slot_win, slot_off, j_cut, cum_rows, slot_off[ce] + span - 1, span,
-                cum_index)
+                cum_index, slot_shift.astype(np.int64), ce)
 
 
 def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | None = None,
@@ -1054,21 +1077,18 @@ def _combine(win: _Win, code: np.ndarray, direct: bool, neutral: np.ndarray | No
     them, for the reason: the first year with that result, else the cumulative row itself
     (``own_false_first``: the row itself when it is False); -1 when True. ``neutral`` marks
     years that do not enter (no clinical window in them)."""
-    n_ep = len(win.j_cut)
     rows = win.cum_rows
     if not len(rows):
         return np.zeros(0, np.int8), np.zeros(0, np.int64)
     sc = code[win.slot_win].astype(np.int64)
     if neutral is not None:
         sc[neutral[win.slot_win]] = _T
-    seg = np.repeat(np.arange(n_ep), win.j_cut)
-    off = 3 * (n_ep - 1 - seg)
+    off = win.slot_shift
     prefix = np.minimum.accumulate(sc + off) - off
-    big = np.iinfo(np.int64).max
     pos = np.arange(len(sc))
-    first_f = np.minimum.reduceat(np.where(sc == _F, pos, big), win.slot_off)
-    first_u = np.minimum.reduceat(np.where(sc == _U, pos, big), win.slot_off)
-    e = win.ei[rows]
+    first_f = np.minimum.reduceat(np.where(sc == _F, pos, _NO_SLOT), win.slot_off)
+    first_u = np.minimum.reduceat(np.where(sc == _U, pos, _NO_SLOT), win.slot_off)
+    e = win.cum_ei
     slots = prefix[win.cum_pos]
     own = code[rows].astype(np.int64) if direct else np.full(len(rows), _T, np.int64)
     final = np.minimum(own, slots).astype(np.int8)
@@ -1137,8 +1157,12 @@ def _small_table(v: np.ndarray) -> tuple[int, int] | None:
 def _fmt(x: np.ndarray) -> np.ndarray:
     """EDSS values as text, one decimal ('?' when missing), as ``str(np.round(x, 1))``."""
     x = np.asarray(x, dtype=float)
-    out = _filled(len(x), "?")
     ok = np.isfinite(x)
+    if len(x) <= 64 and ok.all() and bool((x * 2 == np.round(x * 2)).all()):
+        # a few values on the EDSS grid (one patient's), each written (+ 0.0: no "-0.0",
+        # as the table below)
+        return (np.round(x, 1) + 0.0).astype(str).astype(object)
+    out = _filled(len(x), "?")
     if ok.any():
         v = x[ok]
         half = v * 2
@@ -1172,8 +1196,10 @@ def _int_txt(x: np.ndarray) -> np.ndarray:
 def _count_phrase(x: np.ndarray, unit: str, missing: str) -> np.ndarray:
     """``"2 Gd-enhancing"`` per count (``missing`` when the count is unknown)."""
     x = np.asarray(x, dtype=float)
-    out = _filled(len(x), missing)
     ok = np.isfinite(x)
+    if len(x) <= 64 and ok.all():  # a few counts (one patient's): each written
+        return np.array([f"{i} {unit}" for i in x.astype(np.int64).tolist()], dtype=object)
+    out = _filled(len(x), missing)
     if ok.any():
         v = x[ok].astype(np.int64)
         lo, hi = int(v.min()), int(v.max())
@@ -1204,27 +1230,35 @@ def _reasons(win: _Win, code: np.ndarray, src: np.ndarray, texts: Any) -> np.nda
     n_out = win.n_out
     out = np.full(n_out, None, dtype=object)
     need = np.flatnonzero(code[:n_out] != _T)
+    if not len(need):
+        return out
     pos = win.cum_index[need]
     cumulative = pos >= 0
     yr = need[~cumulative]
-    if len(yr):
-        out[yr] = texts(yr)
     cr = need[cumulative]
-    if len(cr):
-        pos = pos[cumulative]
-        srow = src[pos]
-        named = (srow != cr) & (win.cum_span[pos] > 1)
-        uk, inv = _dense_unique(srow * 2 + named, 2 * len(win))
-        us, un = uk >> 1, (uk & 1).astype(bool)
-        base = np.empty(len(us), dtype=object)
-        shown = (us < n_out) & (win.cum_index[us] < 0)  # per-year rows: already built
-        base[shown] = out[us[shown]]
-        if not shown.all():
-            base[~shown] = texts(us[~shown])
-        if un.any():
-            base[un] = [f"year {k}: {t}" for k, t in zip(win.k[us[un]].tolist(),
-                                                         base[un].tolist(), strict=True)]
-        out[cr] = base[inv]
+    if not len(cr):
+        out[yr] = texts(yr)
+        return out
+    pos = pos[cumulative]
+    srow = src[pos]
+    named = (srow != cr) & (win.cum_span[pos] > 1)
+    uk, inv = _dense_unique(srow * 2 + named, 2 * len(win))
+    us, un = uk >> 1, (uk & 1).astype(bool)
+    # per-year rows are built for their own row; the other deciding rows (the cumulative
+    # row itself, a cut year) with them, in one call
+    shown = (us < n_out) & (win.cum_index[us] < 0)
+    extra = us[~shown]
+    if len(yr) or len(extra):
+        built = texts(np.concatenate([yr, extra]) if len(extra) else yr)
+        out[yr] = built[:len(yr)]
+    base = np.empty(len(us), dtype=object)
+    base[shown] = out[us[shown]]
+    if len(extra):
+        base[~shown] = built[len(yr):]
+    if un.any():
+        base[un] = [f"year {k}: {t}" for k, t in zip(win.k[us[un]].tolist(),
+                                                     base[un].tolist(), strict=True)]
+    out[cr] = base[inv]
     return out
 
 
@@ -1253,8 +1287,8 @@ def _last_contact_txt(win: _Win, rows: np.ndarray) -> np.ndarray:
 def _covered(d: _Data, sid: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Relapse follow-up [A0, A1] covers the window: A0 <= start and A1 >= end (rules §4.1)."""
     a0, a1 = d.a0[sid], d.a1[sid]
-    with np.errstate(invalid="ignore"):
-        return np.asarray((a0 <= start) & (a1 >= end))
+    # (comparisons with NaN are False, without a warning)
+    return np.asarray((a0 <= start) & (a1 >= end))
 
 
 def _codes_of(false: np.ndarray, unknown: np.ndarray) -> np.ndarray:
@@ -1414,9 +1448,8 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
     un_i = per_window(r_un, -1).astype(np.int64)
     on = np.where(on_i >= 0, vday[np.maximum(on_i, 0)] if len(vday) else np.nan, np.nan)
     u_on = np.where(un_i >= 0, vday[np.maximum(un_i, 0)] if len(vday) else np.nan, np.nan)
-    with np.errstate(invalid="ignore"):
-        false = (on >= cs) & (on < ce)
-        unconf_in = (u_on >= cs) & (u_on < ce)
+    false = (on >= cs) & (on < ce)  # (NaN: False, without a warning)
+    unconf_in = (u_on >= cs) & (u_on < ce)
     # an EDSS within 91 days of the window end
     dd = o.edss_end_window_days
     no_end = ~_any_within(v_start[sid], v_end[sid], vday, (ce - dd).astype(np.float64),
@@ -1592,6 +1625,11 @@ def _bvl_loss_texts(v: np.ndarray, carried: np.ndarray, sym: str, thr: float) ->
     ``f"{v:.2f}"`` once per distinct text (hundredths; a value whose rounding is a near-tie
     is formatted on its own)."""
     v = np.asarray(v, dtype=float)
+    if len(v) <= 32:  # a few values (one patient's): each formatted
+        return np.array([f"annualised brain volume loss {x:.2f} %/year ({sym} {thr:g})"
+                         + (" in an earlier cumulative window" if cr else "")
+                         for x, cr in zip(v.tolist(), carried.tolist(), strict=True)],
+                        dtype=object)
     out = np.empty(len(v), dtype=object)
     scaled = np.abs(v) * 100
     m = np.round(scaled)
@@ -1618,15 +1656,12 @@ def _bvl_component(win: _Win, o: NedaOptions, n_pairs: np.ndarray, s_pbvc: np.nd
     (rules §4.4)."""
     n = len(win)
     cum = win.cum_rows
-    with np.errstate(invalid="ignore", divide="ignore"):
-        loss = np.where(n_pairs > 0, -s_pbvc / (s_dt / YEAR_DAYS), np.nan)
-    thr = o.bvl_activity_threshold_pct
-    with np.errstate(invalid="ignore"):
-        if o.bvl_boundary == "activity_at_threshold":
-            false = loss >= thr - 1e-9
-        else:
-            false = loss > thr + 1e-9
     known = n_pairs > 0
+    loss = np.divide(-s_pbvc, s_dt / YEAR_DAYS, out=np.full(n, np.nan), where=known)
+    thr = o.bvl_activity_threshold_pct
+    # (NaN: False, without a warning)
+    false = (loss >= thr - 1e-9 if o.bvl_boundary == "activity_at_threshold"
+             else loss > thr + 1e-9)
     no_rebl = (o.mri_from == "rebaseline_scan") & np.isnan(win.B) & (
         (win.k == 1) | (win.wtype == _CUMULATIVE))
     carried = np.zeros(n, bool)
@@ -1821,28 +1856,32 @@ def neda_status(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment
                                    else np.ones(n_out, np.int64), np.full(n_out, not d.r_given))
     subjects = np.asarray(d.subjects, dtype=object)
     record = provenance(o.rule_set, o, NEDA_SOURCE)
+    (epoch_start, epoch_end, window_start, window_end, clinical_start, mri_window_start,
+     mri_window_end, rebaseline_date, edss_reference, cdw_onset) = _date_columns(
+         d.ep_S[ei], d.ep_E[ei], win.ws[r], win.we[r], win.cs[r], win.mws[r], win.mwe[r],
+         win.B[r], dx["edss_reference_date"][r], on[r])
     # the table built once, with its rule_set column (pandas' constructor and a column insert
     # cost about a millisecond on one patient's rows)
     out = frame_of({
         "subject": subjects[sid] if n_out else np.zeros(0, object),
         "epoch": d.ep_epoch[ei],
         "drug": d.ep_drug[ei] if d.ep_drug is not None else None,
-        "epoch_start": _dates(d.ep_S[ei]),
-        "epoch_end": _dates(d.ep_E[ei]),
+        "epoch_start": epoch_start,
+        "epoch_end": epoch_end,
         "window_type": np.array(["per_year", "cumulative"], dtype=object)[win.wtype[r]],
         "window": win.k[r].astype(np.int64),
-        "window_start": _dates(win.ws[r]),
-        "window_end": _dates(win.we[r]),
+        "window_start": window_start,
+        "window_end": window_end,
         "partial_window": win.partial[r].astype(bool),
-        "clinical_start": _dates(win.cs[r]),
-        "mri_window_start": _dates(win.mws[r]),
-        "mri_window_end": _dates(win.mwe[r]),
-        "rebaseline_scan_date": _dates(win.B[r]),
-        "edss_reference_date": _dates(dx["edss_reference_date"][r]),
+        "clinical_start": clinical_start,
+        "mri_window_start": mri_window_start,
+        "mri_window_end": mri_window_end,
+        "rebaseline_scan_date": rebaseline_date,
+        "edss_reference_date": edss_reference,
         "n_relapses": n_rel,
         "relapse": _nullable(rel.code[r]),
         "relapse_reason": _reasons(win, rel.code, rel.src, rel.texts),
-        "cdw_onset_date": _dates(on[r]),
+        "cdw_onset_date": cdw_onset,
         "disability": _nullable(dis.code[r]),
         "disability_reason": _reasons(win, dis.code, dis.src, dis.texts),
         "n_scans_counted": n_counted[r],

@@ -39,10 +39,11 @@ from ._common import (
     column_numpy,
     cummax_by_code,
     day_dates,
+    index_positions,
     provenance,
     provenance_frame,
     rule_set_name,
-    texts_by_key,
+    single_value,
     with_provenance,
 )
 from ._common import as_pandas as _to_pandas
@@ -50,9 +51,10 @@ from ._common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 from .response import (
+    Ascertainment,
     _days,
     _scan_columns,
-    ascertainment_intervals,
+    few_texts_by_key,
     relapse_reason,
     scan_count_bounds,
     window_relapse_counts,
@@ -235,12 +237,11 @@ class _Windows:
     code: np.ndarray
 
     def codes(self, values: Any) -> np.ndarray:
-        """Code of each subject identifier of another table (-1: no window)."""
-        if (len(self.subjects) == 1 and isinstance(values, np.ndarray)
-                and self.subjects.dtype.kind in "iu" and values.dtype == self.subjects.dtype):
-            # one subject with integer identifiers (a clinic screen): the lookup is an equality
-            return np.where(values == self.subjects[0], 0, -1).astype(np.int64)
-        return np.asarray(self.subjects.get_indexer(pd.Index(values)), np.int64)
+        """Code of each subject identifier of another table (-1: no window); one subject (a
+        clinic screen) compared directly, no rows without an index."""
+        if not len(values):
+            return np.zeros(0, np.int64)
+        return index_positions(self.subjects, values)
 
 
 def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions) -> _Windows:
@@ -248,27 +249,33 @@ def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
         # one window per subject, ending at its last visit (subjects in order of appearance)
         day = _days(column_numpy(vis, "date"))
         ok = ~np.isnan(day)
-        codes, subjects = pd.factorize(column_numpy(vis, vsubj)[ok], sort=False)
+        subject_all = column_numpy(vis, vsubj)[ok]
+        codes, subjects = ((np.zeros(len(subject_all), np.int64), subject_all[:1])
+                           if single_value(subject_all)  # one patient: no hash table
+                           else pd.factorize(subject_all, sort=False))
         last = np.full(len(subjects), -np.inf)
         np.maximum.at(last, codes[codes >= 0], day[ok][codes >= 0])
         subject = np.asarray(subjects)
         w1 = last
         w0 = w1 - opts.activity_window_days + 1
         course_in = np.full(len(subject), None, dtype=object)
-    else:
-        win = _to_pandas(windows)
-        wsubj = _subject_column(win, None, "windows")
-        end_col = "end" if "end" in win.columns else "date"
-        if end_col not in win.columns:
-            raise ValueError("windows table needs an 'end' (evaluation date) column")
-        w1 = _days(win[end_col])
-        if np.isnan(w1).any():
-            raise ValueError("windows table: missing end date")
-        w0 = _days(win["start"]) if "start" in win.columns else w1 - opts.activity_window_days + 1
-        w0 = np.where(np.isnan(w0), w1 - opts.activity_window_days + 1, w0)
-        subject = win[wsubj].to_numpy()
-        course_in = (win["course"].to_numpy(dtype=object) if "course" in win.columns
-                     else np.full(len(subject), None, dtype=object))
+        # one window per subject: the subjects are the windows' own, in order
+        index = pd.Index(subject)
+        return _Windows(subject, np.asarray(w0, np.float64), np.asarray(w1, np.float64),
+                        course_in, index, np.arange(len(subject), dtype=np.int64))
+    win = _to_pandas(windows)
+    wsubj = _subject_column(win, None, "windows")
+    end_col = "end" if "end" in win.columns else "date"
+    if end_col not in win.columns:
+        raise ValueError("windows table needs an 'end' (evaluation date) column")
+    w1 = _days(win[end_col])
+    if np.isnan(w1).any():
+        raise ValueError("windows table: missing end date")
+    w0 = _days(win["start"]) if "start" in win.columns else w1 - opts.activity_window_days + 1
+    w0 = np.where(np.isnan(w0), w1 - opts.activity_window_days + 1, w0)
+    subject = win[wsubj].to_numpy()
+    course_in = (win["course"].to_numpy(dtype=object) if "course" in win.columns
+                 else np.full(len(subject), None, dtype=object))
     subjects = pd.Index(pd.unique(subject))
     return _Windows(subject, np.asarray(w0, np.float64), np.asarray(w1, np.float64),
                     course_in, subjects, subjects.get_indexer(pd.Index(subject)))
@@ -282,6 +289,8 @@ _MRI_NONE = "no scan in the window"
 @dataclass
 class _MriActivity:
     mri: pd.arrays.BooleanArray  # tri-state MRI activity per window
+    true: np.ndarray  # its True and False windows (the rest: unknown)
+    false: np.ndarray
     scans: np.ndarray  # scans dated in the window
     why: np.ndarray
     early: np.ndarray  # a scan's comparison interval starts before the window
@@ -291,7 +300,8 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
     """Per window: MRI activity (tri-state), scans in the window and a reason (rules §9)."""
     n = len(w.subject)
     if mri is None:
-        return _MriActivity(pd.array([pd.NA] * n, dtype="boolean"), np.zeros(n, np.int64),
+        return _MriActivity(pd.array([pd.NA] * n, dtype="boolean"), np.zeros(n, bool),
+                            np.zeros(n, bool), np.zeros(n, np.int64),
                             np.full(n, "no MRI table", dtype=object), np.zeros(n, bool))
     scans, has_enl = _scan_columns(mri)
     lo, hi = scan_count_bounds(scans["new"], scans["enl"], has_enl, "new_or_enlarging")
@@ -300,7 +310,7 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
     lo = np.where(no_comp, 0.0, lo)
     hi = np.where(no_comp, np.inf, hi)
     gd = scans["gd"]
-    act = (lo >= 1) | (np.nan_to_num(gd) >= 1)
+    act = (lo >= 1) | (gd >= 1)  # (a missing Gd count: not >= 1)
     t2_zero = hi == 0
     gd_zero = gd == 0
     clean = t2_zero & (gd_zero if opts.mri_requires_gd else True)
@@ -327,11 +337,11 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
             parts.append("no contrast or Gd count missing")
         return "; ".join(parts) or "incomplete MRI counts"
 
-    why = texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
+    why = few_texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
     why[~has] = _MRI_NONE
     why[c] = _MRI_CLEAN
     why[a] = _MRI_ACTIVE
-    return _MriActivity(_tri(a, c), count, why, early)
+    return _MriActivity(_tri(a, c), a, c & ~a, count, why, early)
 
 
 @dataclass
@@ -389,8 +399,8 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
                       "(relapse date imprecise or ascertainment incomplete)")
     pira = n_pira > 0
     vals[pira] = True
-    why[pira] = texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the window "
-                       f"(preset {eng.preset})")
+    why[pira] = few_texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the "
+                              f"window (preset {eng.preset})")
     return _Progression(vals, why, n_pira, n_raw > 0)
 
 
@@ -464,27 +474,31 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     n = len(w.subject)
     course_txt = _courses(w, courses)
     # each distinct text parsed once; missing values (code -1) take the last entry
-    text_code, texts = pd.factorize(course_txt)
+    text_code: Any
+    texts: Any
+    text_code, texts = ((np.full(n, -1, np.int64), ())
+                        if all(c is None for c in course_txt.tolist())  # none given (default)
+                        else pd.factorize(course_txt))
     parsed = [*(_normalise_course(v) for v in texts), (None, False)]
     course = np.array([parsed[c][0] for c in text_code], dtype=object)
     legacy = np.array([parsed[c][1] for c in text_code], dtype=bool)
     # relapses (rules §4.1 relapse rule over the window)
     rel = (hygiene.onset_arrays() if hygiene is not None
            else {"subject": np.zeros(0, dtype=object), "a": np.zeros(0), "b": np.zeros(0)})
-    asc = ascertainment_intervals(bare(vis), vsubj, ascertainment,
-                                  recorded=hygiene is not None)
-    counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc)
+    asc = Ascertainment.of(vis, vsubj, ascertainment, recorded=hygiene is not None)
+    counts = window_relapse_counts(w.subject, w.w0, w.w1, rel, asc, (w.subjects, w.code))
     rmin, rmax = counts["rel_min"], counts["rel_max"]
-    rel_act = _tri(rmin >= 1, rmax == 0)
+    r_true = rmin >= 1
+    r_false = (rmax == 0) & ~r_true
+    rel_act = _tri(r_true, r_false)
     mri_a = _mri_activity(w, mri, opts)
     prog = _progression(w, vis, vsubj, hygiene, ascertainment, opts, course_result)
 
     # activity: True if either part is True, False if both are False, else unknown
-    r_known = ~rel_act.isna()
-    m_known = ~mri_a.mri.isna()
-    r_true = rel_act.fillna(False).to_numpy(bool)
-    m_true = mri_a.mri.fillna(False).to_numpy(bool)
-    is_active = r_true | m_true
+    # (the masks of the tri-state columns: True, False, neither)
+    r_known = r_true | r_false
+    m_known = mri_a.true | mri_a.false
+    is_active = r_true | mri_a.true
     not_active = r_known & m_known & ~is_active
     active = np.full(n, None, dtype=object)
     active[is_active] = True
@@ -495,7 +509,9 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     rel_key = np.stack([rmin, rmax, counts["covered"], counts["partial"]], axis=1)
     rel_why = np.empty(n, dtype=object)
     if n:
-        distinct, inverse = np.unique(rel_key, axis=0, return_inverse=True)
+        # each distinct reason written once (one window: itself)
+        distinct, inverse = ((rel_key, np.zeros(1, np.int64)) if n == 1
+                             else np.unique(rel_key, axis=0, return_inverse=True))
         rel_why[:] = np.array([relapse_reason(r0, r1, bool(c), int(p), recorded)
                                for r0, r1, c, p in distinct.tolist()],
                               dtype=object)[inverse.reshape(-1)]
@@ -509,14 +525,15 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
                              None: "indeterminate"}[p] for p in p_t], dtype=object)
     progression[~applies] = "not applicable"
     p_why = prog.why.copy()
-    p_why[~applies] = texts_by_key(course[~applies].astype(str), lambda c: (
-        f"progression modifiers apply to progressive courses only ({c})"))
+    if not applies.all():
+        p_why[~applies] = few_texts_by_key(course[~applies].astype(str), lambda c: (
+            f"progression modifiers apply to progressive courses only ({c})"))
     flag_bits = (legacy.astype(np.int64) + 2 * is_none + 4 * mri_a.early
                  + 8 * (applies & prog.raw))
     flag_names = ("legacy_PRMS", "course_not_given", "scan_interval_starts_before_window",
                   "relapse_associated_worsening")
-    flags = texts_by_key(flag_bits, lambda k: ";".join(f for i, f in enumerate(flag_names)
-                                                 if k >> i & 1))
+    flags = few_texts_by_key(flag_bits, lambda k: ";".join(
+        f for i, f in enumerate(flag_names) if k >> i & 1))
     descriptor = activity.copy()
     descriptor[~is_none] = course[~is_none] + ", " + activity[~is_none]
     descriptor[applies] = descriptor[applies] + ", " + progression[applies]
@@ -583,6 +600,7 @@ _REASONS = {
 }
 
 _TOL = 1e-9
+_EDSS_DEFAULTS = EdssOptions()  # (frozen: one object for every call)
 
 
 @njit(cache=True)
@@ -895,11 +913,14 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     vsubj = "subject"
     hygiene = as_hygiene(relapses, options=relapse_options)
     # columns read as arrays (a Series of each costs more than its use on one patient)
-    all_subjects = pd.unique(column_numpy(vis, vsubj))
+    subject_all = column_numpy(vis, vsubj)
+    # (one patient's visits: one identifier, without a hash table)
+    one = single_value(subject_all)
+    all_subjects = subject_all[:1] if one else pd.unique(subject_all)
     edss = column_floats(vis, "edss")
     day = _days(column_numpy(vis, "date"))
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
-    eo = EdssOptions()
+    eo = _EDSS_DEFAULTS
     for f, (col, name) in enumerate(zip(SPMS_FS_COLUMNS[:-1], _FS_NAMES[:-1], strict=True)):
         if col in vis.columns:
             g, _m = parse_fs_column(vis, col, name, eo)
@@ -915,20 +936,22 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     else:
         rel_subject, rel_a, rel_b = np.zeros(0, dtype=object), np.zeros(0), np.zeros(0)
         episodes = {"subject": np.zeros(0, dtype=object), "e0": np.zeros(0), "e1": np.zeros(0)}
-    subject_all = column_numpy(vis, vsubj)
     rows = np.flatnonzero(keep)
     if opts.exclude_pseudo_relapse_visits and len(episodes["e0"]):
-        index = pd.Index(pd.unique(subject_all[rows]))
-        _, hit = DayIndex.of(index.get_indexer(pd.Index(subject_all[rows])), day[rows]).pairs(
-            index.get_indexer(pd.Index(episodes["subject"])), episodes["e0"], episodes["e1"])
+        index = pd.Index(subject_all[rows][:1] if one else pd.unique(subject_all[rows]))
+        _, hit = DayIndex.of(index_positions(index, subject_all[rows]), day[rows]).pairs(
+            index_positions(index, episodes["subject"]), episodes["e0"], episodes["e1"])
         rows = np.delete(rows, hit)
     # by subject, day and row; one visit per subject and day (the last row)
-    code, day_r = pd.factorize(subject_all[rows], sort=True)[0], day[rows]
+    code = (np.zeros(len(rows), np.int64) if one
+            else pd.factorize(subject_all[rows], sort=True)[0])
+    day_r = day[rows]
     # visits already by subject and date (the readers' order) are not sorted again
     if not bool(np.all((code[1:] > code[:-1])
                        | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
         rows = rows[np.lexsort((rows, day_r, code))]
-    codes, subjects = pd.factorize(subject_all[rows], sort=False)
+    codes, subjects = ((code, subject_all[rows][:1]) if one and len(rows)
+                       else pd.factorize(subject_all[rows], sort=False))
     last_of_day = np.ones(len(rows), bool)
     last_of_day[:-1] = (codes[1:] != codes[:-1]) | (day[rows][1:] != day[rows][:-1])
     rows = rows[last_of_day]
@@ -941,7 +964,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     vedss = edss[rows]
     vfs = np.ascontiguousarray(fs[rows])
     fsna = np.isnan(vfs).all(axis=1)
-    rcode = (pd.Index(subjects).get_indexer(pd.Index(rel_subject)) if len(rel_subject)
+    rcode = (index_positions(pd.Index(subjects), rel_subject) if len(rel_subject)
              else np.zeros(0, np.int64))
     okr = rcode >= 0
     dpr = _days_since_relapse(codes, vday, rcode[okr].astype(np.int64),
@@ -966,9 +989,9 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)
     spms_vals = _tri(met, status == _NOT_MET)
-    lead_txt = texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
-                                                    if m >> f & 1))
-    reasons = texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
+    lead_txt = few_texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
+                                                        if m >> f & 1))
+    reasons = few_texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
     reasons[met] = [
         f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
         f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "

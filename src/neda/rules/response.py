@@ -37,7 +37,18 @@ import pandas as pd
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import DayIndex, day_dates, provenance, rule_set_name, with_provenance
+from ._common import (
+    DayIndex,
+    column_floats,
+    column_numpy,
+    day_dates,
+    index_positions,
+    provenance,
+    rule_set_name,
+    single_value,
+    texts_by_key,
+    with_provenance,
+)
 from ._common import day_numbers as _days
 from ._windows import ScanWindows
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
@@ -184,6 +195,17 @@ class ResponseOptions(Options):
 # ------------------------------------------------------------------------------ shared helpers
 # (also used by neda.rules.phenotype)
 
+def few_texts_by_key(keys: np.ndarray, text: Any) -> np.ndarray:
+    """:func:`~neda.rules._common.texts_by_key` of whole-number or text keys; a few rows (one
+    patient's) by a dict in the order met, which costs less than sorting the keys."""
+    if len(keys) > 32 or keys.dtype.kind not in "iuU":
+        return texts_by_key(keys, text)
+    made: dict[Any, str] = {}
+    out = np.empty(len(keys), dtype=object)
+    out[:] = [made[k] if k in made else made.setdefault(k, text(k)) for k in keys.tolist()]
+    return out
+
+
 def _dates(days: Any) -> pd.Series:
     return pd.Series(day_dates(days))
 
@@ -211,16 +233,7 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     """Relapse-ascertainment interval [A0, A1] per subject (rules §2.7.2): first to last clinical
     visit, or the ``ascertainment`` table (``subject``, ``start``, ``end``) where given.
     ``recorded=False`` (relapses were not recorded): no day is ascertained."""
-    day = _days(visits["date"])
-    ok = ~np.isnan(day)
-    # subjects in order of appearance (as groupby(sort=False)); min / max by numpy
-    codes, subjects = pd.factorize(visits[vsubj].to_numpy()[ok], sort=False)
-    day = day[ok][codes >= 0]
-    codes = codes[codes >= 0]
-    first = np.full(len(subjects), INF)
-    last = np.full(len(subjects), -INF)
-    np.minimum.at(first, codes, day)
-    np.maximum.at(last, codes, day)
+    subjects, first, last = _visit_spans(visits, vsubj)
     out = pd.DataFrame({"A0": first, "A1": last}, index=pd.Index(subjects, name="subject"))
     if not recorded:
         out["A0"], out["A1"] = INF, -INF
@@ -236,17 +249,68 @@ def ascertainment_intervals(visits: pd.DataFrame, vsubj: str, ascertainment: Any
     return out
 
 
+def _visit_spans(visits: pd.DataFrame, vsubj: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(subjects in order of appearance, first visit day, last visit day), as
+    ``groupby(sort=False)`` would give them, by numpy (columns read without a Series)."""
+    day = _days(column_numpy(visits, "date"))
+    ok = ~np.isnan(day)
+    subject = column_numpy(visits, vsubj)[ok]
+    day = day[ok]
+    if single_value(subject):  # one patient's visits: no hash table
+        return subject[:1], day.min(keepdims=True), day.max(keepdims=True)
+    codes, subjects = pd.factorize(subject, sort=False)
+    day = day[codes >= 0]
+    codes = codes[codes >= 0]
+    first = np.full(len(subjects), INF)
+    last = np.full(len(subjects), -INF)
+    np.minimum.at(first, codes, day)
+    np.maximum.at(last, codes, day)
+    return np.asarray(subjects), first, last
+
+
+@dataclass
+class Ascertainment:
+    """:func:`ascertainment_intervals` as arrays: ``subjects`` (an Index) and per subject
+    ``a0``, ``a1`` (day numbers), for lookups without a table."""
+
+    subjects: pd.Index
+    a0: np.ndarray
+    a1: np.ndarray
+
+    @classmethod
+    def of(cls, visits: pd.DataFrame, vsubj: str, ascertainment: Any = None,
+           recorded: bool = True) -> Ascertainment:
+        """:func:`ascertainment_intervals`; without an ascertainment table, from the visits
+        directly (the table is built only to merge one in)."""
+        if ascertainment is not None:
+            table = ascertainment_intervals(visits, vsubj, ascertainment, recorded)
+            return cls(table.index, table["A0"].to_numpy(np.float64),
+                       table["A1"].to_numpy(np.float64))
+        subjects, first, last = _visit_spans(visits, vsubj)
+        if not recorded:
+            first, last = np.full(len(subjects), INF), np.full(len(subjects), -INF)
+        return cls(pd.Index(subjects, name="subject"), first, last)
+
+
 def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
-                          rel: dict[str, np.ndarray] | pd.DataFrame, asc: pd.DataFrame
+                          rel: dict[str, np.ndarray] | pd.DataFrame,
+                          asc: pd.DataFrame | Ascertainment,
+                          codes: tuple[pd.Index, np.ndarray] | None = None
                           ) -> dict[str, np.ndarray]:
     """:func:`count_relapses` on arrays: one entry per window (subject, first and last day);
-    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns)."""
+    ``rel``: ``subject``, ``a``, ``b`` (arrays or columns); ``asc``:
+    :func:`ascertainment_intervals` or its :class:`Ascertainment`; ``codes``: the windows'
+    distinct subjects in order of appearance (an Index) and each window's position in it,
+    when the caller has them [None: made here]."""
     subject = np.asarray(subject)
     w0 = np.asarray(w0, np.float64)
     w1 = np.asarray(w1, np.float64)
     n = len(subject)
-    index = pd.Index(pd.unique(subject))
-    code = index.get_indexer(pd.Index(subject))
+    if codes is None:
+        # subjects in order of appearance (one patient's windows: one, without a hash table)
+        index = pd.Index(subject[:1] if single_value(subject) else pd.unique(subject))
+        codes = index, index_positions(index, subject)
+    index, code = codes
     inside_n = np.zeros(n, np.int64)
     partial_n = np.zeros(n, np.int64)
     a = np.asarray(rel["a"], np.float64)
@@ -254,16 +318,19 @@ def window_relapse_counts(subject: np.ndarray, w0: np.ndarray, w1: np.ndarray,
     if len(a) and n:
         # a relapse overlapping [w0, w1] has w0 - (longest onset interval) <= a <= w1
         reach = float(np.max(b - a))
-        w, r = DayIndex.of(index.get_indexer(pd.Index(rel["subject"])), a).pairs(
+        w, r = DayIndex.of(index_positions(index, rel["subject"]), a).pairs(
             code, w0 - reach, w1)
         inside = (a[r] >= w0[w]) & (b[r] <= w1[w])
         partial = ~inside & (a[r] <= w1[w]) & (b[r] >= w0[w])
         inside_n = np.bincount(w, weights=inside, minlength=n).astype(np.int64)
         partial_n = np.bincount(w, weights=partial, minlength=n).astype(np.int64)
-    at = asc.index.get_indexer(pd.Index(subject))
+    if isinstance(asc, pd.DataFrame):
+        asc = Ascertainment(asc.index, asc["A0"].to_numpy(np.float64),
+                            asc["A1"].to_numpy(np.float64))
+    at = index_positions(asc.subjects, subject)
     known = at >= 0
-    a0 = np.where(known, asc["A0"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
-    a1 = np.where(known, asc["A1"].to_numpy(np.float64)[np.where(known, at, 0)], np.nan)
+    a0 = np.where(known, asc.a0[np.where(known, at, 0)], np.nan)
+    a1 = np.where(known, asc.a1[np.where(known, at, 0)], np.nan)
     covered = (a0 <= w0) & (a1 >= w1)
     return {"inside": inside_n, "partial": partial_n, "covered": covered,
             "rel_min": inside_n.astype(float),
@@ -299,20 +366,21 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
 
 def _scan_columns(mri: Any) -> tuple[dict[str, np.ndarray], bool]:
     """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat arrays in
-    table order; second value: whether ``enlarging_t2`` is a column."""
+    table order; second value: whether ``enlarging_t2`` is a column. (Columns read without
+    building a Series: neda.rules._common.column.)"""
     scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
 
     def num(col: str) -> np.ndarray:
         if col not in scans.columns:
             return np.full(len(scans), np.nan)
-        return scans[col].to_numpy(np.float64)
+        return column_floats(scans, col)
 
     return {
-        "subject": scans["subject"].to_numpy(),
-        "day": _days(scans["date"]),
-        "comp": (_days(scans["comparator_date"]) if "comparator_date" in scans.columns
-                 else np.full(len(scans), np.nan)),
+        "subject": column_numpy(scans, "subject"),
+        "day": _days(column_numpy(scans, "date")),
+        "comp": (_days(column_numpy(scans, "comparator_date"))
+                 if "comparator_date" in scans.columns else np.full(len(scans), np.nan)),
         "new": num("new_t2"),
         "enl": num("enlarging_t2"),
         "gd": num("gd"),
@@ -329,6 +397,12 @@ def _scan_table(mri: Any) -> tuple[pd.DataFrame, bool]:
     return out, has_enl
 
 
+def _zero_missing(x: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(x)`` of float counts, in fewer steps when none is infinite."""
+    out = np.where(np.isnan(x), 0.0, x)
+    return out if np.isfinite(out).all() else np.nan_to_num(x)
+
+
 def scan_count_bounds(new: np.ndarray, enl: np.ndarray, has_enl: bool, which: str
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Per scan, the [lo, hi] bounds of a lesion count versus its comparator (rules §9).
@@ -340,12 +414,12 @@ def scan_count_bounds(new: np.ndarray, enl: np.ndarray, has_enl: bool, which: st
     """
     if which == "new_or_enlarging":
         if has_enl:
-            lo = np.nan_to_num(new) + np.nan_to_num(enl)
+            lo = _zero_missing(new) + _zero_missing(enl)
             hi = np.where(np.isnan(new) | np.isnan(enl), INF, new + enl)
             return lo, hi
-        return np.nan_to_num(new), np.where(np.isnan(new), INF, new)
+        return _zero_missing(new), np.where(np.isnan(new), INF, new)
     if has_enl:
-        return np.nan_to_num(new), np.where(np.isnan(new), INF, new)
+        return _zero_missing(new), np.where(np.isnan(new), INF, new)
     return np.zeros(len(new)), np.where(np.isnan(new), INF, new)
 
 
