@@ -28,6 +28,7 @@ from ..rules._common import (
     column_numpy,
     empty_table,
     frame_of,
+    single_value,
     subject_codes,
 )
 from ..rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene
@@ -225,17 +226,20 @@ def confirmed_events(
     digest = combined_digest(opts, relapse_record)
     # the events' columns as arrays, read by the MRI overlay, the reasons and the other two
     # tables; the events table is built once, with every column in its place
-    cols = _event_columns(res, subjects, vstart, vend, dates, opts, digest)
+    # (and each event's subject as its position in ``subjects``, so that no step looks the
+    # identifiers up again)
+    cols, ecode = _event_columns(res, subjects, vstart, vend, dates, opts, digest)
     scans = ensure_mri(mri, ro) if mri is not None else None
     overlay = _pira_mri(cols, scans, opts)
     reasons = _attribution_reasons(cols, rel, subjects, asc0, asc1, opts,
-                                   relapses_given=hygiene is not None)
+                                   relapses_given=hygiene is not None, codes=ecode,
+                                   relapse_codes=prep.rcodes)
     events = frame_of(_with_columns(cols, {"cdw_class": ("cdw_reason", reasons)},
                                     {"confirmed_by": ("pira_mri", overlay)}),
                       consolidate=True)
-    unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
-                                     cols)
-    summary = _summary_frame(cols, subjects, vstart, vend, dates, res, unconfirmed)
+    unconfirmed, ucode = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw,
+                                            opts, cols, ecode)
+    summary = _summary_frame(cols, ecode, subjects, vstart, vend, dates, res, ucode)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
                else empty_table("row", "subject", "date", "reason"))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
@@ -319,7 +323,7 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
         dropped_parts.append(_dropped_rows(table, np.flatnonzero(missing), subject, date,
                                            "missing value"))
     rows = np.flatnonzero(~missing)
-    code, day_r = pd.factorize(subj[rows], sort=True)[0], day_all[rows]
+    code, day_r = _factorized(subj[rows], sort=True)[0], day_all[rows]
     # visits already by subject and date (the readers' order) are not sorted again
     if not bool(np.all((code[1:] > code[:-1])
                        | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
@@ -352,17 +356,39 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
                                 opts.worsening_sign, dropped_parts, date)
 
     # ---- flat arrays ----
-    codes, subjects = pd.factorize(subj[rows], sort=False)
+    codes, subjects = _factorized(subj[rows])
     codes = codes.astype(np.int64)
     n_subj = len(subjects)
     vstart, vend = offsets(codes, n_subj)
 
     # relapses of the analysed subjects, by subject (in visit order) and onset
-    rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel.subject)).astype(np.int64)
+    rcodes_all = _positions(subjects, rel.subject)
     analysed = np.flatnonzero(rcodes_all >= 0)
     analysed = analysed[np.lexsort((rel.a[analysed], rcodes_all[analysed]))]
     return _Prepared(table, dropped_parts, subjects, vstart, vend, day_all[rows],
                      value_all[rows], conf_all[rows], rel.take(analysed), rcodes_all[analysed])
+
+
+def _factorized(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=sort)``; one patient's identifiers (one value) without
+    pandas' hash table (10-15 µs a call, more than the rest of the step on 20 visits)."""
+    if single_value(values):
+        return np.zeros(len(values), np.intp), values[:1].copy()
+    codes, uniques = pd.factorize(values, sort=sort)
+    return codes, uniques
+
+
+def _positions(subjects: Any, values: np.ndarray) -> np.ndarray:
+    """``pd.Index(subjects).get_indexer(pd.Index(values))`` as int64 (-1: not there; the
+    identifiers compared as they are). One patient's rows of the one identifier need no
+    index (about 25 µs to build and search on a few rows)."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    if (isinstance(subjects, np.ndarray) and len(subjects) == 1
+            and values.dtype == subjects.dtype and single_value(values)
+            and values[0] == subjects[0]):
+        return np.zeros(len(values), np.int64)
+    return np.asarray(pd.Index(subjects).get_indexer(pd.Index(values)), np.int64)
 
 
 def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
@@ -525,8 +551,11 @@ def attribution_reasons(events: pd.DataFrame, rel: _Relapses, subjects: Any,
 
 def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subjects: Any,
                          asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
-                         relapses_given: bool) -> np.ndarray:
-    """:func:`attribution_reasons` on the events' columns as arrays."""
+                         relapses_given: bool, codes: np.ndarray | None = None,
+                         relapse_codes: np.ndarray | None = None) -> np.ndarray:
+    """:func:`attribution_reasons` on the events' columns as arrays. ``codes`` and
+    ``relapse_codes``: the events' and the relapses' subjects as positions in ``subjects``
+    when the caller has them [None: looked up]."""
     out = np.full(len(events["subject"]), "", dtype=object)
     is_cdw = events["event_type"] == "CDW"
     if not is_cdw.any():
@@ -538,13 +567,15 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
         out[rows] = ("relapses were not given, so relapse activity is unknown (pass the "
                      "relapses, or an empty table when none occurred)")
         return out
-    idx = pd.Index(subjects)
-    code = np.asarray(idx.get_indexer(pd.Index(events["subject"][rows])), np.int64)
+    if codes is None:
+        codes = _positions(subjects, events["subject"])
+    code = codes[rows]
     cls = cls_all[rows]
     onset = _day_numbers(events["onset_date"])[rows]
     ref = _day_numbers(events["reference_date"])[rows]
     conf = _day_numbers(events["confirmation_date"])[rows]
-    rcode = np.asarray(idx.get_indexer(pd.Index(rel.subject)), np.int64)
+    rcode = (relapse_codes if relapse_codes is not None
+             else _positions(subjects, rel.subject))
     ra, rb, labels = rel.a, rel.b, rel.label
     before, after = opts.relapse_assoc
     ind = opts.relapse_indep
@@ -739,7 +770,10 @@ def _with_columns(columns: dict[str, Any], after: dict[str, tuple[str, Any]],
 
 
 def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
-                   dates: np.ndarray, opts: CourseOptions, digest: str) -> dict[str, Any]:
+                   dates: np.ndarray, opts: CourseOptions, digest: str
+                   ) -> tuple[dict[str, Any], np.ndarray]:
+    """The events table's columns, and each event's subject as its position in
+    ``subjects`` (int64)."""
     rows, esubj = res.event_rows()
     vs = vstart[esubj]
     etype = res.ev_type[rows]
@@ -790,13 +824,16 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
         "rule_set": np.full(len(rows), opts.preset, dtype=object),
         "options_digest": np.full(len(rows), digest, dtype=object),
-    }
+    }, esubj.astype(np.int64)
 
 
 def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
                        dates: np.ndarray, values: np.ndarray, dw: np.ndarray,
-                       opts: CourseOptions, events: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """A worsening present at the last assessment and part of no confirmed event (rules §2.3).
+                       opts: CourseOptions, events: Mapping[str, np.ndarray],
+                       codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """A worsening present at the last assessment and part of no confirmed event (rules §2.3),
+    and the position in ``subjects`` of each row's subject. ``codes``: the events' subjects
+    as positions in ``subjects``.
 
     The onset is the first visit of the final uninterrupted run of visits that meet the
     threshold against the reference in force at the end of the scan.
@@ -825,10 +862,8 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     # CDW event of the subject, sustained to the last visit, from the reference's date
     if len(events["subject"]):
         cdw = np.flatnonzero(events["event_type"] == "CDW")
-        code = np.asarray(pd.Index(subjects).get_indexer(
-            pd.Index(events["subject"][cdw])), np.int64)
         last_cdw = np.full(n, -1, np.int64)
-        np.maximum.at(last_cdw, code, cdw)
+        np.maximum.at(last_cdw, codes[cdw], cdw)
         e = last_cdw[s]
         has = e >= 0
         e = np.where(has, e, 0)
@@ -837,7 +872,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         keep &= ~(has & to_last & (ref_day == dates[i_ref]))
     s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
     if not len(s):
-        return _no_unconfirmed().copy()
+        return _no_unconfirmed().copy(), s
     # onset: the first visit of the run of worse visits ending at the last one, after the
     # reference
     owner = np.repeat(np.arange(len(s)), last - i_ref)
@@ -854,7 +889,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         "reference_date": _to_dates(dates[i_ref]),
         "reference_value": res.final_bl_val[s].astype(float),
         "last_visit_date": _to_dates(dates[last]),
-    }, consolidate=True)
+    }, consolidate=True), s
 
 
 @functools.cache
@@ -870,13 +905,13 @@ _UNCONFIRMED_COLUMNS = ("subject", "onset_date", "onset_value", "reference_date"
                         "reference_value", "last_visit_date")
 
 
-def _summary_frame(events: Mapping[str, np.ndarray], subjects: Any, vstart: np.ndarray,
-                   vend: np.ndarray, dates: np.ndarray, res: Any, unconfirmed: pd.DataFrame
-                   ) -> pd.DataFrame:
+def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects: Any,
+                   vstart: np.ndarray, vend: np.ndarray, dates: np.ndarray, res: Any,
+                   unconfirmed: np.ndarray) -> pd.DataFrame:
+    """One row per subject. ``codes``: the events' subjects as positions in ``subjects``;
+    ``unconfirmed``: the positions of the subjects with an unconfirmed worsening."""
     n = len(subjects)
-    idx = pd.Index(subjects)
     n_events = len(events["subject"])
-    codes = idx.get_indexer(events["subject"]) if n_events else np.zeros(0, np.int64)
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(codes[mask], minlength=n).astype(np.int64)
@@ -894,8 +929,7 @@ def _summary_frame(events: Mapping[str, np.ndarray], subjects: Any, vstart: np.n
     first = dates[vstart] if n else np.zeros(0)
     last = dates[vend - 1] if n else np.zeros(0)
     has_unconf = np.zeros(n, bool)
-    if len(unconfirmed):
-        has_unconf[idx.get_indexer(unconfirmed["subject"])] = True
+    has_unconf[unconfirmed] = True
     final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
     return frame_of({
         "subject": np.asarray(subjects),
