@@ -26,6 +26,7 @@ from ..rules._common import (
     bare,
     column,
     column_numpy,
+    copy_of,
     empty_table,
     frame_of,
     single_value,
@@ -43,6 +44,10 @@ CLASS_NAMES = {
     K.CDW_UNKNOWN: "unknown",
     K.CDW_NOT_CLASSIFIED: "not_classified",
 }
+
+# the class of each event type code, as text (CDI: no class)
+_CLASS_LABELS = np.array([CLASS_NAMES.get(code, "") if code != K.CDI else ""
+                          for code in range(max(CLASS_NAMES) + 1)], dtype=object)
 
 EVENT_COLUMNS = {
     "subject": "Subject identifier.",
@@ -309,14 +314,17 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
 
     # ---- visits as arrays, sorted by subject, day and row (pandas sorts cost more than the
     # scan on one patient) ----
-    table = bare(vis_table)  # columns read without copying the reader's report each time
+    # columns read by column() / column_numpy(), which do not build a Series (whose copy of
+    # the reader's report costs more than a column here)
+    table = vis_table
     if subjects is not None:
+        table = bare(vis_table)
         table = table[table[subject].isin(list(subjects))]
     # columns read as arrays (no Series per column: they cost more than the rule here)
     subj = column_numpy(table, subject)
     day_all = _day_numbers(column_numpy(table, date))
     value_all = _floats(table, value)
-    conf_all = (table[validconf].fillna(False).astype(bool).to_numpy() if validconf
+    conf_all = (bare(table)[validconf].fillna(False).astype(bool).to_numpy() if validconf
                 else np.ones(len(table), bool))
     missing = np.isnan(value_all)
     if missing.any():
@@ -624,7 +632,9 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
         hits.setdefault(ei, []).append(ji)
     a0, a1 = asc0[code], asc1[code]
     covered = (a0 <= lo) & (a1 >= hi)
-    lo_txt, hi_txt, a0_txt, a1_txt = (_iso_days(x) for x in (lo, hi, a0, a1))
+    # the four day columns written as text in one conversion (numpy's per call cost is
+    # most of it on a patient's few events)
+    lo_txt, hi_txt, a0_txt, a1_txt = _iso_days(np.concatenate([lo, hi, a0, a1])).reshape(4, n)
     reasons = []
     for i, c in enumerate(cls.tolist()):
         if c == "RAW":
@@ -689,8 +699,8 @@ class _Relapses:
 def _dropped_rows(table: pd.DataFrame, rows: np.ndarray, subject: str, date: str,
                   reason: str) -> pd.DataFrame:
     """Visits left out (``rows``: positions in the visits table), with the reason."""
-    return pd.DataFrame({"row": rows, "subject": table[subject].to_numpy()[rows],
-                         "date": table[date].to_numpy()[rows], "reason": reason})
+    return pd.DataFrame({"row": rows, "subject": column_numpy(table, subject)[rows],
+                         "date": column_numpy(table, date)[rows], "reason": reason})
 
 
 def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value: str,
@@ -699,7 +709,7 @@ def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value:
     """Keep only the best of the first ``n_first`` administrations, so the reference starts
     there and the search starts at the next one (rules §2.2, msclinical cogworse).
     ``rows``: visits sorted by subject and date; returns the rows kept."""
-    code = pd.factorize(table[subject].to_numpy()[rows])[0]
+    code = pd.factorize(column_numpy(table, subject)[rows])[0]
     n = len(rows)
     new = np.ones(n, bool)
     new[1:] = code[1:] != code[:-1]
@@ -707,7 +717,7 @@ def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value:
     early = np.flatnonzero(pos < n_first)
     # best = lowest time (worsening = increase) or highest score (worsening = decrease); the
     # earlier one on a tie
-    score = table[value].to_numpy(np.float64)[rows[early]] * sign
+    score = _floats(table, value)[rows[early]] * sign
     order = early[np.lexsort((early, score, code[early]))]
     first = np.ones(len(order), bool)
     first[1:] = code[order][1:] != code[order][:-1]
@@ -786,7 +796,7 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
     by = res.ev_by[rows]
     c1 = np.where(has_conf, conf_any, onset)
     c1_day = dates[vs + c1]
-    c1_val = np.where(has_conf, res.ev_onset_val[rows], res.ev_onset_val[rows])
+    c1_val = res.ev_onset_val[rows]
     if len(rows):
         conf_val = res.ev_conf_val[rows]
         pick = np.argmax(conf == conf_any[:, None], axis=1)
@@ -801,25 +811,26 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
     n_v = (vend - vstart)[esubj]
     event_n = (np.arange(len(esubj)) - np.searchsorted(esubj, esubj) + 1) if len(esubj) \
         else np.zeros(0, np.int64)
-    cls = np.full(len(etype), "", dtype=object)
-    for code, name in CLASS_NAMES.items():
-        cls[etype == code] = name
-    cls[is_cdi] = ""
+    cls = _CLASS_LABELS[etype]
+    # the five date columns converted from day numbers at once
+    onset_date, reference_date, confirmation_date, pira_date, sustained_date = _to_dates(
+        np.stack([dates[vs + onset], dates[vs + res.ev_bl[rows]], c1_day, pira_day,
+                  dates[vs + sust]]))
     return {
         "subject": np.asarray(subjects)[esubj],
         "event_n": event_n.astype(np.int64),
         "event_type": np.where(is_cdi, "CDI", "CDW").astype(object),
         "cdw_class": cls,
-        "onset_date": _to_dates(dates[vs + onset]),
+        "onset_date": onset_date,
         "onset_value": res.ev_onset_val[rows],
-        "reference_date": _to_dates(dates[vs + res.ev_bl[rows]]),
+        "reference_date": reference_date,
         "reference_value": res.ev_bl_val[rows],
-        "confirmation_date": _to_dates(c1_day),
+        "confirmation_date": confirmation_date,
         "confirmation_value": c1_val,
-        "pira_confirmation_date": _to_dates(pira_day),
-        "confirmed_by": np.select([by == K.CONFIRMED_BY_DEATH, by == K.CONFIRMED_BY_IMPUTATION],
-                                  ["death", "imputation"], "visit").astype(object),
-        "sustained_until_date": _to_dates(dates[vs + sust]),
+        "pira_confirmation_date": pira_date,
+        "confirmed_by": np.where(by == K.CONFIRMED_BY_DEATH, "death", np.where(
+            by == K.CONFIRMED_BY_IMPUTATION, "imputation", "visit")).astype(object),
+        "sustained_until_date": sustained_date,
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
         "rule_set": np.full(len(rows), opts.preset, dtype=object),
@@ -872,7 +883,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         keep &= ~(has & to_last & (ref_day == dates[i_ref]))
     s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
     if not len(s):
-        return _no_unconfirmed().copy(), s
+        return copy_of(_no_unconfirmed()), s
     # onset: the first visit of the run of worse visits ending at the last one, after the
     # reference
     owner = np.repeat(np.arange(len(s)), last - i_ref)
@@ -912,12 +923,13 @@ def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects
     ``unconfirmed``: the positions of the subjects with an unconfirmed worsening."""
     n = len(subjects)
     n_events = len(events["subject"])
-
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(codes[mask], minlength=n).astype(np.int64)
-
     et = events["event_type"]
     cl = events["cdw_class"]
+    # per subject, the events of each kind (CDW, RAW, PIRA, undefined, unknown, CDI): one
+    # count over (kind, subject)
+    kind, e = np.nonzero(np.stack([et == "CDW", cl == "RAW", cl == "PIRA", cl == "undefined",
+                                   cl == "unknown", et == "CDI"]))
+    counts = np.bincount(kind * n + codes[e], minlength=6 * n).astype(np.int64).reshape(6, n)
     seq = np.full(n, "", dtype=object)
     if n_events:
         labels = np.where(et == "CDI", "CDI", cl).astype(str)
@@ -931,20 +943,21 @@ def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects
     has_unconf = np.zeros(n, bool)
     has_unconf[unconfirmed] = True
     final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
+    first_visit, last_visit, final_date = _to_dates(np.stack([first, last, final_ref]))
     return frame_of({
         "subject": np.asarray(subjects),
         "n_visits": (vend - vstart).astype(np.int64),
-        "first_visit": _to_dates(first),
-        "last_visit": _to_dates(last),
+        "first_visit": first_visit,
+        "last_visit": last_visit,
         "follow_up_days": (last - first).astype(np.int64),
-        "CDW": count(et == "CDW"),
-        "RAW": count(cl == "RAW"),
-        "PIRA": count(cl == "PIRA"),
-        "undefined": count(cl == "undefined"),
-        "unknown": count(cl == "unknown"),
-        "CDI": count(et == "CDI"),
+        "CDW": counts[0],
+        "RAW": counts[1],
+        "PIRA": counts[2],
+        "undefined": counts[3],
+        "unknown": counts[4],
+        "CDI": counts[5],
         "event_sequence": seq,
         "unconfirmed_worsening": has_unconf,
-        "final_reference_date": _to_dates(final_ref),
+        "final_reference_date": final_date,
         "final_reference_value": res.final_bl_val.astype(float),
     }, consolidate=True)
