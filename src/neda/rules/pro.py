@@ -61,7 +61,7 @@ from neda.io import (
     read_pros,
 )
 from neda.options import Options, option
-from neda.rules._common import frame_of, plain, provenance, with_provenance
+from neda.rules._common import column_numpy, frame_of, plain, provenance, with_provenance
 
 SOURCE = (
     "docs/rules.md §7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
@@ -663,6 +663,27 @@ def _block_valid(inst: _Instrument, block: np.ndarray, shift: int) -> bool:
     return not ((low < np.asarray(inst.lo, float)) | (high > np.asarray(inst.hi, float))).any()
 
 
+@lru_cache(maxsize=64)
+def _coding(insts: tuple[_Instrument, ...]
+            ) -> tuple[int, int, np.dtype[Any], type[np.floating[Any]]]:
+    """``(step, low, kind, calc)`` of the score matrix of these forms (see
+    :func:`_score_numbered`), worked out once per set of forms (a few hundred Python steps
+    over their items)."""
+    scored_forms = [inst for inst in insts if inst.not_scored is None]
+    low = min((min(inst.lo) for inst in scored_forms), default=0)
+    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
+    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
+                 for inst in scored_forms for sc in inst.scales), default=0)
+    step = 1 << bound.bit_length()
+    coded_max = step + spread
+    kind = np.dtype(np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF
+                    else np.float64)
+    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
+    n_max = max((len(inst.items) for inst in scored_forms), default=1)
+    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
+    return step, low, kind, calc
+
+
 def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray | None,
                     canon: np.ndarray, lens: np.ndarray, defs: dict[str, _Instrument],
                     canon_names: list[str], out: dict[str, np.ndarray], at: np.ndarray | None
@@ -695,27 +716,18 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     # step > the largest sum of answer - lowest minimum over a scale: a product then gives
     # counts and sums at once (_score_matrix). For the published forms the coded answers fit
     # in a byte, and the products are exact in float32.
-    scored_forms = [inst for inst in insts.values() if inst.not_scored is None]
-    low = min((min(inst.lo) for inst in scored_forms), default=0)
-    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
-    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
-                 for inst in scored_forms for sc in inst.scales), default=0)
-    step = 1 << bound.bit_length()
+    step, low, kind, calc = _coding(tuple(insts.values()))
     shift = step - low
-    coded_max = step + spread
-    kind = np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF else np.float64
-    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
-    n_max = max((len(inst.items) for inst in scored_forms), default=1)
-    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
     m = np.zeros(size, kind)
     n_answered = out["items_answered"] if at is None else np.empty(g, np.int64)
     # a million rows (whole sets) at a time: no temporary the size of the table
     ends = np.cumsum(lens)
     local = ends - lens
-    cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1)
+    cuts = (np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1
+                      ).tolist() if ends[-1] > _CHUNK else [])
     taken: np.ndarray | None = None  # cells written by sets whose items do not rise
     marked = 0
-    for ga, gb in zip(np.r_[0, cuts], np.r_[cuts, g], strict=True):
+    for ga, gb in zip([0, *cuts], [*cuts, g], strict=True):
         if ga >= gb:
             continue
         ra, rb = int(local[ga]), int(ends[gb - 1])
@@ -1112,14 +1124,16 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
     if len(table) == 0:
         return with_provenance(_empty_result(), record)
 
-    subjects = table["subject"].to_numpy()
-    row_dates = table["date"].to_numpy("datetime64[ns]")  # never NaT: the reader checks
-    items = table["item"].to_numpy()
-    responses = table["response"].to_numpy()
+    # columns read without building a Series (each would deep-copy the reader's report in
+    # attrs: about 40 µs a column on a patient's answers)
+    subjects = column_numpy(table, "subject")
+    row_dates = np.asarray(column_numpy(table, "date"), "datetime64[ns]")  # never NaT (reader)
+    items = column_numpy(table, "item")
+    responses = column_numpy(table, "response")
 
     n = len(table)
     # instruments are canonical names (the reader), in long runs: hash where they change
-    i_starts, i_codes, inst_uniques = _factorize_runs(table["instrument"].to_numpy())
+    i_starts, i_codes, inst_uniques = _factorize_runs(column_numpy(table, "instrument"))
     names = [canonical_instrument(u) for u in inst_uniques]
     canon_names = sorted(set(names))
     row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
