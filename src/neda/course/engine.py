@@ -49,6 +49,10 @@ CLASS_NAMES = {
 _CLASS_LABELS = np.array([CLASS_NAMES.get(code, "") if code != K.CDI else ""
                           for code in range(max(CLASS_NAMES) + 1)], dtype=object)
 
+# how each event was confirmed, by the kernel's code (0, 1, 2)
+_CONFIRMED_BY = np.array(["visit", "imputation", "death"], dtype=object)
+assert (K.CONFIRMED_BY_VISIT, K.CONFIRMED_BY_IMPUTATION, K.CONFIRMED_BY_DEATH) == (0, 1, 2)
+
 EVENT_COLUMNS = {
     "subject": "Subject identifier.",
     "event_n": "Event number within the subject (chronological by onset).",
@@ -600,13 +604,16 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
     reach = float(np.max(rb - ra)) if len(ra) else 0.0
     n = len(rows)
 
+    # the relapses that may overlap the RAW window [w0, w1] or the PIRA windows [lo, hi],
+    # searched once for both (an open start reaches every relapse of the subject)
+    e_near, j_near = by_onset.pairs(code, np.maximum(np.minimum(w0, lo) - reach, -_OPEN),
+                                    np.minimum(np.maximum(w1, hi), _OPEN))
+
     def overlapping(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(event, relapse) pairs, relapses of the event's subject overlapping [start, end]
-        (relapses in onset order); an open start reaches every relapse of the subject."""
-        first = np.maximum(start - reach, -_OPEN)
-        e, j = by_onset.pairs(code, first, np.minimum(end, _OPEN))
-        keep = (ra[j] <= end[e]) & (rb[j] >= start[e])
-        return e[keep], j[keep]
+        (relapses in onset order)."""
+        keep = (ra[j_near] <= end[e_near]) & (rb[j_near] >= start[e_near])
+        return e_near[keep], j_near[keep]
 
     def last_of(e: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Per event, the last relapse of its pairs (-1: none)."""
@@ -814,8 +821,8 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
     cls = _CLASS_LABELS[etype]
     # the five date columns converted from day numbers at once
     onset_date, reference_date, confirmation_date, pira_date, sustained_date = _to_dates(
-        np.stack([dates[vs + onset], dates[vs + res.ev_bl[rows]], c1_day, pira_day,
-                  dates[vs + sust]]))
+        np.array([dates[vs + onset], dates[vs + res.ev_bl[rows]], c1_day, pira_day,
+                  dates[vs + sust]], dtype=np.float64).reshape(5, len(rows)))
     return {
         "subject": np.asarray(subjects)[esubj],
         "event_n": event_n.astype(np.int64),
@@ -828,8 +835,7 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
         "confirmation_date": confirmation_date,
         "confirmation_value": c1_val,
         "pira_confirmation_date": pira_date,
-        "confirmed_by": np.where(by == K.CONFIRMED_BY_DEATH, "death", np.where(
-            by == K.CONFIRMED_BY_IMPUTATION, "imputation", "visit")).astype(object),
+        "confirmed_by": _CONFIRMED_BY[by],
         "sustained_until_date": sustained_date,
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
@@ -927,8 +933,8 @@ def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects
     cl = events["cdw_class"]
     # per subject, the events of each kind (CDW, RAW, PIRA, undefined, unknown, CDI): one
     # count over (kind, subject)
-    kind, e = np.nonzero(np.stack([et == "CDW", cl == "RAW", cl == "PIRA", cl == "undefined",
-                                   cl == "unknown", et == "CDI"]))
+    kind, e = np.nonzero(np.array([et == "CDW", cl == "RAW", cl == "PIRA", cl == "undefined",
+                                   cl == "unknown", et == "CDI"], dtype=bool).reshape(6, n_events))
     counts = np.bincount(kind * n + codes[e], minlength=6 * n).astype(np.int64).reshape(6, n)
     seq = np.full(n, "", dtype=object)
     if n_events:
@@ -943,7 +949,8 @@ def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects
     has_unconf = np.zeros(n, bool)
     has_unconf[unconfirmed] = True
     final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
-    first_visit, last_visit, final_date = _to_dates(np.stack([first, last, final_ref]))
+    first_visit, last_visit, final_date = _to_dates(
+        np.array([first, last, final_ref], dtype=np.float64).reshape(3, n))
     return frame_of({
         "subject": np.asarray(subjects),
         "n_visits": (vend - vstart).astype(np.int64),
