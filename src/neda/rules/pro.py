@@ -258,6 +258,13 @@ def canonical_instrument(name: Any) -> str:
     raise ValueError(f"unknown instrument {name!r}; expected one of {', '.join(INSTRUMENTS)}")
 
 
+@lru_cache(maxsize=256)
+def _canonical_text(name: str) -> str:
+    """:func:`canonical_instrument` of a text, worked out once per spelling (a regular
+    expression per instrument and call otherwise)."""
+    return canonical_instrument(name)
+
+
 # -------------------------------------------------------------------------------- output
 #: Output columns of :func:`score_pros`, always all present (NaN where not applicable).
 RESULT_COLUMNS: dict[str, str] = {
@@ -426,6 +433,9 @@ class _Form:
     hi_member: np.ndarray
     scale_items: tuple[np.ndarray, ...]  # per scale: its items' columns
     uniform: bool  # every item has the same range
+    n_items: np.ndarray  # per scale: its number of items, and of items allowed missing
+    max_missing: np.ndarray
+    totals: tuple[tuple[Any, Any], ...]  # per scale: its items' lowest and highest sums
 
 
 @lru_cache(maxsize=64)
@@ -441,9 +451,15 @@ def _form_matrices(inst: _Instrument, calc: np.dtype[Any]) -> _Form:
               *(np.array([pos[i] for i in sc.items]) for sc in inst.scales)]
     for a in arrays:
         a.flags.writeable = False
+    n_items = np.array([len(sc.items) for sc in inst.scales], np.int64)
+    max_missing = np.array([sc.max_missing for sc in inst.scales], np.int64)
+    for a in (n_items, max_missing):
+        a.flags.writeable = False
     return _Form(lo_all=lo_all, hi_all=hi_all, member=member, lo_member=arrays[3],
                  hi_member=arrays[4], scale_items=tuple(arrays[5:]),
-                 uniform=len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1)
+                 uniform=len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1,
+                 n_items=n_items, max_missing=max_missing,
+                 totals=tuple((lo_all[idx].sum(), hi_all[idx].sum()) for idx in arrays[5:]))
 
 
 def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
@@ -473,14 +489,17 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
     sums = product - counts * step + counts * low
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
+    # per set and scale at once: enough items answered, and the divisor of the means
+    enough = (form.n_items - counts <= form.max_missing) & (counts > 0)
+    divisor = np.maximum(counts, 1)
     with np.errstate(invalid="ignore", divide="ignore"):  # (once: not per scale)
         for q, sc in enumerate(inst.scales):
             idx = form.scale_items[q]
             k = counts[:, q]
             n = idx.size
-            ok = (n - k <= sc.max_missing) & (k > 0)
+            ok = enough[:, q]
             s = sums[:, q]
-            kk = np.maximum(k, 1)
+            kk = divisor[:, q]
             if sc.kind == "sum":
                 val = np.where(k == n, s, s / kk * n)
             elif sc.kind in ("mean", "value"):
@@ -491,7 +510,7 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
                 else:
                     lo_a, hi_a = lo_sums[:, q], hi_sums[:, q]
                 val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
-                lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
+                lo_t, hi_t = form.totals[q]
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
                 assert sc.raw_column is not None
                 cols[sc.raw_column] = np.where(ok, raw, np.nan)
@@ -1134,7 +1153,8 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
     n = len(table)
     # instruments are canonical names (the reader), in long runs: hash where they change
     i_starts, i_codes, inst_uniques = _factorize_runs(column_numpy(table, "instrument"))
-    names = [canonical_instrument(u) for u in inst_uniques]
+    names = [_canonical_text(u) if type(u) is str else canonical_instrument(u)
+             for u in inst_uniques]
     canon_names = sorted(set(names))
     row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
                                             np.int8)[i_codes], n)
@@ -1167,7 +1187,8 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
         "n_items": out["n_items"], "items_answered": out["items_answered"],
         "scored": out["scored"], "reason": out["reason"],
         **dict(zip(_SCORE_COLUMNS, out["scores"], strict=True)),
-        "ashworth": pd.Categorical.from_codes(codes, dtype=_ASHWORTH_DTYPE),
+        # codes are -1 (not answered) or 0-5 (_score_ashworth raised on anything else)
+        "ashworth": pd.Categorical.from_codes(codes, dtype=_ASHWORTH_DTYPE, validate=False),
         "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
     # one block per column, no copies, no type inference on the object columns
     result = frame_of({**columns, "rule_set": record["rule_set"]}, infer_dates=False)
