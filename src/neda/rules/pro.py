@@ -377,7 +377,15 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, 
         except (TypeError, ValueError):  # pd.NA, arrays in cells: hash every row
             starts = np.arange(n)
         if starts.size <= n // 4:
-            codes, uniques = pd.factorize(values[starts])
+            runs = values[starts]
+            if starts.size <= 64 and all(type(v) is str for v in runs.tolist()):
+                # a few runs of text (one patient's instruments): pd.factorize's codes and
+                # uniques by a dict, without its hash table (about 10 µs)
+                seen: dict[str, int] = {}
+                codes = np.array([seen.setdefault(v, len(seen)) for v in runs.tolist()],
+                                 np.intp)
+                return starts, codes, np.array(list(seen), dtype=object)
+            codes, uniques = pd.factorize(runs)
             return starts, codes, np.asarray(uniques)
     codes, uniques = pd.factorize(values)
     return None, codes, np.asarray(uniques)
