@@ -26,8 +26,10 @@ from ..rules._common import (
     bare,
     column,
     column_numpy,
+    copy_of,
     empty_table,
     frame_of,
+    single_value,
     subject_codes,
 )
 from ..rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene
@@ -42,6 +44,14 @@ CLASS_NAMES = {
     K.CDW_UNKNOWN: "unknown",
     K.CDW_NOT_CLASSIFIED: "not_classified",
 }
+
+# the class of each event type code, as text (CDI: no class)
+_CLASS_LABELS = np.array([CLASS_NAMES.get(code, "") if code != K.CDI else ""
+                          for code in range(max(CLASS_NAMES) + 1)], dtype=object)
+
+# how each event was confirmed, by the kernel's code (0, 1, 2)
+_CONFIRMED_BY = np.array(["visit", "imputation", "death"], dtype=object)
+assert (K.CONFIRMED_BY_VISIT, K.CONFIRMED_BY_IMPUTATION, K.CONFIRMED_BY_DEATH) == (0, 1, 2)
 
 EVENT_COLUMNS = {
     "subject": "Subject identifier.",
@@ -225,17 +235,20 @@ def confirmed_events(
     digest = combined_digest(opts, relapse_record)
     # the events' columns as arrays, read by the MRI overlay, the reasons and the other two
     # tables; the events table is built once, with every column in its place
-    cols = _event_columns(res, subjects, vstart, vend, dates, opts, digest)
+    # (and each event's subject as its position in ``subjects``, so that no step looks the
+    # identifiers up again)
+    cols, ecode = _event_columns(res, subjects, vstart, vend, dates, opts, digest)
     scans = ensure_mri(mri, ro) if mri is not None else None
     overlay = _pira_mri(cols, scans, opts)
     reasons = _attribution_reasons(cols, rel, subjects, asc0, asc1, opts,
-                                   relapses_given=hygiene is not None)
+                                   relapses_given=hygiene is not None, codes=ecode,
+                                   relapse_codes=prep.rcodes)
     events = frame_of(_with_columns(cols, {"cdw_class": ("cdw_reason", reasons)},
                                     {"confirmed_by": ("pira_mri", overlay)}),
                       consolidate=True)
-    unconfirmed = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw, opts,
-                                     cols)
-    summary = _summary_frame(cols, subjects, vstart, vend, dates, res, unconfirmed)
+    unconfirmed, ucode = _unconfirmed_frame(res, subjects, vstart, vend, dates, values, dw,
+                                            opts, cols, ecode)
+    summary = _summary_frame(cols, ecode, subjects, vstart, vend, dates, res, ucode)
     dropped = (pd.concat(dropped_parts, ignore_index=True) if dropped_parts
                else empty_table("row", "subject", "date", "reason"))
     provenance = {"rule_set": opts.preset, "options": opts.as_dict(),
@@ -305,21 +318,24 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
 
     # ---- visits as arrays, sorted by subject, day and row (pandas sorts cost more than the
     # scan on one patient) ----
-    table = bare(vis_table)  # columns read without copying the reader's report each time
+    # columns read by column() / column_numpy(), which do not build a Series (whose copy of
+    # the reader's report costs more than a column here)
+    table = vis_table
     if subjects is not None:
+        table = bare(vis_table)
         table = table[table[subject].isin(list(subjects))]
     # columns read as arrays (no Series per column: they cost more than the rule here)
     subj = column_numpy(table, subject)
     day_all = _day_numbers(column_numpy(table, date))
     value_all = _floats(table, value)
-    conf_all = (table[validconf].fillna(False).astype(bool).to_numpy() if validconf
+    conf_all = (bare(table)[validconf].fillna(False).astype(bool).to_numpy() if validconf
                 else np.ones(len(table), bool))
     missing = np.isnan(value_all)
     if missing.any():
         dropped_parts.append(_dropped_rows(table, np.flatnonzero(missing), subject, date,
                                            "missing value"))
     rows = np.flatnonzero(~missing)
-    code, day_r = pd.factorize(subj[rows], sort=True)[0], day_all[rows]
+    code, day_r = _factorized(subj[rows], sort=True)[0], day_all[rows]
     # visits already by subject and date (the readers' order) are not sorted again
     if not bool(np.all((code[1:] > code[:-1])
                        | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
@@ -352,17 +368,39 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
                                 opts.worsening_sign, dropped_parts, date)
 
     # ---- flat arrays ----
-    codes, subjects = pd.factorize(subj[rows], sort=False)
+    codes, subjects = _factorized(subj[rows])
     codes = codes.astype(np.int64)
     n_subj = len(subjects)
     vstart, vend = offsets(codes, n_subj)
 
     # relapses of the analysed subjects, by subject (in visit order) and onset
-    rcodes_all = pd.Index(subjects).get_indexer(pd.Index(rel.subject)).astype(np.int64)
+    rcodes_all = _positions(subjects, rel.subject)
     analysed = np.flatnonzero(rcodes_all >= 0)
     analysed = analysed[np.lexsort((rel.a[analysed], rcodes_all[analysed]))]
     return _Prepared(table, dropped_parts, subjects, vstart, vend, day_all[rows],
                      value_all[rows], conf_all[rows], rel.take(analysed), rcodes_all[analysed])
+
+
+def _factorized(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=sort)``; one patient's identifiers (one value) without
+    pandas' hash table (10-15 µs a call, more than the rest of the step on 20 visits)."""
+    if single_value(values):
+        return np.zeros(len(values), np.intp), values[:1].copy()
+    codes, uniques = pd.factorize(values, sort=sort)
+    return codes, uniques
+
+
+def _positions(subjects: Any, values: np.ndarray) -> np.ndarray:
+    """``pd.Index(subjects).get_indexer(pd.Index(values))`` as int64 (-1: not there; the
+    identifiers compared as they are). One patient's rows of the one identifier need no
+    index (about 25 µs to build and search on a few rows)."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    if (isinstance(subjects, np.ndarray) and len(subjects) == 1
+            and values.dtype == subjects.dtype and single_value(values)
+            and values[0] == subjects[0]):
+        return np.zeros(len(values), np.int64)
+    return np.asarray(pd.Index(subjects).get_indexer(pd.Index(values)), np.int64)
 
 
 def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
@@ -525,8 +563,11 @@ def attribution_reasons(events: pd.DataFrame, rel: _Relapses, subjects: Any,
 
 def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subjects: Any,
                          asc0: np.ndarray, asc1: np.ndarray, opts: CourseOptions, *,
-                         relapses_given: bool) -> np.ndarray:
-    """:func:`attribution_reasons` on the events' columns as arrays."""
+                         relapses_given: bool, codes: np.ndarray | None = None,
+                         relapse_codes: np.ndarray | None = None) -> np.ndarray:
+    """:func:`attribution_reasons` on the events' columns as arrays. ``codes`` and
+    ``relapse_codes``: the events' and the relapses' subjects as positions in ``subjects``
+    when the caller has them [None: looked up]."""
     out = np.full(len(events["subject"]), "", dtype=object)
     is_cdw = events["event_type"] == "CDW"
     if not is_cdw.any():
@@ -538,13 +579,15 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
         out[rows] = ("relapses were not given, so relapse activity is unknown (pass the "
                      "relapses, or an empty table when none occurred)")
         return out
-    idx = pd.Index(subjects)
-    code = np.asarray(idx.get_indexer(pd.Index(events["subject"][rows])), np.int64)
+    if codes is None:
+        codes = _positions(subjects, events["subject"])
+    code = codes[rows]
     cls = cls_all[rows]
     onset = _day_numbers(events["onset_date"])[rows]
     ref = _day_numbers(events["reference_date"])[rows]
     conf = _day_numbers(events["confirmation_date"])[rows]
-    rcode = np.asarray(idx.get_indexer(pd.Index(rel.subject)), np.int64)
+    rcode = (relapse_codes if relapse_codes is not None
+             else _positions(subjects, rel.subject))
     ra, rb, labels = rel.a, rel.b, rel.label
     before, after = opts.relapse_assoc
     ind = opts.relapse_indep
@@ -561,13 +604,16 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
     reach = float(np.max(rb - ra)) if len(ra) else 0.0
     n = len(rows)
 
+    # the relapses that may overlap the RAW window [w0, w1] or the PIRA windows [lo, hi],
+    # searched once for both (an open start reaches every relapse of the subject)
+    e_near, j_near = by_onset.pairs(code, np.maximum(np.minimum(w0, lo) - reach, -_OPEN),
+                                    np.minimum(np.maximum(w1, hi), _OPEN))
+
     def overlapping(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(event, relapse) pairs, relapses of the event's subject overlapping [start, end]
-        (relapses in onset order); an open start reaches every relapse of the subject."""
-        first = np.maximum(start - reach, -_OPEN)
-        e, j = by_onset.pairs(code, first, np.minimum(end, _OPEN))
-        keep = (ra[j] <= end[e]) & (rb[j] >= start[e])
-        return e[keep], j[keep]
+        (relapses in onset order)."""
+        keep = (ra[j_near] <= end[e_near]) & (rb[j_near] >= start[e_near])
+        return e_near[keep], j_near[keep]
 
     def last_of(e: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Per event, the last relapse of its pairs (-1: none)."""
@@ -593,7 +639,9 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
         hits.setdefault(ei, []).append(ji)
     a0, a1 = asc0[code], asc1[code]
     covered = (a0 <= lo) & (a1 >= hi)
-    lo_txt, hi_txt, a0_txt, a1_txt = (_iso_days(x) for x in (lo, hi, a0, a1))
+    # the four day columns written as text in one conversion (numpy's per call cost is
+    # most of it on a patient's few events)
+    lo_txt, hi_txt, a0_txt, a1_txt = _iso_days(np.concatenate([lo, hi, a0, a1])).reshape(4, n)
     reasons = []
     for i, c in enumerate(cls.tolist()):
         if c == "RAW":
@@ -658,8 +706,8 @@ class _Relapses:
 def _dropped_rows(table: pd.DataFrame, rows: np.ndarray, subject: str, date: str,
                   reason: str) -> pd.DataFrame:
     """Visits left out (``rows``: positions in the visits table), with the reason."""
-    return pd.DataFrame({"row": rows, "subject": table[subject].to_numpy()[rows],
-                         "date": table[date].to_numpy()[rows], "reason": reason})
+    return pd.DataFrame({"row": rows, "subject": column_numpy(table, subject)[rows],
+                         "date": column_numpy(table, date)[rows], "reason": reason})
 
 
 def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value: str,
@@ -668,7 +716,7 @@ def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value:
     """Keep only the best of the first ``n_first`` administrations, so the reference starts
     there and the search starts at the next one (rules §2.2, msclinical cogworse).
     ``rows``: visits sorted by subject and date; returns the rows kept."""
-    code = pd.factorize(table[subject].to_numpy()[rows])[0]
+    code = pd.factorize(column_numpy(table, subject)[rows])[0]
     n = len(rows)
     new = np.ones(n, bool)
     new[1:] = code[1:] != code[:-1]
@@ -676,7 +724,7 @@ def _practice_effect(table: pd.DataFrame, rows: np.ndarray, subject: str, value:
     early = np.flatnonzero(pos < n_first)
     # best = lowest time (worsening = increase) or highest score (worsening = decrease); the
     # earlier one on a tie
-    score = table[value].to_numpy(np.float64)[rows[early]] * sign
+    score = _floats(table, value)[rows[early]] * sign
     order = early[np.lexsort((early, score, code[early]))]
     first = np.ones(len(order), bool)
     first[1:] = code[order][1:] != code[order][:-1]
@@ -739,7 +787,10 @@ def _with_columns(columns: dict[str, Any], after: dict[str, tuple[str, Any]],
 
 
 def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
-                   dates: np.ndarray, opts: CourseOptions, digest: str) -> dict[str, Any]:
+                   dates: np.ndarray, opts: CourseOptions, digest: str
+                   ) -> tuple[dict[str, Any], np.ndarray]:
+    """The events table's columns, and each event's subject as its position in
+    ``subjects`` (int64)."""
     rows, esubj = res.event_rows()
     vs = vstart[esubj]
     etype = res.ev_type[rows]
@@ -752,7 +803,7 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
     by = res.ev_by[rows]
     c1 = np.where(has_conf, conf_any, onset)
     c1_day = dates[vs + c1]
-    c1_val = np.where(has_conf, res.ev_onset_val[rows], res.ev_onset_val[rows])
+    c1_val = res.ev_onset_val[rows]
     if len(rows):
         conf_val = res.ev_conf_val[rows]
         pick = np.argmax(conf == conf_any[:, None], axis=1)
@@ -767,36 +818,39 @@ def _event_columns(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray
     n_v = (vend - vstart)[esubj]
     event_n = (np.arange(len(esubj)) - np.searchsorted(esubj, esubj) + 1) if len(esubj) \
         else np.zeros(0, np.int64)
-    cls = np.full(len(etype), "", dtype=object)
-    for code, name in CLASS_NAMES.items():
-        cls[etype == code] = name
-    cls[is_cdi] = ""
+    cls = _CLASS_LABELS[etype]
+    # the five date columns converted from day numbers at once
+    onset_date, reference_date, confirmation_date, pira_date, sustained_date = _to_dates(
+        np.array([dates[vs + onset], dates[vs + res.ev_bl[rows]], c1_day, pira_day,
+                  dates[vs + sust]], dtype=np.float64).reshape(5, len(rows)))
     return {
         "subject": np.asarray(subjects)[esubj],
         "event_n": event_n.astype(np.int64),
         "event_type": np.where(is_cdi, "CDI", "CDW").astype(object),
         "cdw_class": cls,
-        "onset_date": _to_dates(dates[vs + onset]),
+        "onset_date": onset_date,
         "onset_value": res.ev_onset_val[rows],
-        "reference_date": _to_dates(dates[vs + res.ev_bl[rows]]),
+        "reference_date": reference_date,
         "reference_value": res.ev_bl_val[rows],
-        "confirmation_date": _to_dates(c1_day),
+        "confirmation_date": confirmation_date,
         "confirmation_value": c1_val,
-        "pira_confirmation_date": _to_dates(pira_day),
-        "confirmed_by": np.select([by == K.CONFIRMED_BY_DEATH, by == K.CONFIRMED_BY_IMPUTATION],
-                                  ["death", "imputation"], "visit").astype(object),
-        "sustained_until_date": _to_dates(dates[vs + sust]),
+        "pira_confirmation_date": pira_date,
+        "confirmed_by": _CONFIRMED_BY[by],
+        "sustained_until_date": sustained_date,
         "sustained_to_last_visit": sust == n_v - 1,
         "days_from_first_visit": (dates[vs + onset] - dates[vs]).astype(np.int64),
         "rule_set": np.full(len(rows), opts.preset, dtype=object),
         "options_digest": np.full(len(rows), digest, dtype=object),
-    }
+    }, esubj.astype(np.int64)
 
 
 def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.ndarray,
                        dates: np.ndarray, values: np.ndarray, dw: np.ndarray,
-                       opts: CourseOptions, events: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """A worsening present at the last assessment and part of no confirmed event (rules §2.3).
+                       opts: CourseOptions, events: Mapping[str, np.ndarray],
+                       codes: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """A worsening present at the last assessment and part of no confirmed event (rules §2.3),
+    and the position in ``subjects`` of each row's subject. ``codes``: the events' subjects
+    as positions in ``subjects``.
 
     The onset is the first visit of the final uninterrupted run of visits that meet the
     threshold against the reference in force at the end of the scan.
@@ -825,10 +879,8 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
     # CDW event of the subject, sustained to the last visit, from the reference's date
     if len(events["subject"]):
         cdw = np.flatnonzero(events["event_type"] == "CDW")
-        code = np.asarray(pd.Index(subjects).get_indexer(
-            pd.Index(events["subject"][cdw])), np.int64)
         last_cdw = np.full(n, -1, np.int64)
-        np.maximum.at(last_cdw, code, cdw)
+        np.maximum.at(last_cdw, codes[cdw], cdw)
         e = last_cdw[s]
         has = e >= 0
         e = np.where(has, e, 0)
@@ -837,7 +889,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         keep &= ~(has & to_last & (ref_day == dates[i_ref]))
     s, i_ref, last, k = s[keep], i_ref[keep], last[keep], np.flatnonzero(keep)
     if not len(s):
-        return _no_unconfirmed().copy()
+        return copy_of(_no_unconfirmed()), s
     # onset: the first visit of the run of worse visits ending at the last one, after the
     # reference
     owner = np.repeat(np.arange(len(s)), last - i_ref)
@@ -854,7 +906,7 @@ def _unconfirmed_frame(res: Any, subjects: Any, vstart: np.ndarray, vend: np.nda
         "reference_date": _to_dates(dates[i_ref]),
         "reference_value": res.final_bl_val[s].astype(float),
         "last_visit_date": _to_dates(dates[last]),
-    }, consolidate=True)
+    }, consolidate=True), s
 
 
 @functools.cache
@@ -870,19 +922,20 @@ _UNCONFIRMED_COLUMNS = ("subject", "onset_date", "onset_value", "reference_date"
                         "reference_value", "last_visit_date")
 
 
-def _summary_frame(events: Mapping[str, np.ndarray], subjects: Any, vstart: np.ndarray,
-                   vend: np.ndarray, dates: np.ndarray, res: Any, unconfirmed: pd.DataFrame
-                   ) -> pd.DataFrame:
+def _summary_frame(events: Mapping[str, np.ndarray], codes: np.ndarray, subjects: Any,
+                   vstart: np.ndarray, vend: np.ndarray, dates: np.ndarray, res: Any,
+                   unconfirmed: np.ndarray) -> pd.DataFrame:
+    """One row per subject. ``codes``: the events' subjects as positions in ``subjects``;
+    ``unconfirmed``: the positions of the subjects with an unconfirmed worsening."""
     n = len(subjects)
-    idx = pd.Index(subjects)
     n_events = len(events["subject"])
-    codes = idx.get_indexer(events["subject"]) if n_events else np.zeros(0, np.int64)
-
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(codes[mask], minlength=n).astype(np.int64)
-
     et = events["event_type"]
     cl = events["cdw_class"]
+    # per subject, the events of each kind (CDW, RAW, PIRA, undefined, unknown, CDI): one
+    # count over (kind, subject)
+    kind, e = np.nonzero(np.array([et == "CDW", cl == "RAW", cl == "PIRA", cl == "undefined",
+                                   cl == "unknown", et == "CDI"], dtype=bool).reshape(6, n_events))
+    counts = np.bincount(kind * n + codes[e], minlength=6 * n).astype(np.int64).reshape(6, n)
     seq = np.full(n, "", dtype=object)
     if n_events:
         labels = np.where(et == "CDI", "CDI", cl).astype(str)
@@ -894,23 +947,24 @@ def _summary_frame(events: Mapping[str, np.ndarray], subjects: Any, vstart: np.n
     first = dates[vstart] if n else np.zeros(0)
     last = dates[vend - 1] if n else np.zeros(0)
     has_unconf = np.zeros(n, bool)
-    if len(unconfirmed):
-        has_unconf[idx.get_indexer(unconfirmed["subject"])] = True
+    has_unconf[unconfirmed] = True
     final_ref = dates[vstart + res.final_bl.astype(np.int64)] if n else np.zeros(0)
+    first_visit, last_visit, final_date = _to_dates(
+        np.array([first, last, final_ref], dtype=np.float64).reshape(3, n))
     return frame_of({
         "subject": np.asarray(subjects),
         "n_visits": (vend - vstart).astype(np.int64),
-        "first_visit": _to_dates(first),
-        "last_visit": _to_dates(last),
+        "first_visit": first_visit,
+        "last_visit": last_visit,
         "follow_up_days": (last - first).astype(np.int64),
-        "CDW": count(et == "CDW"),
-        "RAW": count(cl == "RAW"),
-        "PIRA": count(cl == "PIRA"),
-        "undefined": count(cl == "undefined"),
-        "unknown": count(cl == "unknown"),
-        "CDI": count(et == "CDI"),
+        "CDW": counts[0],
+        "RAW": counts[1],
+        "PIRA": counts[2],
+        "undefined": counts[3],
+        "unknown": counts[4],
+        "CDI": counts[5],
         "event_sequence": seq,
         "unconfirmed_worsening": has_unconf,
-        "final_reference_date": _to_dates(final_ref),
+        "final_reference_date": final_date,
         "final_reference_value": res.final_bl_val.astype(float),
     }, consolidate=True)

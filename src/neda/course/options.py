@@ -384,11 +384,22 @@ _NEUTRAL = {"outcome", "timed_test_pct", "sdmt_points", "sdmt_pct", "sdmt_combin
 
 
 def _step_table(ref: np.ndarray, table: Sequence[tuple[float, float]]) -> np.ndarray:
-    bounds = np.array([b for b, _ in table], dtype=np.float64)
-    deltas = np.array([d for _, d in table], dtype=np.float64)
-    idx = np.searchsorted(bounds + 1e-9, ref, side="left")
+    upper, deltas = _step_arrays(tuple(tuple(row) for row in table))
+    idx = np.searchsorted(upper, ref, side="left")
     idx = np.minimum(idx, len(deltas) - 1)
     return deltas[idx]
+
+
+@functools.lru_cache(maxsize=64)
+def _step_arrays(table: tuple[tuple[float, ...], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A threshold table's upper bounds (+ 1e-9) and deltas as arrays, made once per table
+    (read-only; a course looks thresholds up three times)."""
+    bounds = np.array([b for b, _ in table], dtype=np.float64)
+    deltas = np.array([d for _, d in table], dtype=np.float64)
+    upper = bounds + 1e-9
+    for a in (upper, deltas):
+        a.flags.writeable = False
+    return upper, deltas
 
 
 _MUELLER2023_WINDOWS = RelapseIndependence((0, 0), (90, 30), (90, 30), "baseline")

@@ -61,7 +61,7 @@ from neda.io import (
     read_pros,
 )
 from neda.options import Options, option
-from neda.rules._common import frame_of, plain, provenance, with_provenance
+from neda.rules._common import column_numpy, frame_of, plain, provenance, with_provenance
 
 SOURCE = (
     "docs/rules.md §7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "
@@ -258,6 +258,13 @@ def canonical_instrument(name: Any) -> str:
     raise ValueError(f"unknown instrument {name!r}; expected one of {', '.join(INSTRUMENTS)}")
 
 
+@lru_cache(maxsize=256)
+def _canonical_text(name: str) -> str:
+    """:func:`canonical_instrument` of a text, worked out once per spelling (a regular
+    expression per instrument and call otherwise)."""
+    return canonical_instrument(name)
+
+
 # -------------------------------------------------------------------------------- output
 #: Output columns of :func:`score_pros`, always all present (NaN where not applicable).
 RESULT_COLUMNS: dict[str, str] = {
@@ -370,7 +377,15 @@ def _factorize_runs(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, 
         except (TypeError, ValueError):  # pd.NA, arrays in cells: hash every row
             starts = np.arange(n)
         if starts.size <= n // 4:
-            codes, uniques = pd.factorize(values[starts])
+            runs = values[starts]
+            if starts.size <= 64 and all(type(v) is str for v in runs.tolist()):
+                # a few runs of text (one patient's instruments): pd.factorize's codes and
+                # uniques by a dict, without its hash table (about 10 µs)
+                seen: dict[str, int] = {}
+                codes = np.array([seen.setdefault(v, len(seen)) for v in runs.tolist()],
+                                 np.intp)
+                return starts, codes, np.array(list(seen), dtype=object)
+            codes, uniques = pd.factorize(runs)
             return starts, codes, np.asarray(uniques)
     codes, uniques = pd.factorize(values)
     return None, codes, np.asarray(uniques)
@@ -426,6 +441,9 @@ class _Form:
     hi_member: np.ndarray
     scale_items: tuple[np.ndarray, ...]  # per scale: its items' columns
     uniform: bool  # every item has the same range
+    n_items: np.ndarray  # per scale: its number of items, and of items allowed missing
+    max_missing: np.ndarray
+    totals: tuple[tuple[Any, Any], ...]  # per scale: its items' lowest and highest sums
 
 
 @lru_cache(maxsize=64)
@@ -441,9 +459,15 @@ def _form_matrices(inst: _Instrument, calc: np.dtype[Any]) -> _Form:
               *(np.array([pos[i] for i in sc.items]) for sc in inst.scales)]
     for a in arrays:
         a.flags.writeable = False
+    n_items = np.array([len(sc.items) for sc in inst.scales], np.int64)
+    max_missing = np.array([sc.max_missing for sc in inst.scales], np.int64)
+    for a in (n_items, max_missing):
+        a.flags.writeable = False
     return _Form(lo_all=lo_all, hi_all=hi_all, member=member, lo_member=arrays[3],
                  hi_member=arrays[4], scale_items=tuple(arrays[5:]),
-                 uniform=len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1)
+                 uniform=len(set(inst.lo)) == 1 and len(set(inst.hi)) == 1,
+                 n_items=n_items, max_missing=max_missing,
+                 totals=tuple((lo_all[idx].sum(), hi_all[idx].sum()) for idx in arrays[5:]))
 
 
 def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
@@ -473,14 +497,17 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
     sums = product - counts * step + counts * low
     cols: dict[str, np.ndarray] = {}
     parts: list[_Reason] = []
+    # per set and scale at once: enough items answered, and the divisor of the means
+    enough = (form.n_items - counts <= form.max_missing) & (counts > 0)
+    divisor = np.maximum(counts, 1)
     with np.errstate(invalid="ignore", divide="ignore"):  # (once: not per scale)
         for q, sc in enumerate(inst.scales):
             idx = form.scale_items[q]
             k = counts[:, q]
             n = idx.size
-            ok = (n - k <= sc.max_missing) & (k > 0)
+            ok = enough[:, q]
             s = sums[:, q]
-            kk = np.maximum(k, 1)
+            kk = divisor[:, q]
             if sc.kind == "sum":
                 val = np.where(k == n, s, s / kk * n)
             elif sc.kind in ("mean", "value"):
@@ -491,7 +518,7 @@ def _score_matrix(inst: _Instrument, block: np.ndarray, step: int, low: int,
                 else:
                     lo_a, hi_a = lo_sums[:, q], hi_sums[:, q]
                 val = 100.0 * (s - lo_a) / np.where(hi_a > lo_a, hi_a - lo_a, 1.0)
-                lo_t, hi_t = lo_all[idx].sum(), hi_all[idx].sum()
+                lo_t, hi_t = form.totals[q]
                 raw = np.where(k == n, s, lo_t + val / 100.0 * (hi_t - lo_t))
                 assert sc.raw_column is not None
                 cols[sc.raw_column] = np.where(ok, raw, np.nan)
@@ -663,6 +690,27 @@ def _block_valid(inst: _Instrument, block: np.ndarray, shift: int) -> bool:
     return not ((low < np.asarray(inst.lo, float)) | (high > np.asarray(inst.hi, float))).any()
 
 
+@lru_cache(maxsize=64)
+def _coding(insts: tuple[_Instrument, ...]
+            ) -> tuple[int, int, np.dtype[Any], type[np.floating[Any]]]:
+    """``(step, low, kind, calc)`` of the score matrix of these forms (see
+    :func:`_score_numbered`), worked out once per set of forms (a few hundred Python steps
+    over their items)."""
+    scored_forms = [inst for inst in insts if inst.not_scored is None]
+    low = min((min(inst.lo) for inst in scored_forms), default=0)
+    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
+    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
+                 for inst in scored_forms for sc in inst.scales), default=0)
+    step = 1 << bound.bit_length()
+    coded_max = step + spread
+    kind = np.dtype(np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF
+                    else np.float64)
+    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
+    n_max = max((len(inst.items) for inst in scored_forms), default=1)
+    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
+    return step, low, kind, calc
+
+
 def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray | None,
                     canon: np.ndarray, lens: np.ndarray, defs: dict[str, _Instrument],
                     canon_names: list[str], out: dict[str, np.ndarray], at: np.ndarray | None
@@ -695,27 +743,18 @@ def _score_numbered(items: np.ndarray, responses: np.ndarray, rows: np.ndarray |
     # step > the largest sum of answer - lowest minimum over a scale: a product then gives
     # counts and sums at once (_score_matrix). For the published forms the coded answers fit
     # in a byte, and the products are exact in float32.
-    scored_forms = [inst for inst in insts.values() if inst.not_scored is None]
-    low = min((min(inst.lo) for inst in scored_forms), default=0)
-    spread = max((max(inst.hi) for inst in scored_forms), default=low) - low
-    bound = max((sum(inst.hi[inst.items.index(i)] - low for i in sc.items)
-                 for inst in scored_forms for sc in inst.scales), default=0)
-    step = 1 << bound.bit_length()
+    step, low, kind, calc = _coding(tuple(insts.values()))
     shift = step - low
-    coded_max = step + spread
-    kind = np.uint8 if coded_max <= 0xFF else np.uint16 if coded_max <= 0xFFFF else np.float64
-    big = max((abs(b) for inst in scored_forms for b in inst.lo + inst.hi), default=0)
-    n_max = max((len(inst.items) for inst in scored_forms), default=1)
-    calc = np.float32 if n_max * max(coded_max, big) < 2**24 else np.float64
     m = np.zeros(size, kind)
     n_answered = out["items_answered"] if at is None else np.empty(g, np.int64)
     # a million rows (whole sets) at a time: no temporary the size of the table
     ends = np.cumsum(lens)
     local = ends - lens
-    cuts = np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1)
+    cuts = (np.unique(np.searchsorted(ends, np.arange(_CHUNK, int(ends[-1]), _CHUNK)) + 1
+                      ).tolist() if ends[-1] > _CHUNK else [])
     taken: np.ndarray | None = None  # cells written by sets whose items do not rise
     marked = 0
-    for ga, gb in zip(np.r_[0, cuts], np.r_[cuts, g], strict=True):
+    for ga, gb in zip([0, *cuts], [*cuts, g], strict=True):
         if ga >= gb:
             continue
         ra, rb = int(local[ga]), int(ends[gb - 1])
@@ -1112,15 +1151,18 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
     if len(table) == 0:
         return with_provenance(_empty_result(), record)
 
-    subjects = table["subject"].to_numpy()
-    row_dates = table["date"].to_numpy("datetime64[ns]")  # never NaT: the reader checks
-    items = table["item"].to_numpy()
-    responses = table["response"].to_numpy()
+    # columns read without building a Series (each would deep-copy the reader's report in
+    # attrs: about 40 µs a column on a patient's answers)
+    subjects = column_numpy(table, "subject")
+    row_dates = np.asarray(column_numpy(table, "date"), "datetime64[ns]")  # never NaT (reader)
+    items = column_numpy(table, "item")
+    responses = column_numpy(table, "response")
 
     n = len(table)
     # instruments are canonical names (the reader), in long runs: hash where they change
-    i_starts, i_codes, inst_uniques = _factorize_runs(table["instrument"].to_numpy())
-    names = [canonical_instrument(u) for u in inst_uniques]
+    i_starts, i_codes, inst_uniques = _factorize_runs(column_numpy(table, "instrument"))
+    names = [_canonical_text(u) if type(u) is str else canonical_instrument(u)
+             for u in inst_uniques]
     canon_names = sorted(set(names))
     row_canon = _per_row(i_starts, np.array([canon_names.index(x) for x in names],
                                             np.int8)[i_codes], n)
@@ -1153,7 +1195,8 @@ def _score(table: pd.DataFrame, opts: ProOptions, *, context: bool = True) -> pd
         "n_items": out["n_items"], "items_answered": out["items_answered"],
         "scored": out["scored"], "reason": out["reason"],
         **dict(zip(_SCORE_COLUMNS, out["scores"], strict=True)),
-        "ashworth": pd.Categorical.from_codes(codes, dtype=_ASHWORTH_DTYPE),
+        # codes are -1 (not answered) or 0-5 (_score_ashworth raised on anything else)
+        "ashworth": pd.Categorical.from_codes(codes, dtype=_ASHWORTH_DTYPE, validate=False),
         "ashworth_code": pd.arrays.IntegerArray(np.maximum(codes, 0), codes < 0)}
     # one block per column, no copies, no type inference on the object columns
     result = frame_of({**columns, "rule_set": record["rule_set"]}, infer_dates=False)
