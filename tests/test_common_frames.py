@@ -146,12 +146,12 @@ def test_column_of_a_repeated_name_or_numbered_columns() -> None:
 def test_plain_copy_is_a_deep_copy() -> None:
     from collections import OrderedDict
 
-    from neda.rules._common import _plain_copy
+    from neda.rules._common import plain_copy
 
     record = {"rule_set": "x", "options": {"window": [1, 2.5, None, True], "t": (1, 2)},
               "n": np.int64(3), "f": np.float64(0.5), "nested": [{"a": [1]}],
               "ordered": OrderedDict(b=[1])}
-    got = _plain_copy(record)
+    got = plain_copy(record)
     assert got == record and type(got["ordered"]) is dict  # (JSON-like: a plain dict)
     got["options"]["window"].append(3)
     got["nested"][0]["a"].append(2)

@@ -24,20 +24,20 @@ import pandas as pd
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
 from .rules._common import (
-    _plain_copy,
     bare,
     column,
     column_numpy,
     copy_of,
     empty_table,
     frame_of,
+    plain_copy,
     row_of,
 )
 from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
-from .rules.edss import FS_SYSTEMS, EdssOptions, _edss_columns
-from .rules.monitoring import MonitoringOptions, _monitoring_columns, score_trends
-from .rules.msfc import MsfcOptions, _msfc_columns
+from .rules.edss import FS_SYSTEMS, EdssOptions, edss_columns
+from .rules.monitoring import MonitoringOptions, monitoring_columns, score_trends
+from .rules.msfc import MsfcOptions, msfc_columns
 from .rules.neda import NedaOptions, neda_status
 from .rules.phenotype import PhenotypeOptions, lublin_descriptors, objective_spms
 from .rules.pro import ProOptions, score_pros
@@ -278,7 +278,7 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
     as_of = (pd.Timestamp(opts.as_of) if opts.as_of else
              pd.Timestamp(monitoring_as_of) if monitoring_as_of else None)
     # monitoring_status' columns, joined to the patients table without a table of their own
-    monitoring, monitoring_record = _monitoring_columns(
+    monitoring, monitoring_record = monitoring_columns(
         vis, hygiene, course.events, scans, tables.labs, epochs if len(epochs) else None,
         as_of=as_of, followup=tables.followup, options=opts.monitoring)
 
@@ -346,7 +346,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     fs_given = [f"fs_{s}" for s in FS_SYSTEMS if f"fs_{s}" in vis.columns]
     # compute_edss' and msfc_scores' columns, without their tables (only these are read)
     if fs_given or "ambulation" in vis.columns:
-        computed, record["edss"] = _edss_columns(vis, opts.edss, checks_only=True)
+        computed, record["edss"] = edss_columns(vis, opts.edss, checks_only=True)
         out["computed_edss"] = computed["computed_edss"]
         out["edss_mismatch"] = computed["mismatch"].to_numpy()  # (as read from its table)
         out["edss_mismatch_reason"] = computed["mismatch_reason"]
@@ -358,7 +358,7 @@ def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
         out["computed_edss_reason"] = np.full(n, "no functional-system grades recorded",
                                               dtype=object)
     if any(c in vis.columns for c in _MSFC_INPUTS[:5]):
-        msfc, record["msfc"] = _msfc_columns(vis, opts.msfc)
+        msfc, record["msfc"] = msfc_columns(vis, opts.msfc)
         out["msfc"] = msfc["msfc"]
         out["msfc_reason"] = msfc["reason"]
     else:
@@ -744,7 +744,7 @@ def _relapses_table(hygiene: Any, recovery: pd.DataFrame | None,
     table = frame_of(out, consolidate=False, infer_dates=False)
     # the provenance of relapse hygiene, which recovery shares (as a pandas merge keeps it)
     if clean.attrs and clean.attrs == recovery.attrs:
-        table.attrs = _plain_copy(clean.attrs)
+        table.attrs = plain_copy(clean.attrs)
     return table
 
 

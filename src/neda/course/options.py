@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..options import Options, option
-from ..rules._common import _plain_copy
+from ..rules._common import plain_copy
 
 INF = math.inf
 
@@ -278,7 +278,7 @@ class CourseOptions(Options):
     # ---------------------------------------------------------------- provenance
     def as_dict(self) -> dict[str, Any]:
         """Every option value (JSON-friendly): the provenance stored with each result."""
-        return _plain_copy(self._values()[0])
+        return plain_copy(self._values()[0])
 
     def _values(self) -> tuple[dict[str, Any], str]:
         """:meth:`as_dict` and its JSON text, made once per options object (kept in the

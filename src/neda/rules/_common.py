@@ -125,24 +125,24 @@ def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
         values, digest = _options_record.__wrapped__(options)
     return {
         "rule_set": rule_set,
-        "options": _plain_copy(values),  # every record its own copy
+        "options": plain_copy(values),  # every record its own copy
         "options_digest": digest,
         "source": source,
     }
 
 
-def _plain_copy(value: Any) -> Any:
+def plain_copy(value: Any) -> Any:
     """A deep copy of JSON-like values (dicts, lists, scalars), as ``copy.deepcopy`` makes
     it, in a fraction of its time (a course copies about a dozen option records)."""
     # (the texts, numbers and None of a record - most of its values - kept without a call)
     if type(value) is dict:
-        return {k: v if type(v) in _ATOMS else _plain_copy(v) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMS else plain_copy(v) for k, v in value.items()}
     if type(value) is list:
-        return [v if type(v) in _ATOMS else _plain_copy(v) for v in value]
+        return [v if type(v) in _ATOMS else plain_copy(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain_copy(v) for k, v in value.items()}
+        return {k: plain_copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain_copy(v) for v in value]
+        return [plain_copy(v) for v in value]
     if value is None or isinstance(value, str | int | float):
         return value
     return copy.deepcopy(value)
@@ -291,7 +291,7 @@ def copy_of(frame: pd.DataFrame, index: Any = None) -> pd.DataFrame:
     out = pd.DataFrame._from_mgr(  # type: ignore[attr-defined]
         _BlockManager(tuple(new), axes, verify_integrity=False), axes=axes)
     if frame.attrs:
-        out.attrs = _plain_copy(frame.attrs)
+        out.attrs = plain_copy(frame.attrs)
     return out
 
 

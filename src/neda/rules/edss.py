@@ -824,7 +824,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     the row, column, value and allowed range. Row by row equal to
     :func:`edss_from_functional_systems`; vectorised (about 1 s per million rows).
     """
-    out, record = _edss_columns(visits, options, subject=subject)
+    out, record = edss_columns(visits, options, subject=subject)
     # (the given columns as they are, as pandas takes a Series; the others hold texts)
     table = frame_of(out, infer_dates=False)
     table.index = visits.index
@@ -832,7 +832,7 @@ def compute_edss(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     return table
 
 
-def _edss_columns(visits: pd.DataFrame, options: EdssOptions | None = None, *,
+def edss_columns(visits: pd.DataFrame, options: EdssOptions | None = None, *,
                   subject: str | None = None, checks_only: bool = False
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`compute_edss`' columns and provenance record, before the table is built.

@@ -207,7 +207,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     date the statuses refer to (default: the latest date in any table). ``followup``: relapse
     ascertainment periods (rules §2.7.2), if recorded.
     """
-    out, record = _monitoring_columns(visits, relapses, events, mri, labs, epochs,
+    out, record = monitoring_columns(visits, relapses, events, mri, labs, epochs,
                                       as_of=as_of, followup=followup, options=options)
     # every column made here (none shares memory with an input); the object columns hold
     # identifiers, drug names and texts, never dates: taken as they are
@@ -217,7 +217,7 @@ def monitoring_status(visits: pd.DataFrame, relapses: Any = None, events: Any = 
     return frame
 
 
-def _monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any = None,
+def monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any = None,
                         mri: pd.DataFrame | None = None, labs: pd.DataFrame | None = None,
                         epochs: pd.DataFrame | None = None, *, as_of: Any = None,
                         followup: pd.DataFrame | None = None,

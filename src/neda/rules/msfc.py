@@ -546,11 +546,11 @@ def msfc_scores(visits: pd.DataFrame, options: MsfcOptions | None = None,
     Returns one row per input row, in input order, with :data:`RESULT_COLUMNS` and
     ``attrs["provenance"]`` (options, reference values, source).
     """
-    columns, record = _msfc_columns(visits, options, reference)
+    columns, record = msfc_columns(visits, options, reference)
     return provenance_frame(columns, record)
 
 
-def _msfc_columns(visits: pd.DataFrame, options: MsfcOptions | None = None,
+def msfc_columns(visits: pd.DataFrame, options: MsfcOptions | None = None,
                   reference: MsfcReference | None = None
                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`msfc_scores`' columns (its table without ``rule_set``) and provenance record,

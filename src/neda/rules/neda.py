@@ -54,11 +54,11 @@ from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
 from ._common import (
     Tri,
-    _plain_copy,
     bare,
     column,
     column_numpy,
     frame_of,
+    plain_copy,
     provenance,
     rule_set_name,
     tri_all,
@@ -1516,7 +1516,7 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
         values, digest = _engine_record(copts)
     except TypeError:  # options holding an unhashable value: not cached
         values, digest = _engine_record.__wrapped__(copts)
-    return comp, extra, {"course_options": _plain_copy(values),  # every record its own copy
+    return comp, extra, {"course_options": plain_copy(values),  # every record its own copy
                          "course_options_digest": digest,
                          "engine_runs": int(has_ref.sum()),
                          "engine": "neda.course fixed-reference mode (firstCDW, fixed baseline)"}
