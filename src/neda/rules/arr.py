@@ -397,7 +397,9 @@ def annualised_relapse_rate(
         p0 = s - o.pre_treatment_days
         # (each subject's running maximum, in numpy: rows are by subject, ends never NaN;
         # a value's rank offset by its subject, so one accumulate serves every subject)
-        if len(ep_code) and ep_code[-1] == 0:  # one subject (a clinic screen): one maximum
+        # one subject (a clinic screen): one maximum (codes sorted: a missing subject's -1
+        # would come first and needs the offsets below)
+        if len(ep_code) and ep_code[0] == 0 and ep_code[-1] == 0:
             run_end = np.maximum.accumulate(end)
         else:
             ends, rank = np.unique(end, return_inverse=True)

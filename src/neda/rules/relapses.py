@@ -1242,8 +1242,9 @@ class _PreparedVisits:
     nxt: np.ndarray
     vis: _Visits
     episodes: tuple[np.ndarray, np.ndarray, np.ndarray]
-    anchors: _Anchors | None = None  # found with anchor_options (no designated visit)
-    anchor_options: RelapseOptions | None = None
+    # (options, anchors found with them; no designated visit): one tuple, replaced whole, so
+    # that two threads sharing a hygiene never pair one call's anchors with another's options
+    anchored: tuple[RelapseOptions, _Anchors] | None = None
 
     def serves(self, hyg: RelapseHygiene, visits: Any, subject: str | None) -> bool:
         """Whether these are ``visits`` as prepared for ``hyg``'s counted relapses: the same
@@ -1267,7 +1268,7 @@ def _keep_prepared(hyg: RelapseHygiene, visits: Any, subject: str | None, code: 
         hyg._prepared = None
         return None
     prep = _PreparedVisits(ref, hyg.relapses, subject, code, a, b, nxt, vis, episodes,
-                           anchors, hyg.options if anchors is not None else None)
+                           (hyg.options, anchors) if anchors is not None else None)
     hyg._prepared = prep
     return prep
 
@@ -1302,12 +1303,14 @@ def _context(relapses: Any, visits: Any, options: RelapseOptions | None, subject
         prep = _keep_prepared(hyg, visits, subject, code, a, b, nxt, vis, episodes)
         if prep is None:  # not kept: this call's own
             prep = _PreparedVisits(None, clean, subject, code, a, b, nxt, vis, episodes)
-    anchors = prep.anchors
-    if anchors is None or designated is not None or prep.anchor_options != opts:
+    anchored = prep.anchored  # (read once: another thread may replace it)
+    if anchored is not None and designated is None and anchored[0] == opts:
+        anchors = anchored[1]
+    else:
         anchors = _anchors(prep.vis, prep.code, prep.a, prep.b, prep.nxt, prep.episodes, opts,
                            designated)
         if designated is None:  # the next call with these options reads them
-            prep.anchors, prep.anchor_options = anchors, opts
+            prep.anchored = (opts, anchors)
     return _Context(hyg, opts, clean, subj, prep.vis, prep.code, prep.a, prep.b, prep.nxt,
                     prep.episodes, anchors)
 
@@ -1403,7 +1406,9 @@ def relapse_recovery(relapses: Any, visits: Any, options: RelapseOptions | None 
     ``relapses``: a raw relapses table (cleaned here) or a :class:`RelapseHygiene`;
     ``visits``: ``subject``, ``date``, ``edss``. O is the (first) onset; for an imprecise
     onset ``[a, b]`` windows open at ``a`` and close at ``b`` (the widest window, rules §3.3);
-    lags are days from ``a``.
+    lags are days from ``a``. With a :class:`RelapseHygiene` of the same ``visits`` object,
+    the visits hygiene prepared are reused: pass a new table, not the same one edited in
+    place, when the visits changed in between.
 
     * E_pre: the latest EDSS in ``[O - 365, O - 1]`` eligible as a reference (not 0-29 days
       after a relapse onset, rules §2.3; a visit inside an imprecise onset interval never is)
