@@ -119,6 +119,41 @@ def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
         assert subject_codes(subjects, values).tolist() == expected.tolist()
 
 
+def test_index_positions_of_one_patient_as_pandas_finds_them() -> None:
+    # one identifier is compared, not hashed: the rows pandas' look-up finds, for numbers,
+    # text, numbers against text (never equal), other integer widths, an Index, floats
+    from neda.rules._common import index_positions
+
+    cases = [(pd.Index([7]), np.array([7, 8, 7, 1])), (pd.Index(["a"]), np.array(
+        ["a", "b", None, 1], dtype=object)), (pd.Index([1]), np.array(["1", 1], dtype=object)),
+        (pd.Index(["1"]), np.array([1, 2])), (pd.Index([np.uint8(3)]), np.array([3, 4])),
+        (pd.Index([5]), pd.Index([5, 6])), (pd.Index([2]), np.array([2.0, 3.0])),
+        (np.array([4]), np.array([4, 4])), (np.array(["x"], dtype=object), np.array([], object)),
+        (pd.Index([3, 4]), np.array([4, 5, 3]))]
+    for subjects, values in cases:
+        expected = pd.Index(subjects).get_indexer(pd.Index(values)).tolist()
+        got = index_positions(subjects, values)
+        assert got.dtype == np.int64 and got.tolist() == expected
+
+
+def test_factorized_is_pandas_factorize() -> None:
+    # one patient's identifiers skip pandas' hash table: the same codes and distinct values
+    from neda.rules._common import factorized
+
+    cases = [np.array([7, 7, 7]), np.array(["a", "a"], dtype=object), np.array([], np.int64),
+             np.array([3, 1, 3, 2]), np.array(["b", None, "a", "b"], dtype=object),
+             np.array([1.0, np.nan, 1.0]), np.array(["a", 1], dtype=object)]
+    for values in cases:
+        for sort in (False, True):
+            for sentinel in (True, False):
+                if sort and values.dtype == object and len(set(map(type, values))) > 1:
+                    continue  # (pandas cannot sort text against numbers or None)
+                codes, uniques = factorized(values, sort=sort, use_na_sentinel=sentinel)
+                e_codes, e_uniques = pd.factorize(values, sort=sort, use_na_sentinel=sentinel)
+                assert codes.dtype == np.int64 and codes.tolist() == e_codes.tolist()
+                assert pd.Index(uniques).equals(pd.Index(e_uniques))
+
+
 @pytest.mark.parametrize("frame", _tables())
 def test_column_is_the_series_values(frame: pd.DataFrame) -> None:
     """``column`` reads a column as stored: what ``frame[name]._values`` is, the same memory."""

@@ -27,9 +27,11 @@ from .rules._common import (
     bare,
     column,
     column_numpy,
+    comparable_ids,
     copy_of,
     empty_table,
     frame_of,
+    index_positions,
     plain_copy,
     row_of,
 )
@@ -412,36 +414,6 @@ def _found_all(pos: np.ndarray) -> bool:
     return len(pos) > 0 and bool(pos.min() >= 0)
 
 
-def _positions(subjects: Any, values: Any) -> np.ndarray:
-    """Position of each identifier of ``values`` in ``subjects`` (unique identifiers, an
-    Index or an array; -1: not there)."""
-    if len(subjects) == 1:  # one patient (the clinic's call): compared, not hashed
-        pair = _comparable(subjects, values)
-        if pair is not None:
-            return np.where(pair[1] == pair[0][0], 0, -1).astype(np.int64)
-    if not isinstance(subjects, pd.Index):
-        subjects = pd.Index(subjects)
-    return np.asarray(subjects.get_indexer(pd.Index(values)), np.int64)
-
-
-def _comparable(subjects: Any, values: Any) -> tuple[np.ndarray, np.ndarray] | None:
-    """Both sets of identifiers as numpy arrays that ``==`` compares as pandas' look-ups do:
-    integers, or Python objects (``==`` per value, integers made objects to meet text);
-    None for anything else (floats, pandas arrays: then pandas' look-up)."""
-    pair = []
-    for ids in (subjects, values):
-        if isinstance(ids, pd.Index | pd.Series):
-            if not isinstance(ids.dtype, np.dtype):
-                return None
-            ids = ids.to_numpy()
-        if not isinstance(ids, np.ndarray) or ids.ndim != 1 or ids.dtype.kind not in "iuO":
-            return None
-        pair.append(ids)
-    if (pair[0].dtype.kind == "O") != (pair[1].dtype.kind == "O"):
-        pair = [ids.astype(object) for ids in pair]
-    return pair[0], pair[1]
-
-
 def _first_last(code: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and last row (in table order) of each of ``n`` codes; -1 where none."""
     rows = np.flatnonzero(code >= 0)
@@ -471,7 +443,7 @@ def _join(columns: dict[str, Any], subjects: pd.Index,
     def read(name: str) -> Any:
         return table[name] if isinstance(table, dict) else column(table, name)
 
-    pos = _positions(read("subject"), subjects)
+    pos = index_positions(read("subject"), subjects)
     found_all = _found_all(pos)
     for name in names:
         columns[(rename or {}).get(name, name)] = _take(read(name), pos, found_all)
@@ -493,7 +465,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
         "follow_up_years": np.round(column_numpy(s, "follow_up_days") / 365.25, 2),
     }
     # first and latest value of each measure (rows in table order)
-    vcode = _positions(subjects, column(vis, "subject"))
+    vcode = index_positions(subjects, column(vis, "subject"))
     date = column_numpy(vis, "date")
     for col in ("edss", "t25fw", "nhpt", "sdmt"):
         if col not in vis.columns:
@@ -508,17 +480,18 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     for col in ("CDW", "RAW", "PIRA", "undefined", "unknown", "CDI"):
         out[col] = column_numpy(s, col)
     ev = course.events
-    pirma = _positions(subjects, column(ev, "subject"))[column_numpy(ev, "pira_mri") == "PIRMA"]
+    pirma = index_positions(subjects, column(ev, "subject"))[
+        column_numpy(ev, "pira_mri") == "PIRMA"]
     out["PIRMA"] = np.bincount(pirma[pirma >= 0], minlength=n).astype(np.int64)
     out["unconfirmed_worsening"] = column_numpy(s, "unconfirmed_worsening")
-    rcode = _positions(subjects, column(rel, "subject")) if len(rel) else np.zeros(0, np.int64)
+    rcode = index_positions(subjects, column(rel, "subject")) if len(rel) else np.zeros(0, np.int64)
     recovery = column_numpy(rel, "recovery") if len(rel) else np.zeros(0, object)
     for label in ("complete", "incomplete", "not_assessable"):
         hit = rcode[(recovery == label) & (rcode >= 0)]
         out[f"relapses_recovery_{label}"] = np.bincount(hit, minlength=n).astype(np.int64)
     # the follow-up rows of the rates, read as positions in the table (not a filtered copy)
     follow = np.flatnonzero(column_numpy(rates, "window") == "followup")
-    fpos = _positions(column_numpy(rates, "subject")[follow], subjects)
+    fpos = index_positions(column_numpy(rates, "subject")[follow], subjects)
     fpos = _rows_at(follow, fpos)
     # Int64: <NA> when relapses were not recorded (never 0 for missing data)
     relapses = column(rates, "relapses")
@@ -532,7 +505,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     cur_since = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(epochs):
         # the last epoch row as a whole (latest start; the later row on a tie)
-        ecode = _positions(subjects, column(epochs, "subject"))
+        ecode = index_positions(subjects, column(epochs, "subject"))
         start = column_numpy(epochs, "start")
         order = np.lexsort((np.arange(len(ecode)), start, ecode))
         latest = np.full(n, -1, np.int64)
@@ -551,7 +524,7 @@ def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
     out["current_dmt_since"] = cur_since
     if len(scores) and "instrument" in scores.columns:
         instrument = column_numpy(scores, "instrument")
-        scode = _positions(subjects, column(scores, "subject"))
+        scode = index_positions(subjects, column(scores, "subject"))
         for name, col in (("MFIS", "mfis_total"), ("FSS", "fss"),
                           ("MSWS-12v1", "msws12"), ("MSIS-29v1", "msis29_physical")):
             if col not in scores.columns:
@@ -631,7 +604,7 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
     pairs are unique (epochs, relapses)."""
     if not len(table_subject):
         return np.full(len(subject), -1, np.int64)
-    pair = (_comparable(subject, table_subject)
+    pair = (comparable_ids(subject, table_subject)
             if len(subject) * len(table_subject) <= 4096 else None)
     if pair is not None:
         # a few rows (one patient's): every pair compared, not hashed; the first match
@@ -640,8 +613,8 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
                    == np.asarray(table_number, np.int64)[None, :]))
         return np.where(same.any(axis=1), same.argmax(axis=1), -1).astype(np.int64)
     index = pd.Index(pd.unique(np.asarray(table_subject)))
-    left = _positions(index, subject)
-    right = _positions(index, table_subject)
+    left = index_positions(index, subject)
+    right = index_positions(index, table_subject)
     # (subject code, number) as one integer: numbers are small positive counters
     key = pd.Index(right * (1 << 32) + np.asarray(table_number, np.int64))
     pos = np.asarray(key.get_indexer(left * (1 << 32) + np.asarray(number, np.int64)), np.int64)
@@ -695,7 +668,7 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
     # the neda rows' subjects hashed once: codes, and the patient row of each code
     scode, named = (pd.factorize(column_numpy(neda, "subject")) if neda_code is None
                     else neda_code)
-    ncode = np.where(scode >= 0, _positions(subjects, named)[scode], -1)
+    ncode = np.where(scode >= 0, index_positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
     since = _take(columns["current_dmt_since"], ncode)
     epoch_start = column_numpy(neda, "epoch_start")

@@ -28,8 +28,9 @@ from ..rules._common import (
     column_numpy,
     copy_of,
     empty_table,
+    factorized,
     frame_of,
-    single_value,
+    index_positions,
     subject_codes,
 )
 from ..rules.relapses import RelapseHygiene, RelapseOptions, relapse_hygiene
@@ -335,7 +336,7 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
         dropped_parts.append(_dropped_rows(table, np.flatnonzero(missing), subject, date,
                                            "missing value"))
     rows = np.flatnonzero(~missing)
-    code, day_r = _factorized(subj[rows], sort=True)[0], day_all[rows]
+    code, day_r = factorized(subj[rows], sort=True)[0], day_all[rows]
     # visits already by subject and date (the readers' order) are not sorted again
     if not bool(np.all((code[1:] > code[:-1])
                        | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
@@ -348,9 +349,9 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
         rel = _Relapses(onsets["subject"], onsets["a"], onsets["b"], onsets["label"])
         episodes = hygiene.pseudo_episodes
         if len(episodes) and opts.exclude_pseudo_relapse_visits:
-            index = pd.Index(pd.unique(subj[rows]))
-            _, hit = DayIndex.of(index.get_indexer(pd.Index(subj[rows])), day_all[rows]).pairs(
-                index.get_indexer(pd.Index(episodes["subject"])),
+            index = factorized(subj[rows])[1]
+            _, hit = DayIndex.of(index_positions(index, subj[rows]), day_all[rows]).pairs(
+                index_positions(index, episodes["subject"]),
                 _day_numbers(episodes["episode_start"]), _day_numbers(episodes["episode_end"]))
             inside = np.zeros(len(rows), bool)
             inside[hit] = True
@@ -368,39 +369,16 @@ def _prepare(vis_table: pd.DataFrame, hygiene: RelapseHygiene | None, opts: Cour
                                 opts.worsening_sign, dropped_parts, date)
 
     # ---- flat arrays ----
-    codes, subjects = _factorized(subj[rows])
-    codes = codes.astype(np.int64)
+    codes, subjects = factorized(subj[rows])
     n_subj = len(subjects)
     vstart, vend = offsets(codes, n_subj)
 
     # relapses of the analysed subjects, by subject (in visit order) and onset
-    rcodes_all = _positions(subjects, rel.subject)
+    rcodes_all = index_positions(subjects, rel.subject)
     analysed = np.flatnonzero(rcodes_all >= 0)
     analysed = analysed[np.lexsort((rel.a[analysed], rcodes_all[analysed]))]
     return _Prepared(table, dropped_parts, subjects, vstart, vend, day_all[rows],
                      value_all[rows], conf_all[rows], rel.take(analysed), rcodes_all[analysed])
-
-
-def _factorized(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values, sort=sort)``; one patient's identifiers (one value) without
-    pandas' hash table (10-15 µs a call, more than the rest of the step on 20 visits)."""
-    if single_value(values):
-        return np.zeros(len(values), np.intp), values[:1].copy()
-    codes, uniques = pd.factorize(values, sort=sort)
-    return codes, uniques
-
-
-def _positions(subjects: Any, values: np.ndarray) -> np.ndarray:
-    """``pd.Index(subjects).get_indexer(pd.Index(values))`` as int64 (-1: not there; the
-    identifiers compared as they are). One patient's rows of the one identifier need no
-    index (about 25 µs to build and search on a few rows)."""
-    if not len(values):
-        return np.zeros(0, np.int64)
-    if (isinstance(subjects, np.ndarray) and len(subjects) == 1
-            and values.dtype == subjects.dtype and single_value(values)
-            and values[0] == subjects[0]):
-        return np.zeros(len(values), np.int64)
-    return np.asarray(pd.Index(subjects).get_indexer(pd.Index(values)), np.int64)
 
 
 def _scan(prep: _Prepared, hygiene: RelapseHygiene | None, opts: CourseOptions,
@@ -580,14 +558,14 @@ def _attribution_reasons(events: Mapping[str, np.ndarray], rel: _Relapses, subje
                      "relapses, or an empty table when none occurred)")
         return out
     if codes is None:
-        codes = _positions(subjects, events["subject"])
+        codes = index_positions(subjects, events["subject"])
     code = codes[rows]
     cls = cls_all[rows]
     onset = _day_numbers(events["onset_date"])[rows]
     ref = _day_numbers(events["reference_date"])[rows]
     conf = _day_numbers(events["confirmation_date"])[rows]
     rcode = (relapse_codes if relapse_codes is not None
-             else _positions(subjects, rel.subject))
+             else index_positions(subjects, rel.subject))
     ra, rb, labels = rel.a, rel.b, rel.label
     before, after = opts.relapse_assoc
     ind = opts.relapse_indep

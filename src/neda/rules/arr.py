@@ -47,16 +47,17 @@ from ._common import (
     column_numpy,
     day_dates,
     day_numbers,
+    factorized,
     frame_of,
     index_positions,
     provenance,
     rule_set_name,
     single_value,
     subject_codes,
+    texts_by_key,
 )
 from ._common import as_pandas as _to_pandas
 from .relapses import RelapseOptions, as_hygiene
-from .response import few_texts_by_key
 
 #: Columns of :attr:`ArrResult.rates`, in order.
 RATE_COLUMNS = {
@@ -220,8 +221,7 @@ def _pooled(subject: np.ndarray, days: np.ndarray, relapses: np.ndarray,
     key_codes, key_values = [], []
     for values in keys.values():
         values = values[used]
-        codes, uniques = ((np.zeros(len(values), np.int64), values[:1]) if single_value(values)
-                          else pd.factorize(values, sort=True, use_na_sentinel=False))
+        codes, uniques = factorized(values, sort=True, use_na_sentinel=False)
         key_codes.append(codes)
         key_values.append(uniques)
     n_used = int(used.sum())
@@ -280,13 +280,6 @@ def _objective_counts(counts: tuple[np.ndarray, np.ndarray]) -> pd.arrays.Intege
     return pd.arrays.IntegerArray(*counts)
 
 
-def _sorted_codes(values: np.ndarray) -> np.ndarray:
-    """``pd.factorize(values, sort=True)[0]``; all zeros for one patient's rows (one value)."""
-    if single_value(values):
-        return np.zeros(len(values), np.int64)
-    return np.asarray(pd.factorize(values, sort=True)[0])
-
-
 def _zero_nan(values: np.ndarray) -> np.ndarray:
     """``np.nan_to_num(values)`` (counts and days: NaN, never infinite, in practice)."""
     out = np.where(np.isnan(values), 0.0, values)
@@ -302,8 +295,8 @@ def _flags(bits: np.ndarray) -> np.ndarray:
     """';'-joined window flags from bits (1 ongoing, 2 previous_dmt, 4 partial_window,
     8 imprecise_midpoint), each distinct set written once."""
     names = ("ongoing", "previous_dmt", "partial_window", "imprecise_midpoint")
-    return few_texts_by_key(bits, lambda k: ";".join(f for i, f in enumerate(names)
-                                                     if k >> i & 1))
+    return texts_by_key(bits, lambda k: ";".join(f for i, f in enumerate(names)
+                                                 if k >> i & 1))
 
 
 def annualised_relapse_rate(
@@ -382,7 +375,7 @@ def annualised_relapse_rate(
                              "neda.rules.dmt.treatment_epochs)")
         record["windows_provenance"] = ep.attrs.get("provenance")
         ep_subject = column_numpy(ep, "subject")
-        ep_code = _sorted_codes(ep_subject)
+        ep_code = factorized(ep_subject, sort=True)[0]
         s = _day_array(column_numpy(ep, "start"), "start")
         order = np.lexsort((s, ep_code))  # by subject, then start (stable)
         ep_subject, ep_code, s = ep_subject[order], ep_code[order], s[order]
@@ -505,7 +498,7 @@ def annualised_relapse_rate(
     # rows by subject, then follow-up, on- and pre-treatment, then epoch (stable)
     kind_rank = np.where(is_fu, 0, np.where(window == "on_treatment", 1, 2))
     by_row: Any = np.lexsort((np.where(is_fu, -1, epoch_no), kind_rank,
-                             _sorted_codes(sid_all)))
+                             factorized(sid_all, sort=True)[0]))
     in_order = bool((by_row == np.arange(n_win)).all())
     if in_order:  # rows already in order (one epoch): the columns as built
         by_row = slice(None)

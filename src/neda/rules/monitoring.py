@@ -45,6 +45,7 @@ from ._common import (
     column,
     column_numpy,
     day_numbers,
+    factorized,
     frame_of,
     index_positions,
     provenance,
@@ -410,14 +411,6 @@ def monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any =
 _SECONDS = np.dtype("datetime64[s]")
 
 
-def _sorted_codes(values: Any) -> tuple[np.ndarray, Any]:
-    """``pd.factorize(values, sort=True)``; one patient's identifiers (one value) without a
-    hash table."""
-    if single_value(values):
-        return np.zeros(len(values), np.intp), values[:1]
-    return pd.factorize(values, sort=True)
-
-
 def _floats(values: Any) -> np.ndarray:
     """A column's values as floats, NaN for missing (``Series.to_numpy(float, na_value=nan)``)."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
@@ -569,7 +562,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     def by_subject_and_day(source: str, frame: pd.DataFrame) -> tuple[
             np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
         if source not in sorted_rows:
-            all_code, uniques = _sorted_codes(column_numpy(frame, "subject"))
+            all_code, uniques = factorized(column_numpy(frame, "subject"), sort=True)
             all_dates = column_numpy(frame, "date")
             all_day = all_dates.astype("datetime64[ns]").view(np.int64)
             if len(all_code) < 2 or bool(np.all(
@@ -644,7 +637,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
         return pd.DataFrame(columns=TREND_COLUMNS)
     columns = {c: np.concatenate(v) for c, v in out.items()}
     # by subject, then in the order of MEASURES
-    subject_rank = _sorted_codes(columns["subject"])[0]
+    subject_rank = factorized(columns["subject"], sort=True)[0]
     measure_rank = np.concatenate([o[1] for o in order])
     rows = np.lexsort((measure_rank, subject_rank))
     return frame_of({c: columns[c][rows] for c in TREND_COLUMNS}, consolidate=True)

@@ -39,11 +39,12 @@ from ._common import (
     column_numpy,
     cummax_by_code,
     day_dates,
+    factorized,
     index_positions,
     provenance,
     provenance_frame,
     rule_set_name,
-    single_value,
+    texts_by_key,
     with_provenance,
 )
 from ._common import as_pandas as _to_pandas
@@ -54,7 +55,6 @@ from .response import (
     Ascertainment,
     _days,
     _scan_columns,
-    few_texts_by_key,
     relapse_reason,
     scan_count_bounds,
     window_relapse_counts,
@@ -250,9 +250,7 @@ def _windows(windows: Any, vis: pd.DataFrame, vsubj: str, opts: PhenotypeOptions
         day = _days(column_numpy(vis, "date"))
         ok = ~np.isnan(day)
         subject_all = column_numpy(vis, vsubj)[ok]
-        codes, subjects = ((np.zeros(len(subject_all), np.int64), subject_all[:1])
-                           if single_value(subject_all)  # one patient: no hash table
-                           else pd.factorize(subject_all, sort=False))
+        codes, subjects = factorized(subject_all)
         last = np.full(len(subjects), -np.inf)
         np.maximum.at(last, codes[codes >= 0], day[ok][codes >= 0])
         subject = np.asarray(subjects)
@@ -337,7 +335,7 @@ def _mri_activity(w: _Windows, mri: Any, opts: PhenotypeOptions) -> _MriActivity
             parts.append("no contrast or Gd count missing")
         return "; ".join(parts) or "incomplete MRI counts"
 
-    why = few_texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
+    why = texts_by_key(t2u.astype(np.int64) + 2 * gdu.astype(np.int64), incomplete)
     why[~has] = _MRI_NONE
     why[c] = _MRI_CLEAN
     why[a] = _MRI_ACTIVE
@@ -399,8 +397,8 @@ def _progression(w: _Windows, vis: pd.DataFrame, vsubj: str, relapses: Any,
                       "(relapse date imprecise or ascertainment incomplete)")
     pira = n_pira > 0
     vals[pira] = True
-    why[pira] = few_texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the "
-                              f"window (preset {eng.preset})")
+    why[pira] = texts_by_key(n_pira[pira], lambda m: f"{m} PIRA event(s) with onset in the "
+                          f"window (preset {eng.preset})")
     return _Progression(vals, why, n_pira, n_raw > 0)
 
 
@@ -526,13 +524,13 @@ def lublin_descriptors(visits: Any, relapses: Any = None, mri: Any = None,
     progression[~applies] = "not applicable"
     p_why = prog.why.copy()
     if not applies.all():
-        p_why[~applies] = few_texts_by_key(course[~applies].astype(str), lambda c: (
+        p_why[~applies] = texts_by_key(course[~applies].astype(str), lambda c: (
             f"progression modifiers apply to progressive courses only ({c})"))
     flag_bits = (legacy.astype(np.int64) + 2 * is_none + 4 * mri_a.early
                  + 8 * (applies & prog.raw))
     flag_names = ("legacy_PRMS", "course_not_given", "scan_interval_starts_before_window",
                   "relapse_associated_worsening")
-    flags = few_texts_by_key(flag_bits, lambda k: ";".join(
+    flags = texts_by_key(flag_bits, lambda k: ";".join(
         f for i, f in enumerate(flag_names) if k >> i & 1))
     descriptor = activity.copy()
     descriptor[~is_none] = course[~is_none] + ", " + activity[~is_none]
@@ -914,9 +912,7 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     hygiene = as_hygiene(relapses, options=relapse_options)
     # columns read as arrays (a Series of each costs more than its use on one patient)
     subject_all = column_numpy(vis, vsubj)
-    # (one patient's visits: one identifier, without a hash table)
-    one = single_value(subject_all)
-    all_subjects = subject_all[:1] if one else pd.unique(subject_all)
+    all_subjects = factorized(subject_all)[1]
     edss = column_floats(vis, "edss")
     day = _days(column_numpy(vis, "date"))
     fs = np.full((len(vis), len(SPMS_FS_COLUMNS)), np.nan)
@@ -938,20 +934,18 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
         episodes = {"subject": np.zeros(0, dtype=object), "e0": np.zeros(0), "e1": np.zeros(0)}
     rows = np.flatnonzero(keep)
     if opts.exclude_pseudo_relapse_visits and len(episodes["e0"]):
-        index = pd.Index(subject_all[rows][:1] if one else pd.unique(subject_all[rows]))
+        index = factorized(subject_all[rows])[1]
         _, hit = DayIndex.of(index_positions(index, subject_all[rows]), day[rows]).pairs(
             index_positions(index, episodes["subject"]), episodes["e0"], episodes["e1"])
         rows = np.delete(rows, hit)
     # by subject, day and row; one visit per subject and day (the last row)
-    code = (np.zeros(len(rows), np.int64) if one
-            else pd.factorize(subject_all[rows], sort=True)[0])
+    code = factorized(subject_all[rows], sort=True)[0]
     day_r = day[rows]
     # visits already by subject and date (the readers' order) are not sorted again
     if not bool(np.all((code[1:] > code[:-1])
                        | ((code[1:] == code[:-1]) & (day_r[1:] >= day_r[:-1])))):
         rows = rows[np.lexsort((rows, day_r, code))]
-    codes, subjects = ((code, subject_all[rows][:1]) if one and len(rows)
-                       else pd.factorize(subject_all[rows], sort=False))
+    codes, subjects = factorized(subject_all[rows])
     last_of_day = np.ones(len(rows), bool)
     last_of_day[:-1] = (codes[1:] != codes[:-1]) | (day[rows][1:] != day[rows][:-1])
     rows = rows[last_of_day]
@@ -989,9 +983,9 @@ def objective_spms(visits: Any, relapses: Any = None, options: PhenotypeOptions 
     o = np.where(met, onset, 0)
     r = np.where(met, ref, 0)
     spms_vals = _tri(met, status == _NOT_MET)
-    lead_txt = few_texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
-                                                        if m >> f & 1))
-    reasons = few_texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
+    lead_txt = texts_by_key(lead, lambda m: ";".join(_FS_NAMES[f] for f in range(8)
+                                                    if m >> f & 1))
+    reasons = texts_by_key(status, lambda st_: _REASONS.get(st_, ""))
     reasons[met] = [
         f"EDSS {vedss[ri]:g} -> {vedss[oi]:g} (>= {opts.min_edss:g}), no relapse since "
         f"the previous visit, sustained > {opts.confirm_days:g} days and to the last "

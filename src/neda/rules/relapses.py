@@ -46,6 +46,7 @@ from ._common import (
     cummax_by_code,
     day_dates,
     day_numbers,
+    factorized,
     frame_of,
     index_positions,
     provenance,
@@ -822,7 +823,8 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
     parox = _flag_codes(rel, "paroxysmal") == 1
     objective_in = _flag_codes(rel, "objective")
 
-    subjects, code = _subject_codes_of(column(rel, subj))
+    code, uniques = factorized(column_numpy(rel, subj))
+    subjects = pd.Index(uniques)
 
     # ---- per-row rules (first reason wins) ----
     reason = np.full(n, "", dtype=object)
@@ -950,17 +952,6 @@ def relapse_hygiene(relapses: Any, visits: Any = None, followup: Any = None,
         _keep_prepared(result, visits, subject, kc, ka, kb, nxt, vis, (code[pe], a[pe], ep_end),
                        anchors)
     return result
-
-
-def _subject_codes_of(values: Any) -> tuple[pd.Index, np.ndarray]:
-    """The subjects in order of first appearance and each row's position among them
-    (``pd.factorize``); one patient's rows (whole-number identifiers, all the same) without
-    pandas' hash table."""
-    if (isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values)
-            and bool((values == values[0]).all())):
-        return pd.Index(values[:1].copy()), np.zeros(len(values), np.int64)
-    codes, uniques = pd.factorize(values, sort=False)
-    return pd.Index(uniques), codes.astype(np.int64)
 
 
 def _row_labels(src: np.ndarray, positions: np.ndarray) -> Any:

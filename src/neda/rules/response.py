@@ -46,7 +46,6 @@ from ._common import (
     provenance,
     rule_set_name,
     single_value,
-    texts_by_key,
     with_provenance,
 )
 from ._common import day_numbers as _days
@@ -194,17 +193,6 @@ class ResponseOptions(Options):
 
 # ------------------------------------------------------------------------------ shared helpers
 # (also used by neda.rules.phenotype)
-
-def few_texts_by_key(keys: np.ndarray, text: Any) -> np.ndarray:
-    """:func:`~neda.rules._common.texts_by_key` of whole-number or text keys; a few rows (one
-    patient's) by a dict in the order met, which costs less than sorting the keys."""
-    if len(keys) > 32 or keys.dtype.kind not in "iuU":
-        return texts_by_key(keys, text)
-    made: dict[Any, str] = {}
-    out = np.empty(len(keys), dtype=object)
-    out[:] = [made[k] if k in made else made.setdefault(k, text(k)) for k in keys.tolist()]
-    return out
-
 
 def _dates(days: Any) -> pd.Series:
     return pd.Series(day_dates(days))
