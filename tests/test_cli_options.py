@@ -113,5 +113,10 @@ def test_course_methods_and_one_patient(tmp_path: Path) -> None:
     assert "Relapses were cleaned first" in " ".join(result.output.split())
     result = runner.invoke(app, [*args, "--patient", "3", "--format", "json"])
     assert result.exit_code == 0, result.output
+    # an identifier written otherwise than the file's: the file's own shown
+    result = runner.invoke(app, [*args, "--patient", "MS-0003"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "no patient 'MS-0003' in" in said and "identifiers are written like 1, 2, 3 ..." in said
     result = runner.invoke(app, [*args, "--format", "yaml"])
     assert result.exit_code == 2

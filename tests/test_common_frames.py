@@ -129,7 +129,10 @@ def test_index_positions_of_one_patient_as_pandas_finds_them() -> None:
         (pd.Index(["1"]), np.array([1, 2])), (pd.Index([np.uint8(3)]), np.array([3, 4])),
         (pd.Index([5]), pd.Index([5, 6])), (pd.Index([2]), np.array([2.0, 3.0])),
         (np.array([4]), np.array([4, 4])), (np.array(["x"], dtype=object), np.array([], object)),
-        (pd.Index([3, 4]), np.array([4, 5, 3]))]
+        (pd.Index([3, 4]), np.array([4, 5, 3])),
+        # pandas' NA among the identifiers (an edited table): missing, as pandas reads it
+        (pd.Index(["a"]), np.array(["a", pd.NA, "a"], dtype=object)),
+        (np.array([7]), np.array([7, pd.NA], dtype=object))]
     for subjects, values in cases:
         expected = pd.Index(subjects).get_indexer(pd.Index(values)).tolist()
         got = index_positions(subjects, values)
@@ -142,7 +145,8 @@ def test_factorized_is_pandas_factorize() -> None:
 
     cases = [np.array([7, 7, 7]), np.array(["a", "a"], dtype=object), np.array([], np.int64),
              np.array([3, 1, 3, 2]), np.array(["b", None, "a", "b"], dtype=object),
-             np.array([1.0, np.nan, 1.0]), np.array(["a", 1], dtype=object)]
+             np.array([1.0, np.nan, 1.0]), np.array(["a", 1], dtype=object),
+             np.array(["a", pd.NA, "a"], dtype=object), np.array(["a", "a", pd.NA], dtype=object)]
     for values in cases:
         for sort in (False, True):
             for sentinel in (True, False):
@@ -152,6 +156,16 @@ def test_factorized_is_pandas_factorize() -> None:
                 e_codes, e_uniques = pd.factorize(values, sort=sort, use_na_sentinel=sentinel)
                 assert codes.dtype == np.int64 and codes.tolist() == e_codes.tolist()
                 assert pd.Index(uniques).equals(pd.Index(e_uniques))
+
+
+def test_single_value_is_one_identifier_and_nothing_missing() -> None:
+    from neda.rules._common import single_value
+
+    assert single_value(np.array([3, 3])) and single_value(np.array(["a", "a"], dtype=object))
+    for values in (np.array([3, 4]), np.array([], np.int64), np.array([1.0, 1.0]),
+                   np.array(["a", None], dtype=object), np.array(["a", pd.NA], dtype=object),
+                   np.array(["a", pd.NA, "a"], dtype=object), pd.array([3, 3], dtype="Int64")):
+        assert not single_value(values)
 
 
 @pytest.mark.parametrize("frame", _tables())

@@ -49,9 +49,23 @@ def test_data_model_doc_is_generated_from_the_schemas() -> None:
 
 
 # ------------------------------------------------------------- whole-file problems
+def test_a_relapses_file_without_rows_says_how_to_state_none(tmp_path: Path) -> None:
+    path = tmp_path / "relapses.csv"
+    path.write_text("subject,date\n")
+    with pytest.raises(InputError) as err:
+        read_relapses(path)
+    assert one_line(err) == ("relapses.csv has a header line but no data rows; if no relapse "
+                             "was recorded, leave the file out (on the command line say so "
+                             "with --no-relapses)")
+
+
 @pytest.mark.parametrize(("content", "expected"), [
     (b"", "visits.csv is empty; expected a header line and data rows"),
     (b"  \r\n\r\n", "visits.csv is empty"),
+    # only a byte-order mark (an editor's or Excel's empty file): empty, not a traceback
+    (b"\xef\xbb\xbf", "visits.csv is empty"),
+    (b"\xef\xbb\xbf\r\n", "visits.csv is empty"),
+    (b"\xff\xfe", "visits.csv is empty"),
     (b"id,date,edss\r\n", "visits.csv has a header line but no data rows"),
     (b"id;date;edss\n;;\n", "visits.csv has a header line but no data rows"),
     (b"PK\x03\x04\x14\x00\x00\x00rest", "is a zip archive or an Excel workbook, not a CSV"),

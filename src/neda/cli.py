@@ -862,9 +862,13 @@ def course_command(
     if summary is None and patient is not None:
         # one patient: only their rows go through the rules
         assert tables.visits is not None
-        known = [s for s in tables.visits["subject"].unique() if str(s) == str(patient)]
+        ids = tables.visits["subject"].unique()
+        known = [s for s in ids if str(s) == str(patient)]
         if not known:
-            console.print(f"[red]no patient {patient!r} in {visits}[/red]")
+            shown = ", ".join(str(s) for s in ids[:3])
+            console.print(f"[red]no patient {patient!r} in {visits}[/red] (its identifiers are "
+                          f"written like {shown}{' ...' if len(ids) > 3 else ''})",
+                          markup=True, highlight=False)
             raise typer.Exit(1)
         tables = _only_subject(tables, known[0])
     if summary is None:

@@ -30,6 +30,7 @@ from .rules._common import (
     comparable_ids,
     copy_of,
     empty_table,
+    equal_to,
     frame_of,
     index_positions,
     plain_copy,
@@ -606,10 +607,10 @@ def _pair_positions(subject: Any, number: Any, table_subject: Any, table_number:
         return np.full(len(subject), -1, np.int64)
     pair = (comparable_ids(subject, table_subject)
             if len(subject) * len(table_subject) <= 4096 else None)
-    if pair is not None:
+    ids = None if pair is None else equal_to(pair[0][:, None], pair[1][None, :])
+    if ids is not None:
         # a few rows (one patient's): every pair compared, not hashed; the first match
-        same = ((pair[0][:, None] == pair[1][None, :])
-                & (np.asarray(number, np.int64)[:, None]
+        same = (ids & (np.asarray(number, np.int64)[:, None]
                    == np.asarray(table_number, np.int64)[None, :]))
         return np.where(same.any(axis=1), same.argmax(axis=1), -1).astype(np.int64)
     index = pd.Index(pd.unique(np.asarray(table_subject)))

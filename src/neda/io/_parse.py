@@ -48,7 +48,8 @@ _DAY_MONTH_SHAPE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\
 _NUMBER_SHAPE = re.compile(r"^\s*-?\d{1,7}(\.\d*)?\s*$")
 _DECIMAL_COMMA = r"^\s*[-+]?\d+,\d+\s*$"
 _NUMBER_NOT_DATE = ("a date (YYYY-MM-DD); whole numbers are read as day numbers only with "
-                    "date_unit='day' and a date_origin")
+                    "date_unit='day' and a date_origin (--date-unit day --date-origin "
+                    "YYYY-MM-DD)")
 _CANONICAL_INT = r"^-?[1-9][0-9]{0,17}$|^0$"
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -581,7 +582,8 @@ def _check_plausible(column: str, raw: pl.Series, problems: Problems, dates: np.
     early = ok & (day < (np.datetime64(EARLIEST_DATE, "D") - _EPOCH).astype(np.int64))
     if early.any():
         problems.cells(column, np.flatnonzero(early), raw,
-                       f"a date from {EARLIEST_DATE.isoformat()} on")
+                       f"a date from {EARLIEST_DATE.isoformat()} on (an earlier date is a "
+                       "typing error: correct the cell)")
         ok &= ~early
     if cutoff is not None:
         limit = (np.datetime64(cutoff, "D") - _EPOCH).astype(np.int64)

@@ -210,6 +210,8 @@ def _read_csv(path: Path, label: str, *, encoding: str, separator: str | None) -
         raise _fail(label, "is empty; expected a header line and data rows")
     _not_text(data, label)
     data, note = _decode(data, label, encoding)
+    if not data.strip():  # (only a byte-order mark, or blank lines after one)
+        raise _fail(label, "is empty; expected a header line and data rows")
     lines = data.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     header = lines[first].decode("utf-8")

@@ -191,9 +191,21 @@ def read_table(
     opts = options or ReadOptions()
     if changes:
         opts = replace(opts, **changes)
-    raw = load_table(source, file_label=file_label, default_label=schema.name, sheet=opts.sheet,
-                     encoding=opts.encoding, separator=opts.separator)
+    try:
+        raw = load_table(source, file_label=file_label, default_label=schema.name,
+                         sheet=opts.sheet, encoding=opts.encoding, separator=opts.separator)
+    except InputError as exc:
+        if schema.name == "relapses" and "no data rows" in str(exc):
+            # a relapses file without rows is refused (an export that lost its rows looks the
+            # same); a cohort with no relapse says so explicitly
+            raise InputError([replace(p, expected=p.expected + _NO_RELAPSE_ROWS)
+                              for p in exc.problems], headline=False) from None
+        raise
     return _read(raw, schema, opts, required=tuple(required), extra=dict(extra or {}))
+
+
+_NO_RELAPSE_ROWS = ("; if no relapse was recorded, leave the file out (on the command line "
+                    "say so with --no-relapses)")
 
 
 # ----------------------------------------------------------------------------------- reading

@@ -618,11 +618,23 @@ class DayIndex:
 def single_value(values: Any) -> bool:
     """Whether ``values`` is a non-empty numpy array of one value, whole numbers or texts (none
     missing): one patient's identifiers, whose codes need no hash table."""
-    return (isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 0
+    if not (isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 0
             and (values.dtype.kind in "iu" or (values.dtype == object
-                                               and type(values[0]) is str))
-            and values[-1] == values[0]  # (a cohort's rows: usually decided here)
-            and bool((values == values[0]).all()))
+                                               and type(values[0]) is str))):
+        return False
+    same = equal_to(values, values[0])
+    return same is not None and bool(same[-1]) and bool(same.all())
+
+
+def equal_to(values: np.ndarray, one: Any) -> np.ndarray | None:
+    """``values == one`` per value as flags; None when that comparison has no yes/no answer
+    (pandas' NA among Python objects, which refuses to be a flag): the caller then asks
+    pandas, which treats NA as missing."""
+    try:
+        same = values == one
+    except TypeError:
+        return None
+    return same if isinstance(same, np.ndarray) and same.dtype == bool else None
 
 
 def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
@@ -635,9 +647,9 @@ def _one_subject_codes(subjects: pd.Index, values: Any) -> np.ndarray | None:
         if values.dtype.kind in "iu" and subjects.dtype == values.dtype:
             return np.where(values == one, 0, -1).astype(np.int64)
         if values.dtype == object and subjects.dtype == object and type(one) is str:
-            same = values == one
-            if isinstance(same, np.ndarray) and same.all():  # (others: text or not, the
-                return np.zeros(len(values), np.int64)        # general rule decides)
+            same = equal_to(values, one)
+            if same is not None and same.all():  # (others: text or not, the general rule
+                return np.zeros(len(values), np.int64)  # decides)
     return None
 
 
@@ -670,8 +682,9 @@ def index_positions(subjects: Any, values: Any) -> np.ndarray:
         return np.zeros(0, np.int64)
     if len(subjects) == 1:
         pair = comparable_ids(subjects, values)
-        if pair is not None:
-            return np.where(pair[1] == pair[0][0], 0, -1).astype(np.int64)
+        same = None if pair is None else equal_to(pair[1], pair[0][0])
+        if same is not None:
+            return np.where(same, 0, -1).astype(np.int64)
     if not isinstance(subjects, pd.Index):
         subjects = pd.Index(subjects)
     return np.asarray(subjects.get_indexer(pd.Index(values)), np.int64)
