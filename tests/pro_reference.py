@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from neda.rules._common import plain, provenance, with_provenance
+from neda.rules.common import plain, provenance, with_provenance
 from neda.rules.pro import (
     _SCORE_COLUMNS,
     ASHWORTH_CATEGORIES,

@@ -1,11 +1,11 @@
-"""The table helpers of ``neda.rules._common`` that stand in for pandas' own steps give pandas'
+"""The table helpers of ``neda.rules.common`` that stand in for pandas' own steps give pandas'
 tables: ``copy_of`` is ``DataFrame.copy()``."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from neda.rules._common import copy_of, frame_of
+from neda.rules.common import copy_of, frame_of
 
 
 def _tables() -> list[pd.DataFrame]:
@@ -66,7 +66,7 @@ def test_copy_of_with_new_row_numbers(frame: pd.DataFrame) -> None:
 def test_bare_is_the_same_table_without_attrs(frame: pd.DataFrame) -> None:
     """``bare`` is pandas' shallow copy: the same columns (the same memory), no attrs; a
     column added to it, even in front, leaves the frame as it was."""
-    from neda.rules._common import bare
+    from neda.rules.common import bare
 
     before = frame.copy()
     got = bare(frame)
@@ -102,7 +102,7 @@ def test_frame_of_object_columns_as_the_constructor_infers_them() -> None:
 
 
 def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
-    from neda.rules._common import subject_codes
+    from neda.rules.common import subject_codes
 
     for subjects, values in ((pd.Index([7]), np.array([7, 8, 7])),
                              (pd.Index([7], dtype=np.uint16), np.array([7, 8], np.int32)),
@@ -122,7 +122,7 @@ def test_subject_codes_of_one_patient_as_pandas_finds_them() -> None:
 def test_index_positions_of_one_patient_as_pandas_finds_them() -> None:
     # one identifier is compared, not hashed: the rows pandas' look-up finds, for numbers,
     # text, numbers against text (never equal), other integer widths, an Index, floats
-    from neda.rules._common import index_positions
+    from neda.rules.common import index_positions
 
     cases = [(pd.Index([7]), np.array([7, 8, 7, 1])), (pd.Index(["a"]), np.array(
         ["a", "b", None, 1], dtype=object)), (pd.Index([1]), np.array(["1", 1], dtype=object)),
@@ -141,7 +141,7 @@ def test_index_positions_of_one_patient_as_pandas_finds_them() -> None:
 
 def test_factorized_is_pandas_factorize() -> None:
     # one patient's identifiers skip pandas' hash table: the same codes and distinct values
-    from neda.rules._common import factorized
+    from neda.rules.common import factorized
 
     cases = [np.array([7, 7, 7]), np.array(["a", "a"], dtype=object), np.array([], np.int64),
              np.array([3, 1, 3, 2]), np.array(["b", None, "a", "b"], dtype=object),
@@ -159,7 +159,7 @@ def test_factorized_is_pandas_factorize() -> None:
 
 
 def test_single_value_is_one_identifier_and_nothing_missing() -> None:
-    from neda.rules._common import single_value
+    from neda.rules.common import single_value
 
     assert single_value(np.array([3, 3])) and single_value(np.array(["a", "a"], dtype=object))
     for values in (np.array([3, 4]), np.array([], np.int64), np.array([1.0, 1.0]),
@@ -171,7 +171,7 @@ def test_single_value_is_one_identifier_and_nothing_missing() -> None:
 @pytest.mark.parametrize("frame", _tables())
 def test_column_is_the_series_values(frame: pd.DataFrame) -> None:
     """``column`` reads a column as stored: what ``frame[name]._values`` is, the same memory."""
-    from neda.rules._common import column
+    from neda.rules.common import column
 
     for name in frame.columns:
         got, expected = column(frame, name), frame[name]._values
@@ -184,7 +184,7 @@ def test_column_is_the_series_values(frame: pd.DataFrame) -> None:
 
 
 def test_column_of_a_repeated_name_or_numbered_columns() -> None:
-    from neda.rules._common import column
+    from neda.rules.common import column
 
     repeated = pd.DataFrame([[1, 2.5]], columns=["a", "a"])
     assert column(repeated, "a").tolist() == [[1.0, 2.5]]  # (both, as pandas gives them)
@@ -195,7 +195,7 @@ def test_column_of_a_repeated_name_or_numbered_columns() -> None:
 def test_plain_copy_is_a_deep_copy() -> None:
     from collections import OrderedDict
 
-    from neda.rules._common import plain_copy
+    from neda.rules.common import plain_copy
 
     record = {"rule_set": "x", "options": {"window": [1, 2.5, None, True], "t": (1, 2)},
               "n": np.int64(3), "f": np.float64(0.5), "nested": [{"a": [1]}],
@@ -211,7 +211,7 @@ def test_plain_copy_is_a_deep_copy() -> None:
 
 @pytest.mark.parametrize("frame", _tables())
 def test_row_of_is_pandas_row(frame: pd.DataFrame) -> None:
-    from neda.rules._common import row_of
+    from neda.rules.common import row_of
 
     for at in range(len(frame)):
         expected, got = frame.iloc[at], row_of(frame, at)

@@ -4,7 +4,7 @@ memory with what they were built from (an edit of the result must not change an 
 import numpy as np
 import pandas as pd
 
-from neda.rules._common import provenance_frame
+from neda.rules.common import provenance_frame
 
 
 def test_result_never_shares_memory_with_its_inputs() -> None:
@@ -32,7 +32,7 @@ def test_frame_of_builds_the_constructors_table() -> None:
     """``frame_of`` skips pandas' checks of ready columns only: every kind of column (dates
     held as objects, day-unit dates, numpy text, scalars, pandas arrays) gives the table,
     types, index and copies of ``pd.DataFrame``."""
-    from neda.rules._common import frame_of
+    from neda.rules.common import frame_of
 
     n = 3
     columns = {
@@ -67,7 +67,7 @@ def test_frame_of_without_date_inference_keeps_object_columns() -> None:
     """``infer_dates=False`` (the summary's tables of text and flags): a column of Python
     objects is taken as it is, never turned into dates, on the fast path and on pandas'
     own; every other column is the constructor's."""
-    from neda.rules._common import frame_of
+    from neda.rules.common import frame_of
 
     flags = np.array([True, None, False], dtype=object)
     stamps = np.array([pd.Timestamp("2020-01-01"), None, pd.NaT], dtype=object)

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neda.rules._common import tri_all
 from neda.rules._windows import ScanWindows
+from neda.rules.common import tri_all
 from neda.rules.neda import (
     MAGNIMS_COLUMNS,
     MEDA_COLUMNS,

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neda.io import InputError, read_pros
-from neda.rules._common import plain
+from neda.rules.common import plain
 from neda.rules.pro import (
     MFIS5_ITEMS,
     MFIS_COGNITIVE,

@@ -861,7 +861,7 @@ def test_differential_msclinical_documented_differences():
 def test_running_maximum_by_subject_matches_pandas_groupby():
     """The numpy running maximum the relapse and SPMS rules use equals pandas' groupby cummax:
     one subject, several (offset path), negative and NaN values (pandas path)."""
-    from neda.rules._common import cummax_by_code
+    from neda.rules.common import cummax_by_code
 
     rng = np.random.default_rng(5)
     for n_subjects, nan in ((1, False), (1, True), (40, False), (40, True)):

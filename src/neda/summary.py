@@ -23,7 +23,8 @@ import pandas as pd
 
 from .course import CourseOptions, confirmed_events
 from .io import ReadOptions, Tables, followup_from_visits, read_tables
-from .rules._common import (
+from .rules.arr import ArrOptions, annualised_relapse_rate
+from .rules.common import (
     bare,
     column,
     column_numpy,
@@ -36,7 +37,6 @@ from .rules._common import (
     plain_copy,
     row_of,
 )
-from .rules.arr import ArrOptions, annualised_relapse_rate
 from .rules.dmt import DmtOptions, treatment_epochs
 from .rules.edss import FS_SYSTEMS, EdssOptions, edss_columns
 from .rules.monitoring import MonitoringOptions, monitoring_columns, score_trends
@@ -339,7 +339,7 @@ _MSFC_INPUTS = ("t25fw", "nhpt", "nhpt_dominant", "nhpt_nondominant", "pasat", "
 def _assessments(vis: pd.DataFrame, opts: SummaryOptions) -> pd.DataFrame:
     """One row per visit: rated and computed EDSS (rules §1.5), timed tests, SDMT, MSFC (rules
     §7.1). The computed EDSS is a check of the rated one, never a replacement."""
-    given = vis  # read by column (neda.rules._common.column: no Series, no attrs copied)
+    given = vis  # read by column (neda.rules.common.column: no Series, no attrs copied)
     n = len(given)
     # columns gathered, the table built once (a column insert costs about 0.3 ms)
     # (as stored: numpy columns as numpy arrays, which frame_of takes without pandas' checks)
@@ -453,7 +453,7 @@ def _join(columns: dict[str, Any], subjects: pd.Index,
 def _patient_columns(vis: pd.DataFrame, course: Any, epochs: pd.DataFrame,
                      rates: pd.DataFrame, scores: pd.DataFrame, rel: pd.DataFrame,
                      opts: SummaryOptions) -> tuple[dict[str, Any], pd.Index]:
-    # columns are read as stored (neda.rules._common.column: no Series, no attrs copied)
+    # columns are read as stored (neda.rules.common.column: no Series, no attrs copied)
     s = course.summary
     subject = column_numpy(s, "subject")
     subjects = pd.Index(subject)
@@ -630,7 +630,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
     "cumulative", None, neda_code[0])``; each when done already."""
     if not len(epochs):
         return epochs
-    # columns read as stored (neda.rules._common.column), rows by position
+    # columns read as stored (neda.rules.common.column), rows by position
     out: dict[str, Any] = {c: column(epochs, c) for c in epochs.columns}
     subject, epoch = column(epochs, "subject"), column(epochs, "epoch")
     on = np.flatnonzero(column_numpy(rates, "window") == "on_treatment")
@@ -1119,7 +1119,7 @@ class SubjectIndex:
 
     def rows(self, name: str, subject: Any) -> pd.DataFrame:
         """``subject``'s rows of table ``name`` with their labels (as a boolean mask would),
-        to read: without the table's ``attrs`` (:func:`neda.rules._common.bare`), which
+        to read: without the table's ``attrs`` (:func:`neda.rules.common.bare`), which
         pandas would deep-copy into every row selection and column read from them."""
         return bare(getattr(self.summary, name)).iloc[self.positions(name, subject)]
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rules._common import bare
+from ..rules.common import bare
 
 MISSING_GROUP = "(missing)"
 UNTREATED = "untreated"

@@ -57,8 +57,8 @@ from ..io import (
 )
 from ..io._table import fold
 from ..io.errors import ChangedRows
-from ..rules._common import day_numbers
 from ..rules.arr import POOLED_COLUMNS
+from ..rules.common import day_numbers
 from ..rules.monitoring import _as_of_day
 from ..rules.relapses import relapse_hygiene
 from ..summary import CourseSummary, SummaryOptions, summarise

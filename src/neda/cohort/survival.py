@@ -50,7 +50,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..rules._common import bare
+from ..rules.common import bare
 from ._common import epoch_groups, group_order, patient_groups, summary_provenance
 
 YEAR_DAYS = 365.25

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..rules._common import bare
+from ..rules.common import bare
 from ._common import MISSING_GROUP, group_order, patient_groups, summary_provenance
 
 YEAR_DAYS = 365.25

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import SCHEMAS, ReadOptions, check_subjects, ensure_table, is_validated
-from ..rules._common import (
+from ..rules.common import (
     DayIndex,
     as_pandas,
     bare,

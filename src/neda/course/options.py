@@ -19,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..options import Options, option
-from ..rules._common import plain_copy
+from ..rules.common import plain_copy
 
 INF = math.inf
 

@@ -42,7 +42,7 @@ import pandas as pd
 
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import (
+from .common import (
     DayIndex,
     column_numpy,
     day_dates,
@@ -56,7 +56,7 @@ from ._common import (
     subject_codes,
     texts_by_key,
 )
-from ._common import as_pandas as _to_pandas
+from .common import as_pandas as _to_pandas
 from .relapses import RelapseOptions, as_hygiene
 
 #: Columns of :attr:`ArrResult.rates`, in order.
@@ -335,7 +335,7 @@ def annualised_relapse_rate(
     record = provenance(o.rule_set, o, ARR_SOURCE)
 
     # ---- follow-up -------------------------------------------------------------------------
-    # (columns read without building Series: neda.rules._common.column)
+    # (columns read without building Series: neda.rules.common.column)
     fu = ensure_table(followup, "followup")
     fsubj = "subject"
     fu_subject = column_numpy(fu, fsubj)

@@ -48,9 +48,9 @@ import numpy as np
 import pandas as pd
 
 from ..options import Options, option
-from ._common import as_pandas as _to_pandas
-from ._common import column, frame_of, provenance, rule_set_name
-from ._common import subject_column as _subject_column
+from .common import as_pandas as _to_pandas
+from .common import column, frame_of, provenance, rule_set_name
+from .common import subject_column as _subject_column
 from .dmt_catalogue import CATALOGUE_SOURCE, CATALOGUE_VERSION, EFFICACY_MAPPINGS, Drug, lookup_drug
 
 #: Columns of the treatment-epochs table (docs/data-model.md), in order.
@@ -247,7 +247,7 @@ def _read_courses(t: pd.DataFrame, subj: str) -> dict[Any, list[_Course]]:
     has_interval = "dosing_interval_days" in t.columns
     n = len(t)
     # whole-column conversions where the dtype allows; per value (with messages) otherwise
-    # (columns read as stored, without building Series: rules._common.column)
+    # (columns read as stored, without building Series: rules.common.column)
     starts = _day_column(column(t, "start"))
     stops = _day_column(column(t, "stop")) if has_stop else [None] * n
     intervals = column(t, "dosing_interval_days").tolist() if has_interval else [None] * n

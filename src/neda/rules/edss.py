@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import Tri, column, column_numpy, frame_of, provenance, single_value
+from neda.rules.common import Tri, column, column_numpy, frame_of, provenance, single_value
 
 SOURCE = (
     "docs/rules.md §1; Kurtzke, Neurology 1983;33:1444; "
@@ -846,7 +846,7 @@ def edss_columns(visits: pd.DataFrame, options: EdssOptions | None = None, *,
     subj = subject or ("subject" if "subject" in visits.columns or "id" not in visits.columns
                        else "id")
 
-    # columns read as stored (rules._common.column)
+    # columns read as stored (rules.common.column)
     given = visits
     raw = np.empty((n, 7), np.int8)
     markers = np.zeros((n, 7), bool)

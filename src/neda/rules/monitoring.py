@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..options import Options, option
-from ._common import (
+from .common import (
     column,
     column_numpy,
     day_numbers,
@@ -177,7 +177,7 @@ def _as_of_day(as_of: Any, tables: list[Any]) -> int:
         frame, names = table if isinstance(table, tuple) else (table, None)
         if frame is None or not len(frame):
             continue
-        # columns read as stored, without building Series (neda.rules._common.column)
+        # columns read as stored, without building Series (neda.rules.common.column)
         for col in (frame.columns if names is None else names):
             values = column(frame, col)
             if values.dtype.kind == "M":  # (is_datetime64_any_dtype of a dtype)
@@ -229,7 +229,7 @@ def monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any =
     table, and would otherwise build the table only to read every column back."""
     opts = options or MonitoringOptions()
     hygiene = as_hygiene(relapses, visits)
-    # columns are read as stored, without building Series (neda.rules._common.column: pandas
+    # columns are read as stored, without building Series (neda.rules.common.column: pandas
     # would deep-copy each table's attrs into every column it hands out)
     hygiene_rel = None if hygiene is None else hygiene.relapses
     now = _as_of_day(as_of, [visits, mri, labs, (hygiene_rel, ("onset_start",))])
@@ -551,7 +551,7 @@ def score_trends(visits: pd.DataFrame, scores: pd.DataFrame | None = None) -> pd
     # numpy on all measures of a table at once, one table at the end: pandas' sort, dedupe and
     # frame building cost about 3 ms per measure even on one patient's rows (the clinic
     # screen's path), and numpy steps per measure about 0.15 ms
-    # (columns read as stored, without building Series: neda.rules._common.column)
+    # (columns read as stored, without building Series: neda.rules.common.column)
     tables = {"visits": visits, "scores": scores}
     out: dict[str, list[Any]] = {c: [] for c in TREND_COLUMNS}
     order: list[np.ndarray] = []

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from neda.options import Options, option
-from neda.rules._common import bare, column, column_numpy, plain, provenance, provenance_frame
+from neda.rules.common import bare, column, column_numpy, plain, provenance, provenance_frame
 
 SOURCE = (
     "docs/rules.md §7.1 (and 2.2 for reason codes); Fischer JS et al., "
@@ -421,7 +421,7 @@ def _check_visits(visits: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("subject", "date") if c not in visits.columns]
     if missing:
         raise ValueError(f"visits: missing column(s) {', '.join(missing)} (docs/data-model.md)")
-    # columns are read by position, as stored (rules._common.column: pandas deep-copies a
+    # columns are read by position, as stored (rules.common.column: pandas deep-copies a
     # frame's attrs, a reader's report, into every Series), so neither the index nor the
     # attrs matter; copied only when the dates need parsing (a validated table has
     # datetime64 dates)

@@ -52,7 +52,8 @@ from neda.io import ensure_table
 from neda.options import Options, option
 from neda.rules.relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
-from ._common import (
+from ._windows import ScanWindows
+from .common import (
     Tri,
     bare,
     column,
@@ -63,11 +64,10 @@ from ._common import (
     rule_set_name,
     tri_all,
 )
-from ._common import day_dates as _dates
-from ._common import day_key as _key
-from ._common import day_numbers as _days
-from ._common import subject_codes as _codes
-from ._windows import ScanWindows
+from .common import day_dates as _dates
+from .common import day_key as _key
+from .common import day_numbers as _days
+from .common import subject_codes as _codes
 
 #: Havrdova 2009 (AFFIRM) disability worsening: +1.5 from EDSS 0, +1.0 from any other value.
 HAVRDOVA2009_THRESHOLDS: tuple[tuple[float, float], ...] = ((0.0, 1.5), (10.0, 1.0))
@@ -388,7 +388,7 @@ def _iso(days: np.ndarray) -> np.ndarray:
 
 
 def _date_columns(*days: np.ndarray) -> list[np.ndarray]:
-    """:func:`~neda.rules._common.day_dates` of each array (of one length); a few rows (one
+    """:func:`~neda.rules.common.day_dates` of each array (of one length); a few rows (one
     patient's windows) converted as the rows of one array, one call instead of one each."""
     if len(days) and len(days[0]) <= 4096:
         return list(_dates(np.stack(days).astype(np.float64)))
@@ -434,7 +434,7 @@ def _group_bounds(sid: np.ndarray, n_subj: int) -> tuple[np.ndarray, np.ndarray]
 def _column(frame: pd.DataFrame, col: str) -> np.ndarray:
     if col not in frame.columns:
         return np.full(len(frame), np.nan)
-    # (the stored values, without building a Series: see neda.rules._common.column)
+    # (the stored values, without building a Series: see neda.rules.common.column)
     v = column(frame, col)
     if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":
         return np.asarray(v, dtype=np.float64)
@@ -515,7 +515,7 @@ def _prepare(visits: Any, relapses: Any, mri: Any, epochs: Any, ascertainment: A
     ep_given = _pd(epochs)
     if ep_given is None:
         raise ValueError("an epochs table is required (neda.rules.dmt.treatment_epochs)")
-    # columns are read without building Series (neda.rules._common.column)
+    # columns are read without building Series (neda.rules.common.column)
     ep_in = ep_given
     esubj = _subject_col(ep_in, "epochs")
     missing = [c for c in ("start",) if c not in ep_in.columns]

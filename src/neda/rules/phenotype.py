@@ -32,7 +32,7 @@ from ..course import CourseOptions, CourseResult, confirmed_events
 from ..course.options import PRESETS
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import (
+from .common import (
     DayIndex,
     bare,
     column_floats,
@@ -47,8 +47,8 @@ from ._common import (
     texts_by_key,
     with_provenance,
 )
-from ._common import as_pandas as _to_pandas
-from ._common import subject_column as _subject_column
+from .common import as_pandas as _to_pandas
+from .common import subject_column as _subject_column
 from .edss import EdssOptions, parse_fs_column
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 from .response import (

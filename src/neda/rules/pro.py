@@ -61,7 +61,7 @@ from neda.io import (
     read_pros,
 )
 from neda.options import Options, option
-from neda.rules._common import column_numpy, frame_of, plain, provenance, with_provenance
+from neda.rules.common import column_numpy, frame_of, plain, provenance, with_provenance
 
 SOURCE = (
     "docs/rules.md §7.2-7.8; MFIS: Fisk 1994 / MSQLI manual (Ritvo 1997); "

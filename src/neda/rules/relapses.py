@@ -39,7 +39,7 @@ from ..io import (
 from ..io._parse import Problems, parse_onsets
 from ..io._table import load_table
 from ..options import Options, option
-from ._common import (
+from .common import (
     bare,
     column,
     column_numpy,

@@ -37,7 +37,8 @@ import pandas as pd
 from ..course import CourseOptions, confirmed_events
 from ..io import ensure_table
 from ..options import Options, option
-from ._common import (
+from ._windows import ScanWindows
+from .common import (
     DayIndex,
     column_floats,
     column_numpy,
@@ -48,8 +49,7 @@ from ._common import (
     single_value,
     with_provenance,
 )
-from ._common import day_numbers as _days
-from ._windows import ScanWindows
+from .common import day_numbers as _days
 from .dmt_catalogue import CATALOGUE_VERSION, lookup_drug
 from .relapses import RelapseHygiene, RelapseOptions, as_hygiene
 
@@ -355,7 +355,7 @@ def relapse_reason(n_min: float, n_max: float, covered: bool, partial: int,
 def _scan_columns(mri: Any) -> tuple[dict[str, np.ndarray], bool]:
     """Scans (a validated MRI table: the contrast rule applied, rules §0.3) as flat arrays in
     table order; second value: whether ``enlarging_t2`` is a column. (Columns read without
-    building a Series: neda.rules._common.column.)"""
+    building a Series: neda.rules.common.column.)"""
     scans = ensure_table(mri, "mri")
     has_enl = "enlarging_t2" in scans.columns
 

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from neda.io import InputError, Tables, read_tables
-from neda.rules._common import column, column_numpy
+from neda.rules.common import column, column_numpy
 from neda.rules.dmt_catalogue import CATALOGUE_VERSION
 from neda.rules.monitoring import MonitoringOptions
 from neda.summary import CourseSummary, SubjectIndex, SummaryOptions, summarise

@@ -9,6 +9,10 @@
 * **Provenance.** Every result table carries a ``rule_set`` column (the options' name) and
   ``attrs["provenance"]`` with every option value, so results of different definitions are
   never mixed silently.
+* **Tables.** The helpers every package of neda reads and builds tables with (course, summary,
+  cohort and web as well as the rules): columns read as stored without a Series, tables built
+  from finished columns, identifier look-ups and codes with a one-patient path, day numbers.
+  Shared by neda's own packages (hence public); not part of the user API in ``neda``.
 """
 
 from __future__ import annotations
