@@ -53,13 +53,13 @@ from ..io import (
     Tables,
     check_subjects,
     ensure_table,
+    fold,
     read_relapses,
 )
-from ..io._table import fold
 from ..io.errors import ChangedRows
 from ..rules.arr import POOLED_COLUMNS
 from ..rules.common import day_numbers
-from ..rules.monitoring import _as_of_day
+from ..rules.monitoring import as_of_day
 from ..rules.relapses import relapse_hygiene
 from ..summary import CourseSummary, SummaryOptions, summarise
 from .proportions import (
@@ -336,7 +336,7 @@ def _latest_day(t: Tables, relapse_options: Any) -> float | None:
     usually none. That is exact: hygiene only removes or merges rows, so a counted onset is
     a given onset, and hygiene decides each patient's relapses from that patient's rows."""
     try:
-        day = float(_as_of_day(None, [t.visits, t.mri, t.labs]))
+        day = float(as_of_day(None, [t.visits, t.mri, t.labs]))
     except ValueError:
         return None
     rel = t.relapses
@@ -353,7 +353,7 @@ def _latest_day(t: Tables, relapse_options: Any) -> float | None:
     hygiene = relapse_hygiene(of_late(rel), visits=of_late(t.visits),
                               followup=of_late(t.followup), options=relapse_options)
     if len(hygiene.relapses):
-        day = max(day, float(_as_of_day(None, [hygiene.relapses[["onset_start"]]])))
+        day = max(day, float(as_of_day(None, [hygiene.relapses[["onset_start"]]])))
     return day
 
 

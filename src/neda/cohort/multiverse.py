@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..course import _kernel as K
+from ..course import scan as K
 from ..course.engine import (
     _preparation_key,
     _prepare,

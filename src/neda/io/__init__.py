@@ -8,7 +8,15 @@ pandas or polars DataFrames, check every cell against the table's schema (:mod:`
 :func:`read_tables` reads several tables together and compares their subject identifiers.
 """
 
-from neda.io._parse import EDSS_SCALE, MISSING_MARKERS, PRECISIONS, outcome_kind
+from neda.io._parse import (
+    EDSS_SCALE,
+    MISSING_MARKERS,
+    PRECISIONS,
+    Problems,
+    outcome_kind,
+    parse_onsets,
+)
+from neda.io._table import fold, load_table
 from neda.io.errors import ChangedRows, InputError, InputProblem, InputReport, NedaInputWarning
 from neda.io.readers import (
     READERS,
@@ -33,6 +41,10 @@ from neda.io.readers import (
 from neda.io.schema import SCHEMAS, Column, TableSchema, data_model_markdown
 
 __all__ = [
+    "parse_onsets",
+    "load_table",
+    "fold",
+    "Problems",
     "EDSS_SCALE",
     "MISSING_MARKERS",
     "PRECISIONS",

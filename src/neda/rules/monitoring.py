@@ -167,7 +167,7 @@ def _fmt(day: float) -> str:
     return _fmt_day(int(day))
 
 
-def _as_of_day(as_of: Any, tables: list[Any]) -> int:
+def as_of_day(as_of: Any, tables: list[Any]) -> int:
     """The day of ``as_of``, else the latest date in the date columns of ``tables``: each a
     table (every date column), None, or a pair (table, the names of the columns to read)."""
     if as_of is not None:
@@ -232,7 +232,7 @@ def monitoring_columns(visits: pd.DataFrame, relapses: Any = None, events: Any =
     # columns are read as stored, without building Series (neda.rules.common.column: pandas
     # would deep-copy each table's attrs into every column it hands out)
     hygiene_rel = None if hygiene is None else hygiene.relapses
-    now = _as_of_day(as_of, [visits, mri, labs, (hygiene_rel, ("onset_start",))])
+    now = as_of_day(as_of, [visits, mri, labs, (hygiene_rel, ("onset_start",))])
     w0 = now - opts.window_days + 1  # first day of (now - window, now]
     given = visits
     visit_subject = column_numpy(given, "subject")

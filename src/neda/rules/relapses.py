@@ -32,12 +32,13 @@ from ..io import (
     PRECISIONS,
     InputError,
     InputProblem,
+    Problems,
     ReadOptions,
     ensure_table,
     is_validated,
+    load_table,
+    parse_onsets,
 )
-from ..io._parse import Problems, parse_onsets
-from ..io._table import load_table
 from ..options import Options, option
 from .common import (
     bare,

@@ -48,7 +48,7 @@ from neda.rules.pro import score_pros
 from neda.rules.relapses import relapse_hygiene
 
 from .course import OPTIONS
-from .importing import _onset_text
+from .importing import onset_text
 from .models import (
     COUNTED_RELAPSE_STATUSES,
     SYMPTOMS,
@@ -388,7 +388,7 @@ def check_record(table: str, patient: Patient, cells: Mapping[str, str],
         return checked
     first = read.iloc[0]
     if table == "relapses":
-        onset, onset_end = _onset_text({str(k): v for k, v in first.items()})
+        onset, onset_end = onset_text({str(k): v for k, v in first.items()})
         checked.values = {"onset": onset, "onset_end": onset_end}
         checked.values.update({name: model_value(_field(spec.model, name),
                                                  first.get(col))

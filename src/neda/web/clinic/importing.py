@@ -45,10 +45,10 @@ from neda.io import (
     NedaInputWarning,
     ReadOptions,
     Tables,
+    fold,
     read_table,
     read_tables,
 )
-from neda.io._table import fold
 
 from .models import (
     RELAPSE_STATUS,
@@ -100,7 +100,7 @@ _ONE = {"visits": "visit", "relapses": "relapse", "treatments": "treatment", "pr
         "labs": "lab", "patients": "patient", "symptom_treatments": "symptom_treatment"}
 
 
-def _value(v: Any) -> Any:
+def model_value(v: Any) -> Any:
     """A cell of a validated table as a model value (NaN/NaT/<NA> -> None, Timestamp -> date)."""
     if v is None or v is pd.NA or v is pd.NaT:
         return None
@@ -113,7 +113,7 @@ def _value(v: Any) -> Any:
     return v
 
 
-def _onset_text(row: dict[str, Any]) -> tuple[str, Any]:
+def onset_text(row: dict[str, Any]) -> tuple[str, Any]:
     """The onset as the clinic stores it, at its precision (the reader's interval back to the
     form a user enters): ``2024-03-05``, ``2024-03``, ``2024``, or a day plus a latest day."""
     start = pd.Timestamp(row["date"])
@@ -149,7 +149,7 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
             for row in tables.patients.itertuples(index=False):
                 p = known[str(row.subject)]
                 for f in fields:
-                    value = _value(getattr(row, f))
+                    value = model_value(getattr(row, f))
                     setattr(p, f, "" if value is None and f in ("sex", "course",
                                                                 "phenotype_at_diagnosis")
                             else value)
@@ -163,17 +163,17 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
             present = [f for f in fields if f in frame.columns]
             objects = []
             for row in frame.to_dict("records"):
-                kwargs = {f: _value(row[f]) for f in present}
+                kwargs = {f: model_value(row[f]) for f in present}
                 for f in ("edss_method", "severity", "stop_reason", "symptoms", "fs_affected",
                           "response", "result", "fs_pyramidal", "fs_cerebellar", "fs_brainstem",
                           "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral"):
                     if f in kwargs and kwargs[f] is None:
                         kwargs[f] = ""
                 if name == "relapses":
-                    kwargs["onset"], kwargs["onset_end"] = _onset_text(row)
-                    pseudo = _value(row.get("pseudo"))
+                    kwargs["onset"], kwargs["onset_end"] = onset_text(row)
+                    pseudo = model_value(row.get("pseudo"))
                     # the clinic's review status, when the table has one (an export of neda)
-                    kwargs["status"] = (_value(row.get("status")) or
+                    kwargs["status"] = (model_value(row.get("status")) or
                                         ("pseudo" if pseudo else "confirmed"))
                 if name == "pros":
                     kwargs["item"] = str(kwargs["item"])
@@ -572,7 +572,7 @@ def _against_saved(tables: Tables, patients: dict[str, Patient], out: Preview) -
             rows.append({"subject": by_pk[record.patient_id], **cells})
             labels.append(f"saved {record.pk}")
         for i, row in enumerate(mine.to_dict("records")):
-            rows.append({c: cell_text(_value(row.get(c))) if c != "subject"
+            rows.append({c: cell_text(model_value(row.get(c))) if c != "subject"
                          else str(row["subject"]) for c in columns})
             labels.append(f"file {i}")
         combined = pd.DataFrame(rows, columns=columns, index=pd.Index(labels, dtype=object),

@@ -42,11 +42,11 @@ from ..importing import (
     Upload,
     UploadNotFound,
     UploadTooLarge,
-    _onset_text,
     claim_upload,
     commit,
     discard_upload,
     load_upload,
+    onset_text,
     preview,
     read_upload,
     release_upload,
@@ -325,7 +325,7 @@ def _sample(frame: Any, table: str) -> dict[str, Any]:
     for record in head.to_dict("records"):
         cells = {c: cell_text(_plain(record[c])) for c in columns}
         if table == "relapses":
-            onset, latest = _onset_text(record)
+            onset, latest = onset_text(record)
             cells["date"] = onset + (f" to {latest}" if latest else "")
         rows.append([cells[c] for c in columns])
     return {"columns": columns, "rows": rows}
