@@ -71,3 +71,27 @@ def test_every_declared_key_is_documented_with_its_option(key: str, cls: str,
     assert rows, f"{key} is not a row of docs/rules.md section 10"
     assert any(re.search(rf"`{cls}\.{name}`|`{name}`", row) for row in rows), (
         f"docs/rules.md section 10 row of {key} does not name {cls}.{name}")
+
+
+def test_per_options_caches_hashable_options_and_runs_for_unhashable() -> None:
+    # a record made once per frozen options object; options holding a list (unhashable) are
+    # not cached, and still get their record
+    from dataclasses import dataclass
+
+    from neda.rules.common import per_options
+
+    calls: list[object] = []
+
+    @per_options(maxsize=8)
+    def record(options: object) -> str:
+        calls.append(options)
+        return repr(options)
+
+    @dataclass(frozen=True)
+    class Opts:
+        table: object = ((1.0, 0.5),)
+
+    frozen, listed = Opts(), Opts(table=[[1.0, 0.5]])
+    assert record(frozen) == record(frozen) == repr(frozen)
+    assert record(listed) == record(listed) == repr(listed)
+    assert calls == [frozen, listed, listed]

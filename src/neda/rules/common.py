@@ -24,9 +24,9 @@ import hashlib
 import importlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -88,18 +88,37 @@ def subject_column(frame: pd.DataFrame, subject: str | None, table: str) -> str:
                      f"{', '.join(repr(c) for c in candidates)}; columns: {list(frame.columns)})")
 
 
+_Made = TypeVar("_Made")
+
+
+def per_options(maxsize: int) -> Callable[[Callable[[Any], _Made]], Callable[[Any], _Made]]:
+    """Cache a function of one frozen options object: made once per options object (a course
+    asks for the same records dozens of times). Options holding an unhashable value (a list
+    where a tuple is expected) are not cached: the function runs each time."""
+    def decorate(make: Callable[[Any], _Made]) -> Callable[[Any], _Made]:
+        cached = functools.lru_cache(maxsize=maxsize)(make)
+
+        @functools.wraps(make)
+        def once(options: Any) -> _Made:
+            try:
+                return cached(options)
+            except TypeError:  # unhashable: not cached
+                return make(options)
+
+        return once
+
+    return decorate
+
+
 def rule_set_name(options: Any) -> str:
     """``options.name`` if set, else ``spec_defaults`` when every value is the default, else
     ``custom`` - so an edited definition is never reported under the default's name."""
     if options.name:
         return str(options.name)
-    try:
-        return _unnamed_rule_set(options)
-    except TypeError:  # options holding an unhashable value: not cached
-        return _unnamed_rule_set.__wrapped__(options)
+    return _unnamed_rule_set(options)
 
 
-@functools.lru_cache(maxsize=256)
+@per_options(maxsize=256)
 def _unnamed_rule_set(options: Any) -> str:
     # cached per options object (frozen, hashable): the comparison makes two option objects
     default = type(options)()
@@ -123,10 +142,7 @@ def options_dict(options: Any) -> dict[str, Any]:
 
 def provenance(rule_set: str, options: Any, source: str) -> dict[str, Any]:
     """The provenance record stored with a result: rule set, every option, its source."""
-    try:
-        values, digest = _options_record(options)
-    except TypeError:  # options holding an unhashable value: not cached
-        values, digest = _options_record.__wrapped__(options)
+    values, digest = _options_record(options)
     return {
         "rule_set": rule_set,
         "options": plain_copy(values),  # every record its own copy
@@ -155,7 +171,7 @@ def plain_copy(value: Any) -> Any:
 _ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
-@functools.lru_cache(maxsize=256)
+@per_options(maxsize=256)
 def _options_record(options: Any) -> tuple[dict[str, Any], str]:
     """Every option value and their digest, once per options object (frozen, hashable)."""
     values = options_dict(options) if options is not None else {}

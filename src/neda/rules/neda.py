@@ -59,7 +59,7 @@ from .common import (
     column,
     column_numpy,
     frame_of,
-    plain_copy,
+    per_options,
     provenance,
     rule_set_name,
     tri_all,
@@ -311,13 +311,10 @@ class NedaOptions(Options):
         """The course-engine options of the NEDA disability component (rules §4.1): fixed
         reference, first CDW, 84-day confirmation with tolerance (0, inf), relapse distances
         30 / 0 / 30, no re-baselining, no RAW/PIRA attribution."""
-        try:
-            return _disability_engine(self)
-        except TypeError:  # options holding an unhashable value: not cached
-            return _disability_engine.__wrapped__(self)
+        return _disability_engine(self)
 
 
-@functools.lru_cache(maxsize=64)
+@per_options(maxsize=64)
 def _disability_engine(o: NedaOptions) -> CourseOptions:
     """:meth:`NedaOptions.course_options`, made once per options object (both frozen)."""
     thresholds: Any = (HAVRDOVA2009_THRESHOLDS if o.edss_thresholds == "havrdova2009"
@@ -1512,21 +1509,11 @@ def _disability_component(d: _Data, win: _Win, o: NedaOptions
 
     comp = _Component(code, code.copy(), texts, np.zeros(0, np.int64))
     extra = {"edss_reference_date": rday, "on": on, "empty": empty}
-    try:
-        values, digest = _engine_record(copts)
-    except TypeError:  # options holding an unhashable value: not cached
-        values, digest = _engine_record.__wrapped__(copts)
-    return comp, extra, {"course_options": plain_copy(values),  # every record its own copy
-                         "course_options_digest": digest,
+    # (the options object keeps its values and their JSON: as_dict is a fresh copy)
+    return comp, extra, {"course_options": copts.as_dict(),
+                         "course_options_digest": copts.digest(),
                          "engine_runs": int(has_ref.sum()),
                          "engine": "neda.course fixed-reference mode (firstCDW, fixed baseline)"}
-
-
-@functools.lru_cache(maxsize=64)
-def _engine_record(copts: CourseOptions) -> tuple[dict[str, Any], str]:
-    """The engine options' values and digest in the provenance record, once per options
-    object (frozen): writing and hashing them took a fifth of a one-patient call."""
-    return copts.as_dict(), copts.digest()
 
 
 def _mri_component(d: _Data, win: _Win, o: NedaOptions, rows: np.ndarray
