@@ -33,7 +33,7 @@ from django.db import models
 from neda.io import SCHEMAS, Column, InputError, TableSchema, read_table
 from neda.web.clinic.checking import SYMPTOM_TREATMENTS
 from neda.web.clinic.course import compute_course
-from neda.web.clinic.importing import model_value, onset_text
+from neda.web.clinic.importing import cell_value, onset_text
 from neda.web.clinic.models import RECORD_MODELS, Patient, PatientRecord
 
 #: Fields every record has that are no input: set by the database.
@@ -157,7 +157,7 @@ def read_record(table: Table, patient: Patient, data: dict[str, Any]) -> dict[st
     cells: dict[str, Any] = {str(k): v for k, v in read.iloc[0].items()}
     values: dict[str, Any] = {}
     for field, col in table.columns.items():
-        values[field] = model_value(cells.get(col.name))
+        values[field] = cell_value(cells.get(col.name))
     if table.name == "relapses":
         values["onset"], values["onset_end"] = onset_text(cells)
     for field in table.clinic_fields:

@@ -31,7 +31,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.db import models
 
@@ -48,7 +47,7 @@ from neda.rules.pro import score_pros
 from neda.rules.relapses import relapse_hygiene
 
 from .course import OPTIONS
-from .importing import onset_text
+from .importing import cell_value, onset_text
 from .models import (
     COUNTED_RELAPSE_STATUSES,
     SYMPTOMS,
@@ -294,19 +293,6 @@ def _read(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     return READERS[spec.schema.name](frame)
 
 
-def _scalar(value: Any) -> Any:
-    """A cell of a validated table as a Python value (NaN/NaT/<NA> -> None)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating) and value != value:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
     found = model._meta.get_field(name)
     assert isinstance(found, models.Field)
@@ -315,7 +301,7 @@ def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
 
 def model_value(model_field: models.Field[Any, Any], value: Any) -> Any:
     """A value read by neda.io as the model stores it."""
-    value = _scalar(value)
+    value = cell_value(value)
     if value is None:
         return None if model_field.null else ""
     if isinstance(model_field, models.BooleanField):
@@ -533,20 +519,20 @@ def edss_check(row: Mapping[str, Any] | pd.Series
                ) -> tuple[dict[str, list[str]], EdssResult | None, str | None]:
     """The EDSS computed from a visit row read by neda.io (rules §1.5): (errors per field,
     result, note). Nothing is computed without any FS grade or ambulation score."""
-    grades = {s: _scalar(row.get(f"fs_{s}")) for s in FS_SYSTEMS}
-    ambulation = _scalar(row.get("ambulation"))
+    grades = {s: cell_value(row.get(f"fs_{s}")) for s in FS_SYSTEMS}
+    ambulation = cell_value(row.get("ambulation"))
     if ambulation is not None and float(ambulation).is_integer():
         ambulation = int(ambulation)
     if all(g is None for g in grades.values()) and ambulation is None:
         return {}, None, None
-    method = _scalar(row.get("edss_method")) or EdssOptions().method
+    method = cell_value(row.get("edss_method")) or EdssOptions().method
     try:
         result = edss_from_functional_systems(
             pyramidal=grades["pyramidal"], cerebellar=grades["cerebellar"],
             brainstem=grades["brainstem"], sensory=grades["sensory"],
             bowel_bladder=grades["bowel_bladder"], visual=grades["visual"],
             cerebral=grades["cerebral"], ambulation=ambulation,
-            rated_edss=_scalar(row.get("edss")), options=EdssOptions(method=method))
+            rated_edss=cell_value(row.get("edss")), options=EdssOptions(method=method))
     except UnsupportedEdssMethod as exc:
         return {}, None, str(exc)
     except ValueError as exc:

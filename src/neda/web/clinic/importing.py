@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -100,17 +101,19 @@ _ONE = {"visits": "visit", "relapses": "relapse", "treatments": "treatment", "pr
         "labs": "lab", "patients": "patient", "symptom_treatments": "symptom_treatment"}
 
 
-def model_value(v: Any) -> Any:
-    """A cell of a validated table as a model value (NaN/NaT/<NA> -> None, Timestamp -> date)."""
-    if v is None or v is pd.NA or v is pd.NaT:
+def cell_value(value: Any) -> Any:
+    """A cell of a validated table as a Python value (NaN/NaT/<NA> -> None, Timestamp ->
+    date, numpy scalars -> Python numbers): what a model field stores, for the import, the
+    record forms' check and the API."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(v, float) and v != v:
+    if isinstance(value, float | np.floating) and value != value:
         return None
-    if isinstance(v, pd.Timestamp):
-        return v.date()
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    return v
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def onset_text(row: dict[str, Any]) -> tuple[str, Any]:
@@ -149,7 +152,7 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
             for row in tables.patients.itertuples(index=False):
                 p = known[str(row.subject)]
                 for f in fields:
-                    value = model_value(getattr(row, f))
+                    value = cell_value(getattr(row, f))
                     setattr(p, f, "" if value is None and f in ("sex", "course",
                                                                 "phenotype_at_diagnosis")
                             else value)
@@ -163,7 +166,7 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
             present = [f for f in fields if f in frame.columns]
             objects = []
             for row in frame.to_dict("records"):
-                kwargs = {f: model_value(row[f]) for f in present}
+                kwargs = {f: cell_value(row[f]) for f in present}
                 for f in ("edss_method", "severity", "stop_reason", "symptoms", "fs_affected",
                           "response", "result", "fs_pyramidal", "fs_cerebellar", "fs_brainstem",
                           "fs_sensory", "fs_bowel_bladder", "fs_visual", "fs_cerebral"):
@@ -171,9 +174,9 @@ def commit(clinic: Clinic, tables: Tables, user: Any = None) -> ImportResult:
                         kwargs[f] = ""
                 if name == "relapses":
                     kwargs["onset"], kwargs["onset_end"] = onset_text(row)
-                    pseudo = model_value(row.get("pseudo"))
+                    pseudo = cell_value(row.get("pseudo"))
                     # the clinic's review status, when the table has one (an export of neda)
-                    kwargs["status"] = (model_value(row.get("status")) or
+                    kwargs["status"] = (cell_value(row.get("status")) or
                                         ("pseudo" if pseudo else "confirmed"))
                 if name == "pros":
                     kwargs["item"] = str(kwargs["item"])
@@ -572,7 +575,7 @@ def _against_saved(tables: Tables, patients: dict[str, Patient], out: Preview) -
             rows.append({"subject": by_pk[record.patient_id], **cells})
             labels.append(f"saved {record.pk}")
         for i, row in enumerate(mine.to_dict("records")):
-            rows.append({c: cell_text(model_value(row.get(c))) if c != "subject"
+            rows.append({c: cell_text(cell_value(row.get(c))) if c != "subject"
                          else str(row["subject"]) for c in columns})
             labels.append(f"file {i}")
         combined = pd.DataFrame(rows, columns=columns, index=pd.Index(labels, dtype=object),
