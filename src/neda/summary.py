@@ -32,6 +32,7 @@ from .rules.common import (
     copy_of,
     empty_table,
     equal_to,
+    factorized,
     frame_of,
     index_positions,
     plain_copy,
@@ -300,8 +301,8 @@ def summarise(tables: Tables, *, options: SummaryOptions | None = None,
                              "phenotype_at_diagnosis") if c in tables.patients.columns]
         if facts:
             _join(columns, subjects, tables.patients, facts)
-    # the neda rows' subjects hashed once for both tables
-    neda_code = (pd.factorize(column_numpy(neda, "subject"))
+    # the neda rows' subjects coded once for both tables
+    neda_code = (factorized(column_numpy(neda, "subject"))
                  if neda is not None and len(neda) else None)
     # the latest cumulative window of each epoch, once for both tables
     cumulative = (_latest_windows(neda, "cumulative", None, neda_code[0])
@@ -549,11 +550,11 @@ def _latest_windows(neda: pd.DataFrame, window_type: str,
     """Rows of the last window of each epoch: for per-year windows the latest one that ended
     by the last contact (a year still running is incomplete by construction), else the latest
     (the later row on a tie). ``last_contact``: per neda row, its subject's last contact;
-    ``subject_code``: per neda row, a code of its subject (``pd.factorize``), when known."""
+    ``subject_code``: per neda row, a code of its subject (``factorized``), when known."""
     rows = np.flatnonzero(column_numpy(neda, "window_type") == window_type)
     if not len(rows):
         return rows
-    subject = (pd.factorize(column_numpy(neda, "subject")[rows])[0] if subject_code is None
+    subject = (factorized(column_numpy(neda, "subject")[rows])[0] if subject_code is None
                else subject_code[rows])
     epoch = column_numpy(neda, "epoch")[rows]
     window = column_numpy(neda, "window")[rows]
@@ -626,7 +627,7 @@ def _epochs_table(epochs: pd.DataFrame, rates: pd.DataFrame, neda: pd.DataFrame 
                   neda_code: tuple[np.ndarray, Any] | None = None,
                   cumulative: np.ndarray | None = None) -> pd.DataFrame:
     """One row per treatment epoch with its relapse rate and cumulative NEDA. ``neda_code``:
-    ``pd.factorize`` of the neda subjects; ``cumulative``: ``_latest_windows(neda,
+    ``factorized`` of the neda subjects; ``cumulative``: ``_latest_windows(neda,
     "cumulative", None, neda_code[0])``; each when done already."""
     if not len(epochs):
         return epochs
@@ -658,7 +659,7 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
                   neda_code: tuple[np.ndarray, Any] | None = None,
                   cumulative: np.ndarray | None = None) -> None:
     """NEDA on the current therapy: its latest treatment year and since it started.
-    ``neda_code``: ``pd.factorize`` of the neda subjects; ``cumulative``: the latest
+    ``neda_code``: ``factorized`` of the neda subjects; ``cumulative``: the latest
     cumulative windows (see :func:`_epochs_table`); each when done already."""
     n = len(subjects)
     if neda is None or not len(neda):
@@ -666,8 +667,8 @@ def _current_neda(columns: dict[str, Any], subjects: pd.Index, neda: pd.DataFram
             for c in _NEDA_KEEP:
                 columns[f"{c}_{w}"] = np.full(n, None, dtype=object)
         return
-    # the neda rows' subjects hashed once: codes, and the patient row of each code
-    scode, named = (pd.factorize(column_numpy(neda, "subject")) if neda_code is None
+    # the neda rows' subjects coded once: codes, and the patient row of each code
+    scode, named = (factorized(column_numpy(neda, "subject")) if neda_code is None
                     else neda_code)
     ncode = np.where(scode >= 0, index_positions(subjects, named)[scode], -1)
     last_contact = _take(columns["last_visit"], ncode)
